@@ -1,0 +1,175 @@
+"""A typed, synchronous client for the SupervisorService.
+
+The generated stubs stay behind this class: callers pass Python values (Qube-style job dicts,
+ids, names) and get messages back; failures arrive as ``LatchworkError`` with the gRPC code
+and, for invalid input, every field violation the server named.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2, supervisor_pb2_grpc
+
+from .jobspec import job_spec_from_dict
+
+DEFAULT_ADDRESS = "localhost:50051"
+
+ACTIONS = {
+    "block": supervisor_pb2.ACTION_BLOCK,
+    "unblock": supervisor_pb2.ACTION_UNBLOCK,
+    "kill": supervisor_pb2.ACTION_KILL,
+    "retry": supervisor_pb2.ACTION_RETRY,
+    "suspend": supervisor_pb2.ACTION_SUSPEND,
+    "resume": supervisor_pb2.ACTION_RESUME,
+    "remove": supervisor_pb2.ACTION_REMOVE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    field: str
+    description: str
+
+
+class LatchworkError(Exception):
+    """A call the supervisor refused or could not complete."""
+
+    def __init__(
+        self, code: grpc.StatusCode, message: str, violations: Sequence[FieldViolation] = ()
+    ) -> None:
+        super().__init__(f"{code.name}: {message}")
+        self.code = code
+        self.message = message
+        self.violations = list(violations)
+
+    @classmethod
+    def from_rpc_error(cls, error: grpc.RpcError) -> LatchworkError:
+        violations: list[FieldViolation] = []
+        status = rpc_status.from_call(error)  # type: ignore[arg-type]
+        if status is not None:
+            for detail in status.details:
+                if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                    bad = error_details_pb2.BadRequest()
+                    detail.Unpack(bad)
+                    violations.extend(
+                        FieldViolation(v.field, v.description) for v in bad.field_violations
+                    )
+        return cls(error.code(), error.details() or "", violations)  # type: ignore[attr-defined]
+
+
+JobInput = Mapping[str, Any] | job_pb2.JobSpec
+
+
+class Client:
+    def __init__(self, address: str | None = None, *, user: str | None = None) -> None:
+        self.address = address or os.environ.get("LATCHWORK_ADDRESS") or DEFAULT_ADDRESS
+        self.user = user or os.environ.get("LATCHWORK_USER") or getpass.getuser()
+        self._channel = grpc.insecure_channel(self.address)
+        self._stub = supervisor_pb2_grpc.SupervisorServiceStub(self._channel)
+        self._metadata = (("latchwork-user", self.user),)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _call(self, method: Any, request: Any, timeout: float | None = 30.0) -> Any:
+        try:
+            return method(request, metadata=self._metadata, timeout=timeout)
+        except grpc.RpcError as error:
+            raise LatchworkError.from_rpc_error(error) from None
+
+    def submit(
+        self, jobs: Iterable[JobInput], *, pgrp: int = 0, request_id: str | None = None
+    ) -> supervisor_pb2.SubmitResponse:
+        """Submit jobs as one process group. Safe to retry: a request id is always sent."""
+        specs = [
+            job if isinstance(job, job_pb2.JobSpec) else job_spec_from_dict(job, f"jobs[{i}]")
+            for i, job in enumerate(jobs)
+        ]
+        request = supervisor_pb2.SubmitRequest(
+            jobs=specs, pgrp=pgrp, request_id=request_id or uuid.uuid4().hex
+        )
+        return self._call(self._stub.Submit, request)  # type: ignore[no-any-return]
+
+    def get_job(self, job_id: int) -> job_pb2.Job:
+        response = self._call(self._stub.GetJob, supervisor_pb2.GetJobRequest(job_id=job_id))
+        return response.job  # type: ignore[no-any-return]
+
+    def list_jobs(self, **filters: Any) -> Iterator[job_pb2.Job]:
+        """Every job matching ``filters`` (ListJobsRequest fields), page after page."""
+        token = ""
+        while True:
+            page = self._call(
+                self._stub.ListJobs, supervisor_pb2.ListJobsRequest(page_token=token, **filters)
+            )
+            yield from page.jobs
+            token = page.next_page_token
+            if not token:
+                return
+
+    def control(
+        self,
+        action: str,
+        job_ids: Iterable[int] = (),
+        work: Iterable[tuple[int, str]] = (),
+        reason: str = "",
+    ) -> supervisor_pb2.ControlJobsResponse:
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
+        request = supervisor_pb2.ControlJobsRequest(
+            action=ACTIONS[action],
+            job_ids=list(job_ids),
+            work=[supervisor_pb2.WorkRef(job_id=j, work_name=w) for j, w in work],
+            reason=reason,
+        )
+        return self._call(self._stub.ControlJobs, request)  # type: ignore[no-any-return]
+
+    def work_output(
+        self,
+        job_id: int,
+        work_name: str,
+        *,
+        stderr: bool = False,
+        attempt: int = 0,
+        offset: int = 0,
+    ) -> supervisor_pb2.GetWorkOutputResponse:
+        request = supervisor_pb2.GetWorkOutputRequest(
+            job_id=job_id,
+            work_name=work_name,
+            stream=job_pb2.OUTPUT_STREAM_STDERR if stderr else job_pb2.OUTPUT_STREAM_STDOUT,
+            attempt=attempt,
+            offset=offset,
+        )
+        return self._call(self._stub.GetWorkOutput, request)  # type: ignore[no-any-return]
+
+    def subscribe(
+        self, *, after_seq: int = 0, heartbeats: bool = False, **filters: Any
+    ) -> Iterator[supervisor_pb2.SubscribeResponse | event_pb2.Event]:
+        """Events after ``after_seq`` matching ``filters`` (SubscribeRequest fields).
+
+        Yields Event messages, and with ``heartbeats=True`` the other stream items too.
+        """
+        request = supervisor_pb2.SubscribeRequest(after_seq=after_seq, **filters)
+        try:
+            for item in self._stub.Subscribe(request, metadata=self._metadata):
+                if item.HasField("event") and not heartbeats:
+                    yield item.event
+                elif heartbeats:
+                    yield item
+        except grpc.RpcError as error:
+            raise LatchworkError.from_rpc_error(error) from None

@@ -1,0 +1,135 @@
+"""Qube-style job dictionaries to JobSpec messages.
+
+A pipeline tool written for Qube passes dicts like ``{"name": ..., "prototype": "cmdrange",
+"package": {"cmdline": ..., "range": "1-10"}, "agenda": qb.genframes("1-10")}``; this module
+accepts them as they are and names any key it does not understand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from latchwork.v1 import job_pb2
+
+# Qube keys that Latchwork accepts but that have no effect (yet): host selection and the like.
+IGNORED_QUBE_KEYS = frozenset(
+    {
+        "hosts",
+        "groups",
+        "cluster",
+        "restrictions",
+        "reservations",
+        "requirements",
+        "kind",
+        "flags",
+        "account",
+        "notes",
+        "hostorder",
+        "omithosts",
+        "omitgroups",
+        "cpustally",
+        "retrywork_delay",
+        "retrysubjob",
+        "email",
+        "reason",
+        "max_cpus",
+        "hostname",
+    }
+)
+
+_STATUS = {"pending": job_pb2.JOB_STATUS_PENDING, "blocked": job_pb2.JOB_STATUS_BLOCKED}
+_WORK_STATUS = {"pending": job_pb2.WORK_STATUS_PENDING, "blocked": job_pb2.WORK_STATUS_BLOCKED}
+_PROTOTYPE = {"cmdline": job_pb2.PROTOTYPE_CMDLINE, "cmdrange": job_pb2.PROTOTYPE_CMDRANGE}
+
+
+class JobSpecError(ValueError):
+    """A job dictionary that cannot be turned into a JobSpec; names the key."""
+
+
+def job_spec_from_dict(job: Mapping[str, Any], path: str = "job") -> job_pb2.JobSpec:
+    spec = job_pb2.JobSpec()
+    for key, value in job.items():
+        where = f"{path}.{key}"
+        if key in ("name", "label", "dependency", "mailaddress", "cwd", "user"):
+            setattr(spec, key, str(value))
+        elif key in ("pid", "cpus", "priority", "timeout", "agenda_timeout"):
+            setattr(spec, key, _int(value, where))
+        elif key in ("retry", "retrywork"):
+            spec.retry = _int(value, where)
+        elif key == "status":
+            if value not in _STATUS:
+                raise JobSpecError(f"{where}: {value!r} is not 'pending' or 'blocked'")
+            spec.status = _STATUS[value]
+        elif key == "prototype":
+            if value not in _PROTOTYPE:
+                raise JobSpecError(f"{where}: {value!r} is not 'cmdline' or 'cmdrange'")
+            spec.prototype = _PROTOTYPE[value]
+        elif key == "package":
+            _package(spec, value, where)
+        elif key == "agenda":
+            for index, item in enumerate(value or ()):
+                spec.agenda.append(_work(item, f"{where}[{index}]"))
+        elif key == "callbacks":
+            for index, callback in enumerate(value or ()):
+                spec.callbacks.append(_callback(callback, f"{where}[{index}]"))
+        elif key in ("data", "env"):
+            if not isinstance(value, Mapping):
+                raise JobSpecError(f"{where}: expected a dictionary")
+            getattr(spec, key).update({str(k): str(v) for k, v in value.items()})
+        elif key in IGNORED_QUBE_KEYS:
+            continue
+        else:
+            raise JobSpecError(f"{where}: unknown job attribute")
+    return spec
+
+
+def _int(value: Any, where: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise JobSpecError(f"{where}: {value!r} is not a whole number") from None
+
+
+def _package(spec: job_pb2.JobSpec, package: Any, where: str) -> None:
+    if not isinstance(package, Mapping):
+        raise JobSpecError(f"{where}: expected a dictionary with 'cmdline'")
+    for key, value in package.items():
+        if key == "cmdline":
+            spec.command.cmdline = str(value)
+        elif key in ("range", "frame_range"):
+            spec.command.frame_range = str(value)
+        elif key == "padding":
+            spec.command.padding = _int(value, f"{where}.padding")
+        else:
+            raise JobSpecError(f"{where}.{key}: unknown package key")
+
+
+def _work(item: Any, where: str) -> job_pb2.WorkSpec:
+    if isinstance(item, (str, int)):
+        return job_pb2.WorkSpec(name=str(item))
+    if isinstance(item, Mapping) and "name" in item:
+        work = job_pb2.WorkSpec(name=str(item["name"]))
+        status = item.get("status")
+        if status is not None:
+            if status not in _WORK_STATUS:
+                raise JobSpecError(f"{where}.status: {status!r} is not 'pending' or 'blocked'")
+            work.status = _WORK_STATUS[status]
+        return work
+    raise JobSpecError(f"{where}: expected a work name or a dictionary with 'name'")
+
+
+def _callback(callback: Any, where: str) -> job_pb2.CallbackSpec:
+    if not isinstance(callback, Mapping):
+        raise JobSpecError(f"{where}: expected a dictionary with 'triggers' and 'code'")
+    spec = job_pb2.CallbackSpec(
+        triggers=str(callback.get("triggers", "")),
+        language=str(callback.get("language", "qube")),
+        code=str(callback.get("code", "")),
+        max=_int(callback.get("max", 0), f"{where}.max"),
+    )
+    if "catch_up" in callback:
+        spec.catch_up = bool(callback["catch_up"])
+    spec.criteria.update({str(k): str(v) for k, v in (callback.get("criteria") or {}).items()})
+    spec.include_data.extend(str(k) for k in callback.get("include_data") or ())
+    return spec

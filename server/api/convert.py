@@ -1,0 +1,195 @@
+"""Translation between protobuf messages and the core model, in both directions."""
+
+from __future__ import annotations
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from latchwork.v1 import event_pb2, job_pb2
+
+from ..core.events import Event, EventName, EventType
+from ..core.model import CallbackSpec, Job, JobSpec, Prototype, WorkSpec
+from ..core.states import JobStatus, WorkStatus
+
+JOB_STATUS_TO_PB = {
+    status: job_pb2.JobStatus.Value(f"JOB_STATUS_{status.name}") for status in JobStatus
+}
+JOB_STATUS_FROM_PB = {value: status for status, value in JOB_STATUS_TO_PB.items()}
+WORK_STATUS_TO_PB = {
+    status: job_pb2.WorkStatus.Value(f"WORK_STATUS_{status.name}") for status in WorkStatus
+}
+WORK_STATUS_FROM_PB = {value: status for status, value in WORK_STATUS_TO_PB.items()}
+EVENT_NAME_TO_PB = {
+    name: event_pb2.EventName.Value(f"EVENT_NAME_{name.name}") for name in EventName
+}
+EVENT_NAME_FROM_PB = {value: name for name, value in EVENT_NAME_TO_PB.items()}
+EVENT_TYPE_TO_PB = {
+    type_: event_pb2.EventType.Value(f"EVENT_TYPE_{type_.name}") for type_ in EventType
+}
+EVENT_TYPE_FROM_PB = {value: type_ for type_, value in EVENT_TYPE_TO_PB.items()}
+
+
+def timestamp(seconds: float) -> Timestamp | None:
+    if not seconds:
+        return None
+    stamp = Timestamp()
+    stamp.FromNanoseconds(int(seconds * 1e9))
+    return stamp
+
+
+def spec_from_pb(pb: job_pb2.JobSpec) -> JobSpec:
+    return JobSpec(
+        name=pb.name,
+        label=pb.label,
+        pid=pb.pid,
+        status=JOB_STATUS_FROM_PB.get(pb.status, JobStatus.PENDING)
+        if pb.status
+        else JobStatus.PENDING,
+        prototype=Prototype.CMDRANGE
+        if pb.prototype == job_pb2.PROTOTYPE_CMDRANGE
+        else Prototype.CMDLINE,
+        cmdline=pb.command.cmdline,
+        frame_range=pb.command.frame_range,
+        padding=pb.command.padding,
+        agenda=[
+            WorkSpec(w.name, WORK_STATUS_FROM_PB.get(w.status, WorkStatus.PENDING))
+            if w.status
+            else WorkSpec(w.name)
+            for w in pb.agenda
+        ],
+        cpus=pb.cpus,
+        priority=pb.priority,
+        callbacks=[
+            CallbackSpec(
+                triggers=c.triggers,
+                language=c.language,
+                code=c.code,
+                max=c.max,
+                catch_up=c.catch_up if c.HasField("catch_up") else True,
+                criteria=dict(c.criteria),
+                include_data=list(c.include_data),
+            )
+            for c in pb.callbacks
+        ],
+        dependency=pb.dependency,
+        mailaddress=pb.mailaddress,
+        timeout=pb.timeout,
+        agenda_timeout=pb.agenda_timeout,
+        retry=pb.retry,
+        data=dict(pb.data),
+        env=dict(pb.env),
+        cwd=pb.cwd,
+        user=pb.user,
+    )
+
+
+def spec_to_pb(spec: JobSpec) -> job_pb2.JobSpec:
+    pb = job_pb2.JobSpec(
+        name=spec.name,
+        label=spec.label,
+        pid=spec.pid,
+        status=JOB_STATUS_TO_PB[spec.status],
+        prototype=job_pb2.PROTOTYPE_CMDRANGE
+        if spec.prototype is Prototype.CMDRANGE
+        else job_pb2.PROTOTYPE_CMDLINE,
+        command=job_pb2.Command(
+            cmdline=spec.cmdline, frame_range=spec.frame_range, padding=spec.padding
+        ),
+        cpus=spec.cpus,
+        priority=spec.priority,
+        dependency=spec.dependency,
+        mailaddress=spec.mailaddress,
+        timeout=spec.timeout,
+        agenda_timeout=spec.agenda_timeout,
+        retry=spec.retry,
+        data=spec.data,
+        env=spec.env,
+        cwd=spec.cwd,
+        user=spec.user,
+    )
+    pb.agenda.extend(
+        job_pb2.WorkSpec(name=w.name, status=WORK_STATUS_TO_PB[w.status]) for w in spec.agenda
+    )
+    pb.callbacks.extend(
+        job_pb2.CallbackSpec(
+            triggers=c.triggers,
+            language=c.language,
+            code=c.code,
+            max=c.max,
+            catch_up=c.catch_up,
+            criteria=c.criteria,
+            include_data=c.include_data,
+        )
+        for c in spec.callbacks
+    )
+    return pb
+
+
+def job_to_pb(job: Job, *, detail: bool = False, child_ids: list[int] | None = None) -> job_pb2.Job:
+    counts = job.tally
+    pb = job_pb2.Job(
+        id=job.id,
+        pgrp=job.pgrp,
+        label=job.label,
+        spec=spec_to_pb(job.spec),
+        status=JOB_STATUS_TO_PB[job.status],
+        user=job.user,
+        submit_time=timestamp(job.submit_time),
+        start_time=timestamp(job.start_time),
+        end_time=timestamp(job.end_time),
+        counts=job_pb2.WorkCounts(
+            pending=counts[WorkStatus.PENDING],
+            blocked=counts[WorkStatus.BLOCKED],
+            running=counts[WorkStatus.RUNNING],
+            complete=counts[WorkStatus.COMPLETE],
+            failed=counts[WorkStatus.FAILED],
+            killed=counts[WorkStatus.KILLED],
+        ),
+    )
+    if detail:
+        pb.work.extend(
+            job_pb2.Work(
+                index=w.index,
+                name=w.name,
+                status=WORK_STATUS_TO_PB[w.status],
+                retries=w.retries,
+                attempts=w.attempts,
+                subjob_id=w.subjob_id,
+                host=w.host,
+                exit_code=w.exit_code,
+                start_time=timestamp(w.start_time),
+                end_time=timestamp(w.end_time),
+                message=w.message,
+            )
+            for w in job.work
+        )
+        pb.subjobs.extend(
+            job_pb2.Subjob(
+                id=s.id,
+                status=WORK_STATUS_TO_PB[s.status],
+                host=s.host,
+                work_name=job.work[s.work_index].name if s.busy else "",
+            )
+            for s in job.subjobs
+        )
+        pb.child_ids.extend(child_ids or [])
+    return pb
+
+
+def event_to_pb(event: Event) -> event_pb2.Event:
+    return event_pb2.Event(
+        seq=event.seq,
+        time=timestamp(event.time),
+        name=EVENT_NAME_TO_PB[event.name],
+        type=EVENT_TYPE_TO_PB[event.type],
+        job_id=event.job_id,
+        pgrp=event.pgrp,
+        label=event.label,
+        user=event.user,
+        subjob_id=event.subjob_id,
+        work_name=event.work_name,
+        host=event.host,
+        status=event.status,
+        previous_status=event.previous_status,
+        message=event.message,
+        callback_run_id=event.callback_run_id,
+    )

@@ -1,0 +1,272 @@
+"""The SupervisorService servicer: requests in, core calls, responses out."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import AsyncIterator
+
+import grpc
+
+from latchwork.v1 import job_pb2, supervisor_pb2, supervisor_pb2_grpc
+
+from ..core.actions import Action
+from ..core.filters import EventFilter
+from ..core.states import WorkStatus
+from ..core.submission import FieldError, SubmissionRejected
+from ..supervisor import JobQuery, NotFound, RequestConflict, Supervisor
+from . import convert
+from .errors import Context, abort_invalid
+
+USER_METADATA_KEY = "latchwork-user"
+DEFAULT_HEARTBEAT_SECONDS = 5
+STREAM_BATCH = 500
+MAX_PAGE_SIZE = 1000
+
+_ACTIONS = {
+    supervisor_pb2.ACTION_BLOCK: Action.BLOCK,
+    supervisor_pb2.ACTION_UNBLOCK: Action.UNBLOCK,
+    supervisor_pb2.ACTION_KILL: Action.KILL,
+    supervisor_pb2.ACTION_RETRY: Action.RETRY,
+    supervisor_pb2.ACTION_SUSPEND: Action.SUSPEND,
+    supervisor_pb2.ACTION_RESUME: Action.RESUME,
+    supervisor_pb2.ACTION_REMOVE: Action.REMOVE,
+}
+
+
+def _caller(context: Context) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == USER_METADATA_KEY and isinstance(value, str):
+            return value
+    return "anonymous"
+
+
+def _page_size(requested: int) -> int:
+    return min(requested, MAX_PAGE_SIZE) if requested > 0 else 100
+
+
+class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
+    def __init__(self, supervisor: Supervisor, *, heartbeat_seconds: int = 5) -> None:
+        self.supervisor = supervisor
+        self.heartbeat_seconds = heartbeat_seconds
+
+    async def Submit(
+        self, request: supervisor_pb2.SubmitRequest, context: Context
+    ) -> supervisor_pb2.SubmitResponse:
+        digest = ""
+        if request.request_id:
+            unkeyed = supervisor_pb2.SubmitRequest()
+            unkeyed.CopyFrom(request)
+            unkeyed.request_id = ""
+            digest = hashlib.sha256(unkeyed.SerializeToString(deterministic=True)).hexdigest()
+        try:
+            result = self.supervisor.submit(
+                [convert.spec_from_pb(spec) for spec in request.jobs],
+                pgrp=request.pgrp,
+                user=_caller(context),
+                request_id=request.request_id,
+                digest=digest,
+            )
+        except SubmissionRejected as rejected:
+            await abort_invalid(context, rejected.errors)
+        except RequestConflict as conflict:
+            await context.abort(grpc.StatusCode.ALREADY_EXISTS, str(conflict))
+        return supervisor_pb2.SubmitResponse(
+            jobs=[convert.job_to_pb(job) for job in result.jobs], pgrp=result.pgrp, seq=result.seq
+        )
+
+    async def GetJob(
+        self, request: supervisor_pb2.GetJobRequest, context: Context
+    ) -> supervisor_pb2.GetJobResponse:
+        job = self.supervisor.get_job(request.job_id)
+        if job is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"job {request.job_id} does not exist")
+        return supervisor_pb2.GetJobResponse(
+            job=convert.job_to_pb(job, detail=True, child_ids=self.supervisor.children_of(job.id))
+        )
+
+    async def ListJobs(
+        self, request: supervisor_pb2.ListJobsRequest, context: Context
+    ) -> supervisor_pb2.ListJobsResponse:
+        before_id = 0
+        if request.page_token:
+            try:
+                before_id = int(request.page_token)
+            except ValueError:
+                await abort_invalid(
+                    context, [FieldError("page_token", "not a token from ListJobs")]
+                )
+        limit = _page_size(request.page_size)
+        jobs = self.supervisor.list_jobs(
+            JobQuery(
+                statuses=frozenset(
+                    convert.JOB_STATUS_FROM_PB[s]
+                    for s in request.statuses
+                    if s in convert.JOB_STATUS_FROM_PB
+                ),
+                users=frozenset(request.users),
+                pgrps=frozenset(request.pgrps),
+                name_glob=request.name_glob,
+                parent_id=request.parent_id,
+                before_id=before_id,
+                limit=limit,
+            )
+        )
+        page, rest = jobs[:limit], jobs[limit:]
+        return supervisor_pb2.ListJobsResponse(
+            jobs=[convert.job_to_pb(job) for job in page],
+            next_page_token=str(page[-1].id) if rest else "",
+        )
+
+    async def ControlJobs(
+        self, request: supervisor_pb2.ControlJobsRequest, context: Context
+    ) -> supervisor_pb2.ControlJobsResponse:
+        action = _ACTIONS.get(request.action)
+        if action is None:
+            await abort_invalid(context, [FieldError("action", "required: which action to apply")])
+        try:
+            results, seq = self.supervisor.control(
+                action,
+                list(request.job_ids),
+                [(w.job_id, w.work_name) for w in request.work],
+                request.reason or f"{action.value} by {_caller(context)}",
+            )
+        except SubmissionRejected as rejected:
+            await abort_invalid(context, rejected.errors)
+        return supervisor_pb2.ControlJobsResponse(
+            results=[
+                supervisor_pb2.ControlResult(
+                    job_id=r.job_id,
+                    work_name=r.work_name,
+                    changed=r.changed,
+                    job_status=convert.JOB_STATUS_TO_PB[r.job_status],
+                )
+                for r in results
+            ],
+            seq=seq,
+        )
+
+    async def GetWorkOutput(
+        self, request: supervisor_pb2.GetWorkOutputRequest, context: Context
+    ) -> supervisor_pb2.GetWorkOutputResponse:
+        try:
+            job, item = self.supervisor.work_of(request.job_id, request.work_name)
+        except NotFound as missing:
+            await context.abort(grpc.StatusCode.NOT_FOUND, str(missing))
+        attempt = request.attempt or item.attempts
+        if attempt < 0 or attempt > item.attempts:
+            await abort_invalid(
+                context,
+                [FieldError("attempt", f"work {request.work_name!r} has {item.attempts} attempts")],
+            )
+        if request.offset < 0:
+            await abort_invalid(context, [FieldError("offset", "must not be negative")])
+        if attempt == 0:
+            return supervisor_pb2.GetWorkOutputResponse(eof=True)
+        chunk = self.supervisor.outputs.read(
+            job.id,
+            item.index,
+            attempt,
+            request.stream == job_pb2.OUTPUT_STREAM_STDERR,
+            request.offset,
+            request.limit,
+        )
+        still_writing = item.status is WorkStatus.RUNNING and attempt == item.attempts
+        return supervisor_pb2.GetWorkOutputResponse(
+            data=chunk.data,
+            next_offset=chunk.next_offset,
+            size=chunk.size,
+            eof=not still_writing and chunk.next_offset >= chunk.size,
+            attempt=attempt,
+        )
+
+    async def Subscribe(
+        self, request: supervisor_pb2.SubscribeRequest, context: Context
+    ) -> AsyncIterator[supervisor_pb2.SubscribeResponse]:
+        log = self.supervisor.log
+        event_filter = EventFilter(
+            job_ids=frozenset(request.job_ids),
+            pgrps=frozenset(request.pgrps),
+            labels=frozenset(request.labels),
+            users=frozenset(request.users),
+            names=frozenset(
+                convert.EVENT_NAME_FROM_PB[n]
+                for n in request.names
+                if n in convert.EVENT_NAME_FROM_PB
+            ),
+            types=frozenset(
+                convert.EVENT_TYPE_FROM_PB[t]
+                for t in request.types
+                if t in convert.EVENT_TYPE_FROM_PB
+            ),
+            include_callback_runs=request.include_callback_runs,
+        )
+        cursor = request.after_seq
+        if request.snapshot:
+            cursor = log.head_seq
+            snapshot = [
+                convert.job_to_pb(job)
+                for job in sorted(self.supervisor.jobs.values(), key=lambda j: j.id)
+                if _job_matches(event_filter, job.id, job.pgrp, job.label, job.user)
+            ]
+            for job_pb in snapshot:
+                yield supervisor_pb2.SubscribeResponse(snapshot_job=job_pb)
+            yield supervisor_pb2.SubscribeResponse(
+                snapshot_end=supervisor_pb2.SnapshotEnd(seq=cursor)
+            )
+        elif cursor < 0:
+            cursor = log.head_seq
+        elif cursor > log.head_seq:
+            await context.abort(
+                grpc.StatusCode.OUT_OF_RANGE,
+                f"after_seq {cursor} is beyond the log's head {log.head_seq}",
+            )
+        else:
+            oldest = log.oldest_seq()
+            if oldest and cursor + 1 < oldest:
+                await context.abort(
+                    grpc.StatusCode.OUT_OF_RANGE,
+                    f"events after seq {cursor} are no longer retained; the oldest is {oldest}",
+                )
+        heartbeat = request.heartbeat_seconds or self.heartbeat_seconds
+        while True:
+            batch = log.read(cursor, STREAM_BATCH)
+            if batch:
+                for event in batch:
+                    if event_filter.matches(event):
+                        yield supervisor_pb2.SubscribeResponse(event=convert.event_to_pb(event))
+                cursor = batch[-1].seq
+                continue
+            if not await log.wait_beyond(cursor, heartbeat):
+                yield supervisor_pb2.SubscribeResponse(
+                    heartbeat=supervisor_pb2.Heartbeat(
+                        head_seq=log.head_seq, time=convert.timestamp(time.time())
+                    )
+                )
+
+    async def AddCallbacks(
+        self, request: supervisor_pb2.AddCallbacksRequest, context: Context
+    ) -> supervisor_pb2.AddCallbacksResponse:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "callbacks are not implemented yet")
+        raise AssertionError
+
+    async def ListCallbackRuns(
+        self, request: supervisor_pb2.ListCallbackRunsRequest, context: Context
+    ) -> supervisor_pb2.ListCallbackRunsResponse:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "callbacks are not implemented yet")
+        raise AssertionError
+
+    async def ValidateTrigger(
+        self, request: supervisor_pb2.ValidateTriggerRequest, context: Context
+    ) -> supervisor_pb2.ValidateTriggerResponse:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "triggers are not implemented yet")
+        raise AssertionError
+
+
+def _job_matches(event_filter: EventFilter, job_id: int, pgrp: int, label: str, user: str) -> bool:
+    return (
+        (not event_filter.job_ids or job_id in event_filter.job_ids)
+        and (not event_filter.pgrps or pgrp in event_filter.pgrps)
+        and (not event_filter.labels or label in event_filter.labels)
+        and (not event_filter.users or user in event_filter.users)
+    )

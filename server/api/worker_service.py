@@ -1,0 +1,175 @@
+"""The WorkerService servicer: remote machines lease work over gRPC.
+
+A remote worker is the same kind of worker as the local pool; the difference is that the
+supervisor cannot signal its processes directly, so kill/suspend/resume requests wait in a
+queue that the worker collects with its next heartbeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+
+import grpc
+
+from latchwork.v1 import job_pb2, worker_pb2, worker_pb2_grpc
+
+from ..core.transitions import RunOutcome
+from ..supervisor import LeaseGrant, Supervisor
+from .errors import Context
+
+MAX_WAIT_SECONDS = 60
+MISSED_HEARTBEATS = 3
+
+_OUTCOMES = {
+    worker_pb2.WORK_OUTCOME_EXITED: RunOutcome.EXITED,
+    worker_pb2.WORK_OUTCOME_TIMED_OUT: RunOutcome.TIMED_OUT,
+    worker_pb2.WORK_OUTCOME_KILLED: RunOutcome.KILLED,
+    worker_pb2.WORK_OUTCOME_START_FAILED: RunOutcome.START_FAILED,
+}
+
+
+@dataclass(slots=True)
+class RemoteSink:
+    """Signals for a remote worker's processes, delivered with its next heartbeat."""
+
+    last_seen: float
+    kill_ids: set[str] = field(default_factory=set)
+    suspend_ids: set[str] = field(default_factory=set)
+    resume_ids: set[str] = field(default_factory=set)
+
+    def kill(self, lease_id: str) -> None:
+        self.kill_ids.add(lease_id)
+
+    def suspend(self, lease_id: str) -> None:
+        self.resume_ids.discard(lease_id)
+        self.suspend_ids.add(lease_id)
+
+    def resume(self, lease_id: str) -> None:
+        self.suspend_ids.discard(lease_id)
+        self.resume_ids.add(lease_id)
+
+
+def lease_to_pb(grant: LeaseGrant) -> worker_pb2.Lease:
+    return worker_pb2.Lease(
+        lease_id=grant.lease_id,
+        job_id=grant.job_id,
+        work_name=grant.work_name,
+        subjob_id=grant.subjob_id,
+        cmdline=grant.process.cmdline,
+        env=grant.process.env,
+        cwd=grant.process.cwd,
+        timeout_seconds=int(grant.timeout_seconds + 0.999) if grant.timeout_seconds else 0,
+        attempt=grant.attempt,
+    )
+
+
+class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
+    def __init__(self, supervisor: Supervisor, *, heartbeat_seconds: int = 5) -> None:
+        self.supervisor = supervisor
+        self.heartbeat_seconds = heartbeat_seconds
+        self._sinks: dict[str, RemoteSink] = {}
+
+    async def _known(self, worker_id: str, context: Context) -> RemoteSink:
+        sink = self._sinks.get(worker_id)
+        if sink is None or not self.supervisor.knows_worker(worker_id):
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"worker {worker_id!r} is not registered (or was lost): register again",
+            )
+            raise AssertionError
+        sink.last_seen = time.monotonic()
+        return sink
+
+    async def RegisterWorker(
+        self, request: worker_pb2.RegisterWorkerRequest, context: Context
+    ) -> worker_pb2.RegisterWorkerResponse:
+        if not request.host:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "host: required")
+        sink = RemoteSink(last_seen=time.monotonic())
+        worker_id = self.supervisor.register_worker(request.host, sink)
+        self._sinks[worker_id] = sink
+        return worker_pb2.RegisterWorkerResponse(
+            worker_id=worker_id, heartbeat_seconds=self.heartbeat_seconds
+        )
+
+    async def Heartbeat(
+        self, request: worker_pb2.HeartbeatRequest, context: Context
+    ) -> worker_pb2.HeartbeatResponse:
+        sink = self._sinks.get(request.worker_id)
+        if sink is None or not self.supervisor.knows_worker(request.worker_id):
+            return worker_pb2.HeartbeatResponse(known=False, kill_lease_ids=request.lease_ids)
+        sink.last_seen = time.monotonic()
+        current = self.supervisor.worker_leases(request.worker_id)
+        kill = sink.kill_ids | {lease for lease in request.lease_ids if lease not in current}
+        response = worker_pb2.HeartbeatResponse(
+            known=True,
+            kill_lease_ids=sorted(kill),
+            suspend_lease_ids=sorted(sink.suspend_ids),
+            resume_lease_ids=sorted(sink.resume_ids),
+        )
+        sink.kill_ids.clear()
+        sink.suspend_ids.clear()
+        sink.resume_ids.clear()
+        return response
+
+    async def LeaseWork(
+        self, request: worker_pb2.LeaseWorkRequest, context: Context
+    ) -> worker_pb2.LeaseWorkResponse:
+        await self._known(request.worker_id, context)
+        deadline = time.monotonic() + min(max(request.wait_seconds, 0), MAX_WAIT_SECONDS)
+        while True:
+            signal = self.supervisor.work_signal()
+            grants = self.supervisor.lease(request.worker_id, max(request.max_leases, 1))
+            remaining = deadline - time.monotonic()
+            if grants or remaining <= 0:
+                return worker_pb2.LeaseWorkResponse(leases=[lease_to_pb(g) for g in grants])
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(signal.wait(), remaining)
+
+    async def ReportWork(
+        self, request: worker_pb2.ReportWorkRequest, context: Context
+    ) -> worker_pb2.ReportWorkResponse:
+        await self._known(request.worker_id, context)
+        if request.outcome == worker_pb2.WORK_OUTCOME_STARTED:
+            accepted = self.supervisor.lease_entry(request.lease_id) is not None
+            return worker_pb2.ReportWorkResponse(accepted=accepted)
+        outcome = _OUTCOMES.get(request.outcome)
+        if outcome is None:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "outcome: required")
+            raise AssertionError
+        accepted = self.supervisor.report(
+            request.lease_id, outcome, request.exit_code, request.message
+        )
+        return worker_pb2.ReportWorkResponse(accepted=accepted)
+
+    async def AppendOutput(
+        self, request: worker_pb2.AppendOutputRequest, context: Context
+    ) -> worker_pb2.AppendOutputResponse:
+        await self._known(request.worker_id, context)
+        entry = self.supervisor.lease_entry(request.lease_id)
+        if entry is None:
+            return worker_pb2.AppendOutputResponse(accepted=False)
+        job, item = entry
+        self.supervisor.outputs.append(
+            job.id,
+            item.index,
+            item.attempts,
+            request.stream == job_pb2.OUTPUT_STREAM_STDERR,
+            request.data,
+        )
+        return worker_pb2.AppendOutputResponse(accepted=True)
+
+    async def reap_lost_workers(self) -> None:
+        """Requeue the leases of workers that stopped sending heartbeats."""
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            limit = time.monotonic() - MISSED_HEARTBEATS * self.heartbeat_seconds
+            for worker_id, sink in list(self._sinks.items()):
+                if sink.last_seen < limit:
+                    del self._sinks[worker_id]
+                    self.supervisor.drop_worker(
+                        worker_id, f"worker lost: no heartbeat for {MISSED_HEARTBEATS} periods"
+                    )

@@ -1,0 +1,115 @@
+"""``latchwork serve``: wires the store, the supervisor, the worker pool and the gRPC server.
+
+Shutdown on SIGTERM or SIGINT is orderly: stop taking requests, requeue running work and end
+its processes, then close the store, so a restart finds nothing half done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from latchwork.v1 import supervisor_pb2, supervisor_pb2_grpc, worker_pb2, worker_pb2_grpc
+
+from .api.supervisor_service import SupervisorService
+from .api.worker_service import WorkerService
+from .config import Settings
+from .localpool import LocalPool
+from .output import OutputStore
+from .runner import kill_orphans
+from .store import SqliteStore
+from .supervisor import Supervisor
+
+log = logging.getLogger("latchwork")
+
+SERVICE_NAMES = (
+    supervisor_pb2.DESCRIPTOR.services_by_name["SupervisorService"].full_name,
+    worker_pb2.DESCRIPTOR.services_by_name["WorkerService"].full_name,
+)
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = SqliteStore(settings.database, durability=settings.durability)
+    outputs = OutputStore(settings.output_dir)
+    supervisor = Supervisor(store, outputs)
+    stale = supervisor.recover()
+    if stale:
+        orphans = kill_orphans(stale)
+        log.warning(
+            "requeued %d work items left running by the previous supervisor "
+            "(killed %d leftover processes)",
+            len(stale),
+            len(orphans),
+        )
+
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+        ]
+    )
+    supervisor_pb2_grpc.add_SupervisorServiceServicer_to_server(
+        SupervisorService(supervisor, heartbeat_seconds=settings.heartbeat_seconds), server
+    )
+    worker_service = WorkerService(supervisor, heartbeat_seconds=settings.heartbeat_seconds)
+    worker_pb2_grpc.add_WorkerServiceServicer_to_server(worker_service, server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    port = server.add_insecure_port(settings.listen)
+    if port == 0:
+        raise SystemExit(f"latchwork: cannot listen on {settings.listen}")
+    await server.start()
+    for name in ("", *SERVICE_NAMES):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    pool = LocalPool(
+        supervisor,
+        outputs,
+        slots=settings.slots,
+        host=settings.host,
+        kill_grace=settings.kill_grace_seconds,
+    )
+    pool_task = asyncio.create_task(pool.run()) if settings.slots > 0 else None
+    reaper = asyncio.create_task(worker_service.reap_lost_workers())
+    host = settings.listen.rsplit(":", 1)[0]
+    print(
+        f"latchwork: serving on {host}:{port} (data {settings.data_dir}, "
+        f"{settings.slots} local slots)",
+        flush=True,
+    )
+
+    await stop.wait()
+    log.info("shutting down")
+    await health_servicer.enter_graceful_shutdown()
+    reaper.cancel()
+    supervisor.requeue_all("the supervisor shut down while it ran")
+    await pool.stop()
+    if pool_task is not None:
+        pool_task.cancel()
+    await server.stop(settings.shutdown_grace_seconds)
+    store.close()
+    print("latchwork: stopped", flush=True)
+
+
+def run(settings: Settings) -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    asyncio.run(serve(settings))

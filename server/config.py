@@ -1,0 +1,98 @@
+"""Supervisor settings: defaults, then a TOML file, then LATCHWORK_* variables, then flags.
+
+The defaults are the embedded setup: SQLite under the user's state directory, a local worker
+pool with one slot per core, listening on localhost.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+def default_data_dir() -> Path:
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "latchwork"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names it and where it came from."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path
+    listen: str = "localhost:50051"
+    slots: int = os.cpu_count() or 1
+    host: str = ""
+    heartbeat_seconds: int = 5
+    kill_grace_seconds: float = 0.5
+    shutdown_grace_seconds: float = 5.0
+    durability: str = "normal"
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "latchwork.db"
+
+    @property
+    def output_dir(self) -> Path:
+        return self.data_dir / "output"
+
+
+_ENV_PREFIX = "LATCHWORK_"
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    kinds = {f.name: f.type for f in fields(Settings)}
+    kind = kinds.get(name)
+    if kind is None:
+        raise ConfigError(f"{source}: unknown setting {name!r}")
+    try:
+        if kind == "Path":
+            return Path(str(value)).expanduser()
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{source}: {name} = {value!r} is not a valid {kind}") from error
+
+
+def load_settings(
+    *, config_file: Path | None = None, env: dict[str, str] | None = None, **flags: Any
+) -> Settings:
+    environ = dict(os.environ if env is None else env)
+    settings = Settings(data_dir=default_data_dir())
+    config_file = config_file or (
+        Path(environ[_ENV_PREFIX + "CONFIG"]) if _ENV_PREFIX + "CONFIG" in environ else None
+    )
+    if config_file is not None:
+        try:
+            table = tomllib.loads(config_file.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise ConfigError(f"{config_file}: {error}") from error
+        section = table.get("supervisor", table)
+        settings = replace(
+            settings,
+            **{
+                key.replace("-", "_"): _coerce(key.replace("-", "_"), value, str(config_file))
+                for key, value in section.items()
+                if not isinstance(value, dict)
+            },
+        )
+    for f in fields(Settings):
+        name = _ENV_PREFIX + f.name.upper()
+        if name in environ and environ[name] != "":
+            settings = replace(settings, **{f.name: _coerce(f.name, environ[name], name)})
+    given = {k: v for k, v in flags.items() if v is not None}
+    if given:
+        settings = replace(settings, **{k: _coerce(k, v, f"--{k}") for k, v in given.items()})
+    if settings.slots < 0:
+        raise ConfigError(f"slots = {settings.slots}: must be 0 or more")
+    if settings.durability not in ("normal", "full"):
+        raise ConfigError(f"durability = {settings.durability!r}: use 'normal' or 'full'")
+    return settings

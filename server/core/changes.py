@@ -1,0 +1,41 @@
+"""What one operation changed: the unit the store writes and the log publishes atomically."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .events import Event
+from .model import Job, WorkItem
+
+
+@dataclass(slots=True)
+class Changes:
+    """Collected by transitions; written in one transaction, then acted on.
+
+    Transitions never perform I/O. Whatever must happen outside the model (a process to kill,
+    stop or continue) is recorded here as an effect for the adapters to carry out after the
+    changes are stored.
+    """
+
+    now: float
+    events: list[Event] = field(default_factory=list)
+    new_jobs: list[Job] = field(default_factory=list)
+    dirty_jobs: dict[int, Job] = field(default_factory=dict)
+    dirty_work: dict[tuple[int, int], WorkItem] = field(default_factory=dict)
+    made_pending: list[tuple[Job, WorkItem]] = field(default_factory=list)
+    kill_leases: list[str] = field(default_factory=list)
+    suspend_leases: list[str] = field(default_factory=list)
+    resume_leases: list[str] = field(default_factory=list)
+
+    def touch(self, job: Job, work: WorkItem | None = None) -> None:
+        self.dirty_jobs[job.id] = job
+        if work is not None:
+            self.dirty_work[(job.id, work.index)] = work
+
+    def emit(self, event: Event) -> None:
+        event.time = self.now
+        self.events.append(event)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.events or self.new_jobs or self.dirty_jobs or self.dirty_work)

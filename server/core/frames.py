@@ -1,0 +1,49 @@
+"""Qube's frame-range syntax: ``1-100``, ``1-100x2``, ``1,3,5-9``, ``10-1`` (descending)."""
+
+from __future__ import annotations
+
+import re
+
+MAX_FRAMES = 1_000_000
+
+_PART = re.compile(r"^(-?\d+)(?:-(-?\d+)(?:x(\d+))?)?$")
+
+
+class FrameRangeError(ValueError):
+    """A frame range that cannot be read; ``offset`` points at the bad part."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(f"{message} at offset {offset}")
+        self.message = message
+        self.offset = offset
+
+
+def parse_frame_range(text: str) -> list[int]:
+    """Frames in the order written, duplicates dropped (a frame runs once)."""
+    frames: list[int] = []
+    seen: set[int] = set()
+    offset = 0
+    for part in text.split(","):
+        stripped = part.strip()
+        start_offset = offset + (len(part) - len(part.lstrip()))
+        offset += len(part) + 1
+        if not stripped:
+            raise FrameRangeError("empty part in frame range", start_offset)
+        match = _PART.match(stripped)
+        if match is None:
+            raise FrameRangeError(
+                f"cannot read {stripped!r} as a frame, 'a-b' or 'a-bxstep'", start_offset
+            )
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) is not None else first
+        step = int(match.group(3)) if match.group(3) is not None else 1
+        if step == 0:
+            raise FrameRangeError("frame step must be at least 1", start_offset)
+        direction = 1 if last >= first else -1
+        if abs(last - first) // step + 1 + len(frames) > MAX_FRAMES:
+            raise FrameRangeError(f"frame range has more than {MAX_FRAMES} frames", start_offset)
+        for frame in range(first, last + direction, step * direction):
+            if frame not in seen:
+                seen.add(frame)
+                frames.append(frame)
+    return frames

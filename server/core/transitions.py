@@ -1,0 +1,442 @@
+"""The state machines of jobs, work items and subjobs.
+
+Each function applies one transition to the in-memory model and records into ``Changes`` the
+events it causes and the processes that must be signalled. Whether the transition is allowed
+is decided here too, so every adapter (gRPC, local pool, remote workers, callbacks) obeys the
+same rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .changes import Changes
+from .events import Event, EventName, EventType, job_event_name
+from .model import Job, Subjob, WorkItem
+from .states import JobStatus, WorkStatus
+
+
+class RunOutcome(StrEnum):
+    """How a process of a work item ended, as a worker reports it."""
+
+    EXITED = "exited"
+    TIMED_OUT = "timed_out"
+    KILLED = "killed"
+    START_FAILED = "start_failed"
+
+
+class TransitionRefused(Exception):
+    """The requested change does not apply to the target in its current state."""
+
+
+def _event(job: Job, name: EventName, type_: EventType, **fields: object) -> Event:
+    return Event(
+        name=name,
+        type=type_,
+        job_id=job.id,
+        pgrp=job.pgrp,
+        label=job.label,
+        user=job.user,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def _set_work(
+    changes: Changes,
+    job: Job,
+    work: WorkItem,
+    status: WorkStatus,
+    name: EventName,
+    message: str = "",
+) -> None:
+    previous = work.status
+    job.set_work_status(work, status)
+    work.message = message
+    changes.touch(job, work)
+    changes.emit(
+        _event(
+            job,
+            name,
+            EventType.WORK,
+            work_name=work.name,
+            subjob_id=work.subjob_id,
+            host=work.host,
+            status=status.value,
+            previous_status=previous.value,
+            message=message,
+        )
+    )
+    if status is WorkStatus.PENDING:
+        changes.made_pending.append((job, work))
+
+
+def refresh_job(changes: Changes, job: Job, message: str = "") -> None:
+    """Re-derive the job's state and announce it if it changed."""
+    current = job.derived_status()
+    previous = job.status
+    if current is previous:
+        return
+    job.status = current
+    if current is JobStatus.RUNNING and not job.start_time:
+        job.start_time = changes.now
+    if current.is_final:
+        job.end_time = changes.now
+        _end_idle_subjobs(changes, job)
+    else:
+        job.end_time = 0.0
+    changes.touch(job)
+    changes.emit(
+        _event(
+            job,
+            job_event_name(previous, current),
+            EventType.JOB,
+            status=current.value,
+            previous_status=previous.value,
+            message=message,
+        )
+    )
+
+
+def submit(changes: Changes, job: Job) -> None:
+    changes.new_jobs.append(job)
+    changes.emit(_event(job, EventName.SUBMIT, EventType.JOB, status=job.status.value))
+    for work in job.work:
+        if work.status is WorkStatus.PENDING:
+            changes.made_pending.append((job, work))
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """A work item handed to a worker slot."""
+
+    job: Job
+    work: WorkItem
+    subjob: Subjob
+    lease_id: str
+
+
+def start_work(
+    changes: Changes, job: Job, work: WorkItem, subjob: Subjob, lease_id: str, host: str
+) -> Assignment:
+    if work.status is not WorkStatus.PENDING or not job.dispatchable or subjob.busy:
+        raise TransitionRefused(f"work {job.id}:{work.name} cannot start now")
+    work.attempts += 1
+    work.subjob_id = subjob.id
+    work.host = host
+    work.lease_id = lease_id
+    work.start_time = changes.now
+    work.end_time = 0.0
+    work.exit_code = 0
+    subjob.work_index = work.index
+    subjob.host = host
+    if subjob.status is not WorkStatus.RUNNING:
+        subjob.status = WorkStatus.RUNNING
+        subjob.start_time = changes.now
+        subjob.ran_failure = False
+        changes.emit(
+            _event(
+                job,
+                EventName.RUNNING,
+                EventType.SUBJOB,
+                subjob_id=subjob.id,
+                host=host,
+                status="running",
+            )
+        )
+    _set_work(changes, job, work, WorkStatus.RUNNING, EventName.RUNNING, f"attempt {work.attempts}")
+    refresh_job(changes, job)
+    return Assignment(job, work, subjob, lease_id)
+
+
+def _release_subjob(changes: Changes, job: Job, work: WorkItem) -> None:
+    if 0 <= work.subjob_id < len(job.subjobs):
+        subjob = job.subjobs[work.subjob_id]
+        if subjob.work_index == work.index:
+            subjob.work_index = -1
+            if work.status is WorkStatus.FAILED:
+                subjob.ran_failure = True
+            if not job.tally[WorkStatus.PENDING] or not job.dispatchable:
+                _end_subjob(changes, job, subjob)
+    work.lease_id = ""
+
+
+def _end_subjob(changes: Changes, job: Job, subjob: Subjob) -> None:
+    if subjob.status is not WorkStatus.RUNNING or subjob.busy:
+        return
+    if job.status is JobStatus.KILLED or job.removed:
+        final = WorkStatus.KILLED
+    elif subjob.ran_failure:
+        final = WorkStatus.FAILED
+    else:
+        final = WorkStatus.COMPLETE
+    subjob.status = final
+    name = {
+        WorkStatus.KILLED: EventName.KILLED,
+        WorkStatus.FAILED: EventName.FAILED,
+        WorkStatus.COMPLETE: EventName.COMPLETE,
+    }[final]
+    changes.emit(
+        _event(
+            job,
+            name,
+            EventType.SUBJOB,
+            subjob_id=subjob.id,
+            host=subjob.host,
+            status=final.value,
+            previous_status="running",
+        )
+    )
+    changes.touch(job)
+
+
+def _end_idle_subjobs(changes: Changes, job: Job) -> None:
+    for subjob in job.subjobs:
+        _end_subjob(changes, job, subjob)
+
+
+def finish_work(
+    changes: Changes,
+    job: Job,
+    work: WorkItem,
+    lease_id: str,
+    outcome: RunOutcome,
+    exit_code: int = 0,
+    message: str = "",
+) -> bool:
+    """Record how a run ended. Returns False for a stale lease (the work was taken back)."""
+    if work.status is not WorkStatus.RUNNING or work.lease_id != lease_id:
+        return False
+    work.end_time = changes.now
+    work.exit_code = exit_code
+    if outcome is RunOutcome.EXITED and exit_code == 0:
+        _set_work(changes, job, work, WorkStatus.COMPLETE, EventName.COMPLETE, "exit code 0")
+    elif outcome is RunOutcome.KILLED:
+        _set_work(changes, job, work, WorkStatus.KILLED, EventName.KILLED, message or "killed")
+    else:
+        if outcome is RunOutcome.TIMED_OUT:
+            changes.emit(
+                _event(
+                    job,
+                    EventName.TIMEOUT,
+                    EventType.WORK,
+                    work_name=work.name,
+                    subjob_id=work.subjob_id,
+                    host=work.host,
+                    status="running",
+                    message=message,
+                )
+            )
+            reason = message or "timed out"
+        elif outcome is RunOutcome.START_FAILED:
+            reason = f"could not start: {message}"
+        else:
+            reason = f"exit code {exit_code}"
+        if work.retries < job.spec.retry:
+            work.retries += 1
+            _set_work(
+                changes,
+                job,
+                work,
+                WorkStatus.PENDING,
+                EventName.RETRIED,
+                f"{reason}; retry {work.retries} of {job.spec.retry}",
+            )
+        else:
+            _set_work(changes, job, work, WorkStatus.FAILED, EventName.FAILED, reason)
+    _release_subjob(changes, job, work)
+    refresh_job(changes, job)
+    return True
+
+
+def requeue_work(changes: Changes, job: Job, work: WorkItem, reason: str) -> None:
+    """Take running work back to pending through no fault of its own (no retry is counted)."""
+    if work.status is not WorkStatus.RUNNING:
+        return
+    if work.lease_id:
+        changes.kill_leases.append(work.lease_id)
+    work.end_time = changes.now
+    _set_work(changes, job, work, WorkStatus.PENDING, EventName.RETRIED, reason)
+    _release_subjob(changes, job, work)
+
+
+def _stop_running(
+    changes: Changes, job: Job, work: WorkItem, status: WorkStatus, name: EventName, reason: str
+) -> None:
+    if work.lease_id:
+        changes.kill_leases.append(work.lease_id)
+    work.end_time = changes.now
+    _set_work(changes, job, work, status, name, reason)
+    _release_subjob(changes, job, work)
+
+
+# --- operator actions on whole jobs -------------------------------------------------------
+
+
+def _refuse_removed(job: Job) -> None:
+    if job.removed:
+        raise TransitionRefused(f"job {job.id} was removed")
+
+
+def block_job(changes: Changes, job: Job, reason: str) -> bool:
+    _refuse_removed(job)
+    if job.blocked or job.status.is_final:
+        return False
+    job.blocked = True
+    changes.touch(job)
+    for work in job.work:
+        if work.status is WorkStatus.RUNNING:
+            requeue_work(changes, job, work, reason or "job blocked")
+    refresh_job(changes, job, reason)
+    return True
+
+
+def unblock_job(changes: Changes, job: Job, reason: str) -> bool:
+    """Lift the job's hold and every work item's hold: "unblock" means "let it all run"."""
+    _refuse_removed(job)
+    changed = job.blocked
+    job.blocked = False
+    changes.touch(job)
+    for work in job.work:
+        if work.status is WorkStatus.BLOCKED:
+            _set_work(changes, job, work, WorkStatus.PENDING, EventName.UNBLOCKED, reason)
+            changed = True
+    refresh_job(changes, job, reason)
+    return changed
+
+
+def kill_job(changes: Changes, job: Job, reason: str) -> bool:
+    _refuse_removed(job)
+    changed = False
+    for work in job.work:
+        if work.status is WorkStatus.RUNNING:
+            _stop_running(
+                changes, job, work, WorkStatus.KILLED, EventName.KILLED, reason or "killed"
+            )
+            changed = True
+        elif not work.status.is_done:
+            _set_work(changes, job, work, WorkStatus.KILLED, EventName.KILLED, reason or "killed")
+            changed = True
+    if job.suspended:
+        job.suspended = False
+    refresh_job(changes, job, reason)
+    return changed
+
+
+def retry_job(changes: Changes, job: Job, reason: str) -> bool:
+    """Run failed and killed work again, with a fresh allowance of automatic retries."""
+    _refuse_removed(job)
+    changed = False
+    for work in job.work:
+        if work.status in (WorkStatus.FAILED, WorkStatus.KILLED):
+            work.retries = 0
+            _set_work(
+                changes,
+                job,
+                work,
+                WorkStatus.PENDING,
+                EventName.RETRIED,
+                reason or "retried by request",
+            )
+            changed = True
+    refresh_job(changes, job, reason)
+    return changed
+
+
+def suspend_job(changes: Changes, job: Job, reason: str) -> bool:
+    _refuse_removed(job)
+    if job.suspended or job.status.is_final:
+        return False
+    job.suspended = True
+    changes.touch(job)
+    changes.suspend_leases.extend(w.lease_id for w in job.work if w.status is WorkStatus.RUNNING)
+    refresh_job(changes, job, reason)
+    return True
+
+
+def resume_job(changes: Changes, job: Job, reason: str) -> bool:
+    _refuse_removed(job)
+    if not job.suspended:
+        return False
+    job.suspended = False
+    changes.touch(job)
+    changes.resume_leases.extend(w.lease_id for w in job.work if w.status is WorkStatus.RUNNING)
+    for work in job.work:
+        if work.status is WorkStatus.PENDING:
+            changes.made_pending.append((job, work))
+    refresh_job(changes, job, reason)
+    return True
+
+
+def remove_job(changes: Changes, job: Job, reason: str) -> bool:
+    if job.removed:
+        return False
+    for work in job.work:
+        if work.status is WorkStatus.RUNNING:
+            _stop_running(
+                changes, job, work, WorkStatus.KILLED, EventName.KILLED, reason or "job removed"
+            )
+    job.removed = True
+    job.suspended = False
+    changes.touch(job)
+    refresh_job(changes, job, reason)
+    return True
+
+
+# --- operator actions on single work items --------------------------------------------------
+
+
+def block_work(changes: Changes, job: Job, work: WorkItem, reason: str) -> bool:
+    _refuse_removed(job)
+    if work.status is WorkStatus.RUNNING:
+        _stop_running(
+            changes, job, work, WorkStatus.BLOCKED, EventName.BLOCKED, reason or "blocked"
+        )
+    elif work.status is WorkStatus.PENDING:
+        _set_work(changes, job, work, WorkStatus.BLOCKED, EventName.BLOCKED, reason)
+    else:
+        return False
+    refresh_job(changes, job, reason)
+    return True
+
+
+def unblock_work(changes: Changes, job: Job, work: WorkItem, reason: str) -> bool:
+    _refuse_removed(job)
+    if work.status is not WorkStatus.BLOCKED:
+        return False
+    _set_work(changes, job, work, WorkStatus.PENDING, EventName.UNBLOCKED, reason)
+    refresh_job(changes, job, reason)
+    return True
+
+
+def kill_work(changes: Changes, job: Job, work: WorkItem, reason: str) -> bool:
+    _refuse_removed(job)
+    if work.status is WorkStatus.RUNNING:
+        _stop_running(changes, job, work, WorkStatus.KILLED, EventName.KILLED, reason or "killed")
+    elif not work.status.is_done:
+        _set_work(changes, job, work, WorkStatus.KILLED, EventName.KILLED, reason or "killed")
+    else:
+        return False
+    refresh_job(changes, job, reason)
+    return True
+
+
+def retry_work(changes: Changes, job: Job, work: WorkItem, reason: str) -> bool:
+    """Run a work item again: done work is requeued, running work restarts."""
+    _refuse_removed(job)
+    if work.status is WorkStatus.RUNNING:
+        requeue_work(changes, job, work, reason or "restarted by request")
+    elif work.status.is_done:
+        work.retries = 0
+        _set_work(
+            changes,
+            job,
+            work,
+            WorkStatus.PENDING,
+            EventName.RETRIED,
+            reason or "retried by request",
+        )
+    else:
+        return False
+    refresh_job(changes, job, reason)
+    return True

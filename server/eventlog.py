@@ -1,0 +1,53 @@
+"""The event log as readers see it: recent events from memory, older ones from the store.
+
+Publishing never waits for readers. A reader that falls behind the in-memory window simply
+reads from SQLite, so a slow subscriber costs the supervisor no memory and delays nobody.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+from .core.events import Event
+from .store import SqliteStore
+
+
+class EventLog:
+    def __init__(self, store: SqliteStore, *, window: int = 50_000) -> None:
+        self._store = store
+        self._recent: deque[Event] = deque(maxlen=window)
+        self.head_seq = store.head_seq
+        self._advanced = asyncio.Event()
+
+    def publish(self, events: list[Event]) -> None:
+        """Make stored events visible to readers (they must be numbered and committed)."""
+        if not events:
+            return
+        self._recent.extend(events)
+        self.head_seq = events[-1].seq
+        self._advanced.set()
+        self._advanced = asyncio.Event()
+
+    def read(self, after_seq: int, limit: int) -> list[Event]:
+        """Up to ``limit`` events with seq > ``after_seq``, in order."""
+        if after_seq >= self.head_seq:
+            return []
+        if self._recent and self._recent[0].seq <= after_seq + 1:
+            start = after_seq + 1 - self._recent[0].seq
+            stop = min(start + limit, len(self._recent))
+            return [self._recent[i] for i in range(start, stop)]
+        return self._store.read_events(after_seq, limit)
+
+    def oldest_seq(self) -> int:
+        return self._store.oldest_seq()
+
+    async def wait_beyond(self, seq: int, timeout: float) -> bool:
+        """Wait until the head passes ``seq``; False on timeout."""
+        if self.head_seq > seq:
+            return True
+        try:
+            await asyncio.wait_for(self._advanced.wait(), timeout)
+        except TimeoutError:
+            return self.head_seq > seq
+        return True

@@ -1,0 +1,54 @@
+"""Captured output of work items: one file per work item, attempt and stream.
+
+Files rather than rows: a process writes its output straight into them, so capturing costs the
+supervisor nothing however chatty the process is.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_READ_LIMIT = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class OutputChunk:
+    data: bytes
+    next_offset: int
+    size: int
+
+
+class OutputStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, job_id: int, work_index: int, attempt: int, stderr: bool) -> Path:
+        return self.root / str(job_id) / f"{work_index}.{attempt}.{'err' if stderr else 'out'}"
+
+    def prepare(self, job_id: int, work_index: int, attempt: int) -> tuple[Path, Path]:
+        (self.root / str(job_id)).mkdir(parents=True, exist_ok=True)
+        return (
+            self.path(job_id, work_index, attempt, False),
+            self.path(job_id, work_index, attempt, True),
+        )
+
+    def append(self, job_id: int, work_index: int, attempt: int, stderr: bool, data: bytes) -> None:
+        self.prepare(job_id, work_index, attempt)
+        with open(self.path(job_id, work_index, attempt, stderr), "ab") as handle:
+            handle.write(data)
+
+    def read(
+        self, job_id: int, work_index: int, attempt: int, stderr: bool, offset: int, limit: int
+    ) -> OutputChunk:
+        path = self.path(job_id, work_index, attempt, stderr)
+        try:
+            size = os.stat(path).st_size
+        except FileNotFoundError:
+            return OutputChunk(b"", offset, 0)
+        limit = limit if limit > 0 else DEFAULT_READ_LIMIT
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read(min(limit, DEFAULT_READ_LIMIT))
+        return OutputChunk(data, offset + len(data), size)

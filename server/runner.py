@@ -1,0 +1,136 @@
+"""Running one work item as a real process: ``/bin/sh -c cmdline`` in its own session.
+
+Each process leads its own process group so that kill, suspend and resume reach everything it
+started. Output goes straight to files; the exit is noticed through a pidfd on the event loop,
+so a running process costs no thread and no polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+from .core.command import ProcessSpec
+from .core.transitions import RunOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    outcome: RunOutcome
+    exit_code: int
+    message: str
+
+
+class ManagedProcess:
+    def __init__(self, popen: subprocess.Popen[bytes], kill_grace: float) -> None:
+        self._popen = popen
+        self._kill_grace = kill_grace
+        self._killed = False
+        self._timed_out = 0.0
+
+    @property
+    def pid(self) -> int:
+        return self._popen.pid
+
+    @classmethod
+    def start(
+        cls, spec: ProcessSpec, stdout: Path, stderr: Path, *, kill_grace: float = 0.5
+    ) -> ManagedProcess:
+        env = dict(os.environ)
+        env.update(spec.env)
+        with open(stdout, "wb") as out, open(stderr, "wb") as err:
+            popen = subprocess.Popen(
+                ["/bin/sh", "-c", spec.cmdline],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                env=env,
+                cwd=spec.cwd or None,
+                start_new_session=True,
+                close_fds=True,
+            )
+        return cls(popen, kill_grace)
+
+    def _signal_group(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._popen.pid, signum)
+
+    def kill(self) -> None:
+        """Terminate the whole process group: SIGTERM, then SIGKILL after the grace period."""
+        self._killed = True
+        self._signal_group(signal.SIGCONT)
+        self._signal_group(signal.SIGTERM)
+        asyncio.get_running_loop().call_later(self._kill_grace, self._signal_group, signal.SIGKILL)
+
+    def suspend(self) -> None:
+        self._signal_group(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self._signal_group(signal.SIGCONT)
+
+    def _time_out(self, seconds: float) -> None:
+        if self._popen.returncode is None:
+            self._timed_out = seconds
+            self.kill()
+            self._killed = False
+
+    async def wait(self, timeout: float = 0.0) -> RunResult:
+        loop = asyncio.get_running_loop()
+        exited: asyncio.Future[None] = loop.create_future()
+        pidfd = os.pidfd_open(self._popen.pid)
+        timer = loop.call_later(timeout, self._time_out, timeout) if timeout > 0 else None
+
+        def on_exit() -> None:
+            if not exited.done():
+                exited.set_result(None)
+
+        loop.add_reader(pidfd, on_exit)
+        try:
+            await exited
+        finally:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+            if timer is not None:
+                timer.cancel()
+        code = self._popen.wait()
+        # Whatever the leader left behind in its group goes with it.
+        self._signal_group(signal.SIGKILL)
+        if self._timed_out:
+            return RunResult(RunOutcome.TIMED_OUT, code, f"timed out after {self._timed_out:g} s")
+        if self._killed:
+            return RunResult(RunOutcome.KILLED, code, "killed")
+        if code < 0:
+            return RunResult(RunOutcome.EXITED, code, f"killed by signal {-code}")
+        return RunResult(RunOutcome.EXITED, code, f"exit code {code}")
+
+
+def kill_orphans(lease_ids: Collection[str]) -> list[int]:
+    """Kill the process groups of runs a previous supervisor left behind.
+
+    A process is recognised by the ``LATCHWORK_LEASE_ID`` in its environment, so a pid reused
+    by an unrelated program is never touched.
+    """
+    if not lease_ids:
+        return []
+    wanted = {f"LATCHWORK_LEASE_ID={lease}".encode() for lease in lease_ids}
+    killed: list[int] = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/environ", "rb") as handle:
+                environ = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if wanted.intersection(environ):
+            pid = int(entry.name)
+            with contextlib.suppress(OSError):
+                os.killpg(os.getpgid(pid), signal.SIGKILL)
+                killed.append(pid)
+    return killed

@@ -1,0 +1,83 @@
+"""Versioned schema migrations, applied in order; ``PRAGMA user_version`` records the last.
+
+A migration is never edited once released: a change to the schema is a new entry.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: jobs, work, subjobs, the event log and idempotent submissions.
+    """
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        pgrp INTEGER NOT NULL,
+        pid INTEGER NOT NULL,
+        label TEXT NOT NULL,
+        user TEXT NOT NULL,
+        status TEXT NOT NULL,
+        blocked INTEGER NOT NULL,
+        suspended INTEGER NOT NULL,
+        removed INTEGER NOT NULL,
+        spec TEXT NOT NULL,
+        submit_time REAL NOT NULL,
+        start_time REAL NOT NULL,
+        end_time REAL NOT NULL
+    );
+    CREATE UNIQUE INDEX jobs_pgrp_label ON jobs (pgrp, label);
+    CREATE INDEX jobs_pid ON jobs (pid);
+    CREATE TABLE work (
+        job_id INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        retries INTEGER NOT NULL,
+        attempts INTEGER NOT NULL,
+        subjob_id INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        exit_code INTEGER NOT NULL,
+        start_time REAL NOT NULL,
+        end_time REAL NOT NULL,
+        message TEXT NOT NULL,
+        lease_id TEXT NOT NULL,
+        PRIMARY KEY (job_id, idx)
+    ) WITHOUT ROWID;
+    CREATE TABLE subjobs (
+        job_id INTEGER NOT NULL,
+        id INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        host TEXT NOT NULL,
+        start_time REAL NOT NULL,
+        ran_failure INTEGER NOT NULL,
+        PRIMARY KEY (job_id, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY,
+        time REAL NOT NULL,
+        name TEXT NOT NULL,
+        type TEXT NOT NULL,
+        job_id INTEGER NOT NULL,
+        pgrp INTEGER NOT NULL,
+        label TEXT NOT NULL,
+        user TEXT NOT NULL,
+        subjob_id INTEGER NOT NULL,
+        work_name TEXT NOT NULL,
+        host TEXT NOT NULL,
+        status TEXT NOT NULL,
+        previous_status TEXT NOT NULL,
+        message TEXT NOT NULL,
+        callback_run_id INTEGER NOT NULL
+    );
+    CREATE TABLE submissions (
+        request_id TEXT PRIMARY KEY,
+        digest TEXT NOT NULL,
+        job_ids TEXT NOT NULL,
+        pgrp INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        time REAL NOT NULL
+    );
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+]

@@ -1,0 +1,81 @@
+"""A real ``latchwork serve`` process for tests: its own data directory and a free port."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+
+from latchwork.client import Client
+
+_READY = re.compile(r"serving on (\S+):(\d+)")
+
+
+class ServerProcess:
+    def __init__(self, data_dir: Path, *, slots: int = 2, extra: list[str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.slots = slots
+        self.extra = extra or []
+        self.process: subprocess.Popen[str] | None = None
+        self.address = ""
+        self.log_path = data_dir.parent / f"{data_dir.name}-serve.log"
+
+    def start(self, timeout: float = 30.0) -> ServerProcess:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "a")  # noqa: SIM115 - owned by the process's lifetime
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "latchwork.client.cli",
+                "serve",
+                "--data-dir",
+                str(self.data_dir),
+                "--listen",
+                "127.0.0.1:0",
+                "--slots",
+                str(self.slots),
+                "--host",
+                "testhost",
+                *self.extra,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        deadline = time.monotonic() + timeout
+        assert self.process.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError(f"latchwork serve exited early; see {self.log_path}")
+            match = _READY.search(line)
+            if match:
+                self.address = f"{match.group(1)}:{match.group(2)}"
+                return self
+        raise RuntimeError("latchwork serve did not start in time")
+
+    def client(self) -> Client:
+        return Client(self.address, user="tester")
+
+    def channel(self) -> grpc.Channel:
+        return grpc.insecure_channel(self.address)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        code = self.process.wait(timeout)
+        if self.process.stdout:
+            self.process.stdout.close()
+        return code
+
+    def kill9(self) -> None:
+        self.stop(signal.SIGKILL)

@@ -1,0 +1,63 @@
+"""Waiting on a live supervisor without sleeping blindly: follow its event stream."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from latchwork.client import Client
+from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2
+
+FINAL = {
+    job_pb2.JOB_STATUS_COMPLETE,
+    job_pb2.JOB_STATUS_FAILED,
+    job_pb2.JOB_STATUS_KILLED,
+    job_pb2.JOB_STATUS_REMOVED,
+}
+
+
+def events_until(
+    client: Client,
+    stop: Callable[[event_pb2.Event], bool],
+    *,
+    after_seq: int = 0,
+    timeout: float = 60.0,
+    **filters: object,
+) -> list[event_pb2.Event]:
+    """Every event (matching ``filters``) up to and including the first where ``stop`` holds."""
+    seen: list[event_pb2.Event] = []
+    done = threading.Event()
+    stream = client._stub.Subscribe(  # noqa: SLF001 - tests reach the raw stream to cancel it
+        supervisor_pb2.SubscribeRequest(after_seq=after_seq, **filters),
+        timeout=timeout,
+    )
+    for item in stream:
+        if item.HasField("event"):
+            seen.append(item.event)
+            if stop(item.event):
+                done.set()
+                stream.cancel()
+                break
+    if not done.is_set():
+        raise AssertionError(f"condition not reached; saw {len(seen)} events")
+    return seen
+
+
+def job_final(job_id: int) -> Callable[[event_pb2.Event], bool]:
+    final_names = {
+        event_pb2.EVENT_NAME_COMPLETE,
+        event_pb2.EVENT_NAME_FAILED,
+        event_pb2.EVENT_NAME_KILLED,
+        event_pb2.EVENT_NAME_REMOVED,
+    }
+    return lambda e: (
+        e.job_id == job_id and e.type == event_pb2.EVENT_TYPE_JOB and e.name in final_names
+    )
+
+
+def wait_job(client: Client, job_id: int, timeout: float = 60.0) -> job_pb2.Job:
+    job = client.get_job(job_id)
+    if job.status not in FINAL:
+        events_until(client, job_final(job_id), job_ids=[job_id], timeout=timeout)
+        job = client.get_job(job_id)
+    return job
