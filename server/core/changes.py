@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .events import Event
-from .model import Job, WorkItem
+from .model import Job, Subjob, WorkItem
 
 
 @dataclass(slots=True)
@@ -22,6 +22,7 @@ class Changes:
     new_jobs: list[Job] = field(default_factory=list)
     dirty_jobs: dict[int, Job] = field(default_factory=dict)
     dirty_work: dict[tuple[int, int], WorkItem] = field(default_factory=dict)
+    dirty_subjobs: dict[tuple[int, int], Subjob] = field(default_factory=dict)
     made_pending: list[tuple[Job, WorkItem]] = field(default_factory=list)
     kill_leases: list[str] = field(default_factory=list)
     suspend_leases: list[str] = field(default_factory=list)
@@ -31,6 +32,10 @@ class Changes:
         self.dirty_jobs[job.id] = job
         if work is not None:
             self.dirty_work[(job.id, work.index)] = work
+
+    def touch_subjob(self, job: Job, subjob: Subjob) -> None:
+        self.dirty_jobs[job.id] = job
+        self.dirty_subjobs[(job.id, subjob.id)] = subjob
 
     def emit(self, event: Event) -> None:
         event.time = self.now

@@ -130,6 +130,7 @@ def start_work(
     work.exit_code = 0
     subjob.work_index = work.index
     subjob.host = host
+    changes.touch_subjob(job, subjob)
     if subjob.status is not WorkStatus.RUNNING:
         subjob.status = WorkStatus.RUNNING
         subjob.start_time = changes.now
@@ -156,6 +157,7 @@ def _release_subjob(changes: Changes, job: Job, work: WorkItem) -> None:
             subjob.work_index = -1
             if work.status is WorkStatus.FAILED:
                 subjob.ran_failure = True
+                changes.touch_subjob(job, subjob)
             if not job.tally[WorkStatus.PENDING] or not job.dispatchable:
                 _end_subjob(changes, job, subjob)
     work.lease_id = ""
@@ -171,6 +173,7 @@ def _end_subjob(changes: Changes, job: Job, subjob: Subjob) -> None:
     else:
         final = WorkStatus.COMPLETE
     subjob.status = final
+    changes.touch_subjob(job, subjob)
     name = {
         WorkStatus.KILLED: EventName.KILLED,
         WorkStatus.FAILED: EventName.FAILED,

@@ -9,7 +9,7 @@ crash of the process (kill -9); ``durability = "full"`` also survives power loss
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -240,13 +240,16 @@ class SqliteStore:
                     for job_id, w in work
                 ],
             )
+            subjobs = [(job.id, s) for job in changes.new_jobs for s in job.subjobs]
+            subjobs.extend(
+                (key[0], s) for key, s in changes.dirty_subjobs.items() if key[0] not in known
+            )
             db.executemany(
                 "INSERT OR REPLACE INTO subjobs (job_id, id, status, host, start_time, "
                 "ran_failure) VALUES (?,?,?,?,?,?)",
                 [
-                    (job.id, s.id, s.status.value, s.host, s.start_time, s.ran_failure)
-                    for job in _unique(changes.new_jobs, jobs)
-                    for s in job.subjobs
+                    (job_id, s.id, s.status.value, s.host, s.start_time, s.ran_failure)
+                    for job_id, s in subjobs
                 ],
             )
             db.executemany(
@@ -297,14 +300,6 @@ class SqliteStore:
 
     def oldest_seq(self) -> int:
         return self._scalar("SELECT COALESCE(MIN(seq), 0) FROM events")
-
-
-def _unique(*groups: Iterable[Job]) -> list[Job]:
-    seen: dict[int, Job] = {}
-    for group in groups:
-        for job in group:
-            seen[job.id] = job
-    return list(seen.values())
 
 
 def _event_row(e: Event) -> tuple[object, ...]:
