@@ -75,7 +75,7 @@ class ManagedProcess:
         self._signal_group(signal.SIGCONT)
 
     def _time_out(self, seconds: float) -> None:
-        if self._popen.returncode is None:
+        if self._popen.returncode is None and not self._killed:
             self._timed_out = seconds
             self.kill()
             self._killed = False

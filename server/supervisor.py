@@ -257,11 +257,8 @@ class Supervisor:
             job = make_job(normalized, job_id, group, label, spec.user or user, changes.now)
             jobs.append(job)
             transitions.submit(changes, job)
-        try:
-            self._commit(changes, (request_id, digest) if request_id else None)
-        except Exception:
-            self._last_job_id -= len(jobs)
-            raise
+        # On failure _commit reloads the state, job id counter included, from the store.
+        self._commit(changes, (request_id, digest) if request_id else None)
         return SubmitResult(jobs, group, self.log.head_seq)
 
     # --- operator actions ----------------------------------------------------------------

@@ -88,14 +88,14 @@ def validate_submission(specs: Sequence[JobSpec], pgrp: int, lookup: JobLookup) 
     if len(specs) > MAX_JOBS_PER_SUBMIT:
         errors.append(FieldError("jobs", f"at most {MAX_JOBS_PER_SUBMIT} jobs per submission"))
     existing_labels: set[str] = set()
-    if pgrp:
+    if pgrp < 0:
+        errors.append(FieldError("pgrp", "must not be negative"))
+    elif pgrp:
         group_leader = lookup.get_job(pgrp)
         if group_leader is None or group_leader.pgrp != pgrp:
             errors.append(FieldError("pgrp", f"process group {pgrp} does not exist"))
         else:
             existing_labels = lookup.labels_in_pgrp(pgrp)
-    elif pgrp < 0:
-        errors.append(FieldError("pgrp", "must not be negative"))
     first_use: dict[str, int] = {}
     for index, spec in enumerate(specs):
         path = f"jobs[{index}]"

@@ -159,14 +159,15 @@ def _release_subjob(changes: Changes, job: Job, work: WorkItem) -> None:
                 subjob.ran_failure = True
                 changes.touch_subjob(job, subjob)
             if not job.tally[WorkStatus.PENDING] or not job.dispatchable:
-                _end_subjob(changes, job, subjob)
+                _end_subjob(changes, job, subjob, killed=work.status is WorkStatus.KILLED)
     work.lease_id = ""
 
 
-def _end_subjob(changes: Changes, job: Job, subjob: Subjob) -> None:
+def _end_subjob(changes: Changes, job: Job, subjob: Subjob, *, killed: bool = False) -> None:
+    """End an idle instance: its job has nothing more for it, or may not run now."""
     if subjob.status is not WorkStatus.RUNNING or subjob.busy:
         return
-    if job.status is JobStatus.KILLED or job.removed:
+    if killed or job.status is JobStatus.KILLED or job.removed:
         final = WorkStatus.KILLED
     elif subjob.ran_failure:
         final = WorkStatus.FAILED
@@ -290,6 +291,7 @@ def block_job(changes: Changes, job: Job, reason: str) -> bool:
     for work in job.work:
         if work.status is WorkStatus.RUNNING:
             requeue_work(changes, job, work, reason or "job blocked")
+    _end_idle_subjobs(changes, job)
     refresh_job(changes, job, reason)
     return True
 
@@ -374,13 +376,13 @@ def resume_job(changes: Changes, job: Job, reason: str) -> bool:
 def remove_job(changes: Changes, job: Job, reason: str) -> bool:
     if job.removed:
         return False
+    job.removed = True
+    job.suspended = False
     for work in job.work:
         if work.status is WorkStatus.RUNNING:
             _stop_running(
                 changes, job, work, WorkStatus.KILLED, EventName.KILLED, reason or "job removed"
             )
-    job.removed = True
-    job.suspended = False
     changes.touch(job)
     refresh_job(changes, job, reason)
     return True

@@ -49,10 +49,15 @@ class SqliteStore:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        try:
+            self._refuse_newer_schema()
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except BaseException:
+            self._db.close()
+            raise
         self.head_seq = self._scalar("SELECT COALESCE(MAX(seq), 0) FROM events")
 
     def close(self) -> None:
@@ -66,13 +71,17 @@ class SqliteStore:
         row = self._db.execute(sql, params).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
-    def _migrate(self) -> None:
+    def _refuse_newer_schema(self) -> None:
+        """A database written by a newer Latchwork is left exactly as it is."""
         version = self.schema_version
         if version > len(MIGRATIONS):
             raise RuntimeError(
                 f"{self.path} has schema version {version}, newer than this Latchwork "
                 f"({len(MIGRATIONS)}); upgrade Latchwork"
             )
+
+    def _migrate(self) -> None:
+        version = self.schema_version
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             self._db.execute("BEGIN IMMEDIATE")
             try:

@@ -1,0 +1,52 @@
+"""Small builders shared by the unit tests."""
+
+from __future__ import annotations
+
+from latchwork.server.core import transitions as t
+from latchwork.server.core.changes import Changes
+from latchwork.server.core.events import Event
+from latchwork.server.core.model import Job, JobSpec, Prototype, WorkItem, WorkSpec
+from latchwork.server.core.submission import make_job, normalize
+
+
+def frames_spec(frames: str = "1-3", **fields: object) -> JobSpec:
+    return JobSpec(
+        cmdline="render QB_FRAME_NUMBER",
+        prototype=Prototype.CMDRANGE,
+        frame_range=frames,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def agenda_spec(*names: str, **fields: object) -> JobSpec:
+    return JobSpec(
+        cmdline="render",
+        prototype=Prototype.CMDRANGE,
+        agenda=[WorkSpec(name) for name in names],
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def new_job(
+    spec: JobSpec | None = None, job_id: int = 1, label: str = "render", pgrp: int = 0
+) -> Job:
+    """A job as the supervisor would create it (normalized spec)."""
+    return make_job(normalize(spec or frames_spec()), job_id, pgrp or job_id, label, "alice", 100.0)
+
+
+def start(changes: Changes, job: Job, name: str, lease_id: str, host: str = "node1") -> WorkItem:
+    """Start the named work item in the job's first free instance."""
+    work = job.work_named(name)
+    subjob = job.free_subjob()
+    assert work is not None and subjob is not None
+    t.start_work(changes, job, work, subjob, lease_id, host)
+    return work
+
+
+def summary(events: list[Event]) -> list[tuple[str, str, str, str, str]]:
+    """(type, name, work_name, status, previous_status) of each event."""
+    return [(e.type, e.name, e.work_name, e.status, e.previous_status) for e in events]
+
+
+def job_events(events: list[Event]) -> list[tuple[str, str, str]]:
+    return [(e.name, e.status, e.previous_status) for e in events if e.type == "job"]
