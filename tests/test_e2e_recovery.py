@@ -38,19 +38,28 @@ def test_kill_9_while_frames_run_loses_nothing(tmp_path: Path) -> None:
     marker = f"latchwork-crash-{time.monotonic_ns()}"
     first = ServerProcess(data).start()
     with first.client() as client:
-        other = client.submit(
-            [{"name": "queued", "package": {"cmdline": "true"}, "status": "blocked"}]
-        ).jobs[0].id
-        job_id = client.submit(
-            [
-                {
-                    "name": "crash",
-                    "prototype": "cmdrange",
-                    "package": {"cmdline": f"sleep 1.5; echo {marker} QB_FRAME_NUMBER", "range": "1-6"},
-                    "cpus": 2,
-                }
-            ]
-        ).jobs[0].id
+        other = (
+            client.submit([{"name": "queued", "package": {"cmdline": "true"}, "status": "blocked"}])
+            .jobs[0]
+            .id
+        )
+        job_id = (
+            client.submit(
+                [
+                    {
+                        "name": "crash",
+                        "prototype": "cmdrange",
+                        "package": {
+                            "cmdline": f"sleep 1.5; echo {marker} QB_FRAME_NUMBER",
+                            "range": "1-6",
+                        },
+                        "cpus": 2,
+                    }
+                ]
+            )
+            .jobs[0]
+            .id
+        )
         _running_frames(client, job_id, 2)
         assert _frame_processes(marker), "frames should be running"
     first.kill9()
@@ -69,7 +78,8 @@ def test_kill_9_while_frames_run_loses_nothing(tmp_path: Path) -> None:
             seqs = [e.seq for e in events]
             assert seqs == list(range(1, len(seqs) + 1)), "the sequence continued without a gap"
             requeued = [
-                e for e in events
+                e
+                for e in events
                 if e.type == event_pb2.EVENT_TYPE_WORK and e.name == event_pb2.EVENT_NAME_RETRIED
             ]
             assert len(requeued) >= 2
@@ -87,16 +97,20 @@ def test_sigterm_requeues_running_work_cleanly(tmp_path: Path) -> None:
     marker = f"latchwork-term-{time.monotonic_ns()}"
     first = ServerProcess(data).start()
     with first.client() as client:
-        job_id = client.submit(
-            [
-                {
-                    "name": "term",
-                    "prototype": "cmdrange",
-                    "package": {"cmdline": f"sleep 1; echo {marker}", "range": "1-2"},
-                    "cpus": 2,
-                }
-            ]
-        ).jobs[0].id
+        job_id = (
+            client.submit(
+                [
+                    {
+                        "name": "term",
+                        "prototype": "cmdrange",
+                        "package": {"cmdline": f"sleep 1; echo {marker}", "range": "1-2"},
+                        "cpus": 2,
+                    }
+                ]
+            )
+            .jobs[0]
+            .id
+        )
         _running_frames(client, job_id, 2)
     assert first.stop() == 0
     assert not _frame_processes(marker), "shutdown must end the frames it requeued"

@@ -16,40 +16,63 @@ def test_remote_worker_runs_frames_and_streams_output(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path / "data", slots=0).start()
     worker = subprocess.Popen(
         [
-            sys.executable, "-m", "latchwork.client.cli", "worker",
-            "--supervisor", server.address, "--slots", "2", "--host", "farm-node-7",
+            sys.executable,
+            "-m",
+            "latchwork.client.cli",
+            "worker",
+            "--supervisor",
+            server.address,
+            "--slots",
+            "2",
+            "--host",
+            "farm-node-7",
         ],
         stdout=subprocess.DEVNULL,
         stderr=open(tmp_path / "worker.log", "w"),  # noqa: SIM115
     )
     try:
         with server.client() as client:
-            job_id = client.submit(
-                [
-                    {
-                        "name": "remote",
-                        "prototype": "cmdrange",
-                        "package": {"cmdline": "echo remote QB_FRAME_NUMBER; exit $((QB_FRAME_NUMBER == 3))", "range": "1-4"},
-                        "cpus": 2,
-                    }
-                ]
-            ).jobs[0].id
+            job_id = (
+                client.submit(
+                    [
+                        {
+                            "name": "remote",
+                            "prototype": "cmdrange",
+                            "package": {
+                                "cmdline": "echo remote QB_FRAME_NUMBER; "
+                                "exit $((QB_FRAME_NUMBER == 3))",
+                                "range": "1-4",
+                            },
+                            "cpus": 2,
+                        }
+                    ]
+                )
+                .jobs[0]
+                .id
+            )
             job = wait_job(client, job_id, timeout=60)
             assert job.status == job_pb2.JOB_STATUS_FAILED
             assert {w.host for w in job.work} == {"farm-node-7"}
             assert [w.status for w in job.work] == [
-                job_pb2.WORK_STATUS_COMPLETE, job_pb2.WORK_STATUS_COMPLETE,
-                job_pb2.WORK_STATUS_FAILED, job_pb2.WORK_STATUS_COMPLETE,
+                job_pb2.WORK_STATUS_COMPLETE,
+                job_pb2.WORK_STATUS_COMPLETE,
+                job_pb2.WORK_STATUS_FAILED,
+                job_pb2.WORK_STATUS_COMPLETE,
             ]
             for frame in ("1", "2", "3", "4"):
                 assert client.work_output(job_id, frame).data == f"remote {frame}\n".encode()
 
-            long_id = client.submit(
-                [{"name": "long", "package": {"cmdline": "exec sleep 300"}}]
-            ).jobs[0].id
+            long_id = (
+                client.submit([{"name": "long", "package": {"cmdline": "exec sleep 300"}}])
+                .jobs[0]
+                .id
+            )
             from .waiting import events_until
 
-            events_until(client, lambda e: e.job_id == long_id and e.work_name == "0" and e.status == "running")
+            events_until(
+                client,
+                lambda e: e.job_id == long_id and e.work_name == "0" and e.status == "running",
+            )
             client.control("kill", [long_id])
             assert wait_job(client, long_id).status == job_pb2.JOB_STATUS_KILLED
     finally:

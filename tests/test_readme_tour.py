@@ -61,7 +61,9 @@ def test_cli_exit_codes(server: ServerProcess, tmp_path: Path) -> None:
     assert _latchwork(server, "watch", "--job", job_id, "--until-done").returncode == 4
     unreachable = subprocess.run(
         [sys.executable, "-m", "latchwork.client.cli", "--address", "127.0.0.1:1", "jobs"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert unreachable.returncode == 3
 
