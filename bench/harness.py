@@ -7,6 +7,7 @@ over real gRPC. Nothing here asserts on timing: the scripts print what they meas
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import re
@@ -14,6 +15,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,13 +53,22 @@ class Served:
             line = self.process.stdout.readline()
             if not line:
                 self.process.wait()
-                raise RuntimeError(f"{self.argv[1:4]} exited early; see {self.log_path}")
+                raise RuntimeError(
+                    f"{' '.join(self.argv[1:4])} exited early; {self.log_path} ends with:\n"
+                    + self.log_tail()
+                )
             match = _READY.search(line)
             if match:
                 self.address = f"{match.group(1)}:{match.group(2)}"
                 return self
         self.stop()
         raise RuntimeError(f"{self.argv[1:4]} did not start in time; see {self.log_path}")
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text().splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
 
     def stop(self, timeout: float = 20.0) -> None:
         if self.process is None:
@@ -117,9 +128,9 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
 
-def spread(values: Sequence[float]) -> str:
-    """``min..max`` of a series, for a reader to judge the noise."""
-    return f"{min(values):.3f}..{max(values):.3f}"
+def listing(values: Sequence[float], scale: float = 1.0, digits: int = 3) -> str:
+    """Every sample in order, ``[a b c]``, for a reader to judge the noise."""
+    return "[" + " ".join(f"{v * scale:.{digits}f}" for v in values) + "]"
 
 
 def machine() -> str:
@@ -131,7 +142,57 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return (
-        f"{len(os.sched_getaffinity(0))} usable cores of {os.cpu_count()} ({cpu}), Python {platform.python_version()} "
-        f"({platform.python_implementation()}), {platform.system()} {platform.release()}"
+    cores = f"{len(os.sched_getaffinity(0))} usable cores of {os.cpu_count()} ({cpu})"
+    python = f"Python {platform.python_version()} ({platform.python_implementation()})"
+    return f"{cores}, {python}, {platform.system()} {platform.release()}"
+
+
+def add_workdir_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where the data directories go (default: the system temp dir, "
+        f"{tempfile.gettempdir()}); e.g. /dev/shm to take the disk out of the figures",
     )
+
+
+def _system_busy_seconds() -> tuple[float, float]:
+    """(busy, steal) CPU seconds of the whole machine since boot, from /proc/stat.
+
+    Interrupt time is left out: it belongs to no process (our own loopback traffic is there).
+    """
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, _irq, _softirq, steal = fields[:8]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system) / tick, steal / tick
+
+
+def _own_seconds() -> float:
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+class OtherLoad:
+    """How much CPU the rest of the machine used while a benchmark ran.
+
+    Our own CPU is this process plus its waited-for children (the servers, once stopped, and
+    the processes they ran), so read ``report()`` after every server is stopped.
+    """
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.busy, self.steal = _system_busy_seconds()
+        self.own = _own_seconds()
+
+    def report(self) -> str:
+        wall = time.monotonic() - self.start
+        busy, steal = _system_busy_seconds()
+        other = max((busy - self.busy) - (_own_seconds() - self.own), 0.0)
+        cores = len(os.sched_getaffinity(0))
+        return (
+            f"other processes used {other / wall / cores:.0%} of the machine's "
+            f"{cores} cores during the run ({other:.1f} CPU s in {wall:.0f} s); "
+            f"hypervisor steal {steal - self.steal:.1f} s; load average "
+            f"{os.getloadavg()[0]:.2f}"
+        )

@@ -23,12 +23,15 @@ class OutputChunk:
 class OutputStore:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._made: set[int] = set()
 
     def path(self, job_id: int, work_index: int, attempt: int, stderr: bool) -> Path:
         return self.root / str(job_id) / f"{work_index}.{attempt}.{'err' if stderr else 'out'}"
 
     def prepare(self, job_id: int, work_index: int, attempt: int) -> tuple[Path, Path]:
-        (self.root / str(job_id)).mkdir(parents=True, exist_ok=True)
+        if job_id not in self._made:
+            (self.root / str(job_id)).mkdir(parents=True, exist_ok=True)
+            self._made.add(job_id)
         return (
             self.path(job_id, work_index, attempt, False),
             self.path(job_id, work_index, attempt, True),

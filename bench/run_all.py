@@ -1,0 +1,85 @@
+"""Run every benchmark with its default sizes (``make bench`` runs this).
+
+Flags: ``--workdir DIR`` is passed to every benchmark (where data directories go, e.g.
+/dev/shm); ``--quick`` shrinks the sizes for a smoke run whose figures mean little.
+Example: ``make bench ARGS="--workdir /dev/shm"``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import dispatch_overhead, submit_throughput
+from bench.harness import machine
+
+QUICK = {
+    "submit_throughput": ["--jobs", "100", "--repeats", "2"],
+    "dispatch_overhead": ["--frames", "50", "--rounds", "2"],
+}
+
+
+def server_code() -> str:
+    """Where the supervisor code comes from, and its git revision when it is a checkout."""
+    spec = importlib.util.find_spec("latchwork.server")
+    if spec is None or not spec.submodule_search_locations:
+        return "latchwork.server not found"
+    where = Path(next(iter(spec.submodule_search_locations))).resolve()
+    return f"{where} ({revision(where)})"
+
+
+def revision(where: Path) -> str:
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(where), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(where), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "not a git checkout"
+    return f"git {head}{' + uncommitted changes' if dirty else ''}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workdir", help="passed to every benchmark")
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    args = parser.parse_args(argv)
+
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"latchwork benchmarks, {now}")
+    print(f"server code: {server_code()}")
+    print(f"machine: {machine()}")
+    benchmarks = [
+        ("submit_throughput", submit_throughput.main),
+        ("dispatch_overhead", dispatch_overhead.main),
+    ]
+    for name, run in benchmarks:
+        flags = QUICK[name] if args.quick else []
+        if args.workdir:
+            flags = [*flags, "--workdir", args.workdir]
+        print()
+        start = time.monotonic()
+        code = run(flags)
+        print(f"   ({name} took {time.monotonic() - start:.0f} s)")
+        if code:
+            return code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
