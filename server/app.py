@@ -86,6 +86,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     )
     pool_task = asyncio.create_task(pool.run()) if settings.slots > 0 else None
     reaper = asyncio.create_task(worker_service.reap_lost_workers())
+    timers = asyncio.create_task(supervisor.run_timers())
+    supervisor.resume_pending_runs()
     host = settings.listen.rsplit(":", 1)[0]
     print(
         f"latchwork: serving on {host}:{port} (data {settings.data_dir}, "
@@ -97,6 +99,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     log.info("shutting down")
     await health_servicer.enter_graceful_shutdown()
     reaper.cancel()
+    timers.cancel()
     supervisor.requeue_all("the supervisor shut down while it ran")
     await pool.stop()
     if pool_task is not None:

@@ -92,14 +92,25 @@ class LocalPool:
                 grant.process, stdout, stderr, kill_grace=self.kill_grace
             )
         except OSError as error:
-            self.supervisor.report(grant.lease_id, RunOutcome.START_FAILED, -1, str(error))
+            self._report(grant.lease_id, RunOutcome.START_FAILED, -1, str(error))
             return
         self._processes[grant.lease_id] = process
+        if self.supervisor.lease_entry(grant.lease_id) is None:
+            process.kill()  # taken back while the process was starting
         try:
             result = await process.wait(grant.timeout_seconds)
         finally:
             del self._processes[grant.lease_id]
-        self.supervisor.report(grant.lease_id, result.outcome, result.exit_code, result.message)
+        self._report(grant.lease_id, result.outcome, result.exit_code, result.message)
+
+    def _report(self, lease_id: str, outcome: RunOutcome, exit_code: int, message: str) -> None:
+        """Report a run's end and, in the same transaction, refill the slot it frees."""
+        free = self.slots - len(self._tasks) + 1 if self._accepting else 0
+        _, grants = self.supervisor.report_and_lease(
+            lease_id, outcome, exit_code, message, worker_id=self.worker_id, max_leases=free
+        )
+        for grant in grants:
+            self._launch(grant)
 
     async def stop(self) -> None:
         """Stop leasing and wait for the processes (the supervisor has asked them to end)."""

@@ -9,19 +9,25 @@ worker pool and remote workers all go through here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fnmatch
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from .callbacks import ActionRefused, LanguagePolicy, apply_actions, check_actions, qube_run_actions
 from .core import transitions
 from .core.actions import JOB_ACTIONS, WORK_ACTIONS, Action
 from .core.changes import Changes
 from .core.command import ProcessSpec, process_for
-from .core.model import Job, JobSpec, WorkItem
+from .core.events import Event, EventName, EventType
+from .core.model import CallbackSpec, Job, JobSpec, WorkItem
+from .core.runs import CallbackRun
+from .core.runs import RunOutcome as CallbackOutcome
 from .core.scheduler import Scheduler
 from .core.states import JobStatus, WorkStatus
 from .core.submission import (
@@ -32,11 +38,15 @@ from .core.submission import (
     validate_submission,
 )
 from .core.transitions import RunOutcome
+from .core.triggers.engine import Callback, Firing
 from .eventlog import EventLog
 from .output import OutputStore
 from .store import SqliteStore
+from .triggering import Lookups, Submitted, Triggering
 
 log = logging.getLogger(__name__)
+
+RUN_BUDGET = 1000
 
 
 class NotFound(Exception):
@@ -112,6 +122,7 @@ class Supervisor:
         outputs: OutputStore,
         *,
         clock: Callable[[], float] = time.time,
+        languages: LanguagePolicy | None = None,
     ) -> None:
         self.store = store
         self.outputs = outputs
@@ -126,6 +137,14 @@ class Supervisor:
         self._lease_worker: dict[str, str] = {}
         self._last_job_id = 0
         self._work_wakeup = asyncio.Event()
+        self.triggering = Triggering(
+            store,
+            Lookups(job=self.get_job, by_label=self.job_by_label, children=self.children_of),
+            languages or LanguagePolicy(),
+        )
+        self._pending_runs: deque[CallbackRun] = deque()
+        self._draining = False
+        self.timers_changed = asyncio.Event()
         self._load()
 
     # --- state ---------------------------------------------------------------------------
@@ -145,6 +164,7 @@ class Supervisor:
                     self._leases[item.lease_id] = (job, item)
                 elif item.status is WorkStatus.PENDING:
                     self.scheduler.offer(job, item)
+        self._pending_runs = deque(self.triggering.load())
 
     def _index(self, job: Job) -> None:
         self.jobs[job.id] = job
@@ -165,25 +185,29 @@ class Supervisor:
     def children_of(self, job_id: int) -> list[int]:
         return list(self._children.get(job_id, ()))
 
-    def _commit(self, changes: Changes, submission: tuple[str, str] | None = None) -> None:
+    def _commit(
+        self,
+        changes: Changes,
+        submission: tuple[str, str] | None = None,
+        firings: list[Firing] | None = None,
+    ) -> None:
+        """Store ``changes`` with the events, latches and firings they cause; then act on them."""
+        for job in changes.new_jobs:
+            self._index(job)
         try:
+            self.triggering.tree_events(changes)
+            self.store.number_events(changes)
+            self.triggering.observe(changes, firings if firings is not None else [])
             self.store.write(changes, submission)
         except Exception:
             log.exception("could not store changes; reloading state from the store")
             self._load()
             raise
-        for job in changes.new_jobs:
-            self._index(job)
         self.log.publish(changes.events)
-        offered = False
-        for job, work in changes.made_pending:
-            # Queued even while the job is held: releasing the hold re-offers the job only.
-            self.scheduler.offer(job, work)
-            offered = True
-        for job in changes.dirty_jobs.values():
-            if job.dispatchable and job.tally[WorkStatus.PENDING]:
-                self.scheduler.offer(job)
-                offered = True
+        if changes.new_callbacks or changes.timer_latches:
+            self.timers_changed.set()
+        self._pending_runs.extend(changes.new_runs)
+        offered = self._offer(changes)
         for lease_id in changes.kill_leases:
             self._release_lease(lease_id, kill=True)
         for lease_id in changes.suspend_leases:
@@ -194,6 +218,21 @@ class Supervisor:
                 sink.resume(lease_id)
         if offered:
             self._wake_workers()
+        self._drain_runs()
+
+    def _offer(self, changes: Changes) -> bool:
+        """Tell the scheduler what ``changes`` may have made runnable; True if anything."""
+        offered = False
+        for job, work in changes.made_pending:
+            # Queued even while the job is held: releasing the hold re-offers the job only.
+            self.scheduler.offer(job, work)
+            offered = True
+        changes.made_pending.clear()
+        for job in changes.dirty_jobs.values():
+            if job.dispatchable and job.tally[WorkStatus.PENDING]:
+                self.scheduler.offer(job)
+                offered = True
+        return offered
 
     def _sink_for(self, lease_id: str) -> LeaseSink | None:
         worker = self._workers.get(self._lease_worker.get(lease_id, ""))
@@ -248,18 +287,181 @@ class Supervisor:
         group = pgrp
         taken = self.labels_in_pgrp(pgrp) if pgrp else set()
         taken.update(spec.label for spec in specs if spec.label)
-        for spec in specs:
-            self._last_job_id += 1
-            job_id = self._last_job_id
+        first_id = self._last_job_id + 1
+        for offset, spec in enumerate(specs):
+            job_id = first_id + offset
             group = group or job_id
             label = spec.label or _fresh_label(job_id, taken)
-            normalized = normalize(spec)
-            job = make_job(normalized, job_id, group, label, spec.user or user, changes.now)
-            jobs.append(job)
+            jobs.append(
+                make_job(normalize(spec), job_id, group, label, spec.user or user, changes.now)
+            )
+        submitted = Submitted.of(jobs)
+        callbacks: list[Callback] = []
+        for index, (spec, job) in enumerate(zip(specs, jobs, strict=True)):
+            path = f"jobs[{index}]"
+            desugared, problems = self.triggering.apply_dependency(spec, path)
+            errors.extend(problems)
+            if desugared is not None:
+                self.triggering.hold(job, desugared)
+            compiled, problems = self.triggering.compile(
+                job,
+                spec.callbacks,
+                path,
+                dependency=desugared,
+                submitted=submitted,
+                registered_seq=self.log.head_seq,
+            )
+            errors.extend(problems)
+            callbacks.extend(compiled)
+        if errors:
+            self.triggering.forget_ids(callbacks)
+            raise SubmissionRejected(errors)
+        self._last_job_id = jobs[-1].id
+        for job in jobs:
             transitions.submit(changes, job)
+        firings = self.triggering.register(changes, callbacks)
         # On failure _commit reloads the state, job id counter included, from the store.
-        self._commit(changes, (request_id, digest) if request_id else None)
+        self._commit(changes, (request_id, digest) if request_id else None, firings)
         return SubmitResult(jobs, group, self.log.head_seq)
+
+    # --- callbacks -----------------------------------------------------------------------
+
+    def add_callbacks(self, job_id: int, specs: Sequence[CallbackSpec]) -> list[Callback]:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise NotFound(f"job {job_id} does not exist")
+        if job.removed:
+            raise SubmissionRejected([FieldError("job_id", f"job {job_id} was removed")])
+        if not specs:
+            raise SubmissionRejected([FieldError("callbacks", "give at least one callback")])
+        callbacks, errors = self.triggering.compile(
+            job, specs, "", registered_seq=self.log.head_seq
+        )
+        if errors:
+            raise SubmissionRejected([FieldError(e.path.lstrip("."), e.message) for e in errors])
+        changes = Changes(now=self.clock())
+        firings = self.triggering.register(changes, callbacks)
+        self._commit(changes, firings=firings)
+        return callbacks
+
+    def callbacks_of(self, job_id: int) -> list[Callback]:
+        return self.triggering.callbacks_of(job_id)
+
+    def list_runs(
+        self, *, job_id: int = 0, callback_id: int = 0, before_id: int = 0, limit: int = 100
+    ) -> list[CallbackRun]:
+        return self.store.list_runs(
+            job_id=job_id, callback_id=callback_id, before_id=before_id, limit=limit
+        )
+
+    def resume_pending_runs(self) -> None:
+        """Run the firings a previous supervisor recorded but did not finish (the outbox)."""
+        self._drain_runs()
+
+    def _drain_runs(self) -> None:
+        """Run pending callbacks (and those their actions fire) until none is left.
+
+        Re-entrant calls return at once: the outermost call keeps draining. A budget per call
+        keeps a callback that keeps re-firing itself from starving the event loop; what is
+        left is picked up on the next turn of the loop.
+        """
+        if self._draining:
+            return
+        self._draining = True
+        try:
+            budget = RUN_BUDGET
+            while self._pending_runs and budget > 0:
+                budget -= 1
+                self._run_callback(self._pending_runs.popleft())
+        finally:
+            self._draining = False
+        if self._pending_runs:
+            asyncio.get_running_loop().call_soon(self._drain_runs)
+
+    def _run_callback(self, run: CallbackRun) -> None:
+        callback = self.triggering.engine.callbacks.get(run.callback_id)
+        owner = self.jobs.get(run.job_id)
+        changes = Changes(now=self.clock())
+        started = time.perf_counter()
+        run.start_time = changes.now
+        try:
+            if callback is None or owner is None:
+                raise ActionRefused(f"callback {run.callback_id} or its job no longer exists")
+            actions = qube_run_actions(callback, run.binding)
+            check_actions(actions, owner, self.jobs.get)
+            lines = apply_actions(
+                changes, actions, self.jobs.get, f"callback {run.callback_id} ({run.triggers})"
+            )
+            run.outcome, run.output = CallbackOutcome.OK, "\n".join(lines)
+        except ActionRefused as refused:
+            changes = Changes(now=changes.now)
+            run.outcome, run.error = CallbackOutcome.ERROR, str(refused)
+        run.duration_ms = (time.perf_counter() - started) * 1000
+        run.done = True
+        changes.finished_runs.append(run)
+        self._announce_run(changes, run, owner)
+        self._commit(changes)
+
+    @staticmethod
+    def _announce_run(changes: Changes, run: CallbackRun, owner: Job | None) -> None:
+        ok = run.outcome == CallbackOutcome.OK
+        binding = f" [{run.binding}]" if run.binding else ""
+        summary = run.output.replace("\n", "; ") if ok else run.error
+        changes.emit(
+            Event(
+                name=EventName.COMPLETE if ok else EventName.FAILED,
+                type=EventType.CALLBACK,
+                job_id=run.job_id,
+                pgrp=owner.pgrp if owner else 0,
+                label=owner.label if owner else "",
+                user=owner.user if owner else "",
+                status=run.outcome,
+                message=f"callback {run.callback_id}{binding}: {summary}",
+                callback_run_id=run.id,
+            )
+        )
+
+    # --- timers ----------------------------------------------------------------------------
+
+    def next_timer(self) -> float | None:
+        """When the next time or repeat atom is due (Unix seconds), or None."""
+        due = [d for d, *_ in self.triggering.due_timers()]
+        return min(due) if due else None
+
+    def fire_due_timers(self) -> int:
+        """Latch every time atom whose moment has come; returns how many fired."""
+        now = self.clock()
+        changes = Changes(now=now)
+        count = 0
+        for due, callback, position, watch, mark in self.triggering.due_timers():
+            if due > now:
+                continue
+            owner = self.jobs.get(watch.job_id) if watch.job_id else None
+            event = Event(
+                name=EventName.DUMMY,
+                type=watch.type,
+                job_id=watch.job_id,
+                pgrp=owner.pgrp if owner else 0,
+                label=owner.label if owner else "",
+                user=owner.user if owner else "",
+                message=f"{watch.atom.format()} due at {due:.0f}",
+            )
+            changes.emit(event)
+            changes.timer_latches.append((callback, position, mark(now), due, event))
+            count += 1
+        if count:
+            self._commit(changes)
+        return count
+
+    async def run_timers(self) -> None:
+        """Fire time triggers when they are due, for as long as the supervisor runs."""
+        while True:
+            self.fire_due_timers()
+            self.timers_changed.clear()
+            due = self.next_timer()
+            wait = 3600.0 if due is None else max(due - self.clock(), 0.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.timers_changed.wait(), min(wait, 3600.0))
 
     # --- operator actions ----------------------------------------------------------------
 
@@ -365,8 +567,14 @@ class Supervisor:
 
     def lease(self, worker_id: str, max_leases: int) -> list[LeaseGrant]:
         """Start up to ``max_leases`` work items on the worker, most urgent first."""
-        worker = self._workers[worker_id]
         changes = Changes(now=self.clock())
+        grants = self._lease_into(changes, worker_id, max_leases)
+        if grants:
+            self._commit(changes)
+        return grants
+
+    def _lease_into(self, changes: Changes, worker_id: str, max_leases: int) -> list[LeaseGrant]:
+        worker = self._workers[worker_id]
         grants: list[LeaseGrant] = []
         while len(grants) < max_leases:
             picked = self.scheduler.next()
@@ -391,29 +599,45 @@ class Supervisor:
             self._leases[lease_id] = (job, item)
             self._lease_worker[lease_id] = worker_id
             worker.leases.add(lease_id)
-            if job.dispatchable and job.tally[WorkStatus.PENDING]:
-                self.scheduler.offer(job)
-        if grants:
-            self._commit(changes)
         return grants
 
     def report(
         self, lease_id: str, outcome: RunOutcome, exit_code: int = 0, message: str = ""
     ) -> bool:
         """Record the end of a leased run. False when the lease was already taken back."""
-        entry = self._leases.get(lease_id)
-        if entry is None:
-            return False
-        job, item = entry
-        changes = Changes(now=self.clock())
-        if outcome is RunOutcome.TIMED_OUT and not message:
-            message = f"timed out after {changes.now - item.start_time:.1f} s"
-        accepted = transitions.finish_work(
-            changes, job, item, lease_id, outcome, exit_code, message
-        )
-        self._release_lease(lease_id, kill=False)
-        self._commit(changes)
+        accepted, _ = self.report_and_lease(lease_id, outcome, exit_code, message)
         return accepted
+
+    def report_and_lease(
+        self,
+        lease_id: str,
+        outcome: RunOutcome,
+        exit_code: int = 0,
+        message: str = "",
+        *,
+        worker_id: str = "",
+        max_leases: int = 0,
+    ) -> tuple[bool, list[LeaseGrant]]:
+        """Record the end of a run and lease the worker's next work in the same transaction.
+
+        One commit instead of two per frame: the slot a frame frees is refilled at once.
+        """
+        entry = self._leases.get(lease_id)
+        changes = Changes(now=self.clock())
+        accepted = False
+        if entry is not None:
+            job, item = entry
+            if outcome is RunOutcome.TIMED_OUT and not message:
+                message = f"timed out after {changes.now - item.start_time:.1f} s"
+            accepted = transitions.finish_work(
+                changes, job, item, lease_id, outcome, exit_code, message
+            )
+            self._release_lease(lease_id, kill=False)
+            self._offer(changes)
+        grants = self._lease_into(changes, worker_id, max_leases) if max_leases > 0 else []
+        if not changes.empty:
+            self._commit(changes)
+        return accepted, grants
 
     def lease_entry(self, lease_id: str) -> tuple[Job, WorkItem] | None:
         return self._leases.get(lease_id)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from latchwork.v1 import event_pb2, job_pb2
+from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2, trigger_pb2
 
 from ..core.events import Event, EventName, EventType
 from ..core.model import CallbackSpec, Job, JobSpec, Prototype, WorkSpec
+from ..core.runs import CallbackRun, RunOutcome
 from ..core.states import JobStatus, WorkStatus
+from ..core.triggers.engine import Callback
+from ..core.triggers.syntax import AllOf, Atom, Expr
 
 JOB_STATUS_TO_PB = {
     status: job_pb2.JobStatus.Value(f"JOB_STATUS_{status.name}") for status in JobStatus
@@ -58,18 +61,7 @@ def spec_from_pb(pb: job_pb2.JobSpec) -> JobSpec:
         ],
         cpus=pb.cpus,
         priority=pb.priority,
-        callbacks=[
-            CallbackSpec(
-                triggers=c.triggers,
-                language=c.language,
-                code=c.code,
-                max=c.max,
-                catch_up=c.catch_up if c.HasField("catch_up") else True,
-                criteria=dict(c.criteria),
-                include_data=list(c.include_data),
-            )
-            for c in pb.callbacks
-        ],
+        callbacks=[callback_spec_from_pb(c) for c in pb.callbacks],
         dependency=pb.dependency,
         mailaddress=pb.mailaddress,
         timeout=pb.timeout,
@@ -80,6 +72,86 @@ def spec_from_pb(pb: job_pb2.JobSpec) -> JobSpec:
         cwd=pb.cwd,
         user=pb.user,
     )
+
+
+def callback_spec_to_pb(c: CallbackSpec) -> job_pb2.CallbackSpec:
+    return job_pb2.CallbackSpec(
+        triggers=c.triggers,
+        language=c.language,
+        code=c.code,
+        max=c.max,
+        catch_up=c.catch_up,
+        criteria=c.criteria,
+        include_data=c.include_data,
+    )
+
+
+def callback_spec_from_pb(c: job_pb2.CallbackSpec) -> CallbackSpec:
+    return CallbackSpec(
+        triggers=c.triggers,
+        language=c.language or "qube",
+        code=c.code,
+        max=c.max,
+        catch_up=c.catch_up if c.HasField("catch_up") else True,
+        criteria=dict(c.criteria),
+        include_data=list(c.include_data),
+    )
+
+
+def callback_to_pb(callback: Callback) -> job_pb2.Callback:
+    return job_pb2.Callback(
+        id=callback.id,
+        job_id=callback.job_id,
+        spec=callback_spec_to_pb(callback.spec),
+        fired=callback.fired,
+        from_dependency=callback.from_dependency,
+    )
+
+
+_OUTCOMES = {
+    RunOutcome.OK: supervisor_pb2.CALLBACK_OUTCOME_OK,
+    RunOutcome.ERROR: supervisor_pb2.CALLBACK_OUTCOME_ERROR,
+    RunOutcome.LIMIT: supervisor_pb2.CALLBACK_OUTCOME_LIMIT,
+}
+
+
+def run_to_pb(run: CallbackRun) -> supervisor_pb2.CallbackRun:
+    return supervisor_pb2.CallbackRun(
+        id=run.id,
+        callback_id=run.callback_id,
+        job_id=run.job_id,
+        triggers=run.triggers,
+        binding=run.binding,
+        event_seq=run.event_seq,
+        outcome=_OUTCOMES[RunOutcome(run.outcome)]
+        if run.outcome
+        else supervisor_pb2.CALLBACK_OUTCOME_UNSPECIFIED,
+        start_time=timestamp(run.start_time),
+        duration_ms=run.duration_ms,
+        output=run.output,
+        error=run.error,
+        error_line=run.error_line,
+        delay_seconds=run.delay_seconds,
+    )
+
+
+def trigger_to_pb(expr: Expr) -> trigger_pb2.TriggerExpr:
+    if isinstance(expr, Atom):
+        return trigger_pb2.TriggerExpr(
+            atom=trigger_pb2.TriggerAtom(
+                name=expr.name,
+                type=expr.type,
+                context=expr.context,
+                extra=expr.extra,
+                time_unix=expr.time,
+                repeat_seconds=expr.seconds,
+                offset=expr.offset,
+            )
+        )
+    operands = [trigger_to_pb(op) for op in expr.operands]
+    if isinstance(expr, AllOf):
+        return trigger_pb2.TriggerExpr(all_of=trigger_pb2.TriggerAllOf(operands=operands))
+    return trigger_pb2.TriggerExpr(any_of=trigger_pb2.TriggerAnyOf(operands=operands))
 
 
 def spec_to_pb(spec: JobSpec) -> job_pb2.JobSpec:
@@ -109,22 +181,17 @@ def spec_to_pb(spec: JobSpec) -> job_pb2.JobSpec:
     pb.agenda.extend(
         job_pb2.WorkSpec(name=w.name, status=WORK_STATUS_TO_PB[w.status]) for w in spec.agenda
     )
-    pb.callbacks.extend(
-        job_pb2.CallbackSpec(
-            triggers=c.triggers,
-            language=c.language,
-            code=c.code,
-            max=c.max,
-            catch_up=c.catch_up,
-            criteria=c.criteria,
-            include_data=c.include_data,
-        )
-        for c in spec.callbacks
-    )
+    pb.callbacks.extend(callback_spec_to_pb(c) for c in spec.callbacks)
     return pb
 
 
-def job_to_pb(job: Job, *, detail: bool = False, child_ids: list[int] | None = None) -> job_pb2.Job:
+def job_to_pb(
+    job: Job,
+    *,
+    detail: bool = False,
+    child_ids: list[int] | None = None,
+    callbacks: list[Callback] | None = None,
+) -> job_pb2.Job:
     counts = job.tally
     pb = job_pb2.Job(
         id=job.id,
@@ -172,6 +239,7 @@ def job_to_pb(job: Job, *, detail: bool = False, child_ids: list[int] | None = N
             for s in job.subjobs
         )
         pb.child_ids.extend(child_ids or [])
+        pb.callbacks.extend(callback_to_pb(c) for c in callbacks or ())
     return pb
 
 

@@ -8,12 +8,15 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from latchwork.v1 import job_pb2, supervisor_pb2, supervisor_pb2_grpc
+from latchwork.v1 import job_pb2, supervisor_pb2, supervisor_pb2_grpc, trigger_pb2
 
 from ..core.actions import Action
 from ..core.filters import EventFilter
 from ..core.states import WorkStatus
 from ..core.submission import FieldError, SubmissionRejected
+from ..core.triggers.parser import parse_trigger
+from ..core.triggers.resolve import resolve
+from ..core.triggers.syntax import TriggerSyntaxError
 from ..supervisor import JobQuery, NotFound, RequestConflict, Supervisor
 from . import convert
 from .errors import Context, abort_invalid
@@ -82,7 +85,12 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
         if job is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"job {request.job_id} does not exist")
         return supervisor_pb2.GetJobResponse(
-            job=convert.job_to_pb(job, detail=True, child_ids=self.supervisor.children_of(job.id))
+            job=convert.job_to_pb(
+                job,
+                detail=True,
+                child_ids=self.supervisor.children_of(job.id),
+                callbacks=self.supervisor.callbacks_of(job.id),
+            )
         )
 
     async def ListJobs(
@@ -247,20 +255,63 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
     async def AddCallbacks(
         self, request: supervisor_pb2.AddCallbacksRequest, context: Context
     ) -> supervisor_pb2.AddCallbacksResponse:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "callbacks are not implemented yet")
-        raise AssertionError
+        try:
+            callbacks = self.supervisor.add_callbacks(
+                request.job_id, [convert.callback_spec_from_pb(c) for c in request.callbacks]
+            )
+        except NotFound as missing:
+            await context.abort(grpc.StatusCode.NOT_FOUND, str(missing))
+        except SubmissionRejected as rejected:
+            await abort_invalid(context, rejected.errors)
+        return supervisor_pb2.AddCallbacksResponse(
+            callbacks=[convert.callback_to_pb(c) for c in callbacks]
+        )
 
     async def ListCallbackRuns(
         self, request: supervisor_pb2.ListCallbackRunsRequest, context: Context
     ) -> supervisor_pb2.ListCallbackRunsResponse:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "callbacks are not implemented yet")
-        raise AssertionError
+        before_id = 0
+        if request.page_token:
+            if not request.page_token.isdigit():
+                await abort_invalid(
+                    context, [FieldError("page_token", "not a token from ListCallbackRuns")]
+                )
+            before_id = int(request.page_token)
+        limit = _page_size(request.page_size)
+        runs = self.supervisor.list_runs(
+            job_id=request.job_id,
+            callback_id=request.callback_id,
+            before_id=before_id,
+            limit=limit + 1,
+        )
+        page, rest = runs[:limit], runs[limit:]
+        return supervisor_pb2.ListCallbackRunsResponse(
+            runs=[convert.run_to_pb(run) for run in page],
+            next_page_token=str(page[-1].id) if rest else "",
+        )
 
     async def ValidateTrigger(
         self, request: supervisor_pb2.ValidateTriggerRequest, context: Context
     ) -> supervisor_pb2.ValidateTriggerResponse:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "triggers are not implemented yet")
-        raise AssertionError
+        owner = None
+        if request.job_id:
+            owner = self.supervisor.get_job(request.job_id)
+            if owner is None:
+                await context.abort(
+                    grpc.StatusCode.NOT_FOUND, f"job {request.job_id} does not exist"
+                )
+        try:
+            expr = parse_trigger(request.triggers)
+            if owner is not None:
+                resolve(expr, self.supervisor.triggering.context(owner))
+        except TriggerSyntaxError as error:
+            message = f"{error.message}; {error.hint}" if error.hint else error.message
+            return supervisor_pb2.ValidateTriggerResponse(
+                error=trigger_pb2.TriggerError(offset=error.offset, message=message)
+            )
+        return supervisor_pb2.ValidateTriggerResponse(
+            expr=convert.trigger_to_pb(expr), canonical=expr.format()
+        )
 
 
 def _job_matches(event_filter: EventFilter, job_id: int, pgrp: int, label: str, user: str) -> bool:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from .events import Event
 from .model import Job, Subjob, WorkItem
+from .runs import CallbackRun
+from .triggers.engine import Callback
 
 
 @dataclass(slots=True)
@@ -24,6 +26,12 @@ class Changes:
     dirty_work: dict[tuple[int, int], WorkItem] = field(default_factory=dict)
     dirty_subjobs: dict[tuple[int, int], Subjob] = field(default_factory=dict)
     made_pending: list[tuple[Job, WorkItem]] = field(default_factory=list)
+    new_callbacks: list[Callback] = field(default_factory=list)
+    dirty_callbacks: dict[int, Callback] = field(default_factory=dict)
+    new_runs: list[CallbackRun] = field(default_factory=list)
+    finished_runs: list[CallbackRun] = field(default_factory=list)
+    # (callback, atom position, occurrence mark, due time, the dummy event announcing it)
+    timer_latches: list[tuple[Callback, int, int, float, Event]] = field(default_factory=list)
     kill_leases: list[str] = field(default_factory=list)
     suspend_leases: list[str] = field(default_factory=list)
     resume_leases: list[str] = field(default_factory=list)
@@ -43,4 +51,11 @@ class Changes:
 
     @property
     def empty(self) -> bool:
-        return not (self.events or self.new_jobs or self.dirty_jobs or self.dirty_work)
+        return not (
+            self.events
+            or self.new_jobs
+            or self.dirty_jobs
+            or self.dirty_work
+            or self.new_callbacks
+            or self.finished_runs
+        )

@@ -185,10 +185,6 @@ def _validate_job(spec: JobSpec, path: str, lookup: JobLookup) -> list[FieldErro
     for key in spec.data:
         if not key:
             bad("data", "keys must not be empty")
-    if spec.callbacks:
-        bad("callbacks", "callbacks are not implemented by this supervisor yet")
-    if spec.dependency:
-        bad("dependency", "the dependency attribute is not implemented by this supervisor yet")
     return errors
 
 

@@ -445,3 +445,72 @@ def retry_work(changes: Changes, job: Job, work: WorkItem, reason: str) -> bool:
         return False
     refresh_job(changes, job, reason)
     return True
+
+
+# --- actions only callbacks take -------------------------------------------------------------
+
+
+def requeue_job(changes: Changes, job: Job, reason: str) -> bool:
+    """Take every running item off its host and back to the queue (Qube's interrupt)."""
+    _refuse_removed(job)
+    running = [w for w in job.work if w.status is WorkStatus.RUNNING]
+    for work in running:
+        requeue_work(changes, job, work, reason or "requeued")
+    refresh_job(changes, job, reason)
+    return bool(running)
+
+
+def fail_job(changes: Changes, job: Job, reason: str) -> bool:
+    """Mark every unfinished item failed (running ones are killed first)."""
+    _refuse_removed(job)
+    changed = False
+    for work in job.work:
+        if work.status is WorkStatus.RUNNING:
+            _stop_running(
+                changes, job, work, WorkStatus.FAILED, EventName.FAILED, reason or "failed"
+            )
+            changed = True
+        elif not work.status.is_done:
+            _set_work(changes, job, work, WorkStatus.FAILED, EventName.FAILED, reason or "failed")
+            changed = True
+    refresh_job(changes, job, reason)
+    return changed
+
+
+def complete_work(changes: Changes, job: Job, work: WorkItem, reason: str) -> bool:
+    """Mark an item complete without running it (or stop it and call it complete)."""
+    _refuse_removed(job)
+    if work.status is WorkStatus.COMPLETE:
+        return False
+    if work.status is WorkStatus.RUNNING:
+        _stop_running(
+            changes, job, work, WorkStatus.COMPLETE, EventName.COMPLETE, reason or "completed"
+        )
+    else:
+        _set_work(
+            changes, job, work, WorkStatus.COMPLETE, EventName.COMPLETE, reason or "completed"
+        )
+    refresh_job(changes, job, reason)
+    return True
+
+
+def fail_work(changes: Changes, job: Job, work: WorkItem, reason: str) -> bool:
+    _refuse_removed(job)
+    if work.status is WorkStatus.FAILED:
+        return False
+    if work.status is WorkStatus.RUNNING:
+        _stop_running(changes, job, work, WorkStatus.FAILED, EventName.FAILED, reason or "failed")
+    else:
+        _set_work(changes, job, work, WorkStatus.FAILED, EventName.FAILED, reason or "failed")
+    refresh_job(changes, job, reason)
+    return True
+
+
+def requeue_work_action(changes: Changes, job: Job, work: WorkItem, reason: str) -> bool:
+    """Requeue a running item; anything else is left as it is."""
+    _refuse_removed(job)
+    if work.status is not WorkStatus.RUNNING:
+        return False
+    requeue_work(changes, job, work, reason or "requeued")
+    refresh_job(changes, job, reason)
+    return True

@@ -81,3 +81,41 @@ MIGRATIONS: list[str] = [
     );
     """,
 ]
+
+MIGRATIONS.append(
+    # 2: callbacks with their latch state, the durable outbox of callback runs, and the index
+    # that catch-up reads a job's history through.
+    """
+    CREATE INDEX events_job ON events (job_id, seq);
+    CREATE TABLE callbacks (
+        id INTEGER PRIMARY KEY,
+        job_id INTEGER NOT NULL,
+        spec TEXT NOT NULL,
+        from_dependency INTEGER NOT NULL,
+        fired INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        registered_seq INTEGER NOT NULL
+    );
+    CREATE INDEX callbacks_job ON callbacks (job_id);
+    CREATE TABLE callback_runs (
+        id INTEGER PRIMARY KEY,
+        callback_id INTEGER NOT NULL,
+        job_id INTEGER NOT NULL,
+        triggers TEXT NOT NULL,
+        binding TEXT NOT NULL,
+        event_seq INTEGER NOT NULL,
+        due_time REAL NOT NULL,
+        done INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        start_time REAL NOT NULL,
+        duration_ms REAL NOT NULL,
+        output TEXT NOT NULL,
+        error TEXT NOT NULL,
+        error_line INTEGER NOT NULL,
+        delay_seconds REAL NOT NULL
+    );
+    CREATE INDEX callback_runs_job ON callback_runs (job_id, id);
+    CREATE INDEX callback_runs_callback ON callback_runs (callback_id, id);
+    CREATE INDEX callback_runs_pending ON callback_runs (done) WHERE done = 0;
+    """
+)

@@ -8,6 +8,7 @@ crash of the process (kill -9); ``durability = "full"`` also survives power loss
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,14 +17,21 @@ from typing import Any
 
 from ..core.changes import Changes
 from ..core.events import Event, EventName, EventType
-from ..core.model import Job, Subjob, WorkItem
+from ..core.model import CallbackSpec, Job, Subjob, WorkItem
+from ..core.runs import CallbackRun
 from ..core.states import JobStatus, WorkStatus
-from .codec import decode_spec, encode_spec
+from .codec import decode_callback, decode_spec, encode_callback, encode_spec
 from .migrations import MIGRATIONS
 
 _EVENT_COLUMNS = (
     "seq, time, name, type, job_id, pgrp, label, user, subjob_id, work_name, host, status, "
     "previous_status, message, callback_run_id"
+)
+
+
+_RUN_COLUMNS = (
+    "id, callback_id, job_id, triggers, binding, event_seq, due_time, done, outcome, "
+    "start_time, duration_ms, output, error, error_line, delay_seconds"
 )
 
 
@@ -34,6 +42,17 @@ class StoredState:
     jobs: list[Job] = field(default_factory=list)
     head_seq: int = 0
     last_job_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCallback:
+    id: int
+    job_id: int
+    spec: CallbackSpec
+    from_dependency: bool
+    fired: int
+    state: dict[str, Any]
+    registered_seq: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,16 +186,22 @@ class SqliteStore:
 
     # --- writing -----------------------------------------------------------------------
 
-    def write(self, changes: Changes, submission: tuple[str, str] | None = None) -> None:
-        """Store ``changes`` in one transaction and number its events.
-
-        ``submission`` (request id, digest) records an idempotent Submit in the same
-        transaction. On failure nothing is written and the events stay unnumbered.
-        """
+    def number_events(self, changes: Changes) -> None:
+        """Give the events their sequence numbers, ahead of writing them."""
         seq = self.head_seq
         for event in changes.events:
             seq += 1
             event.seq = seq
+
+    def write(self, changes: Changes, submission: tuple[str, str] | None = None) -> None:
+        """Store ``changes`` in one transaction (numbering its events if not done yet).
+
+        ``submission`` (request id, digest) records an idempotent Submit in the same
+        transaction. On failure nothing is written and the events are unnumbered.
+        """
+        if changes.events and not changes.events[0].seq:
+            self.number_events(changes)
+        seq = changes.events[-1].seq if changes.events else self.head_seq
         db = self._db
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -265,6 +290,7 @@ class SqliteStore:
                 f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [_event_row(e) for e in changes.events],
             )
+            self._write_callbacks(changes)
             if submission is not None and changes.new_jobs:
                 db.execute(
                     "INSERT INTO submissions (request_id, digest, job_ids, pgrp, seq, time) "
@@ -286,6 +312,107 @@ class SqliteStore:
                 event.seq = 0
             raise
         self.head_seq = seq
+
+    def _write_callbacks(self, changes: Changes) -> None:
+        db = self._db
+        db.executemany(
+            "INSERT INTO callbacks (id, job_id, spec, from_dependency, fired, state, "
+            "registered_seq) VALUES (?,?,?,?,?,?,?)",
+            [
+                (
+                    c.id,
+                    c.job_id,
+                    encode_callback(c.spec),
+                    c.from_dependency,
+                    c.fired,
+                    json.dumps(c.state()),
+                    c.registered_seq,
+                )
+                for c in changes.new_callbacks
+            ],
+        )
+        new_ids = {c.id for c in changes.new_callbacks}
+        db.executemany(
+            "UPDATE callbacks SET fired=?, state=? WHERE id=?",
+            [
+                (c.fired, json.dumps(c.state()), c.id)
+                for c in changes.dirty_callbacks.values()
+                if c.id not in new_ids
+            ],
+        )
+        db.executemany(
+            f"INSERT OR REPLACE INTO callback_runs ({_RUN_COLUMNS}) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [_run_row(r) for r in (*changes.new_runs, *changes.finished_runs)],
+        )
+
+    def load_callbacks(self) -> list[StoredCallback]:
+        return [
+            StoredCallback(
+                id=row[0],
+                job_id=row[1],
+                spec=decode_callback(row[2]),
+                from_dependency=bool(row[3]),
+                fired=row[4],
+                state=json.loads(row[5]),
+                registered_seq=row[6],
+            )
+            for row in self._db.execute(
+                "SELECT id, job_id, spec, from_dependency, fired, state, registered_seq "
+                "FROM callbacks ORDER BY id"
+            )
+        ]
+
+    def last_callback_id(self) -> int:
+        return self._scalar("SELECT COALESCE(MAX(id), 0) FROM callbacks")
+
+    def last_run_id(self) -> int:
+        return self._scalar("SELECT COALESCE(MAX(id), 0) FROM callback_runs")
+
+    def pending_runs(self) -> list[CallbackRun]:
+        return [
+            _row_run(row)
+            for row in self._db.execute(
+                f"SELECT {_RUN_COLUMNS} FROM callback_runs WHERE done = 0 ORDER BY id"
+            )
+        ]
+
+    def list_runs(
+        self, *, job_id: int = 0, callback_id: int = 0, before_id: int = 0, limit: int = 100
+    ) -> list[CallbackRun]:
+        clauses = ["1=1"]
+        params: list[object] = []
+        if job_id:
+            clauses.append("job_id = ?")
+            params.append(job_id)
+        if callback_id:
+            clauses.append("callback_id = ?")
+            params.append(callback_id)
+        if before_id:
+            clauses.append("id < ?")
+            params.append(before_id)
+        params.append(limit)
+        return [
+            _row_run(row)
+            for row in self._db.execute(
+                f"SELECT {_RUN_COLUMNS} FROM callback_runs WHERE {' AND '.join(clauses)} "
+                "ORDER BY id DESC LIMIT ?",
+                params,
+            )
+        ]
+
+    def job_events(self, job_ids: Sequence[int]) -> list[Event]:
+        """Every stored event of these jobs, in order: the history catch-up replays."""
+        if not job_ids:
+            return []
+        marks = ",".join("?" * len(job_ids))
+        return [
+            _row_event(row)
+            for row in self._db.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE job_id IN ({marks}) ORDER BY seq",
+                list(job_ids),
+            )
+        ]
 
     def find_submission(self, request_id: str) -> StoredSubmission | None:
         row = self._db.execute(
@@ -348,4 +475,44 @@ def _row_event(row: Sequence[Any]) -> Event:
         previous_status=str(row[12]),
         message=str(row[13]),
         callback_run_id=int(row[14]),
+    )
+
+
+def _run_row(r: CallbackRun) -> tuple[object, ...]:
+    return (
+        r.id,
+        r.callback_id,
+        r.job_id,
+        r.triggers,
+        r.binding,
+        r.event_seq,
+        r.due_time,
+        r.done,
+        r.outcome,
+        r.start_time,
+        r.duration_ms,
+        r.output,
+        r.error,
+        r.error_line,
+        r.delay_seconds,
+    )
+
+
+def _row_run(row: Sequence[Any]) -> CallbackRun:
+    return CallbackRun(
+        id=row[0],
+        callback_id=row[1],
+        job_id=row[2],
+        triggers=row[3],
+        binding=row[4],
+        event_seq=row[5],
+        due_time=row[6],
+        done=bool(row[7]),
+        outcome=row[8],
+        start_time=row[9],
+        duration_ms=row[10],
+        output=row[11],
+        error=row[12],
+        error_line=row[13],
+        delay_seconds=row[14],
     )

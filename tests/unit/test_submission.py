@@ -9,7 +9,6 @@ import pytest
 from latchwork.server.core.frames import MAX_FRAMES
 from latchwork.server.core.model import (
     DEFAULT_PRIORITY,
-    CallbackSpec,
     Job,
     JobSpec,
     Prototype,
@@ -204,11 +203,6 @@ def test_too_many_cpus() -> None:
 
 def test_too_long_name() -> None:
     assert paths(check(cmd(name="n" * 257))) == ["jobs[0].name"]
-
-
-def test_unimplemented_callbacks_and_dependency_are_refused_not_ignored() -> None:
-    spec = cmd(callbacks=[CallbackSpec("done-self", "qube", "x")], dependency="complete-job-a")
-    assert paths(check(spec)) == ["jobs[0].callbacks", "jobs[0].dependency"]
 
 
 def test_every_error_is_reported_at_once() -> None:

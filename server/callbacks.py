@@ -1,0 +1,220 @@
+"""Callbacks at the application level: compiling specs, running qube code, applying actions.
+
+Compiling does every check that would otherwise surface as a callback that never fires or
+always fails: the trigger parses and resolves, the language is enabled, the code is valid and
+has something to act on. Errors carry the field path and the character offset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from latchwork.sandbox.actions import Action, Scope, Verb
+from latchwork.sandbox.qube import QubeCodeError, parse_qube, qube_actions
+
+from .core import transitions as t
+from .core.changes import Changes
+from .core.model import CallbackSpec, Job
+from .core.states import WorkStatus
+from .core.submission import FieldError
+from .core.triggers.dependency import Desugared
+from .core.triggers.engine import Callback
+from .core.triggers.parser import parse_trigger
+from .core.triggers.resolve import ResolveContext, resolve
+from .core.triggers.syntax import TriggerSyntaxError
+
+LANGUAGES = ("qube", "python", "mail")
+
+
+@dataclass(frozen=True, slots=True)
+class LanguagePolicy:
+    """Which callback languages this supervisor runs, and why the others are refused."""
+
+    enabled: frozenset[str] = frozenset({"qube"})
+    refused_because: str = "it is not enabled on this supervisor"
+
+    def check(self, language: str) -> str | None:
+        if language not in LANGUAGES:
+            return f"unknown language {language!r}; use one of {', '.join(LANGUAGES)}"
+        if language not in self.enabled:
+            return f"language {language!r} is refused: {self.refused_because}"
+        return None
+
+
+def compile_callback(
+    spec: CallbackSpec,
+    callback_id: int,
+    context: ResolveContext,
+    path: str,
+    policy: LanguagePolicy,
+    *,
+    from_dependency: Desugared | None = None,
+    registered_seq: int = 0,
+) -> tuple[Callback | None, list[FieldError]]:
+    """A ready Callback, or the errors that stop it (with field paths and offsets)."""
+    trigger_path = f"{path}.dependency" if from_dependency else f"{path}.triggers"
+    try:
+        expr = parse_trigger(spec.triggers)
+        watches = resolve(expr, context)
+    except TriggerSyntaxError as error:
+        offset = from_dependency.origin_of(error.offset) if from_dependency else error.offset
+        hint = f"; {error.hint}" if error.hint else ""
+        return None, [FieldError(trigger_path, f"{error.message} (offset {offset}){hint}")]
+    errors: list[FieldError] = []
+    refusal = policy.check(spec.language)
+    if refusal:
+        errors.append(FieldError(f"{path}.language", refusal))
+    if spec.max < 0:
+        errors.append(FieldError(f"{path}.max", "must not be negative (0: unlimited)"))
+    callback = Callback(
+        id=callback_id,
+        job_id=context.owner.id,
+        spec=spec,
+        expr=expr,
+        watches=watches,
+        from_dependency=from_dependency is not None,
+        registered_seq=registered_seq,
+    )
+    if spec.language == "qube" and not refusal:
+        errors.extend(_check_qube(callback, f"{path}.code"))
+    return (None if errors else callback), errors
+
+
+def _check_qube(callback: Callback, path: str) -> list[FieldError]:
+    try:
+        commands = parse_qube(callback.spec.code)
+    except QubeCodeError as error:
+        return [FieldError(path, f"{error.message} (offset {error.offset})")]
+    errors = []
+    for command in commands:
+        if command.verb is Verb.MAIL:
+            errors.append(
+                FieldError(path, f"'{command.text}' needs mail, which this supervisor cannot send")
+            )
+        elif command.scope is Scope.WORK and not work_target(callback):
+            errors.append(
+                FieldError(
+                    path,
+                    f"'{command.text}' (offset {command.offset}) needs a work item: use '*' in a "
+                    "work atom of the trigger, or name one (complete-work-A-12)",
+                )
+            )
+        elif command.scope is Scope.SUBJOB and not subjob_target(callback):
+            errors.append(
+                FieldError(
+                    path,
+                    f"'{command.text}' (offset {command.offset}) needs a subjob: use '*' in a "
+                    "subjob atom of the trigger, or name one (done-subjob-self-2)",
+                )
+            )
+    return errors
+
+
+def work_target(callback: Callback) -> bool:
+    return any(w.type.value == "work" and w.extra for w in callback.watches)
+
+
+def subjob_target(callback: Callback) -> bool:
+    return any(w.type.value == "subjob" and w.extra for w in callback.watches)
+
+
+def named_extra(callback: Callback, kind: str) -> str:
+    """The work or subjob a trigger names explicitly (the first, when several are named)."""
+    for watch in callback.watches:
+        if watch.type.value == kind and watch.extra and watch.extra != "*":
+            return watch.extra
+    return ""
+
+
+def qube_run_actions(callback: Callback, binding: str) -> list[Action]:
+    """The actions a qube callback asks for when it fires with ``binding``."""
+    commands = parse_qube(callback.spec.code)
+    work_name = binding if _binds(callback, "work") else named_extra(callback, "work")
+    subjob = binding if _binds(callback, "subjob") else named_extra(callback, "subjob")
+    return qube_actions(commands, callback.job_id, work_name, int(subjob) if subjob else -1)
+
+
+def _binds(callback: Callback, kind: str) -> bool:
+    return any(w.type.value == kind and w.wildcard for w in callback.watches)
+
+
+_JOB_VERBS: dict[Verb, Callable[[Changes, Job, str], bool]] = {
+    Verb.UNBLOCK: t.unblock_job,
+    Verb.BLOCK: t.block_job,
+    Verb.KILL: t.kill_job,
+    Verb.RETRY: t.retry_job,
+    Verb.SUSPEND: t.suspend_job,
+    Verb.RESUME: t.resume_job,
+    Verb.REMOVE: t.remove_job,
+    Verb.FAIL: t.fail_job,
+    Verb.REQUEUE: t.requeue_job,
+}
+_WORK_VERBS = {
+    Verb.UNBLOCK: t.unblock_work,
+    Verb.BLOCK: t.block_work,
+    Verb.KILL: t.kill_work,
+    Verb.RETRY: t.retry_work,
+    Verb.REQUEUE: t.requeue_work_action,
+    Verb.COMPLETE: t.complete_work,
+    Verb.FAIL: t.fail_work,
+}
+
+
+class ActionRefused(Exception):
+    """An action the owner may not take, or that has no target; nothing is applied."""
+
+
+def check_actions(actions: Sequence[Action], owner: Job, jobs: Callable[[int], Job | None]) -> None:
+    """Refuse the whole list if any action is not allowed: all or nothing."""
+    for action in actions:
+        job = jobs(action.job_id)
+        if job is None:
+            raise ActionRefused(f"{action.describe()}: job {action.job_id} does not exist")
+        if job.removed:
+            raise ActionRefused(f"{action.describe()}: job {action.job_id} was removed")
+        if job.user != owner.user:
+            raise ActionRefused(
+                f"{action.describe()}: job {job.id} belongs to {job.user!r}, "
+                f"the callback's owner is {owner.user!r}"
+            )
+        if action.verb is Verb.MAIL:
+            raise ActionRefused("mail is not configured on this supervisor")
+        if action.scope is Scope.WORK and action.verb not in _WORK_VERBS:
+            raise ActionRefused(f"{action.verb.value} does not apply to a work item")
+        if action.scope is Scope.SUBJOB and action.verb not in (
+            Verb.KILL,
+            Verb.RETRY,
+            Verb.REQUEUE,
+        ):
+            raise ActionRefused(f"{action.verb.value} does not apply to a subjob")
+
+
+def apply_actions(
+    changes: Changes, actions: Sequence[Action], jobs: Callable[[int], Job | None], reason: str
+) -> list[str]:
+    """Apply checked actions; returns a line per action saying what it did."""
+    report: list[str] = []
+    for action in actions:
+        job = jobs(action.job_id)
+        assert job is not None  # checked by check_actions
+        if action.scope is Scope.JOB:
+            changed = _JOB_VERBS[action.verb](changes, job, reason)
+        elif action.scope is Scope.WORK:
+            work = job.work_named(action.work_name)
+            if work is None:
+                report.append(f"{action.describe()}: no such work item, nothing done")
+                continue
+            changed = _WORK_VERBS[action.verb](changes, job, work, reason)
+        else:
+            running = [
+                w
+                for w in job.work
+                if w.status is WorkStatus.RUNNING and w.subjob_id == action.subjob_id
+            ]
+            if not running:
+                report.append(f"{action.describe()}: nothing runs there, nothing done")
+                continue
+            changed = _WORK_VERBS[action.verb](changes, job, running[0], reason)
+        report.append(f"{action.describe()}: {'done' if changed else 'already so'}")
+    return report

@@ -1,0 +1,1 @@
+"""Trigger expressions: their syntax tree, parser, resolution against a job, and evaluation."""

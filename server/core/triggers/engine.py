@@ -1,0 +1,221 @@
+"""The trigger engine: latches atoms as events arrive and decides when callbacks fire.
+
+Semantics (docs/triggers.md):
+
+- An atom latches when its event happens and stays latched until its callback fires; firing
+  resets the latches, so the callback can fire again, up to ``max`` times.
+- ``*`` binds the work (or subjob) name. Latches of ``*`` atoms are kept per binding; atoms
+  without ``*`` are shared by every binding. A binding that fires resets only its own latches.
+- Dispatch is indexed by (event name, type, job id): an event visits only the callbacks that
+  watch exactly that, never the whole registry.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..events import Event, EventType
+from ..model import CallbackSpec
+from .resolve import Watch
+from .syntax import Atom, Expr, atoms, evaluate
+
+IndexKey = tuple[str, str, int]
+TIMED_TYPES = frozenset(
+    {EventType.TIME, EventType.REPEAT, EventType.GLOBALTIME, EventType.GLOBALREPEAT}
+)
+
+
+@dataclass(slots=True)
+class Callback:
+    id: int
+    job_id: int
+    spec: CallbackSpec
+    expr: Expr
+    watches: list[Watch]
+    fired: int = 0
+    from_dependency: bool = False
+    shared: set[int] = field(default_factory=set)
+    bound: dict[str, set[int]] = field(default_factory=dict)
+    timer_marks: dict[int, int] = field(default_factory=dict)
+    registered_seq: int = 0
+
+    @property
+    def has_wildcard(self) -> bool:
+        return any(w.wildcard for w in self.watches)
+
+    @property
+    def exhausted(self) -> bool:
+        return self.spec.max > 0 and self.fired >= self.spec.max
+
+    def state(self) -> dict[str, Any]:
+        """The latch state, as stored: restored exactly after a restart."""
+        return {
+            "shared": sorted(self.shared),
+            "bound": {k: sorted(v) for k, v in self.bound.items()},
+            "timers": {str(k): v for k, v in self.timer_marks.items()},
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        self.shared = set(state.get("shared", ()))
+        self.bound = {k: set(v) for k, v in state.get("bound", {}).items()}
+        self.timer_marks = {int(k): int(v) for k, v in state.get("timers", {}).items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Firing:
+    """A callback whose trigger held: run its code with this binding for this event."""
+
+    callback: Callback
+    binding: str
+    event: Event
+
+
+JobData = Callable[[int], Mapping[str, str] | None]
+
+
+class TriggerEngine:
+    def __init__(self, job_data: JobData) -> None:
+        self._job_data = job_data
+        self.callbacks: dict[int, Callback] = {}
+        self._index: dict[IndexKey, list[tuple[int, int]]] = {}
+        self.touched: set[int] = set()
+
+    # --- registry ----------------------------------------------------------------------
+
+    def add(self, callback: Callback) -> None:
+        """Index a callback (its latches as they are: new, or restored from the store)."""
+        self.callbacks[callback.id] = callback
+        if callback.exhausted:
+            return
+        for position, watch in enumerate(callback.watches):
+            if watch.type in TIMED_TYPES:
+                continue  # latched by the timer (latch_timer), not by events
+            for name in watch.names:
+                key = (name.value, watch.type.value, watch.job_id)
+                self._index.setdefault(key, []).append((callback.id, position))
+
+    def remove(self, callback_id: int) -> None:
+        callback = self.callbacks.pop(callback_id, None)
+        if callback is not None:
+            self.remove_from_index(callback)
+
+    def remove_job(self, job_id: int) -> None:
+        for callback_id in [c.id for c in self.callbacks.values() if c.job_id == job_id]:
+            self.remove(callback_id)
+
+    def watch_count(self, key: IndexKey) -> int:
+        return len(self._index.get(key, ()))
+
+    def catch_up(self, callback: Callback, history: Iterable[Event]) -> list[Firing]:
+        """Latch what already happened, as if the callback had been there all along."""
+        firings: list[Firing] = []
+        for event in history:
+            for position, watch in enumerate(callback.watches):
+                if (
+                    event.name in watch.names
+                    and event.type is watch.type
+                    and (event.job_id == watch.job_id)
+                ):
+                    firings.extend(self._latch(callback, position, event))
+        return firings
+
+    # --- events --------------------------------------------------------------------------
+
+    def observe(self, event: Event) -> list[Firing]:
+        entries = self._index.get((event.name.value, event.type.value, event.job_id))
+        if not entries:
+            return []
+        firings: list[Firing] = []
+        for callback_id, position in list(entries):
+            callback = self.callbacks.get(callback_id)
+            if callback is not None and not callback.exhausted:
+                firings.extend(self._latch(callback, position, event))
+        return firings
+
+    def _criteria_hold(self, callback: Callback, job_id: int) -> bool:
+        if not callback.spec.criteria:
+            return True
+        data = self._job_data(job_id) or {}
+        return all(
+            key in data and fnmatch.fnmatchcase(data[key], pattern)
+            for key, pattern in callback.spec.criteria.items()
+        )
+
+    def _latch(self, callback: Callback, position: int, event: Event) -> list[Firing]:
+        watch = callback.watches[position]
+        binding = watch.matches_extra(event.work_name, event.subjob_id)
+        if binding is None or not self._criteria_hold(callback, event.job_id):
+            return []
+        if watch.wildcard:
+            latched = callback.bound.setdefault(binding, set())
+            if position in latched:
+                return []
+            latched.add(position)
+            candidates = [binding]
+        else:
+            if position in callback.shared:
+                return []
+            callback.shared.add(position)
+            candidates = list(callback.bound) if callback.has_wildcard else []
+            candidates.append("")
+        self.touched.add(callback.id)
+        return self._fire_ready(callback, candidates, event)
+
+    def latch_timer(
+        self, callback: Callback, position: int, event: Event, mark: int
+    ) -> list[Firing]:
+        """A time or repeat atom's moment came; ``mark`` records which occurrence it was."""
+        callback.timer_marks[position] = mark
+        callback.shared.add(position)
+        self.touched.add(callback.id)
+        candidates = [*callback.bound, ""] if callback.has_wildcard else [""]
+        return self._fire_ready(callback, candidates, event)
+
+    def _fire_ready(self, callback: Callback, candidates: list[str], event: Event) -> list[Firing]:
+        firings: list[Firing] = []
+        all_atoms = atoms(callback.expr)
+        for binding in candidates:
+            if callback.exhausted:
+                break
+            latched = callback.shared | callback.bound.get(binding, set())
+            holds: set[Atom] = {all_atoms[i] for i in latched}
+            if not evaluate(callback.expr, holds):
+                continue
+            callback.fired += 1
+            if binding:
+                callback.bound.pop(binding, None)
+            else:
+                callback.shared.clear()
+            firings.append(Firing(callback, binding, event))
+        if callback.exhausted:
+            self.remove_from_index(callback)
+        return firings
+
+    def remove_from_index(self, callback: Callback) -> None:
+        """Stop dispatching to a callback that reached its ``max`` (it stays listed)."""
+        for watch in callback.watches:
+            for name in watch.names:
+                key = (name.value, watch.type.value, watch.job_id)
+                entries = self._index.get(key, [])
+                entries[:] = [e for e in entries if e[0] != callback.id]
+                if not entries:
+                    self._index.pop(key, None)
+
+    def timers(self) -> list[tuple[Callback, int, Watch]]:
+        """Every time, repeat and global time atom of an active callback."""
+        result = []
+        for callback in self.callbacks.values():
+            if callback.exhausted:
+                continue
+            for position, watch in enumerate(callback.watches):
+                if watch.type in (
+                    EventType.TIME,
+                    EventType.REPEAT,
+                    EventType.GLOBALTIME,
+                    EventType.GLOBALREPEAT,
+                ):
+                    result.append((callback, position, watch))
+        return result

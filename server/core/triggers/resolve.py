@@ -1,0 +1,152 @@
+"""Resolving a parsed trigger against its owner job: who ``self``, ``parent`` and labels are.
+
+Everything that would make a trigger never fire is an error here, at submit: a label or job id
+that does not exist, an event that never happens to that type of object, a work item the job
+does not have. The resolved form, ``Watch``, is what the engine indexes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..events import EventName, EventType
+from ..model import Job
+from .syntax import Atom, Expr, TriggerSyntaxError, atoms
+
+DONE_NAMES = frozenset({EventName.COMPLETE, EventName.FAILED, EventName.KILLED})
+
+# The events the supervisor produces for each type; anything else could never fire.
+VALID_NAMES: dict[str, frozenset[str]] = {
+    "job": frozenset(
+        {
+            "submit", "running", "complete", "failed", "killed", "blocked", "waiting",
+            "removed", "modified", "unblocked", "suspended", "resumed", "retried", "done",
+        }
+    ),
+    "work": frozenset(
+        {
+            "running", "complete", "failed", "killed", "blocked", "unblocked", "retried",
+            "timeout", "done",
+        }
+    ),
+    "subjob": frozenset({"running", "complete", "failed", "killed", "done"}),
+    "tree": frozenset({"complete", "failed", "killed", "done"}),
+    "time": frozenset({"dummy"}),
+    "repeat": frozenset({"dummy"}),
+    "globaltime": frozenset({"dummy"}),
+    "globalrepeat": frozenset({"dummy"}),
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """A resolved atom: which events (by name, type and job) make it true."""
+
+    atom: Atom
+    names: frozenset[EventName]
+    type: EventType
+    job_id: int
+    extra: str
+
+    @property
+    def wildcard(self) -> bool:
+        return self.extra == "*"
+
+    def matches_extra(self, work_name: str, subjob_id: int) -> str | None:
+        """The binding this event gives the atom ("" for none), or None if it does not match."""
+        if self.type is EventType.WORK:
+            value = work_name
+        elif self.type is EventType.SUBJOB:
+            value = str(subjob_id)
+        else:
+            return ""
+        if self.extra == "*":
+            return value
+        if not self.extra or self.extra == value:
+            return ""
+        return None
+
+
+JobFinder = Callable[[str], Job | None]
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveContext:
+    """What resolution may look at: the owner, and how to find jobs by id or label."""
+
+    owner: Job
+    job_by_id: Callable[[int], Job | None]
+    job_by_label: Callable[[str], Job | None]
+    allow_global: bool = False
+
+
+def resolve(expr: Expr, context: ResolveContext) -> list[Watch]:
+    """One Watch per atom of ``expr`` (same order); raises TriggerSyntaxError on any problem."""
+    return [_resolve_atom(atom, context) for atom in atoms(expr)]
+
+
+def _resolve_atom(atom: Atom, ctx: ResolveContext) -> Watch:
+    if atom.type in ("globaltime", "globalrepeat"):
+        if not ctx.allow_global:
+            raise TriggerSyntaxError(
+                f"{atom.type} triggers apply to the whole farm and need admin rights",
+                atom.offset,
+            )
+        return Watch(atom, frozenset({EventName.DUMMY}), EventType(atom.type), 0, "")
+    if atom.type == "host":
+        raise TriggerSyntaxError(
+            "host events are not produced by this supervisor, so this trigger could never fire",
+            atom.offset,
+        )
+    if atom.name not in VALID_NAMES[atom.type]:
+        raise TriggerSyntaxError(
+            f"'{atom.name}' never happens to a {atom.type}",
+            atom.offset,
+            f"{atom.type} events are: {', '.join(sorted(VALID_NAMES[atom.type]))}",
+        )
+    context_offset = atom.offset + len(atom.name) + len(atom.type) + 2
+    job = _context_job(atom.context, ctx, context_offset)
+    extra_offset = context_offset + len(atom.context) + 1
+    if atom.type in ("job", "tree") and atom.extra:
+        raise TriggerSyntaxError(
+            f"a {atom.type} atom takes no extra part; remove '-{atom.extra}'", extra_offset - 1
+        )
+    if atom.type == "work" and atom.extra not in ("", "*") and job.work_named(atom.extra) is None:
+        raise TriggerSyntaxError(
+            f"job {job.id} ({job.label}) has no work item {atom.extra!r}", extra_offset
+        )
+    if (
+        atom.type == "subjob"
+        and atom.extra not in ("", "*")
+        and (not atom.extra.isdigit() or int(atom.extra) >= len(job.subjobs))
+    ):
+        raise TriggerSyntaxError(
+            f"job {job.id} has subjobs 0 to {len(job.subjobs) - 1}, not {atom.extra!r}",
+            extra_offset,
+        )
+    names = DONE_NAMES if atom.name == "done" else frozenset({EventName(atom.name)})
+    return Watch(atom, names, EventType(atom.type), job.id, atom.extra)
+
+
+def _context_job(context: str, ctx: ResolveContext, offset: int) -> Job:
+    if context == "self":
+        return ctx.owner
+    if context == "parent":
+        if not ctx.owner.pid:
+            raise TriggerSyntaxError("'parent' used in a job that has no parent (pid)", offset)
+        parent = ctx.job_by_id(ctx.owner.pid)
+        if parent is None:
+            raise TriggerSyntaxError(f"parent job {ctx.owner.pid} does not exist", offset)
+        return parent
+    if context.isdigit():
+        job = ctx.job_by_id(int(context))
+        if job is None:
+            raise TriggerSyntaxError(f"job {context} does not exist", offset)
+        return job
+    job = ctx.job_by_label(context)
+    if job is None:
+        raise TriggerSyntaxError(
+            f"no job labelled {context!r} in process group {ctx.owner.pgrp}", offset
+        )
+    return job

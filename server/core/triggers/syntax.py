@@ -1,0 +1,114 @@
+"""The syntax tree of a trigger expression, and its canonical printed form.
+
+Printing and parsing are inverse: ``parse(format(parse(text)))`` equals ``parse(text)``, so a
+trigger can be shown back to its author exactly as the supervisor understood it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Qube counts time in seconds since 2000-01-01 00:00 US Eastern (Unix time 946702800).
+QUBE_EPOCH = 946_702_800
+
+EVENT_NAMES = (
+    "submit", "assigned", "running", "complete", "failed", "killed", "blocked", "waiting",
+    "removed", "modified", "dummy", "timeout", "unblocked", "suspended", "resumed", "retried",
+    "done",
+)  # fmt: skip
+EVENT_TYPES = ("job", "subjob", "work", "host", "time", "repeat", "tree")
+GLOBAL_TYPES = ("globaltime", "globalrepeat")
+
+
+class TriggerSyntaxError(ValueError):
+    """A trigger that cannot be read or resolved; ``offset`` is a character index into it."""
+
+    def __init__(self, message: str, offset: int, hint: str = "") -> None:
+        super().__init__(f"{message} at {offset}" + (f"; {hint}" if hint else ""))
+        self.message = message
+        self.offset = offset
+        self.hint = hint
+
+
+@dataclass(frozen=True, slots=True)
+class Atom:
+    """``name-type-context[-extra]`` or a global time atom (context empty).
+
+    ``time`` is Unix seconds for time, repeat and global atoms; ``seconds`` the repeat period.
+    ``offset`` (where the atom starts in the text) is not part of its identity.
+    """
+
+    name: str
+    type: str
+    context: str = ""
+    extra: str = ""
+    time: int = 0
+    seconds: int = 0
+    offset: int = 0
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Atom):
+            return NotImplemented
+        return self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    @property
+    def key(self) -> tuple[str, str, str, str, int, int]:
+        return (self.name, self.type, self.context, self.extra, self.time, self.seconds)
+
+    @property
+    def wildcard(self) -> bool:
+        return self.extra == "*"
+
+    def format(self) -> str:
+        if self.type == "globaltime":
+            return f"globaltime-{self.time - QUBE_EPOCH}"
+        if self.type == "globalrepeat":
+            return f"globalrepeat-{self.time - QUBE_EPOCH}-{self.seconds}"
+        text = f"{self.name}-{self.type}-{self.context}"
+        if self.type == "time":
+            return f"{text}-{self.time - QUBE_EPOCH}"
+        if self.type == "repeat":
+            return f"{text}-{self.time - QUBE_EPOCH}-{self.seconds}"
+        return f"{text}-{self.extra}" if self.extra else text
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    operands: tuple[Expr, ...]
+
+    def format(self) -> str:
+        return " && ".join(_nested(op, AnyOf) for op in self.operands)
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    operands: tuple[Expr, ...]
+
+    def format(self) -> str:
+        return " || ".join(_nested(op, AllOf) for op in self.operands)
+
+
+Expr = Atom | AllOf | AnyOf
+
+
+def _nested(expr: Expr, needs_parens: type) -> str:
+    text = expr.format()
+    return f"({text})" if isinstance(expr, needs_parens) else text
+
+
+def atoms(expr: Expr) -> list[Atom]:
+    """Every atom of ``expr``, left to right."""
+    if isinstance(expr, Atom):
+        return [expr]
+    return [atom for op in expr.operands for atom in atoms(op)]
+
+
+def evaluate(expr: Expr, holds: set[Atom]) -> bool:
+    if isinstance(expr, Atom):
+        return expr in holds
+    if isinstance(expr, AllOf):
+        return all(evaluate(op, holds) for op in expr.operands)
+    return any(evaluate(op, holds) for op in expr.operands)

@@ -1,0 +1,296 @@
+"""The supervisor's trigger side: registering callbacks, observing events, recording firings.
+
+It owns the trigger engine and the ids of callbacks and runs. It never runs callback code and
+never writes the store itself: firings become pending run records in the same ``Changes`` (and
+so the same transaction) as the event that caused them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from .callbacks import LanguagePolicy, compile_callback
+from .core.changes import Changes
+from .core.events import Event, EventName, EventType
+from .core.model import CallbackSpec, Job, JobSpec
+from .core.runs import CallbackRun
+from .core.states import JobStatus, WorkStatus
+from .core.submission import FieldError
+from .core.triggers.dependency import Desugared, desugar_dependency
+from .core.triggers.engine import Callback, Firing, TriggerEngine
+from .core.triggers.resolve import ResolveContext, Watch
+from .core.triggers.syntax import TriggerSyntaxError
+from .store import SqliteStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """The jobs of a submission being checked, visible to each other's triggers."""
+
+    by_id: dict[int, Job]
+    by_label: dict[str, Job]
+
+    @classmethod
+    def of(cls, jobs: Sequence[Job]) -> Submitted:
+        return cls({job.id: job for job in jobs}, {job.label: job for job in jobs})
+
+
+@dataclass(frozen=True, slots=True)
+class Lookups:
+    """How the trigger side sees jobs: by id, by label within a process group, children."""
+
+    job: Callable[[int], Job | None]
+    by_label: Callable[[int, str], Job | None]
+    children: Callable[[int], list[int]]
+
+
+class Triggering:
+    def __init__(self, store: SqliteStore, lookups: Lookups, policy: LanguagePolicy) -> None:
+        self.store = store
+        self.lookups = lookups
+        self.policy = policy
+        self.engine = TriggerEngine(self._job_data)
+        self._last_callback_id = 0
+        self._last_run_id = 0
+
+    def _job_data(self, job_id: int) -> dict[str, str] | None:
+        job = self.lookups.job(job_id)
+        return job.spec.data if job else None
+
+    # --- loading -----------------------------------------------------------------------
+
+    def load(self) -> list[CallbackRun]:
+        """Rebuild the engine from the store; returns the runs still to be run."""
+        self.engine = TriggerEngine(self._job_data)
+        self._last_callback_id = self.store.last_callback_id()
+        self._last_run_id = self.store.last_run_id()
+        for stored in self.store.load_callbacks():
+            owner = self.lookups.job(stored.job_id)
+            if owner is None:
+                continue
+            callback, errors = compile_callback(
+                stored.spec,
+                stored.id,
+                self.context(owner),
+                f"callback {stored.id}",
+                LanguagePolicy(enabled=frozenset({stored.spec.language})),
+                registered_seq=stored.registered_seq,
+            )
+            if callback is None:
+                log.error("callback %d no longer compiles: %s", stored.id, errors)
+                continue
+            callback.from_dependency = stored.from_dependency
+            callback.fired = stored.fired
+            callback.restore(stored.state)
+            if not owner.removed:
+                self.engine.add(callback)
+        return self.store.pending_runs()
+
+    def context(self, owner: Job, submitted: Submitted | None = None) -> ResolveContext:
+        """How ``owner``'s triggers see other jobs, those of its own submission included."""
+        by_id_extra = submitted.by_id if submitted else {}
+        by_label_extra = submitted.by_label if submitted else {}
+
+        def by_id(job_id: int) -> Job | None:
+            return by_id_extra.get(job_id) or self.lookups.job(job_id)
+
+        def by_label(label: str) -> Job | None:
+            return by_label_extra.get(label) or self.lookups.by_label(owner.pgrp, label)
+
+        return ResolveContext(owner=owner, job_by_id=by_id, job_by_label=by_label)
+
+    # --- registering -------------------------------------------------------------------
+
+    @staticmethod
+    def apply_dependency(spec: JobSpec, path: str) -> tuple[Desugared | None, list[FieldError]]:
+        if not spec.dependency.strip():
+            return None, []
+        try:
+            return desugar_dependency(spec.dependency), []
+        except TriggerSyntaxError as error:
+            return None, [
+                FieldError(f"{path}.dependency", f"{error.message} (offset {error.offset})")
+            ]
+
+    @staticmethod
+    def hold(job: Job, desugared: Desugared) -> None:
+        """Put the holds a dependency asks for on a job that is not yet stored."""
+        if desugared.hold_job:
+            job.blocked = True
+        if desugared.hold_work:
+            for work in job.work:
+                if work.status is WorkStatus.PENDING:
+                    job.set_work_status(work, WorkStatus.BLOCKED)
+        job.status = job.derived_status()
+
+    def compile(
+        self,
+        owner: Job,
+        specs: Sequence[CallbackSpec],
+        path: str,
+        *,
+        dependency: Desugared | None = None,
+        submitted: Submitted | None = None,
+        registered_seq: int = 0,
+    ) -> tuple[list[Callback], list[FieldError]]:
+        """Compile a job's callbacks (and its dependency's); ids are taken only on success."""
+        if not specs and dependency is None:
+            return [], []
+        context = self.context(owner, submitted)
+        callbacks: list[Callback] = []
+        errors: list[FieldError] = []
+        entries: list[tuple[CallbackSpec, str, Desugared | None]] = [
+            (spec, f"{path}.callbacks[{i}]", None) for i, spec in enumerate(specs)
+        ]
+        if dependency is not None:
+            entries.append((dependency.callback, path, dependency))
+        next_id = self._last_callback_id
+        for spec, where, origin in entries:
+            next_id += 1
+            callback, problems = compile_callback(
+                spec,
+                next_id,
+                context,
+                where,
+                self.policy,
+                from_dependency=origin,
+                registered_seq=registered_seq,
+            )
+            errors.extend(problems)
+            if callback is not None:
+                callbacks.append(callback)
+        if not errors:
+            self._last_callback_id = next_id
+        return callbacks, errors
+
+    def forget_ids(self, callbacks: Sequence[Callback]) -> None:
+        """Give back the ids of callbacks compiled for a submission that was then rejected."""
+        if callbacks:
+            self._last_callback_id = min(c.id for c in callbacks) - 1
+
+    def register(self, changes: Changes, callbacks: Iterable[Callback]) -> list[Firing]:
+        """Add compiled callbacks to the engine, latching what already happened (catch-up)."""
+        firings: list[Firing] = []
+        for callback in callbacks:
+            self.engine.add(callback)
+            changes.new_callbacks.append(callback)
+            if callback.spec.catch_up:
+                history = self.store.job_events(sorted({w.job_id for w in callback.watches}))
+                firings.extend(self.engine.catch_up(callback, history))
+        return firings
+
+    # --- observing -----------------------------------------------------------------------
+
+    def tree_events(self, changes: Changes) -> None:
+        """Announce each job tree that just became all done (Lasernet's level events)."""
+        finals = [
+            e for e in changes.events
+            if e.type is EventType.JOB and e.name in (
+                EventName.COMPLETE, EventName.FAILED, EventName.KILLED
+            )
+        ]  # fmt: skip
+        announced: set[int] = set()
+        for event in finals:
+            node = self.lookups.job(event.job_id)
+            while node is not None and node.id not in announced:
+                statuses = self._subtree_statuses(node)
+                if not all(status.is_final for status in statuses):
+                    break
+                announced.add(node.id)
+                if all(s is JobStatus.COMPLETE for s in statuses):
+                    name = EventName.COMPLETE
+                elif JobStatus.FAILED in statuses:
+                    name = EventName.FAILED
+                else:
+                    name = EventName.KILLED
+                changes.emit(
+                    Event(
+                        name=name,
+                        type=EventType.TREE,
+                        job_id=node.id,
+                        pgrp=node.pgrp,
+                        label=node.label,
+                        user=node.user,
+                        status=name.value,
+                        message=f"{len(statuses)} jobs in the tree",
+                    )
+                )
+                node = self.lookups.job(node.pid) if node.pid else None
+
+    def _subtree_statuses(self, root: Job) -> list[JobStatus]:
+        statuses: list[JobStatus] = []
+        stack = [root.id]
+        while stack:
+            job = self.lookups.job(stack.pop())
+            if job is None or job.removed:
+                continue
+            statuses.append(job.status)
+            stack.extend(self.lookups.children(job.id))
+        return statuses
+
+    def observe(self, changes: Changes, firings: list[Firing]) -> None:
+        """Feed numbered events to the engine and record every firing as a pending run."""
+        for event in changes.events:
+            firings.extend(self.engine.observe(event))
+        due: dict[int, float] = {}
+        for callback, position, mark, due_time, event in changes.timer_latches:
+            for firing in self.engine.latch_timer(callback, position, event, mark):
+                firings.append(firing)
+                due[id(firing)] = due_time
+        for firing in firings:
+            self._last_run_id += 1
+            due_time = due.get(id(firing), changes.now)
+            changes.new_runs.append(
+                CallbackRun(
+                    id=self._last_run_id,
+                    callback_id=firing.callback.id,
+                    job_id=firing.callback.job_id,
+                    triggers=firing.callback.spec.triggers,
+                    binding=firing.binding,
+                    event_seq=firing.event.seq,
+                    due_time=due_time,
+                    delay_seconds=max(changes.now - due_time, 0.0),
+                )
+            )
+            self.engine.touched.add(firing.callback.id)
+        for callback_id in self.engine.touched:
+            if (touched := self.engine.callbacks.get(callback_id)) is not None:
+                changes.dirty_callbacks[callback_id] = touched
+        self.engine.touched.clear()
+
+    def due_timers(self) -> list[tuple[float, Callback, int, Watch, Callable[[float], int]]]:
+        """Each pending time atom: (when it is due, callback, position, watch, mark).
+
+        ``mark(now)`` is the occurrence a firing at ``now`` stands for: a repeat that missed
+        several periods while the supervisor was down fires once, for the latest of them.
+        """
+        result: list[tuple[float, Callback, int, Watch, Callable[[float], int]]] = []
+        for callback, position, watch in self.engine.timers():
+            mark = callback.timer_marks.get(position, 0)
+            start = watch.atom.time
+            if watch.type in (EventType.TIME, EventType.GLOBALTIME):
+                if mark < start:
+                    result.append((float(start), callback, position, watch, _constant(start)))
+                continue
+            period = watch.atom.seconds
+            upcoming = start if mark < start else mark + period
+
+            def latest(now: float, start: int = start, period: int = period) -> int:
+                return start + max(int((now - start) // period), 0) * period
+
+            result.append((float(upcoming), callback, position, watch, latest))
+        return result
+
+    def callbacks_of(self, job_id: int) -> list[Callback]:
+        return [c for c in self.engine.callbacks.values() if c.job_id == job_id]
+
+
+def _constant(value: int) -> Callable[[float], int]:
+    def mark(_now: float) -> int:
+        return value
+
+    return mark
