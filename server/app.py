@@ -53,6 +53,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             len(stale),
             len(orphans),
         )
+    # Firings recorded but not carried out before the last stop run first (the outbox).
+    supervisor.resume_pending_runs()
 
     server = grpc.aio.server(
         options=[
@@ -87,7 +89,6 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     pool_task = asyncio.create_task(pool.run()) if settings.slots > 0 else None
     reaper = asyncio.create_task(worker_service.reap_lost_workers())
     timers = asyncio.create_task(supervisor.run_timers())
-    supervisor.resume_pending_runs()
     host = settings.listen.rsplit(":", 1)[0]
     print(
         f"latchwork: serving on {host}:{port} (data {settings.data_dir}, "

@@ -175,12 +175,15 @@ class Triggering:
     def register(self, changes: Changes, callbacks: Iterable[Callback]) -> list[Firing]:
         """Add compiled callbacks to the engine, latching what already happened (catch-up)."""
         firings: list[Firing] = []
+        histories: dict[tuple[int, ...], list[Event]] = {}
         for callback in callbacks:
             self.engine.add(callback)
             changes.new_callbacks.append(callback)
             if callback.spec.catch_up:
-                history = self.store.job_events(sorted({w.job_id for w in callback.watches}))
-                firings.extend(self.engine.catch_up(callback, history))
+                watched = tuple(sorted({w.job_id for w in callback.watches if w.job_id}))
+                if watched not in histories:
+                    histories[watched] = self.store.job_events(watched)
+                firings.extend(self.engine.catch_up(callback, histories[watched]))
         return firings
 
     # --- observing -----------------------------------------------------------------------
