@@ -18,10 +18,18 @@ _READY = re.compile(r"serving on (\S+):(\d+)")
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path, *, slots: int = 2, extra: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        slots: int = 2,
+        extra: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.slots = slots
         self.extra = extra or []
+        self.env = env or {}
         self.process: subprocess.Popen[str] | None = None
         self.address = ""
         self.log_path = data_dir.parent / f"{data_dir.name}-serve.log"
@@ -48,7 +56,7 @@ class ServerProcess:
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
         )
         deadline = time.monotonic() + timeout
         assert self.process.stdout is not None

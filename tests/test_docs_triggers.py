@@ -37,9 +37,7 @@ def test_the_page_has_examples() -> None:
 def test_valid_triggers_parse(docs_server: ServerProcess) -> None:
     with docs_server.client() as client:
         for line in _blocks("triggers")[0].strip().splitlines():
-            reply = client._stub.ValidateTrigger(  # noqa: SLF001
-                supervisor_pb2.ValidateTriggerRequest(triggers=line)
-            )
+            reply = client.validate_trigger(line)
             assert not reply.HasField("error"), (line, reply.error)
             assert reply.canonical
 
@@ -48,9 +46,7 @@ def test_invalid_triggers_are_refused_as_documented(docs_server: ServerProcess) 
     with docs_server.client() as client:
         for line in _blocks("invalid-triggers")[0].strip().splitlines():
             trigger, expected = (part.strip() for part in line.split("=>"))
-            reply = client._stub.ValidateTrigger(  # noqa: SLF001
-                supervisor_pb2.ValidateTriggerRequest(triggers=trigger)
-            )
+            reply = client.validate_trigger(trigger)
             assert reply.HasField("error"), trigger
             head, _, hint = reply.error.message.partition("; ")
             shown = f"{head} at {reply.error.offset}" + (f"; {hint}" if hint else "")
@@ -63,10 +59,7 @@ def test_python_example(docs_server: ServerProcess, index: int) -> None:
     with docs_server.client() as lw:
 
         def runs(job_id: int) -> list[supervisor_pb2.CallbackRun]:
-            reply = lw._stub.ListCallbackRuns(  # noqa: SLF001
-                supervisor_pb2.ListCallbackRunsRequest(job_id=job_id)
-            )
-            return list(reply.runs)
+            return list(lw.callback_runs(job_id=job_id))
 
         namespace = {
             "lw": lw,

@@ -80,20 +80,13 @@ def test_python_and_mail_are_refused_until_enabled(client: Client) -> None:
 
 
 def test_validate_trigger_returns_structure_and_resolves_against_a_job(client: Client) -> None:
-    stub = client._stub  # noqa: SLF001
-    reply = stub.ValidateTrigger(
-        supervisor_pb2.ValidateTriggerRequest(
-            triggers="(complete-job-A and done-work-B-*) OR failed-job-C"
-        )
-    )
+    reply = client.validate_trigger("(complete-job-A and done-work-B-*) OR failed-job-C")
     assert reply.canonical == "(complete-job-A && done-work-B-*) || failed-job-C"
     assert len(reply.expr.any_of.operands) == 2
     first = reply.expr.any_of.operands[0].all_of.operands
     assert (first[1].atom.name, first[1].atom.type, first[1].atom.extra) == ("done", "work", "*")
     job = client.submit([_job("X", status="blocked")]).jobs[0]
-    resolved = stub.ValidateTrigger(
-        supervisor_pb2.ValidateTriggerRequest(triggers="complete-job-Y", job_id=job.id)
-    )
+    resolved = client.validate_trigger("complete-job-Y", job_id=job.id)
     assert resolved.error.offset == 13 and "no job labelled 'Y'" in resolved.error.message
 
 
@@ -101,17 +94,12 @@ def test_add_callbacks_catches_up_and_runs_are_recorded_and_streamed(client: Cli
     done = client.submit([_job("A")])
     wait_job(client, done.jobs[0].id)
     waiting = client.submit([_job("B", status="blocked")], pgrp=done.pgrp).jobs[0]
-    reply = client._stub.AddCallbacks(  # noqa: SLF001
-        supervisor_pb2.AddCallbacksRequest(
-            job_id=waiting.id,
-            callbacks=[job_pb2.CallbackSpec(triggers="complete-job-A", code="unblock-self")],
-        )
+    added = client.add_callbacks(
+        waiting.id, [{"triggers": "complete-job-A", "code": "unblock-self"}]
     )
-    assert reply.callbacks[0].id > 0
+    assert added[0].id > 0
     assert wait_job(client, waiting.id).status == job_pb2.JOB_STATUS_COMPLETE
-    runs = client._stub.ListCallbackRuns(  # noqa: SLF001
-        supervisor_pb2.ListCallbackRunsRequest(job_id=waiting.id)
-    ).runs
+    runs = list(client.callback_runs(job_id=waiting.id))
     assert len(runs) == 1
     assert runs[0].outcome == supervisor_pb2.CALLBACK_OUTCOME_OK
     assert runs[0].triggers == "complete-job-A"

@@ -20,7 +20,7 @@ from grpc_status import rpc_status
 
 from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2, supervisor_pb2_grpc
 
-from .jobspec import job_spec_from_dict
+from .jobspec import callback_spec_from_dict, job_spec_from_dict
 
 DEFAULT_ADDRESS = "localhost:50051"
 
@@ -138,6 +138,42 @@ class Client:
             reason=reason,
         )
         return self._call(self._stub.ControlJobs, request)  # type: ignore[no-any-return]
+
+    def add_callbacks(
+        self, job_id: int, callbacks: Iterable[Mapping[str, Any]]
+    ) -> list[job_pb2.Callback]:
+        """Register more callbacks (dicts as in a job's ``callbacks``) on an existing job."""
+        request = supervisor_pb2.AddCallbacksRequest(
+            job_id=job_id,
+            callbacks=[
+                callback_spec_from_dict(c, f"callbacks[{i}]") for i, c in enumerate(callbacks)
+            ],
+        )
+        return list(self._call(self._stub.AddCallbacks, request).callbacks)
+
+    def callback_runs(
+        self, *, job_id: int = 0, callback_id: int = 0
+    ) -> Iterator[supervisor_pb2.CallbackRun]:
+        """Recorded callback runs, newest first, page after page."""
+        token = ""
+        while True:
+            page = self._call(
+                self._stub.ListCallbackRuns,
+                supervisor_pb2.ListCallbackRunsRequest(
+                    job_id=job_id, callback_id=callback_id, page_token=token
+                ),
+            )
+            yield from page.runs
+            token = page.next_page_token
+            if not token:
+                return
+
+    def validate_trigger(
+        self, triggers: str, *, job_id: int = 0
+    ) -> supervisor_pb2.ValidateTriggerResponse:
+        """The parsed trigger, or its error (offset and message); resolved against ``job_id``."""
+        request = supervisor_pb2.ValidateTriggerRequest(triggers=triggers, job_id=job_id)
+        return self._call(self._stub.ValidateTrigger, request)  # type: ignore[no-any-return]
 
     def work_output(
         self,

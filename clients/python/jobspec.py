@@ -72,7 +72,7 @@ def job_spec_from_dict(job: Mapping[str, Any], path: str = "job") -> job_pb2.Job
                 spec.agenda.append(_work(item, f"{where}[{index}]"))
         elif key == "callbacks":
             for index, callback in enumerate(value or ()):
-                spec.callbacks.append(_callback(callback, f"{where}[{index}]"))
+                spec.callbacks.append(callback_spec_from_dict(callback, f"{where}[{index}]"))
         elif key in ("data", "env"):
             if not isinstance(value, Mapping):
                 raise JobSpecError(f"{where}: expected a dictionary")
@@ -119,7 +119,7 @@ def _work(item: Any, where: str) -> job_pb2.WorkSpec:
     raise JobSpecError(f"{where}: expected a work name or a dictionary with 'name'")
 
 
-def _callback(callback: Any, where: str) -> job_pb2.CallbackSpec:
+def callback_spec_from_dict(callback: Any, where: str) -> job_pb2.CallbackSpec:
     if not isinstance(callback, Mapping):
         raise JobSpecError(f"{where}: expected a dictionary with 'triggers' and 'code'")
     spec = job_pb2.CallbackSpec(
