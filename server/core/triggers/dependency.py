@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from ..model import CallbackSpec
-from .syntax import TriggerSyntaxError
+from .syntax import TriggerSyntaxError, is_number
 
 _LINK = re.compile(r"^link-(complete|done|failed|killed)-(job|work|subjob)-(.+)$")
 _COMPLETE_JOB = re.compile(r"^complete-job-(.+)$")
@@ -48,7 +48,7 @@ def desugar_dependency(text: str) -> Desugared:
         position += len(piece) + 1
         if not item:
             raise TriggerSyntaxError("empty entry in the dependency list", offset)
-        if item.isdigit():
+        if is_number(item):
             job_atoms.append((f"complete-job-{item}", offset))
         elif _COMPLETE_JOB.match(item):
             job_atoms.append((item, offset))

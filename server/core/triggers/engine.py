@@ -110,16 +110,39 @@ class TriggerEngine:
         return len(self._index.get(key, ()))
 
     def catch_up(self, callback: Callback, history: Iterable[Event]) -> list[Firing]:
-        """Latch what already happened, as if the callback had been there all along."""
-        firings: list[Firing] = []
+        """Latch every atom whose event already happened, then fire once if the trigger holds.
+
+        Latching, not replaying: a job that completed three times latches
+        ``complete-job-A`` once, and the callback fires once (per binding), not three times.
+        """
+        latest: dict[str, Event] = {}
         for event in history:
             for position, watch in enumerate(callback.watches):
                 if (
-                    event.name in watch.names
-                    and event.type is watch.type
-                    and (event.job_id == watch.job_id)
+                    watch.type in TIMED_TYPES
+                    or event.name not in watch.names
+                    or event.type is not watch.type
+                    or event.job_id != watch.job_id
                 ):
-                    firings.extend(self._latch(callback, position, event))
+                    continue
+                binding = watch.matches_extra(event.work_name, event.subjob_id)
+                if binding is None or not self._criteria_hold(callback, event.job_id):
+                    continue
+                if watch.wildcard:
+                    callback.bound.setdefault(binding, set()).add(position)
+                else:
+                    callback.shared.add(position)
+                latest[binding] = event
+                self.touched.add(callback.id)
+        firings: list[Firing] = []
+        shared_event = latest.get("")
+        for binding in sorted(callback.bound) if callback.has_wildcard else []:
+            seen = [e for e in (latest.get(binding), shared_event) if e is not None]
+            if seen:
+                latest_seen = max(seen, key=lambda e: e.seq)
+                firings.extend(self._fire_ready(callback, [binding], latest_seen))
+        if shared_event is not None:
+            firings.extend(self._fire_ready(callback, [""], shared_event))
         return firings
 
     # --- events --------------------------------------------------------------------------

@@ -22,13 +22,16 @@ from .syntax import (
     Atom,
     Expr,
     TriggerSyntaxError,
+    is_number,
 )
 
 MAX_TRIGGER_LENGTH = 10_000
 MAX_NESTING = 50
 
+# The zone needs its colon (+05:00): "-0500" would be a repeat period.
 _ISO = re.compile(
-    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?",
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?"
+    r"(?:Z|[+-][0-9]{2}:[0-9]{2})?",
 )
 _OPERATORS = {"&&": "and", "and": "and", "AND": "and", "||": "or", "or": "or", "OR": "or"}
 
@@ -151,14 +154,21 @@ def parse_time(text: str, offset: int) -> tuple[int, str]:
             raise TriggerSyntaxError(f"{stamp!r} is not a valid date and time", offset) from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
-        return int(parsed.timestamp()), text[iso.end() :]
-    digits = re.match(r"\d+", text)
+        unix = int(parsed.timestamp())
+        if unix < QUBE_EPOCH:
+            raise TriggerSyntaxError(
+                f"{stamp!r} is before 2000-01-01, where Qube time starts", offset
+            )
+        return unix, text[iso.end() :]
+    digits = re.match(r"[0-9]+", text)
     if digits is None:
         raise TriggerSyntaxError(
             f"{text!r} is not a time: use Qube time (seconds since 2000-01-01) or "
             "ISO-8601 such as 2026-12-01T09:00:00Z",
             offset,
         )
+    if len(digits.group(0)) > 12:
+        raise TriggerSyntaxError(f"time {digits.group(0)[:20]}... is too far in the future", offset)
     value = int(digits.group(0))
     if value > 10**11:
         raise TriggerSyntaxError(f"time {value} is too far in the future", offset)
@@ -168,7 +178,7 @@ def parse_time(text: str, offset: int) -> tuple[int, str]:
 def _parse_repeat(text: str, offset: int) -> tuple[int, int]:
     time, rest = parse_time(text, offset)
     seconds_offset = offset + len(text) - len(rest) + 1
-    if not rest.startswith("-") or not rest[1:].isdigit():
+    if not rest.startswith("-") or not is_number(rest[1:]):
         raise TriggerSyntaxError(
             "a repeat needs a period in seconds after the time: TIME-SECONDS", seconds_offset - 1
         )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..events import EventName, EventType
 from ..model import Job
-from .syntax import Atom, Expr, TriggerSyntaxError, atoms
+from .syntax import Atom, Expr, TriggerSyntaxError, atoms, is_number
 
 DONE_NAMES = frozenset({EventName.COMPLETE, EventName.FAILED, EventName.KILLED})
 
@@ -119,7 +119,7 @@ def _resolve_atom(atom: Atom, ctx: ResolveContext) -> Watch:
     if (
         atom.type == "subjob"
         and atom.extra not in ("", "*")
-        and (not atom.extra.isdigit() or int(atom.extra) >= len(job.subjobs))
+        and (not is_number(atom.extra) or int(atom.extra) >= len(job.subjobs))
     ):
         raise TriggerSyntaxError(
             f"job {job.id} has subjobs 0 to {len(job.subjobs) - 1}, not {atom.extra!r}",
@@ -139,7 +139,7 @@ def _context_job(context: str, ctx: ResolveContext, offset: int) -> Job:
         if parent is None:
             raise TriggerSyntaxError(f"parent job {ctx.owner.pid} does not exist", offset)
         return parent
-    if context.isdigit():
+    if is_number(context):
         job = ctx.job_by_id(int(context))
         if job is None:
             raise TriggerSyntaxError(f"job {context} does not exist", offset)

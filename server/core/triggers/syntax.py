@@ -6,6 +6,7 @@ trigger can be shown back to its author exactly as the supervisor understood it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # Qube counts time in seconds since 2000-01-01 00:00 US Eastern (Unix time 946702800).
@@ -18,6 +19,14 @@ EVENT_NAMES = (
 )  # fmt: skip
 EVENT_TYPES = ("job", "subjob", "work", "host", "time", "repeat", "tree")
 GLOBAL_TYPES = ("globaltime", "globalrepeat")
+
+
+_NUMBER = re.compile(r"[0-9]{1,12}")
+
+
+def is_number(text: str) -> bool:
+    """ASCII digits only, and few enough for ``int`` (``str.isdigit`` accepts '²')."""
+    return _NUMBER.fullmatch(text) is not None
 
 
 class TriggerSyntaxError(ValueError):
