@@ -40,6 +40,7 @@ class Action:
     job_id: int
     work_name: str = ""
     subjob_id: int = -1
+    text: str = ""  # the message of a MAIL action (sandboxed Python's qb.mail); "" otherwise
 
     def describe(self) -> str:
         if self.scope is Scope.WORK:

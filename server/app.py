@@ -15,12 +15,16 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from latchwork.sandbox.python.pool import Limits, SandboxPool
 from latchwork.v1 import supervisor_pb2, supervisor_pb2_grpc, worker_pb2, worker_pb2_grpc
 
 from .api.supervisor_service import SupervisorService
 from .api.worker_service import WorkerService
+from .callbacks import LanguagePolicy
+from .callrunner import CallbackRunner
 from .config import Settings
 from .localpool import LocalPool
+from .mailer import Mailer, MailSettings
 from .output import OutputStore
 from .runner import kill_orphans
 from .store import SqliteStore
@@ -34,6 +38,20 @@ SERVICE_NAMES = (
 )
 
 
+def language_policy(settings: Settings, mail: MailSettings) -> LanguagePolicy:
+    """The languages callbacks may use here, and the reason for each one refused."""
+    enabled = set(settings.enabled_languages)
+    reasons = {
+        language: "disabled in this supervisor's configuration (languages)"
+        for language in ("qube", "python", "mail")
+        if language not in enabled
+    }
+    if "mail" in enabled and not mail.configured:
+        enabled.discard("mail")
+        reasons["mail"] = "no SMTP server is configured (smtp_host)"
+    return LanguagePolicy(enabled=frozenset(enabled), reasons=reasons)
+
+
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -43,7 +61,31 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = SqliteStore(settings.database, durability=settings.durability)
     outputs = OutputStore(settings.output_dir)
-    supervisor = Supervisor(store, outputs)
+    mail = MailSettings(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        tls=settings.smtp_tls,
+        username=settings.smtp_user,
+        password=settings.smtp_password,
+        sender=settings.mail_from,
+    )
+    policy = language_policy(settings, mail)
+    supervisor = Supervisor(store, outputs, languages=policy, admins=settings.admin_set)
+    sandbox: SandboxPool | None = None
+    if "python" in policy.enabled:
+        sandbox = SandboxPool(
+            size=settings.sandbox_workers,
+            limits=Limits(
+                cpu_seconds=settings.callback_cpu_seconds,
+                wall_seconds=settings.callback_wall_seconds,
+                memory_bytes=settings.callback_memory_mb * 2**20,
+            ),
+        )
+        await sandbox.start()
+    callback_runner = CallbackRunner(
+        supervisor, sandbox, Mailer(mail), concurrency=settings.sandbox_workers
+    )
+    supervisor.callback_runner = callback_runner
     stale = supervisor.recover()
     if stale:
         orphans = kill_orphans(stale)
@@ -53,6 +95,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             len(stale),
             len(orphans),
         )
+    runner_task = asyncio.create_task(callback_runner.serve())
     # Firings recorded but not carried out before the last stop run first (the outbox).
     supervisor.resume_pending_runs()
 
@@ -101,6 +144,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     await health_servicer.enter_graceful_shutdown()
     reaper.cancel()
     timers.cancel()
+    runner_task.cancel()
+    if sandbox is not None:
+        await sandbox.close()
     supervisor.requeue_all("the supervisor shut down while it ran")
     await pool.stop()
     if pool_task is not None:

@@ -7,10 +7,11 @@ has something to act on. Errors carry the field path and the character offset.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from latchwork.sandbox.actions import Action, Scope, Verb
+from latchwork.sandbox.python.pool import check_python
 from latchwork.sandbox.qube import QubeCodeError, parse_qube, qube_actions
 
 from .core import transitions as t
@@ -33,12 +34,14 @@ class LanguagePolicy:
 
     enabled: frozenset[str] = frozenset({"qube"})
     refused_because: str = "it is not enabled on this supervisor"
+    reasons: Mapping[str, str] = field(default_factory=dict)
 
     def check(self, language: str) -> str | None:
         if language not in LANGUAGES:
             return f"unknown language {language!r}; use one of {', '.join(LANGUAGES)}"
         if language not in self.enabled:
-            return f"language {language!r} is refused: {self.refused_because}"
+            reason = self.reasons.get(language, self.refused_because)
+            return f"language {language!r} is refused: {reason}"
         return None
 
 
@@ -77,20 +80,41 @@ def compile_callback(
         registered_seq=registered_seq,
     )
     if spec.language == "qube" and not refusal:
-        errors.extend(_check_qube(callback, f"{path}.code"))
+        errors.extend(_check_qube(callback, f"{path}.code", policy, context.owner))
+    elif spec.language == "python" and not refusal:
+        problem = check_python(spec.code)
+        if problem is not None:
+            message, line = problem
+            errors.append(FieldError(f"{path}.code", f"{message} (line {line})"))
+    elif spec.language == "mail" and not refusal and not context.owner.spec.mailaddress.strip():
+        errors.append(FieldError(f"{path}.language", "a mail callback needs the job's mailaddress"))
     return (None if errors else callback), errors
 
 
-def _check_qube(callback: Callback, path: str) -> list[FieldError]:
+def _check_qube(
+    callback: Callback, path: str, policy: LanguagePolicy, owner: Job | None = None
+) -> list[FieldError]:
     try:
         commands = parse_qube(callback.spec.code)
     except QubeCodeError as error:
         return [FieldError(path, f"{error.message} (offset {error.offset})")]
     errors = []
     for command in commands:
-        if command.verb is Verb.MAIL:
+        if command.verb is Verb.MAIL and policy.check("mail") is not None:
+            errors.append(FieldError(path, f"'{command.text}' needs mail: {policy.check('mail')}"))
+        elif (
+            command.scope is Scope.WORK
+            and not _binds(callback, "work")
+            and (name := named_extra(callback, "work"))
+            and owner is not None
+            and owner.work_named(name) is None
+        ):
             errors.append(
-                FieldError(path, f"'{command.text}' needs mail, which this supervisor cannot send")
+                FieldError(
+                    path,
+                    f"'{command.text}' (offset {command.offset}) acts on work {name!r} of this "
+                    "job, which has no such work item",
+                )
             )
         elif command.scope is Scope.WORK and not work_target(callback):
             errors.append(
@@ -178,8 +202,6 @@ def check_actions(actions: Sequence[Action], owner: Job, jobs: Callable[[int], J
                 f"{action.describe()}: job {job.id} belongs to {job.user!r}, "
                 f"the callback's owner is {owner.user!r}"
             )
-        if action.verb is Verb.MAIL:
-            raise ActionRefused("mail is not configured on this supervisor")
         if action.scope is Scope.WORK and action.verb not in _WORK_VERBS:
             raise ActionRefused(f"{action.verb.value} does not apply to a work item")
         if action.scope is Scope.SUBJOB and action.verb not in (
@@ -198,6 +220,8 @@ def apply_actions(
     for action in actions:
         job = jobs(action.job_id)
         assert job is not None  # checked by check_actions
+        if action.verb is Verb.MAIL:
+            continue  # sent by the caller before anything is applied
         if action.scope is Scope.JOB:
             changed = _JOB_VERBS[action.verb](changes, job, reason)
         elif action.scope is Scope.WORK:
@@ -218,3 +242,10 @@ def apply_actions(
             changed = _WORK_VERBS[action.verb](changes, job, running[0], reason)
         report.append(f"{action.describe()}: {'done' if changed else 'already so'}")
     return report
+
+
+def needs_async(callback: Callback) -> bool:
+    """Whether a callback's run waits on something (a sandbox process, an SMTP server)."""
+    if callback.spec.language != "qube":
+        return True
+    return any(command.verb is Verb.MAIL for command in parse_qube(callback.spec.code))

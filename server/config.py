@@ -32,6 +32,18 @@ class Settings:
     kill_grace_seconds: float = 0.5
     shutdown_grace_seconds: float = 5.0
     durability: str = "normal"
+    languages: str = "qube,python,mail"
+    admin_users: str = ""
+    sandbox_workers: int = 2
+    callback_cpu_seconds: float = 2.0
+    callback_wall_seconds: float = 5.0
+    callback_memory_mb: int = 256
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_tls: str = "none"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    mail_from: str = "latchwork@localhost"
 
     @property
     def database(self) -> Path:
@@ -40,6 +52,14 @@ class Settings:
     @property
     def output_dir(self) -> Path:
         return self.data_dir / "output"
+
+    @property
+    def admin_set(self) -> frozenset[str]:
+        return frozenset(x.strip() for x in self.admin_users.split(",") if x.strip())
+
+    @property
+    def enabled_languages(self) -> frozenset[str]:
+        return frozenset(x.strip() for x in self.languages.split(",") if x.strip())
 
 
 _ENV_PREFIX = "LATCHWORK_"
@@ -95,4 +115,11 @@ def load_settings(
         raise ConfigError(f"slots = {settings.slots}: must be 0 or more")
     if settings.durability not in ("normal", "full"):
         raise ConfigError(f"durability = {settings.durability!r}: use 'normal' or 'full'")
+    if settings.smtp_tls not in ("none", "starttls", "ssl"):
+        raise ConfigError(f"smtp_tls = {settings.smtp_tls!r}: use 'none', 'starttls' or 'ssl'")
+    unknown = set(settings.enabled_languages) - {"qube", "python", "mail"}
+    if unknown:
+        raise ConfigError(
+            f"languages: unknown {', '.join(sorted(unknown))}; use qube, python, mail"
+        )
     return settings

@@ -17,9 +17,18 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from .callbacks import ActionRefused, LanguagePolicy, apply_actions, check_actions, qube_run_actions
+from latchwork.sandbox.actions import Action as CallbackAction
+
+from .callbacks import (
+    ActionRefused,
+    LanguagePolicy,
+    apply_actions,
+    check_actions,
+    needs_async,
+    qube_run_actions,
+)
 from .core import transitions
 from .core.actions import JOB_ACTIONS, WORK_ACTIONS, Action
 from .core.changes import Changes
@@ -43,6 +52,9 @@ from .eventlog import EventLog
 from .output import OutputStore
 from .store import SqliteStore
 from .triggering import Lookups, Submitted, Triggering
+
+if TYPE_CHECKING:
+    from .callrunner import CallbackRunner
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +135,7 @@ class Supervisor:
         *,
         clock: Callable[[], float] = time.time,
         languages: LanguagePolicy | None = None,
+        admins: frozenset[str] = frozenset(),
     ) -> None:
         self.store = store
         self.outputs = outputs
@@ -141,8 +154,10 @@ class Supervisor:
             store,
             Lookups(job=self.get_job, by_label=self.job_by_label, children=self.children_of),
             languages or LanguagePolicy(),
+            admins,
         )
         self._pending_runs: deque[CallbackRun] = deque()
+        self.callback_runner: CallbackRunner | None = None
         self._draining = False
         self.timers_changed = asyncio.Event()
         self._load()
@@ -204,6 +219,9 @@ class Supervisor:
             self._load()
             raise
         self.log.publish(changes.events)
+        for job in changes.dirty_jobs.values():
+            if job.removed:
+                self.triggering.engine.remove_job(job.id)
         if changes.new_callbacks or changes.timer_latches:
             self.timers_changed.set()
         self._pending_runs.extend(changes.new_runs)
@@ -380,27 +398,85 @@ class Supervisor:
 
     def _run_callback(self, run: CallbackRun) -> None:
         callback = self.triggering.engine.callbacks.get(run.callback_id)
-        owner = self.jobs.get(run.job_id)
-        changes = Changes(now=self.clock())
+        if callback is not None and needs_async(callback):
+            if self.callback_runner is None:
+                run.start_time = self.clock()
+                self.finish_run(run, [], error="no runner for this language is configured")
+            else:
+                self.callback_runner.queue.put_nowait(run)
+            return
         started = time.perf_counter()
-        run.start_time = changes.now
-        try:
-            if callback is None or owner is None:
-                raise ActionRefused(f"callback {run.callback_id} or its job no longer exists")
-            actions = qube_run_actions(callback, run.binding)
-            check_actions(actions, owner, self.jobs.get)
-            lines = apply_actions(
-                changes, actions, self.jobs.get, f"callback {run.callback_id} ({run.triggers})"
-            )
-            run.outcome, run.output = CallbackOutcome.OK, "\n".join(lines)
-        except ActionRefused as refused:
-            changes = Changes(now=changes.now)
-            run.outcome, run.error = CallbackOutcome.ERROR, str(refused)
+        run.start_time = self.clock()
+        if callback is None:
+            self.finish_run(run, [], error=f"callback {run.callback_id} no longer exists")
+            return
+        actions = qube_run_actions(callback, run.binding)
         run.duration_ms = (time.perf_counter() - started) * 1000
+        self.finish_run(run, actions)
+
+    def finish_run(
+        self,
+        run: CallbackRun,
+        actions: Sequence[CallbackAction],
+        *,
+        error: str = "",
+        error_line: int = 0,
+        limit: str = "",
+        output: str = "",
+    ) -> None:
+        """Apply a run's actions (all or none) and record how it ended, in one transaction."""
+        started = time.perf_counter()
+        changes = Changes(now=self.clock())
+        owner = self.jobs.get(run.job_id)
+        lines: list[str] = [output] if output else []
+        if not error and not limit:
+            try:
+                if owner is None:
+                    raise ActionRefused(f"job {run.job_id} no longer exists")
+                check_actions(actions, owner, self.jobs.get)
+                lines.extend(
+                    apply_actions(
+                        changes,
+                        actions,
+                        self.jobs.get,
+                        f"callback {run.callback_id} ({run.triggers})",
+                    )
+                )
+            except ActionRefused as refused:
+                changes = Changes(now=changes.now)
+                error = str(refused)
+        if limit:
+            run.outcome = CallbackOutcome.LIMIT
+            run.error = error or f"stopped: the {limit} limit was reached"
+        elif error:
+            run.outcome, run.error = CallbackOutcome.ERROR, error
+        else:
+            run.outcome = CallbackOutcome.OK
+        run.error_line = error_line
+        run.output = "\n".join(lines)
+        run.duration_ms += (time.perf_counter() - started) * 1000
         run.done = True
         changes.finished_runs.append(run)
         self._announce_run(changes, run, owner)
         self._commit(changes)
+
+    def event_at(self, seq: int) -> Event | None:
+        found = self.log.read(seq - 1, 1)
+        return found[0] if found and found[0].seq == seq else None
+
+    def pgrp_members(self, pgrp: int) -> list[int]:
+        return sorted(self._labels.get(pgrp, {}).values())
+
+    def subtree(self, root_id: int) -> list[Job]:
+        """The job and everything below it in the job tree, parents first."""
+        result: list[Job] = []
+        queue = [root_id]
+        while queue:
+            job = self.jobs.get(queue.pop(0))
+            if job is not None:
+                result.append(job)
+                queue.extend(self.children_of(job.id))
+        return result
 
     @staticmethod
     def _announce_run(changes: Changes, run: CallbackRun, owner: Job | None) -> None:

@@ -49,8 +49,15 @@ class Lookups:
 
 
 class Triggering:
-    def __init__(self, store: SqliteStore, lookups: Lookups, policy: LanguagePolicy) -> None:
+    def __init__(
+        self,
+        store: SqliteStore,
+        lookups: Lookups,
+        policy: LanguagePolicy,
+        admins: frozenset[str] = frozenset(),
+    ) -> None:
         self.store = store
+        self.admins = admins
         self.lookups = lookups
         self.policy = policy
         self.engine = TriggerEngine(self._job_data)
@@ -101,7 +108,12 @@ class Triggering:
         def by_label(label: str) -> Job | None:
             return by_label_extra.get(label) or self.lookups.by_label(owner.pgrp, label)
 
-        return ResolveContext(owner=owner, job_by_id=by_id, job_by_label=by_label)
+        return ResolveContext(
+            owner=owner,
+            job_by_id=by_id,
+            job_by_label=by_label,
+            allow_global=owner.user in self.admins,
+        )
 
     # --- registering -------------------------------------------------------------------
 

@@ -63,20 +63,26 @@ def test_bad_callbacks_reject_the_whole_submission_with_paths_and_offsets(client
     assert list(client.list_jobs()) == []
 
 
-def test_python_and_mail_are_refused_until_enabled(client: Client) -> None:
-    with pytest.raises(LatchworkError) as caught:
-        client.submit(
-            [
-                _job(
-                    "A",
-                    callbacks=[
-                        {"triggers": "done-job-self", "language": "python", "code": "x = 1"}
-                    ],
-                )
-            ]
-        )
+def test_languages_disabled_by_configuration_are_refused_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    server = ServerProcess(tmp_path / "data", env={"LATCHWORK_LANGUAGES": "qube"}).start()
+    try:
+        with server.client() as client, pytest.raises(LatchworkError) as caught:
+            client.submit(
+                [
+                    _job(
+                        "A",
+                        callbacks=[
+                            {"triggers": "done-job-self", "language": "python", "code": "x = 1"}
+                        ],
+                    )
+                ]
+            )
+    finally:
+        server.stop()
     assert caught.value.violations[0].field == "jobs[0].callbacks[0].language"
-    assert "refused" in caught.value.violations[0].description
+    assert "disabled in this supervisor's configuration" in caught.value.violations[0].description
 
 
 def test_validate_trigger_returns_structure_and_resolves_against_a_job(client: Client) -> None:

@@ -1,0 +1,1 @@
+"""Tests of the Python callback sandbox: policy, API, worker pool, and the escape corpus."""
