@@ -312,19 +312,24 @@ def unblock_job(changes: Changes, job: Job, reason: str) -> bool:
 
 def kill_job(changes: Changes, job: Job, reason: str) -> bool:
     _refuse_removed(job)
+    changed = _end_unfinished(changes, job, WorkStatus.KILLED, EventName.KILLED, reason or "killed")
+    job.suspended = False
+    refresh_job(changes, job, reason)
+    return changed
+
+
+def _end_unfinished(
+    changes: Changes, job: Job, status: WorkStatus, name: EventName, reason: str
+) -> bool:
+    """Give every unfinished item ``status``; running ones are stopped first."""
     changed = False
     for work in job.work:
         if work.status is WorkStatus.RUNNING:
-            _stop_running(
-                changes, job, work, WorkStatus.KILLED, EventName.KILLED, reason or "killed"
-            )
+            _stop_running(changes, job, work, status, name, reason)
             changed = True
         elif not work.status.is_done:
-            _set_work(changes, job, work, WorkStatus.KILLED, EventName.KILLED, reason or "killed")
+            _set_work(changes, job, work, status, name, reason)
             changed = True
-    if job.suspended:
-        job.suspended = False
-    refresh_job(changes, job, reason)
     return changed
 
 
@@ -463,47 +468,37 @@ def requeue_job(changes: Changes, job: Job, reason: str) -> bool:
 def fail_job(changes: Changes, job: Job, reason: str) -> bool:
     """Mark every unfinished item failed (running ones are killed first)."""
     _refuse_removed(job)
-    changed = False
-    for work in job.work:
-        if work.status is WorkStatus.RUNNING:
-            _stop_running(
-                changes, job, work, WorkStatus.FAILED, EventName.FAILED, reason or "failed"
-            )
-            changed = True
-        elif not work.status.is_done:
-            _set_work(changes, job, work, WorkStatus.FAILED, EventName.FAILED, reason or "failed")
-            changed = True
+    changed = _end_unfinished(changes, job, WorkStatus.FAILED, EventName.FAILED, reason or "failed")
     refresh_job(changes, job, reason)
     return changed
 
 
 def complete_work(changes: Changes, job: Job, work: WorkItem, reason: str) -> bool:
     """Mark an item complete without running it (or stop it and call it complete)."""
+    return _force_work(changes, job, work, WorkStatus.COMPLETE, EventName.COMPLETE, reason)
+
+
+def _force_work(
+    changes: Changes,
+    job: Job,
+    work: WorkItem,
+    status: WorkStatus,
+    name: EventName,
+    reason: str,
+) -> bool:
     _refuse_removed(job)
-    if work.status is WorkStatus.COMPLETE:
+    if work.status is status:
         return False
     if work.status is WorkStatus.RUNNING:
-        _stop_running(
-            changes, job, work, WorkStatus.COMPLETE, EventName.COMPLETE, reason or "completed"
-        )
+        _stop_running(changes, job, work, status, name, reason or status.value)
     else:
-        _set_work(
-            changes, job, work, WorkStatus.COMPLETE, EventName.COMPLETE, reason or "completed"
-        )
+        _set_work(changes, job, work, status, name, reason or status.value)
     refresh_job(changes, job, reason)
     return True
 
 
 def fail_work(changes: Changes, job: Job, work: WorkItem, reason: str) -> bool:
-    _refuse_removed(job)
-    if work.status is WorkStatus.FAILED:
-        return False
-    if work.status is WorkStatus.RUNNING:
-        _stop_running(changes, job, work, WorkStatus.FAILED, EventName.FAILED, reason or "failed")
-    else:
-        _set_work(changes, job, work, WorkStatus.FAILED, EventName.FAILED, reason or "failed")
-    refresh_job(changes, job, reason)
-    return True
+    return _force_work(changes, job, work, WorkStatus.FAILED, EventName.FAILED, reason)
 
 
 def requeue_work_action(changes: Changes, job: Job, work: WorkItem, reason: str) -> bool:

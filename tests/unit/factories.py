@@ -50,3 +50,19 @@ def summary(events: list[Event]) -> list[tuple[str, str, str, str, str]]:
 
 def job_events(events: list[Event]) -> list[tuple[str, str, str]]:
     return [(e.name, e.status, e.previous_status) for e in events if e.type == "job"]
+
+
+class Sink:
+    """A worker that records what it is told to do to its processes."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def kill(self, lease_id: str) -> None:
+        self.calls.append(("kill", lease_id))
+
+    def suspend(self, lease_id: str) -> None:
+        self.calls.append(("suspend", lease_id))
+
+    def resume(self, lease_id: str) -> None:
+        self.calls.append(("resume", lease_id))

@@ -21,7 +21,7 @@ from latchwork.server.output import OutputStore
 from latchwork.server.store import SqliteStore
 from latchwork.server.supervisor import RequestConflict, Supervisor
 
-from .factories import frames_spec
+from .factories import Sink, frames_spec
 
 
 class Clock:
@@ -31,22 +31,6 @@ class Clock:
     def __call__(self) -> float:
         self.now += 1.0
         return self.now
-
-
-class Sink:
-    """A worker that records what it is told to do to its processes."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str]] = []
-
-    def kill(self, lease_id: str) -> None:
-        self.calls.append(("kill", lease_id))
-
-    def suspend(self, lease_id: str) -> None:
-        self.calls.append(("suspend", lease_id))
-
-    def resume(self, lease_id: str) -> None:
-        self.calls.append(("resume", lease_id))
 
 
 class Farm:

@@ -20,7 +20,7 @@ from latchwork.server.output import OutputStore
 from latchwork.server.store import SqliteStore
 from latchwork.server.supervisor import Supervisor
 
-from ..factories import frames_spec
+from ..factories import Sink, frames_spec
 
 NOW = 1_800_000_000.0
 
@@ -33,22 +33,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-class Sink:
-    """A worker's process side: records the signals it gets."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str]] = []
-
-    def kill(self, lease_id: str) -> None:
-        self.calls.append(("kill", lease_id))
-
-    def suspend(self, lease_id: str) -> None:
-        self.calls.append(("suspend", lease_id))
-
-    def resume(self, lease_id: str) -> None:
-        self.calls.append(("resume", lease_id))
 
 
 class Worker:
