@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RUN_BUDGET = 1000
+RUN_BUDGET_SECONDS = 0.02
 
 
 class NotFound(Exception):
@@ -379,17 +379,16 @@ class Supervisor:
     def _drain_runs(self) -> None:
         """Run pending callbacks (and those their actions fire) until none is left.
 
-        Re-entrant calls return at once: the outermost call keeps draining. A budget per call
-        keeps a callback that keeps re-firing itself from starving the event loop; what is
-        left is picked up on the next turn of the loop.
+        Re-entrant calls return at once: the outermost call keeps draining. A time budget per
+        call (20 ms) keeps a large fan-out or a callback that keeps re-firing itself from
+        starving the event loop; what is left is picked up on the next turn of the loop.
         """
         if self._draining:
             return
         self._draining = True
+        deadline = time.perf_counter() + RUN_BUDGET_SECONDS
         try:
-            budget = RUN_BUDGET
-            while self._pending_runs and budget > 0:
-                budget -= 1
+            while self._pending_runs and time.perf_counter() < deadline:
                 self._run_callback(self._pending_runs.popleft())
         finally:
             self._draining = False

@@ -301,7 +301,7 @@ class Triggering:
         return result
 
     def callbacks_of(self, job_id: int) -> list[Callback]:
-        return [c for c in self.engine.callbacks.values() if c.job_id == job_id]
+        return self.engine.of_job(job_id)
 
 
 def _constant(value: int) -> Callable[[float], int]:

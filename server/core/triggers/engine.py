@@ -80,7 +80,11 @@ class TriggerEngine:
     def __init__(self, job_data: JobData) -> None:
         self._job_data = job_data
         self.callbacks: dict[int, Callback] = {}
-        self._index: dict[IndexKey, list[tuple[int, int]]] = {}
+        # (name, type, job) -> {"": watches of any work item or subjob (no extra, or *),
+        #                       name: watches of that named work item or subjob}
+        self._index: dict[IndexKey, dict[str, list[tuple[int, int]]]] = {}
+        self._timed: dict[int, list[int]] = {}
+        self._by_job: dict[int, list[int]] = {}
         self.touched: set[int] = set()
 
     # --- registry ----------------------------------------------------------------------
@@ -88,26 +92,31 @@ class TriggerEngine:
     def add(self, callback: Callback) -> None:
         """Index a callback (its latches as they are: new, or restored from the store)."""
         self.callbacks[callback.id] = callback
+        self._by_job.setdefault(callback.job_id, []).append(callback.id)
         if callback.exhausted:
             return
         for position, watch in enumerate(callback.watches):
             if watch.type in TIMED_TYPES:
+                self._timed.setdefault(callback.id, []).append(position)
                 continue  # latched by the timer (latch_timer), not by events
             for name in watch.names:
                 key = (name.value, watch.type.value, watch.job_id)
-                self._index.setdefault(key, []).append((callback.id, position))
+                self._index.setdefault(key, {}).setdefault(_named(watch), []).append(
+                    (callback.id, position)
+                )
 
     def remove(self, callback_id: int) -> None:
         callback = self.callbacks.pop(callback_id, None)
         if callback is not None:
             self.remove_from_index(callback)
+            self._by_job[callback.job_id].remove(callback_id)
 
     def remove_job(self, job_id: int) -> None:
-        for callback_id in [c.id for c in self.callbacks.values() if c.job_id == job_id]:
+        for callback_id in list(self._by_job.get(job_id, ())):
             self.remove(callback_id)
 
     def watch_count(self, key: IndexKey) -> int:
-        return len(self._index.get(key, ()))
+        return sum(len(entries) for entries in self._index.get(key, {}).values())
 
     def catch_up(self, callback: Callback, history: Iterable[Event]) -> list[Firing]:
         """Latch every atom whose event already happened, then fire once if the trigger holds.
@@ -148,7 +157,14 @@ class TriggerEngine:
     # --- events --------------------------------------------------------------------------
 
     def observe(self, event: Event) -> list[Firing]:
-        entries = self._index.get((event.name.value, event.type.value, event.job_id))
+        slot = self._index.get((event.name.value, event.type.value, event.job_id))
+        if not slot:
+            return []
+        entries = slot.get("", [])
+        if len(slot) > 1 or not entries:
+            extra = event.work_name if event.type is EventType.WORK else str(event.subjob_id)
+            if named := slot.get(extra):
+                entries = [*entries, *named]
         if not entries:
             return []
         firings: list[Firing] = []
@@ -219,26 +235,35 @@ class TriggerEngine:
 
     def remove_from_index(self, callback: Callback) -> None:
         """Stop dispatching to a callback that reached its ``max`` (it stays listed)."""
+        self._timed.pop(callback.id, None)
         for watch in callback.watches:
             for name in watch.names:
                 key = (name.value, watch.type.value, watch.job_id)
-                entries = self._index.get(key, [])
+                slot = self._index.get(key, {})
+                entries = slot.get(_named(watch), [])
                 entries[:] = [e for e in entries if e[0] != callback.id]
                 if not entries:
+                    slot.pop(_named(watch), None)
+                if not slot:
                     self._index.pop(key, None)
 
     def timers(self) -> list[tuple[Callback, int, Watch]]:
         """Every time, repeat and global time atom of an active callback."""
         result = []
-        for callback in self.callbacks.values():
+        for callback_id, positions in self._timed.items():
+            callback = self.callbacks[callback_id]
             if callback.exhausted:
                 continue
-            for position, watch in enumerate(callback.watches):
-                if watch.type in (
-                    EventType.TIME,
-                    EventType.REPEAT,
-                    EventType.GLOBALTIME,
-                    EventType.GLOBALREPEAT,
-                ):
-                    result.append((callback, position, watch))
+            for position in positions:
+                result.append((callback, position, callback.watches[position]))
         return result
+
+    def of_job(self, job_id: int) -> list[Callback]:
+        return [self.callbacks[i] for i in self._by_job.get(job_id, ())]
+
+
+def _named(watch: Watch) -> str:
+    """The work item or subjob a watch names; "" when it has none or ``*`` (any matches)."""
+    if watch.type in (EventType.WORK, EventType.SUBJOB) and watch.extra != "*":
+        return watch.extra
+    return ""
