@@ -17,12 +17,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import dispatch_overhead, submit_throughput
+from bench import (
+    callback_firings,
+    dependency_latency,
+    dispatch_overhead,
+    submit_throughput,
+    trigger_dispatch,
+)
 from bench.harness import machine
 
 QUICK = {
     "submit_throughput": ["--jobs", "100", "--repeats", "2"],
     "dispatch_overhead": ["--frames", "50", "--rounds", "2"],
+    "trigger_dispatch": ["--large", "10000", "--events", "1000", "--rounds", "2", "--frames", "50"],
+    "callback_firings": ["--jobs", "100", "--frames", "100", "--repeats", "1"],
+    "dependency_latency": ["--pairs", "10"],
 }
 
 
@@ -67,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     benchmarks = [
         ("submit_throughput", submit_throughput.main),
         ("dispatch_overhead", dispatch_overhead.main),
+        ("trigger_dispatch", trigger_dispatch.main),
+        ("callback_firings", callback_firings.main),
+        ("dependency_latency", dependency_latency.main),
     ]
     for name, run in benchmarks:
         flags = QUICK[name] if args.quick else []
