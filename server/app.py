@@ -10,6 +10,7 @@ import asyncio
 import logging
 import signal
 import sys
+import time
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -132,6 +133,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     pool_task = asyncio.create_task(pool.run()) if settings.slots > 0 else None
     reaper = asyncio.create_task(worker_service.reap_lost_workers())
     timers = asyncio.create_task(supervisor.run_timers())
+    retention = asyncio.create_task(_retain(supervisor, settings))
     host = settings.listen.rsplit(":", 1)[0]
     print(
         f"latchwork: serving on {host}:{port} (data {settings.data_dir}, "
@@ -144,6 +146,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     await health_servicer.enter_graceful_shutdown()
     reaper.cancel()
     timers.cancel()
+    retention.cancel()
     runner_task.cancel()
     if sandbox is not None:
         await sandbox.close()
@@ -154,6 +157,21 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     await server.stop(settings.shutdown_grace_seconds)
     store.close()
     print("latchwork: stopped", flush=True)
+
+
+async def _retain(supervisor: Supervisor, settings: Settings) -> None:
+    """Trim the event log to its retention, now and then (nothing, by default)."""
+    if settings.retention_events <= 0 and settings.retention_days <= 0:
+        return
+    while True:
+        before = time.time() - settings.retention_days * 86400 if settings.retention_days else 0
+        store = supervisor.store
+        deleted = store.trim_events(keep_last=settings.retention_events, before_time=before)
+        if deleted:
+            oldest = store.oldest_seq()
+            supervisor.log.forget_before(oldest)
+            log.info("retention: deleted %d events; the oldest is now %d", deleted, oldest)
+        await asyncio.sleep(settings.retention_check_seconds)
 
 
 def run(settings: Settings) -> None:

@@ -39,6 +39,11 @@ class EventLog:
             return [self._recent[i] for i in range(start, stop)]
         return self._store.read_events(after_seq, limit)
 
+    def forget_before(self, oldest: int) -> None:
+        """Drop remembered events the store no longer retains, so both tell the same story."""
+        while self._recent and self._recent[0].seq < oldest:
+            self._recent.popleft()
+
     def oldest_seq(self) -> int:
         return self._store.oldest_seq()
 

@@ -196,27 +196,22 @@ def test_parent_child_tree_is_visible(client: Client) -> None:
     assert {j.id for j in client.list_jobs(parent_id=parent.id)} == {c.id for c in children}
 
 
-def test_priority_orders_dispatch(server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_priority_orders_dispatch(server) -> None:  # type: ignore[no-untyped-def]
     with server.client() as client:
-        order = tmp_path / "order"
-        hold = client.submit([frames_job("true", "1", status="blocked", label="gate")])
-        low = client.submit(
-            [frames_job(f"echo low >> {order}", "1", priority=500, status="blocked")]
-        ).jobs[0]
-        high = client.submit(
-            [frames_job(f"echo high >> {order}", "1", priority=10, status="blocked")]
-        ).jobs[0]
-        mid = client.submit(
-            [frames_job(f"echo mid >> {order}", "1", priority=100, status="blocked")]
-        ).jobs[0]
+        low = client.submit([frames_job("sleep 0.2", "1", priority=500, status="blocked")]).jobs[0]
+        high = client.submit([frames_job("sleep 0.2", "1", priority=10, status="blocked")]).jobs[0]
+        mid = client.submit([frames_job("sleep 0.2", "1", priority=100, status="blocked")]).jobs[0]
         # Release all at once; with 2 slots the two most urgent start first.
-        client.control("unblock", [low.id, high.id, mid.id])
+        result = client.control("unblock", [low.id, high.id, mid.id])
         for job in (low, high, mid):
             wait_job(client, job.id)
-        lines = order.read_text().split()
-        assert lines[-1] == "low"
-        assert set(lines[:2]) == {"high", "mid"}
-        assert hold.jobs[0].status == job_pb2.JOB_STATUS_BLOCKED
+        started = [
+            e.job_id
+            for e in events_until(client, job_final(low.id), after_seq=result.seq)
+            if e.type == event_pb2.EVENT_TYPE_WORK and e.name == event_pb2.EVENT_NAME_RUNNING
+        ]
+        assert set(started[:2]) == {high.id, mid.id}
+        assert started[2] == low.id
 
 
 def test_cpus_limits_concurrency_per_job(client: Client, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -231,7 +231,7 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
             )
         else:
             oldest = log.oldest_seq()
-            if oldest and cursor + 1 < oldest:
+            if cursor > 0 and oldest and cursor + 1 < oldest:
                 await context.abort(
                     grpc.StatusCode.OUT_OF_RANGE,
                     f"events after seq {cursor} are no longer retained; the oldest is {oldest}",
@@ -239,6 +239,14 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
         heartbeat = request.heartbeat_seconds or self.heartbeat_seconds
         while True:
             batch = log.read(cursor, STREAM_BATCH)
+            if batch and batch[0].seq != cursor + 1 and cursor > 0:
+                # The events after the cursor were trimmed while this subscriber lagged:
+                # say so, never skip them silently.
+                await context.abort(
+                    grpc.StatusCode.OUT_OF_RANGE,
+                    f"events after seq {cursor} are no longer retained; "
+                    f"the oldest is {batch[0].seq}",
+                )
             if batch:
                 for event in batch:
                     if event_filter.matches(event):

@@ -434,6 +434,31 @@ class SqliteStore:
             )
         ]
 
+    def trim_events(self, *, keep_last: int = 0, before_time: float = 0.0) -> int:
+        """Delete old events (retention); returns how many. The newest event always stays,
+        so the sequence continues from it after a restart."""
+        cutoff = 0
+        if keep_last > 0:
+            cutoff = max(cutoff, self.head_seq - keep_last)
+        if before_time > 0:
+            cutoff = max(
+                cutoff,
+                self._scalar(
+                    "SELECT COALESCE(MAX(seq), 0) FROM events WHERE time < ?", (before_time,)
+                ),
+            )
+        cutoff = min(cutoff, self.head_seq - 1)
+        if cutoff <= 0:
+            return 0
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            deleted = self._db.execute("DELETE FROM events WHERE seq <= ?", (cutoff,)).rowcount
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return int(deleted)
+
     def oldest_seq(self) -> int:
         return self._scalar("SELECT COALESCE(MIN(seq), 0) FROM events")
 
