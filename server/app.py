@@ -11,6 +11,7 @@ import logging
 import signal
 import sys
 import time
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -21,6 +22,7 @@ from latchwork.v1 import supervisor_pb2, supervisor_pb2_grpc, worker_pb2, worker
 
 from .api.supervisor_service import SupervisorService
 from .api.worker_service import WorkerService
+from .auth import TokenInterceptor, load_tokens
 from .callbacks import LanguagePolicy
 from .callrunner import CallbackRunner
 from .config import Settings
@@ -71,7 +73,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         sender=settings.mail_from,
     )
     policy = language_policy(settings, mail)
-    supervisor = Supervisor(store, outputs, languages=policy, admins=settings.admin_set)
+    tokens = load_tokens(Path(settings.tokens_file)) if settings.tokens_file else {}
+    admins = settings.admin_set | {who.user for who in tokens.values() if who.admin}
+    supervisor = Supervisor(store, outputs, languages=policy, admins=admins)
     sandbox: SandboxPool | None = None
     if "python" in policy.enabled:
         sandbox = SandboxPool(
@@ -101,10 +105,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     supervisor.resume_pending_runs()
 
     server = grpc.aio.server(
+        interceptors=[TokenInterceptor(tokens)] if tokens else None,
         options=[
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
-        ]
+        ],
     )
     supervisor_pb2_grpc.add_SupervisorServiceServicer_to_server(
         SupervisorService(supervisor, heartbeat_seconds=settings.heartbeat_seconds), server
@@ -116,7 +121,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    port = server.add_insecure_port(settings.listen)
+    if settings.tls_cert and settings.tls_key:
+        credentials = grpc.ssl_server_credentials(
+            [(Path(settings.tls_key).read_bytes(), Path(settings.tls_cert).read_bytes())]
+        )
+        port = server.add_secure_port(settings.listen, credentials)
+    else:
+        port = server.add_insecure_port(settings.listen)
     if port == 0:
         raise SystemExit(f"latchwork: cannot listen on {settings.listen}")
     await server.start()

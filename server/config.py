@@ -32,6 +32,9 @@ class Settings:
     kill_grace_seconds: float = 0.5
     shutdown_grace_seconds: float = 5.0
     durability: str = "normal"
+    tokens_file: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
     retention_events: int = 0
     retention_days: float = 0.0
     retention_check_seconds: float = 60.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import tempfile
@@ -48,6 +49,8 @@ class RemoteWorker:
         self._scratch = Path(tempfile.mkdtemp(prefix="latchwork-worker-"))
         self.worker_id = ""
         self.heartbeat_seconds = 5
+        token = os.environ.get("LATCHWORK_TOKEN")
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
 
     async def run(self, stop: asyncio.Event) -> None:
         async with grpc.aio.insecure_channel(self.address) as channel:
@@ -64,7 +67,8 @@ class RemoteWorker:
                         response = await stub.LeaseWork(
                             worker_pb2.LeaseWorkRequest(
                                 worker_id=self.worker_id, max_leases=free, wait_seconds=5
-                            )
+                            ),
+                            metadata=self._metadata,
                         )
                     except grpc.aio.AioRpcError as error:
                         if error.code() == grpc.StatusCode.FAILED_PRECONDITION:
@@ -88,7 +92,8 @@ class RemoteWorker:
         while True:
             try:
                 response = await stub.RegisterWorker(
-                    worker_pb2.RegisterWorkerRequest(host=self.host, slots=self.slots)
+                    worker_pb2.RegisterWorkerRequest(host=self.host, slots=self.slots),
+                    metadata=self._metadata,
                 )
                 break
             except grpc.aio.AioRpcError as error:
@@ -107,7 +112,8 @@ class RemoteWorker:
                 response = await stub.Heartbeat(
                     worker_pb2.HeartbeatRequest(
                         worker_id=self.worker_id, lease_ids=list(self._processes)
-                    )
+                    ),
+                    metadata=self._metadata,
                 )
             except grpc.aio.AioRpcError as error:
                 log.warning("heartbeat failed: %s", error.details())
@@ -182,7 +188,8 @@ class RemoteWorker:
                             if is_err
                             else job_pb2.OUTPUT_STREAM_STDOUT,
                             data=chunk,
-                        )
+                        ),
+                        metadata=self._metadata,
                     )
                     offsets[is_err] += len(chunk)
 
@@ -203,7 +210,8 @@ class RemoteWorker:
                         outcome=_OUTCOMES[outcome],
                         exit_code=exit_code,
                         message=message,
-                    )
+                    ),
+                    metadata=self._metadata,
                 )
                 return
             except grpc.aio.AioRpcError as error:

@@ -70,13 +70,40 @@ class LatchworkError(Exception):
 JobInput = Mapping[str, Any] | job_pb2.JobSpec
 
 
+def call_metadata(user: str, token: str | None = None) -> tuple[tuple[str, str], ...]:
+    """What every call carries: the user, and the bearer token when there is one."""
+    token = token or os.environ.get("LATCHWORK_TOKEN")
+    metadata: tuple[tuple[str, str], ...] = (("latchwork-user", user),)
+    if token:
+        metadata += (("authorization", f"Bearer {token}"),)
+    return metadata
+
+
+def open_channel(address: str, tls_ca: str | None = None) -> grpc.Channel:
+    tls_ca = tls_ca or os.environ.get("LATCHWORK_TLS_CA")
+    if tls_ca:
+        with open(tls_ca, "rb") as handle:
+            credentials = grpc.ssl_channel_credentials(root_certificates=handle.read())
+        return grpc.secure_channel(address, credentials)
+    return grpc.insecure_channel(address)
+
+
 class Client:
-    def __init__(self, address: str | None = None, *, user: str | None = None) -> None:
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        user: str | None = None,
+        token: str | None = None,
+        tls_ca: str | None = None,
+    ) -> None:
+        """``token`` (or ``LATCHWORK_TOKEN``) is sent as a bearer token; ``tls_ca`` (or
+        ``LATCHWORK_TLS_CA``), a PEM file of the CA to trust, switches the channel to TLS."""
         self.address = address or os.environ.get("LATCHWORK_ADDRESS") or DEFAULT_ADDRESS
         self.user = user or os.environ.get("LATCHWORK_USER") or getpass.getuser()
-        self._channel = grpc.insecure_channel(self.address)
+        self._channel = open_channel(self.address, tls_ca)
         self._stub = supervisor_pb2_grpc.SupervisorServiceStub(self._channel)
-        self._metadata = (("latchwork-user", self.user),)
+        self._metadata = call_metadata(self.user, token)
 
     def close(self) -> None:
         self._channel.close()

@@ -10,8 +10,10 @@ import grpc
 
 from latchwork.v1 import job_pb2, supervisor_pb2, supervisor_pb2_grpc, trigger_pb2
 
+from ..auth import caller_of
 from ..core.actions import Action
 from ..core.filters import EventFilter
+from ..core.model import Job
 from ..core.states import WorkStatus
 from ..core.submission import FieldError, SubmissionRejected
 from ..core.triggers.parser import parse_trigger
@@ -21,7 +23,6 @@ from ..supervisor import JobQuery, NotFound, RequestConflict, Supervisor
 from . import convert
 from .errors import Context, abort_invalid
 
-USER_METADATA_KEY = "latchwork-user"
 DEFAULT_HEARTBEAT_SECONDS = 5
 STREAM_BATCH = 500
 MAX_PAGE_SIZE = 1000
@@ -38,10 +39,20 @@ _ACTIONS = {
 
 
 def _caller(context: Context) -> str:
-    for key, value in context.invocation_metadata() or ():
-        if key == USER_METADATA_KEY and isinstance(value, str):
-            return value
-    return "anonymous"
+    return caller_of(context).user
+
+
+async def _require_owner(context: Context, jobs: list[Job | None]) -> None:
+    """With tokens, a user acts on their own jobs only; admins on anyone's."""
+    caller = caller_of(context)
+    if not caller.authenticated or caller.admin:
+        return
+    for job in jobs:
+        if job is not None and job.user != caller.user:
+            await context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"job {job.id} belongs to {job.user!r}; {caller.user!r} is not an admin",
+            )
 
 
 def _page_size(requested: int) -> int:
@@ -56,6 +67,17 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
     async def Submit(
         self, request: supervisor_pb2.SubmitRequest, context: Context
     ) -> supervisor_pb2.SubmitResponse:
+        caller = caller_of(context)
+        if caller.authenticated and not caller.admin:
+            others = [
+                FieldError(
+                    f"jobs[{i}].user", f"only admins submit for other users than {caller.user!r}"
+                )
+                for i, spec in enumerate(request.jobs)
+                if spec.user and spec.user != caller.user
+            ]
+            if others:
+                await abort_invalid(context, others)
         digest = ""
         if request.request_id:
             unkeyed = supervisor_pb2.SubmitRequest()
@@ -129,6 +151,13 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
     async def ControlJobs(
         self, request: supervisor_pb2.ControlJobsRequest, context: Context
     ) -> supervisor_pb2.ControlJobsResponse:
+        await _require_owner(
+            context,
+            [
+                self.supervisor.get_job(i)
+                for i in (*request.job_ids, *(w.job_id for w in request.work))
+            ],
+        )
         action = _ACTIONS.get(request.action)
         if action is None:
             await abort_invalid(context, [FieldError("action", "required: which action to apply")])
@@ -263,6 +292,7 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
     async def AddCallbacks(
         self, request: supervisor_pb2.AddCallbacksRequest, context: Context
     ) -> supervisor_pb2.AddCallbacksResponse:
+        await _require_owner(context, [self.supervisor.get_job(request.job_id)])
         try:
             callbacks = self.supervisor.add_callbacks(
                 request.job_id, [convert.callback_spec_from_pb(c) for c in request.callbacks]

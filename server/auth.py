@@ -1,0 +1,131 @@
+"""Bearer-token authentication: who is calling, and whether they are an admin.
+
+With no token file configured the supervisor is open, as on a single workstation: callers name
+themselves in the ``latchwork-user`` metadata. With one, every Latchwork RPC needs
+``authorization: Bearer <token>``; the token decides the user, and only admins may act for
+other users or register farm-wide (global) triggers. Health and reflection stay open so load
+balancers and grpcurl can see the service.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hmac
+import tomllib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+USER_METADATA_KEY = "latchwork-user"
+PROTECTED_PREFIX = "/latchwork."
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    user: str
+    admin: bool = False
+    authenticated: bool = False
+
+
+CALLER: contextvars.ContextVar[Identity | None] = contextvars.ContextVar("caller", default=None)
+
+
+class TokenFileError(ValueError):
+    """A token file that cannot be used; names the file and the entry."""
+
+
+def load_tokens(path: Path) -> dict[str, Identity]:
+    """``[[token]]`` tables with ``token``, ``user`` and optional ``admin``."""
+    try:
+        table = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise TokenFileError(f"{path}: {error}") from error
+    tokens: dict[str, Identity] = {}
+    for index, entry in enumerate(table.get("token", [])):
+        token, user = entry.get("token"), entry.get("user")
+        if not isinstance(token, str) or len(token) < 16:
+            raise TokenFileError(f"{path}: token[{index}].token: a string of 16+ characters")
+        if not isinstance(user, str) or not user:
+            raise TokenFileError(f"{path}: token[{index}].user: required")
+        tokens[token] = Identity(user, bool(entry.get("admin", False)), True)
+    if not tokens:
+        raise TokenFileError(f"{path}: no [[token]] entries")
+    return tokens
+
+
+def caller_of(context: Any) -> Identity:
+    """The identity the interceptor established, or the self-declared user (open mode)."""
+    known = CALLER.get()
+    if known is not None:
+        return known
+    for key, value in context.invocation_metadata() or ():
+        if key == USER_METADATA_KEY and isinstance(value, str) and value:
+            return Identity(value)
+    return Identity("anonymous")
+
+
+class TokenInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, tokens: dict[str, Identity]) -> None:
+        self.tokens = tokens
+
+    def _identify(self, metadata: Any) -> Identity | None:
+        for key, value in metadata or ():
+            if key == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
+                offered = value[len("Bearer ") :].strip()
+                for token, identity in self.tokens.items():
+                    if hmac.compare_digest(token, offered):
+                        return identity
+        return None
+
+    async def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
+        # The grpc stubs type handlers for the sync API only, hence Any here.
+        handler: Any = await continuation(handler_call_details)
+        method = getattr(handler_call_details, "method", "")
+        if handler is None or not method.startswith(PROTECTED_PREFIX):
+            return handler
+        identify = self._identify
+        if handler.unary_unary is not None:
+            inner_unary: Any = handler.unary_unary
+
+            async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+                identity = identify(context.invocation_metadata())
+                if identity is None:
+                    await context.abort(
+                        grpc.StatusCode.UNAUTHENTICATED,
+                        "a valid 'authorization: Bearer <token>' is required",
+                    )
+                reset = CALLER.set(identity)
+                try:
+                    return await inner_unary(request, context)
+                finally:
+                    CALLER.reset(reset)
+
+            return grpc.unary_unary_rpc_method_handler(
+                unary, handler.request_deserializer, handler.response_serializer
+            )
+        if handler.unary_stream is not None:
+            inner_stream: Any = handler.unary_stream
+
+            async def stream(
+                request: Any, context: grpc.aio.ServicerContext[Any, Any]
+            ) -> AsyncIterator[Any]:
+                identity = identify(context.invocation_metadata())
+                if identity is None:
+                    await context.abort(
+                        grpc.StatusCode.UNAUTHENTICATED,
+                        "a valid 'authorization: Bearer <token>' is required",
+                    )
+                reset = CALLER.set(identity)
+                try:
+                    async for item in inner_stream(request, context):
+                        yield item
+                finally:
+                    CALLER.reset(reset)
+
+            return grpc.unary_stream_rpc_method_handler(
+                stream, handler.request_deserializer, handler.response_serializer
+            )
+        return handler
