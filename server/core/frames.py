@@ -6,7 +6,7 @@ import re
 
 MAX_FRAMES = 1_000_000
 
-_PART = re.compile(r"^(-?\d+)(?:-(-?\d+)(?:x(\d+))?)?$")
+_PART = re.compile(r"^(-?[0-9]{1,12})(?:-(-?[0-9]{1,12})(?:x([0-9]{1,12}))?)?$")
 
 
 class FrameRangeError(ValueError):
