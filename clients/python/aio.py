@@ -25,7 +25,7 @@ import grpc.aio
 
 from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2, supervisor_pb2_grpc
 
-from .client import ACTIONS, DEFAULT_ADDRESS, Client, JobInput, LatchworkError
+from .client import ACTIONS, DEFAULT_ADDRESS, Client, JobInput, LatchworkError, call_metadata
 from .jobspec import callback_spec_from_dict, job_spec_from_dict
 
 # Codes after which a stream is worth opening again: the connection went, or the server ended
@@ -191,12 +191,27 @@ def resume_sync(
 class AsyncClient:
     """``Client`` over ``grpc.aio``; use ``async with AsyncClient(...) as client``."""
 
-    def __init__(self, address: str | None = None, *, user: str | None = None) -> None:
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        user: str | None = None,
+        token: str | None = None,
+        tls_ca: str | None = None,
+    ) -> None:
         self.address = address or os.environ.get("LATCHWORK_ADDRESS") or DEFAULT_ADDRESS
         self.user = user or os.environ.get("LATCHWORK_USER") or getpass.getuser()
-        self._channel = grpc.aio.insecure_channel(self.address, options=CHANNEL_OPTIONS)
+        tls_ca = tls_ca or os.environ.get("LATCHWORK_TLS_CA")
+        if tls_ca:
+            with open(tls_ca, "rb") as handle:
+                credentials = grpc.ssl_channel_credentials(root_certificates=handle.read())
+            self._channel = grpc.aio.secure_channel(
+                self.address, credentials, options=CHANNEL_OPTIONS
+            )
+        else:
+            self._channel = grpc.aio.insecure_channel(self.address, options=CHANNEL_OPTIONS)
         self._stub = supervisor_pb2_grpc.SupervisorServiceStub(self._channel)
-        self._metadata = (("latchwork-user", self.user),)
+        self._metadata = call_metadata(self.user, token)
 
     async def close(self) -> None:
         await self._channel.close()
