@@ -1,0 +1,42 @@
+"""The Python examples of docs/python-client.md and docs/moving-from-qube.md run as written."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from latchwork.client import qb
+from latchwork.v1 import job_pb2
+
+from .serverproc import ServerProcess
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+EXAMPLES = [
+    (name, block)
+    for name in ("python-client.md", "moving-from-qube.md")
+    for block in re.findall(r"```python\n(.*?)```", (DOCS / name).read_text(), re.S)
+]
+
+
+@pytest.fixture(scope="module")
+def docs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    server = ServerProcess(tmp_path_factory.mktemp("client-docs") / "data", slots=4).start()
+    qb.connect(server.address)
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize(
+    ("doc", "code"), EXAMPLES, ids=[f"{d}-{i}" for i, (d, _) in enumerate(EXAMPLES)]
+)
+def test_example(docs_server: ServerProcess, doc: str, code: str) -> None:
+    with docs_server.client() as lw:
+        namespace = {
+            "lw": lw,
+            "address": docs_server.address,
+            "KILLED": job_pb2.JOB_STATUS_KILLED,
+        }
+        exec(compile(code, f"docs/{doc}", "exec"), namespace)
