@@ -25,19 +25,22 @@ import grpc.aio
 
 from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2, supervisor_pb2_grpc
 
-from .client import ACTIONS, DEFAULT_ADDRESS, Client, JobInput, LatchworkError, call_metadata
+from .client import (
+    ACTIONS,
+    DEFAULT_ADDRESS,
+    RECONNECT_OPTIONS,
+    Client,
+    JobInput,
+    LatchworkError,
+    call_metadata,
+)
 from .jobspec import callback_spec_from_dict, job_spec_from_dict
 
 # Codes after which a stream is worth opening again: the connection went, or the server ended
 # the call while shutting down. Everything else is the caller's problem and is raised.
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED})
 
-# Reconnect quickly after a restart: gRPC's own default backoff grows to two minutes.
-CHANNEL_OPTIONS: list[tuple[str, Any]] = [
-    ("grpc.initial_reconnect_backoff_ms", 200),
-    ("grpc.min_reconnect_backoff_ms", 200),
-    ("grpc.max_reconnect_backoff_ms", 2000),
-]
+CHANNEL_OPTIONS = RECONNECT_OPTIONS
 
 StreamItem = supervisor_pb2.SubscribeResponse | event_pb2.Event
 

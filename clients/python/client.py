@@ -24,6 +24,13 @@ from .jobspec import callback_spec_from_dict, job_spec_from_dict
 
 DEFAULT_ADDRESS = "localhost:50051"
 
+# Reconnect quickly after a supervisor restart: gRPC's own backoff grows to two minutes.
+RECONNECT_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+]
+
 ACTIONS = {
     "block": supervisor_pb2.ACTION_BLOCK,
     "unblock": supervisor_pb2.ACTION_UNBLOCK,
@@ -84,8 +91,8 @@ def open_channel(address: str, tls_ca: str | None = None) -> grpc.Channel:
     if tls_ca:
         with open(tls_ca, "rb") as handle:
             credentials = grpc.ssl_channel_credentials(root_certificates=handle.read())
-        return grpc.secure_channel(address, credentials)
-    return grpc.insecure_channel(address)
+        return grpc.secure_channel(address, credentials, options=RECONNECT_OPTIONS)
+    return grpc.insecure_channel(address, options=RECONNECT_OPTIONS)
 
 
 class Client:
