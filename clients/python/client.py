@@ -228,12 +228,33 @@ class Client:
         return self._call(self._stub.GetWorkOutput, request)  # type: ignore[no-any-return]
 
     def subscribe(
-        self, *, after_seq: int = 0, heartbeats: bool = False, **filters: Any
+        self,
+        *,
+        after_seq: int = 0,
+        heartbeats: bool = False,
+        resume: bool = False,
+        give_up_after: float | None = None,
+        **filters: Any,
     ) -> Iterator[supervisor_pb2.SubscribeResponse | event_pb2.Event]:
         """Events after ``after_seq`` matching ``filters`` (SubscribeRequest fields).
 
-        Yields Event messages, and with ``heartbeats=True`` the other stream items too.
+        Yields Event messages, and with ``heartbeats=True`` the other stream items too. With
+        ``resume=True`` a dropped stream (supervisor restart, network) is reopened after the
+        last event delivered, with backoff, for up to ``give_up_after`` seconds of failures:
+        every event once, in order; a gap raises ``StreamGapError``. Without it, the first
+        error ends the stream (what a script that wants to notice a restart asks for).
         """
+        if resume:
+            from .aio import resume_sync
+
+            yield from resume_sync(
+                self,
+                after_seq=after_seq,
+                heartbeats=heartbeats,
+                give_up_after=give_up_after,
+                **filters,
+            )
+            return
         request = supervisor_pb2.SubscribeRequest(after_seq=after_seq, **filters)
         try:
             for item in self._stub.Subscribe(request, metadata=self._metadata):

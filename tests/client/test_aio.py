@@ -195,3 +195,20 @@ def test_resume_sync_survives_a_server_restart(tmp_path: Path) -> None:
             second.stop()
         elif first.process is not None and first.process.poll() is None:
             first.stop()
+
+
+def test_client_subscribe_resume_flag_uses_the_resuming_stream(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from latchwork.client import StreamGapError
+
+    from ..serverproc import ServerProcess
+
+    server = ServerProcess(tmp_path / "data").start()
+    try:
+        with server.client() as client:
+            job = client.submit([{"name": "r", "package": {"cmdline": "true"}}]).jobs[0]
+            first = next(iter(client.subscribe(resume=True, job_ids=[job.id])))
+            assert first.job_id == job.id
+            with pytest.raises(StreamGapError):
+                next(iter(client.subscribe(after_seq=10**6, resume=True)))
+    finally:
+        server.stop()
