@@ -1,7 +1,8 @@
 """Callback firings per second, end to end, in a real ``latchwork serve``.
 
 Each repeat starts a fresh ``latchwork serve --slots 0`` (nothing runs by itself) and plays
-two fan-outs, timed from the supervisor's own event log:
+two fan-outs per callback language (``--language``: ``qube``, ``python`` or ``both``, the
+default, in the same supervisors), timed from the supervisor's own event log:
 
 * **job fan-out**: one Submit of job A (one frame) and ``--jobs`` blocked jobs, each with the
   qube callback ``complete-job-A`` -> ``unblock-self``. This script then acts as a remote
@@ -15,17 +16,31 @@ two fan-outs, timed from the supervisor's own event log:
   ``done-work-A-*`` -> ``unblock-work-self``). A is killed with ControlJobs: its frames all end
   in one transaction, which fires B's callback once per frame, each with its own binding.
 
+The ``python`` variants do the same with Python callbacks, which run in the RestrictedPython
+sandbox pool (``sandbox_workers`` = 2 worker processes) and whose actions the supervisor checks
+and applies when the run comes back: ``complete-job-A`` -> ``qb.unblock(qb.jobid())`` on each
+of ``--python-jobs`` blocked jobs, and on B (``--python-frames`` work items, submitted
+blocked) ``done-work-A-*`` -> ``qb.workunblock('%d:%s' % (qb.jobid(), event.binding))``. Their
+sizes are smaller by default (a sandbox run is a round trip to another process); the ratio
+python / qube of the time per firing is printed.
+
+``--held-jobs N`` first submits N blocked jobs of 10 frames that nothing touches, to see the
+same fan-outs in a supervisor that holds many jobs (and has a larger peak RSS, which the
+sandbox workers it starts inherit; the supervisor's peak RSS is printed).
+
 Every firing is its own run and its own transaction (the run record, the action, its events).
 References measured in the same run, on the same supervisor: the same number of blocked jobs
 unblocked by an operator over gRPC, one ControlJobs call per job (one transaction each, plus
 a round trip), and all of them in one ControlJobs call (one transaction).
 
-Run: ``.venv/bin/python bench/callback_firings.py [--jobs 2000 --frames 2000 --repeats 3]``.
+Run: ``.venv/bin/python bench/callback_firings.py [--jobs 2000 --frames 2000 --python-jobs 1000
+--python-frames 1000 --repeats 3 --language both]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -48,7 +63,7 @@ from bench.harness import (
     supervisor,
 )
 from latchwork.client.jobspec import job_spec_from_dict
-from latchwork.server.supervisor import RUN_BUDGET
+from latchwork.server.supervisor import RUN_BUDGET_SECONDS
 from latchwork.v1 import (
     event_pb2,
     supervisor_pb2,
@@ -58,6 +73,22 @@ from latchwork.v1 import (
 )
 
 OK = event_pb2.EVENT_NAME_COMPLETE  # a callback event named complete: the run went well
+LANGUAGES = ("qube", "python")
+# The callback of each job of the job fan-out, per language; the Python callback of B in
+# frame-to-frame (the qube one comes from B's `dependency: link-done-work-A`).
+JOB_CALLBACK = {
+    "qube": {"triggers": "complete-job-A", "code": "unblock-self"},
+    "python": {
+        "triggers": "complete-job-A",
+        "language": "python",
+        "code": "qb.unblock(qb.jobid())",
+    },
+}
+FRAME_CALLBACK = {
+    "triggers": "done-work-A-*",
+    "language": "python",
+    "code": "qb.workunblock('%d:%s' % (qb.jobid(), event.binding))",
+}
 
 
 def submit(
@@ -137,7 +168,7 @@ class Farm:
 
 @dataclass(frozen=True)
 class Result:
-    """One fan-out: firings, the log's span, the client's span, the supervisor's CPU."""
+    """One fan-out: firings, the log's span, the client's span, the CPU used."""
 
     firings: int
     failed: int
@@ -145,14 +176,63 @@ class Result:
     client_s: float
     cpu_s: float
     call_s: float
+    workers_cpu_s: float  # the sandbox workers' (python)
+    tasks: int  # processes and threads started on the machine meanwhile
+
+
+def children_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process's children: the live ones and those it has reaped (Linux).
+
+    With ``--slots 0`` the supervisor's only children are its sandbox workers.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    total = (int(fields[13]) + int(fields[14])) / tick  # cutime, cstime: reaped children
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(stat[1]) == pid:  # ppid
+            total += (int(stat[11]) + int(stat[12])) / tick
+    return total
+
+
+def tasks_started() -> int:
+    """Processes and threads started on the machine since boot (``processes`` of /proc/stat)."""
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith("processes "):
+            return int(line.split()[1])
+    return 0
+
+
+class CpuMeter:
+    """Since it was made: CPU seconds of the supervisor and of its sandbox workers, and the
+    tasks started on the machine (a sandbox worker start is two: the process and the
+    supervisor's asyncio child-watcher thread)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.own = process_cpu_seconds(pid)
+        self.children = children_cpu_seconds(pid)
+        self.tasks = tasks_started()
+
+    def read(self) -> tuple[float, float, int]:
+        return (
+            process_cpu_seconds(self.pid) - self.own,
+            children_cpu_seconds(self.pid) - self.children,
+            tasks_started() - self.tasks,
+        )
 
 
 def run_end(run: supervisor_pb2.CallbackRun) -> float:
     return run.start_time.ToNanoseconds() / 1e9 + run.duration_ms / 1e3
 
 
-def job_fan_out(farm: Farm, jobs: int, timeout: float) -> Result:
-    callback = {"triggers": "complete-job-A", "code": "unblock-self"}
+def job_fan_out(farm: Farm, jobs: int, timeout: float, language: str = "qube") -> Result:
+    callback = JOB_CALLBACK[language]
     held = [frame(f"B{i}", status="blocked", callbacks=[callback]) for i in range(jobs)]
     # A goes first in the queue: the jobs of earlier rounds are pending too.
     response = submit(farm.stub, [frame("A", priority=1), *held])
@@ -164,7 +244,7 @@ def job_fan_out(farm: Farm, jobs: int, timeout: float) -> Result:
     if len(leases) != 1 or leases[0].job_id != job_a:
         raise SystemExit(f"expected to lease A's frame, got {leases}")
     stream = farm.callback_stream(response.pgrp, response.seq, jobs)
-    cpu_before = process_cpu_seconds(farm.pid)
+    meter = CpuMeter(farm.pid)
     start = time.perf_counter()
     farm.worker.ReportWork(
         worker_pb2.ReportWorkRequest(
@@ -178,7 +258,7 @@ def job_fan_out(farm: Farm, jobs: int, timeout: float) -> Result:
     call_s = time.perf_counter() - start
     if not stream.wait(timeout):
         raise SystemExit(f"only {len(stream.events)} events in {timeout:.0f} s; see the log")
-    cpu_s = process_cpu_seconds(farm.pid) - cpu_before
+    cpu = meter.read()
     client_s = stream.arrivals[-1] - start
     completed = [
         e for e in stream.events
@@ -187,23 +267,31 @@ def job_fan_out(farm: Farm, jobs: int, timeout: float) -> Result:
     ]  # fmt: skip
     if not completed:
         raise SystemExit("A's complete event is missing from the stream")
-    return _result(farm, stream, event_seconds(completed[0]), jobs, client_s, cpu_s, call_s)
+    return _result(farm, stream, event_seconds(completed[0]), jobs, client_s, cpu, call_s)
 
 
-def frame_fan_out(farm: Farm, frames: int, timeout: float) -> Result:
-    response = submit(
-        farm.stub,
-        [frame("A", frames), frame("B", frames, dependency="link-done-work-A")],
-    )
+def frame_fan_out(farm: Farm, frames: int, timeout: float, language: str = "qube") -> Result:
+    if language == "qube":
+        held = frame("B", frames, dependency="link-done-work-A")
+    else:  # the same frames, submitted blocked, released by the Python callback
+        held = {
+            "name": "B",
+            "label": "B",
+            "prototype": "cmdrange",
+            "package": {"cmdline": "true"},
+            "agenda": [{"name": str(i), "status": "blocked"} for i in range(1, frames + 1)],
+            "callbacks": [FRAME_CALLBACK],
+        }
+    response = submit(farm.stub, [frame("A", frames), held])
     job_a = response.jobs[0].id
     stream = farm.callback_stream(response.pgrp, response.seq, frames)
-    cpu_before = process_cpu_seconds(farm.pid)
+    meter = CpuMeter(farm.pid)
     start = time.perf_counter()
     farm.control(supervisor_pb2.ACTION_KILL, [job_a])
     call_s = time.perf_counter() - start
     if not stream.wait(timeout):
         raise SystemExit(f"only {len(stream.events)} events in {timeout:.0f} s; see the log")
-    cpu_s = process_cpu_seconds(farm.pid) - cpu_before
+    cpu = meter.read()
     client_s = stream.arrivals[-1] - start
     killed = [
         e for e in stream.events
@@ -212,7 +300,7 @@ def frame_fan_out(farm: Farm, frames: int, timeout: float) -> Result:
     ]  # fmt: skip
     if len(killed) != frames:
         raise SystemExit(f"expected {frames} killed frames of A, saw {len(killed)}")
-    return _result(farm, stream, event_seconds(killed[0]), frames, client_s, cpu_s, call_s)
+    return _result(farm, stream, event_seconds(killed[0]), frames, client_s, cpu, call_s)
 
 
 def _result(
@@ -221,7 +309,7 @@ def _result(
     origin: float,
     expected: int,
     client_s: float,
-    cpu_s: float,
+    cpu: tuple[float, float, int],
     call_s: float,
 ) -> Result:
     callback_events = [e for e in stream.events if e.type == event_pb2.EVENT_TYPE_CALLBACK]
@@ -231,7 +319,22 @@ def _result(
     if len(runs) != expected:
         raise SystemExit(f"expected {expected} callback runs, ListCallbackRuns has {len(runs)}")
     log_s = max(run_end(r) for r in runs) - origin
-    return Result(len(runs), failed, log_s, client_s, cpu_s, call_s)
+    return Result(len(runs), failed, log_s, client_s, cpu[0], call_s, cpu[1], cpu[2])
+
+
+def hold_jobs(farm: Farm, count: int) -> None:
+    """Submit ``count`` blocked jobs of 10 frames, 5,000 per Submit, that nothing touches."""
+    for first in range(0, count, 5000):
+        size = min(5000, count - first)
+        submit(farm.stub, [frame(f"H{i}", 10, status="blocked") for i in range(size)])
+
+
+def peak_rss_mib(pid: int) -> float:
+    """A process's peak RSS (VmHWM of /proc/PID/status), MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def unblock_references(farm: Farm, jobs: int) -> tuple[float, float]:
@@ -250,74 +353,96 @@ def unblock_references(farm: Farm, jobs: int) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", type=int, default=2000, help="jobs waiting on A (2000)")
-    parser.add_argument("--frames", type=int, default=2000, help="frames of A and B (2000)")
+    parser.add_argument("--jobs", type=int, default=2000, help="qube: jobs waiting on A (2000)")
+    parser.add_argument("--frames", type=int, default=2000, help="qube: frames of A and B (2000)")
+    parser.add_argument(
+        "--python-jobs", type=int, default=1000, help="python: jobs waiting on A (1000)"
+    )
+    parser.add_argument(
+        "--python-frames", type=int, default=1000, help="python: frames of A and B (1000)"
+    )
+    parser.add_argument(
+        "--language",
+        choices=("qube", "python", "both"),
+        default="both",
+        help="callback language(s) measured, in the same supervisors (both)",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="fresh supervisors (3)")
+    parser.add_argument(
+        "--held-jobs", type=int, default=0, help="blocked jobs submitted first, untouched (0)"
+    )
     parser.add_argument("--timeout", type=float, default=300.0, help="per fan-out (s)")
     add_workdir_flag(parser)
     args = parser.parse_args(argv)
 
+    languages = LANGUAGES if args.language == "both" else (args.language,)
+    sizes = {"qube": (args.jobs, args.frames), "python": (args.python_jobs, args.python_frames)}
     print(
-        f"== callback firings: {args.jobs} jobs on `complete-job-A`; "
-        f"{args.frames} frames on `done-work-A-*`"
+        "== callback firings: "
+        + "; ".join(
+            f"{language}: {sizes[language][0]} jobs on `complete-job-A`, "
+            f"{sizes[language][1]} frames on `done-work-A-*`"
+            for language in languages
+        )
     )
     print(f"   machine: {machine()}")
     load = OtherLoad()
-    results: dict[str, list[Result]] = {"job": [], "frame": []}
+    results: dict[tuple[str, str], list[Result]] = {
+        (language, key): [] for language in languages for key in ("job", "frame")
+    }
     singles: list[float] = []
     batches: list[float] = []
+    peaks: list[float] = []
     with tempfile.TemporaryDirectory(prefix="latchwork-bench-", dir=args.workdir) as tmp:
         for repeat in range(args.repeats):
             with supervisor(Path(tmp) / f"firings{repeat}", slots=0) as served:
                 farm = Farm(served.address, served.pid)
-                # Warm-up: the first Submit, Subscribe, lease and callback of this process.
-                job_fan_out(farm, 2, args.timeout)
-                results["job"].append(job_fan_out(farm, args.jobs, args.timeout))
-                results["frame"].append(frame_fan_out(farm, args.frames, args.timeout))
+                hold_jobs(farm, args.held_jobs)
+                # Warm-up: the first Submit, Subscribe, lease and callback of this process (and
+                # the first sandbox runs).
+                for language in languages:
+                    job_fan_out(farm, 2, args.timeout, language)
+                # The languages take turns going first.
+                for language in languages if repeat % 2 == 0 else languages[::-1]:
+                    jobs, frames = sizes[language]
+                    results[language, "job"].append(job_fan_out(farm, jobs, args.timeout, language))
+                    results[language, "frame"].append(
+                        frame_fan_out(farm, frames, args.timeout, language)
+                    )
                 single, batch = unblock_references(farm, args.jobs)
                 singles.append(single)
                 batches.append(batch)
+                peaks.append(peak_rss_mib(served.pid))
                 farm.close()
         workdir = Path(tmp).parent
     load_note = load.report()
 
     print(f"   workdir: {workdir}; supervisor: latchwork serve --slots 0, fresh each repeat")
-    print(f"   repeats: {args.repeats}; medians, every repeat in brackets")
+    print(
+        f"   repeats: {args.repeats}; languages take turns going first; "
+        "medians, every repeat in brackets"
+    )
     print(f"   {load_note}")
+    if args.held_jobs:
+        print(f"   each supervisor also held {args.held_jobs:,} blocked jobs of 10 frames")
+    print(
+        f"   supervisor peak RSS (VmHWM) at the end of each repeat: {listing(peaks, digits=0)} MiB"
+    )
+    per_firing: dict[tuple[str, str], float] = {}
+    for language in languages:
+        jobs, frames = sizes[language]
+        job_code = JOB_CALLBACK[language]["code"]
+        frame_code = "unblock-work-self" if language == "qube" else FRAME_CALLBACK["code"]
+        for key, label in (
+            ("job", f"{language}: job fan-out, {jobs} callbacks (complete-job-A -> {job_code})"),
+            (
+                "frame",
+                f"{language}: frame-to-frame, {frames} firings (done-work-A-* -> {frame_code})",
+            ),
+        ):
+            print()
+            per_firing[language, key] = report(label, results[language, key], language)
     print()
-    for key, label in (
-        ("job", f"job fan-out, {args.jobs} callbacks (complete-job-A -> unblock-self)"),
-        ("frame", f"frame-to-frame, {args.frames} firings (done-work-A-* -> unblock-work-self)"),
-    ):
-        rs = results[key]
-        n = rs[0].firings
-        log_s = [r.log_s for r in rs]
-        client_s = [r.client_s for r in rs]
-        rates = [r.firings / r.log_s for r in rs]
-        print(f"   {label}")
-        print(
-            f"     firings/s (supervisor log: A's end -> end of the last run)"
-            f"  {median(rates):8.0f}   {listing(rates, digits=0)}"
-        )
-        print(
-            f"     time, supervisor log                {median(log_s) * 1e3:8.1f} ms"
-            f"  {listing(log_s, 1e3, 1)}  = {median(log_s) / n * 1e3:.3f} ms/firing"
-        )
-        print(
-            f"     time, client (call -> last event)   {median(client_s) * 1e3:8.1f} ms"
-            f"  {listing(client_s, 1e3, 1)}"
-        )
-        print(
-            f"     the triggering call returned after  "
-            f"{median([r.call_s for r in rs]) * 1e3:8.1f} ms"
-            f"  (its commit runs up to {RUN_BUDGET:,} firings before it answers)"
-        )
-        cpu = median([r.cpu_s for r in rs])
-        print(
-            f"     supervisor CPU, call -> last event  {cpu * 1e3:8.0f} ms"
-            f"  ({cpu / median(client_s):.0%} of one core; 10 ms ticks; the stream's work too)"
-        )
-        print(f"     runs that failed                    {sum(r.failed for r in rs):8d}")
     print(f"   reference, same supervisors: unblocking {args.jobs} blocked jobs by ControlJobs")
     print(
         f"     one call per job                    {median(singles) * 1e3:8.1f} ms"
@@ -327,7 +452,65 @@ def main(argv: list[str] | None = None) -> int:
         f"     all in one call                     {median(batches) * 1e3:8.1f} ms"
         f"  {listing(batches, 1e3, 1)}  = {args.jobs / median(batches):.0f} jobs/s"
     )
+    if len(languages) == 2:
+        print()
+        print("   ratio python / qube, time per firing (medians)")
+        for key, label in (("job", "job fan-out"), ("frame", "frame-to-frame")):
+            qube, python = per_firing["qube", key], per_firing["python", key]
+            sizes_note = f"{sizes['python'][key == 'frame']} vs {sizes['qube'][key == 'frame']}"
+            print(
+                f"     {label:<34} {python / qube:8.1f}"
+                f"  ({python * 1e3:.3f} / {qube * 1e3:.3f} ms; {sizes_note} firings)"
+            )
     return 0
+
+
+def report(label: str, rs: list[Result], language: str) -> float:
+    """Print one fan-out's figures; returns the median time per firing (s)."""
+    n = rs[0].firings
+    log_s = [r.log_s for r in rs]
+    client_s = [r.client_s for r in rs]
+    rates = [r.firings / r.log_s for r in rs]
+    print(f"   {label}")
+    print(
+        f"     firings/s (supervisor log: A's end -> end of the last run)"
+        f"  {median(rates):8.0f}   {listing(rates, digits=0)}"
+    )
+    print(
+        f"     time, supervisor log                {median(log_s) * 1e3:8.1f} ms"
+        f"  {listing(log_s, 1e3, 1)}  = {median(log_s) / n * 1e3:.3f} ms/firing"
+    )
+    print(
+        f"     time, client (call -> last event)   {median(client_s) * 1e3:8.1f} ms"
+        f"  {listing(client_s, 1e3, 1)}"
+    )
+    inline = (
+        f"(the firings run in the event loop, in slices of {RUN_BUDGET_SECONDS * 1e3:.0f} ms)"
+        if language == "qube"
+        else "(its commit only queues the runs for the sandbox)"
+    )
+    print(
+        f"     the triggering call returned after  "
+        f"{median([r.call_s for r in rs]) * 1e3:8.1f} ms  {inline}"
+    )
+    cpu = median([r.cpu_s for r in rs])
+    print(
+        f"     supervisor CPU, call -> last event  {cpu * 1e3:8.0f} ms"
+        f"  ({cpu / median(client_s):.0%} of one core; 10 ms ticks; the stream's work too)"
+    )
+    if language == "python":
+        workers = median([r.workers_cpu_s for r in rs])
+        print(
+            f"     sandbox workers' CPU, the same span {workers * 1e3:8.0f} ms"
+            f"  ({workers / median(client_s):.0%} of one core; {workers / n * 1e6:.0f} us/firing;"
+            " workers started to replace recycled ones included)"
+        )
+        print(
+            f"     tasks started on the machine        {listing([r.tasks for r in rs], digits=0)}"
+            "  (2 per sandbox worker start; workers are replaced after 500 runs)"
+        )
+    print(f"     runs that failed                    {sum(r.failed for r in rs):8d}")
+    return median(log_s) / n
 
 
 if __name__ == "__main__":

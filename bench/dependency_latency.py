@@ -10,13 +10,19 @@ of one frame of ``true``, submitted together (their own process group, labels A 
   hold plus that callback);
 * ``frame``: B has ``dependency: link-complete-work-A`` (frame-to-frame: B's frame is held and
   released by ``complete-work-A-*`` -> ``unblock-work-self`` when A's frame of the same name
-  completes).
+  completes);
+* ``python``: the same frame-to-frame release written as a Python callback: B's frame is
+  submitted blocked, with ``complete-work-A-*`` -> ``qb.workunblock('%d:%s' % (qb.jobid(),
+  event.binding))``; it runs in the RestrictedPython sandbox pool, and the supervisor applies
+  the action it returns.
 
 The latency is read from the supervisor's own event log (a Subscribe stream): the time of A's
 work ``complete`` event to the time of B's work ``running`` event; both are the supervisor's
 clock when it made the change. In between: the transaction that records A's frame (and the
 firing it causes), the callback run and its transaction, waking the local pool, and the
-transaction that leases B's frame.
+transaction that leases B's frame. Also printed: from A's work ``complete`` to B's first
+``unblocked`` event (of the job or of its frame): event -> callback run -> action applied,
+without the lease.
 
 Reference in the same run, same supervisor: ``independent``, a lone one-frame job, from its
 ``submit`` event to its work ``running`` event (the same wake-and-lease path, no trigger).
@@ -48,7 +54,9 @@ from bench.harness import OtherLoad, add_workdir_flag, listing, machine, median,
 from latchwork.client.jobspec import job_spec_from_dict
 from latchwork.v1 import event_pb2, supervisor_pb2, supervisor_pb2_grpc
 
-KINDS = ("callback", "dependency", "frame", "independent")
+KINDS = ("callback", "dependency", "frame", "python", "independent")
+HELD = ("callback", "dependency", "frame", "python")  # the kinds with a hold to release
+PYTHON_CODE = "qb.workunblock('%d:%s' % (qb.jobid(), event.binding))"
 FINAL = {
     event_pb2.EVENT_NAME_COMPLETE,
     event_pb2.EVENT_NAME_FAILED,
@@ -70,6 +78,17 @@ def one_frame(label: str, **fields: Any) -> dict[str, Any]:
 def jobs_of(kind: str) -> list[dict[str, Any]]:
     if kind == "independent":
         return [one_frame("C")]
+    if kind == "python":
+        callback = {"triggers": "complete-work-A-*", "language": "python", "code": PYTHON_CODE}
+        held = {
+            "name": "B",
+            "label": "B",
+            "prototype": "cmdrange",
+            "package": {"cmdline": "true"},
+            "agenda": [{"name": "1", "status": "blocked"}],  # A's frame is named 1 too
+            "callbacks": [callback],
+        }
+        return [one_frame("A"), held]
     if kind == "callback":
         hold: dict[str, Any] = {
             "status": "blocked",
@@ -112,20 +131,30 @@ class Follower:
                 return event_seconds(event)
         raise SystemExit(f"job {job_id}: no event {name} of type {kind} in the log")
 
-    def latency(self, kind: str, response: supervisor_pb2.SubmitResponse) -> float:
+    def latency(
+        self, kind: str, response: supervisor_pb2.SubmitResponse
+    ) -> tuple[float, float, float]:
+        """(A's work complete -> B's work running, A's work complete -> B's first unblocked,
+        the time of A's work complete); for the reference, (submit -> running, 0, 0)."""
         work, job = event_pb2.EVENT_TYPE_WORK, event_pb2.EVENT_TYPE_JOB
         complete, running = event_pb2.EVENT_NAME_COMPLETE, event_pb2.EVENT_NAME_RUNNING
         if kind == "independent":
             job_id = response.jobs[0].id
-            return self.time_of(job_id, work, running) - self.time_of(
-                job_id, job, event_pb2.EVENT_NAME_SUBMIT
-            )
+            submitted = self.time_of(job_id, job, event_pb2.EVENT_NAME_SUBMIT)
+            return self.time_of(job_id, work, running) - submitted, 0.0, 0.0
         a, b = response.jobs[0].id, response.jobs[1].id
         for job_id in (a, b):
             final = [e.name for e in self.by_job[job_id] if e.type == job and e.name in FINAL]
             if final != [complete]:
                 raise SystemExit(f"job {job_id} ({kind}) did not complete: {final}")
-        return self.time_of(b, work, running) - self.time_of(a, work, complete)
+        origin = self.time_of(a, work, complete)
+        unblocks = [
+            event_seconds(e) for e in self.by_job[b] if e.name == event_pb2.EVENT_NAME_UNBLOCKED
+        ]
+        if not unblocks:
+            raise SystemExit(f"job {b} ({kind}): no unblocked event in the log")
+        unblocked = min(unblocks)
+        return self.time_of(b, work, running) - origin, unblocked - origin, origin
 
 
 def hold_callbacks(stub: supervisor_pb2_grpc.SupervisorServiceStub, count: int) -> int:
@@ -174,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"   machine: {machine()}")
     load = OtherLoad()
     samples: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    applied: dict[str, list[float]] = {kind: [] for kind in HELD}
+    waited: dict[str, list[float]] = {kind: [] for kind in HELD}  # A's end -> the run starts
     client: dict[str, list[float]] = {kind: [] for kind in KINDS}
     with (
         tempfile.TemporaryDirectory(prefix="latchwork-bench-", dir=args.workdir) as tmp,
@@ -187,6 +218,17 @@ def main(argv: list[str] | None = None) -> int:
                 jobs=[job_spec_from_dict(j) for j in jobs_of(kind)]
             )
             return stub.Submit(request, metadata=METADATA, timeout=30)
+
+        def run_start(job_id: int) -> float:
+            """When the run of B's callback started (its record), once B has ended."""
+            runs = stub.ListCallbackRuns(
+                supervisor_pb2.ListCallbackRunsRequest(job_id=job_id),
+                metadata=METADATA,
+                timeout=30,
+            ).runs
+            if len(runs) != 1:
+                raise SystemExit(f"job {job_id}: {len(runs)} callback runs, expected 1")
+            return runs[0].start_time.ToNanoseconds() / 1e9
 
         held = hold_callbacks(stub, args.held_callbacks) if args.held_callbacks else 0
         warm = submit("independent")
@@ -205,7 +247,12 @@ def main(argv: list[str] | None = None) -> int:
                 responses = [submit(kind) for _ in range(size)]
                 job_ids = [j.id for r in responses for j in r.jobs]
                 follower.wait_ended(job_ids, args.timeout)
-                samples[kind].extend(follower.latency(kind, r) for r in responses)
+                for r in responses:
+                    to_running, to_unblocked, origin = follower.latency(kind, r)
+                    samples[kind].append(to_running)
+                    if kind in HELD:
+                        applied[kind].append(to_unblocked)
+                        waited[kind].append(run_start(r.jobs[1].id) - origin)
                 client[kind].append(max(follower.ended_at[j] for j in job_ids) - submitted)
         elapsed = time.perf_counter() - start
         follower.collector.close()
@@ -218,13 +265,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"   {load_note}")
     print("   from the supervisor's event log; milliseconds")
     print()
-    print(f"   {'':<44} {'p50':>7} {'p99':>7} {'max':>7} {'mean':>7}   client p50")
     labels = {
         "callback": "callback complete-job-A -> unblock-self",
         "dependency": "dependency link-complete-job-A",
         "frame": "dependency link-complete-work-A (frames)",
+        "python": "python complete-work-A-* -> qb.workunblock",
         "independent": "reference: lone job, submit -> running",
     }
+    print("   A's frame complete -> B's frame running (the reference: submit -> running)")
+    print(f"   {'':<44} {'p50':>7} {'p99':>7} {'max':>7} {'mean':>7}   client p50")
     for kind in KINDS:
         values = samples[kind]
         print(
@@ -238,6 +287,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
     print(
+        "   A's frame complete -> B unblocked (event -> callback run -> action applied; no lease)"
+    )
+    print(f"   {'':<44} {'p50':>7} {'p99':>7} {'max':>7} {'mean':>7}   waiting p50")
+    for kind in HELD:
+        values = applied[kind]
+        print(
+            f"   {labels[kind]:<44} {median(values) * 1e3:7.2f} "
+            f"{percentile(values, 0.99) * 1e3:7.2f} {max(values) * 1e3:7.2f} "
+            f"{sum(values) / len(values) * 1e3:7.2f}   {median(waited[kind]) * 1e3:7.2f}"
+        )
+    print(
+        "   (waiting: from A's frame complete to the start of the callback run, the start_time "
+        "of its record; the rest is the run, up to the change it applies)"
+    )
+    print()
+    print(
         f"   context, not measured here: peers that poll for dependencies on a "
         f"{POLL_CYCLE_S:.0f} s cycle start B {POLL_CYCLE_S / 2:.1f} s after A on average, up to "
         f"{POLL_CYCLE_S:.0f} s"
@@ -246,6 +311,10 @@ def main(argv: list[str] | None = None) -> int:
     print("   every sample, in the order run (ms):")
     for kind in KINDS:
         print(f"   {kind}: {listing(samples[kind], 1e3, 2)}")
+    for kind in HELD:
+        print(f"   {kind}, to unblocked: {listing(applied[kind], 1e3, 2)}")
+    for kind in HELD:
+        print(f"   {kind}, waiting for the run: {listing(waited[kind], 1e3, 2)}")
     for kind in KINDS:
         print(f"   {kind}, client: {listing(client[kind], 1e3, 1)}")
     return 0

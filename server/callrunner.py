@@ -42,7 +42,11 @@ Event: $EVENT_NAME-$EVENT_TYPE $WORK_NAME $EVENT_MESSAGE
 """
 
 
-def job_snapshot(job: Job, include_data: bool = True) -> dict[str, object]:
+SNAPSHOT_GROUP_LIMIT = 50
+SNAPSHOT_WORK_LIMIT = 200
+
+
+def job_snapshot(job: Job, include_data: bool = True, with_work: bool = True) -> dict[str, object]:
     return {
         "id": job.id,
         "pgrp": job.pgrp,
@@ -59,7 +63,9 @@ def job_snapshot(job: Job, include_data: bool = True) -> dict[str, object]:
         "work": [
             {"name": w.name, "status": w.status.value, "retries": w.retries, "host": w.host}
             for w in job.work
-        ],
+        ]
+        if with_work
+        else [],
     }
 
 
@@ -191,12 +197,18 @@ class CallbackRunner:
         self, callback: Callback, owner: Job, event: Event | None, run: CallbackRun
     ) -> PythonCall:
         sup = self.supervisor
-        group = [sup.jobs[i] for i in sup.pgrp_members(owner.pgrp)]
-        watched = {w.job_id for w in callback.watches if w.job_id}
-        jobs: dict[str, dict[str, object]] = {str(job.id): job_snapshot(job) for job in group}
-        for job_id in watched:
-            if (job := sup.jobs.get(job_id)) is not None and str(job_id) not in jobs:
-                jobs[str(job_id)] = job_snapshot(job)
+        # What qb.jobinfo can see: the watched jobs, the parent, and the process group while
+        # it is small. Kept bounded: the snapshots travel to the worker on every run.
+        wanted = {w.job_id for w in callback.watches if w.job_id} | {owner.pid}
+        members = sup.pgrp_members(owner.pgrp)
+        if len(members) <= SNAPSHOT_GROUP_LIMIT:
+            wanted.update(members)
+        jobs: dict[str, dict[str, object]] = {}
+        for job_id in sorted(wanted - {owner.id, 0}):
+            if (job := sup.jobs.get(job_id)) is not None:
+                jobs[str(job_id)] = job_snapshot(
+                    job, with_work=len(job.work) <= SNAPSHOT_WORK_LIMIT
+                )
         tree = None
         tree_roots = [w.job_id for w in callback.watches if w.type.value == "tree"]
         if tree_roots:
