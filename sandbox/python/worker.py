@@ -205,6 +205,12 @@ class Runner:
     """Runs requests, one at a time."""
 
     def __init__(self, settings: Settings, cpu_hard: int) -> None:
+        # A worker started by vfork + exec inherits its parent's peak RSS in ru_maxrss, so a
+        # supervisor that once grew large would make every new worker ask to be recycled after
+        # each run. Only growth beyond what was inherited counts.
+        self.recycle_above = max(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, settings.memory_bytes // 2
+        )
         self.settings = settings
         self.cpu_hard = cpu_hard
         self.cache: OrderedDict[str, tuple[CodeType | None, str, int]] = OrderedDict()
@@ -245,7 +251,7 @@ class Runner:
         else:
             reply = execute(code, request, self.settings.max_output_bytes)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        reply["recycle"] = reply["limit"] == "memory" or peak > self.settings.memory_bytes // 2
+        reply["recycle"] = reply["limit"] == "memory" or peak > self.recycle_above
         self.disarm_cpu()
         return reply
 
