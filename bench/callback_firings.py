@@ -127,7 +127,7 @@ class Farm:
         seen = [0]
 
         def done(event: event_pb2.Event) -> bool:
-            if event.type == event_pb2.EVENT_TYPE_CALLBACK:
+            if event.event_type == event_pb2.EVENT_TYPE_CALLBACK:
                 seen[0] += 1
             return seen[0] >= runs
 
@@ -262,7 +262,7 @@ def job_fan_out(farm: Farm, jobs: int, timeout: float, language: str = "qube") -
     client_s = stream.arrivals[-1] - start
     completed = [
         e for e in stream.events
-        if e.job_id == job_a and e.type == event_pb2.EVENT_TYPE_JOB
+        if e.job_id == job_a and e.event_type == event_pb2.EVENT_TYPE_JOB
         and e.name == event_pb2.EVENT_NAME_COMPLETE
     ]  # fmt: skip
     if not completed:
@@ -295,7 +295,7 @@ def frame_fan_out(farm: Farm, frames: int, timeout: float, language: str = "qube
     client_s = stream.arrivals[-1] - start
     killed = [
         e for e in stream.events
-        if e.job_id == job_a and e.type == event_pb2.EVENT_TYPE_WORK
+        if e.job_id == job_a and e.event_type == event_pb2.EVENT_TYPE_WORK
         and e.name == event_pb2.EVENT_NAME_KILLED
     ]  # fmt: skip
     if len(killed) != frames:
@@ -312,7 +312,7 @@ def _result(
     cpu: tuple[float, float, int],
     call_s: float,
 ) -> Result:
-    callback_events = [e for e in stream.events if e.type == event_pb2.EVENT_TYPE_CALLBACK]
+    callback_events = [e for e in stream.events if e.event_type == event_pb2.EVENT_TYPE_CALLBACK]
     failed = sum(1 for e in callback_events if e.name != OK)
     wanted = {e.callback_run_id for e in callback_events}
     runs = [r for r in farm.runs() if r.id in wanted]

@@ -116,7 +116,7 @@ class Follower:
 
     def _seen(self, event: event_pb2.Event) -> bool:
         self.by_job.setdefault(event.job_id, []).append(event)
-        if event.type == event_pb2.EVENT_TYPE_JOB and event.name in FINAL:
+        if event.event_type == event_pb2.EVENT_TYPE_JOB and event.name in FINAL:
             self.ended.add(event.job_id)
             self.ended_at[event.job_id] = time.perf_counter()
         return False
@@ -127,7 +127,7 @@ class Follower:
 
     def time_of(self, job_id: int, kind: int, name: int) -> float:
         for event in self.by_job.get(job_id, ()):
-            if event.type == kind and event.name == name:
+            if event.event_type == kind and event.name == name:
                 return event_seconds(event)
         raise SystemExit(f"job {job_id}: no event {name} of type {kind} in the log")
 
@@ -144,7 +144,7 @@ class Follower:
             return self.time_of(job_id, work, running) - submitted, 0.0, 0.0
         a, b = response.jobs[0].id, response.jobs[1].id
         for job_id in (a, b):
-            final = [e.name for e in self.by_job[job_id] if e.type == job and e.name in FINAL]
+            final = [e.name for e in self.by_job[job_id] if e.event_type == job and e.name in FINAL]
             if final != [complete]:
                 raise SystemExit(f"job {job_id} ({kind}) did not complete: {final}")
         origin = self.time_of(a, work, complete)

@@ -181,7 +181,7 @@ def test_watch_filters_until_done(server: ServerProcess, client: Client) -> None
     assert only.returncode == 0, only.stderr
     assert only.stderr == ""  # no progress line: stderr is not a terminal
     events = [json.loads(line) for line in only.stdout.splitlines()]
-    assert [(e["name"], e["type"], e["jobId"]) for e in events] == [
+    assert [(e["name"], e["eventType"], e["jobId"]) for e in events] == [
         ("EVENT_NAME_COMPLETE", "EVENT_TYPE_JOB", b)
     ]
     runs = _latchwork(server, "watch", "--job", b, "--until-done", "--callbacks", "--type", "job")
@@ -220,7 +220,7 @@ def test_watch_streams_with_server_side_filters(server: ServerProcess, client: C
         lines = [json.loads(process.stdout.readline()) for _ in range(3)]
         process.terminate()
     assert {e["label"] for e in lines} == {"Y"}
-    assert [(e["name"], e["type"]) for e in lines] == [
+    assert [(e["name"], e["eventType"]) for e in lines] == [
         ("EVENT_NAME_SUBMIT", "EVENT_TYPE_JOB"),
         ("EVENT_NAME_COMPLETE", "EVENT_TYPE_WORK"),
         ("EVENT_NAME_COMPLETE", "EVENT_TYPE_JOB"),

@@ -40,15 +40,15 @@ def test_ten_frame_cmdrange_job_runs_with_gapless_ordered_events(client: Client)
     assert seqs == list(range(1, len(seqs) + 1)), "seqs must start at 1 and have no gap"
     assert events[0].name == event_pb2.EVENT_NAME_SUBMIT
     assert events[-1].name == event_pb2.EVENT_NAME_COMPLETE
-    assert events[-1].type == event_pb2.EVENT_TYPE_JOB
+    assert events[-1].event_type == event_pb2.EVENT_TYPE_JOB
     completed = [
         e.work_name
         for e in events
-        if e.type == event_pb2.EVENT_TYPE_WORK and e.name == event_pb2.EVENT_NAME_COMPLETE
+        if e.event_type == event_pb2.EVENT_TYPE_WORK and e.name == event_pb2.EVENT_NAME_COMPLETE
     ]
     assert sorted(completed, key=int) == [str(n) for n in range(1, 11)]
     for event in events:
-        if event.type == event_pb2.EVENT_TYPE_WORK and event.name == event_pb2.EVENT_NAME_COMPLETE:
+        if event.event_type == event_pb2.EVENT_TYPE_WORK and event.name == event_pb2.EVENT_NAME_COMPLETE:
             started = [
                 e.seq
                 for e in events
@@ -56,7 +56,7 @@ def test_ten_frame_cmdrange_job_runs_with_gapless_ordered_events(client: Client)
             ]
             assert started and started[0] < event.seq
     # The job state never flickers back to pending between frames.
-    job_events = [e.name for e in events if e.type == event_pb2.EVENT_TYPE_JOB]
+    job_events = [e.name for e in events if e.event_type == event_pb2.EVENT_TYPE_JOB]
     assert job_events == [
         event_pb2.EVENT_NAME_SUBMIT,
         event_pb2.EVENT_NAME_RUNNING,
@@ -83,7 +83,7 @@ def test_failing_frame_is_retried_then_fails_the_job(client: Client) -> None:
         .id
     )
     events = events_until(client, job_final(job_id), job_ids=[job_id])
-    frame3 = [e for e in events if e.work_name == "3" and e.type == event_pb2.EVENT_TYPE_WORK]
+    frame3 = [e for e in events if e.work_name == "3" and e.event_type == event_pb2.EVENT_TYPE_WORK]
     names = [e.name for e in frame3]
     assert names.count(event_pb2.EVENT_NAME_RUNNING) == 3
     assert names.count(event_pb2.EVENT_NAME_RETRIED) == 2
@@ -106,7 +106,7 @@ def test_kill_stops_a_long_frame_within_a_second(client: Client) -> None:
         lambda e: (
             e.job_id == job_id
             and e.name == event_pb2.EVENT_NAME_RUNNING
-            and e.type == event_pb2.EVENT_TYPE_WORK
+            and e.event_type == event_pb2.EVENT_TYPE_WORK
         ),
     )
     # Wait until the process is really there (its output appeared).
@@ -208,7 +208,7 @@ def test_priority_orders_dispatch(server) -> None:  # type: ignore[no-untyped-de
         started = [
             e.job_id
             for e in events_until(client, job_final(low.id), after_seq=result.seq)
-            if e.type == event_pb2.EVENT_TYPE_WORK and e.name == event_pb2.EVENT_NAME_RUNNING
+            if e.event_type == event_pb2.EVENT_TYPE_WORK and e.name == event_pb2.EVENT_NAME_RUNNING
         ]
         assert set(started[:2]) == {high.id, mid.id}
         assert started[2] == low.id
@@ -220,7 +220,7 @@ def test_cpus_limits_concurrency_per_job(client: Client, tmp_path) -> None:  # t
     running = 0
     peak = 0
     for event in events:
-        if event.type != event_pb2.EVENT_TYPE_WORK:
+        if event.event_type != event_pb2.EVENT_TYPE_WORK:
             continue
         if event.name == event_pb2.EVENT_NAME_RUNNING:
             running += 1
@@ -228,7 +228,7 @@ def test_cpus_limits_concurrency_per_job(client: Client, tmp_path) -> None:  # t
             running -= 1
         peak = max(peak, running)
     assert peak == 1
-    assert {e.subjob_id for e in events if e.type == event_pb2.EVENT_TYPE_WORK} == {0}
+    assert {e.subjob_id for e in events if e.event_type == event_pb2.EVENT_TYPE_WORK} == {0}
 
 
 def test_cmdline_job_runs_one_process_per_instance(client: Client) -> None:
@@ -256,7 +256,7 @@ def test_agenda_timeout_emits_timeout_then_fails(client: Client) -> None:
     started = time.monotonic()
     events = events_until(client, job_final(job_id), job_ids=[job_id])
     assert time.monotonic() - started < 10
-    names = [(e.name, e.type) for e in events]
+    names = [(e.name, e.event_type) for e in events]
     timeout_at = names.index((event_pb2.EVENT_NAME_TIMEOUT, event_pb2.EVENT_TYPE_WORK))
     failed_at = names.index((event_pb2.EVENT_NAME_FAILED, event_pb2.EVENT_TYPE_WORK))
     assert timeout_at < failed_at
@@ -336,7 +336,7 @@ def test_subscribe_filters_and_resumes(client: Client) -> None:
         types=[event_pb2.EVENT_TYPE_JOB],
     )
     assert all(
-        e.name == event_pb2.EVENT_NAME_COMPLETE and e.type == event_pb2.EVENT_TYPE_JOB
+        e.name == event_pb2.EVENT_NAME_COMPLETE and e.event_type == event_pb2.EVENT_TYPE_JOB
         for e in names
     )
 

@@ -100,7 +100,7 @@ def _matcher(filters: dict[str, object]) -> Callable[[event_pb2.Event], bool]:
     """The test's own reading of a SubscribeRequest filter."""
 
     def matches(event: event_pb2.Event) -> bool:
-        if event.type == event_pb2.EVENT_TYPE_CALLBACK and not filters.get("include_callback_runs"):
+        if event.event_type == event_pb2.EVENT_TYPE_CALLBACK and not filters.get("include_callback_runs"):
             return False
         for key, value in (
             ("job_ids", event.job_id),
@@ -108,7 +108,7 @@ def _matcher(filters: dict[str, object]) -> Callable[[event_pb2.Event], bool]:
             ("labels", event.label),
             ("users", event.user),
             ("names", event.name),
-            ("types", event.type),
+            ("types", event.event_type),
         ):
             wanted = filters.get(key)
             if wanted and value not in wanted:  # type: ignore[operator]
@@ -476,7 +476,7 @@ def test_filters_labels_users_names_types_and_callback_runs(tmp_path: Path) -> N
                 wait_job(client, job.id)  # they run: the log is quiet afterwards
             reference = _full_log(server, 1 << 62)
             head = reference[-1].seq
-            assert any(e.type == event_pb2.EVENT_TYPE_CALLBACK for e in reference)
+            assert any(e.event_type == event_pb2.EVENT_TYPE_CALLBACK for e in reference)
             cases: list[dict] = [
                 {"labels": ["f1"]},
                 {"labels": ["f0", "c1"]},

@@ -90,7 +90,7 @@ def test_validate_trigger_returns_structure_and_resolves_against_a_job(client: C
     assert reply.canonical == "(complete-job-A && done-work-B-*) || failed-job-C"
     assert len(reply.expr.any_of.operands) == 2
     first = reply.expr.any_of.operands[0].all_of.operands
-    assert (first[1].atom.name, first[1].atom.type, first[1].atom.extra) == ("done", "work", "*")
+    assert (first[1].atom.name, first[1].atom.event_type, first[1].atom.extra) == ("done", "work", "*")
     job = client.submit([_job("X", status="blocked")]).jobs[0]
     resolved = client.validate_trigger("complete-job-Y", job_id=job.id)
     assert resolved.error.offset == 13 and "no job labelled 'Y'" in resolved.error.message
@@ -111,7 +111,7 @@ def test_add_callbacks_catches_up_and_runs_are_recorded_and_streamed(client: Cli
     assert runs[0].triggers == "complete-job-A"
     callback_events = events_until(
         client,
-        lambda e: e.type == event_pb2.EVENT_TYPE_CALLBACK,
+        lambda e: e.event_type == event_pb2.EVENT_TYPE_CALLBACK,
         include_callback_runs=True,
     )
     assert callback_events[-1].callback_run_id == runs[0].id
@@ -121,10 +121,10 @@ def test_add_callbacks_catches_up_and_runs_are_recorded_and_streamed(client: Cli
         lambda e: (
             e.job_id == waiting.id
             and e.name == event_pb2.EVENT_NAME_COMPLETE
-            and e.type == event_pb2.EVENT_TYPE_JOB
+            and e.event_type == event_pb2.EVENT_TYPE_JOB
         ),
     )
-    assert all(e.type != event_pb2.EVENT_TYPE_CALLBACK for e in without)
+    assert all(e.event_type != event_pb2.EVENT_TYPE_CALLBACK for e in without)
 
 
 def test_max_limits_firings(client: Client) -> None:
@@ -141,7 +141,7 @@ def test_max_limits_firings(client: Client) -> None:
     ).jobs[0]
     events_until(
         client,
-        lambda e: e.type == event_pb2.EVENT_TYPE_CALLBACK,
+        lambda e: e.event_type == event_pb2.EVENT_TYPE_CALLBACK,
         include_callback_runs=True,
     )
     detail = client.get_job(job.id)

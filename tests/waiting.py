@@ -51,7 +51,7 @@ def job_final(job_id: int) -> Callable[[event_pb2.Event], bool]:
         event_pb2.EVENT_NAME_REMOVED,
     }
     return lambda e: (
-        e.job_id == job_id and e.type == event_pb2.EVENT_TYPE_JOB and e.name in final_names
+        e.job_id == job_id and e.event_type == event_pb2.EVENT_TYPE_JOB and e.name in final_names
     )
 
 

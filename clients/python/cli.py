@@ -145,7 +145,7 @@ def _outcome(value: int) -> str:
 def _format_event(event: event_pb2.Event) -> str:
     when = datetime.fromtimestamp(event.time.ToSeconds(), UTC).strftime("%H:%M:%S")
     name = event_pb2.EventName.Name(event.name).removeprefix("EVENT_NAME_").lower()  # type: ignore[arg-type]
-    kind = event_pb2.EventType.Name(event.type).removeprefix("EVENT_TYPE_").lower()  # type: ignore[arg-type]
+    kind = event_pb2.EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").lower()  # type: ignore[arg-type]
     where = f"job {event.job_id}"
     if event.work_name:
         where += f" work {event.work_name}"
@@ -282,7 +282,7 @@ def cmd_watch(client: Client, args: argparse.Namespace) -> int:
             event = item.event
             if (
                 (not names or event.name in names)
-                and (not types or event.type in types)
+                and (not types or event.event_type in types)
                 and (not labels or event.label in labels)
                 and (not users or event.user in users)
             ):
@@ -292,11 +292,11 @@ def cmd_watch(client: Client, args: argparse.Namespace) -> int:
                 else:
                     print(_format_event(event), flush=True)
                 progress.draw()
-            if event.type == event_pb2.EVENT_TYPE_WORK and event.job_id in waiting:
+            if event.event_type == event_pb2.EVENT_TYPE_WORK and event.job_id in waiting:
                 progress.refresh()
             if (
                 args.until_done
-                and event.type == event_pb2.EVENT_TYPE_JOB
+                and event.event_type == event_pb2.EVENT_TYPE_JOB
                 and event.name in final
                 and event.job_id in waiting
             ):
@@ -360,15 +360,15 @@ QUBE_EPOCH = 946702800  # Qube time 0 (2000-01-01 00:00 EST) in Unix time
 
 def _atom_text(atom: trigger_pb2.TriggerAtom) -> str:
     """The atom as it would be written in a trigger."""
-    if atom.type in ("globaltime", "globalrepeat"):
-        text = f"{atom.type}-{atom.time_unix - QUBE_EPOCH}"
+    if atom.event_type in ("globaltime", "globalrepeat"):
+        text = f"{atom.event_type}-{atom.time_unix - QUBE_EPOCH}"
     else:
-        text = f"{atom.name}-{atom.type}-{atom.context}"
-        if atom.type in ("time", "repeat"):
+        text = f"{atom.name}-{atom.event_type}-{atom.context}"
+        if atom.event_type in ("time", "repeat"):
             text += f"-{atom.time_unix - QUBE_EPOCH}"
         elif atom.extra:
             text += f"-{atom.extra}"
-    if atom.type in ("repeat", "globalrepeat"):
+    if atom.event_type in ("repeat", "globalrepeat"):
         text += f"-{atom.repeat_seconds}"
     return text
 
@@ -387,12 +387,12 @@ def _tree_lines(expr: trigger_pb2.TriggerExpr, depth: int = 0) -> list[str]:
     node = expr.WhichOneof("node")
     if node == "atom":
         atom = expr.atom
-        parts = [f"name={atom.name}", f"type={atom.type}"]
+        parts = [f"name={atom.name}", f"type={atom.event_type}"]
         if atom.context:
             parts.append(f"context={atom.context}")
         if atom.extra:
             parts.append(f"extra={atom.extra}")
-        if atom.type in ("time", "repeat", "globaltime", "globalrepeat"):
+        if atom.event_type in ("time", "repeat", "globaltime", "globalrepeat"):
             moment = datetime.fromtimestamp(atom.time_unix, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             parts.append(f"time={moment}")
         if atom.repeat_seconds:

@@ -140,7 +140,7 @@ def trigger_to_pb(expr: Expr) -> trigger_pb2.TriggerExpr:
         return trigger_pb2.TriggerExpr(
             atom=trigger_pb2.TriggerAtom(
                 name=expr.name,
-                type=expr.type,
+                event_type=expr.type,
                 context=expr.context,
                 extra=expr.extra,
                 time_unix=expr.time,
@@ -248,7 +248,7 @@ def event_to_pb(event: Event) -> event_pb2.Event:
         seq=event.seq,
         time=timestamp(event.time),
         name=EVENT_NAME_TO_PB[event.name],
-        type=EVENT_TYPE_TO_PB[event.type],
+        event_type=EVENT_TYPE_TO_PB[event.type],
         job_id=event.job_id,
         pgrp=event.pgrp,
         label=event.label,
