@@ -48,7 +48,10 @@ def test_ten_frame_cmdrange_job_runs_with_gapless_ordered_events(client: Client)
     ]
     assert sorted(completed, key=int) == [str(n) for n in range(1, 11)]
     for event in events:
-        if event.event_type == event_pb2.EVENT_TYPE_WORK and event.name == event_pb2.EVENT_NAME_COMPLETE:
+        if (
+            event.event_type == event_pb2.EVENT_TYPE_WORK
+            and event.name == event_pb2.EVENT_NAME_COMPLETE
+        ):
             started = [
                 e.seq
                 for e in events

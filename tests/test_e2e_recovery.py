@@ -80,7 +80,8 @@ def test_kill_9_while_frames_run_loses_nothing(tmp_path: Path) -> None:
             requeued = [
                 e
                 for e in events
-                if e.event_type == event_pb2.EVENT_TYPE_WORK and e.name == event_pb2.EVENT_NAME_RETRIED
+                if e.event_type == event_pb2.EVENT_TYPE_WORK
+                and e.name == event_pb2.EVENT_NAME_RETRIED
             ]
             assert len(requeued) >= 2
             assert all("restarted" in e.message for e in requeued)

@@ -100,7 +100,9 @@ def _matcher(filters: dict[str, object]) -> Callable[[event_pb2.Event], bool]:
     """The test's own reading of a SubscribeRequest filter."""
 
     def matches(event: event_pb2.Event) -> bool:
-        if event.event_type == event_pb2.EVENT_TYPE_CALLBACK and not filters.get("include_callback_runs"):
+        if event.event_type == event_pb2.EVENT_TYPE_CALLBACK and not filters.get(
+            "include_callback_runs"
+        ):
             return False
         for key, value in (
             ("job_ids", event.job_id),

@@ -90,7 +90,11 @@ def test_validate_trigger_returns_structure_and_resolves_against_a_job(client: C
     assert reply.canonical == "(complete-job-A && done-work-B-*) || failed-job-C"
     assert len(reply.expr.any_of.operands) == 2
     first = reply.expr.any_of.operands[0].all_of.operands
-    assert (first[1].atom.name, first[1].atom.event_type, first[1].atom.extra) == ("done", "work", "*")
+    assert (first[1].atom.name, first[1].atom.event_type, first[1].atom.extra) == (
+        "done",
+        "work",
+        "*",
+    )
     job = client.submit([_job("X", status="blocked")]).jobs[0]
     resolved = client.validate_trigger("complete-job-Y", job_id=job.id)
     assert resolved.error.offset == 13 and "no job labelled 'Y'" in resolved.error.message

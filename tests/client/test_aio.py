@@ -19,7 +19,11 @@ FINAL = {event_pb2.EVENT_NAME_COMPLETE, event_pb2.EVENT_NAME_FAILED, event_pb2.E
 
 
 def _is_final(event: event_pb2.Event, job_id: int) -> bool:
-    return event.job_id == job_id and event.event_type == event_pb2.EVENT_TYPE_JOB and event.name in FINAL
+    return (
+        event.job_id == job_id
+        and event.event_type == event_pb2.EVENT_TYPE_JOB
+        and event.name in FINAL
+    )
 
 
 async def test_async_client_basics(server: ServerProcess) -> None:
