@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds and checks the Go client: vet, the unit and compile-level API tests, and the
+# example binary (build/clients/go/dependent-jobs, run by run-example.sh).
+# Modules come from the Go module proxy at the versions in go.mod / go.sum.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root/clients/go"
+export GOFLAGS=-mod=readonly
+unformatted="$(gofmt -l .)"
+if [ -n "$unformatted" ]; then
+  echo "gofmt: these files need formatting:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+go vet ./...
+go test -count=1 ./... >/dev/null
+go build -o "$root/build/clients/go/dependent-jobs" ./examples/dependent-jobs

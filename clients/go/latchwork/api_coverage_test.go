@@ -1,0 +1,72 @@
+package latchwork_test
+
+// Compile-level proof that every RPC of both services, with its request and response
+// message, is reachable from Go: each line below stops compiling if a method, a message or
+// a signature changes. tests/clients/test_api_coverage.py checks this file names every RPC
+// in the protos.
+
+import (
+	"context"
+	"testing"
+
+	"google.golang.org/grpc"
+
+	v1 "github.com/latchwork/latchwork/clients/go/latchworkv1"
+)
+
+type (
+	sup = v1.SupervisorServiceClient
+	wrk = v1.WorkerServiceClient
+	ctx = context.Context
+	opt = grpc.CallOption
+)
+
+var (
+	_ func(sup, ctx, *v1.SubmitRequest, ...opt) (*v1.SubmitResponse, error)                                  = sup.Submit
+	_ func(sup, ctx, *v1.SubscribeRequest, ...opt) (grpc.ServerStreamingClient[v1.SubscribeResponse], error) = sup.Subscribe
+	_ func(sup, ctx, *v1.GetJobRequest, ...opt) (*v1.GetJobResponse, error)                                  = sup.GetJob
+	_ func(sup, ctx, *v1.ListJobsRequest, ...opt) (*v1.ListJobsResponse, error)                              = sup.ListJobs
+	_ func(sup, ctx, *v1.ControlJobsRequest, ...opt) (*v1.ControlJobsResponse, error)                        = sup.ControlJobs
+	_ func(sup, ctx, *v1.AddCallbacksRequest, ...opt) (*v1.AddCallbacksResponse, error)                      = sup.AddCallbacks
+	_ func(sup, ctx, *v1.ListCallbackRunsRequest, ...opt) (*v1.ListCallbackRunsResponse, error)              = sup.ListCallbackRuns
+	_ func(sup, ctx, *v1.ValidateTriggerRequest, ...opt) (*v1.ValidateTriggerResponse, error)                = sup.ValidateTrigger
+	_ func(sup, ctx, *v1.GetWorkOutputRequest, ...opt) (*v1.GetWorkOutputResponse, error)                    = sup.GetWorkOutput
+
+	_ func(wrk, ctx, *v1.RegisterWorkerRequest, ...opt) (*v1.RegisterWorkerResponse, error) = wrk.RegisterWorker
+	_ func(wrk, ctx, *v1.HeartbeatRequest, ...opt) (*v1.HeartbeatResponse, error)           = wrk.Heartbeat
+	_ func(wrk, ctx, *v1.LeaseWorkRequest, ...opt) (*v1.LeaseWorkResponse, error)           = wrk.LeaseWork
+	_ func(wrk, ctx, *v1.ReportWorkRequest, ...opt) (*v1.ReportWorkResponse, error)         = wrk.ReportWork
+	_ func(wrk, ctx, *v1.AppendOutputRequest, ...opt) (*v1.AppendOutputResponse, error)     = wrk.AppendOutput
+)
+
+// The generated method names are the paths the supervisor serves.
+func TestFullMethodNames(t *testing.T) {
+	want := map[string]string{
+		v1.SupervisorService_Submit_FullMethodName:           "/latchwork.v1.SupervisorService/Submit",
+		v1.SupervisorService_Subscribe_FullMethodName:        "/latchwork.v1.SupervisorService/Subscribe",
+		v1.SupervisorService_GetJob_FullMethodName:           "/latchwork.v1.SupervisorService/GetJob",
+		v1.SupervisorService_ListJobs_FullMethodName:         "/latchwork.v1.SupervisorService/ListJobs",
+		v1.SupervisorService_ControlJobs_FullMethodName:      "/latchwork.v1.SupervisorService/ControlJobs",
+		v1.SupervisorService_AddCallbacks_FullMethodName:     "/latchwork.v1.SupervisorService/AddCallbacks",
+		v1.SupervisorService_ListCallbackRuns_FullMethodName: "/latchwork.v1.SupervisorService/ListCallbackRuns",
+		v1.SupervisorService_ValidateTrigger_FullMethodName:  "/latchwork.v1.SupervisorService/ValidateTrigger",
+		v1.SupervisorService_GetWorkOutput_FullMethodName:    "/latchwork.v1.SupervisorService/GetWorkOutput",
+		v1.WorkerService_RegisterWorker_FullMethodName:       "/latchwork.v1.WorkerService/RegisterWorker",
+		v1.WorkerService_Heartbeat_FullMethodName:            "/latchwork.v1.WorkerService/Heartbeat",
+		v1.WorkerService_LeaseWork_FullMethodName:            "/latchwork.v1.WorkerService/LeaseWork",
+		v1.WorkerService_ReportWork_FullMethodName:           "/latchwork.v1.WorkerService/ReportWork",
+		v1.WorkerService_AppendOutput_FullMethodName:         "/latchwork.v1.WorkerService/AppendOutput",
+	}
+	for got, expected := range want {
+		if got != expected {
+			t.Errorf("method path %q, want %q", got, expected)
+		}
+	}
+	services := map[string]int{
+		v1.SupervisorService_ServiceDesc.ServiceName: len(v1.SupervisorService_ServiceDesc.Methods) + len(v1.SupervisorService_ServiceDesc.Streams),
+		v1.WorkerService_ServiceDesc.ServiceName:     len(v1.WorkerService_ServiceDesc.Methods) + len(v1.WorkerService_ServiceDesc.Streams),
+	}
+	if services["latchwork.v1.SupervisorService"] != 9 || services["latchwork.v1.WorkerService"] != 5 {
+		t.Errorf("RPCs per service: %v; update this file and its coverage when the protos change", services)
+	}
+}

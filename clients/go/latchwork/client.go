@@ -1,0 +1,113 @@
+// Package latchwork is a thin, idiomatic layer over the generated gRPC stubs in
+// latchworkv1: a connection that carries the caller's identity on every call, and a
+// Subscribe that resumes by itself after a lost connection.
+//
+// Everything else (requests, responses, enums) is the generated code, used directly.
+package latchwork
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/latchwork/latchwork/clients/go/latchworkv1"
+)
+
+// DefaultAddress is where a supervisor listens when LATCHWORK_ADDRESS is not set.
+const DefaultAddress = "localhost:50051"
+
+// Options say where the supervisor is and who is calling. Empty fields fall back to the
+// environment the other Latchwork clients read, so one shell setup serves every language.
+type Options struct {
+	// Address is host:port (LATCHWORK_ADDRESS, then DefaultAddress).
+	Address string
+	// User is sent as the latchwork-user metadata; a supervisor without tokens trusts it
+	// (LATCHWORK_USER, then USER, then "example").
+	User string
+	// Token is sent as "authorization: Bearer <token>"; with tokens the token decides the
+	// user (LATCHWORK_TOKEN).
+	Token string
+	// TLSCA is a PEM file of the CA that signed the supervisor's certificate; empty means
+	// plaintext (LATCHWORK_TLS_CA).
+	TLSCA string
+}
+
+// Client is an open connection with both services' stubs.
+type Client struct {
+	Conn       *grpc.ClientConn
+	Supervisor latchworkv1.SupervisorServiceClient
+	Worker     latchworkv1.WorkerServiceClient
+}
+
+// Dial opens a connection (lazily, as grpc.NewClient does) with the identity metadata
+// attached to every unary and streaming call.
+func Dial(opts Options) (*Client, error) {
+	opts = opts.withEnvironment()
+	creds := insecure.NewCredentials()
+	if opts.TLSCA != "" {
+		tlsCreds, err := credentials.NewClientTLSFromFile(opts.TLSCA, "")
+		if err != nil {
+			return nil, fmt.Errorf("latchwork: TLS CA %s: %w", opts.TLSCA, err)
+		}
+		creds = tlsCreds
+	}
+	pairs := []string{"latchwork-user", opts.User}
+	if opts.Token != "" {
+		pairs = append(pairs, "authorization", "Bearer "+opts.Token)
+	}
+	conn, err := grpc.NewClient(
+		opts.Address,
+		grpc.WithTransportCredentials(creds),
+		grpc.WithChainUnaryInterceptor(unaryIdentity(pairs)),
+		grpc.WithChainStreamInterceptor(streamIdentity(pairs)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("latchwork: %s: %w", opts.Address, err)
+	}
+	return &Client{
+		Conn:       conn,
+		Supervisor: latchworkv1.NewSupervisorServiceClient(conn),
+		Worker:     latchworkv1.NewWorkerServiceClient(conn),
+	}, nil
+}
+
+// Close releases the connection.
+func (c *Client) Close() error { return c.Conn.Close() }
+
+func (o Options) withEnvironment() Options {
+	o.Address = firstSet(o.Address, os.Getenv("LATCHWORK_ADDRESS"), DefaultAddress)
+	o.User = firstSet(o.User, os.Getenv("LATCHWORK_USER"), os.Getenv("USER"), "example")
+	o.Token = firstSet(o.Token, os.Getenv("LATCHWORK_TOKEN"))
+	o.TLSCA = firstSet(o.TLSCA, os.Getenv("LATCHWORK_TLS_CA"))
+	return o
+}
+
+func firstSet(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func unaryIdentity(pairs []string) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
+		invoker grpc.UnaryInvoker, opts ...grpc.CallOption,
+	) error {
+		return invoker(metadata.AppendToOutgoingContext(ctx, pairs...), method, req, reply, cc, opts...)
+	}
+}
+
+func streamIdentity(pairs []string) grpc.StreamClientInterceptor {
+	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string,
+		streamer grpc.Streamer, opts ...grpc.CallOption,
+	) (grpc.ClientStream, error) {
+		return streamer(metadata.AppendToOutgoingContext(ctx, pairs...), desc, cc, method, opts...)
+	}
+}
