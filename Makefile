@@ -37,7 +37,8 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: FORCE all bootstrap serve test lint typecheck fmt stubs bench clean distclean
+.PHONY: FORCE all bootstrap serve test lint typecheck fmt stubs bench clean distclean \
+        clients clients-check clients-build
 
 all: test
 
@@ -111,8 +112,26 @@ lint: bootstrap
 	if [ $$rc -ne 0 ]; then echo "lint FAILED" >&2; fi; \
 	exit $$rc
 
-test: lint
+test: lint clients-check clients-build
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# ---------------------------------------------------------------------------------------------
+# generated clients (clients/<lang>/: Go, TypeScript, Java; see clients/README.md)
+
+CLIENT_LANGS := go typescript java
+
+# Regenerates every client's code from protos/ (commit the result).
+clients: $(BUF_STAMP)
+	for lang in $(CLIENT_LANGS); do echo "+ clients/$$lang/generate.sh"; clients/$$lang/generate.sh; done
+
+# Fails when the committed generated code is not what protos/ generates now.
+clients-check: $(BUF_STAMP)
+	tools/check_clients_fresh.sh $(CLIENT_LANGS)
+
+# Installs each client's dependencies, compiles it, runs its own tests (the compile-level
+# API test among them) and builds its example; tests/clients/ runs the examples.
+clients-build:
+	for lang in $(CLIENT_LANGS); do echo "+ clients/$$lang/build.sh"; clients/$$lang/build.sh; done
 
 fmt: $(INSTALLED)
 	$(BIN)/ruff check --fix-only .

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds and checks the Go client: vet, the unit and compile-level API tests, and the
-# example binary (build/clients/go/dependent-jobs, run by run-example.sh).
+# example binary (build/clients/go/dependent-jobs, run by run-example.sh), and the tools.
 # Modules come from the Go module proxy at the versions in go.mod / go.sum.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -15,3 +15,5 @@ fi
 go vet ./...
 go test -count=1 ./... >/dev/null
 go build -o "$root/build/clients/go/dependent-jobs" ./examples/dependent-jobs
+# The pinned tools (protoc plugins, grpcurl for clients/README.md's tour).
+(cd tools && GOBIN="$root/build/clients/go-tools" go install tool)
