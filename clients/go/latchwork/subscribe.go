@@ -76,7 +76,7 @@ func (s *Subscription) Recv() (*latchworkv1.SubscribeResponse, error) {
 	for {
 		if s.stream == nil {
 			if err := s.open(); err != nil {
-				if s.received && retryable(err) {
+				if s.received && s.retryable(err) {
 					if err := s.wait(err); err != nil {
 						return nil, err
 					}
@@ -88,7 +88,7 @@ func (s *Subscription) Recv() (*latchworkv1.SubscribeResponse, error) {
 		item, err := s.stream.Recv()
 		if err != nil {
 			s.stream = nil
-			if s.received && retryable(err) {
+			if s.received && s.retryable(err) {
 				if err := s.wait(err); err != nil {
 					return nil, err
 				}
@@ -165,15 +165,16 @@ func (s *Subscription) classify(err error) error {
 	return err
 }
 
-// retryable: the connection or the server went away (a restart, a proxy cut), not a
-// verdict on the request. The supervisor never ends a stream by itself, so a clean end of
-// stream means the same.
-func retryable(err error) bool {
+// retryable: the connection or the server went away (a restart, a shutdown, a proxy cut),
+// not a verdict on the request. The supervisor never ends a stream by itself, so a clean end
+// of stream means the same; CANCELLED counts only when the caller did not cancel.
+func (s *Subscription) retryable(err error) bool {
+	if s.ctx.Err() != nil {
+		return false
+	}
 	if errors.Is(err, io.EOF) {
 		return true
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	return status.Code(err) == codes.Unavailable
+	code := status.Code(err)
+	return code == codes.Unavailable || code == codes.Canceled
 }
