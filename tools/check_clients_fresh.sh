@@ -21,7 +21,7 @@ for lang in "${languages[@]}"; do
   "clients/$lang/generate.sh" "$scratch" >/dev/null
   if ! diff -r -u "$dir" "$scratch/$dir" >"$scratch/$lang.diff" 2>&1; then
     echo "--- $lang: committed vs generated now (first 40 lines)" >&2
-    sed "s|$scratch/||g" "$scratch/$lang.diff" | head -n 40 >&2
+    head -n 40 "$scratch/$lang.diff" | sed "s|$scratch/||g" >&2
     stale+=("$lang")
   fi
 done
