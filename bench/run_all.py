@@ -37,6 +37,10 @@ QUICK = {
     ],
     "dependency_latency": ["--pairs", "10"],
     "sandbox_overhead": ["--runs", "200", "--rounds", "1"],
+    "subscribe_throughput": [
+        *["--events", "2000", "--jobs", "200", "--subscribers", "1,10"],
+        *["--rounds", "1", "--changes", "50"],
+    ],
 }
 # Benchmarks that keep no data directory (in-process and pipes only): no --workdir for them.
 NO_WORKDIR = frozenset({"sandbox_overhead"})
@@ -105,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         ("callback_firings", callback_firings.main),
         ("dependency_latency", dependency_latency.main),
         ("sandbox_overhead", fresh_process("sandbox_overhead.py")),
+        # Its own process too: client processes and 100 channels, best started from a small one.
+        ("subscribe_throughput", fresh_process("subscribe_throughput.py")),
     ]
     for name, run in benchmarks:
         flags = QUICK[name] if args.quick else []
