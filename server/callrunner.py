@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from latchwork.sandbox.actions import Action, Verb
 from latchwork.sandbox.python.pool import PythonCall, PythonResult
+from latchwork.sandbox.python.references import reads_job_snapshots, reads_tree
 
 from .callbacks import ActionRefused, check_actions, qube_run_actions
 from .core.events import Event
@@ -197,21 +198,26 @@ class CallbackRunner:
         self, callback: Callback, owner: Job, event: Event | None, run: CallbackRun
     ) -> PythonCall:
         sup = self.supervisor
-        # What qb.jobinfo can see: the watched jobs, the parent, and the process group while
-        # it is small. Kept bounded: the snapshots travel to the worker on every run.
-        wanted = {w.job_id for w in callback.watches if w.job_id} | {owner.pid}
-        members = sup.pgrp_members(owner.pgrp)
-        if len(members) <= SNAPSHOT_GROUP_LIMIT:
-            wanted.update(members)
+        # Code that never names job, jobinfo or getattr cannot see job snapshots: for it, skip
+        # the owner's work list and the other jobs (a per-frame callback of a 4,000-frame job
+        # would otherwise copy and encode 4,000 work items per firing).
+        reads_jobs = reads_job_snapshots(callback.spec.code)
         jobs: dict[str, dict[str, object]] = {}
-        for job_id in sorted(wanted - {owner.id, 0}):
-            if (job := sup.jobs.get(job_id)) is not None:
-                jobs[str(job_id)] = job_snapshot(
-                    job, with_work=len(job.work) <= SNAPSHOT_WORK_LIMIT
-                )
+        if reads_jobs:
+            # What qb.jobinfo can see: the watched jobs, the parent, and the process group
+            # while it is small. Kept bounded: the snapshots travel to the worker on every run.
+            wanted = {w.job_id for w in callback.watches if w.job_id} | {owner.pid}
+            members = sup.pgrp_members(owner.pgrp)
+            if len(members) <= SNAPSHOT_GROUP_LIMIT:
+                wanted.update(members)
+            for job_id in sorted(wanted - {owner.id, 0}):
+                if (job := sup.jobs.get(job_id)) is not None:
+                    jobs[str(job_id)] = job_snapshot(
+                        job, with_work=len(job.work) <= SNAPSHOT_WORK_LIMIT
+                    )
         tree = None
         tree_roots = [w.job_id for w in callback.watches if w.type.value == "tree"]
-        if tree_roots:
+        if tree_roots and reads_tree(callback.spec.code):
             keys = set(callback.spec.include_data)
             tree = [
                 {**job_snapshot(job, include_data=False), "data": _pick(job.spec.data, keys)}
@@ -222,7 +228,7 @@ class CallbackRunner:
             owner_id=owner.id,
             binding=run.binding,
             event=event_snapshot(event, run.binding),
-            job=job_snapshot(owner),
+            job=job_snapshot(owner, with_work=reads_jobs),
             jobs=jobs,
             tree=tree,
         )
