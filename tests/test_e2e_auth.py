@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import grpc
@@ -11,6 +10,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from latchwork.client import Client, LatchworkError
 
+from .certs import self_signed
 from .serverproc import ServerProcess
 
 ALICE, BOB, ADMIN = "alice-token-0123456789", "bob-token-0123456789ab", "admin-token-0123456789"
@@ -59,29 +59,7 @@ def test_tokens_decide_the_user_and_what_they_may_touch(secured: ServerProcess) 
 
 
 def test_tls(tmp_path: Path) -> None:
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    key, cert = self_signed(tmp_path)
     server = ServerProcess(
         tmp_path / "data", env={"LATCHWORK_TLS_CERT": str(cert), "LATCHWORK_TLS_KEY": str(key)}
     ).start()

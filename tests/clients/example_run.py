@@ -34,12 +34,16 @@ def run_example(
     address: str,
     *,
     on_first_event: Callable[[], object] | None = None,
+    env: dict[str, str] | None = None,
     timeout: float = 120.0,
 ) -> ExampleRun:
-    """Runs the example to its end, calling ``on_first_event`` once the first event is out."""
+    """Runs the example to its end, calling ``on_first_event`` once the first event is out.
+
+    ``env`` adds to (or overrides) the environment: LATCHWORK_TOKEN, LATCHWORK_TLS_CA.
+    """
     script = REPO / "clients" / language / "run-example.sh"
-    env = {**os.environ, "LATCHWORK_ADDRESS": address, "LATCHWORK_USER": "example"}
-    env.pop("LATCHWORK_TOKEN", None)
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("LATCHWORK_")}
+    env = {**inherited, "LATCHWORK_ADDRESS": address, "LATCHWORK_USER": "example", **(env or {})}
     result = ExampleRun()
     with subprocess.Popen(
         [str(script)],

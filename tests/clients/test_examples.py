@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from latchwork.client import Client
+from tests.certs import self_signed
 from tests.clients.cutting_proxy import CuttingProxy
 from tests.clients.example_run import LANGUAGES, check_example, run_example
 from tests.serverproc import ServerProcess
@@ -39,3 +41,39 @@ def test_example_resumes_after_the_connection_is_cut(language: str, server: Serv
         assert cut and cut[0] >= 1, "the proxy had no connection to cut"
         assert proxy.connections >= 2, "the client never reconnected"
     check_example(run)
+
+
+TOKEN = "pipeline-token-0123456789"
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Path]]:
+    """A supervisor with TLS and bearer tokens; yields it and its certificate (its own CA)."""
+    root = tmp_path_factory.mktemp("secured")
+    key, cert = self_signed(root)
+    tokens = root / "tokens.toml"
+    tokens.write_text(f'[[token]]\ntoken = "{TOKEN}"\nuser = "pipeline"\n')
+    env = {
+        "LATCHWORK_TLS_CERT": str(cert),
+        "LATCHWORK_TLS_KEY": str(key),
+        "LATCHWORK_TOKENS_FILE": str(tokens),
+    }
+    process = ServerProcess(root / "data", env=env).start()
+    yield process, cert
+    process.stop()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_example_with_a_token_over_tls(language: str, secured: tuple[ServerProcess, Path]) -> None:
+    server, cert = secured
+    env = {"LATCHWORK_TOKEN": TOKEN, "LATCHWORK_TLS_CA": str(cert)}
+    run = run_example(language, server.address, env=env)
+    check_example(run)
+    # The token, not LATCHWORK_USER ("example"), decided whose jobs these are.
+    with Client(server.address, token=TOKEN, tls_ca=str(cert)) as client:
+        for label in ("A", "B"):
+            assert client.get_job(run.submitted[label]).user == "pipeline"
+
+    refused = run_example(language, server.address, env={**env, "LATCHWORK_TOKEN": "wrong"})
+    assert refused.returncode == 1
+    assert "UNAUTHENTICATED" in refused.stderr or "Unauthenticated" in refused.stderr
