@@ -18,8 +18,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from latchwork.sandbox.python.pool import Limits, SandboxPool
-from latchwork.v1 import supervisor_pb2, supervisor_pb2_grpc, worker_pb2, worker_pb2_grpc
+from latchwork.v1 import supervisor_pb2, worker_pb2, worker_pb2_grpc
 
+from .api.registration import add_supervisor_service
 from .api.supervisor_service import SupervisorService
 from .api.worker_service import WorkerService
 from .auth import TokenInterceptor, load_tokens
@@ -111,7 +112,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
         ],
     )
-    supervisor_pb2_grpc.add_SupervisorServiceServicer_to_server(
+    add_supervisor_service(
         SupervisorService(supervisor, heartbeat_seconds=settings.heartbeat_seconds), server
     )
     worker_service = WorkerService(supervisor, heartbeat_seconds=settings.heartbeat_seconds)

@@ -21,6 +21,7 @@ from ..core.triggers.resolve import resolve
 from ..core.triggers.syntax import TriggerSyntaxError
 from ..supervisor import JobQuery, NotFound, RequestConflict, Supervisor
 from . import convert
+from .encoded_events import EncodedEvents
 from .errors import Context, abort_invalid
 
 DEFAULT_HEARTBEAT_SECONDS = 5
@@ -63,6 +64,8 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
     def __init__(self, supervisor: Supervisor, *, heartbeat_seconds: int = 5) -> None:
         self.supervisor = supervisor
         self.heartbeat_seconds = heartbeat_seconds
+        # Events go out pre-encoded (registration.add_supervisor_service lets bytes through).
+        self.encoded = EncodedEvents()
 
     async def Submit(
         self, request: supervisor_pb2.SubmitRequest, context: Context
@@ -217,9 +220,11 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
             attempt=attempt,
         )
 
-    async def Subscribe(
+    # Events are yielded pre-encoded (bytes), which the generated base class does not know of;
+    # app.py registers this servicer with api.registration, whose serializer lets them through.
+    async def Subscribe(  # type: ignore[override]
         self, request: supervisor_pb2.SubscribeRequest, context: Context
-    ) -> AsyncIterator[supervisor_pb2.SubscribeResponse]:
+    ) -> AsyncIterator[supervisor_pb2.SubscribeResponse | bytes]:
         log = self.supervisor.log
         event_filter = EventFilter(
             job_ids=frozenset(request.job_ids),
@@ -279,7 +284,7 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
             if batch:
                 for event in batch:
                     if event_filter.matches(event):
-                        yield supervisor_pb2.SubscribeResponse(event=convert.event_to_pb(event))
+                        yield self.encoded(event)
                 cursor = batch[-1].seq
                 continue
             if not await log.wait_beyond(cursor, heartbeat):
