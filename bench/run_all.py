@@ -41,6 +41,7 @@ QUICK = {
         *["--events", "2000", "--jobs", "200", "--subscribers", "1,10"],
         *["--rounds", "1", "--changes", "50"],
     ],
+    "laggard_latency": ["--events", "60000", "--replay", "5000", "--changes", "100"],
 }
 # Benchmarks that keep no data directory (in-process and pipes only): no --workdir for them.
 NO_WORKDIR = frozenset({"sandbox_overhead"})
@@ -111,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         ("sandbox_overhead", fresh_process("sandbox_overhead.py")),
         # Its own process too: client processes and 100 channels, best started from a small one.
         ("subscribe_throughput", fresh_process("subscribe_throughput.py")),
+        ("laggard_latency", fresh_process("laggard_latency.py")),
     ]
     for name, run in benchmarks:
         flags = QUICK[name] if args.quick else []
