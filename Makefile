@@ -26,7 +26,7 @@ STUBS       := build/gen/.stamp
 TYPECHECK   := build/typecheck/.stamp
 # import name -> source dir, for the mypy link tree (generated packages are added from build/gen)
 LINKS       := server:server sandbox:sandbox client:clients/python
-MYPY_ARGS   ?= -p latchwork.server -p latchwork.sandbox
+MYPY_ARGS   ?= -p latchwork.server -p latchwork.sandbox -p latchwork.client
 # mypy reports link-tree paths; map them back to the real files for humans and editors
 MYPY_SED    := $(foreach l,$(LINKS),-e 's|^build/typecheck/latchwork/$(word 1,$(subst :, ,$(l)))/|$(word 2,$(subst :, ,$(l)))/|') \
                -e 's|^build/typecheck/latchwork/|build/gen/latchwork/|'

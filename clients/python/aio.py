@@ -16,7 +16,6 @@ import getpass
 import os
 import random
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -25,16 +24,15 @@ import grpc.aio
 
 from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2, supervisor_pb2_grpc
 
+from . import requests
 from .client import (
-    ACTIONS,
     DEFAULT_ADDRESS,
     RECONNECT_OPTIONS,
     Client,
-    JobInput,
     LatchworkError,
     call_metadata,
 )
-from .jobspec import callback_spec_from_dict, job_spec_from_dict
+from .requests import JobInput
 
 # Codes after which a stream is worth opening again: the connection went, or the server ended
 # the call while shutting down. Everything else is the caller's problem and is raised.
@@ -235,13 +233,7 @@ class AsyncClient:
         self, jobs: Iterable[JobInput], *, pgrp: int = 0, request_id: str | None = None
     ) -> supervisor_pb2.SubmitResponse:
         """Submit jobs as one process group. Safe to retry: a request id is always sent."""
-        specs = [
-            job if isinstance(job, job_pb2.JobSpec) else job_spec_from_dict(job, f"jobs[{i}]")
-            for i, job in enumerate(jobs)
-        ]
-        request = supervisor_pb2.SubmitRequest(
-            jobs=specs, pgrp=pgrp, request_id=request_id or uuid.uuid4().hex
-        )
+        request = requests.submit(jobs, pgrp, request_id)
         return await self._call(self._stub.Submit, request)  # type: ignore[no-any-return]
 
     async def get_job(self, job_id: int) -> job_pb2.Job:
@@ -268,26 +260,14 @@ class AsyncClient:
         work: Iterable[tuple[int, str]] = (),
         reason: str = "",
     ) -> supervisor_pb2.ControlJobsResponse:
-        if action not in ACTIONS:
-            raise ValueError(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
-        request = supervisor_pb2.ControlJobsRequest(
-            action=ACTIONS[action],
-            job_ids=list(job_ids),
-            work=[supervisor_pb2.WorkRef(job_id=j, work_name=w) for j, w in work],
-            reason=reason,
-        )
+        request = requests.control(action, job_ids, work, reason)
         return await self._call(self._stub.ControlJobs, request)  # type: ignore[no-any-return]
 
     async def add_callbacks(
         self, job_id: int, callbacks: Iterable[Mapping[str, Any]]
     ) -> list[job_pb2.Callback]:
         """Register more callbacks (dicts as in a job's ``callbacks``) on an existing job."""
-        request = supervisor_pb2.AddCallbacksRequest(
-            job_id=job_id,
-            callbacks=[
-                callback_spec_from_dict(c, f"callbacks[{i}]") for i, c in enumerate(callbacks)
-            ],
-        )
+        request = requests.add_callbacks(job_id, callbacks)
         return list((await self._call(self._stub.AddCallbacks, request)).callbacks)
 
     async def callback_runs(
@@ -324,13 +304,7 @@ class AsyncClient:
         attempt: int = 0,
         offset: int = 0,
     ) -> supervisor_pb2.GetWorkOutputResponse:
-        request = supervisor_pb2.GetWorkOutputRequest(
-            job_id=job_id,
-            work_name=work_name,
-            stream=job_pb2.OUTPUT_STREAM_STDERR if stderr else job_pb2.OUTPUT_STREAM_STDOUT,
-            attempt=attempt,
-            offset=offset,
-        )
+        request = requests.work_output(job_id, work_name, stderr, attempt, offset)
         return await self._call(self._stub.GetWorkOutput, request)  # type: ignore[no-any-return]
 
     async def subscribe(

@@ -22,8 +22,9 @@ from google.protobuf.json_format import MessageToDict
 
 from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2, trigger_pb2
 
-from .client import ACTIONS, Client, LatchworkError
+from .client import Client, LatchworkError
 from .jobspec import JobSpecError
+from .requests import ACTIONS
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_JOB_FAILED = 0, 1, 2, 3, 4
 
@@ -144,8 +145,8 @@ def _outcome(value: int) -> str:
 
 def _format_event(event: event_pb2.Event) -> str:
     when = datetime.fromtimestamp(event.time.ToSeconds(), UTC).strftime("%H:%M:%S")
-    name = event_pb2.EventName.Name(event.name).removeprefix("EVENT_NAME_").lower()  # type: ignore[arg-type]
-    kind = event_pb2.EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").lower()  # type: ignore[arg-type]
+    name = event_pb2.EventName.Name(event.name).removeprefix("EVENT_NAME_").lower()
+    kind = event_pb2.EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").lower()
     where = f"job {event.job_id}"
     if event.work_name:
         where += f" work {event.work_name}"

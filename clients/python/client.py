@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,8 @@ from grpc_status import rpc_status
 
 from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2, supervisor_pb2_grpc
 
-from .jobspec import callback_spec_from_dict, job_spec_from_dict
+from . import requests
+from .requests import JobInput
 
 DEFAULT_ADDRESS = "localhost:50051"
 
@@ -30,16 +30,6 @@ RECONNECT_OPTIONS = [
     ("grpc.min_reconnect_backoff_ms", 200),
     ("grpc.max_reconnect_backoff_ms", 2000),
 ]
-
-ACTIONS = {
-    "block": supervisor_pb2.ACTION_BLOCK,
-    "unblock": supervisor_pb2.ACTION_UNBLOCK,
-    "kill": supervisor_pb2.ACTION_KILL,
-    "retry": supervisor_pb2.ACTION_RETRY,
-    "suspend": supervisor_pb2.ACTION_SUSPEND,
-    "resume": supervisor_pb2.ACTION_RESUME,
-    "remove": supervisor_pb2.ACTION_REMOVE,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +61,7 @@ class LatchworkError(Exception):
                     violations.extend(
                         FieldViolation(v.field, v.description) for v in bad.field_violations
                     )
-        return cls(error.code(), error.details() or "", violations)  # type: ignore[attr-defined]
-
-
-JobInput = Mapping[str, Any] | job_pb2.JobSpec
+        return cls(error.code(), error.details() or "", violations)
 
 
 def call_metadata(user: str, token: str | None = None) -> tuple[tuple[str, str], ...]:
@@ -131,13 +118,7 @@ class Client:
         self, jobs: Iterable[JobInput], *, pgrp: int = 0, request_id: str | None = None
     ) -> supervisor_pb2.SubmitResponse:
         """Submit jobs as one process group. Safe to retry: a request id is always sent."""
-        specs = [
-            job if isinstance(job, job_pb2.JobSpec) else job_spec_from_dict(job, f"jobs[{i}]")
-            for i, job in enumerate(jobs)
-        ]
-        request = supervisor_pb2.SubmitRequest(
-            jobs=specs, pgrp=pgrp, request_id=request_id or uuid.uuid4().hex
-        )
+        request = requests.submit(jobs, pgrp, request_id)
         return self._call(self._stub.Submit, request)  # type: ignore[no-any-return]
 
     def get_job(self, job_id: int) -> job_pb2.Job:
@@ -163,26 +144,14 @@ class Client:
         work: Iterable[tuple[int, str]] = (),
         reason: str = "",
     ) -> supervisor_pb2.ControlJobsResponse:
-        if action not in ACTIONS:
-            raise ValueError(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
-        request = supervisor_pb2.ControlJobsRequest(
-            action=ACTIONS[action],
-            job_ids=list(job_ids),
-            work=[supervisor_pb2.WorkRef(job_id=j, work_name=w) for j, w in work],
-            reason=reason,
-        )
+        request = requests.control(action, job_ids, work, reason)
         return self._call(self._stub.ControlJobs, request)  # type: ignore[no-any-return]
 
     def add_callbacks(
         self, job_id: int, callbacks: Iterable[Mapping[str, Any]]
     ) -> list[job_pb2.Callback]:
         """Register more callbacks (dicts as in a job's ``callbacks``) on an existing job."""
-        request = supervisor_pb2.AddCallbacksRequest(
-            job_id=job_id,
-            callbacks=[
-                callback_spec_from_dict(c, f"callbacks[{i}]") for i, c in enumerate(callbacks)
-            ],
-        )
+        request = requests.add_callbacks(job_id, callbacks)
         return list(self._call(self._stub.AddCallbacks, request).callbacks)
 
     def callback_runs(
@@ -218,13 +187,7 @@ class Client:
         attempt: int = 0,
         offset: int = 0,
     ) -> supervisor_pb2.GetWorkOutputResponse:
-        request = supervisor_pb2.GetWorkOutputRequest(
-            job_id=job_id,
-            work_name=work_name,
-            stream=job_pb2.OUTPUT_STREAM_STDERR if stderr else job_pb2.OUTPUT_STREAM_STDOUT,
-            attempt=attempt,
-            offset=offset,
-        )
+        request = requests.work_output(job_id, work_name, stderr, attempt, offset)
         return self._call(self._stub.GetWorkOutput, request)  # type: ignore[no-any-return]
 
     def subscribe(
