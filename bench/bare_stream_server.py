@@ -11,13 +11,16 @@ them without that metadata), as raw bytes, without any serialization. Run:
 from __future__ import annotations
 
 import asyncio
-import signal
 import struct
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.trivial_server import serve_method
 
 METHOD = "/latchwork.bench.Bare/Stream"
 COUNT_KEY = "x-count"
@@ -54,26 +57,8 @@ async def serve(messages: list[bytes]) -> None:
         for message in messages[:count]:
             yield message
 
-    server = grpc.aio.server(
-        options=[
-            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-            ("grpc.max_send_message_length", 64 * 1024 * 1024),
-        ]
-    )
-    service, method = METHOD.split("/")[1:]
-    handler = grpc.method_handlers_generic_handler(
-        service, {method: grpc.unary_stream_rpc_method_handler(stream)}
-    )
-    server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    print(f"bare stream: {len(messages)} messages; serving on 127.0.0.1:{port}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
-    await server.stop(1)
+    banner = f"bare stream: {len(messages)} messages"
+    await serve_method(METHOD, grpc.unary_stream_rpc_method_handler(stream), banner)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from typing import Any
 
 import grpc
 
@@ -26,26 +27,32 @@ async def _echo(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes])
     return bytes(size)
 
 
-async def serve() -> None:
+async def serve_method(method: str, handler: grpc.RpcMethodHandler[Any, Any], banner: str) -> None:
+    """Serve one method (``/service/name``) on a free loopback port until SIGTERM or SIGINT;
+    prints ``<banner>; serving on 127.0.0.1:PORT`` once listening (the harness waits for it)."""
     server = grpc.aio.server(
         options=[
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
         ]
     )
-    handler = grpc.method_handlers_generic_handler(
-        METHOD.split("/")[1], {METHOD.split("/")[2]: grpc.unary_unary_rpc_method_handler(_echo)}
+    service, name = method.split("/")[1:]
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(service, {name: handler}),)
     )
-    server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
-    print(f"trivial: serving on 127.0.0.1:{port}", flush=True)
+    print(f"{banner}; serving on 127.0.0.1:{port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
     await server.stop(1)
+
+
+async def serve() -> None:
+    await serve_method(METHOD, grpc.unary_unary_rpc_method_handler(_echo), "trivial")
 
 
 if __name__ == "__main__":
