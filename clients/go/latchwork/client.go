@@ -9,8 +9,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
@@ -65,6 +67,14 @@ func Dial(opts Options) (*Client, error) {
 		grpc.WithTransportCredentials(creds),
 		grpc.WithChainUnaryInterceptor(unaryIdentity(pairs)),
 		grpc.WithChainStreamInterceptor(streamIdentity(pairs)),
+		// gRPC backs off up to two minutes between reconnect attempts by default; a supervisor
+		// restart takes about a second, so keep the waits short (as the other clients do).
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff: backoff.Config{
+				BaseDelay: 200 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second,
+			},
+			MinConnectTimeout: 5 * time.Second,
+		}),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("latchwork: %s: %w", opts.Address, err)
