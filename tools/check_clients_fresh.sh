@@ -12,7 +12,7 @@ declare -A generated=(
   [java]=clients/java/src/generated
 )
 languages=("$@")
-[ ${#languages[@]} -gt 0 ] || languages=(go typescript java)
+[ ${#languages[@]} -gt 0 ] || languages=("${!generated[@]}")
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 stale=()

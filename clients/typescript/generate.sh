@@ -10,7 +10,7 @@ base="${1:-$root}"
 mkdir -p "$base"
 base="$(cd "$base" && pwd)"   # absolute, since we cd below
 
-buf="$root/build/node/node_modules/.bin/buf"
+buf="${BUF:-$root/build/node/node_modules/.bin/buf}"
 if [[ ! -x "$buf" ]]; then
   echo "generate.sh: $buf not found; run 'make bootstrap' first" >&2
   exit 1

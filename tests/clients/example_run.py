@@ -33,13 +33,12 @@ def run_example(
     language: str,
     address: str,
     *,
-    on_first_event: Callable[[], object] | None = None,
     on_event: Callable[[dict[str, Any]], object] | None = None,
     env: dict[str, str] | None = None,
     timeout: float = 120.0,
 ) -> ExampleRun:
-    """Runs the example to its end, calling ``on_first_event`` once the first event is out
-    and ``on_event`` with every event as it is printed.
+    """Runs the example to its end, calling ``on_event`` with every event as it is printed
+    (the tests break the connection or the supervisor from there, mid-stream).
 
     ``env`` adds to (or overrides) the environment: LATCHWORK_TOKEN, LATCHWORK_TLS_CA.
     """
@@ -65,8 +64,6 @@ def run_example(
                     result.submitted = item["submitted"]
                 else:
                     result.events.append(item)
-                    if len(result.events) == 1 and on_first_event is not None:
-                        on_first_event()
                     if on_event is not None:
                         on_event(item)
             result.stderr = process.stderr.read()

@@ -19,13 +19,6 @@ from tests.clients.example_run import LANGUAGES, check_example, run_example
 from tests.serverproc import ServerProcess
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path / "data", slots=2).start()
-    yield process
-    process.stop()
-
-
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_example_streams_a_then_b_without_gaps(language: str, server: ServerProcess) -> None:
     run = run_example(language, server.address)
@@ -38,7 +31,12 @@ def test_example_streams_a_then_b_without_gaps(language: str, server: ServerProc
 def test_example_resumes_after_the_connection_is_cut(language: str, server: ServerProcess) -> None:
     with CuttingProxy(server.address) as proxy:
         cut: list[int] = []
-        run = run_example(language, proxy.address, on_first_event=lambda: cut.append(proxy.cut()))
+
+        def cut_once(_: dict[str, Any]) -> None:
+            if not cut:  # right after the first event: the stream is still running
+                cut.append(proxy.cut())
+
+        run = run_example(language, proxy.address, on_event=cut_once)
         assert cut and cut[0] >= 1, "the proxy had no connection to cut"
         assert proxy.connections >= 2, "the client never reconnected"
     check_example(run)
