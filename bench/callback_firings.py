@@ -63,6 +63,7 @@ from bench.harness import (
     supervisor,
 )
 from latchwork.client.jobspec import job_spec_from_dict
+from latchwork.server.core.limits import DEFAULT_LIMITS
 from latchwork.server.supervisor import RUN_BUDGET_SECONDS
 from latchwork.v1 import (
     event_pb2,
@@ -91,13 +92,26 @@ FRAME_CALLBACK = {
 }
 
 
+SUBMIT_CHUNK = DEFAULT_LIMITS.jobs_per_submit
+"""Jobs per Submit call: the most a Submit may carry (docs/limits.md)."""
+
+
 def submit(
     stub: supervisor_pb2_grpc.SupervisorServiceStub, jobs: list[dict[str, Any]]
 ) -> supervisor_pb2.SubmitResponse:
-    request = supervisor_pb2.SubmitRequest(
-        jobs=[job_spec_from_dict(j, f"jobs[{i}]") for i, j in enumerate(jobs)]
-    )
-    return stub.Submit(request, metadata=METADATA, timeout=120)
+    """Submit ``jobs`` into one process group, ``SUBMIT_CHUNK`` per call; one answer for all
+    (the group, every job, the seq of the last call)."""
+    answer = supervisor_pb2.SubmitResponse()
+    for first in range(0, len(jobs), SUBMIT_CHUNK):
+        chunk = jobs[first : first + SUBMIT_CHUNK]
+        request = supervisor_pb2.SubmitRequest(
+            jobs=[job_spec_from_dict(j, f"jobs[{i}]") for i, j in enumerate(chunk)],
+            pgrp=answer.pgrp,
+        )
+        reply = stub.Submit(request, metadata=METADATA, timeout=120)
+        answer.jobs.extend(reply.jobs)
+        answer.pgrp, answer.seq = reply.pgrp, reply.seq
+    return answer
 
 
 def frame(name: str, frames: int = 1, **fields: Any) -> dict[str, Any]:

@@ -42,6 +42,8 @@ QUICK = {
         *["--rounds", "1", "--changes", "50"],
     ],
     "laggard_latency": ["--events", "60000", "--replay", "5000", "--changes", "100"],
+    "runaway_callbacks": ["--loops", "20", "--idle-seconds", "1"],
+    "health_latency": ["--rounds", "1", "--idle-seconds", "1"],
 }
 # Benchmarks that keep no data directory (in-process and pipes only): no --workdir for them.
 NO_WORKDIR = frozenset({"sandbox_overhead"})
@@ -113,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         # Its own process too: client processes and 100 channels, best started from a small one.
         ("subscribe_throughput", fresh_process("subscribe_throughput.py")),
         ("laggard_latency", fresh_process("laggard_latency.py")),
+        ("runaway_callbacks", fresh_process("runaway_callbacks.py")),
+        ("health_latency", fresh_process("health_latency.py")),
     ]
     for name, run in benchmarks:
         flags = QUICK[name] if args.quick else []

@@ -54,6 +54,7 @@ from bench.harness import (
     supervisor,
 )
 from latchwork.client.jobspec import job_spec_from_dict
+from latchwork.server.core.limits import DEFAULT_LIMITS
 from latchwork.v1 import supervisor_pb2, supervisor_pb2_grpc
 
 METADATA = (("latchwork-user", "bench"),)
@@ -188,8 +189,11 @@ def prefill(stub: supervisor_pb2_grpc.SupervisorServiceStub, jobs: int, events: 
         )
         for i in range(jobs)
     ]
-    submitted = stub.Submit(supervisor_pb2.SubmitRequest(jobs=specs), metadata=METADATA)
-    ids = [j.id for j in submitted.jobs]
+    ids: list[int] = []
+    chunk = DEFAULT_LIMITS.jobs_per_submit  # the most jobs a Submit may carry
+    for first in range(0, len(specs), chunk):
+        request = supervisor_pb2.SubmitRequest(jobs=specs[first : first + chunk])
+        ids.extend(j.id for j in stub.Submit(request, metadata=METADATA).jobs)
     head = 0
     action = supervisor_pb2.ACTION_BLOCK
     while True:

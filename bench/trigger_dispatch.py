@@ -53,7 +53,8 @@ from latchwork.client.jobspec import job_spec_from_dict
 from latchwork.server.api.convert import spec_from_pb
 from latchwork.server.core.changes import Changes
 from latchwork.server.core.events import Event, EventName, EventType
-from latchwork.server.core.model import CallbackSpec, Job
+from latchwork.server.core.limits import DEFAULT_LIMITS
+from latchwork.server.core.model import CallbackSpec, Job, JobSpec
 from latchwork.server.core.transitions import RunOutcome
 from latchwork.server.core.triggers.engine import Callback, Firing, TriggerEngine
 from latchwork.server.core.triggers.parser import parse_trigger
@@ -278,18 +279,24 @@ def _spec(job: dict[str, Any]) -> Any:
 class Held:
     """An in-process supervisor holding the same jobs with ``callbacks`` callbacks."""
 
+    def _submit(self, specs: list[JobSpec]) -> list[Job]:
+        """The jobs, as many per Submit as a Submit may carry (docs/limits.md)."""
+        chunk = DEFAULT_LIMITS.jobs_per_submit
+        return [job for first in range(0, len(specs), chunk)
+                for job in self.sup.submit(specs[first : first + chunk]).jobs]  # fmt: skip
+
     def __init__(self, root: Path, callbacks: int, args: argparse.Namespace) -> None:
         self.callbacks = callbacks
         self.store = SqliteStore(root / "latchwork.db")
         self.sup = Supervisor(self.store, OutputStore(root / "output"))
         start = time.perf_counter()
         blocked = {"prototype": "cmdrange", "package": {"cmdline": "true", "range": "1"}}
-        targets = self.sup.submit(
+        targets = self._submit(
             [_spec({**blocked, "name": f"t{i}", "status": "blocked"}) for i in range(args.targets)]
-        ).jobs
-        owners = self.sup.submit(
+        )
+        owners = self._submit(
             [_spec({**blocked, "name": f"o{i}", "status": "blocked"}) for i in range(args.owners)]
-        ).jobs
+        )
         per_owner, extra = divmod(callbacks, len(owners))
         n = 0
         for index, owner in enumerate(owners):

@@ -1,5 +1,9 @@
 """``latchwork serve``: wires the store, the supervisor, the worker pool and the gRPC server.
 
+Start-up refuses, with one line and a non-zero exit, what would corrupt or confuse: a second
+supervisor on the same data directory (an exclusive lock, taken before anything is read) or on
+the same port, and a database that is read-only, foreign, newer or corrupt.
+
 Shutdown on SIGTERM or SIGINT is orderly: stop taking requests, requeue running work and end
 its processes, then close the store, so a restart finds nothing half done.
 """
@@ -7,10 +11,14 @@ its processes, then close the store, so a restart finds nothing half done.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import logging
 import signal
+import socket
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import grpc
@@ -22,17 +30,24 @@ from latchwork.v1 import supervisor_pb2, worker_pb2, worker_pb2_grpc
 
 from .api.registration import add_supervisor_service
 from .api.supervisor_service import SupervisorService
+from .api.unexpected import UnexpectedErrorInterceptor
 from .api.worker_service import WorkerService
-from .auth import TokenInterceptor, load_tokens
+from .auth import Identity, TokenFileError, TokenInterceptor, load_tokens
 from .callbacks import LanguagePolicy
 from .callrunner import CallbackRunner
 from .config import Settings
+from .core.firing_budget import FiringBudget
+from .core.limits import DEFAULT_LIMITS
+from .instance_lock import InstanceLock, InstanceLocked
 from .localpool import LocalPool
 from .mailer import Mailer, MailSettings
 from .output import OutputStore
 from .runner import kill_orphans
+from .startup import StartupError
 from .store import SqliteStore
+from .store.errors import StorageError, StoreUnusable
 from .supervisor import Supervisor
+from .throttled_log import ThrottledLog
 
 log = logging.getLogger("latchwork")
 
@@ -56,14 +71,133 @@ def language_policy(settings: Settings, mail: MailSettings) -> LanguagePolicy:
     return LanguagePolicy(enabled=frozenset(enabled), reasons=reasons)
 
 
+LOCK_NAME = "latchwork.lock"
+RESTART_FIRST_SECONDS = 0.5
+RESTART_MAX_SECONDS = 5.0
+
+
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run the supervisor until ``stop`` (or SIGTERM/SIGINT). Raises ``StartupError``, one line
+    naming what is in the way, when it cannot start: the data directory is in use by another
+    supervisor, the address is taken, the database cannot be used."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    lock = _lock_data_dir(settings.data_dir)
+    try:
+        await _serve_locked(settings, stop, lock)
+    finally:
+        lock.release()
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = SqliteStore(settings.database, durability=settings.durability)
+
+def _lock_data_dir(data_dir: Path) -> InstanceLock:
+    """One supervisor per data directory, locked before anything in it is read."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return InstanceLock.acquire(data_dir / LOCK_NAME, "starting")
+    except InstanceLocked as held:
+        raise StartupError(f"data directory {data_dir} is in use by {held.holder()}") from None
+    except OSError as error:
+        problem = "read-only" if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM) else ""
+        raise StartupError(
+            f"data directory {data_dir} cannot be used"
+            f"{f' ({problem})' if problem else ''}: {error.strerror or error}"
+        ) from None
+
+
+def _address_in_use(listen: str) -> bool:
+    """Whether another process listens on ``listen`` already. A plain bind first, so the
+    refusal is our one line rather than gRPC's log; gRPC's own bind still decides."""
+    host, _, port_text = listen.rpartition(":")
+    host = host.strip("[]")
+    if not port_text.isdigit() or int(port_text) == 0:
+        return False
+    try:
+        addresses = socket.getaddrinfo(host or None, int(port_text), type=socket.SOCK_STREAM)
+    except OSError:
+        return False
+    for family, kind, proto, _, address in addresses:
+        with contextlib.suppress(OSError), socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    return True
+    return False
+
+
+def _listen(settings: Settings, server: grpc.aio.Server) -> int:
+    """Bind the address (before the store is opened: a taken port changes nothing)."""
+    if _address_in_use(settings.listen):
+        raise StartupError(
+            f"cannot listen on {settings.listen}: the address is in use (another supervisor?)"
+        )
+    try:
+        if settings.tls_cert and settings.tls_key:
+            credentials = grpc.ssl_server_credentials(
+                [(Path(settings.tls_key).read_bytes(), Path(settings.tls_cert).read_bytes())]
+            )
+            port = server.add_secure_port(settings.listen, credentials)
+        else:
+            port = server.add_insecure_port(settings.listen)
+    except RuntimeError:
+        port = 0
+    if port == 0:
+        raise StartupError(
+            f"cannot listen on {settings.listen}: the address is in use (another supervisor?) "
+            "or not available on this machine"
+        )
+    return port
+
+
+async def _serve_locked(settings: Settings, stop: asyncio.Event, lock: InstanceLock) -> None:
+    try:
+        tokens = load_tokens(Path(settings.tokens_file)) if settings.tokens_file else {}
+    except TokenFileError as error:
+        raise StartupError(str(error)) from None
+    interceptors: list[grpc.aio.ServerInterceptor] = [UnexpectedErrorInterceptor()]
+    if tokens:
+        interceptors.append(TokenInterceptor(tokens))
+    server = grpc.aio.server(
+        interceptors=interceptors,
+        options=[
+            # A Submit over limits.request_bytes is refused as INVALID_ARGUMENT, naming the
+            # limit; over four times that, the transport refuses it unread (RESOURCE_EXHAUSTED),
+            # which bounds the time spent decoding a hostile message on the loop (~30 ms).
+            ("grpc.max_receive_message_length", 4 * DEFAULT_LIMITS.request_bytes),
+            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            # Without this gRPC sets SO_REUSEPORT, and a second supervisor on the same port
+            # starts and silently takes half of the connections.
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    port = _listen(settings, server)
+    host = settings.listen.rsplit(":", 1)[0]
+    lock.describe(f"serving on {host}:{port}")
+    try:
+        store = SqliteStore(settings.database, durability=settings.durability)
+    except StoreUnusable as error:
+        raise StartupError(str(error)) from None
+    except StorageError as error:
+        raise StartupError(f"{settings.database} cannot be used: {error}") from None
+    except OSError as error:
+        raise StartupError(f"{settings.database} cannot be opened: {error}") from None
+    try:
+        await _run(settings, stop, server, store, tokens, port)
+    finally:
+        store.close()
+
+
+async def _run(
+    settings: Settings,
+    stop: asyncio.Event,
+    server: grpc.aio.Server,
+    store: SqliteStore,
+    tokens: dict[str, Identity],
+    port: int,
+) -> None:
     outputs = OutputStore(settings.output_dir)
     mail = MailSettings(
         host=settings.smtp_host,
@@ -74,9 +208,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         sender=settings.mail_from,
     )
     policy = language_policy(settings, mail)
-    tokens = load_tokens(Path(settings.tokens_file)) if settings.tokens_file else {}
     admins = settings.admin_set | {who.user for who in tokens.values() if who.admin}
     supervisor = Supervisor(store, outputs, languages=policy, admins=admins)
+    supervisor.triggering.budget = FiringBudget(settings.firing_budget)
     sandbox: SandboxPool | None = None
     if "python" in policy.enabled:
         sandbox = SandboxPool(
@@ -89,10 +223,19 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         )
         await sandbox.start()
     callback_runner = CallbackRunner(
-        supervisor, sandbox, Mailer(mail), concurrency=settings.sandbox_workers
+        supervisor,
+        sandbox,
+        Mailer(mail),
+        concurrency=settings.sandbox_workers,
+        owner_cap=settings.sandbox_owner_runs,
     )
     supervisor.callback_runner = callback_runner
-    stale = supervisor.recover()
+    try:
+        stale = supervisor.recover()
+    except StorageError as error:
+        raise StartupError(
+            f"{settings.database}: cannot record the recovery of running work ({error})"
+        ) from None
     if stale:
         orphans = kill_orphans(stale)
         log.warning(
@@ -101,17 +244,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             len(stale),
             len(orphans),
         )
-    runner_task = asyncio.create_task(callback_runner.serve())
+    runner_task = asyncio.create_task(_keep_running("callback runner", callback_runner.serve))
     # Firings recorded but not carried out before the last stop run first (the outbox).
     supervisor.resume_pending_runs()
 
-    server = grpc.aio.server(
-        interceptors=[TokenInterceptor(tokens)] if tokens else None,
-        options=[
-            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-            ("grpc.max_send_message_length", 64 * 1024 * 1024),
-        ],
-    )
     add_supervisor_service(
         SupervisorService(supervisor, heartbeat_seconds=settings.heartbeat_seconds), server
     )
@@ -122,15 +258,6 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    if settings.tls_cert and settings.tls_key:
-        credentials = grpc.ssl_server_credentials(
-            [(Path(settings.tls_key).read_bytes(), Path(settings.tls_cert).read_bytes())]
-        )
-        port = server.add_secure_port(settings.listen, credentials)
-    else:
-        port = server.add_insecure_port(settings.listen)
-    if port == 0:
-        raise SystemExit(f"latchwork: cannot listen on {settings.listen}")
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -143,9 +270,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         kill_grace=settings.kill_grace_seconds,
     )
     pool_task = asyncio.create_task(pool.run()) if settings.slots > 0 else None
-    reaper = asyncio.create_task(worker_service.reap_lost_workers())
-    timers = asyncio.create_task(supervisor.run_timers())
-    retention = asyncio.create_task(_retain(supervisor, settings))
+    reaper = asyncio.create_task(_keep_running("worker reaper", worker_service.reap_lost_workers))
+    timers = asyncio.create_task(_keep_running("timers", supervisor.run_timers))
+    retention = asyncio.create_task(
+        _keep_running("retention", lambda: _retain(supervisor, settings))
+    )
     host = settings.listen.rsplit(":", 1)[0]
     print(
         f"latchwork: serving on {host}:{port} (data {settings.data_dir}, "
@@ -162,13 +291,32 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     runner_task.cancel()
     if sandbox is not None:
         await sandbox.close()
-    supervisor.requeue_all("the supervisor shut down while it ran")
+    try:
+        supervisor.requeue_all("the supervisor shut down while it ran")
+    except StorageError as error:
+        log.warning("could not requeue running work (%s); the next start requeues it", error)
     await pool.stop()
     if pool_task is not None:
         pool_task.cancel()
     await server.stop(settings.shutdown_grace_seconds)
-    store.close()
     print("latchwork: stopped", flush=True)
+
+
+async def _keep_running(name: str, work: Callable[[], Awaitable[None]]) -> None:
+    """Run a background loop for the life of the supervisor. A failure (a full disk, say)
+    pauses it and starts it again, rather than ending it silently for good."""
+    throttled = ThrottledLog(log)
+    delay = RESTART_FIRST_SECONDS
+    while True:
+        try:
+            await work()
+            return
+        except StorageError as error:
+            throttled.warning("%s: storage failure (%s); retrying", name, error)
+        except Exception:
+            log.exception("%s failed; starting it again", name)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, RESTART_MAX_SECONDS)
 
 
 async def _retain(supervisor: Supervisor, settings: Settings) -> None:
@@ -187,6 +335,7 @@ async def _retain(supervisor: Supervisor, settings: Settings) -> None:
 
 
 def run(settings: Settings) -> None:
+    """``latchwork serve``; raises ``StartupError`` (one line for the operator) if it cannot."""
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -4,6 +4,10 @@ Qube callbacks are data and run inline, right after the commit that fired them. 
 callbacks wait on a sandbox process or an SMTP server, so they run here, off the commit path,
 a few at a time; their actions come back through the same checks as a qube callback's and are
 applied in one transaction, or not at all.
+
+Owners are served fairly (:class:`OwnerQueue`): one user's burst of slow callbacks does not
+make another user's callback wait for the whole burst. Every run ends with a record, whatever
+goes wrong on its way (a run left unfinished would run again at every start).
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from latchwork.sandbox.actions import Action, Verb
@@ -21,9 +27,10 @@ from latchwork.sandbox.python.references import reads_job_snapshots, reads_tree
 from .callbacks import ActionRefused, check_actions, qube_run_actions
 from .core.events import Event
 from .core.model import Job
-from .core.runs import CallbackRun
+from .core.runs import CallbackRun, failure_message
 from .core.triggers.engine import Callback
 from .mailer import Mailer, MailError, recipients, render
+from .store.errors import StorageError
 
 if TYPE_CHECKING:
     from .supervisor import Supervisor
@@ -42,6 +49,10 @@ Work: $WORK_COUNTS.
 Event: $EVENT_NAME-$EVENT_TYPE $WORK_NAME $EVENT_MESSAGE
 """
 
+
+FINISH_RETRY_FIRST_SECONDS = 0.1
+FINISH_RETRY_MAX_SECONDS = 5.0
+"""Back-off while a run's end cannot be stored."""
 
 SNAPSHOT_GROUP_LIMIT = 50
 SNAPSHOT_WORK_LIMIT = 200
@@ -111,6 +122,85 @@ def mail_variables(job: Job, event: Event | None, run: CallbackRun) -> dict[str,
     }
 
 
+@dataclass(slots=True)
+class _Ended:
+    """How a run ended, before its actions are applied."""
+
+    actions: list[Action] = field(default_factory=list)
+    error: str = ""
+    line: int = 0
+    limit: str = ""
+    output: str = ""
+
+
+class OwnerQueue:
+    """Runs waiting for the runner, served round robin by owner (the owner job's user).
+
+    Work-conserving: while a single owner has runs waiting, any free slot takes the next of
+    them. While several owners wait, a free slot goes to an owner below ``cap`` runs going
+    (when all are at the cap, to one with the fewest), the fewest going first, then the one
+    served longest ago: one user's ten slow callbacks keep another user's callback waiting for
+    one slot to free up, not for the ten. Each owner's runs keep their order. The runs are
+    durable before they get here (the outbox); this order is memory only, rebuilt from the
+    store's pending runs at start.
+    """
+
+    def __init__(self, owner_of: Callable[[CallbackRun], str], cap: int) -> None:
+        self._owner_of = owner_of
+        self.cap = max(cap, 1)
+        self._waiting: dict[str, deque[CallbackRun]] = {}
+        self._going: dict[str, int] = {}
+        self._served: dict[str, int] = {}  # owner -> when last served (a counter)
+        self._turns = 0
+        self._owners: dict[int, str] = {}
+        self._count = asyncio.Semaphore(0)
+
+    def put_nowait(self, run: CallbackRun) -> None:
+        owner = self._owner_of(run)
+        self._owners[run.id] = owner
+        self._waiting.setdefault(owner, deque()).append(run)
+        self._count.release()
+
+    async def get(self) -> CallbackRun:
+        """The next run to start (counted as going until :meth:`done`)."""
+        await self._count.acquire()
+        return self.take()
+
+    def take(self) -> CallbackRun:
+        """The next run to start, now; there must be one waiting."""
+        owner = min(self._waiting, key=self._priority)
+        waiting = self._waiting[owner]
+        run = waiting.popleft()
+        if not waiting:
+            del self._waiting[owner]
+        self._going[owner] = self._going.get(owner, 0) + 1
+        self._turns += 1
+        self._served[owner] = self._turns
+        if len(self._served) > 4 * len(self._waiting) + 64:  # forget owners long gone
+            self._served = {o: t for o, t in self._served.items() if o in self._waiting}
+        return run
+
+    def _priority(self, owner: str) -> tuple[bool, int, int]:
+        going = self._going.get(owner, 0)
+        return going >= self.cap, going, self._served.get(owner, 0)
+
+    def done(self, run: CallbackRun) -> None:
+        owner = self._owners.pop(run.id, "")
+        going = self._going.get(owner, 0) - 1
+        if going > 0:
+            self._going[owner] = going
+        else:
+            self._going.pop(owner, None)
+
+    def waiting(self, owner: str | None = None) -> int:
+        if owner is None:
+            return sum(len(q) for q in self._waiting.values())
+        return len(self._waiting.get(owner, ()))
+
+    def going(self, owner: str) -> int:
+        return self._going.get(owner, 0)
+
+
 class CallbackRunner:
     def __init__(
         self,
@@ -118,12 +208,20 @@ class CallbackRunner:
         sandbox: PythonSandbox | None,
         mailer: Mailer,
         concurrency: int = 2,
+        owner_cap: int = 0,
     ) -> None:
+        """``owner_cap``: runs one owner may have going while others wait; 0 means
+        ``max(1, concurrency - 1)``: while others wait, no owner takes a freed slot while at
+        the cap (see :class:`OwnerQueue`)."""
         self.supervisor = supervisor
         self.sandbox = sandbox
         self.mailer = mailer
         self.concurrency = max(concurrency, 1)
-        self.queue: asyncio.Queue[CallbackRun] = asyncio.Queue()
+        self.queue = OwnerQueue(self._owner_of, owner_cap or max(1, self.concurrency - 1))
+
+    def _owner_of(self, run: CallbackRun) -> str:
+        owner = self.supervisor.jobs.get(run.job_id)
+        return owner.user if owner is not None else ""
 
     async def serve(self) -> None:
         """Run queued callbacks, ``concurrency`` at a time, until cancelled."""
@@ -140,59 +238,81 @@ class CallbackRunner:
             try:
                 await self.run(run)
             except Exception:
-                log.exception("callback run %d failed unexpectedly", run.id)
+                # Only recording the run's end can fail here (run() ends every other failure
+                # as an error run): the record stays pending and runs again at the next start.
+                log.exception("callback run %d could not be recorded as finished", run.id)
             finally:
-                self.queue.task_done()
+                self.queue.done(run)
 
     async def run(self, run: CallbackRun) -> None:
+        """Run one callback and record how it ended; any failure on the way ends it as an
+        error with the message, never leaves it unfinished."""
+        sup = self.supervisor
+        started = time.perf_counter()
+        run.start_time = sup.clock()
+        try:
+            ended = await self._execute(run)
+        except Exception as unexpected:
+            log.exception("callback run %d failed", run.id)
+            ended = _Ended(error=failure_message("the run failed", unexpected))
+        run.duration_ms = (time.perf_counter() - started) * 1000
+        failed = bool(ended.error or ended.limit)
+        delay = FINISH_RETRY_FIRST_SECONDS
+        while True:
+            try:
+                sup.finish_run(
+                    run,
+                    [] if failed else ended.actions,
+                    error=ended.error,
+                    error_line=ended.line,
+                    limit=ended.limit,
+                    output=ended.output,
+                )
+                return
+            except StorageError:
+                # The store refused (a full disk) and nothing of the run was applied: what
+                # the code decided is kept, and its end is stored once space returns.
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, FINISH_RETRY_MAX_SECONDS)
+
+    async def _execute(self, run: CallbackRun) -> _Ended:
         sup = self.supervisor
         callback = sup.triggering.engine.callbacks.get(run.callback_id)
         owner = sup.jobs.get(run.job_id)
-        started = time.perf_counter()
-        run.start_time = sup.clock()
         if callback is None or owner is None:
-            sup.finish_run(run, [], error="the callback or its job no longer exists")
-            return
+            return _Ended(error="the callback or its job no longer exists")
         event = sup.event_at(run.event_seq)
-        actions: list[Action] = []
+        ended = _Ended()
         mails: list[tuple[list[str], str, str]] = []
-        error, line, limit, output = "", 0, "", ""
         if callback.spec.language == "python":
             if self.sandbox is None:
-                error = "python callbacks are not enabled"
-            else:
-                result = await self.sandbox.run(self._call(callback, owner, event, run))
-                actions, output = list(result.actions), result.output
-                error, line, limit = result.error, result.error_line, result.limit
+                return _Ended(error="python callbacks are not enabled")
+            result = await self.sandbox.run(self._call(callback, owner, event, run))
+            ended = _Ended(
+                list(result.actions), result.error, result.error_line, result.limit, result.output
+            )
+            if ended.error or ended.limit:
+                return ended
         elif callback.spec.language == "mail":
             subject, body = render(callback.spec.code, mail_variables(owner, event, run))
             mails.append((recipients(owner.spec.mailaddress), subject, body))
         else:
-            actions = qube_run_actions(callback, run.binding)
-        if not error and not limit:
-            try:
-                # Check first, then mail, then apply: a refused action sends nothing.
-                check_actions(actions, owner, sup.jobs.get)
-                variables = mail_variables(owner, event, run)
-                for action in actions:
-                    if action.verb is Verb.MAIL:
-                        text = getattr(action, "text", "") or STATUS_TEMPLATE
-                        subject, body = render(text, variables)
-                        mails.append((recipients(owner.spec.mailaddress), subject, body))
-                for to, subject, body in mails:
-                    await self.mailer.send(to, subject, body)
-                    output += ("\n" if output else "") + f"mail sent to {', '.join(to)}"
-            except (ActionRefused, MailError) as refused:
-                error, actions = str(refused), []
-        run.duration_ms = (time.perf_counter() - started) * 1000
-        sup.finish_run(
-            run,
-            actions if not (error or limit) else [],
-            error=error,
-            error_line=line,
-            limit=limit,
-            output=output,
-        )
+            ended.actions = qube_run_actions(callback, run.binding)
+        try:
+            # Check first, then mail, then apply: a refused action sends nothing.
+            check_actions(ended.actions, owner, sup.jobs.get)
+            variables = mail_variables(owner, event, run)
+            for action in ended.actions:
+                if action.verb is Verb.MAIL:
+                    text = getattr(action, "text", "") or STATUS_TEMPLATE
+                    subject, body = render(text, variables)
+                    mails.append((recipients(owner.spec.mailaddress), subject, body))
+            for to, subject, body in mails:
+                await self.mailer.send(to, subject, body)
+                ended.output += ("\n" if ended.output else "") + f"mail sent to {', '.join(to)}"
+        except (ActionRefused, MailError) as refused:
+            return _Ended(error=str(refused), output=ended.output)
+        return ended
 
     def _call(
         self, callback: Callback, owner: Job, event: Event | None, run: CallbackRun

@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .core.firing_budget import BudgetLimits
+
 
 def default_data_dir() -> Path:
     state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
@@ -44,6 +46,12 @@ class Settings:
     callback_cpu_seconds: float = 2.0
     callback_wall_seconds: float = 5.0
     callback_memory_mb: int = 256
+    # The firing budget (docs/callbacks.md#firing-budget) and sandbox fairness; 0 turns a
+    # budget off, sandbox_owner_runs = 0 means max(1, sandbox_workers - 1).
+    callback_cascade_depth: int = 100
+    callback_cascade_burst: int = 20_000
+    callback_cascade_window_seconds: float = 60.0
+    sandbox_owner_runs: int = 0
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_tls: str = "none"
@@ -62,6 +70,14 @@ class Settings:
     @property
     def admin_set(self) -> frozenset[str]:
         return frozenset(x.strip() for x in self.admin_users.split(",") if x.strip())
+
+    @property
+    def firing_budget(self) -> BudgetLimits:
+        return BudgetLimits(
+            max_depth=self.callback_cascade_depth,
+            burst=self.callback_cascade_burst,
+            window_seconds=self.callback_cascade_window_seconds,
+        )
 
     @property
     def enabled_languages(self) -> frozenset[str]:
@@ -121,6 +137,11 @@ def load_settings(
         raise ConfigError(f"slots = {settings.slots}: must be 0 or more")
     if settings.durability not in ("normal", "full"):
         raise ConfigError(f"durability = {settings.durability!r}: use 'normal' or 'full'")
+    for name in ("callback_cascade_depth", "callback_cascade_burst", "sandbox_owner_runs"):
+        if getattr(settings, name) < 0:
+            raise ConfigError(f"{name} = {getattr(settings, name)}: must be 0 (off) or more")
+    if settings.callback_cascade_window_seconds <= 0:
+        raise ConfigError("callback_cascade_window_seconds: must be more than 0")
     if settings.smtp_tls not in ("none", "starttls", "ssl"):
         raise ConfigError(f"smtp_tls = {settings.smtp_tls!r}: use 'none', 'starttls' or 'ssl'")
     unknown = set(settings.enabled_languages) - {"qube", "python", "mail"}

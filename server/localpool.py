@@ -13,10 +13,15 @@ import socket
 
 from .core.transitions import RunOutcome
 from .output import OutputStore
-from .runner import ManagedProcess
+from .runner import ManagedProcess, RunResult, start_failure_reason
+from .store.errors import StorageError
 from .supervisor import LeaseGrant, Supervisor
+from .throttled_log import ThrottledLog
 
 log = logging.getLogger(__name__)
+
+RETRY_FIRST_SECONDS = 0.1
+RETRY_MAX_SECONDS = 5.0
 
 
 class LocalPool:
@@ -39,6 +44,7 @@ class LocalPool:
         self._accepting = True
         self._slot_freed = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._storage_log = ThrottledLog(log)
         self.worker_id = supervisor.register_worker(self.host, self)
 
     # LeaseSink: called by the supervisor after it stored a change.
@@ -55,9 +61,18 @@ class LocalPool:
             process.resume()
 
     async def run(self) -> None:
+        delay = RETRY_FIRST_SECONDS
         while self._accepting:
             free = self.slots - len(self._tasks)
-            grants = self.supervisor.lease(self.worker_id, free) if free > 0 else []
+            try:
+                grants = self.supervisor.lease(self.worker_id, free) if free > 0 else []
+            except StorageError as error:
+                # A full disk pauses leasing; it resumes by itself once space is freed.
+                self._storage_log.warning("could not lease work (%s); retrying", error)
+                await self._pause(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
+                continue
+            delay = RETRY_FIRST_SECONDS
             for grant in grants:
                 self._launch(grant)
             if grants:
@@ -86,31 +101,74 @@ class LocalPool:
             log.error("work runner failed", exc_info=task.exception())
 
     async def _run_one(self, grant: LeaseGrant) -> None:
-        stdout, stderr = self.outputs.prepare(grant.job_id, grant.work_index, grant.attempt)
+        """Run one lease to its end. Whatever goes wrong, the run is reported: an item is
+        never left running with nothing behind it."""
         try:
+            stdout, stderr = self.outputs.prepare(grant.job_id, grant.work_index, grant.attempt)
             process = ManagedProcess.start(
                 grant.process, stdout, stderr, kill_grace=self.kill_grace
             )
-        except OSError as error:
-            self._report(grant.lease_id, RunOutcome.START_FAILED, -1, str(error))
+        except Exception as error:
+            await self._report(
+                grant.lease_id, RunOutcome.START_FAILED, -1, start_failure_reason(error)
+            )
             return
         self._processes[grant.lease_id] = process
-        if self.supervisor.lease_entry(grant.lease_id) is None:
-            process.kill()  # taken back while the process was starting
         try:
+            if self.supervisor.lease_entry(grant.lease_id) is None:
+                process.kill()  # taken back while the process was starting
             result = await process.wait(grant.timeout_seconds)
+        except Exception as error:
+            log.exception("lost track of the process of lease %s", grant.lease_id)
+            with contextlib.suppress(Exception):
+                process.kill()
+            result = RunResult(
+                RunOutcome.EXITED, -1, f"the worker lost track of the process: {error}"
+            )
         finally:
             del self._processes[grant.lease_id]
-        self._report(grant.lease_id, result.outcome, result.exit_code, result.message)
+        await self._report(grant.lease_id, result.outcome, result.exit_code, result.message)
 
-    def _report(self, lease_id: str, outcome: RunOutcome, exit_code: int, message: str) -> None:
-        """Report a run's end and, in the same transaction, refill the slot it frees."""
-        free = self.slots - len(self._tasks) + 1 if self._accepting else 0
-        _, grants = self.supervisor.report_and_lease(
-            lease_id, outcome, exit_code, message, worker_id=self.worker_id, max_leases=free
-        )
-        for grant in grants:
-            self._launch(grant)
+    async def _report(
+        self, lease_id: str, outcome: RunOutcome, exit_code: int, message: str
+    ) -> None:
+        """Report a run's end and, in the same transaction, refill the slot it frees.
+
+        A report the store cannot take (a full disk) is retried until it is stored. Only a
+        shutdown ends the retries: the item is still running in the store then, and the next
+        start requeues it.
+        """
+        delay = RETRY_FIRST_SECONDS
+        while True:
+            free = self.slots - len(self._tasks) + 1 if self._accepting else 0
+            try:
+                _, grants = self.supervisor.report_and_lease(
+                    lease_id, outcome, exit_code, message, worker_id=self.worker_id, max_leases=free
+                )
+            except StorageError as error:
+                if self._stopping.is_set():
+                    log.warning(
+                        "could not store the end of lease %s (%s); the next start requeues it",
+                        lease_id,
+                        error,
+                    )
+                    return
+                self._storage_log.warning(
+                    "could not store the end of lease %s (%s); retrying until it is stored",
+                    lease_id,
+                    error,
+                )
+                await self._pause(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
+                continue
+            for grant in grants:
+                self._launch(grant)
+            return
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake at once when the pool stops."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def stop(self) -> None:
         """Stop leasing and wait for the processes (the supervisor has asked them to end)."""

@@ -3,17 +3,29 @@
 Messages go through the SMTP server of the supervisor's configuration. Bodies are templates
 with Qube's variables (``$JOB_ID``, ``${JOB_STATUS}``, ...); a first line ``Subject: ...`` sets
 the subject.
+
+Headers are built from values users control (job names, event messages, ``mailaddress``), so
+nothing reaches a header as given: a subject is flattened to one line of printable text (line
+breaks of any kind and control characters become spaces), and every address is checked, one
+bad address refusing the mail with a message naming it. No value can add a header.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import smtplib
 import ssl
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import parseaddr
 from string import Template
+
+SUBJECT_LIMIT = 200
+"""Characters of a subject kept; the rest is cut (with "...")."""
+_ADDRESS = re.compile(r"[^\s@<>()\[\]\\,;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +61,31 @@ def recipients(addresses: str) -> list[str]:
     return [a.strip() for a in addresses.replace(";", ",").split(",") if a.strip()]
 
 
+def header_text(value: str, limit: int = SUBJECT_LIMIT) -> str:
+    """``value`` as one line of printable text, fit for a header (a subject, a name)."""
+    flat = "".join(" " if _breaks_header(c) else c for c in value)
+    flat = " ".join(flat.split())
+    return flat if len(flat) <= limit else flat[: limit - 3].rstrip() + "..."
+
+
+def _breaks_header(char: str) -> bool:
+    # Cc: control characters (CR, LF, NUL, U+0085, ...); Zl, Zp: U+2028, U+2029; Cs: lone
+    # surrogates. Every line break str.splitlines() knows is among them.
+    return unicodedata.category(char) in ("Cc", "Zl", "Zp", "Cs")
+
+
+def address_problem(address: str) -> str:
+    """Why ``address`` cannot be a recipient ("" if it can): one plain address, or a name and
+    an address ``Name <user@host>``, with no line breaks or control characters."""
+    shown = ascii(address)[1:-1] if len(address) <= 80 else ascii(address[:80])[1:-1] + "..."
+    if any(_breaks_header(c) for c in address):
+        return f"mail address '{shown}' contains a line break or a control character"
+    _name, addr = parseaddr(address)
+    if not addr or not _ADDRESS.fullmatch(addr) or not addr.isascii():
+        return f"'{shown}' is not a mail address (user@host)"
+    return ""
+
+
 class Mailer:
     def __init__(self, settings: MailSettings) -> None:
         self.settings = settings
@@ -58,14 +95,20 @@ class Mailer:
             raise MailError("no SMTP server is configured (smtp_host)")
         if not to:
             raise MailError("no recipients: set the job's mailaddress")
-        message = EmailMessage()
-        message["From"] = self.settings.sender
-        message["To"] = ", ".join(to)
-        message["Subject"] = subject
-        message.set_content(body)
+        problems = [p for p in map(address_problem, to) if p]
+        if problems:
+            raise MailError(f"nothing was sent: {'; '.join(problems)}")
+        try:
+            message = EmailMessage()
+            message["From"] = self.settings.sender
+            message["To"] = ", ".join(to)
+            message["Subject"] = header_text(subject)
+            message.set_content(body)
+        except (ValueError, TypeError, LookupError) as error:
+            raise MailError(f"the mail could not be written: {error}") from error
         try:
             await asyncio.to_thread(self._send_blocking, message)
-        except (OSError, smtplib.SMTPException) as error:
+        except (OSError, smtplib.SMTPException, ValueError, UnicodeError) as error:
             raise MailError(f"SMTP {self.settings.host}:{self.settings.port}: {error}") from error
 
     def _send_blocking(self, message: EmailMessage) -> None:

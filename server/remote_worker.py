@@ -11,10 +11,13 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import socket
 import tempfile
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
 
@@ -22,9 +25,13 @@ from latchwork.v1 import job_pb2, worker_pb2, worker_pb2_grpc
 
 from .core.command import ProcessSpec
 from .core.transitions import RunOutcome
-from .runner import ManagedProcess
+from .instance_lock import InstanceLock, InstanceLocked, worker_lock_path
+from .runner import ManagedProcess, RunResult, start_failure_reason
+from .startup import StartupError
+from .throttled_log import ThrottledLog
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _OUTCOMES = {
     RunOutcome.EXITED: worker_pb2.WORK_OUTCOME_EXITED,
@@ -34,6 +41,22 @@ _OUTCOMES = {
 }
 UPLOAD_INTERVAL = 1.0
 UPLOAD_CHUNK = 1 << 20
+RETRY_MAX_SECONDS = 5.0
+# How long the output of a finished run may keep failing to upload before the report goes
+# without it: the report (how the item ended) matters more than its last lines of output.
+UPLOAD_PATIENCE_SECONDS = 60.0
+# Refusals that another try cannot change: the report is dropped. FAILED_PRECONDITION means
+# the supervisor no longer knows this worker (lost or restarted): it took the leases back.
+_FINAL_REFUSALS = frozenset(
+    {
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.UNIMPLEMENTED,
+    }
+)
 
 
 class RemoteWorker:
@@ -46,16 +69,30 @@ class RemoteWorker:
         self.kill_grace = kill_grace
         self._processes: dict[str, ManagedProcess] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._scratch = Path(tempfile.mkdtemp(prefix="latchwork-worker-"))
+        self._scratch = Path()
+        self._stop = asyncio.Event()
+        self._report_log = ThrottledLog(log)
+        self._upload_log = ThrottledLog(log)
         self.worker_id = ""
         self.heartbeat_seconds = 5
         token = os.environ.get("LATCHWORK_TOKEN")
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Serve until ``stop`` is set; the scratch directory goes with the worker."""
+        self._stop = stop
+        self._scratch = Path(tempfile.mkdtemp(prefix="latchwork-worker-"))
+        try:
+            await self._serve(stop)
+        finally:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+
+    async def _serve(self, stop: asyncio.Event) -> None:
         async with grpc.aio.insecure_channel(self.address) as channel:
             stub = worker_pb2_grpc.WorkerServiceStub(channel)
-            await self._register(stub)
+            await self._until_stopped(self._register(stub))
+            if stop.is_set():
+                return
             beat = asyncio.create_task(self._heartbeats(stub, stop))
             try:
                 while not stop.is_set():
@@ -64,29 +101,52 @@ class RemoteWorker:
                         await asyncio.sleep(0.05)
                         continue
                     try:
-                        response = await stub.LeaseWork(
-                            worker_pb2.LeaseWorkRequest(
-                                worker_id=self.worker_id, max_leases=free, wait_seconds=5
-                            ),
-                            metadata=self._metadata,
+                        response = await self._until_stopped(
+                            stub.LeaseWork(
+                                worker_pb2.LeaseWorkRequest(
+                                    worker_id=self.worker_id, max_leases=free, wait_seconds=5
+                                ),
+                                metadata=self._metadata,
+                            )
                         )
                     except grpc.aio.AioRpcError as error:
                         if error.code() == grpc.StatusCode.FAILED_PRECONDITION:
-                            await self._register(stub)
+                            await self._until_stopped(self._register(stub))
                             continue
                         log.warning("lease failed: %s; retrying", error.details())
-                        await asyncio.sleep(1.0)
+                        await self._until_stopped(asyncio.sleep(1.0))
                         continue
-                    for lease in response.leases:
+                    for lease in response.leases if response is not None else ():
                         task = asyncio.create_task(self._run_lease(stub, lease))
                         self._tasks.add(task)
-                        task.add_done_callback(self._tasks.discard)
+                        task.add_done_callback(self._finished)
             finally:
                 beat.cancel()
                 for process in self._processes.values():
                     process.kill()
                 if self._tasks:
                     await asyncio.wait(list(self._tasks), timeout=self.kill_grace + 5)
+
+    async def _until_stopped(self, work: Awaitable[T]) -> T | None:
+        """``work``'s result, or None (``work`` cancelled) if the worker is told to stop first:
+        a stop never waits for a long poll or a supervisor that does not answer."""
+        task = asyncio.ensure_future(work)
+        stopped = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait((task, stopped), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
+            await task
+        return None
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("work runner failed", exc_info=task.exception())
 
     async def _register(self, stub: worker_pb2_grpc.WorkerServiceAsyncStub) -> None:
         while True:
@@ -131,13 +191,17 @@ class RemoteWorker:
     async def _run_lease(
         self, stub: worker_pb2_grpc.WorkerServiceAsyncStub, lease: worker_pb2.Lease
     ) -> None:
+        """Run one lease to its end. Whatever goes wrong, the run is reported: an item is
+        never left running with nothing behind it."""
         stdout = self._scratch / f"{lease.lease_id}.out"
         stderr = self._scratch / f"{lease.lease_id}.err"
-        spec = ProcessSpec(cmdline=lease.cmdline, env=dict(lease.env), cwd=lease.cwd)
         try:
+            spec = ProcessSpec(cmdline=lease.cmdline, env=dict(lease.env), cwd=lease.cwd)
             process = ManagedProcess.start(spec, stdout, stderr, kill_grace=self.kill_grace)
-        except OSError as error:
-            await self._report(stub, lease.lease_id, RunOutcome.START_FAILED, -1, str(error))
+        except Exception as error:
+            await self._report(
+                stub, lease.lease_id, RunOutcome.START_FAILED, -1, start_failure_reason(error)
+            )
             return
         self._processes[lease.lease_id] = process
         offsets = {False: 0, True: 0}
@@ -146,15 +210,61 @@ class RemoteWorker:
         )
         try:
             result = await process.wait(float(lease.timeout_seconds))
+        except Exception as error:
+            log.exception("lost track of the process of lease %s", lease.lease_id)
+            with contextlib.suppress(Exception):
+                process.kill()
+            result = RunResult(
+                RunOutcome.EXITED, -1, f"the worker lost track of the process: {error}"
+            )
         finally:
             del self._processes[lease.lease_id]
             uploader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await uploader
-        await self._upload(stub, lease.lease_id, stdout, stderr, offsets)
+        await self._upload_rest(stub, lease.lease_id, stdout, stderr, offsets)
         await self._report(stub, lease.lease_id, result.outcome, result.exit_code, result.message)
         for path in (stdout, stderr):
             path.unlink(missing_ok=True)
+
+    async def _upload_rest(
+        self,
+        stub: worker_pb2_grpc.WorkerServiceAsyncStub,
+        lease_id: str,
+        stdout: Path,
+        stderr: Path,
+        offsets: dict[bool, int],
+    ) -> None:
+        """Upload what is left of a finished run's output, trying for a while; then give up
+        on the output rather than on the report."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + UPLOAD_PATIENCE_SECONDS
+        delay = 0.1
+        while True:
+            try:
+                await self._upload(stub, lease_id, stdout, stderr, offsets)
+                return
+            except grpc.aio.AioRpcError as error:
+                if error.code() in _FINAL_REFUSALS or loop.time() >= deadline:
+                    log.warning(
+                        "output of lease %s not uploaded (%s); reporting without it",
+                        lease_id,
+                        error.details(),
+                    )
+                    return
+                self._upload_log.warning("output upload failed (%s); retrying", error.details())
+            except OSError as error:
+                log.warning("output of lease %s cannot be read (%s)", lease_id, error)
+                return
+            if not await self._pause(delay):
+                return
+            delay = min(delay * 2, RETRY_MAX_SECONDS)
+
+    async def _pause(self, seconds: float) -> bool:
+        """Sleep; False if the worker was told to stop meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+        return not self._stop.is_set()
 
     async def _upload_while_running(
         self,
@@ -166,7 +276,13 @@ class RemoteWorker:
     ) -> None:
         while True:
             await asyncio.sleep(UPLOAD_INTERVAL)
-            await self._upload(stub, lease_id, stdout, stderr, offsets)
+            try:
+                await self._upload(stub, lease_id, stdout, stderr, offsets)
+            except grpc.aio.AioRpcError as error:
+                # The rest goes with the final upload, from the offsets that were accepted.
+                self._upload_log.warning("output upload failed (%s); retrying", error.details())
+            except OSError as error:
+                self._upload_log.warning("output cannot be read (%s)", error)
 
     async def _upload(
         self,
@@ -201,7 +317,13 @@ class RemoteWorker:
         exit_code: int,
         message: str,
     ) -> None:
-        for attempt in range(10):
+        """Report how a run ended, trying again for as long as the lease can still be
+        accepted: a supervisor that is briefly full or away must not lose the end of a run.
+        It cannot be accepted any more once the supervisor says it does not know this worker
+        (it took the leases back), or refuses the report as such; and a stopping worker tries
+        only until its shutdown grace runs out."""
+        delay = 0.1
+        while True:
             try:
                 await stub.ReportWork(
                     worker_pb2.ReportWorkRequest(
@@ -215,20 +337,45 @@ class RemoteWorker:
                 )
                 return
             except grpc.aio.AioRpcError as error:
-                log.warning("report failed (%s); retrying", error.details())
-                await asyncio.sleep(min(2**attempt * 0.1, 5))
+                if error.code() in _FINAL_REFUSALS:
+                    log.warning(
+                        "report of lease %s refused (%s); the supervisor took it back",
+                        lease_id,
+                        error.details(),
+                    )
+                    return
+                self._report_log.warning(
+                    "report of lease %s failed (%s); retrying until it is stored",
+                    lease_id,
+                    error.details(),
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_SECONDS)
 
 
 def run(address: str, slots: int, host: str = "") -> None:
+    """``latchwork worker``: refuses to start (StartupError) while a worker with the same
+    identity (host name and supervisor address) runs on this machine."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    identity = host or socket.gethostname()
+    try:
+        lock = InstanceLock.acquire(worker_lock_path(identity, address))
+    except InstanceLocked as held:
+        raise StartupError(
+            f"a worker for {address} as host {identity} already runs on this machine: "
+            f"{held.holder()}"
+        ) from None
+    except OSError as error:
+        raise StartupError(f"cannot take the worker's lock: {error}") from None
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await RemoteWorker(address, slots=slots, host=host).run(stop)
+        await RemoteWorker(address, slots=slots, host=identity).run(stop)
 
-    asyncio.run(main())
+    with lock:
+        asyncio.run(main())

@@ -20,6 +20,24 @@ from .core.command import ProcessSpec
 from .core.transitions import RunOutcome
 
 
+class StartFailed(Exception):
+    """The process could not be started. The message is the reason, in words, for the work
+    item's record: whatever went wrong (a bad cwd, a NUL byte, an unwritable output file)
+    the item is reported START_FAILED, never left running with nothing behind it."""
+
+
+def start_failure_reason(error: BaseException) -> str:
+    if isinstance(error, StartFailed):
+        return str(error)
+    if isinstance(error, ValueError) and "null byte" in str(error):
+        return "the command line, the environment or the working directory contains a NUL byte"
+    if isinstance(error, UnicodeError):
+        return "the command line, the environment or the working directory cannot be encoded"
+    if isinstance(error, OSError):
+        return str(error)
+    return str(error) or "an unexpected error prevented the start"
+
+
 @dataclass(frozen=True, slots=True)
 class RunResult:
     outcome: RunOutcome
@@ -42,22 +60,11 @@ class ManagedProcess:
     def start(
         cls, spec: ProcessSpec, stdout: Path, stderr: Path, *, kill_grace: float = 0.5
     ) -> ManagedProcess:
-        # Bytes throughout: converting os.environ to str and back for every process was the
-        # largest cost of a spawn after fork/exec itself.
-        env = dict(os.environb)
-        env.update((key.encode(), value.encode()) for key, value in spec.env.items())
-        with open(stdout, "wb") as out, open(stderr, "wb") as err:
-            popen = subprocess.Popen(
-                ["/bin/sh", "-c", spec.cmdline],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                env=env,
-                cwd=spec.cwd or None,
-                start_new_session=True,
-                close_fds=True,
-            )
-        return cls(popen, kill_grace)
+        """Start the process; any failure on the way is raised as ``StartFailed``."""
+        try:
+            return cls(_spawn(spec, stdout, stderr), kill_grace)
+        except Exception as error:
+            raise StartFailed(start_failure_reason(error)) from error
 
     def _signal_group(self, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -110,6 +117,24 @@ class ManagedProcess:
         if code < 0:
             return RunResult(RunOutcome.EXITED, code, f"killed by signal {-code}")
         return RunResult(RunOutcome.EXITED, code, f"exit code {code}")
+
+
+def _spawn(spec: ProcessSpec, stdout: Path, stderr: Path) -> subprocess.Popen[bytes]:
+    # Bytes throughout: converting os.environ to str and back for every process was the
+    # largest cost of a spawn after fork/exec itself.
+    env = dict(os.environb)
+    env.update((key.encode(), value.encode()) for key, value in spec.env.items())
+    with open(stdout, "wb") as out, open(stderr, "wb") as err:
+        return subprocess.Popen(
+            ["/bin/sh", "-c", spec.cmdline],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            env=env,
+            cwd=spec.cwd or None,
+            start_new_session=True,
+            close_fds=True,
+        )
 
 
 def kill_orphans(lease_ids: Collection[str]) -> list[int]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .callbacks import LanguagePolicy, compile_callback
 from .core.changes import Changes
 from .core.events import Event, EventName, EventType
+from .core.firing_budget import FiringBudget
 from .core.model import CallbackSpec, Job, JobSpec
 from .core.runs import CallbackRun
 from .core.states import JobStatus, WorkStatus
@@ -63,6 +64,10 @@ class Triggering:
         self.engine = TriggerEngine(self._job_data)
         self._last_callback_id = 0
         self._last_run_id = 0
+        # The firing budget (runaway cascades), and the cascade depth of the firings the next
+        # observe() records: set by Supervisor.finish_run for the changes a run's actions made.
+        self.budget = FiringBudget()
+        self.cascade_depth = 0
 
     def _job_data(self, job_id: int) -> dict[str, str] | None:
         job = self.lookups.job(job_id)
@@ -86,6 +91,9 @@ class Triggering:
                 f"callback {stored.id}",
                 LanguagePolicy(enabled=frozenset({stored.spec.language})),
                 registered_seq=stored.registered_seq,
+                # Checked when it was accepted; the sandbox checks it again before each run.
+                # Checking it here would compile every stored Python callback on the loop.
+                check_python_code=False,
             )
             if callback is None:
                 log.error("callback %d no longer compiles: %s", stored.id, errors)
@@ -188,12 +196,17 @@ class Triggering:
         """Add compiled callbacks to the engine, latching what already happened (catch-up)."""
         firings: list[Firing] = []
         histories: dict[tuple[int, ...], list[Event]] = {}
+        # Jobs of the submission being applied have no stored events yet: no query for them
+        # (a query per callback was a tenth of a 1,000-job Submit's time on the loop).
+        unstored = {job.id for job in changes.new_jobs}
         for callback in callbacks:
             self.engine.add(callback)
             changes.new_callbacks.append(callback)
             if callback.spec.catch_up:
                 watched = tuple(sorted({w.job_id for w in callback.watches if w.job_id}))
-                if watched not in histories:
+                if watched and unstored.issuperset(watched):
+                    histories[watched] = []
+                elif watched not in histories:
                     histories[watched] = self.store.job_events(watched)
                 firings.extend(self.engine.catch_up(callback, histories[watched]))
         return firings
@@ -248,7 +261,13 @@ class Triggering:
         return statuses
 
     def observe(self, changes: Changes, firings: list[Firing]) -> None:
-        """Feed numbered events to the engine and record every firing as a pending run."""
+        """Feed numbered events to the engine and record every firing as a pending run.
+
+        Each firing is first charged to the firing budget at this commit's cascade depth
+        (``cascade_depth``, taken and reset here): a callback over its budget is suspended
+        instead of fired, and a ``suspended`` callback event tells its owner why.
+        """
+        depth, self.cascade_depth = self.cascade_depth, 0
         for event in changes.events:
             firings.extend(self.engine.observe(event))
         due: dict[int, float] = {}
@@ -256,7 +275,11 @@ class Triggering:
             for firing in self.engine.latch_timer(callback, position, event, mark):
                 firings.append(firing)
                 due[id(firing)] = due_time
+        suspended = False
         for firing in firings:
+            if not self._within_budget(changes, firing.callback, depth):
+                suspended = True
+                continue
             self._last_run_id += 1
             due_time = due.get(id(firing), changes.now)
             changes.new_runs.append(
@@ -269,13 +292,49 @@ class Triggering:
                     event_seq=firing.event.seq,
                     due_time=due_time,
                     delay_seconds=max(changes.now - due_time, 0.0),
+                    depth=depth,
                 )
             )
             self.engine.touched.add(firing.callback.id)
+        if suspended:
+            self.store.number_events(changes)  # the announcements come after every other event
         for callback_id in self.engine.touched:
             if (touched := self.engine.callbacks.get(callback_id)) is not None:
                 changes.dirty_callbacks[callback_id] = touched
         self.engine.touched.clear()
+
+    def _within_budget(self, changes: Changes, callback: Callback, depth: int) -> bool:
+        """Charge a firing to the budget; over it, suspend the callback and announce why."""
+        if callback.suspended:
+            callback.fired -= 1  # a later binding of a callback suspended in this commit
+            return False
+        over = self.budget.admit(callback.id, depth)
+        if over is None:
+            return True
+        callback.fired -= 1  # the engine counted the firing that does not happen
+        reason = f"{over.bound}: {over.message}"
+        self.engine.suspend(callback, reason)
+        self.budget.forget(callback.id)
+        owner = self.lookups.job(callback.job_id)
+        log.warning("callback %d of job %d suspended: %s", callback.id, callback.job_id, reason)
+        changes.emit(
+            Event(
+                name=EventName.SUSPENDED,
+                type=EventType.CALLBACK,
+                job_id=callback.job_id,
+                pgrp=owner.pgrp if owner else 0,
+                label=owner.label if owner else "",
+                user=owner.user if owner else "",
+                status="suspended",
+                message=(
+                    f"callback {callback.id} ({callback.spec.triggers}) suspended by the "
+                    f"firing budget ({over.bound}): {over.message}; it fired {callback.fired} "
+                    "times. It stays suspended: add it again (AddCallbacks) once the cause "
+                    "is fixed"
+                ),
+            )
+        )
+        return False
 
     def due_timers(self) -> list[tuple[float, Callback, int, Watch, Callable[[float], int]]]:
         """Each pending time atom: (when it is due, callback, position, watch, mark).

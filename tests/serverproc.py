@@ -87,3 +87,22 @@ class ServerProcess:
 
     def kill9(self) -> None:
         self.stop(signal.SIGKILL)
+
+
+def run_refused(args: list[str], env: dict[str, str] | None = None, timeout: float = 30.0) -> str:
+    """Run ``latchwork ARGS``, which must refuse to start: returns its stderr after checking
+    that it exited non-zero without a traceback. Still running at the timeout means it
+    started (the failure under test), so it is killed and the test fails."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "latchwork.client.cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, **(env or {})},
+        )
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"`latchwork {' '.join(args)}` started instead of refusing") from None
+    assert done.returncode != 0, f"exited 0; stderr: {done.stderr}"
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.stderr

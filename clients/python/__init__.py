@@ -1,7 +1,42 @@
 """The Python client of Latchwork: a typed wrapper around the generated gRPC stubs."""
 
 from .aio import AsyncClient, StreamGapError
-from .client import Client, LatchworkError
+from .client import Client
+from .errors import (
+    AlreadyExistsError,
+    DeadlineExceededError,
+    FailedPreconditionError,
+    FieldViolation,
+    InternalError,
+    InvalidArgumentError,
+    LatchworkError,
+    NotFoundError,
+    OutOfRangeError,
+    PermissionDeniedError,
+    RequestError,
+    ResourceExhaustedError,
+    UnauthenticatedError,
+    UnavailableError,
+)
 from .jobspec import job_spec_from_dict
 
-__all__ = ["AsyncClient", "Client", "LatchworkError", "StreamGapError", "job_spec_from_dict"]
+__all__ = [
+    "AlreadyExistsError",
+    "AsyncClient",
+    "Client",
+    "DeadlineExceededError",
+    "FailedPreconditionError",
+    "FieldViolation",
+    "InternalError",
+    "InvalidArgumentError",
+    "LatchworkError",
+    "NotFoundError",
+    "OutOfRangeError",
+    "PermissionDeniedError",
+    "RequestError",
+    "ResourceExhaustedError",
+    "StreamGapError",
+    "UnauthenticatedError",
+    "UnavailableError",
+    "job_spec_from_dict",
+]

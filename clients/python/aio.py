@@ -25,13 +25,8 @@ import grpc.aio
 from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2, supervisor_pb2_grpc
 
 from . import requests
-from .client import (
-    DEFAULT_ADDRESS,
-    RECONNECT_OPTIONS,
-    Client,
-    LatchworkError,
-    call_metadata,
-)
+from .client import DEFAULT_ADDRESS, RECONNECT_OPTIONS, Client, call_metadata
+from .errors import LatchworkError, OutOfRangeError, not_sent
 from .requests import JobInput
 
 # Codes after which a stream is worth opening again: the connection went, or the server ended
@@ -43,7 +38,7 @@ CHANNEL_OPTIONS = RECONNECT_OPTIONS
 StreamItem = supervisor_pb2.SubscribeResponse | event_pb2.Event
 
 
-class StreamGapError(LatchworkError):
+class StreamGapError(OutOfRangeError):
     """The stream cannot resume without a gap: the events after ``after_seq`` are gone."""
 
     def __init__(self, after_seq: int, cause: LatchworkError) -> None:
@@ -96,9 +91,7 @@ class _Resumer:
         self.backoff = Backoff()
 
     def request(self) -> supervisor_pb2.SubscribeRequest:
-        return supervisor_pb2.SubscribeRequest(
-            after_seq=self.position, snapshot=self.snapshot, **self.filters
-        )
+        return requests.subscribe(self.position, {**self.filters, "snapshot": self.snapshot})
 
     def remaining(self) -> float | None:
         if self.deadline is None:
@@ -175,7 +168,10 @@ def resume_sync(
     stub = client._stub  # noqa: SLF001 - the resuming stream is part of the client package
     metadata = client._metadata  # noqa: SLF001
     while True:
-        call = stub.Subscribe(state.request(), metadata=metadata, timeout=state.remaining())
+        try:
+            call = stub.Subscribe(state.request(), metadata=metadata, timeout=state.remaining())
+        except ValueError as refused:  # grpc's own refusal, e.g. the client was closed
+            raise not_sent(refused) from None
         try:
             for item in call:
                 out = state.accept(item)
@@ -228,6 +224,8 @@ class AsyncClient:
             return await method(request, metadata=self._metadata, timeout=timeout)
         except grpc.RpcError as error:
             raise LatchworkError.from_rpc_error(error) from None
+        except (ValueError, grpc.aio.UsageError) as error:  # e.g. a call on a closed client
+            raise not_sent(error) from None
 
     async def submit(
         self, jobs: Iterable[JobInput], *, pgrp: int = 0, request_id: str | None = None
@@ -237,16 +235,14 @@ class AsyncClient:
         return await self._call(self._stub.Submit, request)  # type: ignore[no-any-return]
 
     async def get_job(self, job_id: int) -> job_pb2.Job:
-        response = await self._call(self._stub.GetJob, supervisor_pb2.GetJobRequest(job_id=job_id))
+        response = await self._call(self._stub.GetJob, requests.get_job(job_id))
         return response.job  # type: ignore[no-any-return]
 
     async def list_jobs(self, **filters: Any) -> AsyncIterator[job_pb2.Job]:
         """Every job matching ``filters`` (ListJobsRequest fields), page after page."""
         token = ""
         while True:
-            page = await self._call(
-                self._stub.ListJobs, supervisor_pb2.ListJobsRequest(page_token=token, **filters)
-            )
+            page = await self._call(self._stub.ListJobs, requests.list_jobs(token, filters))
             for job in page.jobs:
                 yield job
             token = page.next_page_token
@@ -277,10 +273,7 @@ class AsyncClient:
         token = ""
         while True:
             page = await self._call(
-                self._stub.ListCallbackRuns,
-                supervisor_pb2.ListCallbackRunsRequest(
-                    job_id=job_id, callback_id=callback_id, page_token=token
-                ),
+                self._stub.ListCallbackRuns, requests.callback_runs(job_id, callback_id, token)
             )
             for run in page.runs:
                 yield run
@@ -292,7 +285,7 @@ class AsyncClient:
         self, triggers: str, *, job_id: int = 0
     ) -> supervisor_pb2.ValidateTriggerResponse:
         """The parsed trigger, or its error (offset and message); resolved against ``job_id``."""
-        request = supervisor_pb2.ValidateTriggerRequest(triggers=triggers, job_id=job_id)
+        request = requests.validate_trigger(triggers, job_id)
         return await self._call(self._stub.ValidateTrigger, request)  # type: ignore[no-any-return]
 
     async def work_output(
@@ -334,9 +327,12 @@ class AsyncClient:
             filters=filters,
         )
         while True:
-            call = self._stub.Subscribe(
-                state.request(), metadata=self._metadata, timeout=state.remaining()
-            )
+            try:
+                call = self._stub.Subscribe(
+                    state.request(), metadata=self._metadata, timeout=state.remaining()
+                )
+            except (ValueError, grpc.aio.UsageError) as refused:
+                raise not_sent(refused) from None
             try:
                 async for item in call:
                     out = state.accept(item)

@@ -602,6 +602,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from latchwork.server.app import run
         from latchwork.server.config import ConfigError, load_settings
+        from latchwork.server.startup import StartupError
 
         try:
             settings = load_settings(
@@ -614,14 +615,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ConfigError as error:
             print(f"latchwork serve: {error}", file=sys.stderr)
             return EXIT_USAGE
-        run(settings)
+        try:
+            run(settings)
+        except StartupError as error:
+            print(f"latchwork serve: {error}", file=sys.stderr)
+            return EXIT_REFUSED
         return EXIT_OK
     if args.command == "worker":
         import os
 
         from latchwork.server.remote_worker import run as run_worker
+        from latchwork.server.startup import StartupError as WorkerStartupError
 
-        run_worker(args.supervisor, args.slots or os.cpu_count() or 1, args.host)
+        try:
+            run_worker(args.supervisor, args.slots or os.cpu_count() or 1, args.host)
+        except WorkerStartupError as error:
+            print(f"latchwork worker: {error}", file=sys.stderr)
+            return EXIT_REFUSED
         return EXIT_OK
     handlers = {
         "submit": cmd_submit,

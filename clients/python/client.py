@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2, supervisor_pb2_grpc
 
 from . import requests
+from .errors import FieldViolation, LatchworkError, not_sent
 from .requests import JobInput
+
+__all__ = ["Client", "FieldViolation", "LatchworkError", "call_metadata", "open_channel"]
 
 DEFAULT_ADDRESS = "localhost:50051"
 
@@ -30,38 +30,6 @@ RECONNECT_OPTIONS = [
     ("grpc.min_reconnect_backoff_ms", 200),
     ("grpc.max_reconnect_backoff_ms", 2000),
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class FieldViolation:
-    field: str
-    description: str
-
-
-class LatchworkError(Exception):
-    """A call the supervisor refused or could not complete."""
-
-    def __init__(
-        self, code: grpc.StatusCode, message: str, violations: Sequence[FieldViolation] = ()
-    ) -> None:
-        super().__init__(f"{code.name}: {message}")
-        self.code = code
-        self.message = message
-        self.violations = list(violations)
-
-    @classmethod
-    def from_rpc_error(cls, error: grpc.RpcError) -> LatchworkError:
-        violations: list[FieldViolation] = []
-        status = rpc_status.from_call(error)  # type: ignore[arg-type]
-        if status is not None:
-            for detail in status.details:
-                if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                    bad = error_details_pb2.BadRequest()
-                    detail.Unpack(bad)
-                    violations.extend(
-                        FieldViolation(v.field, v.description) for v in bad.field_violations
-                    )
-        return cls(error.code(), error.details() or "", violations)
 
 
 def call_metadata(user: str, token: str | None = None) -> tuple[tuple[str, str], ...]:
@@ -113,6 +81,8 @@ class Client:
             return method(request, metadata=self._metadata, timeout=timeout)
         except grpc.RpcError as error:
             raise LatchworkError.from_rpc_error(error) from None
+        except ValueError as error:  # grpc's own refusal, e.g. a call on a closed client
+            raise not_sent(error) from None
 
     def submit(
         self, jobs: Iterable[JobInput], *, pgrp: int = 0, request_id: str | None = None
@@ -122,16 +92,14 @@ class Client:
         return self._call(self._stub.Submit, request)  # type: ignore[no-any-return]
 
     def get_job(self, job_id: int) -> job_pb2.Job:
-        response = self._call(self._stub.GetJob, supervisor_pb2.GetJobRequest(job_id=job_id))
+        response = self._call(self._stub.GetJob, requests.get_job(job_id))
         return response.job  # type: ignore[no-any-return]
 
     def list_jobs(self, **filters: Any) -> Iterator[job_pb2.Job]:
         """Every job matching ``filters`` (ListJobsRequest fields), page after page."""
         token = ""
         while True:
-            page = self._call(
-                self._stub.ListJobs, supervisor_pb2.ListJobsRequest(page_token=token, **filters)
-            )
+            page = self._call(self._stub.ListJobs, requests.list_jobs(token, filters))
             yield from page.jobs
             token = page.next_page_token
             if not token:
@@ -161,10 +129,7 @@ class Client:
         token = ""
         while True:
             page = self._call(
-                self._stub.ListCallbackRuns,
-                supervisor_pb2.ListCallbackRunsRequest(
-                    job_id=job_id, callback_id=callback_id, page_token=token
-                ),
+                self._stub.ListCallbackRuns, requests.callback_runs(job_id, callback_id, token)
             )
             yield from page.runs
             token = page.next_page_token
@@ -175,7 +140,7 @@ class Client:
         self, triggers: str, *, job_id: int = 0
     ) -> supervisor_pb2.ValidateTriggerResponse:
         """The parsed trigger, or its error (offset and message); resolved against ``job_id``."""
-        request = supervisor_pb2.ValidateTriggerRequest(triggers=triggers, job_id=job_id)
+        request = requests.validate_trigger(triggers, job_id)
         return self._call(self._stub.ValidateTrigger, request)  # type: ignore[no-any-return]
 
     def work_output(
@@ -218,7 +183,7 @@ class Client:
                 **filters,
             )
             return
-        request = supervisor_pb2.SubscribeRequest(after_seq=after_seq, **filters)
+        request = requests.subscribe(after_seq, filters)
         try:
             for item in self._stub.Subscribe(request, metadata=self._metadata):
                 if item.HasField("event") and not heartbeats:
@@ -227,3 +192,5 @@ class Client:
                     yield item
         except grpc.RpcError as error:
             raise LatchworkError.from_rpc_error(error) from None
+        except ValueError as error:
+            raise not_sent(error) from None

@@ -12,6 +12,8 @@ from typing import Any
 
 from latchwork.v1 import job_pb2
 
+from .errors import RequestError
+
 # Qube keys that Latchwork accepts but that have no effect (yet): host selection and the like.
 IGNORED_QUBE_KEYS = frozenset(
     {
@@ -43,8 +45,8 @@ _WORK_STATUS = {"pending": job_pb2.WORK_STATUS_PENDING, "blocked": job_pb2.WORK_
 _PROTOTYPE = {"cmdline": job_pb2.PROTOTYPE_CMDLINE, "cmdrange": job_pb2.PROTOTYPE_CMDRANGE}
 
 
-class JobSpecError(ValueError):
-    """A job dictionary that cannot be turned into a JobSpec; names the key."""
+class JobSpecError(RequestError):
+    """A job dictionary that cannot be turned into a JobSpec; names the key (a ValueError too)."""
 
 
 def job_spec_from_dict(job: Mapping[str, Any], path: str = "job") -> job_pb2.JobSpec:

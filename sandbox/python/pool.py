@@ -20,12 +20,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
 import json
 import logging
 import os
 import signal
 import sys
 import time
+from collections import OrderedDict
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from types import TracebackType
@@ -121,13 +123,55 @@ def check_python(code: str, limits: Limits = DEFAULT_LIMITS) -> tuple[str, int] 
 
     Catches what RestrictedPython and the callback policy refuse (syntax, names and
     attributes starting with ``_``, imports outside the allow-list, classes, ...) and code
-    over the size limit; it runs nothing.
+    over the size limit; it runs nothing. Results are cached by the source's hash (see
+    :func:`cached_verdict`), so the same code is compiled once per process.
     """
     problem = _source_problem(code, limits)
     if problem:
         return problem, 0
+    known, verdict = cached_verdict(code)
+    if known:
+        return verdict
+    result = compile_problem(code)
+    remember_python(code, result)
+    return result
+
+
+def compile_problem(code: str) -> tuple[str, int] | None:
+    """RestrictedPython's verdict on ``code``, uncached: what a checker process runs."""
     compiled, message, line = compile_callback(code)
     return None if compiled is not None else (message, line)
+
+
+COMPILE_CACHE_SIZE = 4096
+"""Verdicts kept (a hash and a short message each): the distinct callback sources in use."""
+_verdicts: OrderedDict[bytes, tuple[str, int] | None] = OrderedDict()
+
+
+def _source_key(code: str) -> bytes:
+    return hashlib.sha256(code.encode("utf-8", "surrogatepass")).digest()
+
+
+def cached_verdict(code: str) -> tuple[bool, tuple[str, int] | None]:
+    """``(True, verdict)`` when ``code`` was checked in this process (verdict None: it
+    compiles), else ``(False, None)``."""
+    key = _source_key(code)
+    if key not in _verdicts:
+        return False, None
+    _verdicts.move_to_end(key)
+    return True, _verdicts[key]
+
+
+def forget_verdicts() -> None:
+    """Empty the cache (tests; a restart starts with an empty one)."""
+    _verdicts.clear()
+
+
+def remember_python(code: str, verdict: tuple[str, int] | None) -> None:
+    """Cache a verdict (e.g. one a checker process computed)."""
+    _verdicts[_source_key(code)] = verdict
+    while len(_verdicts) > COMPILE_CACHE_SIZE:
+        _verdicts.popitem(last=False)
 
 
 def _clean(text: str) -> str:

@@ -1,6 +1,12 @@
-"""gRPC errors with machine-readable details (google.rpc.BadRequest field violations).
+"""gRPC errors with machine-readable details (google.rpc.BadRequest field violations), bounded.
 
-The message lists every problem for people; the details carry the same list for programs.
+The message names the problems for people; the details carry the same list for programs. Both
+travel in the response's trailing metadata, which gRPC limits (8 KiB by default on the client,
+16 KiB hard): a refusal that echoed every violation, or one 20 KB value, whole turned into
+RESOURCE_EXHAUSTED on the client instead of the INVALID_ARGUMENT it was. So every message that
+leaves here is cut to size: at most ``MAX_VIOLATIONS`` violations (fewer when they are long),
+each text clipped in the middle (the head names the value, the tail usually says what is
+wrong), then "and N more". docs/errors.md describes the shape.
 """
 
 from __future__ import annotations
@@ -17,17 +23,90 @@ from ..core.submission import FieldError
 
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
+MAX_VIOLATIONS = 20
+MAX_FIELD_CHARS = 100
+MAX_DESCRIPTION_CHARS = 200
+# Budgets in bytes as sent: the message percent-encoded (grpc-message), the details raw (they go
+# base64-encoded, 4/3 of this). Together well under the 8 KiB a default client accepts.
+MESSAGE_BUDGET = 2048
+DETAILS_BUDGET = 2560
+ELLIPSIS = "…"
 
-async def abort_invalid(context: Context, errors: Sequence[FieldError]) -> NoReturn:
+
+def wire_length(text: str) -> int:
+    """Bytes ``text`` takes in a grpc-message header: printable ASCII as is, else %XX per byte."""
+    return sum(
+        1 if " " <= ch <= "~" and ch != "%" else 3 * len(ch.encode("utf-8", "replace"))
+        for ch in text
+    )
+
+
+def clip(text: str, max_chars: int, max_wire: int | None = None) -> str:
+    """``text`` cut in the middle to ``max_chars`` characters and ``max_wire`` header bytes."""
+    max_wire = max_wire if max_wire is not None else 3 * max_chars
+    if len(text) <= max_chars and wire_length(text) <= max_wire:
+        return text
+    keep = min(max_chars, len(text)) - 1
+    while keep > 0:
+        head = keep * 2 // 3
+        tail = keep - head
+        candidate = text[:head] + ELLIPSIS + (text[-tail:] if tail else "")
+        if wire_length(candidate) <= max_wire:
+            return candidate
+        keep = keep * 3 // 4
+    return ELLIPSIS
+
+
+def bounded_message(text: str) -> str:
+    """Any status message, cut to the message budget."""
+    return clip(text, MESSAGE_BUDGET, MESSAGE_BUDGET)
+
+
+def invalid_status(errors: Sequence[FieldError]) -> status_pb2.Status:
+    """The INVALID_ARGUMENT status for ``errors``: the first ones that fit, then "and N more"."""
+    shown: list[tuple[str, str]] = []
+    parts: list[str] = []
+    details_size = 0
+    message_size = 0
+    for error in errors[:MAX_VIOLATIONS]:
+        path = clip(error.path, MAX_FIELD_CHARS)
+        description = clip(error.message, MAX_DESCRIPTION_CHARS)
+        part = f"{path}: {description}"
+        # Room is kept for "; and N more" (at most ~20 bytes).
+        part_size = wire_length(part) + 2
+        violation_size = len(path.encode()) + len(description.encode()) + 8
+        if (
+            message_size + part_size > MESSAGE_BUDGET - 32
+            or details_size + violation_size > DETAILS_BUDGET
+        ):
+            break
+        shown.append((path, description))
+        parts.append(part)
+        message_size += part_size
+        details_size += violation_size
+    hidden = len(errors) - len(shown)
+    if hidden:
+        parts.append(f"and {hidden} more")
     bad_request = error_details_pb2.BadRequest(
         field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=e.path, description=e.message)
-            for e in errors
+            error_details_pb2.BadRequest.FieldViolation(field=path, description=description)
+            for path, description in shown
         ]
     )
     detail = any_pb2.Any()
     detail.Pack(bad_request)
-    message = "; ".join(str(e) for e in errors)
-    status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=message, details=[detail])
-    await context.abort_with_status(rpc_status.to_status(status))
+    return status_pb2.Status(
+        code=code_pb2.INVALID_ARGUMENT, message="; ".join(parts), details=[detail]
+    )
+
+
+async def abort_invalid(context: Context, errors: Sequence[FieldError]) -> NoReturn:
+    """End the call with INVALID_ARGUMENT naming (the first of) ``errors``."""
+    await context.abort_with_status(rpc_status.to_status(invalid_status(errors)))
     raise AssertionError("abort_with_status returned")  # pragma: no cover
+
+
+async def abort(context: Context, code: grpc.StatusCode, message: str) -> NoReturn:
+    """End the call with ``code`` and ``message`` cut to the budget (it may echo user input)."""
+    await context.abort(code, bounded_message(message))
+    raise AssertionError("abort returned")  # pragma: no cover

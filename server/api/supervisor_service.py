@@ -15,14 +15,15 @@ from ..core.actions import Action
 from ..core.filters import EventFilter
 from ..core.model import Job
 from ..core.states import WorkStatus
-from ..core.submission import FieldError, SubmissionRejected
+from ..core.submission import FieldError, SubmissionRejected, container_problems
 from ..core.triggers.parser import parse_trigger
 from ..core.triggers.resolve import resolve
 from ..core.triggers.syntax import TriggerSyntaxError
 from ..supervisor import JobQuery, NotFound, RequestConflict, Supervisor
-from . import convert
+from . import checks, convert, page_tokens
 from .encoded_events import EncodedEvents
-from .errors import Context, abort_invalid
+from .errors import Context, abort, abort_invalid
+from .page_tokens import BadPageToken, Listing
 
 DEFAULT_HEARTBEAT_SECONDS = 5
 STREAM_BATCH = 500
@@ -50,14 +51,60 @@ async def _require_owner(context: Context, jobs: list[Job | None]) -> None:
         return
     for job in jobs:
         if job is not None and job.user != caller.user:
-            await context.abort(
+            await abort(
+                context,
                 grpc.StatusCode.PERMISSION_DENIED,
                 f"job {job.id} belongs to {job.user!r}; {caller.user!r} is not an admin",
             )
 
 
+async def _require_tree_owner(
+    context: Context, supervisor: Supervisor, request: supervisor_pb2.SubmitRequest
+) -> None:
+    """With tokens, only the owner of a process group (of its lead job) or of a parent job, or
+    an admin, may add jobs to that group or below that job: another user's jobs there could
+    take labels the owner's triggers resolve to, or decide when the owner's tree callbacks fire.
+    """
+    caller = caller_of(context)
+    if not caller.authenticated or caller.admin:
+        return
+    if request.pgrp > 0:
+        leader = supervisor.get_job(request.pgrp)
+        if leader is not None and leader.pgrp == leader.id and leader.user != caller.user:
+            await abort(
+                context,
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"pgrp: process group {leader.id} belongs to {leader.user!r} (the owner of "
+                f"job {leader.id}); {caller.user!r} is not an admin",
+            )
+    for index, spec in enumerate(request.jobs):
+        parent = supervisor.get_job(spec.pid) if spec.pid > 0 else None
+        if parent is not None and parent.user != caller.user:
+            await abort(
+                context,
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"jobs[{index}].pid: job {parent.id} belongs to {parent.user!r}; "
+                f"{caller.user!r} is not an admin",
+            )
+
+
+async def _check(context: Context, errors: list[FieldError]) -> None:
+    if errors:
+        await abort_invalid(context, errors)
+
+
 def _page_size(requested: int) -> int:
     return min(requested, MAX_PAGE_SIZE) if requested > 0 else 100
+
+
+async def _before_id(context: Context, listing: Listing, token: str, call: str) -> int:
+    """The id a page token resumes below (0: no token, the first page)."""
+    if not token:
+        return 0
+    try:
+        return page_tokens.decode(listing, token)
+    except BadPageToken:
+        await abort_invalid(context, [FieldError("page_token", f"not a token from {call}")])
 
 
 class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
@@ -70,6 +117,10 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
     async def Submit(
         self, request: supervisor_pb2.SubmitRequest, context: Context
     ) -> supervisor_pb2.SubmitResponse:
+        # Counted before anything walks the request: work grows with its entries (limits.py).
+        size = request.ByteSize()
+        await _check(context, container_problems(request.jobs, size, self.supervisor.limits))
+        await _check(context, checks.check_submit(request))
         caller = caller_of(context)
         if caller.authenticated and not caller.admin:
             others = [
@@ -81,6 +132,7 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
             ]
             if others:
                 await abort_invalid(context, others)
+        await _require_tree_owner(context, self.supervisor, request)
         digest = ""
         if request.request_id:
             unkeyed = supervisor_pb2.SubmitRequest()
@@ -88,17 +140,18 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
             unkeyed.request_id = ""
             digest = hashlib.sha256(unkeyed.SerializeToString(deterministic=True)).hexdigest()
         try:
-            result = self.supervisor.submit(
+            result = await self.supervisor.submit_async(
                 [convert.spec_from_pb(spec) for spec in request.jobs],
                 pgrp=request.pgrp,
                 user=_caller(context),
                 request_id=request.request_id,
                 digest=digest,
+                request_bytes=size,
             )
         except SubmissionRejected as rejected:
             await abort_invalid(context, rejected.errors)
         except RequestConflict as conflict:
-            await context.abort(grpc.StatusCode.ALREADY_EXISTS, str(conflict))
+            await abort(context, grpc.StatusCode.ALREADY_EXISTS, str(conflict))
         return supervisor_pb2.SubmitResponse(
             jobs=[convert.job_to_pb(job) for job in result.jobs], pgrp=result.pgrp, seq=result.seq
         )
@@ -106,9 +159,10 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
     async def GetJob(
         self, request: supervisor_pb2.GetJobRequest, context: Context
     ) -> supervisor_pb2.GetJobResponse:
+        await _check(context, checks.check_get_job(request))
         job = self.supervisor.get_job(request.job_id)
         if job is None:
-            await context.abort(grpc.StatusCode.NOT_FOUND, f"job {request.job_id} does not exist")
+            await abort(context, grpc.StatusCode.NOT_FOUND, f"job {request.job_id} does not exist")
         return supervisor_pb2.GetJobResponse(
             job=convert.job_to_pb(
                 job,
@@ -121,17 +175,12 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
     async def ListJobs(
         self, request: supervisor_pb2.ListJobsRequest, context: Context
     ) -> supervisor_pb2.ListJobsResponse:
-        before_id = 0
-        if request.page_token:
-            try:
-                before_id = int(request.page_token)
-            except ValueError:
-                await abort_invalid(
-                    context, [FieldError("page_token", "not a token from ListJobs")]
-                )
+        await _check(context, checks.check_list_jobs(request))
+        before_id = await _before_id(context, Listing.LIST_JOBS, request.page_token, "ListJobs")
         limit = _page_size(request.page_size)
         jobs = self.supervisor.list_jobs(
             JobQuery(
+                # UNSPECIFIED means "any" in a filter; check_list_jobs refused unknown numbers.
                 statuses=frozenset(
                     convert.JOB_STATUS_FROM_PB[s]
                     for s in request.statuses
@@ -148,12 +197,13 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
         page, rest = jobs[:limit], jobs[limit:]
         return supervisor_pb2.ListJobsResponse(
             jobs=[convert.job_to_pb(job) for job in page],
-            next_page_token=str(page[-1].id) if rest else "",
+            next_page_token=page_tokens.encode(Listing.LIST_JOBS, page[-1].id) if rest else "",
         )
 
     async def ControlJobs(
         self, request: supervisor_pb2.ControlJobsRequest, context: Context
     ) -> supervisor_pb2.ControlJobsResponse:
+        await _check(context, checks.check_control(request))
         await _require_owner(
             context,
             [
@@ -189,18 +239,17 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
     async def GetWorkOutput(
         self, request: supervisor_pb2.GetWorkOutputRequest, context: Context
     ) -> supervisor_pb2.GetWorkOutputResponse:
+        await _check(context, checks.check_work_output(request))
         try:
             job, item = self.supervisor.work_of(request.job_id, request.work_name)
         except NotFound as missing:
-            await context.abort(grpc.StatusCode.NOT_FOUND, str(missing))
+            await abort(context, grpc.StatusCode.NOT_FOUND, str(missing))
         attempt = request.attempt or item.attempts
-        if attempt < 0 or attempt > item.attempts:
+        if attempt > item.attempts:
             await abort_invalid(
                 context,
                 [FieldError("attempt", f"work {request.work_name!r} has {item.attempts} attempts")],
             )
-        if request.offset < 0:
-            await abort_invalid(context, [FieldError("offset", "must not be negative")])
         if attempt == 0:
             return supervisor_pb2.GetWorkOutputResponse(eof=True)
         chunk = self.supervisor.outputs.read(
@@ -225,6 +274,7 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
     async def Subscribe(  # type: ignore[override]
         self, request: supervisor_pb2.SubscribeRequest, context: Context
     ) -> AsyncIterator[supervisor_pb2.SubscribeResponse | bytes]:
+        await _check(context, checks.check_subscribe(request))
         log = self.supervisor.log
         event_filter = EventFilter(
             job_ids=frozenset(request.job_ids),
@@ -259,14 +309,16 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
         elif cursor < 0:
             cursor = log.head_seq
         elif cursor > log.head_seq:
-            await context.abort(
+            await abort(
+                context,
                 grpc.StatusCode.OUT_OF_RANGE,
                 f"after_seq {cursor} is beyond the log's head {log.head_seq}",
             )
         else:
             oldest = log.oldest_seq()
             if cursor > 0 and oldest and cursor + 1 < oldest:
-                await context.abort(
+                await abort(
+                    context,
                     grpc.StatusCode.OUT_OF_RANGE,
                     f"events after seq {cursor} are no longer retained; the oldest is {oldest}",
                 )
@@ -276,7 +328,8 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
             if batch and batch[0].seq != cursor + 1 and cursor > 0:
                 # The events after the cursor were trimmed while this subscriber lagged:
                 # say so, never skip them silently.
-                await context.abort(
+                await abort(
+                    context,
                     grpc.StatusCode.OUT_OF_RANGE,
                     f"events after seq {cursor} are no longer retained; "
                     f"the oldest is {batch[0].seq}",
@@ -297,13 +350,17 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
     async def AddCallbacks(
         self, request: supervisor_pb2.AddCallbacksRequest, context: Context
     ) -> supervisor_pb2.AddCallbacksResponse:
+        if len(request.callbacks) > (limit := self.supervisor.limits.callbacks_per_job):
+            many = f"{len(request.callbacks)} callbacks; a job has at most {limit}"
+            await _check(context, [FieldError("callbacks", many)])
+        await _check(context, checks.check_add_callbacks(request))
         await _require_owner(context, [self.supervisor.get_job(request.job_id)])
         try:
-            callbacks = self.supervisor.add_callbacks(
+            callbacks = await self.supervisor.add_callbacks_async(
                 request.job_id, [convert.callback_spec_from_pb(c) for c in request.callbacks]
             )
         except NotFound as missing:
-            await context.abort(grpc.StatusCode.NOT_FOUND, str(missing))
+            await abort(context, grpc.StatusCode.NOT_FOUND, str(missing))
         except SubmissionRejected as rejected:
             await abort_invalid(context, rejected.errors)
         return supervisor_pb2.AddCallbacksResponse(
@@ -313,13 +370,10 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
     async def ListCallbackRuns(
         self, request: supervisor_pb2.ListCallbackRunsRequest, context: Context
     ) -> supervisor_pb2.ListCallbackRunsResponse:
-        before_id = 0
-        if request.page_token:
-            if not request.page_token.isdigit():
-                await abort_invalid(
-                    context, [FieldError("page_token", "not a token from ListCallbackRuns")]
-                )
-            before_id = int(request.page_token)
+        await _check(context, checks.check_list_runs(request))
+        before_id = await _before_id(
+            context, Listing.LIST_CALLBACK_RUNS, request.page_token, "ListCallbackRuns"
+        )
         limit = _page_size(request.page_size)
         runs = self.supervisor.list_runs(
             job_id=request.job_id,
@@ -330,18 +384,21 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
         page, rest = runs[:limit], runs[limit:]
         return supervisor_pb2.ListCallbackRunsResponse(
             runs=[convert.run_to_pb(run) for run in page],
-            next_page_token=str(page[-1].id) if rest else "",
+            next_page_token=(
+                page_tokens.encode(Listing.LIST_CALLBACK_RUNS, page[-1].id) if rest else ""
+            ),
         )
 
     async def ValidateTrigger(
         self, request: supervisor_pb2.ValidateTriggerRequest, context: Context
     ) -> supervisor_pb2.ValidateTriggerResponse:
+        await _check(context, checks.check_validate_trigger(request))
         owner = None
         if request.job_id:
             owner = self.supervisor.get_job(request.job_id)
             if owner is None:
-                await context.abort(
-                    grpc.StatusCode.NOT_FOUND, f"job {request.job_id} does not exist"
+                await abort(
+                    context, grpc.StatusCode.NOT_FOUND, f"job {request.job_id} does not exist"
                 )
         try:
             expr = parse_trigger(request.triggers)

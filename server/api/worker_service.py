@@ -16,9 +16,12 @@ import grpc
 
 from latchwork.v1 import job_pb2, worker_pb2, worker_pb2_grpc
 
+from ..core.submission import FieldError
 from ..core.transitions import RunOutcome
+from ..store.errors import StorageError
 from ..supervisor import LeaseGrant, Supervisor
-from .errors import Context
+from . import checks
+from .errors import Context, abort, abort_invalid
 
 MAX_WAIT_SECONDS = 60
 MISSED_HEARTBEATS = 3
@@ -66,6 +69,11 @@ def lease_to_pb(grant: LeaseGrant) -> worker_pb2.Lease:
     )
 
 
+async def _check(context: Context, errors: list[FieldError]) -> None:
+    if errors:
+        await abort_invalid(context, errors)
+
+
 class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
     def __init__(self, supervisor: Supervisor, *, heartbeat_seconds: int = 5) -> None:
         self.supervisor = supervisor
@@ -75,19 +83,18 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
     async def _known(self, worker_id: str, context: Context) -> RemoteSink:
         sink = self._sinks.get(worker_id)
         if sink is None or not self.supervisor.knows_worker(worker_id):
-            await context.abort(
+            await abort(
+                context,
                 grpc.StatusCode.FAILED_PRECONDITION,
                 f"worker {worker_id!r} is not registered (or was lost): register again",
             )
-            raise AssertionError
         sink.last_seen = time.monotonic()
         return sink
 
     async def RegisterWorker(
         self, request: worker_pb2.RegisterWorkerRequest, context: Context
     ) -> worker_pb2.RegisterWorkerResponse:
-        if not request.host:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "host: required")
+        await _check(context, checks.check_register_worker(request))
         sink = RemoteSink(last_seen=time.monotonic())
         worker_id = self.supervisor.register_worker(request.host, sink)
         self._sinks[worker_id] = sink
@@ -118,6 +125,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
     async def LeaseWork(
         self, request: worker_pb2.LeaseWorkRequest, context: Context
     ) -> worker_pb2.LeaseWorkResponse:
+        await _check(context, checks.check_lease(request))
         await self._known(request.worker_id, context)
         deadline = time.monotonic() + min(max(request.wait_seconds, 0), MAX_WAIT_SECONDS)
         while True:
@@ -132,14 +140,12 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
     async def ReportWork(
         self, request: worker_pb2.ReportWorkRequest, context: Context
     ) -> worker_pb2.ReportWorkResponse:
+        await _check(context, checks.check_report(request))
         await self._known(request.worker_id, context)
         if request.outcome == worker_pb2.WORK_OUTCOME_STARTED:
             accepted = self.supervisor.lease_entry(request.lease_id) is not None
             return worker_pb2.ReportWorkResponse(accepted=accepted)
-        outcome = _OUTCOMES.get(request.outcome)
-        if outcome is None:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "outcome: required")
-            raise AssertionError
+        outcome = _OUTCOMES[request.outcome]
         accepted = self.supervisor.report(
             request.lease_id, outcome, request.exit_code, request.message
         )
@@ -148,6 +154,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
     async def AppendOutput(
         self, request: worker_pb2.AppendOutputRequest, context: Context
     ) -> worker_pb2.AppendOutputResponse:
+        await _check(context, checks.check_append(request))
         await self._known(request.worker_id, context)
         entry = self.supervisor.lease_entry(request.lease_id)
         if entry is None:
@@ -169,7 +176,11 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
             limit = time.monotonic() - MISSED_HEARTBEATS * self.heartbeat_seconds
             for worker_id, sink in list(self._sinks.items()):
                 if sink.last_seen < limit:
+                    try:
+                        self.supervisor.drop_worker(
+                            worker_id,
+                            f"worker lost: no heartbeat for {MISSED_HEARTBEATS} periods",
+                        )
+                    except StorageError:
+                        continue  # a full disk: the worker stays lost, tried again next period
                     del self._sinks[worker_id]
-                    self.supervisor.drop_worker(
-                        worker_id, f"worker lost: no heartbeat for {MISSED_HEARTBEATS} periods"
-                    )

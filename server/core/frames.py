@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
-MAX_FRAMES = 1_000_000
+from .limits import DEFAULT_LIMITS
+
+MAX_FRAMES = DEFAULT_LIMITS.work_items_per_job
+"""Frames of one range, unless the caller says otherwise (docs/limits.md)."""
 
 _PART = re.compile(r"^(-?[0-9]{1,12})(?:-(-?[0-9]{1,12})(?:x([0-9]{1,12}))?)?$")
 
@@ -18,8 +21,11 @@ class FrameRangeError(ValueError):
         self.offset = offset
 
 
-def parse_frame_range(text: str) -> list[int]:
-    """Frames in the order written, duplicates dropped (a frame runs once)."""
+def parse_frame_range(text: str, max_frames: int = MAX_FRAMES) -> list[int]:
+    """Frames in the order written, duplicates dropped (a frame runs once).
+
+    A range of more than ``max_frames`` is refused before any frame is expanded.
+    """
     frames: list[int] = []
     seen: set[int] = set()
     offset = 0
@@ -31,8 +37,9 @@ def parse_frame_range(text: str) -> list[int]:
             raise FrameRangeError("empty part in frame range", start_offset)
         match = _PART.match(stripped)
         if match is None:
+            shown = stripped if len(stripped) <= 40 else stripped[:40] + "..."
             raise FrameRangeError(
-                f"cannot read {stripped!r} as a frame, 'a-b' or 'a-bxstep'", start_offset
+                f"cannot read {shown!r} as a frame, 'a-b' or 'a-bxstep'", start_offset
             )
         first = int(match.group(1))
         last = int(match.group(2)) if match.group(2) is not None else first
@@ -40,8 +47,8 @@ def parse_frame_range(text: str) -> list[int]:
         if step == 0:
             raise FrameRangeError("frame step must be at least 1", start_offset)
         direction = 1 if last >= first else -1
-        if abs(last - first) // step + 1 + len(frames) > MAX_FRAMES:
-            raise FrameRangeError(f"frame range has more than {MAX_FRAMES} frames", start_offset)
+        if abs(last - first) // step + 1 + len(frames) > max_frames:
+            raise FrameRangeError(f"frame range has more than {max_frames} frames", start_offset)
         for frame in range(first, last + direction, step * direction):
             if frame not in seen:
                 seen.add(frame)

@@ -119,3 +119,12 @@ MIGRATIONS.append(
     CREATE INDEX callback_runs_pending ON callback_runs (done) WHERE done = 0;
     """
 )
+
+MIGRATIONS.append(
+    # 3: each callback run's depth in a cascade of callbacks, so that the firing budget still
+    # holds for the runs a restart resumes (docs/callbacks.md#firing-budget). A suspended
+    # callback's reason is kept with its latch state (callbacks.state), which needs no column.
+    """
+    ALTER TABLE callback_runs ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
+    """
+)

@@ -9,6 +9,7 @@ crash of the process (kill -9); ``durability = "full"`` also survives power loss
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,10 @@ from ..core.model import CallbackSpec, Job, Subjob, WorkItem
 from ..core.runs import CallbackRun
 from ..core.states import JobStatus, WorkStatus
 from .codec import decode_callback, decode_spec, encode_callback, encode_spec
+from .errors import StoreUnusable, typed_storage_errors, unusable
 from .migrations import MIGRATIONS
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
 
 _EVENT_COLUMNS = (
     "seq, time, name, type, job_id, pgrp, label, user, subjob_id, work_name, host, status, "
@@ -31,7 +35,7 @@ _EVENT_COLUMNS = (
 
 _RUN_COLUMNS = (
     "id, callback_id, job_id, triggers, binding, event_seq, due_time, done, outcome, "
-    "start_time, duration_ms, output, error, error_line, delay_seconds"
+    "start_time, duration_ms, output, error, error_line, delay_seconds, depth"
 )
 
 
@@ -63,21 +67,30 @@ class StoredSubmission:
     seq: int
 
 
+@typed_storage_errors
 class SqliteStore:
     def __init__(self, path: Path, *, durability: str = "normal") -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._refuse_unusable_file()
         try:
-            self._refuse_newer_schema()
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as error:
+            raise unusable(path, error) from error
+        try:
+            self._refuse_foreign_or_newer()
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
             self._db.execute("PRAGMA foreign_keys=ON")
+            self._refuse_corrupt()
             self._migrate()
+            self.head_seq = self._scalar("SELECT COALESCE(MAX(seq), 0) FROM events")
+        except sqlite3.Error as error:
+            self._db.close()
+            raise unusable(path, error) from error
         except BaseException:
             self._db.close()
             raise
-        self.head_seq = self._scalar("SELECT COALESCE(MAX(seq), 0) FROM events")
 
     def close(self) -> None:
         self._db.close()
@@ -90,17 +103,55 @@ class SqliteStore:
         row = self._db.execute(sql, params).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
-    def _refuse_newer_schema(self) -> None:
-        """A database written by a newer Latchwork is left exactly as it is."""
-        version = self.schema_version
+    # --- checks at start: one line naming the file and the problem, never a traceback ----
+
+    def _refuse_unusable_file(self) -> None:
+        """Problems visible before SQLite reads a byte: read-only files, foreign files."""
+        path = self.path
+        if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise StoreUnusable(
+                f"{path} is read-only; the supervisor must be able to write it and its "
+                "directory (check the file's attributes, permissions and the mount)"
+            )
+        if path.exists() and path.stat().st_size > 0:
+            with open(path, "rb") as handle:
+                header = handle.read(len(_SQLITE_HEADER))
+            if header != _SQLITE_HEADER:
+                raise StoreUnusable(
+                    f"{path} is not a Latchwork database (it is not an SQLite file)"
+                )
+
+    def _refuse_foreign_or_newer(self) -> None:
+        """A database written by a newer Latchwork, or by another program, is left as it is."""
+        version = self._scalar("PRAGMA user_version")
+        tables = {
+            str(row[0])
+            for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        if (version == 0 and tables) or (version > 0 and not {"jobs", "events"} <= tables):
+            raise StoreUnusable(
+                f"{self.path} is not a Latchwork database (an SQLite file without "
+                "Latchwork's tables)"
+            )
         if version > len(MIGRATIONS):
-            raise RuntimeError(
-                f"{self.path} has schema version {version}, newer than this Latchwork "
-                f"({len(MIGRATIONS)}); upgrade Latchwork"
+            raise StoreUnusable(
+                f"{self.path} was written by a newer version of Latchwork (schema version "
+                f"{version}, newer than this Latchwork's {len(MIGRATIONS)}); upgrade Latchwork"
+            )
+
+    def _refuse_corrupt(self) -> None:
+        """SQLite's quick check: a damaged page is found now, not by some later request."""
+        problems = [str(row[0]) for row in self._db.execute("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            first = problems[0] if problems else "no answer"
+            more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+            raise StoreUnusable(
+                f"{self.path} is corrupt (SQLite's quick_check: {first}{more}); "
+                "restore it from a backup"
             )
 
     def _migrate(self) -> None:
-        version = self.schema_version
+        version = self._scalar("PRAGMA user_version")
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -342,7 +393,7 @@ class SqliteStore:
         )
         db.executemany(
             f"INSERT OR REPLACE INTO callback_runs ({_RUN_COLUMNS}) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [_run_row(r) for r in (*changes.new_runs, *changes.finished_runs)],
         )
 
@@ -520,6 +571,7 @@ def _run_row(r: CallbackRun) -> tuple[object, ...]:
         r.error,
         r.error_line,
         r.delay_seconds,
+        r.depth,
     )
 
 
@@ -540,4 +592,5 @@ def _row_run(row: Sequence[Any]) -> CallbackRun:
         error=row[12],
         error_line=row[13],
         delay_seconds=row[14],
+        depth=row[15],
     )

@@ -14,6 +14,7 @@ from latchwork.server.core.model import CallbackSpec, Job, JobSpec, Prototype, W
 from latchwork.server.core.states import JobStatus, WorkStatus
 from latchwork.server.store import SqliteStore
 from latchwork.server.store.codec import decode_spec, encode_spec
+from latchwork.server.store.errors import StorageError
 from latchwork.server.store.migrations import MIGRATIONS
 
 from .factories import agenda_spec, frames_spec, new_job, start
@@ -179,7 +180,7 @@ def test_failed_write_leaves_nothing_and_unnumbers_events(db: Path) -> None:
 
     # job 2 is fine, job 3 reuses label "a" in process group 1
     clash = submitted(new_job(job_id=2, label="b", pgrp=1), new_job(job_id=3, label="a", pgrp=1))
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(StorageError, match="UNIQUE constraint"):
         store.write(clash)
     assert all(e.seq == 0 for e in clash.events)
     assert store.head_seq == head
@@ -199,7 +200,7 @@ def test_failure_at_the_end_of_the_transaction_rolls_back_everything(db: Path) -
     changes = submitted(new_job(job_id=2, label="b"))
     t.block_job(changes, job, "")
     # the request id is already taken: the last statement of the transaction fails
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(StorageError, match="UNIQUE constraint"):
         store.write(changes, ("req-1", "digest"))
     state = store.load()
     assert [j.id for j in state.jobs] == [1]

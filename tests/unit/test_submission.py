@@ -16,6 +16,7 @@ from latchwork.server.core.model import (
 )
 from latchwork.server.core.states import JobStatus, WorkStatus
 from latchwork.server.core.submission import (
+    MAX_CPUS,
     FieldError,
     SubmissionRejected,
     make_job,
@@ -197,8 +198,8 @@ def test_negative_numbers(field: str) -> None:
 
 
 def test_too_many_cpus() -> None:
-    assert paths(check(cmd(cpus=10_001))) == ["jobs[0].cpus"]
-    assert check(cmd(cpus=10_000)) == []
+    assert paths(check(cmd(cpus=MAX_CPUS + 1))) == ["jobs[0].cpus"]
+    assert check(cmd(cpus=MAX_CPUS)) == []
 
 
 def test_too_long_name() -> None:

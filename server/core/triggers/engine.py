@@ -41,6 +41,12 @@ class Callback:
     bound: dict[str, set[int]] = field(default_factory=dict)
     timer_marks: dict[int, int] = field(default_factory=dict)
     registered_seq: int = 0
+    suspended: str = ""  # why the firing budget stopped it (docs/callbacks.md); "" if not
+
+    @property
+    def active(self) -> bool:
+        """Whether events still latch and fire it: neither at its ``max`` nor suspended."""
+        return not (self.exhausted or self.suspended)
 
     @property
     def has_wildcard(self) -> bool:
@@ -51,17 +57,21 @@ class Callback:
         return self.spec.max > 0 and self.fired >= self.spec.max
 
     def state(self) -> dict[str, Any]:
-        """The latch state, as stored: restored exactly after a restart."""
-        return {
+        """The latch state and any suspension, as stored: restored exactly after a restart."""
+        state: dict[str, Any] = {
             "shared": sorted(self.shared),
             "bound": {k: sorted(v) for k, v in self.bound.items()},
             "timers": {str(k): v for k, v in self.timer_marks.items()},
         }
+        if self.suspended:
+            state["suspended"] = self.suspended
+        return state
 
     def restore(self, state: Mapping[str, Any]) -> None:
         self.shared = set(state.get("shared", ()))
         self.bound = {k: set(v) for k, v in state.get("bound", {}).items()}
         self.timer_marks = {int(k): int(v) for k, v in state.get("timers", {}).items()}
+        self.suspended = str(state.get("suspended", ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +103,7 @@ class TriggerEngine:
         """Index a callback (its latches as they are: new, or restored from the store)."""
         self.callbacks[callback.id] = callback
         self._by_job.setdefault(callback.job_id, []).append(callback.id)
-        if callback.exhausted:
+        if not callback.active:
             return
         for position, watch in enumerate(callback.watches):
             if watch.type in TIMED_TYPES:
@@ -170,7 +180,7 @@ class TriggerEngine:
         firings: list[Firing] = []
         for callback_id, position in list(entries):
             callback = self.callbacks.get(callback_id)
-            if callback is not None and not callback.exhausted:
+            if callback is not None and callback.active:
                 firings.extend(self._latch(callback, position, event))
         return firings
 
@@ -233,8 +243,18 @@ class TriggerEngine:
             self.remove_from_index(callback)
         return firings
 
+    def suspend(self, callback: Callback, reason: str) -> None:
+        """Stop a callback for good (it stays listed, with the reason): the firing budget's
+        answer to a runaway. Its latches are dropped; nothing brings it back but a new one."""
+        callback.suspended = reason
+        callback.shared.clear()
+        callback.bound.clear()
+        self.remove_from_index(callback)
+        self.touched.add(callback.id)
+
     def remove_from_index(self, callback: Callback) -> None:
-        """Stop dispatching to a callback that reached its ``max`` (it stays listed)."""
+        """Stop dispatching to a callback that reached its ``max`` or was suspended (it stays
+        listed)."""
         self._timed.pop(callback.id, None)
         for watch in callback.watches:
             for name in watch.names:
@@ -252,7 +272,7 @@ class TriggerEngine:
         result = []
         for callback_id, positions in self._timed.items():
             callback = self.callbacks[callback_id]
-            if callback.exhausted:
+            if not callback.active:
                 continue
             for position in positions:
                 result.append((callback, position, callback.watches[position]))

@@ -1,0 +1,173 @@
+"""A full disk under a running supervisor: requests are refused with a typed status, the end of
+every run (local pool and remote worker) is kept and stored once space returns, and nothing
+is left running. The data directory is on a small tmpfs the test mounts (root only; CI runs
+as root)."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import psutil
+import pytest
+
+from latchwork.client import LatchworkError
+from latchwork.v1 import job_pb2
+
+from .serverproc import ServerProcess
+from .waiting import wait_job
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0, reason="mounting the small tmpfs that gets full needs root"
+)
+
+TMPFS_SIZE = "16m"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={TMPFS_SIZE}", "tmpfs", str(mount)], check=True
+    )
+    try:
+        yield mount
+    finally:
+        if subprocess.run(["umount", str(mount)], check=False).returncode != 0:
+            subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(disk: Path) -> Path:
+    """Write a filler file until the file system refuses another byte."""
+    filler = disk / "filler"
+    with open(filler, "wb", buffering=0) as handle:
+        for chunk in (1 << 20, 4096, 1):
+            try:
+                while True:
+                    handle.write(b"\0" * chunk)
+            except OSError as error:
+                assert error.errno == errno.ENOSPC
+    return filler
+
+
+def _until(condition: object, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def _refused_for_space(call: object) -> LatchworkError:
+    try:
+        call()  # type: ignore[operator]
+    except LatchworkError as error:
+        return error
+    raise AssertionError("accepted")
+
+
+def _frames_running(marker: str) -> int:
+    count = 0
+    for process in psutil.process_iter(["cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            count += marker in " ".join(process.info["cmdline"] or ())
+    return count
+
+
+def test_reports_made_while_the_disk_is_full_are_stored_once_space_returns(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    gate = tmp_path / "gate"
+    marker = f"latchwork-full-{time.monotonic_ns()}"
+    # Silent frames: the end of the run is all there is to report.
+    cmdline = f"while [ ! -e {gate} ]; do sleep 0.05; done; : {marker}"
+    server = ServerProcess(small_disk / "data", slots=2)
+    server.log_path = tmp_path / "serve.log"  # not on the disk that gets full
+    server.start()
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        with server.client() as client:
+            job_id = (
+                client.submit(
+                    [
+                        {
+                            "name": "full",
+                            "prototype": "cmdrange",
+                            "package": {"cmdline": cmdline, "range": "1-4"},
+                            "cpus": 4,
+                        }
+                    ]
+                )
+                .jobs[0]
+                .id
+            )
+            _until(lambda: client.get_job(job_id).counts.running == 2, "local frames start")
+            # The local pool has two slots: the other two frames go to the remote worker.
+            worker = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "latchwork.client.cli",
+                    "worker",
+                    "--supervisor",
+                    server.address,
+                    "--slots",
+                    "2",
+                    "--host",
+                    "remote",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=open(tmp_path / "worker.log", "w"),  # noqa: SIM115
+                env={**os.environ, "XDG_RUNTIME_DIR": str(tmp_path / "run")},
+            )
+            _until(lambda: client.get_job(job_id).counts.running == 4, "remote frames start")
+            assert {w.host for w in client.get_job(job_id).work} == {"testhost", "remote"}
+
+            filler = _fill(small_disk)
+            # Writes are refused with a typed status and a plain message (the first few may
+            # still fit in the space SQLite's log had already taken).
+            error: LatchworkError | None = None
+            for attempt in range(500):
+                error = _refused_for_space(
+                    lambda attempt=attempt: client.submit(
+                        [{"name": f"n{attempt}", "package": {"cmdline": "true"}}]
+                    )
+                )
+                if error is not None:
+                    break
+            assert error is not None
+            control = _refused_for_space(lambda: client.control("block", [job_id]))
+            assert client.get_job(job_id).status == job_pb2.JOB_STATUS_RUNNING, "reads work"
+
+            # Every frame ends while the disk is full: their reports cannot be stored yet.
+            gate.touch()
+            _until(lambda: _frames_running(marker) == 0, "the frames end")
+            time.sleep(1.0)  # retries happen meanwhile, and fail
+            assert client.get_job(job_id).counts.running == 4, "nothing stored while full"
+
+            filler.unlink()
+            job = wait_job(client, job_id, timeout=60)
+            assert job.status == job_pb2.JOB_STATUS_COMPLETE
+            assert [w.status for w in job.work] == [job_pb2.WORK_STATUS_COMPLETE] * 4
+            assert all(w.retries == 0 for w in job.work), "no run was lost and run again"
+            after = client.submit([{"name": "after", "package": {"cmdline": "true"}}]).jobs[0]
+            assert wait_job(client, after.id).status == job_pb2.JOB_STATUS_COMPLETE
+
+        # What clients were told while the disk was full: a typed status, plain words.
+        for refusal in (error, control):
+            assert refusal.code == grpc.StatusCode.RESOURCE_EXHAUSTED, refusal
+            assert "storage is full" in refusal.message
+            assert "class" not in refusal.message and "sqlite" not in refusal.message
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(20)
+        (small_disk / "filler").unlink(missing_ok=True)
+        server.stop()
