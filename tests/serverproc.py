@@ -76,6 +76,16 @@ class ServerProcess:
     def channel(self) -> grpc.Channel:
         return grpc.insecure_channel(self.address)
 
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run ``latchwork ARGS`` against this supervisor; its output, whatever the exit."""
+        return subprocess.run(
+            [sys.executable, "-m", "latchwork.client.cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "LATCHWORK_ADDRESS": self.address},
+        )
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
         assert self.process is not None
         if self.process.poll() is None:

@@ -83,6 +83,12 @@ def test_the_three_line_loop_is_suspended_and_its_owner_told(idle_server: Server
         assert suspended.message == documented.replace("callback 12", f"callback {callbacks[0].id}")
         # Contained: 101 runs (depths 0 to 100), then nothing more.
         assert _settled_runs(client, job.id) == 101
+        # GetJob and `latchwork job` show which callback is suspended, and why.
+        shown = client.get_job(job.id).callbacks
+        assert "reached depth 101; the budget is 100" in shown[0].suspended
+        assert [c.suspended for c in shown[1:]] == ["", ""]
+        printed = idle_server.cli("job", str(job.id))
+        assert f"suspended: {shown[0].suspended}" in printed.stdout
         # Another user is served as usual.
         other = client.submit([{"name": "other", "user": "bob", "package": {"cmdline": "true"}}])
         assert other.jobs[0].status == job_pb2.JOB_STATUS_PENDING

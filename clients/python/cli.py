@@ -123,6 +123,8 @@ def cmd_job(client: Client, args: argparse.Namespace) -> int:
                 f"{callback.id:>8}  {callback.spec.language or 'qube':<8} {callback.fired:>5}  "
                 f"{dependency:<3}  {callback.spec.triggers}"
             )
+            if callback.suspended:
+                print(f"{'':>8}  suspended: {callback.suspended}")
         runs = list(itertools.islice(client.callback_runs(job_id=job.id), args.runs))
         if runs:
             print(

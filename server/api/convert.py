@@ -105,6 +105,7 @@ def callback_to_pb(callback: Callback) -> job_pb2.Callback:
         spec=callback_spec_to_pb(callback.spec),
         fired=callback.fired,
         from_dependency=callback.from_dependency,
+        suspended=callback.suspended,
     )
 
 

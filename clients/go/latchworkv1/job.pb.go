@@ -938,8 +938,11 @@ type Callback struct {
 	Fired int32 `protobuf:"varint,4,opt,name=fired,proto3" json:"fired,omitempty"`
 	// True for callbacks the supervisor made from the `dependency` attribute.
 	FromDependency bool `protobuf:"varint,5,opt,name=from_dependency,json=fromDependency,proto3" json:"from_dependency,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Why the firing budget suspended it (it fires no more; add it again once the
+	// cause is fixed), or empty while it may fire. See docs/callbacks.md.
+	Suspended     string `protobuf:"bytes,6,opt,name=suspended,proto3" json:"suspended,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Callback) Reset() {
@@ -1005,6 +1008,13 @@ func (x *Callback) GetFromDependency() bool {
 		return x.FromDependency
 	}
 	return false
+}
+
+func (x *Callback) GetSuspended() string {
+	if x != nil {
+		return x.Suspended
+	}
+	return ""
 }
 
 // Counts of a job's work items by status.
@@ -1333,13 +1343,14 @@ const file_latchwork_v1_job_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x120\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x18.latchwork.v1.WorkStatusR\x06status\x12\x12\n" +
 	"\x04host\x18\x03 \x01(\tR\x04host\x12\x1b\n" +
-	"\twork_name\x18\x04 \x01(\tR\bworkName\"\xa0\x01\n" +
+	"\twork_name\x18\x04 \x01(\tR\bworkName\"\xbe\x01\n" +
 	"\bCallback\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x15\n" +
 	"\x06job_id\x18\x02 \x01(\x03R\x05jobId\x12.\n" +
 	"\x04spec\x18\x03 \x01(\v2\x1a.latchwork.v1.CallbackSpecR\x04spec\x12\x14\n" +
 	"\x05fired\x18\x04 \x01(\x05R\x05fired\x12'\n" +
-	"\x0ffrom_dependency\x18\x05 \x01(\bR\x0efromDependency\"\xa6\x01\n" +
+	"\x0ffrom_dependency\x18\x05 \x01(\bR\x0efromDependency\x12\x1c\n" +
+	"\tsuspended\x18\x06 \x01(\tR\tsuspended\"\xa6\x01\n" +
 	"\n" +
 	"WorkCounts\x12\x18\n" +
 	"\apending\x18\x01 \x01(\x05R\apending\x12\x18\n" +

@@ -303,7 +303,8 @@ type SubscribeRequest struct {
 	AfterSeq int64 `protobuf:"varint,8,opt,name=after_seq,json=afterSeq,proto3" json:"after_seq,omitempty"`
 	// Send the matching jobs first, then events after the snapshot's seq.
 	Snapshot bool `protobuf:"varint,9,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
-	// Seconds between heartbeats when no event flows (0: the server default).
+	// Seconds between heartbeats when no event flows (0: the server default;
+	// otherwise 1 to 3600).
 	HeartbeatSeconds int32 `protobuf:"varint,10,opt,name=heartbeat_seconds,json=heartbeatSeconds,proto3" json:"heartbeat_seconds,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
@@ -738,7 +739,8 @@ type ListJobsRequest struct {
 	ParentId int64 `protobuf:"varint,5,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
 	// Page size (0: 100; at most 1000).
 	PageSize int32 `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// The `next_page_token` of the previous page (empty: first page).
+	// The `next_page_token` of the previous page (empty: first page). Tokens
+	// are opaque: a token not made by ListJobs is INVALID_ARGUMENT.
 	PageToken     string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1398,7 +1400,8 @@ type ListCallbackRunsRequest struct {
 	CallbackId int64 `protobuf:"varint,2,opt,name=callback_id,json=callbackId,proto3" json:"callback_id,omitempty"`
 	// Page size (0: 100; at most 1000).
 	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// The `next_page_token` of the previous page.
+	// The `next_page_token` of the previous page (empty: first page). Tokens
+	// are opaque: a token not made by ListCallbackRuns is INVALID_ARGUMENT.
 	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

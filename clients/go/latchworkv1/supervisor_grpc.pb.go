@@ -37,8 +37,10 @@ const (
 // The supervisor: submit jobs, watch their events, control them.
 type SupervisorServiceClient interface {
 	// Submits jobs atomically: all of them are stored, or none (then the
-	// status is INVALID_ARGUMENT and its message names every problem by field
-	// path). Retrying with the same request_id returns the first answer.
+	// status is INVALID_ARGUMENT; its message and BadRequest details name the
+	// first 20 problems by field path, then how many more). Sizes are limited
+	// (docs/limits.md). Retrying with the same request_id returns the first
+	// answer.
 	Submit(ctx context.Context, in *SubmitRequest, opts ...grpc.CallOption) (*SubmitResponse, error)
 	// Streams events in sequence order, resuming after a given seq.
 	Subscribe(ctx context.Context, in *SubscribeRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SubscribeResponse], error)
@@ -173,8 +175,10 @@ func (c *supervisorServiceClient) GetWorkOutput(ctx context.Context, in *GetWork
 // The supervisor: submit jobs, watch their events, control them.
 type SupervisorServiceServer interface {
 	// Submits jobs atomically: all of them are stored, or none (then the
-	// status is INVALID_ARGUMENT and its message names every problem by field
-	// path). Retrying with the same request_id returns the first answer.
+	// status is INVALID_ARGUMENT; its message and BadRequest details name the
+	// first 20 problems by field path, then how many more). Sizes are limited
+	// (docs/limits.md). Retrying with the same request_id returns the first
+	// answer.
 	Submit(context.Context, *SubmitRequest) (*SubmitResponse, error)
 	// Streams events in sequence order, resuming after a given seq.
 	Subscribe(*SubscribeRequest, grpc.ServerStreamingServer[SubscribeResponse]) error

@@ -441,6 +441,11 @@ export interface Callback {
   fired: number;
   /** True for callbacks the supervisor made from the `dependency` attribute. */
   fromDependency: boolean;
+  /**
+   * Why the firing budget suspended it (it fires no more; add it again once the
+   * cause is fixed), or empty while it may fire. See docs/callbacks.md.
+   */
+  suspended: string;
 }
 
 /** Counts of a job's work items by status. */
@@ -1973,7 +1978,7 @@ export const Subjob: MessageFns<Subjob> = {
 };
 
 function createBaseCallback(): Callback {
-  return { id: 0, jobId: 0, spec: undefined, fired: 0, fromDependency: false };
+  return { id: 0, jobId: 0, spec: undefined, fired: 0, fromDependency: false, suspended: "" };
 }
 
 export const Callback: MessageFns<Callback> = {
@@ -1992,6 +1997,9 @@ export const Callback: MessageFns<Callback> = {
     }
     if (message.fromDependency !== false) {
       writer.uint32(40).bool(message.fromDependency);
+    }
+    if (message.suspended !== "") {
+      writer.uint32(50).string(message.suspended);
     }
     return writer;
   },
@@ -2049,6 +2057,14 @@ export const Callback: MessageFns<Callback> = {
             message.fromDependency = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.suspended = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2076,6 +2092,7 @@ export const Callback: MessageFns<Callback> = {
         : isSet(object.from_dependency)
         ? globalThis.Boolean(object.from_dependency)
         : false,
+      suspended: isSet(object.suspended) ? globalThis.String(object.suspended) : "",
     };
   },
 
@@ -2096,6 +2113,9 @@ export const Callback: MessageFns<Callback> = {
     if (message.fromDependency !== false) {
       obj.fromDependency = message.fromDependency;
     }
+    if (message.suspended !== "") {
+      obj.suspended = message.suspended;
+    }
     return obj;
   },
 
@@ -2111,6 +2131,7 @@ export const Callback: MessageFns<Callback> = {
       : undefined;
     message.fired = object.fired ?? 0;
     message.fromDependency = object.fromDependency ?? false;
+    message.suspended = object.suspended ?? "";
     return message;
   },
 };

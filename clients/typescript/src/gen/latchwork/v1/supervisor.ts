@@ -218,7 +218,10 @@ export interface SubscribeRequest {
   afterSeq: number;
   /** Send the matching jobs first, then events after the snapshot's seq. */
   snapshot: boolean;
-  /** Seconds between heartbeats when no event flows (0: the server default). */
+  /**
+   * Seconds between heartbeats when no event flows (0: the server default;
+   * otherwise 1 to 3600).
+   */
   heartbeatSeconds: number;
 }
 
@@ -281,7 +284,10 @@ export interface ListJobsRequest {
   parentId: number;
   /** Page size (0: 100; at most 1000). */
   pageSize: number;
-  /** The `next_page_token` of the previous page (empty: first page). */
+  /**
+   * The `next_page_token` of the previous page (empty: first page). Tokens
+   * are opaque: a token not made by ListJobs is INVALID_ARGUMENT.
+   */
   pageToken: string;
 }
 
@@ -387,7 +393,10 @@ export interface ListCallbackRunsRequest {
   callbackId: number;
   /** Page size (0: 100; at most 1000). */
   pageSize: number;
-  /** The `next_page_token` of the previous page. */
+  /**
+   * The `next_page_token` of the previous page (empty: first page). Tokens
+   * are opaque: a token not made by ListCallbackRuns is INVALID_ARGUMENT.
+   */
   pageToken: string;
 }
 
@@ -3316,8 +3325,10 @@ export type SupervisorServiceService = typeof SupervisorServiceService;
 export const SupervisorServiceService = {
   /**
    * Submits jobs atomically: all of them are stored, or none (then the
-   * status is INVALID_ARGUMENT and its message names every problem by field
-   * path). Retrying with the same request_id returns the first answer.
+   * status is INVALID_ARGUMENT; its message and BadRequest details name the
+   * first 20 problems by field path, then how many more). Sizes are limited
+   * (docs/limits.md). Retrying with the same request_id returns the first
+   * answer.
    */
   submit: {
     path: "/latchwork.v1.SupervisorService/Submit" as const,
@@ -3422,8 +3433,10 @@ export const SupervisorServiceService = {
 export interface SupervisorServiceServer extends UntypedServiceImplementation {
   /**
    * Submits jobs atomically: all of them are stored, or none (then the
-   * status is INVALID_ARGUMENT and its message names every problem by field
-   * path). Retrying with the same request_id returns the first answer.
+   * status is INVALID_ARGUMENT; its message and BadRequest details name the
+   * first 20 problems by field path, then how many more). Sizes are limited
+   * (docs/limits.md). Retrying with the same request_id returns the first
+   * answer.
    */
   submit: handleUnaryCall<SubmitRequest, SubmitResponse>;
   /** Streams events in sequence order, resuming after a given seq. */
@@ -3450,8 +3463,10 @@ export interface SupervisorServiceServer extends UntypedServiceImplementation {
 export interface SupervisorServiceClient extends Client {
   /**
    * Submits jobs atomically: all of them are stored, or none (then the
-   * status is INVALID_ARGUMENT and its message names every problem by field
-   * path). Retrying with the same request_id returns the first answer.
+   * status is INVALID_ARGUMENT; its message and BadRequest details name the
+   * first 20 problems by field path, then how many more). Sizes are limited
+   * (docs/limits.md). Retrying with the same request_id returns the first
+   * answer.
    */
   submit(
     request: SubmitRequest,

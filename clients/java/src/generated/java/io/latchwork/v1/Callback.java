@@ -32,6 +32,7 @@ private static final long serialVersionUID = 0L;
     super(builder);
   }
   private Callback() {
+    suspended_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -151,6 +152,55 @@ private static final long serialVersionUID = 0L;
     return fromDependency_;
   }
 
+  public static final int SUSPENDED_FIELD_NUMBER = 6;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object suspended_ = "";
+  /**
+   * <pre>
+   * Why the firing budget suspended it (it fires no more; add it again once the
+   * cause is fixed), or empty while it may fire. See docs/callbacks.md.
+   * </pre>
+   *
+   * <code>string suspended = 6 [json_name = "suspended"];</code>
+   * @return The suspended.
+   */
+  @java.lang.Override
+  public java.lang.String getSuspended() {
+    java.lang.Object ref = suspended_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      suspended_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Why the firing budget suspended it (it fires no more; add it again once the
+   * cause is fixed), or empty while it may fire. See docs/callbacks.md.
+   * </pre>
+   *
+   * <code>string suspended = 6 [json_name = "suspended"];</code>
+   * @return The bytes for suspended.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getSuspendedBytes() {
+    java.lang.Object ref = suspended_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      suspended_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -180,6 +230,9 @@ private static final long serialVersionUID = 0L;
     if (fromDependency_ != false) {
       output.writeBool(5, fromDependency_);
     }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(suspended_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 6, suspended_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -203,6 +256,9 @@ private static final long serialVersionUID = 0L;
     if (fromDependency_ != false) {
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(5, fromDependency_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(suspended_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(6, suspended_);
     }
     return size;
   }
@@ -241,6 +297,8 @@ private static final long serialVersionUID = 0L;
         != other.getFired()) return false;
     if (getFromDependency()
         != other.getFromDependency()) return false;
+    if (!getSuspended()
+        .equals(other.getSuspended())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -267,6 +325,8 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + FROM_DEPENDENCY_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getFromDependency());
+    hash = (37 * hash) + SUSPENDED_FIELD_NUMBER;
+    hash = (53 * hash) + getSuspended().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -417,6 +477,7 @@ private static final long serialVersionUID = 0L;
       }
       fired_ = 0;
       fromDependency_ = false;
+      suspended_ = "";
       return this;
     }
 
@@ -469,6 +530,9 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000010) != 0)) {
         result.fromDependency_ = fromDependency_;
       }
+      if (((from_bitField0_ & 0x00000020) != 0)) {
+        result.suspended_ = suspended_;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -498,6 +562,11 @@ private static final long serialVersionUID = 0L;
       }
       if (other.getFromDependency() != false) {
         setFromDependency(other.getFromDependency());
+      }
+      if (!other.getSuspended().isEmpty()) {
+        suspended_ = other.suspended_;
+        bitField0_ |= 0x00000020;
+        onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -550,6 +619,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000010;
               break;
             } // case 40
+            case 50: {
+              suspended_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000020;
+              break;
+            } // case 50
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -894,6 +968,103 @@ private static final long serialVersionUID = 0L;
     public Builder clearFromDependency() {
       bitField0_ = (bitField0_ & ~0x00000010);
       fromDependency_ = false;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object suspended_ = "";
+    /**
+     * <pre>
+     * Why the firing budget suspended it (it fires no more; add it again once the
+     * cause is fixed), or empty while it may fire. See docs/callbacks.md.
+     * </pre>
+     *
+     * <code>string suspended = 6 [json_name = "suspended"];</code>
+     * @return The suspended.
+     */
+    public java.lang.String getSuspended() {
+      java.lang.Object ref = suspended_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        suspended_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Why the firing budget suspended it (it fires no more; add it again once the
+     * cause is fixed), or empty while it may fire. See docs/callbacks.md.
+     * </pre>
+     *
+     * <code>string suspended = 6 [json_name = "suspended"];</code>
+     * @return The bytes for suspended.
+     */
+    public com.google.protobuf.ByteString
+        getSuspendedBytes() {
+      java.lang.Object ref = suspended_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        suspended_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Why the firing budget suspended it (it fires no more; add it again once the
+     * cause is fixed), or empty while it may fire. See docs/callbacks.md.
+     * </pre>
+     *
+     * <code>string suspended = 6 [json_name = "suspended"];</code>
+     * @param value The suspended to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSuspended(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      suspended_ = value;
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Why the firing budget suspended it (it fires no more; add it again once the
+     * cause is fixed), or empty while it may fire. See docs/callbacks.md.
+     * </pre>
+     *
+     * <code>string suspended = 6 [json_name = "suspended"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearSuspended() {
+      suspended_ = getDefaultInstance().getSuspended();
+      bitField0_ = (bitField0_ & ~0x00000020);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Why the firing budget suspended it (it fires no more; add it again once the
+     * cause is fixed), or empty while it may fire. See docs/callbacks.md.
+     * </pre>
+     *
+     * <code>string suspended = 6 [json_name = "suspended"];</code>
+     * @param value The bytes for suspended to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSuspendedBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      suspended_ = value;
+      bitField0_ |= 0x00000020;
       onChanged();
       return this;
     }

@@ -76,4 +76,26 @@ public interface CallbackOrBuilder extends
    * @return The fromDependency.
    */
   boolean getFromDependency();
+
+  /**
+   * <pre>
+   * Why the firing budget suspended it (it fires no more; add it again once the
+   * cause is fixed), or empty while it may fire. See docs/callbacks.md.
+   * </pre>
+   *
+   * <code>string suspended = 6 [json_name = "suspended"];</code>
+   * @return The suspended.
+   */
+  java.lang.String getSuspended();
+  /**
+   * <pre>
+   * Why the firing budget suspended it (it fires no more; add it again once the
+   * cause is fixed), or empty while it may fire. See docs/callbacks.md.
+   * </pre>
+   *
+   * <code>string suspended = 6 [json_name = "suspended"];</code>
+   * @return The bytes for suspended.
+   */
+  com.google.protobuf.ByteString
+      getSuspendedBytes();
 }

@@ -141,49 +141,50 @@ public final class JobProto extends com.google.protobuf.GeneratedFile {
       "\tR\007message\"{\n\006Subjob\022\016\n\002id\030\001 \001(\005R\002id\0220\n\006" +
       "status\030\002 \001(\0162\030.latchwork.v1.WorkStatusR\006" +
       "status\022\022\n\004host\030\003 \001(\tR\004host\022\033\n\twork_name\030" +
-      "\004 \001(\tR\010workName\"\240\001\n\010Callback\022\016\n\002id\030\001 \001(\003" +
+      "\004 \001(\tR\010workName\"\276\001\n\010Callback\022\016\n\002id\030\001 \001(\003" +
       "R\002id\022\025\n\006job_id\030\002 \001(\003R\005jobId\022.\n\004spec\030\003 \001(" +
       "\0132\032.latchwork.v1.CallbackSpecR\004spec\022\024\n\005f" +
       "ired\030\004 \001(\005R\005fired\022\'\n\017from_dependency\030\005 \001" +
-      "(\010R\016fromDependency\"\246\001\n\nWorkCounts\022\030\n\007pen" +
-      "ding\030\001 \001(\005R\007pending\022\030\n\007blocked\030\002 \001(\005R\007bl" +
-      "ocked\022\030\n\007running\030\003 \001(\005R\007running\022\032\n\010compl" +
-      "ete\030\004 \001(\005R\010complete\022\026\n\006failed\030\005 \001(\005R\006fai" +
-      "led\022\026\n\006killed\030\006 \001(\005R\006killed\"\273\004\n\003Job\022\016\n\002i" +
-      "d\030\001 \001(\003R\002id\022\022\n\004pgrp\030\002 \001(\003R\004pgrp\022\024\n\005label" +
-      "\030\003 \001(\tR\005label\022)\n\004spec\030\004 \001(\0132\025.latchwork." +
-      "v1.JobSpecR\004spec\022/\n\006status\030\005 \001(\0162\027.latch" +
-      "work.v1.JobStatusR\006status\022\022\n\004user\030\006 \001(\tR" +
-      "\004user\022;\n\013submit_time\030\007 \001(\0132\032.google.prot" +
-      "obuf.TimestampR\nsubmitTime\0229\n\nstart_time" +
-      "\030\010 \001(\0132\032.google.protobuf.TimestampR\tstar" +
-      "tTime\0225\n\010end_time\030\t \001(\0132\032.google.protobu" +
-      "f.TimestampR\007endTime\0220\n\006counts\030\n \001(\0132\030.l" +
-      "atchwork.v1.WorkCountsR\006counts\022&\n\004work\030\013" +
-      " \003(\0132\022.latchwork.v1.WorkR\004work\022.\n\007subjob" +
-      "s\030\014 \003(\0132\024.latchwork.v1.SubjobR\007subjobs\0224" +
-      "\n\tcallbacks\030\r \003(\0132\026.latchwork.v1.Callbac" +
-      "kR\tcallbacks\022\033\n\tchild_ids\030\016 \003(\003R\010childId" +
-      "s*\200\002\n\tJobStatus\022\032\n\026JOB_STATUS_UNSPECIFIE" +
-      "D\020\000\022\026\n\022JOB_STATUS_PENDING\020\001\022\026\n\022JOB_STATU" +
-      "S_BLOCKED\020\002\022\026\n\022JOB_STATUS_WAITING\020\003\022\026\n\022J" +
-      "OB_STATUS_RUNNING\020\004\022\030\n\024JOB_STATUS_SUSPEN" +
-      "DED\020\005\022\027\n\023JOB_STATUS_COMPLETE\020\006\022\025\n\021JOB_ST" +
-      "ATUS_FAILED\020\007\022\025\n\021JOB_STATUS_KILLED\020\010\022\026\n\022" +
-      "JOB_STATUS_REMOVED\020\t*\276\001\n\nWorkStatus\022\033\n\027W" +
-      "ORK_STATUS_UNSPECIFIED\020\000\022\027\n\023WORK_STATUS_" +
-      "PENDING\020\001\022\027\n\023WORK_STATUS_BLOCKED\020\002\022\027\n\023WO" +
-      "RK_STATUS_RUNNING\020\003\022\030\n\024WORK_STATUS_COMPL" +
-      "ETE\020\004\022\026\n\022WORK_STATUS_FAILED\020\005\022\026\n\022WORK_ST" +
-      "ATUS_KILLED\020\006*U\n\tPrototype\022\031\n\025PROTOTYPE_" +
-      "UNSPECIFIED\020\000\022\025\n\021PROTOTYPE_CMDLINE\020\001\022\026\n\022" +
-      "PROTOTYPE_CMDRANGE\020\002*a\n\014OutputStream\022\035\n\031" +
-      "OUTPUT_STREAM_UNSPECIFIED\020\000\022\030\n\024OUTPUT_ST" +
-      "REAM_STDOUT\020\001\022\030\n\024OUTPUT_STREAM_STDERR\020\002B" +
-      "\224\001\n\017io.latchwork.v1B\010JobProtoP\001ZAgithub." +
-      "com/latchwork/latchwork/clients/go/latch" +
-      "workv1;latchworkv1\242\002\003LWX\252\002\014Latchwork.V1\312" +
-      "\002\014Latchwork\\V1\352\002\rLatchwork::V1b\006proto3"
+      "(\010R\016fromDependency\022\034\n\tsuspended\030\006 \001(\tR\ts" +
+      "uspended\"\246\001\n\nWorkCounts\022\030\n\007pending\030\001 \001(\005" +
+      "R\007pending\022\030\n\007blocked\030\002 \001(\005R\007blocked\022\030\n\007r" +
+      "unning\030\003 \001(\005R\007running\022\032\n\010complete\030\004 \001(\005R" +
+      "\010complete\022\026\n\006failed\030\005 \001(\005R\006failed\022\026\n\006kil" +
+      "led\030\006 \001(\005R\006killed\"\273\004\n\003Job\022\016\n\002id\030\001 \001(\003R\002i" +
+      "d\022\022\n\004pgrp\030\002 \001(\003R\004pgrp\022\024\n\005label\030\003 \001(\tR\005la" +
+      "bel\022)\n\004spec\030\004 \001(\0132\025.latchwork.v1.JobSpec" +
+      "R\004spec\022/\n\006status\030\005 \001(\0162\027.latchwork.v1.Jo" +
+      "bStatusR\006status\022\022\n\004user\030\006 \001(\tR\004user\022;\n\013s" +
+      "ubmit_time\030\007 \001(\0132\032.google.protobuf.Times" +
+      "tampR\nsubmitTime\0229\n\nstart_time\030\010 \001(\0132\032.g" +
+      "oogle.protobuf.TimestampR\tstartTime\0225\n\010e" +
+      "nd_time\030\t \001(\0132\032.google.protobuf.Timestam" +
+      "pR\007endTime\0220\n\006counts\030\n \001(\0132\030.latchwork.v" +
+      "1.WorkCountsR\006counts\022&\n\004work\030\013 \003(\0132\022.lat" +
+      "chwork.v1.WorkR\004work\022.\n\007subjobs\030\014 \003(\0132\024." +
+      "latchwork.v1.SubjobR\007subjobs\0224\n\tcallback" +
+      "s\030\r \003(\0132\026.latchwork.v1.CallbackR\tcallbac" +
+      "ks\022\033\n\tchild_ids\030\016 \003(\003R\010childIds*\200\002\n\tJobS" +
+      "tatus\022\032\n\026JOB_STATUS_UNSPECIFIED\020\000\022\026\n\022JOB" +
+      "_STATUS_PENDING\020\001\022\026\n\022JOB_STATUS_BLOCKED\020" +
+      "\002\022\026\n\022JOB_STATUS_WAITING\020\003\022\026\n\022JOB_STATUS_" +
+      "RUNNING\020\004\022\030\n\024JOB_STATUS_SUSPENDED\020\005\022\027\n\023J" +
+      "OB_STATUS_COMPLETE\020\006\022\025\n\021JOB_STATUS_FAILE" +
+      "D\020\007\022\025\n\021JOB_STATUS_KILLED\020\010\022\026\n\022JOB_STATUS" +
+      "_REMOVED\020\t*\276\001\n\nWorkStatus\022\033\n\027WORK_STATUS" +
+      "_UNSPECIFIED\020\000\022\027\n\023WORK_STATUS_PENDING\020\001\022" +
+      "\027\n\023WORK_STATUS_BLOCKED\020\002\022\027\n\023WORK_STATUS_" +
+      "RUNNING\020\003\022\030\n\024WORK_STATUS_COMPLETE\020\004\022\026\n\022W" +
+      "ORK_STATUS_FAILED\020\005\022\026\n\022WORK_STATUS_KILLE" +
+      "D\020\006*U\n\tPrototype\022\031\n\025PROTOTYPE_UNSPECIFIE" +
+      "D\020\000\022\025\n\021PROTOTYPE_CMDLINE\020\001\022\026\n\022PROTOTYPE_" +
+      "CMDRANGE\020\002*a\n\014OutputStream\022\035\n\031OUTPUT_STR" +
+      "EAM_UNSPECIFIED\020\000\022\030\n\024OUTPUT_STREAM_STDOU" +
+      "T\020\001\022\030\n\024OUTPUT_STREAM_STDERR\020\002B\224\001\n\017io.lat" +
+      "chwork.v1B\010JobProtoP\001ZAgithub.com/latchw" +
+      "ork/latchwork/clients/go/latchworkv1;lat" +
+      "chworkv1\242\002\003LWX\252\002\014Latchwork.V1\312\002\014Latchwor" +
+      "k\\V1\352\002\rLatchwork::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -249,7 +250,7 @@ public final class JobProto extends com.google.protobuf.GeneratedFile {
     internal_static_latchwork_v1_Callback_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_latchwork_v1_Callback_descriptor,
-        new java.lang.String[] { "Id", "JobId", "Spec", "Fired", "FromDependency", });
+        new java.lang.String[] { "Id", "JobId", "Spec", "Fired", "FromDependency", "Suspended", });
     internal_static_latchwork_v1_WorkCounts_descriptor =
       getDescriptor().getMessageType(7);
     internal_static_latchwork_v1_WorkCounts_fieldAccessorTable = new

@@ -103,7 +103,8 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object pageToken_ = "";
   /**
    * <pre>
-   * The `next_page_token` of the previous page.
+   * The `next_page_token` of the previous page (empty: first page). Tokens
+   * are opaque: a token not made by ListCallbackRuns is INVALID_ARGUMENT.
    * </pre>
    *
    * <code>string page_token = 4 [json_name = "pageToken"];</code>
@@ -124,7 +125,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The `next_page_token` of the previous page.
+   * The `next_page_token` of the previous page (empty: first page). Tokens
+   * are opaque: a token not made by ListCallbackRuns is INVALID_ARGUMENT.
    * </pre>
    *
    * <code>string page_token = 4 [json_name = "pageToken"];</code>
@@ -651,7 +653,8 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object pageToken_ = "";
     /**
      * <pre>
-     * The `next_page_token` of the previous page.
+     * The `next_page_token` of the previous page (empty: first page). Tokens
+     * are opaque: a token not made by ListCallbackRuns is INVALID_ARGUMENT.
      * </pre>
      *
      * <code>string page_token = 4 [json_name = "pageToken"];</code>
@@ -671,7 +674,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The `next_page_token` of the previous page.
+     * The `next_page_token` of the previous page (empty: first page). Tokens
+     * are opaque: a token not made by ListCallbackRuns is INVALID_ARGUMENT.
      * </pre>
      *
      * <code>string page_token = 4 [json_name = "pageToken"];</code>
@@ -692,7 +696,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The `next_page_token` of the previous page.
+     * The `next_page_token` of the previous page (empty: first page). Tokens
+     * are opaque: a token not made by ListCallbackRuns is INVALID_ARGUMENT.
      * </pre>
      *
      * <code>string page_token = 4 [json_name = "pageToken"];</code>
@@ -709,7 +714,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The `next_page_token` of the previous page.
+     * The `next_page_token` of the previous page (empty: first page). Tokens
+     * are opaque: a token not made by ListCallbackRuns is INVALID_ARGUMENT.
      * </pre>
      *
      * <code>string page_token = 4 [json_name = "pageToken"];</code>
@@ -723,7 +729,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The `next_page_token` of the previous page.
+     * The `next_page_token` of the previous page (empty: first page). Tokens
+     * are opaque: a token not made by ListCallbackRuns is INVALID_ARGUMENT.
      * </pre>
      *
      * <code>string page_token = 4 [json_name = "pageToken"];</code>

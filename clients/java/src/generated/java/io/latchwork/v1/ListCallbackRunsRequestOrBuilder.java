@@ -42,7 +42,8 @@ public interface ListCallbackRunsRequestOrBuilder extends
 
   /**
    * <pre>
-   * The `next_page_token` of the previous page.
+   * The `next_page_token` of the previous page (empty: first page). Tokens
+   * are opaque: a token not made by ListCallbackRuns is INVALID_ARGUMENT.
    * </pre>
    *
    * <code>string page_token = 4 [json_name = "pageToken"];</code>
@@ -51,7 +52,8 @@ public interface ListCallbackRunsRequestOrBuilder extends
   java.lang.String getPageToken();
   /**
    * <pre>
-   * The `next_page_token` of the previous page.
+   * The `next_page_token` of the previous page (empty: first page). Tokens
+   * are opaque: a token not made by ListCallbackRuns is INVALID_ARGUMENT.
    * </pre>
    *
    * <code>string page_token = 4 [json_name = "pageToken"];</code>

@@ -314,7 +314,8 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object pageToken_ = "";
   /**
    * <pre>
-   * The `next_page_token` of the previous page (empty: first page).
+   * The `next_page_token` of the previous page (empty: first page). Tokens
+   * are opaque: a token not made by ListJobs is INVALID_ARGUMENT.
    * </pre>
    *
    * <code>string page_token = 7 [json_name = "pageToken"];</code>
@@ -335,7 +336,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The `next_page_token` of the previous page (empty: first page).
+   * The `next_page_token` of the previous page (empty: first page). Tokens
+   * are opaque: a token not made by ListJobs is INVALID_ARGUMENT.
    * </pre>
    *
    * <code>string page_token = 7 [json_name = "pageToken"];</code>
@@ -1509,7 +1511,8 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object pageToken_ = "";
     /**
      * <pre>
-     * The `next_page_token` of the previous page (empty: first page).
+     * The `next_page_token` of the previous page (empty: first page). Tokens
+     * are opaque: a token not made by ListJobs is INVALID_ARGUMENT.
      * </pre>
      *
      * <code>string page_token = 7 [json_name = "pageToken"];</code>
@@ -1529,7 +1532,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The `next_page_token` of the previous page (empty: first page).
+     * The `next_page_token` of the previous page (empty: first page). Tokens
+     * are opaque: a token not made by ListJobs is INVALID_ARGUMENT.
      * </pre>
      *
      * <code>string page_token = 7 [json_name = "pageToken"];</code>
@@ -1550,7 +1554,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The `next_page_token` of the previous page (empty: first page).
+     * The `next_page_token` of the previous page (empty: first page). Tokens
+     * are opaque: a token not made by ListJobs is INVALID_ARGUMENT.
      * </pre>
      *
      * <code>string page_token = 7 [json_name = "pageToken"];</code>
@@ -1567,7 +1572,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The `next_page_token` of the previous page (empty: first page).
+     * The `next_page_token` of the previous page (empty: first page). Tokens
+     * are opaque: a token not made by ListJobs is INVALID_ARGUMENT.
      * </pre>
      *
      * <code>string page_token = 7 [json_name = "pageToken"];</code>
@@ -1581,7 +1587,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The `next_page_token` of the previous page (empty: first page).
+     * The `next_page_token` of the previous page (empty: first page). Tokens
+     * are opaque: a token not made by ListJobs is INVALID_ARGUMENT.
      * </pre>
      *
      * <code>string page_token = 7 [json_name = "pageToken"];</code>

@@ -171,7 +171,8 @@ public interface ListJobsRequestOrBuilder extends
 
   /**
    * <pre>
-   * The `next_page_token` of the previous page (empty: first page).
+   * The `next_page_token` of the previous page (empty: first page). Tokens
+   * are opaque: a token not made by ListJobs is INVALID_ARGUMENT.
    * </pre>
    *
    * <code>string page_token = 7 [json_name = "pageToken"];</code>
@@ -180,7 +181,8 @@ public interface ListJobsRequestOrBuilder extends
   java.lang.String getPageToken();
   /**
    * <pre>
-   * The `next_page_token` of the previous page (empty: first page).
+   * The `next_page_token` of the previous page (empty: first page). Tokens
+   * are opaque: a token not made by ListJobs is INVALID_ARGUMENT.
    * </pre>
    *
    * <code>string page_token = 7 [json_name = "pageToken"];</code>

@@ -458,7 +458,8 @@ private static final long serialVersionUID = 0L;
   private int heartbeatSeconds_ = 0;
   /**
    * <pre>
-   * Seconds between heartbeats when no event flows (0: the server default).
+   * Seconds between heartbeats when no event flows (0: the server default;
+   * otherwise 1 to 3600).
    * </pre>
    *
    * <code>int32 heartbeat_seconds = 10 [json_name = "heartbeatSeconds"];</code>
@@ -2175,7 +2176,8 @@ private static final long serialVersionUID = 0L;
     private int heartbeatSeconds_ ;
     /**
      * <pre>
-     * Seconds between heartbeats when no event flows (0: the server default).
+     * Seconds between heartbeats when no event flows (0: the server default;
+     * otherwise 1 to 3600).
      * </pre>
      *
      * <code>int32 heartbeat_seconds = 10 [json_name = "heartbeatSeconds"];</code>
@@ -2187,7 +2189,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Seconds between heartbeats when no event flows (0: the server default).
+     * Seconds between heartbeats when no event flows (0: the server default;
+     * otherwise 1 to 3600).
      * </pre>
      *
      * <code>int32 heartbeat_seconds = 10 [json_name = "heartbeatSeconds"];</code>
@@ -2203,7 +2206,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Seconds between heartbeats when no event flows (0: the server default).
+     * Seconds between heartbeats when no event flows (0: the server default;
+     * otherwise 1 to 3600).
      * </pre>
      *
      * <code>int32 heartbeat_seconds = 10 [json_name = "heartbeatSeconds"];</code>

@@ -281,7 +281,8 @@ public interface SubscribeRequestOrBuilder extends
 
   /**
    * <pre>
-   * Seconds between heartbeats when no event flows (0: the server default).
+   * Seconds between heartbeats when no event flows (0: the server default;
+   * otherwise 1 to 3600).
    * </pre>
    *
    * <code>int32 heartbeat_seconds = 10 [json_name = "heartbeatSeconds"];</code>

@@ -363,8 +363,10 @@ public final class SupervisorServiceGrpc {
     /**
      * <pre>
      * Submits jobs atomically: all of them are stored, or none (then the
-     * status is INVALID_ARGUMENT and its message names every problem by field
-     * path). Retrying with the same request_id returns the first answer.
+     * status is INVALID_ARGUMENT; its message and BadRequest details name the
+     * first 20 problems by field path, then how many more). Sizes are limited
+     * (docs/limits.md). Retrying with the same request_id returns the first
+     * answer.
      * </pre>
      */
     default void submit(io.latchwork.v1.SubmitRequest request,
@@ -490,8 +492,10 @@ public final class SupervisorServiceGrpc {
     /**
      * <pre>
      * Submits jobs atomically: all of them are stored, or none (then the
-     * status is INVALID_ARGUMENT and its message names every problem by field
-     * path). Retrying with the same request_id returns the first answer.
+     * status is INVALID_ARGUMENT; its message and BadRequest details name the
+     * first 20 problems by field path, then how many more). Sizes are limited
+     * (docs/limits.md). Retrying with the same request_id returns the first
+     * answer.
      * </pre>
      */
     public void submit(io.latchwork.v1.SubmitRequest request,
@@ -612,8 +616,10 @@ public final class SupervisorServiceGrpc {
     /**
      * <pre>
      * Submits jobs atomically: all of them are stored, or none (then the
-     * status is INVALID_ARGUMENT and its message names every problem by field
-     * path). Retrying with the same request_id returns the first answer.
+     * status is INVALID_ARGUMENT; its message and BadRequest details name the
+     * first 20 problems by field path, then how many more). Sizes are limited
+     * (docs/limits.md). Retrying with the same request_id returns the first
+     * answer.
      * </pre>
      */
     public io.latchwork.v1.SubmitResponse submit(io.latchwork.v1.SubmitRequest request) throws io.grpc.StatusException {
@@ -727,8 +733,10 @@ public final class SupervisorServiceGrpc {
     /**
      * <pre>
      * Submits jobs atomically: all of them are stored, or none (then the
-     * status is INVALID_ARGUMENT and its message names every problem by field
-     * path). Retrying with the same request_id returns the first answer.
+     * status is INVALID_ARGUMENT; its message and BadRequest details name the
+     * first 20 problems by field path, then how many more). Sizes are limited
+     * (docs/limits.md). Retrying with the same request_id returns the first
+     * answer.
      * </pre>
      */
     public io.latchwork.v1.SubmitResponse submit(io.latchwork.v1.SubmitRequest request) {
@@ -841,8 +849,10 @@ public final class SupervisorServiceGrpc {
     /**
      * <pre>
      * Submits jobs atomically: all of them are stored, or none (then the
-     * status is INVALID_ARGUMENT and its message names every problem by field
-     * path). Retrying with the same request_id returns the first answer.
+     * status is INVALID_ARGUMENT; its message and BadRequest details name the
+     * first 20 problems by field path, then how many more). Sizes are limited
+     * (docs/limits.md). Retrying with the same request_id returns the first
+     * answer.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<io.latchwork.v1.SubmitResponse> submit(
