@@ -16,6 +16,7 @@ import ctypes
 import logging
 import multiprocessing
 import os
+import resource
 import signal
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -33,9 +34,20 @@ log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
 
 
+CHECKER_MEMORY_BYTES = 1 << 30
+"""Address space of a checker process: compiling hostile source must not take the machine's
+memory (a 64 KiB source needs a few MiB; the interpreter itself about 30)."""
+
+
 def _child_setup(parent: int) -> None:
-    """In the checker process: die with the supervisor, leave Ctrl-C to it."""
+    """In the checker process: die with the supervisor, leave Ctrl-C to it, bounded memory.
+
+    The source it compiles is hostile until proven otherwise: it is parsed and compiled here,
+    never run, but a parser fed on purpose can still ask for memory; over the bound it fails
+    with MemoryError, which the check reports as a refusal to check.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_AS, (CHECKER_MEMORY_BYTES, CHECKER_MEMORY_BYTES))
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # the supervisor died before prctl took effect
