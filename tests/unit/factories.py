@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from latchwork.server.callbacks import LanguagePolicy
 from latchwork.server.core import transitions as t
 from latchwork.server.core.changes import Changes
 from latchwork.server.core.events import Event
 from latchwork.server.core.model import Job, JobSpec, Prototype, WorkItem, WorkSpec
 from latchwork.server.core.submission import make_job, normalize
+from latchwork.server.output import OutputStore
+from latchwork.server.store import SqliteStore
+from latchwork.server.supervisor import Supervisor
 
 
 def frames_spec(frames: str = "1-3", **fields: object) -> JobSpec:
@@ -66,3 +72,12 @@ class Sink:
 
     def resume(self, lease_id: str) -> None:
         self.calls.append(("resume", lease_id))
+
+
+def python_supervisor(store: SqliteStore, root: Path) -> Supervisor:
+    """A supervisor over a real store that accepts qube and Python callbacks."""
+    return Supervisor(
+        store,
+        OutputStore(root / "output"),
+        languages=LanguagePolicy(enabled=frozenset({"qube", "python"})),
+    )

@@ -10,17 +10,14 @@ import pytest
 
 from latchwork.sandbox.actions import Action, Scope, Verb
 from latchwork.sandbox.python.pool import PythonCall, PythonResult
-from latchwork.server.callbacks import LanguagePolicy
 from latchwork.server.callrunner import CallbackRunner, OwnerQueue
 from latchwork.server.core.model import CallbackSpec
 from latchwork.server.core.runs import CallbackRun
 from latchwork.server.core.states import JobStatus
 from latchwork.server.mailer import Mailer, MailSettings
-from latchwork.server.output import OutputStore
 from latchwork.server.store import SqliteStore
-from latchwork.server.supervisor import Supervisor
 
-from .factories import frames_spec
+from .factories import frames_spec, python_supervisor
 
 
 class BrokenSandbox:
@@ -37,18 +34,10 @@ def tmp_store(tmp_path: Path) -> Iterator[SqliteStore]:
     store.close()
 
 
-def _supervisor(store: SqliteStore, root: Path) -> Supervisor:
-    return Supervisor(
-        store,
-        OutputStore(root / "output"),
-        languages=LanguagePolicy(enabled=frozenset({"qube", "python"})),
-    )
-
-
 async def test_an_exception_inside_the_runner_finishes_the_run_as_an_error(
     tmp_store: SqliteStore, tmp_path: Path
 ) -> None:
-    sup = _supervisor(tmp_store, tmp_path)
+    sup = python_supervisor(tmp_store, tmp_path)
     runner = CallbackRunner(sup, BrokenSandbox(), Mailer(MailSettings()))
     sup.callback_runner = runner
     job = sup.submit(
@@ -65,7 +54,7 @@ async def test_an_exception_inside_the_runner_finishes_the_run_as_an_error(
 async def test_actions_that_fail_to_apply_finish_the_run_and_change_nothing(
     tmp_store: SqliteStore, tmp_path: Path
 ) -> None:
-    sup = _supervisor(tmp_store, tmp_path)
+    sup = python_supervisor(tmp_store, tmp_path)
     job = sup.submit([frames_spec("1", status=JobStatus.BLOCKED)]).jobs[0]
     run = CallbackRun(1, 0, job.id, "submit-job-self", "", 1, 0.0)
     # `complete` applies to work items only; a job-scope one slips through the checks and

@@ -13,19 +13,16 @@ from pathlib import Path
 import pytest
 
 from latchwork.sandbox.python.pool import PythonCall, PythonResult
-from latchwork.server.callbacks import LanguagePolicy
 from latchwork.server.callrunner import CallbackRunner
 from latchwork.server.core.actions import Action
 from latchwork.server.core.model import CallbackSpec
 from latchwork.server.core.states import JobStatus, WorkStatus
 from latchwork.server.core.transitions import RunOutcome
 from latchwork.server.mailer import Mailer, MailSettings
-from latchwork.server.output import OutputStore
 from latchwork.server.store import SqliteStore
 from latchwork.server.store.errors import StorageFull
-from latchwork.server.supervisor import Supervisor
 
-from .factories import frames_spec
+from .factories import frames_spec, python_supervisor
 
 
 class FullDisk:
@@ -67,18 +64,10 @@ def store(tmp_path: Path) -> Iterator[SqliteStore]:
     store.close()
 
 
-def _supervisor(store: SqliteStore, root: Path) -> Supervisor:
-    return Supervisor(
-        store,
-        OutputStore(root / "output"),
-        languages=LanguagePolicy(enabled=frozenset({"qube", "python"})),
-    )
-
-
 async def test_a_refused_registration_leaves_nothing_to_run(
     store: SqliteStore, tmp_path: Path
 ) -> None:
-    sup = _supervisor(store, tmp_path)
+    sup = python_supervisor(store, tmp_path)
     disk = FullDisk(store)
     job = sup.submit([frames_spec("1", status=JobStatus.BLOCKED)]).jobs[0]
     disk.full = True
@@ -94,7 +83,7 @@ async def test_a_refused_registration_leaves_nothing_to_run(
 async def test_a_run_refused_while_full_is_retried_calmly_and_runs_once(
     store: SqliteStore, tmp_path: Path
 ) -> None:
-    sup = _supervisor(store, tmp_path)
+    sup = python_supervisor(store, tmp_path)
     disk = FullDisk(store)
     job = sup.submit([frames_spec("1", status=JobStatus.BLOCKED)]).jobs[0]
     # The firing is stored with the registration; its end is what the full disk refuses.
@@ -128,7 +117,7 @@ async def test_a_run_refused_while_full_is_retried_calmly_and_runs_once(
 async def test_a_python_run_is_handed_out_once_though_a_commit_failed_meanwhile(
     store: SqliteStore, tmp_path: Path
 ) -> None:
-    sup = _supervisor(store, tmp_path)
+    sup = python_supervisor(store, tmp_path)
     runner = CallbackRunner(sup, QuietSandbox(), Mailer(MailSettings()))
     sup.callback_runner = runner
     disk = FullDisk(store)
@@ -156,7 +145,7 @@ async def test_a_python_run_is_handed_out_once_though_a_commit_failed_meanwhile(
 async def test_a_report_refused_while_full_keeps_its_lease_for_the_retry(
     store: SqliteStore, tmp_path: Path
 ) -> None:
-    sup = _supervisor(store, tmp_path)
+    sup = python_supervisor(store, tmp_path)
     disk = FullDisk(store)
     worker = sup.register_worker("farm01", NoSink())
     job = sup.submit([frames_spec("1")]).jobs[0]
@@ -175,7 +164,7 @@ async def test_a_report_refused_while_full_keeps_its_lease_for_the_retry(
 async def test_a_lost_worker_refused_while_full_can_be_dropped_again(
     store: SqliteStore, tmp_path: Path
 ) -> None:
-    sup = _supervisor(store, tmp_path)
+    sup = python_supervisor(store, tmp_path)
     disk = FullDisk(store)
     worker = sup.register_worker("farm01", NoSink())
     job = sup.submit([frames_spec("1")]).jobs[0]
