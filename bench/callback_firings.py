@@ -92,8 +92,9 @@ FRAME_CALLBACK = {
 }
 
 
-SUBMIT_CHUNK = DEFAULT_LIMITS.jobs_per_submit
-"""Jobs per Submit call: the most a Submit may carry (docs/limits.md)."""
+SUBMIT_CHUNK = min(DEFAULT_LIMITS.jobs_per_submit, DEFAULT_LIMITS.callbacks_per_submit)
+"""Jobs per Submit call: the most a Submit may carry when each has a callback
+(docs/limits.md)."""
 
 
 def submit(

@@ -48,13 +48,13 @@ METADATA = (("latchwork-user", "bench"),)
 
 # The documented defaults (docs/limits.md), for code that does not have the limits module.
 _SAME_AS_LIMITS = {
-    "jobs_per_submit": 250,
-    "work_items_per_submit": 10_000,
-    "instances_per_submit": 2_000,
-    "callbacks_per_submit": 250,
+    "jobs_per_submit": 2_000,
+    "work_items_per_submit": 100_000,
+    "instances_per_submit": 10_000,
+    "callbacks_per_submit": 500,
     "code_bytes_per_submit": 512 * 2**10,
     "code_bytes": 64 * 2**10,
-    "request_bytes": 2**20,
+    "request_bytes": 4 * 2**20,
 }
 
 

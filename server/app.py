@@ -164,9 +164,9 @@ async def _serve_locked(settings: Settings, stop: asyncio.Event, lock: InstanceL
         interceptors=interceptors,
         options=[
             # A Submit over limits.request_bytes is refused as INVALID_ARGUMENT, naming the
-            # limit; over four times that, the transport refuses it unread (RESOURCE_EXHAUSTED),
-            # which bounds the time spent decoding a hostile message on the loop (~30 ms).
-            ("grpc.max_receive_message_length", 4 * DEFAULT_LIMITS.request_bytes),
+            # limit; over twice that, the transport refuses it unread (RESOURCE_EXHAUSTED),
+            # which bounds the time spent decoding a hostile message on the loop.
+            ("grpc.max_receive_message_length", 2 * DEFAULT_LIMITS.request_bytes),
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
             # Without this gRPC sets SO_REUSEPORT, and a second supervisor on the same port
             # starts and silently takes half of the connections.
@@ -209,7 +209,7 @@ async def _run(
     )
     policy = language_policy(settings, mail)
     admins = settings.admin_set | {who.user for who in tokens.values() if who.admin}
-    supervisor = Supervisor(store, outputs, languages=policy, admins=admins)
+    supervisor = Supervisor(store, outputs, languages=policy, admins=admins, freeze_long_lived=True)
     supervisor.triggering.budget = FiringBudget(settings.firing_budget)
     sandbox: SandboxPool | None = None
     if "python" in policy.enabled:

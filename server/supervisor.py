@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fnmatch
+import gc
 import logging
 import time
 import uuid
@@ -54,11 +55,13 @@ from .core.submission import (
     validate_submission,
 )
 from .core.transitions import RunOutcome
+from .core.triggers.dependency import Desugared
 from .core.triggers.engine import Callback, Firing
 from .eventlog import EventLog
 from .output import OutputStore
 from .store import SqliteStore
 from .store.errors import StorageError
+from .store.sqlite import StagedChunk
 from .throttled_log import ThrottledLog
 from .triggering import Lookups, Submitted, Triggering
 
@@ -71,6 +74,16 @@ _storage_log = ThrottledLog(log)
 RUN_BUDGET_SECONDS = 0.005
 STORAGE_RETRY_SECONDS = 1.0
 """How long a callback run whose end could not be stored waits before it is tried again."""
+STAGE_ABOVE_ROWS = 5_000
+STAGE_ABOVE_JOBS = 500
+"""A Submit with more work items and instances, or more jobs, than these is written staged
+(see :meth:`Supervisor._submit_staged`). Below, one transaction is cheaper (~3 us per row and
+~30 us per job on the loop, under 30 ms in all) and faster: staging a Submit of 250 jobs and
+2,750 rows made it 4 ms slower (bench/submit_throughput.py)."""
+STAGE_CHUNK_ROWS = 2_000
+"""Rows per staged transaction: a few ms on the loop each (~1-2 us per row)."""
+STAGE_PAUSE_SECONDS = 0.001
+"""Between two staged chunks: long enough for other RPCs to be served (see _submit_staged)."""
 
 
 class NotFound(Exception):
@@ -111,6 +124,18 @@ class Prepared:
     instances) but not yet placed: ids, group, labels and owner are given when it is applied."""
 
     jobs: list[Job]
+
+
+@dataclass(slots=True)
+class _Reservation:
+    """What a Submit being staged holds: its job ids and its labels in its group."""
+
+    first_id: int
+    last_id: int
+    pgrp: int
+    """The group the jobs go into (the first job's id for a new group)."""
+    labels: list[str]
+    """In job order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,8 +182,13 @@ class Supervisor:
         languages: LanguagePolicy | None = None,
         admins: frozenset[str] = frozenset(),
         limits: Limits = DEFAULT_LIMITS,
+        freeze_long_lived: bool = False,
     ) -> None:
+        """``freeze_long_lived``: exempt what is loaded, and what each large Submit adds, from
+        Python's cyclic garbage collector (:func:`_freeze_long_lived`). Process-wide, so for
+        the server's one supervisor, not for the many a test process makes."""
         self.store = store
+        self._freeze = freeze_long_lived
         self.outputs = outputs
         self.limits = limits
         # Python callback code is checked in another process before a Submit reaches the part
@@ -174,6 +204,12 @@ class Supervisor:
         self._workers: dict[str, _Worker] = {}
         self._lease_worker: dict[str, str] = {}
         self._last_job_id = 0
+        # Submits being staged: the labels they hold per group, the highest job id any of
+        # them took, and the request ids (a retry waits for the first copy).
+        self._reserved_labels: dict[int, set[str]] = {}
+        self._reserved_last_id = 0
+        self._staging: dict[str, asyncio.Event] = {}
+        self._cleanups: set[asyncio.Task[None]] = set()
         self._work_wakeup = asyncio.Event()
         self.triggering = Triggering(
             store,
@@ -185,7 +221,15 @@ class Supervisor:
         self.callback_runner: CallbackRunner | None = None
         self._draining = False
         self.timers_changed = asyncio.Event()
+        if store.leftover_staged:
+            log.warning(
+                "deleted %d staged jobs of a Submit that was not finished when the supervisor "
+                "stopped (it was not acknowledged)",
+                store.leftover_staged,
+            )
         self._load()
+        if self._freeze:
+            _freeze_long_lived()  # what was loaded lives as long as the process
 
     # --- state ---------------------------------------------------------------------------
 
@@ -196,7 +240,7 @@ class Supervisor:
         self._children = {}
         self._leases = {}
         self.scheduler = Scheduler()
-        self._last_job_id = state.last_job_id
+        self._last_job_id = max(state.last_job_id, self._reserved_last_id)
         for job in state.jobs:
             self._index(job)
             for item in job.work:
@@ -227,7 +271,8 @@ class Supervisor:
         return self.jobs.get(job_id)
 
     def labels_in_pgrp(self, pgrp: int) -> set[str]:
-        return set(self._labels.get(pgrp, {}))
+        """The labels used in ``pgrp``, those held by a Submit being staged included."""
+        return set(self._labels.get(pgrp, {})) | self._reserved_labels.get(pgrp, set())
 
     def job_by_label(self, pgrp: int, label: str) -> Job | None:
         job_id = self._labels.get(pgrp, {}).get(label)
@@ -284,6 +329,10 @@ class Supervisor:
     def _offer(self, changes: Changes) -> bool:
         """Tell the scheduler what ``changes`` may have made runnable; True if anything."""
         offered = False
+        for job in changes.new_jobs:
+            if job.tally[WorkStatus.PENDING]:
+                self.scheduler.offer_new(job)
+                offered = True
         for job, work in changes.made_pending:
             # Queued even while the job is held: releasing the hold re-offers the job only.
             self.scheduler.offer(job, work)
@@ -339,7 +388,12 @@ class Supervisor:
         request id) and applies the submission in one piece, so it stays atomic (all jobs or
         none) whatever changed meanwhile, other Submits included. Submits do not wait for each
         other: a one-job Submit is not held up by another user's code being checked.
+
+        A large Submit (over ``STAGE_ABOVE_ROWS`` work items and instances or
+        ``STAGE_ABOVE_JOBS`` jobs) is written staged, so that no single step holds the loop for
+        long: see :meth:`_submit_staged`.
         """
+        await self._wait_for_staging(request_id)
         replay = bool(request_id) and self.store.find_submission(request_id) is not None
         prepared: Prepared | None = None
         if not replay:
@@ -354,6 +408,17 @@ class Supervisor:
                 for j, c in enumerate(spec.callbacks)
             )
             prepared = await asyncio.to_thread(self._prepare, specs)
+            rows = sum(len(job.work) + len(job.subjobs) for job in prepared.jobs)
+            if rows > STAGE_ABOVE_ROWS or len(specs) > STAGE_ABOVE_JOBS:
+                # A copy of this request may have begun staging while this one was checked;
+                # from here to the reservation nothing awaits, so no third copy slips in.
+                await self._wait_for_staging(request_id)
+                if not (request_id and self.store.find_submission(request_id)):
+                    staged = await self._submit_staged(
+                        specs, pgrp, user, request_id, digest, prepared
+                    )
+                    await asyncio.sleep(0)
+                    return staged
         result = self.submit(
             specs,
             pgrp=pgrp,
@@ -366,6 +431,161 @@ class Supervisor:
         # Let other requests in before the caller builds its (large) response.
         await asyncio.sleep(0)
         return result
+
+    async def _wait_for_staging(self, request_id: str) -> None:
+        """Wait while a Submit with this request id is being staged (a client's retry)."""
+        while request_id and (staging := self._staging.get(request_id)) is not None:
+            await staging.wait()
+
+    async def _submit_staged(
+        self,
+        specs: Sequence[JobSpec],
+        pgrp: int,
+        user: str,
+        request_id: str,
+        digest: str,
+        prepared: Prepared,
+    ) -> SubmitResult:
+        """Apply a large, prepared Submit in steps, still atomically (all jobs or none).
+
+        Storing 100,000 work items takes a few hundred ms: in one transaction it would hold
+        the loop, and every other RPC, that long. Instead:
+
+        1. on the loop: the checks against the stored state, then the job ids and labels are
+           reserved (:meth:`labels_in_pgrp` sees them, so a concurrent Submit cannot take
+           them; a retry of the same request id waits, :meth:`_wait_for_staging`);
+        2. in a thread: the jobs are placed and held (dependencies) and their rows built;
+        3. on the loop, chunk by chunk (each a short transaction, other requests served in
+           between): the rows are written staged, invisible to everything that reads jobs;
+        4. on the loop, in one transaction (:meth:`_commit`): the checks again, callbacks,
+           events, the submission record, and the jobs made visible.
+
+        On any failure the staged rows are deleted (also at the next start, should the
+        process die meanwhile) and the reservation released; job ids it took are not reused
+        (a gap in job ids, never in event seqs: events are written in step 4 only).
+        """
+        errors = context_problems(specs, pgrp, self)
+        if errors:
+            raise SubmissionRejected(errors)
+        now = self.clock()
+        first_id = self._last_job_id + 1
+        group = pgrp or first_id
+        taken = self.labels_in_pgrp(pgrp) if pgrp else set()
+        taken.update(spec.label for spec in specs if spec.label)
+        labels = [spec.label or _fresh_label(first_id + i, taken) for i, spec in enumerate(specs)]
+        held = _Reservation(first_id, first_id + len(specs) - 1, group, labels)
+        self._last_job_id = self._reserved_last_id = held.last_id
+        self._reserve(held)
+        staging = asyncio.Event()
+        if request_id:
+            self._staging[request_id] = staging
+        staged = False
+        try:
+            jobs, desugared, chunks, problems = await asyncio.to_thread(
+                self._build_staged, specs, prepared, held, user, now
+            )
+            if problems:
+                raise SubmissionRejected(problems)
+            staged = True
+            for chunk in chunks:
+                self.store.stage(chunk)
+                await asyncio.sleep(STAGE_PAUSE_SECONDS)
+            # Released for the final checks, which see only what is stored; nothing awaits
+            # from here to the end, so no other Submit can see the labels free meanwhile.
+            self._release(held)
+            return self._finish_staged(specs, pgrp, jobs, desugared, held, request_id, digest, now)
+        except BaseException:
+            if staged:
+                # Kept reserved until deleted: the rows still hold the ids and labels.
+                self._reserve(held)
+                cleanup = asyncio.get_running_loop().create_task(self._drop_staged(held))
+                self._cleanups.add(cleanup)
+                cleanup.add_done_callback(self._cleanups.discard)
+            else:
+                self._release(held)
+            raise
+        finally:
+            self._staging.pop(request_id, None)
+            staging.set()
+
+    def _build_staged(
+        self,
+        specs: Sequence[JobSpec],
+        prepared: Prepared,
+        held: _Reservation,
+        user: str,
+        now: float,
+    ) -> tuple[list[Job], list[Desugared | None], list[StagedChunk], list[FieldError]]:
+        """Place and hold the jobs and build their rows: pure, run in a thread."""
+        jobs: list[Job] = []
+        desugared: list[Desugared | None] = []
+        problems: list[FieldError] = []
+        for offset, (spec, unplaced) in enumerate(zip(specs, prepared.jobs, strict=True)):
+            job_id, label = held.first_id + offset, held.labels[offset]
+            job = place_job(unplaced, job_id, held.pgrp, label, spec.user or user, now)
+            dependency, found = self.triggering.apply_dependency(spec, f"jobs[{offset}]")
+            problems.extend(found)
+            if dependency is not None:
+                self.triggering.hold(job, dependency)
+            jobs.append(job)
+            desugared.append(dependency)
+        if problems:
+            return jobs, desugared, [], problems
+        return jobs, desugared, self.store.staged_chunks(jobs, STAGE_CHUNK_ROWS), []
+
+    def _finish_staged(
+        self,
+        specs: Sequence[JobSpec],
+        pgrp: int,
+        jobs: list[Job],
+        desugared: list[Desugared | None],
+        held: _Reservation,
+        request_id: str,
+        digest: str,
+        now: float,
+    ) -> SubmitResult:
+        """Step 4 of :meth:`_submit_staged`: check again and make the jobs visible, in one
+        piece on the loop (the reservation is released: only the stored state counts)."""
+        errors = context_problems(specs, pgrp, self)
+        used = self._labels.get(held.pgrp, {})
+        errors.extend(
+            FieldError(f"jobs[{i}].label", f"label {job.label!r} was taken meanwhile")
+            for i, job in enumerate(jobs)
+            if job.label in used and not specs[i].label
+        )
+        if errors:
+            raise SubmissionRejected(errors)
+        changes = Changes(now=now, staged=True)
+        callbacks = self._callbacks_for(specs, jobs, desugared, errors)
+        for job in jobs:
+            transitions.submit(changes, job)
+        firings = self.triggering.register(changes, callbacks)
+        self._commit(changes, (request_id, digest) if request_id else None, firings)
+        if self._freeze:
+            _freeze_long_lived()
+        return SubmitResult(jobs, held.pgrp, self.log.head_seq)
+
+    def _reserve(self, held: _Reservation) -> None:
+        self._reserved_labels.setdefault(held.pgrp, set()).update(held.labels)
+
+    def _release(self, held: _Reservation) -> None:
+        labels = self._reserved_labels.get(held.pgrp)
+        if labels is not None:
+            labels.difference_update(held.labels)
+            if not labels:
+                del self._reserved_labels[held.pgrp]
+
+    async def _drop_staged(self, held: _Reservation) -> None:
+        """Delete a failed Submit's staged rows, then release what it reserved. Retried
+        while the store refuses (a full disk); a restart deletes them too."""
+        while True:
+            try:
+                self.store.delete_staged(held.first_id, held.last_id)
+                break
+            except Exception as error:
+                _storage_log.warning("could not delete staged jobs (%s); retrying", error)
+                await asyncio.sleep(STORAGE_RETRY_SECONDS)
+        self._release(held)
 
     def _prepare(self, specs: Sequence[JobSpec]) -> Prepared:
         return Prepared([unplaced_job(normalize(spec), self.limits) for spec in specs])
@@ -405,16 +625,8 @@ class Supervisor:
         the loop and its work items are built: only the checks against the stored state
         (group, parents, labels) are left, and they run here, right before it is applied.
         """
-        if request_id:
-            previous = self.store.find_submission(request_id)
-            if previous is not None:
-                if previous.digest != digest:
-                    raise RequestConflict(
-                        f"request_id {request_id!r} was already used for a different submission"
-                    )
-                return SubmitResult(
-                    [self.jobs[i] for i in previous.job_ids], previous.pgrp, previous.seq
-                )
+        if request_id and (replayed := self._replayed(request_id, digest)) is not None:
+            return replayed
         if prepared is None:
             errors = validate_submission(
                 specs, pgrp, self, self.limits, request_bytes=request_bytes
@@ -439,19 +651,54 @@ class Supervisor:
             else:
                 job = make_job(normalize(spec), job_id, group, label, owner, changes.now)
             jobs.append(job)
+        callbacks = self._callbacks_for(specs, jobs, None, errors)
+        self._last_job_id = jobs[-1].id
+        for job in jobs:
+            transitions.submit(changes, job)
+        firings = self.triggering.register(changes, callbacks)
+        # On failure _commit reloads the state, job id counter included, from the store.
+        self._commit(changes, (request_id, digest) if request_id else None, firings)
+        return SubmitResult(jobs, group, self.log.head_seq)
+
+    def _replayed(self, request_id: str, digest: str) -> SubmitResult | None:
+        """The stored answer to an idempotent Submit already applied, or None."""
+        previous = self.store.find_submission(request_id)
+        if previous is None:
+            return None
+        if previous.digest != digest:
+            raise RequestConflict(
+                f"request_id {request_id!r} was already used for a different submission"
+            )
+        return SubmitResult([self.jobs[i] for i in previous.job_ids], previous.pgrp, previous.seq)
+
+    def _callbacks_for(
+        self,
+        specs: Sequence[JobSpec],
+        jobs: list[Job],
+        desugared: list[Desugared | None] | None,
+        errors: list[FieldError],
+    ) -> list[Callback]:
+        """Compile a submission's callbacks and dependencies; raises with every problem.
+
+        ``desugared``: the dependencies already parsed and their holds put on the jobs (a
+        staged Submit); None to do both here.
+        """
         submitted = Submitted.of(jobs)
         callbacks: list[Callback] = []
         for index, (spec, job) in enumerate(zip(specs, jobs, strict=True)):
             path = f"jobs[{index}]"
-            desugared, problems = self.triggering.apply_dependency(spec, path)
-            errors.extend(problems)
-            if desugared is not None:
-                self.triggering.hold(job, desugared)
+            if desugared is None:
+                dependency, problems = self.triggering.apply_dependency(spec, path)
+                errors.extend(problems)
+                if dependency is not None:
+                    self.triggering.hold(job, dependency)
+            else:
+                dependency = desugared[index]
             compiled, problems = self.triggering.compile(
                 job,
                 spec.callbacks,
                 path,
-                dependency=desugared,
+                dependency=dependency,
                 submitted=submitted,
                 registered_seq=self.log.head_seq,
             )
@@ -460,13 +707,7 @@ class Supervisor:
         if errors:
             self.triggering.forget_ids(callbacks)
             raise SubmissionRejected(errors)
-        self._last_job_id = jobs[-1].id
-        for job in jobs:
-            transitions.submit(changes, job)
-        firings = self.triggering.register(changes, callbacks)
-        # On failure _commit reloads the state, job id counter included, from the store.
-        self._commit(changes, (request_id, digest) if request_id else None, firings)
-        return SubmitResult(jobs, group, self.log.head_seq)
+        return callbacks
 
     # --- callbacks -----------------------------------------------------------------------
 
@@ -942,6 +1183,19 @@ class Supervisor:
                 transitions.refresh_job(changes, entry[0])
         if not changes.empty:
             self._commit(changes)
+
+
+def _freeze_long_lived() -> None:
+    """Exempt every object alive now from Python's cyclic garbage collector (``gc.freeze``).
+
+    After a large Submit most of them are its jobs and work items, which live as long as the
+    supervisor. A full collection walks every object it tracks, about 1 ms per 1,000 work
+    items held, holding the GIL and so the event loop: with 300,000 work items held it took
+    80-140 ms, in whatever request happened to allocate (docs/benchmarks.md, "Health latency
+    during the largest legal Submit"). Frozen objects are still freed by reference counting
+    when dropped; only cyclic garbage among them would stay, and jobs are never dropped.
+    """
+    gc.freeze()
 
 
 def _time_limit(job: Job, subjob_started: float, now: float) -> float:

@@ -226,11 +226,9 @@ def test_20000_events_exactly_once_in_order_across_disconnects_and_kill9(tmp_pat
     server = ServerProcess(tmp_path / "data", slots=0, env=FAST_ENV).start()
     try:
         with server.client() as tester, Client(server.address, user="alice") as alice:
-            first = tester.submit(_blocked_jobs(150, "a"))
-            # One process group of 300 jobs, in two Submits: one carries at most 250.
-            rest = tester.submit(_blocked_jobs(150, "c"), pgrp=first.pgrp)
+            first = tester.submit(_blocked_jobs(300, "a"))
             second = alice.submit(_blocked_jobs(200, "b"))
-            a_ids = [j.id for j in first.jobs] + [j.id for j in rest.jobs]
+            a_ids = [j.id for j in first.jobs]
             b_ids = [j.id for j in second.jobs]
             filter_sets: list[dict] = [
                 {},
@@ -289,12 +287,7 @@ def test_slow_subscriber_costs_no_memory_and_misses_nothing(tmp_path: Path) -> N
     proc = psutil.Process(server.process.pid)  # type: ignore[union-attr]
     try:
         with server.client() as client:
-            # Four Submits: one carries at most 250 jobs (docs/limits.md).
-            ids = [
-                j.id
-                for part in ("s", "t", "u", "v")
-                for j in client.submit(_blocked_jobs(JOBS_FOR_SLOW // 4, part)).jobs
-            ]
+            ids = [j.id for j in client.submit(_blocked_jobs(JOBS_FOR_SLOW, "s")).jobs]
             # Fill the 50,000-event memory window first, so the baseline includes it.
             start = _toggle(client, ids, 50)
             baseline = proc.memory_info().rss

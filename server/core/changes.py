@@ -35,6 +35,10 @@ class Changes:
     kill_leases: list[str] = field(default_factory=list)
     suspend_leases: list[str] = field(default_factory=list)
     resume_leases: list[str] = field(default_factory=list)
+    # The rows of ``new_jobs`` (jobs, work items, instances) were written beforehand, staged
+    # (a large Submit, see Supervisor.submit_async): the store makes them visible instead of
+    # inserting them, and writes only the work items changed since (``dirty_work``).
+    staged: bool = False
 
     def touch(self, job: Job, work: WorkItem | None = None) -> None:
         self.dirty_jobs[job.id] = job

@@ -10,13 +10,16 @@ kinds of reasons, given next to each:
   (32 pages, 131,072 bytes) and all of them together beyond ARG_MAX (a quarter of the stack
   limit, 2 MiB with the usual 8 MiB stack); a path is at most PATH_MAX (4,096 bytes with its
   terminating NUL). See execve(2), "Limits on size of arguments and environment".
-* the event loop: the part of a Submit that must run in one piece on the loop (storing the
-  jobs, work items and events in one SQLite transaction) costs about 3 microseconds per work
-  item and 30 per job on the reference machine (docs/benchmarks.md, "Health latency during
-  the largest legal Submit"); the per-Submit budgets keep that piece under 100 ms.
+* the event loop: a large Submit is written staged (supervisor.py, ``_submit_staged``): its
+  rows in short transactions of ~2,000 rows (a few ms each), then one final step on the loop
+  that checks it again, compiles its callbacks and makes it visible with its events. That
+  step costs about 20 us per job (its event, its row shown) and 30 us per callback on the
+  reference machine, and nothing per work item or instance (docs/benchmarks.md, "Health
+  latency during the largest legal Submit"); the per-Submit budgets keep it under ~50 ms.
 * what a studio submits: a shot has hundreds of frames, a long sequence thousands (10,000
-  frames are 7 minutes at 24 fps), a million is not; names and labels are read by people.
-  Larger batches go in several Submits into the same process group.
+  frames are 7 minutes at 24 fps; a sequence of 50 shots of 240 frames is 12,000), a million
+  is not; names and labels are read by people. Larger batches go in several Submits into
+  the same process group.
 
 Sizes of process strings are in UTF-8 bytes (what the kernel counts); names and labels, which
 people read, are in characters.
@@ -32,29 +35,30 @@ class Limits:
     """What one request may contain. The defaults are the documented limits."""
 
     # --- per Submit ------------------------------------------------------------------------
-    jobs_per_submit: int = 250
-    """~30 us of loop time per job (its spec encoded, its event, its rows, a callback)."""
-    work_items_per_submit: int = 10_000
-    """~3 us of loop time per work item (its row, its queue entry): 10,000 items ~30 ms.
-    With 20,000 (and 20,000 instances, 500 jobs, 2 MiB) the largest legal Submit held the
-    loop 110-180 ms (docs/benchmarks.md)."""
-    instances_per_submit: int = 2_000
-    """Instances (``cpus``) are rows too, like work items: 10,000 of them added ~30 ms."""
-    callbacks_per_submit: int = 250
-    """~30 us of loop time each (trigger parsed and resolved, row): one per job."""
+    jobs_per_submit: int = 2_000
+    """~20 us each in the final step on the loop (its event, its row made visible): 2,000
+    jobs ~40 ms; a 300-job pipeline or 50 shots x 20 passes fit."""
+    work_items_per_submit: int = 100_000
+    """Written staged, ~2,000 rows per transaction (a few ms of loop time each), so they
+    cost the loop no long step; bounded by the memory and the time (~1.5 s) a Submit takes."""
+    instances_per_submit: int = 10_000
+    """Instances (``cpus``) are rows too, staged like work items."""
+    callbacks_per_submit: int = 500
+    """~30 us each in the final step (trigger parsed and resolved, registered, row); a
+    ``dependency`` becomes a callback and counts too: 500 ~15 ms."""
     code_bytes_per_submit: int = 512 * 2**10
     """All callback code of one Submit: 8 callbacks of the largest size. Checked in another
     process, but stored on the loop, and it bounds how long a Submit keeps the checker busy."""
-    request_bytes: int = 2**20
-    """A whole SubmitRequest as encoded: ~30 ms of loop time per MiB of specs stored (encoded
-    as JSON, then written). The gRPC transport refuses (RESOURCE_EXHAUSTED, unread) a message
-    over four times this."""
+    request_bytes: int = 4 * 2**20
+    """A whole SubmitRequest as encoded: 2,000 jobs of 2 KiB. gRPC decodes it on the loop
+    (~5 ms per MiB); it is checked and converted in a thread and its specs written staged.
+    The gRPC transport refuses (RESOURCE_EXHAUSTED, unread) a message over twice this."""
 
     # --- per job ---------------------------------------------------------------------------
-    work_items_per_job: int = 10_000
-    """Frames of one job: 10,000 frames are about 7 minutes of film at 24 fps; a longer
-    sequence goes in several jobs (several Submits into the same pgrp)."""
-    cpus_per_job: int = 2_000
+    work_items_per_job: int = 50_000
+    """Frames of one job: 50,000 frames are about 35 minutes of film at 24 fps; a longer
+    sequence goes in several jobs."""
+    cpus_per_job: int = 10_000
     """As many as a Submit may have in all (``instances_per_submit``)."""
     name_chars: int = 256
     """A job name, a work item name, a user name: shown in listings and mail subjects."""
@@ -62,8 +66,8 @@ class Limits:
     """A label is an identifier used in trigger expressions (``done-job-render``)."""
     cmdline_bytes: int = 64 * 2**10
     """Run as one argument of ``sh -c``: half of MAX_ARG_STRLEN (131,072), leaving room."""
-    frame_range_chars: int = 128 * 2**10
-    """Room for 10,000 frames of up to 12 digits written out one by one (``10001,10003,...``)."""
+    frame_range_chars: int = 640 * 2**10
+    """Room for 50,000 frames of up to 12 digits written out one by one (``10001,10003,...``)."""
     padding: int = 16
     """Zero-padding of frame numbers; frames have at most 13 characters (12 digits, a sign)."""
     env_vars: int = 256

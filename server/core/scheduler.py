@@ -29,6 +29,19 @@ class Scheduler:
             self._queued_jobs.add(job.id)
             heapq.heappush(self._jobs, (job.priority, job.id))
 
+    def offer_new(self, job: Job) -> None:
+        """Note that every work item of a new ``job`` may be runnable: all its indices at
+        once (in order, so already a heap), those not pending are skipped when reached."""
+        if not job.tally[WorkStatus.PENDING]:
+            return
+        heap = self._pending.setdefault(job.id, [])
+        if heap:
+            heap.extend(range(len(job.work)))
+            heapq.heapify(heap)
+        else:
+            heap.extend(range(len(job.work)))
+        self.offer(job)
+
     def forget(self, job_id: int) -> None:
         self._pending.pop(job_id, None)
         self._by_id.pop(job_id, None)

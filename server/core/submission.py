@@ -342,12 +342,13 @@ def intrinsic_problems(
             continue  # refused on its own; counting it would only repeat that
         work_items += _work_count(spec, limits)
         instances += max(spec.cpus, 1)
-        callbacks += len(spec.callbacks)
+        # A dependency becomes a callback, compiled on the loop like the others.
+        callbacks += len(spec.callbacks) + bool(spec.dependency.strip())
         code_bytes += sum(_bytes(c.code) for c in spec.callbacks)
     for count, limit, what in (
         (work_items, limits.work_items_per_submit, "work items"),
         (instances, limits.instances_per_submit, "instances (cpus)"),
-        (callbacks, limits.callbacks_per_submit, "callbacks"),
+        (callbacks, limits.callbacks_per_submit, "callbacks (dependencies included)"),
         (code_bytes, limits.code_bytes_per_submit, "bytes of callback code"),
     ):
         if count > limit:

@@ -59,6 +59,19 @@ class StoredCallback:
     registered_seq: int
 
 
+@dataclass(slots=True)
+class StagedChunk:
+    """Rows of a large Submit written in one short transaction, staged (see :meth:`stage`)."""
+
+    jobs: list[tuple[object, ...]] = field(default_factory=list)
+    work: list[tuple[object, ...]] = field(default_factory=list)
+    subjobs: list[tuple[object, ...]] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return len(self.jobs) + len(self.work) + len(self.subjobs)
+
+
 @dataclass(frozen=True, slots=True)
 class StoredSubmission:
     digest: str
@@ -84,6 +97,7 @@ class SqliteStore:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._refuse_corrupt()
             self._migrate()
+            self.leftover_staged = self._delete_staged(0, 0)
             self.head_seq = self._scalar("SELECT COALESCE(MAX(seq), 0) FROM events")
         except sqlite3.Error as error:
             self._db.close()
@@ -170,7 +184,8 @@ class SqliteStore:
         jobs: dict[int, Job] = {}
         for row in self._db.execute(
             "SELECT id, pgrp, label, user, status, blocked, suspended, removed, spec, "
-            "submit_time, start_time, end_time FROM jobs ORDER BY id"
+            "submit_time, start_time, end_time FROM jobs "
+            "WHERE id NOT IN (SELECT id FROM staged_jobs) ORDER BY id"
         ):
             job = Job(
                 id=row[0],
@@ -190,7 +205,8 @@ class SqliteStore:
         work_rows: dict[int, list[WorkItem]] = {}
         for row in self._db.execute(
             "SELECT job_id, idx, name, status, retries, attempts, subjob_id, host, exit_code, "
-            "start_time, end_time, message, lease_id FROM work ORDER BY job_id, idx"
+            "start_time, end_time, message, lease_id FROM work "
+            "WHERE job_id NOT IN (SELECT id FROM staged_jobs) ORDER BY job_id, idx"
         ):
             work_rows.setdefault(row[0], []).append(
                 WorkItem(
@@ -211,7 +227,7 @@ class SqliteStore:
         subjob_rows: dict[int, list[Subjob]] = {}
         for row in self._db.execute(
             "SELECT job_id, id, status, host, start_time, ran_failure FROM subjobs "
-            "ORDER BY job_id, id"
+            "WHERE job_id NOT IN (SELECT id FROM staged_jobs) ORDER BY job_id, id"
         ):
             subjob_rows.setdefault(row[0], []).append(
                 Subjob(
@@ -232,8 +248,75 @@ class SqliteStore:
         return StoredState(
             jobs=list(jobs.values()),
             head_seq=self.head_seq,
+            # Staged jobs included: their ids are taken (a Submit is still writing them).
             last_job_id=self._scalar("SELECT COALESCE(MAX(id), 0) FROM jobs"),
         )
+
+    # --- staged writes (large Submits) ---------------------------------------------------
+
+    @staticmethod
+    def staged_chunks(jobs: Sequence[Job], chunk_rows: int) -> list[StagedChunk]:
+        """The rows of new jobs, in chunks of at most ``chunk_rows`` rows (a job's row, with
+        its encoded spec, counts as one). Pure (no I/O), so it may run in a thread."""
+        chunks = [StagedChunk()]
+
+        def room() -> StagedChunk:
+            if chunks[-1].rows >= chunk_rows:
+                chunks.append(StagedChunk())
+            return chunks[-1]
+
+        for job in jobs:
+            room().jobs.append(_job_row(job))
+            for item in job.work:
+                room().work.append(_work_row(job.id, item))
+            for subjob in job.subjobs:
+                room().subjobs.append(_subjob_row(job.id, subjob))
+        return [c for c in chunks if c.rows]
+
+    def stage(self, chunk: StagedChunk) -> None:
+        """Write rows of new jobs, staged, in one transaction: invisible to :meth:`load`
+        until :meth:`write` stores them with ``Changes.staged``."""
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(
+                f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", chunk.jobs
+            )
+            db.executemany("INSERT INTO staged_jobs (id) VALUES (?)", [(j[0],) for j in chunk.jobs])
+            db.executemany(f"INSERT INTO work ({_WORK_COLUMNS}) VALUES ({_WORK_MARKS})", chunk.work)
+            db.executemany(
+                f"INSERT INTO subjobs ({_SUBJOB_COLUMNS}) VALUES (?,?,?,?,?,?)", chunk.subjobs
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def delete_staged(self, first_id: int, last_id: int) -> int:
+        """Delete the staged jobs with ids in ``first_id``..``last_id`` and their rows (a
+        Submit that failed while or after staging); returns how many jobs."""
+        return self._delete_staged(first_id, last_id)
+
+    def _delete_staged(self, first_id: int, last_id: int) -> int:
+        """``0, 0``: every staged job (at start, those of a Submit the process died in)."""
+        where = "id BETWEEN ? AND ?" if last_id else "1 = 1"
+        params: tuple[int, ...] = (first_id, last_id) if last_id else ()
+        staged = f"SELECT id FROM staged_jobs WHERE {where}"
+        if not self._scalar(f"SELECT COUNT(*) FROM staged_jobs WHERE {where}", params):
+            return 0
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            for table, key in (("work", "job_id"), ("subjobs", "job_id"), ("jobs", "id")):
+                db.execute(f"DELETE FROM {table} WHERE {key} IN ({staged})", params)
+            deleted = db.execute(f"DELETE FROM staged_jobs WHERE {where}", params).rowcount
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return int(deleted)
 
     # --- writing -----------------------------------------------------------------------
 
@@ -258,29 +341,16 @@ class SqliteStore:
             db.execute("BEGIN IMMEDIATE")
             jobs = list(changes.dirty_jobs.values())
             known = {job.id for job in changes.new_jobs}
-            db.executemany(
-                "INSERT INTO jobs (id, pgrp, pid, label, user, status, blocked, suspended, "
-                "removed, spec, submit_time, start_time, end_time) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        j.id,
-                        j.pgrp,
-                        j.pid,
-                        j.label,
-                        j.user,
-                        j.status.value,
-                        j.blocked,
-                        j.suspended,
-                        j.removed,
-                        encode_spec(j.spec),
-                        j.submit_time,
-                        j.start_time,
-                        j.end_time,
-                    )
-                    for j in changes.new_jobs
-                ],
-            )
+            # Rows of new jobs inserted here; staged ones were written before and are shown
+            # (and updated like any other job's where they changed since).
+            inserted: set[int] = set() if changes.staged else known
+            if changes.staged:
+                self._unstage(changes.new_jobs)
+            else:
+                db.executemany(
+                    f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [_job_row(j) for j in changes.new_jobs],
+                )
             db.executemany(
                 "UPDATE jobs SET status=?, blocked=?, suspended=?, removed=?, start_time=?, "
                 "end_time=? WHERE id=?",
@@ -295,47 +365,31 @@ class SqliteStore:
                         j.id,
                     )
                     for j in jobs
-                    if j.id not in known
+                    if j.id not in inserted
                 ],
             )
-            work = [(job.id, item) for job in changes.new_jobs for item in job.work]
+            work = [
+                (job.id, item)
+                for job in changes.new_jobs
+                if job.id in inserted
+                for item in job.work
+            ]
             work.extend(
-                (key[0], item) for key, item in changes.dirty_work.items() if key[0] not in known
+                (key[0], item) for key, item in changes.dirty_work.items() if key[0] not in inserted
             )
             db.executemany(
-                "INSERT OR REPLACE INTO work (job_id, idx, name, status, retries, attempts, "
-                "subjob_id, host, exit_code, start_time, end_time, message, lease_id) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        job_id,
-                        w.index,
-                        w.name,
-                        w.status.value,
-                        w.retries,
-                        w.attempts,
-                        w.subjob_id,
-                        w.host,
-                        w.exit_code,
-                        w.start_time,
-                        w.end_time,
-                        w.message,
-                        w.lease_id,
-                    )
-                    for job_id, w in work
-                ],
+                f"INSERT OR REPLACE INTO work ({_WORK_COLUMNS}) VALUES ({_WORK_MARKS})",
+                [_work_row(job_id, w) for job_id, w in work],
             )
-            subjobs = [(job.id, s) for job in changes.new_jobs for s in job.subjobs]
+            subjobs = [
+                (job.id, s) for job in changes.new_jobs if job.id in inserted for s in job.subjobs
+            ]
             subjobs.extend(
-                (key[0], s) for key, s in changes.dirty_subjobs.items() if key[0] not in known
+                (key[0], s) for key, s in changes.dirty_subjobs.items() if key[0] not in inserted
             )
             db.executemany(
-                "INSERT OR REPLACE INTO subjobs (job_id, id, status, host, start_time, "
-                "ran_failure) VALUES (?,?,?,?,?,?)",
-                [
-                    (job_id, s.id, s.status.value, s.host, s.start_time, s.ran_failure)
-                    for job_id, s in subjobs
-                ],
+                f"INSERT OR REPLACE INTO subjobs ({_SUBJOB_COLUMNS}) VALUES (?,?,?,?,?,?)",
+                [_subjob_row(job_id, s) for job_id, s in subjobs],
             )
             db.executemany(
                 f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -363,6 +417,15 @@ class SqliteStore:
                 event.seq = 0
             raise
         self.head_seq = seq
+
+    def _unstage(self, jobs: Sequence[Job]) -> None:
+        """Make staged jobs visible: one DELETE of their ids (a Submit's ids are consecutive)."""
+        first, last = jobs[0].id, jobs[-1].id
+        shown = self._db.execute(
+            "DELETE FROM staged_jobs WHERE id BETWEEN ? AND ?", (first, last)
+        ).rowcount
+        if shown != len(jobs) or last - first + 1 != len(jobs):
+            raise RuntimeError(f"staged jobs {first}..{last}: {shown} of {len(jobs)} found")
 
     def _write_callbacks(self, changes: Changes) -> None:
         db = self._db
@@ -512,6 +575,58 @@ class SqliteStore:
 
     def oldest_seq(self) -> int:
         return self._scalar("SELECT COALESCE(MIN(seq), 0) FROM events")
+
+
+_JOB_COLUMNS = (
+    "id, pgrp, pid, label, user, status, blocked, suspended, removed, spec, submit_time, "
+    "start_time, end_time"
+)
+_WORK_COLUMNS = (
+    "job_id, idx, name, status, retries, attempts, subjob_id, host, exit_code, start_time, "
+    "end_time, message, lease_id"
+)
+_WORK_MARKS = ",".join("?" * 13)
+_SUBJOB_COLUMNS = "job_id, id, status, host, start_time, ran_failure"
+
+
+def _job_row(j: Job) -> tuple[object, ...]:
+    return (
+        j.id,
+        j.pgrp,
+        j.pid,
+        j.label,
+        j.user,
+        j.status.value,
+        j.blocked,
+        j.suspended,
+        j.removed,
+        encode_spec(j.spec),
+        j.submit_time,
+        j.start_time,
+        j.end_time,
+    )
+
+
+def _work_row(job_id: int, w: WorkItem) -> tuple[object, ...]:
+    return (
+        job_id,
+        w.index,
+        w.name,
+        w.status.value,
+        w.retries,
+        w.attempts,
+        w.subjob_id,
+        w.host,
+        w.exit_code,
+        w.start_time,
+        w.end_time,
+        w.message,
+        w.lease_id,
+    )
+
+
+def _subjob_row(job_id: int, s: Subjob) -> tuple[object, ...]:
+    return (job_id, s.id, s.status.value, s.host, s.start_time, s.ran_failure)
 
 
 def _event_row(e: Event) -> tuple[object, ...]:

@@ -75,7 +75,10 @@ OVER: list[tuple[str, Callable[[], list[JobSpec]], str, str]] = [
     ),
     (
         "work items per Submit",
-        lambda: [frames(L.work_items_per_submit // 2), frames(L.work_items_per_submit // 2 + 1)],
+        lambda: (
+            [frames(L.work_items_per_job)] * (L.work_items_per_submit // L.work_items_per_job)
+            + [frames(1)]
+        ),
         "jobs",
         f"{L.work_items_per_submit + 1} work items in all",
     ),
@@ -111,7 +114,7 @@ OVER: list[tuple[str, Callable[[], list[JobSpec]], str, str]] = [
         "frame range text",
         lambda: [job(prototype=Prototype.CMDRANGE, frame_range="1," * L.frame_range_chars)],
         "jobs[0].command.frame_range",
-        "at most 131072",
+        "at most 655360",
     ),
     (
         "padding",
@@ -188,9 +191,16 @@ OVER: list[tuple[str, Callable[[], list[JobSpec]], str, str]] = [
     ),
     (
         "callbacks per Submit",
-        lambda: [job(callbacks=[qube()] * 100) for _ in range(3)],
+        lambda: [job(callbacks=[qube()] * 100) for _ in range(6)],
         "jobs",
-        f"300 callbacks in all; a Submit has at most {L.callbacks_per_submit}",
+        f"600 callbacks (dependencies included) in all; a Submit has at most "
+        f"{L.callbacks_per_submit}",
+    ),
+    (
+        "callbacks per Submit, dependencies included",
+        lambda: [job(callbacks=[qube()] * 2, dependency="done-job-a") for _ in range(167)],
+        "jobs",
+        "501 callbacks (dependencies included) in all",
     ),
     (
         "trigger",
@@ -260,9 +270,10 @@ def test_request_size_is_refused_before_anything_else() -> None:
 
 def test_at_every_limit_a_submission_passes() -> None:
     """One Submit at the per-job and per-Submit limits together is valid."""
-    rest = [job(label=f"j{i}") for i in range(L.jobs_per_submit - 1)]  # one work item each
+    rest = [job(label=f"j{i}") for i in range(L.jobs_per_submit - 2)]  # one work item each
+    second = frames(L.work_items_per_submit - L.work_items_per_job - len(rest), label="second")
     big = frames(
-        L.work_items_per_submit - len(rest),
+        L.work_items_per_job,
         name="n" * L.name_chars,
         label="l" * L.label_chars,
         padding=L.padding,
@@ -272,7 +283,7 @@ def test_at_every_limit_a_submission_passes() -> None:
         data={f"k{i}": "v" * (L.data_total_bytes // 4 - 8) for i in range(4)},
         callbacks=[qube(code="#" * (L.code_bytes_per_submit // 16 - 1))] * 16,
     )
-    specs = [big, *rest]
+    specs = [big, second, *rest]
     assert len(specs) == L.jobs_per_submit
     assert errors_of(specs) == []
 
@@ -325,7 +336,7 @@ def test_the_limits_agree_with_the_parser_and_the_sandbox() -> None:
     assert L.trigger_chars == MAX_TRIGGER_LENGTH
     assert L.code_bytes == SANDBOX_LIMITS.max_source_bytes
     assert L.dependency_chars == MAX_TRIGGER_LENGTH
-    assert 4 * L.request_bytes <= 64 * 2**20
+    assert 2 * L.request_bytes <= 64 * 2**20  # the transport's limits (app.py)
     with pytest.raises(dataclasses.FrozenInstanceError):
         L.jobs_per_submit = 1  # type: ignore[misc]
 

@@ -9,6 +9,7 @@ import pytest
 from latchwork.server.core import transitions as t
 from latchwork.server.core.changes import Changes
 from latchwork.server.core.events import EventName, EventType
+from latchwork.server.core.scheduler import Scheduler
 from latchwork.server.core.states import JobStatus, WorkStatus
 from latchwork.server.core.transitions import RunOutcome, TransitionRefused
 
@@ -19,14 +20,21 @@ EXITED = RunOutcome.EXITED
 
 def test_submit_emits_a_job_event_and_offers_pending_work() -> None:
     job = new_job(frames_spec("1-3"))
-    job.work[1].status = WorkStatus.BLOCKED  # not offered
+    job.set_work_status(job.work[1], WorkStatus.BLOCKED)  # not offered
     changes = Changes(now=1.0)
     t.submit(changes, job)
     assert summary(changes.events) == [("job", "submit", "", "pending", "")]
     assert changes.events[0].time == 1.0
     assert (changes.events[0].job_id, changes.events[0].label) == (1, "render")
     assert changes.new_jobs == [job]
-    assert [w.name for _, w in changes.made_pending] == ["1", "3"]
+    # A new job's pending work is offered as a whole, from new_jobs, not item by item.
+    assert changes.made_pending == []
+    scheduler = Scheduler()
+    scheduler.offer_new(job)
+    handed = []
+    while (picked := scheduler.next()) is not None:
+        handed.append(picked[1].name)
+    assert handed == ["1", "3"]
 
 
 def test_two_frames_in_one_instance_emit_events_in_order() -> None:
