@@ -76,6 +76,21 @@ class ServerProcess:
     def channel(self) -> grpc.Channel:
         return grpc.insecure_channel(self.address)
 
+    def worker(
+        self, host: str, slots: int, log_path: Path, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start ``latchwork worker`` for this supervisor; its log goes to ``log_path``."""
+        with open(log_path, "wb") as log:
+            return subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "latchwork.client.cli", "worker"),
+                    *("--supervisor", self.address, "--slots", str(slots), "--host", host),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                env={**os.environ, **(env or {})},
+            )
+
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run ``latchwork ARGS`` against this supervisor; its output, whatever the exit."""
         return subprocess.run(

@@ -9,7 +9,6 @@ import contextlib
 import errno
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,22 +109,11 @@ def test_reports_made_while_the_disk_is_full_are_stored_once_space_returns(
             )
             _until(lambda: client.get_job(job_id).counts.running == 2, "local frames start")
             # The local pool has two slots: the other two frames go to the remote worker.
-            worker = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "latchwork.client.cli",
-                    "worker",
-                    "--supervisor",
-                    server.address,
-                    "--slots",
-                    "2",
-                    "--host",
-                    "remote",
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=open(tmp_path / "worker.log", "w"),  # noqa: SIM115
-                env={**os.environ, "XDG_RUNTIME_DIR": str(tmp_path / "run")},
+            worker = server.worker(
+                "remote",
+                2,
+                tmp_path / "worker.log",
+                env={"XDG_RUNTIME_DIR": str(tmp_path / "run")},
             )
             _until(lambda: client.get_job(job_id).counts.running == 4, "remote frames start")
             assert {w.host for w in client.get_job(job_id).work} == {"testhost", "remote"}

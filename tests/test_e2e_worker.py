@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from latchwork.v1 import job_pb2
@@ -14,22 +12,7 @@ from .waiting import wait_job
 
 def test_remote_worker_runs_frames_and_streams_output(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path / "data", slots=0).start()
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "latchwork.client.cli",
-            "worker",
-            "--supervisor",
-            server.address,
-            "--slots",
-            "2",
-            "--host",
-            "farm-node-7",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / "worker.log", "w"),  # noqa: SIM115
-    )
+    worker = server.worker("farm-node-7", 2, tmp_path / "worker.log")
     try:
         with server.client() as client:
             job_id = (
