@@ -12,31 +12,41 @@ from dataclasses import dataclass
 
 from ..events import EventName, EventType
 from ..model import Job
-from .syntax import Atom, Expr, TriggerSyntaxError, atoms, is_number
+from .syntax import DONE, GLOBAL_TYPES, Atom, Expr, TriggerSyntaxError, atoms, is_number
 
 DONE_NAMES = frozenset({EventName.COMPLETE, EventName.FAILED, EventName.KILLED})
 
-# The events the supervisor produces for each type; anything else could never fire.
-VALID_NAMES: dict[str, frozenset[str]] = {
-    "job": frozenset(
+_E = EventName
+# The events the supervisor produces for each type; anything else could never fire. Host events
+# are not produced at all (refused below), callback events may not be watched.
+PRODUCED: dict[EventType, frozenset[EventName]] = {
+    EventType.JOB: frozenset(
         {
-            "submit", "running", "complete", "failed", "killed", "blocked", "waiting",
-            "removed", "modified", "unblocked", "suspended", "resumed", "retried", "done",
+            _E.SUBMIT, _E.RUNNING, _E.COMPLETE, _E.FAILED, _E.KILLED, _E.BLOCKED, _E.WAITING,
+            _E.REMOVED, _E.MODIFIED, _E.UNBLOCKED, _E.SUSPENDED, _E.RESUMED, _E.RETRIED,
         }
     ),
-    "work": frozenset(
+    EventType.WORK: frozenset(
         {
-            "running", "complete", "failed", "killed", "blocked", "unblocked", "retried",
-            "timeout", "done",
+            _E.RUNNING, _E.COMPLETE, _E.FAILED, _E.KILLED, _E.BLOCKED, _E.UNBLOCKED, _E.RETRIED,
+            _E.TIMEOUT,
         }
     ),
-    "subjob": frozenset({"running", "complete", "failed", "killed", "done"}),
-    "tree": frozenset({"complete", "failed", "killed", "done"}),
-    "time": frozenset({"dummy"}),
-    "repeat": frozenset({"dummy"}),
-    "globaltime": frozenset({"dummy"}),
-    "globalrepeat": frozenset({"dummy"}),
+    EventType.SUBJOB: frozenset({_E.RUNNING, _E.COMPLETE, _E.FAILED, _E.KILLED}),
+    EventType.TREE: DONE_NAMES,
+    EventType.TIME: frozenset({_E.DUMMY}),
+    EventType.REPEAT: frozenset({_E.DUMMY}),
+    EventType.GLOBALTIME: frozenset({_E.DUMMY}),
+    EventType.GLOBALREPEAT: frozenset({_E.DUMMY}),
 }  # fmt: skip
+
+# The trigger words valid for each type: the produced names, and "done" wherever all three
+# endings it stands for can happen.
+VALID_NAMES: dict[str, frozenset[str]] = {
+    type_.value: frozenset(name.value for name in names)
+    | (frozenset({DONE}) if names >= DONE_NAMES else frozenset())
+    for type_, names in PRODUCED.items()
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +97,7 @@ def resolve(expr: Expr, context: ResolveContext) -> list[Watch]:
 
 
 def _resolve_atom(atom: Atom, ctx: ResolveContext) -> Watch:
-    if atom.type in ("globaltime", "globalrepeat"):
+    if atom.type in GLOBAL_TYPES:
         if not ctx.allow_global:
             raise TriggerSyntaxError(
                 f"{atom.type} triggers apply to the whole farm and need admin rights",
@@ -125,7 +135,7 @@ def _resolve_atom(atom: Atom, ctx: ResolveContext) -> Watch:
             f"job {job.id} has subjobs 0 to {len(job.subjobs) - 1}, not {atom.extra!r}",
             extra_offset,
         )
-    names = DONE_NAMES if atom.name == "done" else frozenset({EventName(atom.name)})
+    names = DONE_NAMES if atom.name == DONE else frozenset({EventName(atom.name)})
     return Watch(atom, names, EventType(atom.type), job.id, atom.extra)
 
 

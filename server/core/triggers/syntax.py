@@ -9,16 +9,26 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..events import EventName, EventType
+
 # Qube counts time in seconds since 2000-01-01 00:00 US Eastern (Unix time 946702800).
 QUBE_EPOCH = 946_702_800
 
-EVENT_NAMES = (
-    "submit", "assigned", "running", "complete", "failed", "killed", "blocked", "waiting",
-    "removed", "modified", "dummy", "timeout", "unblocked", "suspended", "resumed", "retried",
-    "done",
-)  # fmt: skip
-EVENT_TYPES = ("job", "subjob", "work", "host", "time", "repeat", "tree")
-GLOBAL_TYPES = ("globaltime", "globalrepeat")
+# The grammar's words come from the core enums, so an event added there is at once writable in a
+# trigger (and an unknown word is refused with a suggestion instead of never firing).
+# "done" is a trigger word only: no event is stored under it; it matches complete, failed or
+# killed (see resolve.DONE_NAMES).
+DONE = "done"
+EVENT_NAMES: tuple[str, ...] = (*(name.value for name in EventName), DONE)
+# Global atoms have their own form (globaltime-TIME, globalrepeat-TIME-SECONDS) and no context.
+GLOBAL_TYPES: tuple[str, ...] = (EventType.GLOBALTIME.value, EventType.GLOBALREPEAT.value)
+# Callback events announce callback runs; a trigger may not watch them (no feedback loops).
+UNWATCHABLE_TYPES = frozenset({EventType.CALLBACK})
+EVENT_TYPES: tuple[str, ...] = tuple(
+    type_.value
+    for type_ in EventType
+    if type_ not in UNWATCHABLE_TYPES and type_.value not in GLOBAL_TYPES
+)
 
 
 _NUMBER = re.compile(r"[0-9]{1,12}")
