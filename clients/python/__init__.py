@@ -1,6 +1,6 @@
 """The Python client of Latchwork: a typed wrapper around the generated gRPC stubs."""
 
-from .aio import AsyncClient, StreamGapError
+from .aio import AsyncClient
 from .client import Client
 from .errors import (
     AlreadyExistsError,
@@ -15,6 +15,7 @@ from .errors import (
     PermissionDeniedError,
     RequestError,
     ResourceExhaustedError,
+    StreamGapError,
     UnauthenticatedError,
     UnavailableError,
 )

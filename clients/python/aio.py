@@ -7,186 +7,55 @@
 when the connection goes (UNAVAILABLE, a server restart) they reconnect with backoff and ask for
 the events after the last one they delivered, so the consumer sees every event once, in order.
 If the server no longer has those events (OUT_OF_RANGE) they raise ``StreamGapError``.
+
+What this module shares with ``client`` (settings, the resuming-stream bookkeeping,
+``resume_sync`` itself) lives in ``_base``; the two client modules never import each other.
 """
 
 from __future__ import annotations
 
 import asyncio
-import getpass
-import os
-import random
-import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import grpc.aio
 
-from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2, supervisor_pb2_grpc
+from latchwork.v1 import job_pb2, supervisor_pb2, supervisor_pb2_grpc
 
 from . import requests
-from .client import DEFAULT_ADDRESS, RECONNECT_OPTIONS, Client, call_metadata
-from .errors import LatchworkError, OutOfRangeError, not_sent
+from ._base import (
+    RECONNECT_OPTIONS,
+    BaseClient,
+    Resumer,
+    StreamItem,
+    channel_credentials,
+    stream_ended,
+)
+from ._base import resume_sync as resume_sync  # documented here (docs/subscribe.md)
+from .errors import LatchworkError, call_failed
+from .errors import StreamGapError as StreamGapError  # raised by ``subscribe``, long imported here
 from .requests import JobInput
 
-# Codes after which a stream is worth opening again: the connection went, or the server ended
-# the call while shutting down. Everything else is the caller's problem and is raised.
-RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED})
+if TYPE_CHECKING:
+    from latchwork.v1.supervisor_pb2_grpc import SupervisorServiceAsyncStub
 
-CHANNEL_OPTIONS = RECONNECT_OPTIONS
-
-StreamItem = supervisor_pb2.SubscribeResponse | event_pb2.Event
+# What a call on a closed or unusable asyncio channel raises instead of an RpcError.
+REFUSED = (ValueError, grpc.aio.UsageError)
 
 
-class StreamGapError(OutOfRangeError):
-    """The stream cannot resume without a gap: the events after ``after_seq`` are gone."""
-
-    def __init__(self, after_seq: int, cause: LatchworkError) -> None:
-        super().__init__(
-            grpc.StatusCode.OUT_OF_RANGE,
-            f"cannot resume the event stream after seq {after_seq}: {cause.message}",
-            cause.violations,
-        )
-        self.after_seq = after_seq
+def open_channel(address: str, tls_ca: str | None = None) -> grpc.aio.Channel:
+    """An asyncio channel to ``address``: TLS with ``tls_ca`` (or ``LATCHWORK_TLS_CA``)."""
+    credentials = channel_credentials(tls_ca)
+    if credentials is not None:
+        return grpc.aio.secure_channel(address, credentials, options=RECONNECT_OPTIONS)
+    return grpc.aio.insecure_channel(address, options=RECONNECT_OPTIONS)
 
 
-class Backoff:
-    """Exponential backoff with jitter; ``reset`` after a call made progress."""
-
-    def __init__(self, initial: float = 0.1, maximum: float = 5.0, factor: float = 2.0) -> None:
-        self.initial = initial
-        self.maximum = maximum
-        self.factor = factor
-        self._next = initial
-
-    def reset(self) -> None:
-        self._next = self.initial
-
-    def delay(self) -> float:
-        delay = self._next * random.uniform(0.5, 1.0)
-        self._next = min(self._next * self.factor, self.maximum)
-        return delay
-
-
-class _Resumer:
-    """Where a resuming stream is: the request to (re)open it and which items to pass on."""
-
-    def __init__(
-        self,
-        *,
-        after_seq: int,
-        snapshot: bool,
-        heartbeats: bool,
-        timeout: float | None,
-        give_up_after: float | None,
-        filters: Mapping[str, Any],
-    ) -> None:
-        self.position = after_seq  # the seq every event up to which was delivered (-1: unknown)
-        self.snapshot = snapshot  # a snapshot is still owed to the consumer
-        self.raw = heartbeats or snapshot
-        self.filters = dict(filters)
-        self.deadline = None if timeout is None else time.monotonic() + timeout
-        self.give_up_after = give_up_after
-        self.failing_since: float | None = None
-        self.backoff = Backoff()
-
-    def request(self) -> supervisor_pb2.SubscribeRequest:
-        return requests.subscribe(self.position, {**self.filters, "snapshot": self.snapshot})
-
-    def remaining(self) -> float | None:
-        if self.deadline is None:
-            return None
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise LatchworkError(grpc.StatusCode.DEADLINE_EXCEEDED, "event stream timed out")
-        return left
-
-    def accept(self, item: supervisor_pb2.SubscribeResponse) -> StreamItem | None:
-        """What to hand the consumer for ``item`` (None: nothing), updating the position."""
-        self.failing_since = None
-        self.backoff.reset()
-        kind = item.WhichOneof("item")
-        if kind == "event":
-            if self.position >= 0 and item.event.seq <= self.position:
-                return None  # already delivered before the reconnect
-            self.position = item.event.seq
-            return item if self.raw else item.event
-        if kind == "snapshot_end":
-            self.snapshot = False
-            self.position = item.snapshot_end.seq
-        elif kind == "heartbeat" and not self.snapshot:
-            # Sent only when the server caught up: nothing up to head_seq is left to send.
-            self.position = max(self.position, item.heartbeat.head_seq)
-        return item if self.raw else None
-
-    def retry_delay(self, error: LatchworkError) -> float:
-        """How long to wait before reopening after ``error``; raises when it is final."""
-        if error.code == grpc.StatusCode.OUT_OF_RANGE:
-            raise StreamGapError(self.position, error) from None
-        if error.code not in RETRYABLE:
-            raise error
-        now = time.monotonic()
-        if self.failing_since is None:
-            self.failing_since = now
-        elif self.give_up_after is not None and now - self.failing_since > self.give_up_after:
-            raise LatchworkError(
-                error.code,
-                f"event stream lost for {now - self.failing_since:.1f} s, giving up "
-                f"after seq {self.position}: {error.message}",
-            ) from None
-        delay = self.backoff.delay()
-        left = self.remaining()
-        if left is not None and delay >= left:
-            raise LatchworkError(grpc.StatusCode.DEADLINE_EXCEEDED, "event stream timed out")
-        return delay
-
-
-def resume_sync(
-    client: Client,
-    *,
-    after_seq: int = 0,
-    snapshot: bool = False,
-    heartbeats: bool = False,
-    timeout: float | None = None,
-    give_up_after: float | None = None,
-    **filters: Any,
-) -> Iterator[StreamItem]:
-    """``Client.subscribe`` that reconnects and resumes after a dropped stream.
-
-    Yields Events; with ``heartbeats=True`` or ``snapshot=True`` the SubscribeResponse items.
-    ``timeout`` bounds the whole stream (DEADLINE_EXCEEDED); ``give_up_after`` the seconds it
-    keeps trying to reconnect. A gap (OUT_OF_RANGE) raises ``StreamGapError``.
-    """
-    state = _Resumer(
-        after_seq=after_seq,
-        snapshot=snapshot,
-        heartbeats=heartbeats,
-        timeout=timeout,
-        give_up_after=give_up_after,
-        filters=filters,
-    )
-    stub = client._stub  # noqa: SLF001 - the resuming stream is part of the client package
-    metadata = client._metadata  # noqa: SLF001
-    while True:
-        try:
-            call = stub.Subscribe(state.request(), metadata=metadata, timeout=state.remaining())
-        except ValueError as refused:  # grpc's own refusal, e.g. the client was closed
-            raise not_sent(refused) from None
-        try:
-            for item in call:
-                out = state.accept(item)
-                if out is not None:
-                    yield out
-            error = LatchworkError(grpc.StatusCode.UNAVAILABLE, "the server ended the stream")
-        except grpc.RpcError as rpc_error:
-            error = LatchworkError.from_rpc_error(rpc_error)
-        finally:
-            call.cancel()
-        time.sleep(state.retry_delay(error))
-
-
-class AsyncClient:
+class AsyncClient(BaseClient["SupervisorServiceAsyncStub"]):
     """``Client`` over ``grpc.aio``; use ``async with AsyncClient(...) as client``."""
+
+    _stub: SupervisorServiceAsyncStub  # only in the generated .pyi: the stub over an aio channel
 
     def __init__(
         self,
@@ -196,19 +65,9 @@ class AsyncClient:
         token: str | None = None,
         tls_ca: str | None = None,
     ) -> None:
-        self.address = address or os.environ.get("LATCHWORK_ADDRESS") or DEFAULT_ADDRESS
-        self.user = user or os.environ.get("LATCHWORK_USER") or getpass.getuser()
-        tls_ca = tls_ca or os.environ.get("LATCHWORK_TLS_CA")
-        if tls_ca:
-            with open(tls_ca, "rb") as handle:
-                credentials = grpc.ssl_channel_credentials(root_certificates=handle.read())
-            self._channel = grpc.aio.secure_channel(
-                self.address, credentials, options=CHANNEL_OPTIONS
-            )
-        else:
-            self._channel = grpc.aio.insecure_channel(self.address, options=CHANNEL_OPTIONS)
+        super().__init__(address, user=user, token=token)
+        self._channel = open_channel(self.address, tls_ca)
         self._stub = supervisor_pb2_grpc.SupervisorServiceStub(self._channel)
-        self._metadata = call_metadata(self.user, token)
 
     async def close(self) -> None:
         await self._channel.close()
@@ -222,10 +81,8 @@ class AsyncClient:
     async def _call(self, method: Any, request: Any, timeout: float | None = 30.0) -> Any:
         try:
             return await method(request, metadata=self._metadata, timeout=timeout)
-        except grpc.RpcError as error:
-            raise LatchworkError.from_rpc_error(error) from None
-        except (ValueError, grpc.aio.UsageError) as error:  # e.g. a call on a closed client
-            raise not_sent(error) from None
+        except (grpc.RpcError, *REFUSED) as error:  # REFUSED: e.g. a call on a closed client
+            raise call_failed(error) from None
 
     async def submit(
         self, jobs: Iterable[JobInput], *, pgrp: int = 0, request_id: str | None = None
@@ -318,7 +175,7 @@ class AsyncClient:
         with backoff, for up to ``give_up_after`` seconds of failures (None: for ever); a gap
         raises ``StreamGapError``. ``timeout`` bounds the whole stream.
         """
-        state = _Resumer(
+        state = Resumer(
             after_seq=after_seq,
             snapshot=snapshot,
             heartbeats=heartbeats,
@@ -331,14 +188,14 @@ class AsyncClient:
                 call = self._stub.Subscribe(
                     state.request(), metadata=self._metadata, timeout=state.remaining()
                 )
-            except (ValueError, grpc.aio.UsageError) as refused:
-                raise not_sent(refused) from None
+            except REFUSED as refused:
+                raise call_failed(refused) from None
             try:
                 async for item in call:
                     out = state.accept(item)
                     if out is not None:
                         yield out
-                error = LatchworkError(grpc.StatusCode.UNAVAILABLE, "the server ended the stream")
+                error = stream_ended()
             except grpc.RpcError as rpc_error:
                 error = LatchworkError.from_rpc_error(rpc_error)
             finally:

@@ -7,8 +7,6 @@ and, for invalid input, every field violation the server named.
 
 from __future__ import annotations
 
-import getpass
-import os
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -17,40 +15,32 @@ import grpc
 from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2, supervisor_pb2_grpc
 
 from . import requests
-from .errors import FieldViolation, LatchworkError, not_sent
+from ._base import DEFAULT_ADDRESS as DEFAULT_ADDRESS  # where it was before ``_base``
+from ._base import (
+    RECONNECT_OPTIONS,
+    BaseClient,
+    call_metadata,
+    channel_credentials,
+    plain_item,
+    resume_sync,
+)
+from .errors import FieldViolation, LatchworkError, call_failed
 from .requests import JobInput
 
 __all__ = ["Client", "FieldViolation", "LatchworkError", "call_metadata", "open_channel"]
 
-DEFAULT_ADDRESS = "localhost:50051"
-
-# Reconnect quickly after a supervisor restart: gRPC's own backoff grows to two minutes.
-RECONNECT_OPTIONS = [
-    ("grpc.initial_reconnect_backoff_ms", 200),
-    ("grpc.min_reconnect_backoff_ms", 200),
-    ("grpc.max_reconnect_backoff_ms", 2000),
-]
-
-
-def call_metadata(user: str, token: str | None = None) -> tuple[tuple[str, str], ...]:
-    """What every call carries: the user, and the bearer token when there is one."""
-    token = token or os.environ.get("LATCHWORK_TOKEN")
-    metadata: tuple[tuple[str, str], ...] = (("latchwork-user", user),)
-    if token:
-        metadata += (("authorization", f"Bearer {token}"),)
-    return metadata
-
 
 def open_channel(address: str, tls_ca: str | None = None) -> grpc.Channel:
-    tls_ca = tls_ca or os.environ.get("LATCHWORK_TLS_CA")
-    if tls_ca:
-        with open(tls_ca, "rb") as handle:
-            credentials = grpc.ssl_channel_credentials(root_certificates=handle.read())
+    """A blocking channel to ``address``: TLS with ``tls_ca`` (or ``LATCHWORK_TLS_CA``)."""
+    credentials = channel_credentials(tls_ca)
+    if credentials is not None:
         return grpc.secure_channel(address, credentials, options=RECONNECT_OPTIONS)
     return grpc.insecure_channel(address, options=RECONNECT_OPTIONS)
 
 
-class Client:
+class Client(BaseClient[supervisor_pb2_grpc.SupervisorServiceStub]):
+    """The blocking client; use ``with Client(...) as client`` or call ``close``."""
+
     def __init__(
         self,
         address: str | None = None,
@@ -61,11 +51,9 @@ class Client:
     ) -> None:
         """``token`` (or ``LATCHWORK_TOKEN``) is sent as a bearer token; ``tls_ca`` (or
         ``LATCHWORK_TLS_CA``), a PEM file of the CA to trust, switches the channel to TLS."""
-        self.address = address or os.environ.get("LATCHWORK_ADDRESS") or DEFAULT_ADDRESS
-        self.user = user or os.environ.get("LATCHWORK_USER") or getpass.getuser()
+        super().__init__(address, user=user, token=token)
         self._channel = open_channel(self.address, tls_ca)
         self._stub = supervisor_pb2_grpc.SupervisorServiceStub(self._channel)
-        self._metadata = call_metadata(self.user, token)
 
     def close(self) -> None:
         self._channel.close()
@@ -79,10 +67,8 @@ class Client:
     def _call(self, method: Any, request: Any, timeout: float | None = 30.0) -> Any:
         try:
             return method(request, metadata=self._metadata, timeout=timeout)
-        except grpc.RpcError as error:
-            raise LatchworkError.from_rpc_error(error) from None
-        except ValueError as error:  # grpc's own refusal, e.g. a call on a closed client
-            raise not_sent(error) from None
+        except (grpc.RpcError, ValueError) as error:  # ValueError: e.g. a call on a closed client
+            raise call_failed(error) from None
 
     def submit(
         self, jobs: Iterable[JobInput], *, pgrp: int = 0, request_id: str | None = None
@@ -173,8 +159,6 @@ class Client:
         error ends the stream (what a script that wants to notice a restart asks for).
         """
         if resume:
-            from .aio import resume_sync
-
             yield from resume_sync(
                 self,
                 after_seq=after_seq,
@@ -186,11 +170,8 @@ class Client:
         request = requests.subscribe(after_seq, filters)
         try:
             for item in self._stub.Subscribe(request, metadata=self._metadata):
-                if item.HasField("event") and not heartbeats:
-                    yield item.event
-                elif heartbeats:
-                    yield item
-        except grpc.RpcError as error:
-            raise LatchworkError.from_rpc_error(error) from None
-        except ValueError as error:
-            raise not_sent(error) from None
+                out = plain_item(item, heartbeats)
+                if out is not None:
+                    yield out
+        except (grpc.RpcError, ValueError) as error:
+            raise call_failed(error) from None

@@ -86,6 +86,18 @@ class OutOfRangeError(LatchworkError):
     """A position beyond what exists or is retained (OUT_OF_RANGE)."""
 
 
+class StreamGapError(OutOfRangeError):
+    """The stream cannot resume without a gap: the events after ``after_seq`` are gone."""
+
+    def __init__(self, after_seq: int, cause: LatchworkError) -> None:
+        super().__init__(
+            grpc.StatusCode.OUT_OF_RANGE,
+            f"cannot resume the event stream after seq {after_seq}: {cause.message}",
+            cause.violations,
+        )
+        self.after_seq = after_seq
+
+
 class ResourceExhaustedError(LatchworkError):
     """A limit was reached: storage full, a message too large (RESOURCE_EXHAUSTED)."""
 
@@ -170,3 +182,15 @@ def _violations(trailers: list[tuple[str, Any]]) -> list[FieldViolation]:
 def not_sent(error: Exception) -> LatchworkError:
     """The error for a call gRPC refused to start (a closed client, a request it cannot send)."""
     return LatchworkError(grpc.StatusCode.CANCELLED, f"the call was not made: {error}")
+
+
+def call_failed(error: Exception) -> LatchworkError:
+    """The error for what a call raised: the server's status, or gRPC's refusal to start it.
+
+    Both clients catch the same failures (a ``grpc.RpcError``, or gRPC's own ``ValueError`` or
+    asyncio ``UsageError`` for a call on a closed channel) and hand them here, so a failure reads
+    the same whichever client made the call.
+    """
+    if isinstance(error, grpc.RpcError):
+        return LatchworkError.from_rpc_error(error)
+    return not_sent(error)

@@ -1,0 +1,235 @@
+"""What ``Client`` and ``AsyncClient`` share, so that the two never import each other.
+
+The two clients differ only in how they wait: blocking calls or ``await``. Everything else is
+here, once: where to connect and as whom (address, user, token, TLS), what each call carries,
+which stream items a subscriber sees, and the state of a stream that resumes after a drop
+(``Resumer``: pure bookkeeping, no I/O). Requests are built in ``requests`` and failures become
+``LatchworkError`` in ``errors``; ``client`` and ``aio`` keep only the calls and their loops.
+
+``resume_sync``, the blocking resuming stream, lives here rather than in ``client`` because it
+has two addresses: ``Client.subscribe(resume=True)`` and, since before this module existed,
+``latchwork.client.aio.resume_sync``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import random
+import time
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import grpc
+
+from latchwork.v1 import event_pb2, supervisor_pb2
+
+from . import requests
+from .errors import LatchworkError, StreamGapError, not_sent
+
+if TYPE_CHECKING:
+    from latchwork.v1.supervisor_pb2_grpc import SupervisorServiceStub
+
+DEFAULT_ADDRESS = "localhost:50051"
+
+# Reconnect quickly after a supervisor restart: gRPC's own backoff grows to two minutes.
+RECONNECT_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+]
+
+# Codes after which a stream is worth opening again: the connection went, or the server ended
+# the call while shutting down. Everything else is the caller's problem and is raised.
+RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED})
+
+# What a subscriber is handed: Events, or with heartbeats/snapshot the raw stream items.
+StreamItem = supervisor_pb2.SubscribeResponse | event_pb2.Event
+
+StubT = TypeVar("StubT")
+
+
+def call_metadata(user: str, token: str | None = None) -> tuple[tuple[str, str], ...]:
+    """What every call carries: the user, and the bearer token when there is one."""
+    token = token or os.environ.get("LATCHWORK_TOKEN")
+    metadata: tuple[tuple[str, str], ...] = (("latchwork-user", user),)
+    if token:
+        metadata += (("authorization", f"Bearer {token}"),)
+    return metadata
+
+
+def channel_credentials(tls_ca: str | None) -> grpc.ChannelCredentials | None:
+    """TLS trusting the PEM CA in ``tls_ca`` (or ``LATCHWORK_TLS_CA``); None: plaintext."""
+    tls_ca = tls_ca or os.environ.get("LATCHWORK_TLS_CA")
+    if not tls_ca:
+        return None
+    with open(tls_ca, "rb") as handle:
+        return grpc.ssl_channel_credentials(root_certificates=handle.read())
+
+
+class BaseClient(Generic[StubT]):
+    """Where a client connects and as whom; the subclass opens the channel and sets ``_stub``.
+
+    ``StubT`` is the generated stub over that channel (blocking or asyncio), so the code that
+    reads ``_stub`` knows which kind of call it makes.
+    """
+
+    _stub: StubT
+
+    def __init__(
+        self, address: str | None = None, *, user: str | None = None, token: str | None = None
+    ) -> None:
+        self.address = address or os.environ.get("LATCHWORK_ADDRESS") or DEFAULT_ADDRESS
+        self.user = user or os.environ.get("LATCHWORK_USER") or getpass.getuser()
+        self._metadata = call_metadata(self.user, token)
+
+
+def plain_item(item: supervisor_pb2.SubscribeResponse, heartbeats: bool) -> StreamItem | None:
+    """What a non-resuming subscriber sees of ``item``: Events, or everything with heartbeats."""
+    if heartbeats:
+        return item
+    return item.event if item.HasField("event") else None
+
+
+class Backoff:
+    """Exponential backoff with jitter; ``reset`` after a call made progress."""
+
+    def __init__(self, initial: float = 0.1, maximum: float = 5.0, factor: float = 2.0) -> None:
+        self.initial = initial
+        self.maximum = maximum
+        self.factor = factor
+        self._next = initial
+
+    def reset(self) -> None:
+        self._next = self.initial
+
+    def delay(self) -> float:
+        delay = self._next * random.uniform(0.5, 1.0)
+        self._next = min(self._next * self.factor, self.maximum)
+        return delay
+
+
+class Resumer:
+    """Where a resuming stream is: the request to (re)open it and which items to pass on.
+
+    The sync and asyncio loops only open the call, feed each item to ``accept`` and sleep for
+    ``retry_delay``; every decision (what was delivered, what to skip, when to give up) is here.
+    """
+
+    def __init__(
+        self,
+        *,
+        after_seq: int,
+        snapshot: bool,
+        heartbeats: bool,
+        timeout: float | None,
+        give_up_after: float | None,
+        filters: Mapping[str, Any],
+    ) -> None:
+        self.position = after_seq  # the seq every event up to which was delivered (-1: unknown)
+        self.snapshot = snapshot  # a snapshot is still owed to the consumer
+        self.raw = heartbeats or snapshot
+        self.filters = dict(filters)
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.give_up_after = give_up_after
+        self.failing_since: float | None = None
+        self.backoff = Backoff()
+
+    def request(self) -> supervisor_pb2.SubscribeRequest:
+        return requests.subscribe(self.position, {**self.filters, "snapshot": self.snapshot})
+
+    def remaining(self) -> float | None:
+        if self.deadline is None:
+            return None
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise LatchworkError(grpc.StatusCode.DEADLINE_EXCEEDED, "event stream timed out")
+        return left
+
+    def accept(self, item: supervisor_pb2.SubscribeResponse) -> StreamItem | None:
+        """What to hand the consumer for ``item`` (None: nothing), updating the position."""
+        self.failing_since = None
+        self.backoff.reset()
+        kind = item.WhichOneof("item")
+        if kind == "event":
+            if self.position >= 0 and item.event.seq <= self.position:
+                return None  # already delivered before the reconnect
+            self.position = item.event.seq
+            return item if self.raw else item.event
+        if kind == "snapshot_end":
+            self.snapshot = False
+            self.position = item.snapshot_end.seq
+        elif kind == "heartbeat" and not self.snapshot:
+            # Sent only when the server caught up: nothing up to head_seq is left to send.
+            self.position = max(self.position, item.heartbeat.head_seq)
+        return item if self.raw else None
+
+    def retry_delay(self, error: LatchworkError) -> float:
+        """How long to wait before reopening after ``error``; raises when it is final."""
+        if error.code == grpc.StatusCode.OUT_OF_RANGE:
+            raise StreamGapError(self.position, error) from None
+        if error.code not in RETRYABLE:
+            raise error
+        now = time.monotonic()
+        if self.failing_since is None:
+            self.failing_since = now
+        elif self.give_up_after is not None and now - self.failing_since > self.give_up_after:
+            raise LatchworkError(
+                error.code,
+                f"event stream lost for {now - self.failing_since:.1f} s, giving up "
+                f"after seq {self.position}: {error.message}",
+            ) from None
+        delay = self.backoff.delay()
+        left = self.remaining()
+        if left is not None and delay >= left:
+            raise LatchworkError(grpc.StatusCode.DEADLINE_EXCEEDED, "event stream timed out")
+        return delay
+
+
+def stream_ended() -> LatchworkError:
+    """The error a stream that ended without one is resumed after (the server closed it)."""
+    return LatchworkError(grpc.StatusCode.UNAVAILABLE, "the server ended the stream")
+
+
+def resume_sync(
+    client: BaseClient[SupervisorServiceStub],
+    *,
+    after_seq: int = 0,
+    snapshot: bool = False,
+    heartbeats: bool = False,
+    timeout: float | None = None,
+    give_up_after: float | None = None,
+    **filters: Any,
+) -> Iterator[StreamItem]:
+    """``Client.subscribe`` that reconnects and resumes after a dropped stream.
+
+    Yields Events; with ``heartbeats=True`` or ``snapshot=True`` the SubscribeResponse items.
+    ``timeout`` bounds the whole stream (DEADLINE_EXCEEDED); ``give_up_after`` the seconds it
+    keeps trying to reconnect. A gap (OUT_OF_RANGE) raises ``StreamGapError``.
+    """
+    state = Resumer(
+        after_seq=after_seq,
+        snapshot=snapshot,
+        heartbeats=heartbeats,
+        timeout=timeout,
+        give_up_after=give_up_after,
+        filters=filters,
+    )
+    stub = client._stub  # noqa: SLF001 - the resuming stream is part of the client package
+    metadata = client._metadata  # noqa: SLF001
+    while True:
+        try:
+            call = stub.Subscribe(state.request(), metadata=metadata, timeout=state.remaining())
+        except ValueError as refused:  # grpc's own refusal, e.g. the client was closed
+            raise not_sent(refused) from None
+        try:
+            for item in call:
+                out = state.accept(item)
+                if out is not None:
+                    yield out
+            error = stream_ended()
+        except grpc.RpcError as rpc_error:
+            error = LatchworkError.from_rpc_error(rpc_error)
+        finally:
+            call.cancel()
+        time.sleep(state.retry_delay(error))
