@@ -34,7 +34,7 @@ from .api.unexpected import UnexpectedErrorInterceptor
 from .api.worker_service import WorkerService
 from .auth import Identity, TokenFileError, TokenInterceptor, load_tokens
 from .callbacks import LanguagePolicy
-from .callrunner import CallbackRunner
+from .callrunner import CallbackRunner, OwnerQueue
 from .config import Settings
 from .core.firing_budget import FiringBudget
 from .core.limits import DEFAULT_LIMITS
@@ -209,8 +209,17 @@ async def _run(
     )
     policy = language_policy(settings, mail)
     admins = settings.admin_set | {who.user for who in tokens.values() if who.admin}
-    supervisor = Supervisor(store, outputs, languages=policy, admins=admins, freeze_long_lived=True)
-    supervisor.triggering.budget = FiringBudget(settings.firing_budget)
+    # Python and mail runs go from the supervisor to the runner through this queue.
+    run_queue = OwnerQueue.for_slots(settings.sandbox_workers, settings.sandbox_owner_runs)
+    supervisor = Supervisor(
+        store,
+        outputs,
+        languages=policy,
+        admins=admins,
+        freeze_long_lived=True,
+        run_queue=run_queue,
+        firing_budget=FiringBudget(settings.firing_budget),
+    )
     sandbox: SandboxPool | None = None
     if "python" in policy.enabled:
         sandbox = SandboxPool(
@@ -223,13 +232,8 @@ async def _run(
         )
         await sandbox.start()
     callback_runner = CallbackRunner(
-        supervisor,
-        sandbox,
-        Mailer(mail),
-        concurrency=settings.sandbox_workers,
-        owner_cap=settings.sandbox_owner_runs,
+        supervisor, sandbox, Mailer(mail), run_queue, concurrency=settings.sandbox_workers
     )
-    supervisor.callback_runner = callback_runner
     try:
         stale = supervisor.recover()
     except StorageError as error:

@@ -16,9 +16,9 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from latchwork.sandbox.actions import Action, Verb
 from latchwork.sandbox.python.pool import PythonCall, PythonResult
@@ -32,14 +32,46 @@ from .core.triggers.engine import Callback
 from .mailer import Mailer, MailError, recipients, render
 from .store.errors import StorageError
 
-if TYPE_CHECKING:
-    from .supervisor import Supervisor
-
 log = logging.getLogger(__name__)
 
 
 class PythonSandbox(Protocol):
     async def run(self, call: PythonCall) -> PythonResult: ...
+
+
+class RunHost(Protocol):
+    """What the runner needs from the supervisor, and no more: it reads jobs, callbacks and
+    events, and hands each run back finished.
+
+    Narrow on purpose, as ``LeaseSink`` is for workers: this module does not import the
+    supervisor (no import cycle), and what a run may see of the model is listed here.
+    """
+
+    @property
+    def clock(self) -> Callable[[], float]: ...
+
+    def get_job(self, job_id: int) -> Job | None: ...
+
+    def get_callback(self, callback_id: int) -> Callback | None: ...
+
+    def event_at(self, seq: int) -> Event | None: ...
+
+    def pgrp_members(self, pgrp: int) -> list[int]: ...
+
+    def subtree(self, root_id: int) -> list[Job]: ...
+
+    def finish_run(
+        self,
+        run: CallbackRun,
+        actions: Sequence[Action],
+        *,
+        error: str = "",
+        error_line: int = 0,
+        limit: str = "",
+        output: str = "",
+    ) -> None:
+        """Apply the run's actions (all or none) and record how it ended; raises
+        :class:`StorageError` when the store refuses, with nothing applied."""
 
 
 STATUS_TEMPLATE = """Subject: [latchwork] job $JOB_ID ($JOB_NAME) is $JOB_STATUS
@@ -145,8 +177,7 @@ class OwnerQueue:
     store's pending runs at start.
     """
 
-    def __init__(self, owner_of: Callable[[CallbackRun], str], cap: int) -> None:
-        self._owner_of = owner_of
+    def __init__(self, cap: int) -> None:
         self.cap = max(cap, 1)
         self._waiting: dict[str, deque[CallbackRun]] = {}
         self._going: dict[str, int] = {}
@@ -155,8 +186,16 @@ class OwnerQueue:
         self._owners: dict[int, str] = {}
         self._count = asyncio.Semaphore(0)
 
-    def put_nowait(self, run: CallbackRun) -> None:
-        owner = self._owner_of(run)
+    @classmethod
+    def for_slots(cls, slots: int, owner_cap: int = 0) -> OwnerQueue:
+        """The queue for a runner of ``slots`` concurrent runs. ``owner_cap``: runs one owner
+        may have going while others wait; 0 means ``max(1, slots - 1)``: while others wait, no
+        owner takes a freed slot while at the cap."""
+        return cls(owner_cap or max(1, max(slots, 1) - 1))
+
+    def put_nowait(self, run: CallbackRun, owner: str) -> None:
+        """Queue ``run`` behind ``owner``'s other runs (the owner job's user, named by the
+        supervisor, which holds the jobs)."""
         self._owners[run.id] = owner
         self._waiting.setdefault(owner, deque()).append(run)
         self._count.release()
@@ -204,24 +243,19 @@ class OwnerQueue:
 class CallbackRunner:
     def __init__(
         self,
-        supervisor: Supervisor,
+        host: RunHost,
         sandbox: PythonSandbox | None,
         mailer: Mailer,
+        queue: OwnerQueue,
         concurrency: int = 2,
-        owner_cap: int = 0,
     ) -> None:
-        """``owner_cap``: runs one owner may have going while others wait; 0 means
-        ``max(1, concurrency - 1)``: while others wait, no owner takes a freed slot while at
-        the cap (see :class:`OwnerQueue`)."""
-        self.supervisor = supervisor
+        """``queue``: where the supervisor puts the runs for this runner; both are given it
+        when the process is wired (:meth:`OwnerQueue.for_slots` sizes it for ``concurrency``)."""
+        self.host = host
         self.sandbox = sandbox
         self.mailer = mailer
         self.concurrency = max(concurrency, 1)
-        self.queue = OwnerQueue(self._owner_of, owner_cap or max(1, self.concurrency - 1))
-
-    def _owner_of(self, run: CallbackRun) -> str:
-        owner = self.supervisor.jobs.get(run.job_id)
-        return owner.user if owner is not None else ""
+        self.queue = queue
 
     async def serve(self) -> None:
         """Run queued callbacks, ``concurrency`` at a time, until cancelled."""
@@ -247,9 +281,9 @@ class CallbackRunner:
     async def run(self, run: CallbackRun) -> None:
         """Run one callback and record how it ended; any failure on the way ends it as an
         error with the message, never leaves it unfinished."""
-        sup = self.supervisor
+        host = self.host
         started = time.perf_counter()
-        run.start_time = sup.clock()
+        run.start_time = host.clock()
         try:
             ended = await self._execute(run)
         except Exception as unexpected:
@@ -260,7 +294,7 @@ class CallbackRunner:
         delay = FINISH_RETRY_FIRST_SECONDS
         while True:
             try:
-                sup.finish_run(
+                host.finish_run(
                     run,
                     [] if failed else ended.actions,
                     error=ended.error,
@@ -276,12 +310,12 @@ class CallbackRunner:
                 delay = min(delay * 2, FINISH_RETRY_MAX_SECONDS)
 
     async def _execute(self, run: CallbackRun) -> _Ended:
-        sup = self.supervisor
-        callback = sup.triggering.engine.callbacks.get(run.callback_id)
-        owner = sup.jobs.get(run.job_id)
+        host = self.host
+        callback = host.get_callback(run.callback_id)
+        owner = host.get_job(run.job_id)
         if callback is None or owner is None:
             return _Ended(error="the callback or its job no longer exists")
-        event = sup.event_at(run.event_seq)
+        event = host.event_at(run.event_seq)
         ended = _Ended()
         mails: list[tuple[list[str], str, str]] = []
         if callback.spec.language == "python":
@@ -300,7 +334,7 @@ class CallbackRunner:
             ended.actions = qube_run_actions(callback, run.binding)
         try:
             # Check first, then mail, then apply: a refused action sends nothing.
-            check_actions(ended.actions, owner, sup.jobs.get)
+            check_actions(ended.actions, owner, host.get_job)
             variables = mail_variables(owner, event, run)
             for action in ended.actions:
                 if action.verb is Verb.MAIL:
@@ -317,7 +351,7 @@ class CallbackRunner:
     def _call(
         self, callback: Callback, owner: Job, event: Event | None, run: CallbackRun
     ) -> PythonCall:
-        sup = self.supervisor
+        host = self.host
         # Code that never names job, jobinfo or getattr cannot see job snapshots: for it, skip
         # the owner's work list and the other jobs (a per-frame callback of a 4,000-frame job
         # would otherwise copy and encode 4,000 work items per firing).
@@ -327,11 +361,11 @@ class CallbackRunner:
             # What qb.jobinfo can see: the watched jobs, the parent, and the process group
             # while it is small. Kept bounded: the snapshots travel to the worker on every run.
             wanted = {w.job_id for w in callback.watches if w.job_id} | {owner.pid}
-            members = sup.pgrp_members(owner.pgrp)
+            members = host.pgrp_members(owner.pgrp)
             if len(members) <= SNAPSHOT_GROUP_LIMIT:
                 wanted.update(members)
             for job_id in sorted(wanted - {owner.id, 0}):
-                if (job := sup.jobs.get(job_id)) is not None:
+                if (job := host.get_job(job_id)) is not None:
                     jobs[str(job_id)] = job_snapshot(
                         job, with_work=len(job.work) <= SNAPSHOT_WORK_LIMIT
                     )
@@ -341,7 +375,7 @@ class CallbackRunner:
             keys = set(callback.spec.include_data)
             tree = [
                 {**job_snapshot(job, include_data=False), "data": _pick(job.spec.data, keys)}
-                for job in sup.subtree(tree_roots[0])
+                for job in host.subtree(tree_roots[0])
             ]
         return PythonCall(
             code=callback.spec.code,

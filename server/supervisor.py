@@ -18,7 +18,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from latchwork.sandbox.actions import Action as CallbackAction
 
@@ -36,6 +36,7 @@ from .core.actions import JOB_ACTIONS, WORK_ACTIONS, Action
 from .core.changes import Changes
 from .core.command import ProcessSpec, process_for
 from .core.events import Event, EventName, EventType
+from .core.firing_budget import FiringBudget
 from .core.limits import DEFAULT_LIMITS, Limits
 from .core.model import CallbackSpec, Job, JobSpec, WorkItem
 from .core.runs import CallbackRun, failure_message
@@ -64,9 +65,6 @@ from .store.errors import StorageError
 from .store.sqlite import StagedChunk
 from .throttled_log import ThrottledLog
 from .triggering import Lookups, Submitted, Triggering
-
-if TYPE_CHECKING:
-    from .callrunner import CallbackRunner
 
 log = logging.getLogger(__name__)
 _storage_log = ThrottledLog(log)
@@ -102,6 +100,14 @@ class LeaseSink(Protocol):
     def suspend(self, lease_id: str) -> None: ...
 
     def resume(self, lease_id: str) -> None: ...
+
+
+class RunQueue(Protocol):
+    """Where Python and mail callback runs go to wait for the callback runner (which waits on
+    a sandbox or an SMTP server, off the commit path). The run is durable before it is put
+    here (the outbox); ``owner`` is the owner job's user, by which the runner serves fairly."""
+
+    def put_nowait(self, run: CallbackRun, owner: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,10 +189,16 @@ class Supervisor:
         admins: frozenset[str] = frozenset(),
         limits: Limits = DEFAULT_LIMITS,
         freeze_long_lived: bool = False,
+        run_queue: RunQueue | None = None,
+        firing_budget: FiringBudget | None = None,
     ) -> None:
         """``freeze_long_lived``: exempt what is loaded, and what each large Submit adds, from
         Python's cyclic garbage collector (:func:`_freeze_long_lived`). Process-wide, so for
-        the server's one supervisor, not for the many a test process makes."""
+        the server's one supervisor, not for the many a test process makes.
+
+        ``run_queue``: where Python and mail callback runs are handed out; without one they
+        end as errors. ``firing_budget``: the bound on runaway cascades (default limits when
+        not given)."""
         self.store = store
         self._freeze = freeze_long_lived
         self.outputs = outputs
@@ -216,9 +228,10 @@ class Supervisor:
             Lookups(job=self.get_job, by_label=self.job_by_label, children=self.children_of),
             languages or LanguagePolicy(),
             admins,
+            budget=firing_budget,
         )
         self._pending_runs: deque[CallbackRun] = deque()
-        self.callback_runner: CallbackRunner | None = None
+        self._run_queue = run_queue
         self._draining = False
         self.timers_changed = asyncio.Event()
         if store.leftover_staged:
@@ -765,6 +778,9 @@ class Supervisor:
     def callbacks_of(self, job_id: int) -> list[Callback]:
         return self.triggering.callbacks_of(job_id)
 
+    def get_callback(self, callback_id: int) -> Callback | None:
+        return self.triggering.engine.callbacks.get(callback_id)
+
     def list_runs(
         self, *, job_id: int = 0, callback_id: int = 0, before_id: int = 0, limit: int = 100
     ) -> list[CallbackRun]:
@@ -820,8 +836,9 @@ class Supervisor:
         try:
             callback = self.triggering.engine.callbacks.get(run.callback_id)
             if callback is not None and needs_async(callback):
-                if self.callback_runner is not None:
-                    self.callback_runner.queue.put_nowait(run)
+                if self._run_queue is not None:
+                    owner = self.jobs.get(run.job_id)
+                    self._run_queue.put_nowait(run, owner.user if owner is not None else "")
                     return
                 error = "no runner for this language is configured"
             elif callback is None:

@@ -56,6 +56,8 @@ class Triggering:
         lookups: Lookups,
         policy: LanguagePolicy,
         admins: frozenset[str] = frozenset(),
+        *,
+        budget: FiringBudget | None = None,
     ) -> None:
         self.store = store
         self.admins = admins
@@ -66,7 +68,7 @@ class Triggering:
         self._last_run_id = 0
         # The firing budget (runaway cascades), and the cascade depth of the firings the next
         # observe() records: set by Supervisor.finish_run for the changes a run's actions made.
-        self.budget = FiringBudget()
+        self.budget = budget if budget is not None else FiringBudget()
         self.cascade_depth = 0
 
     def _job_data(self, job_id: int) -> dict[str, str] | None:

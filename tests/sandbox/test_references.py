@@ -10,7 +10,7 @@ import pytest
 from latchwork.sandbox.python.pool import PythonCall
 from latchwork.sandbox.python.references import reads_job_snapshots, reads_tree
 from latchwork.server.callbacks import LanguagePolicy
-from latchwork.server.callrunner import CallbackRunner
+from latchwork.server.callrunner import CallbackRunner, OwnerQueue
 from latchwork.server.core.model import CallbackSpec
 from latchwork.server.core.runs import CallbackRun
 from latchwork.server.mailer import Mailer, MailSettings
@@ -77,7 +77,7 @@ def _python_call(sup: Supervisor, code: str, triggers: str = "complete-work-self
         event_seq=0,
         due_time=0.0,
     )
-    runner = CallbackRunner(sup, None, Mailer(MailSettings()))
+    runner = CallbackRunner(sup, None, Mailer(MailSettings()), OwnerQueue.for_slots(1))
     return runner._call(callback, owner, None, run)  # noqa: SLF001 - the unit under test
 
 

@@ -12,7 +12,7 @@ from latchwork.server.core.model import Job, JobSpec, Prototype, WorkItem, WorkS
 from latchwork.server.core.submission import make_job, normalize
 from latchwork.server.output import OutputStore
 from latchwork.server.store import SqliteStore
-from latchwork.server.supervisor import Supervisor
+from latchwork.server.supervisor import RunQueue, Supervisor
 
 
 def frames_spec(frames: str = "1-3", **fields: object) -> JobSpec:
@@ -74,10 +74,14 @@ class Sink:
         self.calls.append(("resume", lease_id))
 
 
-def python_supervisor(store: SqliteStore, root: Path) -> Supervisor:
-    """A supervisor over a real store that accepts qube and Python callbacks."""
+def python_supervisor(
+    store: SqliteStore, root: Path, run_queue: RunQueue | None = None
+) -> Supervisor:
+    """A supervisor over a real store that accepts qube and Python callbacks; Python runs go
+    to ``run_queue`` (a callback runner's queue) when one is given."""
     return Supervisor(
         store,
         OutputStore(root / "output"),
         languages=LanguagePolicy(enabled=frozenset({"qube", "python"})),
+        run_queue=run_queue,
     )

@@ -37,9 +37,9 @@ def tmp_store(tmp_path: Path) -> Iterator[SqliteStore]:
 async def test_an_exception_inside_the_runner_finishes_the_run_as_an_error(
     tmp_store: SqliteStore, tmp_path: Path
 ) -> None:
-    sup = python_supervisor(tmp_store, tmp_path)
-    runner = CallbackRunner(sup, BrokenSandbox(), Mailer(MailSettings()))
-    sup.callback_runner = runner
+    queue = OwnerQueue.for_slots(2)
+    sup = python_supervisor(tmp_store, tmp_path, run_queue=queue)
+    runner = CallbackRunner(sup, BrokenSandbox(), Mailer(MailSettings()), queue)
     job = sup.submit(
         [frames_spec("1", callbacks=[CallbackSpec("submit-job-self", "python", "print(1)")])]
     ).jobs[0]
@@ -74,18 +74,18 @@ async def test_actions_that_fail_to_apply_finish_the_run_and_change_nothing(
 
 def test_owners_are_served_in_turn_with_a_cap_while_others_wait() -> None:
     owners = {1: "alice", 2: "bob", 3: "carol"}
-    queue = OwnerQueue(lambda run: owners[run.job_id], cap=1)
+    queue = OwnerQueue(cap=1)
 
-    def run(run_id: int, job_id: int) -> CallbackRun:
-        return CallbackRun(run_id, 0, job_id, "", "", 0, 0.0)
+    def put(run_id: int, job_id: int) -> None:
+        queue.put_nowait(CallbackRun(run_id, 0, job_id, "", "", 0, 0.0), owners[job_id])
 
     for i in range(10):
-        queue.put_nowait(run(i, 1))
+        put(i, 1)
     first, second = queue.take(), queue.take()  # alone: alice may use every slot
     assert (first.id, second.id) == (0, 1)
-    queue.put_nowait(run(100, 2))
-    queue.put_nowait(run(101, 2))
-    queue.put_nowait(run(200, 3))
+    put(100, 2)
+    put(101, 2)
+    put(200, 3)
     queue.done(first)
     assert queue.take().id == 100  # alice is at her cap while others wait
     queue.done(second)

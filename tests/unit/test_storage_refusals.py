@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from latchwork.sandbox.python.pool import PythonCall, PythonResult
-from latchwork.server.callrunner import CallbackRunner
+from latchwork.server.callrunner import CallbackRunner, OwnerQueue
 from latchwork.server.core.actions import Action
 from latchwork.server.core.model import CallbackSpec
 from latchwork.server.core.states import JobStatus, WorkStatus
@@ -117,9 +117,9 @@ async def test_a_run_refused_while_full_is_retried_calmly_and_runs_once(
 async def test_a_python_run_is_handed_out_once_though_a_commit_failed_meanwhile(
     store: SqliteStore, tmp_path: Path
 ) -> None:
-    sup = python_supervisor(store, tmp_path)
-    runner = CallbackRunner(sup, QuietSandbox(), Mailer(MailSettings()))
-    sup.callback_runner = runner
+    queue = OwnerQueue.for_slots(2)
+    sup = python_supervisor(store, tmp_path, run_queue=queue)
+    runner = CallbackRunner(sup, QuietSandbox(), Mailer(MailSettings()), queue)
     disk = FullDisk(store)
     job = sup.submit(
         [frames_spec("1", callbacks=[CallbackSpec("submit-job-self", "python", "print(1)")])]

@@ -32,10 +32,10 @@ class Farm:
         self.root = root
         self.stores: list[SqliteStore] = []
 
-    def open(self) -> Supervisor:
+    def open(self, firing_budget: FiringBudget | None = None) -> Supervisor:
         store = SqliteStore(self.root / "latchwork.db")
         self.stores.append(store)
-        return Supervisor(store, OutputStore(self.root / "output"))
+        return Supervisor(store, OutputStore(self.root / "output"), firing_budget=firing_budget)
 
     def close(self) -> None:
         for store in self.stores:
@@ -106,8 +106,7 @@ async def test_a_suspended_callback_stays_suspended_across_a_restart(farm: Farm)
 
 
 async def test_the_rate_bound_suspends_a_callback_that_keeps_cascading(farm: Farm) -> None:
-    sup = farm.open()
-    sup.triggering.budget = FiringBudget(BudgetLimits(max_depth=0, burst=30))
+    sup = farm.open(FiringBudget(BudgetLimits(max_depth=0, burst=30)))
     job = sup.submit([frames_spec("1", callbacks=LOOP)], user="alice").jobs[0]
     await settle(sup)
     [suspended] = suspensions(sup)
