@@ -8,39 +8,21 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
-from .actions import Action, Scope, Verb
+from .actions import VERBS, Action, Scope, Verb
 
-# command -> (verb, scope). Interrupt, migrate and preempt all take a running instance off its
-# host and put its work back in the queue; on Latchwork that is one thing: requeue.
-COMMANDS: dict[str, tuple[Verb, Scope]] = {
-    "unblock-self": (Verb.UNBLOCK, Scope.JOB),
-    "block-self": (Verb.BLOCK, Scope.JOB),
-    "fail-self": (Verb.FAIL, Scope.JOB),
-    "kill-self": (Verb.KILL, Scope.JOB),
-    "suspend-self": (Verb.SUSPEND, Scope.JOB),
-    "resume-self": (Verb.RESUME, Scope.JOB),
-    "retry-self": (Verb.RETRY, Scope.JOB),
-    "remove-self": (Verb.REMOVE, Scope.JOB),
-    "interrupt-self": (Verb.REQUEUE, Scope.JOB),
-    "migrate-self": (Verb.REQUEUE, Scope.JOB),
-    "preempt-self": (Verb.REQUEUE, Scope.JOB),
-    "unblock-work-self": (Verb.UNBLOCK, Scope.WORK),
-    "block-work-self": (Verb.BLOCK, Scope.WORK),
-    "kill-work-self": (Verb.KILL, Scope.WORK),
-    "retry-work-self": (Verb.RETRY, Scope.WORK),
-    "requeue-work-self": (Verb.REQUEUE, Scope.WORK),
-    "complete-work-self": (Verb.COMPLETE, Scope.WORK),
-    "fail-work-self": (Verb.FAIL, Scope.WORK),
-    "kill-subjob-self": (Verb.KILL, Scope.SUBJOB),
-    "retry-subjob-self": (Verb.RETRY, Scope.SUBJOB),
-    "requeue-subjob-self": (Verb.REQUEUE, Scope.SUBJOB),
-    "interrupt-subjob-self": (Verb.REQUEUE, Scope.SUBJOB),
-    "migrate-subjob-self": (Verb.REQUEUE, Scope.SUBJOB),
-    "preempt-subjob-self": (Verb.REQUEUE, Scope.SUBJOB),
-    "mail-status": (Verb.MAIL, Scope.JOB),
-}
+COMMANDS: Mapping[str, tuple[Verb, Scope]] = MappingProxyType(
+    {
+        command: (verb, scope)
+        for verb, spec in VERBS.items()
+        for scope, spelling in spec.spellings().items()
+        for command in spelling.qube
+    }
+)
+"""command -> (verb, scope), derived from the one table of verbs (``actions.VERBS``)."""
 
 _SEPARATOR = re.compile(r"[;\n]")
 

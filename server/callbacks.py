@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from latchwork.sandbox.actions import Action, Scope, Verb
+from latchwork.sandbox.actions import VERBS, Action, Scope, Verb, verbs_for
 from latchwork.sandbox.python.pool import check_python
 from latchwork.sandbox.qube import QubeCodeError, parse_qube, qube_actions
 
-from .core import transitions as t
+from .core.actions import NO_TRANSITION, TRANSITIONS, Carriers, JobTransition, WorkTransition
 from .core.changes import Changes
 from .core.model import CallbackSpec, Job
 from .core.states import WorkStatus
@@ -169,26 +169,30 @@ def _binds(callback: Callback, kind: str) -> bool:
     return any(w.type.value == kind and w.wildcard for w in callback.watches)
 
 
-_JOB_VERBS: dict[Verb, Callable[[Changes, Job, str], bool]] = {
-    Verb.UNBLOCK: t.unblock_job,
-    Verb.BLOCK: t.block_job,
-    Verb.KILL: t.kill_job,
-    Verb.RETRY: t.retry_job,
-    Verb.SUSPEND: t.suspend_job,
-    Verb.RESUME: t.resume_job,
-    Verb.REMOVE: t.remove_job,
-    Verb.FAIL: t.fail_job,
-    Verb.REQUEUE: t.requeue_job,
-}
-_WORK_VERBS = {
-    Verb.UNBLOCK: t.unblock_work,
-    Verb.BLOCK: t.block_work,
-    Verb.KILL: t.kill_work,
-    Verb.RETRY: t.retry_work,
-    Verb.REQUEUE: t.requeue_work_action,
-    Verb.COMPLETE: t.complete_work,
-    Verb.FAIL: t.fail_work,
-}
+def _dispatch() -> tuple[dict[Verb, JobTransition], dict[Verb, WorkTransition]]:
+    """verb -> transition for job actions and for work (and subjob) actions, derived from the
+    verb table (``VERBS``) and the transition table (``TRANSITIONS``); fails at import if a
+    verb has no transition for a scope it applies to."""
+    job: dict[Verb, JobTransition] = {}
+    work: dict[Verb, WorkTransition] = {}
+    for verb, spec in VERBS.items():
+        if verb.value in NO_TRANSITION:
+            continue
+        carriers = TRANSITIONS.get(verb.value, Carriers())
+        if Scope.JOB in spec.scopes:
+            if carriers.job is None:
+                raise LookupError(f"no transition carries out {verb.value!r} on a job")
+            job[verb] = carriers.job
+        if spec.scopes & {Scope.WORK, Scope.SUBJOB}:
+            if carriers.work is None:
+                raise LookupError(f"no transition carries out {verb.value!r} on a work item")
+            work[verb] = carriers.work
+    return job, work
+
+
+_JOB_VERBS, _WORK_VERBS = _dispatch()
+_WORK_SCOPE = verbs_for(Scope.WORK)
+_SUBJOB_SCOPE = verbs_for(Scope.SUBJOB)
 
 
 class ActionRefused(Exception):
@@ -208,13 +212,9 @@ def check_actions(actions: Sequence[Action], owner: Job, jobs: Callable[[int], J
                 f"{action.describe()}: job {job.id} belongs to {job.user!r}, "
                 f"the callback's owner is {owner.user!r}"
             )
-        if action.scope is Scope.WORK and action.verb not in _WORK_VERBS:
+        if action.scope is Scope.WORK and action.verb not in _WORK_SCOPE:
             raise ActionRefused(f"{action.verb.value} does not apply to a work item")
-        if action.scope is Scope.SUBJOB and action.verb not in (
-            Verb.KILL,
-            Verb.RETRY,
-            Verb.REQUEUE,
-        ):
+        if action.scope is Scope.SUBJOB and action.verb not in _SUBJOB_SCOPE:
             raise ActionRefused(f"{action.verb.value} does not apply to a subjob")
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from latchwork.sandbox.actions import Action, Scope, Verb
+from latchwork.sandbox.actions import VERBS, Action, Scope, Verb
 
 from .policy import NOT_FOUND, Facade
 from .protocol import (
@@ -125,31 +125,27 @@ class Record(Facade):
         return _copy(self._fields)
 
 
-# Qube's job commands: name -> (verb, whether "jobid.subid" strings may name a subjob).
+# The qb functions, derived from the one table of verbs (latchwork.sandbox.actions.VERBS).
+# Job functions: name -> (verb, whether "jobid.subid" strings may name a subjob). qb.mail has a
+# method of its own: it takes a text, not jobs.
 _JOB_COMMANDS: dict[str, tuple[Verb, bool]] = {
-    "unblock": (Verb.UNBLOCK, False),
-    "block": (Verb.BLOCK, False),
-    "suspend": (Verb.SUSPEND, False),
-    "resume": (Verb.RESUME, False),
-    "remove": (Verb.REMOVE, False),
-    "fail": (Verb.FAIL, False),
-    "kill": (Verb.KILL, True),
-    "retry": (Verb.RETRY, True),
-    "requeue": (Verb.REQUEUE, True),
-    "interrupt": (Verb.REQUEUE, True),
-    "migrate": (Verb.REQUEUE, True),
-    "preempt": (Verb.REQUEUE, True),
+    name: (verb, Scope.SUBJOB in spec.scopes)
+    for verb, spec in VERBS.items()
+    if spec.job is not None and verb is not Verb.MAIL
+    for name in spec.job.qb
 }
 _WORK_COMMANDS: dict[str, Verb] = {
-    "workunblock": Verb.UNBLOCK,
-    "workblock": Verb.BLOCK,
-    "workkill": Verb.KILL,
-    "workretry": Verb.RETRY,
-    "workrequeue": Verb.REQUEUE,
-    "workcomplete": Verb.COMPLETE,
-    "workfail": Verb.FAIL,
+    name: verb for verb, spec in VERBS.items() if spec.work is not None for name in spec.work.qb
 }
-QB_METHODS = frozenset({"jobid", "jobinfo", "mail", *_JOB_COMMANDS, *_WORK_COMMANDS})
+QB_FUNCTIONS = frozenset(
+    name
+    for spec in VERBS.values()
+    for spelling in spec.spellings().values()
+    for name in spelling.qb
+)
+"""The qb functions that record actions."""
+QB_METHODS = frozenset({"jobid", "jobinfo", *QB_FUNCTIONS})
+"""Every name callback code may look up on ``qb``."""
 
 _NUMBER_FILTERS = ("id", "pgrp", "pid")
 _TEXT_FILTERS = ("status", "user", "name", "label")

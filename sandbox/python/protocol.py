@@ -15,7 +15,7 @@ import re
 import struct
 from typing import Any
 
-from latchwork.sandbox.actions import Action, Scope, Verb
+from latchwork.sandbox.actions import Action, Scope, Verb, verbs_for
 
 HEADER = struct.Struct(">I")
 MAX_REQUEST_BYTES = 64 * 2**20
@@ -33,11 +33,10 @@ MAX_JOB_ID = 2**63 - 1
 MAX_SUBJOB_ID = 2**31 - 1
 
 _WORK_NAME = re.compile(r"\S+")
-_SUBJOB_VERBS = frozenset({Verb.KILL, Verb.RETRY, Verb.REQUEUE})
-_WORK_VERBS = frozenset(
-    {Verb.UNBLOCK, Verb.BLOCK, Verb.KILL, Verb.RETRY, Verb.REQUEUE, Verb.COMPLETE, Verb.FAIL}
-)
-_JOB_VERBS = frozenset(Verb) - {Verb.COMPLETE}
+# Which verb applies to which scope: derived from the one table, latchwork.sandbox.actions.VERBS.
+_SUBJOB_VERBS = verbs_for(Scope.SUBJOB)
+_WORK_VERBS = verbs_for(Scope.WORK)
+_JOB_VERBS = verbs_for(Scope.JOB)
 
 
 class ProtocolError(Exception):

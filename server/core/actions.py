@@ -1,16 +1,62 @@
-"""Operator actions (block, kill, retry, ...) on jobs and work items."""
+"""Which transition carries out each verb, on a job or on a work item; and the operator's actions.
+
+:data:`TRANSITIONS` is the server's one table from verb to transition. It is keyed by the verb's
+name, the way ``latchwork.sandbox.actions.VERBS`` spells it, because the core imports the
+standard library only; ``tests/unit/test_verb_registry.py`` checks that the two tables cover
+the same verbs and scopes. Operator actions (:class:`Action`, from the RPC API) and callback
+actions (``server/callbacks.py``) both look their transitions up here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 
 from . import transitions as t
 from .changes import Changes
 from .model import Job, WorkItem
 
+JobTransition = Callable[[Changes, Job, str], bool]
+WorkTransition = Callable[[Changes, Job, WorkItem, str], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Carriers:
+    """The transitions that carry out one verb: on a job, and on a work item.
+
+    A subjob action is carried out by ``work``, on the work item running in that subjob.
+    """
+
+    job: JobTransition | None = None
+    work: WorkTransition | None = None
+
+
+TRANSITIONS: Mapping[str, Carriers] = MappingProxyType(
+    {
+        "block": Carriers(t.block_job, t.block_work),
+        "unblock": Carriers(t.unblock_job, t.unblock_work),
+        "kill": Carriers(t.kill_job, t.kill_work),
+        "retry": Carriers(t.retry_job, t.retry_work),
+        "suspend": Carriers(job=t.suspend_job),
+        "resume": Carriers(job=t.resume_job),
+        "remove": Carriers(job=t.remove_job),
+        "fail": Carriers(t.fail_job, t.fail_work),
+        "requeue": Carriers(t.requeue_job, t.requeue_work_action),
+        "complete": Carriers(work=t.complete_work),
+        # "mail" changes no state: whoever applies the actions sends the mail first.
+    }
+)
+"""verb name -> the transitions that carry it out."""
+
+NO_TRANSITION = frozenset({"mail"})
+"""Verbs that no transition carries out."""
+
 
 class Action(StrEnum):
+    """What an operator may do to a job or a work item over the RPC API."""
+
     BLOCK = "block"
     UNBLOCK = "unblock"
     KILL = "kill"
@@ -20,22 +66,15 @@ class Action(StrEnum):
     REMOVE = "remove"
 
 
-JobTransition = Callable[[Changes, Job, str], bool]
-WorkTransition = Callable[[Changes, Job, WorkItem, str], bool]
+def _job_transition(verb: str) -> JobTransition:
+    carrier = TRANSITIONS[verb].job
+    if carrier is None:
+        raise LookupError(f"no transition carries out {verb!r} on a job")
+    return carrier
 
-JOB_ACTIONS: dict[Action, JobTransition] = {
-    Action.BLOCK: t.block_job,
-    Action.UNBLOCK: t.unblock_job,
-    Action.KILL: t.kill_job,
-    Action.RETRY: t.retry_job,
-    Action.SUSPEND: t.suspend_job,
-    Action.RESUME: t.resume_job,
-    Action.REMOVE: t.remove_job,
-}
 
+JOB_ACTIONS: dict[Action, JobTransition] = {action: _job_transition(action) for action in Action}
 WORK_ACTIONS: dict[Action, WorkTransition] = {
-    Action.BLOCK: t.block_work,
-    Action.UNBLOCK: t.unblock_work,
-    Action.KILL: t.kill_work,
-    Action.RETRY: t.retry_work,
+    action: carrier for action in Action if (carrier := TRANSITIONS[action].work) is not None
 }
+"""The operator's actions and their transitions, derived from :data:`TRANSITIONS`."""
