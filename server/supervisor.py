@@ -35,6 +35,7 @@ from .core import transitions
 from .core.actions import JOB_ACTIONS, WORK_ACTIONS, Action
 from .core.changes import Changes
 from .core.command import ProcessSpec, process_for
+from .core.errors import AlreadyExists, NotFound
 from .core.events import Event, EventName, EventType
 from .core.firing_budget import FiringBudget
 from .core.limits import DEFAULT_LIMITS, Limits
@@ -84,11 +85,7 @@ STAGE_PAUSE_SECONDS = 0.001
 """Between two staged chunks: long enough for other RPCs to be served (see _submit_staged)."""
 
 
-class NotFound(Exception):
-    """A job or work item that does not exist."""
-
-
-class RequestConflict(Exception):
+class RequestConflict(AlreadyExists):
     """A request id reused for a different request."""
 
 

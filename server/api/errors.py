@@ -1,4 +1,10 @@
-"""gRPC errors with machine-readable details (google.rpc.BadRequest field violations), bounded.
+"""The one mapping from the supervisor's errors to gRPC statuses, and the statuses' bounds.
+
+``STATUS_OF`` gives each kind of ``SupervisorError`` (core/errors.py, store/errors.py) its code;
+``refuse`` ends a call with it. The interceptor in ``unexpected.py`` calls ``refuse`` for
+whatever a servicer lets escape, so servicers raise and never translate (a test holds them to
+it). An invalid request carries machine-readable details (google.rpc.BadRequest field
+violations).
 
 The message names the problems for people; the details carry the same list for programs. Both
 travel in the response's trailing metadata, which gRPC limits (8 KiB by default on the client,
@@ -11,7 +17,7 @@ wrong), then "and N more". docs/errors.md describes the shape.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn, TypeAlias
 
 import grpc
@@ -19,7 +25,17 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from ..core.submission import FieldError
+from ..core.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldError,
+    InvalidRequest,
+    NotFound,
+    OutOfRange,
+    PermissionDenied,
+    SupervisorError,
+)
+from ..store.errors import StorageError, StorageFull
 
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
@@ -110,3 +126,40 @@ async def abort(context: Context, code: grpc.StatusCode, message: str) -> NoRetu
     """End the call with ``code`` and ``message`` cut to the budget (it may echo user input)."""
     await context.abort(code, bounded_message(message))
     raise AssertionError("abort returned")  # pragma: no cover
+
+
+STATUS_OF: Mapping[type[SupervisorError], grpc.StatusCode] = {
+    InvalidRequest: grpc.StatusCode.INVALID_ARGUMENT,
+    NotFound: grpc.StatusCode.NOT_FOUND,
+    AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    OutOfRange: grpc.StatusCode.OUT_OF_RANGE,
+    FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    StorageFull: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    StorageError: grpc.StatusCode.UNAVAILABLE,  # busy, read-only, failing, damaged
+}
+"""Each kind's status; a subclass takes its nearest listed ancestor's (docs/errors.md)."""
+
+
+def status_of(error: SupervisorError) -> grpc.StatusCode:
+    """The code for ``error``: the first class in its MRO that ``STATUS_OF`` lists."""
+    for kind in type(error).__mro__:
+        code = STATUS_OF.get(kind)
+        if code is not None:
+            return code
+    return grpc.StatusCode.INTERNAL  # a bare SupervisorError: a kind nobody gave a status
+
+
+def public_message(error: SupervisorError) -> str:
+    """What the caller reads: storage errors say only that nothing changed (SQLite's own text
+    is for the log); the others' messages are written for people already."""
+    if isinstance(error, StorageError):
+        return error.public_message
+    return str(error)
+
+
+async def refuse(context: Context, error: SupervisorError) -> NoReturn:
+    """End the call with the status ``error`` maps to, bounded; invalid requests with details."""
+    if isinstance(error, InvalidRequest):
+        await abort_invalid(context, error.errors)
+    await abort(context, status_of(error), public_message(error))

@@ -8,24 +8,23 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import grpc
-
 from latchwork.v1 import job_pb2, supervisor_pb2, supervisor_pb2_grpc, trigger_pb2
 
 from ..auth import caller_of
 from ..core.actions import Action
+from ..core.errors import InvalidRequest, NotFound, OutOfRange, PermissionDenied
 from ..core.filters import EventFilter
 from ..core.limits import Limits
 from ..core.model import Job, JobSpec
 from ..core.states import WorkStatus
-from ..core.submission import FieldError, SubmissionRejected, container_problems
+from ..core.submission import FieldError, container_problems
 from ..core.triggers.parser import parse_trigger
 from ..core.triggers.resolve import resolve
 from ..core.triggers.syntax import TriggerSyntaxError
-from ..supervisor import JobQuery, NotFound, RequestConflict, Supervisor
+from ..supervisor import JobQuery, Supervisor
 from . import checks, convert, page_tokens
 from .encoded_events import EncodedEvents
-from .errors import Context, abort, abort_invalid
+from .errors import Context
 from .page_tokens import BadPageToken, Listing
 
 DEFAULT_HEARTBEAT_SECONDS = 5
@@ -47,17 +46,15 @@ def _caller(context: Context) -> str:
     return caller_of(context).user
 
 
-async def _require_owner(context: Context, jobs: list[Job | None]) -> None:
+def _require_owner(context: Context, jobs: list[Job | None]) -> None:
     """With tokens, a user acts on their own jobs only; admins on anyone's."""
     caller = caller_of(context)
     if not caller.authenticated or caller.admin:
         return
     for job in jobs:
         if job is not None and job.user != caller.user:
-            await abort(
-                context,
-                grpc.StatusCode.PERMISSION_DENIED,
-                f"job {job.id} belongs to {job.user!r}; {caller.user!r} is not an admin",
+            raise PermissionDenied(
+                f"job {job.id} belongs to {job.user!r}; {caller.user!r} is not an admin"
             )
 
 
@@ -96,7 +93,7 @@ def _read_submit(request: supervisor_pb2.SubmitRequest, size: int, limits: Limit
     return _ReadSubmit([], [convert.spec_from_pb(spec) for spec in request.jobs], digest)
 
 
-async def _require_tree_owner(
+def _require_tree_owner(
     context: Context, supervisor: Supervisor, request: supervisor_pb2.SubmitRequest
 ) -> None:
     """With tokens, only the owner of a process group (of its lead job) or of a parent job, or
@@ -109,40 +106,36 @@ async def _require_tree_owner(
     if request.pgrp > 0:
         leader = supervisor.get_job(request.pgrp)
         if leader is not None and leader.pgrp == leader.id and leader.user != caller.user:
-            await abort(
-                context,
-                grpc.StatusCode.PERMISSION_DENIED,
+            raise PermissionDenied(
                 f"pgrp: process group {leader.id} belongs to {leader.user!r} (the owner of "
-                f"job {leader.id}); {caller.user!r} is not an admin",
+                f"job {leader.id}); {caller.user!r} is not an admin"
             )
     for index, spec in enumerate(request.jobs):
         parent = supervisor.get_job(spec.pid) if spec.pid > 0 else None
         if parent is not None and parent.user != caller.user:
-            await abort(
-                context,
-                grpc.StatusCode.PERMISSION_DENIED,
+            raise PermissionDenied(
                 f"jobs[{index}].pid: job {parent.id} belongs to {parent.user!r}; "
-                f"{caller.user!r} is not an admin",
+                f"{caller.user!r} is not an admin"
             )
 
 
-async def _check(context: Context, errors: list[FieldError]) -> None:
+def _check(errors: list[FieldError]) -> None:
     if errors:
-        await abort_invalid(context, errors)
+        raise InvalidRequest(errors)
 
 
 def _page_size(requested: int) -> int:
     return min(requested, MAX_PAGE_SIZE) if requested > 0 else 100
 
 
-async def _before_id(context: Context, listing: Listing, token: str, call: str) -> int:
+def _before_id(listing: Listing, token: str, call: str) -> int:
     """The id a page token resumes below (0: no token, the first page)."""
     if not token:
         return 0
     try:
         return page_tokens.decode(listing, token)
     except BadPageToken:
-        await abort_invalid(context, [FieldError("page_token", f"not a token from {call}")])
+        raise InvalidRequest([FieldError("page_token", f"not a token from {call}")]) from None
 
 
 class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
@@ -163,7 +156,7 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
             read = await asyncio.to_thread(_read_submit, request, size, self.supervisor.limits)
         else:
             read = _read_submit(request, size, self.supervisor.limits)
-        await _check(context, read.problems)
+        _check(read.problems)
         caller = caller_of(context)
         if caller.authenticated and not caller.admin:
             others = [
@@ -173,22 +166,16 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
                 for i, spec in enumerate(request.jobs)
                 if spec.user and spec.user != caller.user
             ]
-            if others:
-                await abort_invalid(context, others)
-        await _require_tree_owner(context, self.supervisor, request)
-        try:
-            result = await self.supervisor.submit_async(
-                read.specs,
-                pgrp=request.pgrp,
-                user=_caller(context),
-                request_id=request.request_id,
-                digest=read.digest,
-                request_bytes=size,
-            )
-        except SubmissionRejected as rejected:
-            await abort_invalid(context, rejected.errors)
-        except RequestConflict as conflict:
-            await abort(context, grpc.StatusCode.ALREADY_EXISTS, str(conflict))
+            _check(others)
+        _require_tree_owner(context, self.supervisor, request)
+        result = await self.supervisor.submit_async(
+            read.specs,
+            pgrp=request.pgrp,
+            user=_caller(context),
+            request_id=request.request_id,
+            digest=read.digest,
+            request_bytes=size,
+        )
         jobs: list[job_pb2.Job] = []
         for start in range(0, len(result.jobs), RESPONSE_CHUNK_JOBS):
             if start:  # other requests in between: 2,000 jobs take ~30 ms to convert
@@ -200,10 +187,10 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
     async def GetJob(
         self, request: supervisor_pb2.GetJobRequest, context: Context
     ) -> supervisor_pb2.GetJobResponse:
-        await _check(context, checks.check_get_job(request))
+        _check(checks.check_get_job(request))
         job = self.supervisor.get_job(request.job_id)
         if job is None:
-            await abort(context, grpc.StatusCode.NOT_FOUND, f"job {request.job_id} does not exist")
+            raise NotFound(f"job {request.job_id} does not exist")
         return supervisor_pb2.GetJobResponse(
             job=convert.job_to_pb(
                 job,
@@ -216,8 +203,8 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
     async def ListJobs(
         self, request: supervisor_pb2.ListJobsRequest, context: Context
     ) -> supervisor_pb2.ListJobsResponse:
-        await _check(context, checks.check_list_jobs(request))
-        before_id = await _before_id(context, Listing.LIST_JOBS, request.page_token, "ListJobs")
+        _check(checks.check_list_jobs(request))
+        before_id = _before_id(Listing.LIST_JOBS, request.page_token, "ListJobs")
         limit = _page_size(request.page_size)
         jobs = self.supervisor.list_jobs(
             JobQuery(
@@ -244,8 +231,8 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
     async def ControlJobs(
         self, request: supervisor_pb2.ControlJobsRequest, context: Context
     ) -> supervisor_pb2.ControlJobsResponse:
-        await _check(context, checks.check_control(request))
-        await _require_owner(
+        _check(checks.check_control(request))
+        _require_owner(
             context,
             [
                 self.supervisor.get_job(i)
@@ -254,16 +241,13 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
         )
         action = _ACTIONS.get(request.action)
         if action is None:
-            await abort_invalid(context, [FieldError("action", "required: which action to apply")])
-        try:
-            results, seq = self.supervisor.control(
-                action,
-                list(request.job_ids),
-                [(w.job_id, w.work_name) for w in request.work],
-                request.reason or f"{action.value} by {_caller(context)}",
-            )
-        except SubmissionRejected as rejected:
-            await abort_invalid(context, rejected.errors)
+            raise InvalidRequest([FieldError("action", "required: which action to apply")])
+        results, seq = self.supervisor.control(
+            action,
+            list(request.job_ids),
+            [(w.job_id, w.work_name) for w in request.work],
+            request.reason or f"{action.value} by {_caller(context)}",
+        )
         return supervisor_pb2.ControlJobsResponse(
             results=[
                 supervisor_pb2.ControlResult(
@@ -280,16 +264,12 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
     async def GetWorkOutput(
         self, request: supervisor_pb2.GetWorkOutputRequest, context: Context
     ) -> supervisor_pb2.GetWorkOutputResponse:
-        await _check(context, checks.check_work_output(request))
-        try:
-            job, item = self.supervisor.work_of(request.job_id, request.work_name)
-        except NotFound as missing:
-            await abort(context, grpc.StatusCode.NOT_FOUND, str(missing))
+        _check(checks.check_work_output(request))
+        job, item = self.supervisor.work_of(request.job_id, request.work_name)
         attempt = request.attempt or item.attempts
         if attempt > item.attempts:
-            await abort_invalid(
-                context,
-                [FieldError("attempt", f"work {request.work_name!r} has {item.attempts} attempts")],
+            raise InvalidRequest(
+                [FieldError("attempt", f"work {request.work_name!r} has {item.attempts} attempts")]
             )
         if attempt == 0:
             return supervisor_pb2.GetWorkOutputResponse(eof=True)
@@ -315,7 +295,7 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
     async def Subscribe(  # type: ignore[override]
         self, request: supervisor_pb2.SubscribeRequest, context: Context
     ) -> AsyncIterator[supervisor_pb2.SubscribeResponse | bytes]:
-        await _check(context, checks.check_subscribe(request))
+        _check(checks.check_subscribe(request))
         log = self.supervisor.log
         event_filter = EventFilter(
             job_ids=frozenset(request.job_ids),
@@ -350,18 +330,12 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
         elif cursor < 0:
             cursor = log.head_seq
         elif cursor > log.head_seq:
-            await abort(
-                context,
-                grpc.StatusCode.OUT_OF_RANGE,
-                f"after_seq {cursor} is beyond the log's head {log.head_seq}",
-            )
+            raise OutOfRange(f"after_seq {cursor} is beyond the log's head {log.head_seq}")
         else:
             oldest = log.oldest_seq()
             if cursor > 0 and oldest and cursor + 1 < oldest:
-                await abort(
-                    context,
-                    grpc.StatusCode.OUT_OF_RANGE,
-                    f"events after seq {cursor} are no longer retained; the oldest is {oldest}",
+                raise OutOfRange(
+                    f"events after seq {cursor} are no longer retained; the oldest is {oldest}"
                 )
         heartbeat = request.heartbeat_seconds or self.heartbeat_seconds
         while True:
@@ -369,11 +343,9 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
             if batch and batch[0].seq != cursor + 1 and cursor > 0:
                 # The events after the cursor were trimmed while this subscriber lagged:
                 # say so, never skip them silently.
-                await abort(
-                    context,
-                    grpc.StatusCode.OUT_OF_RANGE,
+                raise OutOfRange(
                     f"events after seq {cursor} are no longer retained; "
-                    f"the oldest is {batch[0].seq}",
+                    f"the oldest is {batch[0].seq}"
                 )
             if batch:
                 for event in batch:
@@ -393,17 +365,12 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
     ) -> supervisor_pb2.AddCallbacksResponse:
         if len(request.callbacks) > (limit := self.supervisor.limits.callbacks_per_job):
             many = f"{len(request.callbacks)} callbacks; a job has at most {limit}"
-            await _check(context, [FieldError("callbacks", many)])
-        await _check(context, checks.check_add_callbacks(request))
-        await _require_owner(context, [self.supervisor.get_job(request.job_id)])
-        try:
-            callbacks = await self.supervisor.add_callbacks_async(
-                request.job_id, [convert.callback_spec_from_pb(c) for c in request.callbacks]
-            )
-        except NotFound as missing:
-            await abort(context, grpc.StatusCode.NOT_FOUND, str(missing))
-        except SubmissionRejected as rejected:
-            await abort_invalid(context, rejected.errors)
+            _check([FieldError("callbacks", many)])
+        _check(checks.check_add_callbacks(request))
+        _require_owner(context, [self.supervisor.get_job(request.job_id)])
+        callbacks = await self.supervisor.add_callbacks_async(
+            request.job_id, [convert.callback_spec_from_pb(c) for c in request.callbacks]
+        )
         return supervisor_pb2.AddCallbacksResponse(
             callbacks=[convert.callback_to_pb(c) for c in callbacks]
         )
@@ -411,10 +378,8 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
     async def ListCallbackRuns(
         self, request: supervisor_pb2.ListCallbackRunsRequest, context: Context
     ) -> supervisor_pb2.ListCallbackRunsResponse:
-        await _check(context, checks.check_list_runs(request))
-        before_id = await _before_id(
-            context, Listing.LIST_CALLBACK_RUNS, request.page_token, "ListCallbackRuns"
-        )
+        _check(checks.check_list_runs(request))
+        before_id = _before_id(Listing.LIST_CALLBACK_RUNS, request.page_token, "ListCallbackRuns")
         limit = _page_size(request.page_size)
         runs = self.supervisor.list_runs(
             job_id=request.job_id,
@@ -433,14 +398,12 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
     async def ValidateTrigger(
         self, request: supervisor_pb2.ValidateTriggerRequest, context: Context
     ) -> supervisor_pb2.ValidateTriggerResponse:
-        await _check(context, checks.check_validate_trigger(request))
+        _check(checks.check_validate_trigger(request))
         owner = None
         if request.job_id:
             owner = self.supervisor.get_job(request.job_id)
             if owner is None:
-                await abort(
-                    context, grpc.StatusCode.NOT_FOUND, f"job {request.job_id} does not exist"
-                )
+                raise NotFound(f"job {request.job_id} does not exist")
         try:
             expr = parse_trigger(request.triggers)
             if owner is not None:

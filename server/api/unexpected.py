@@ -1,10 +1,13 @@
 """One place that turns every exception a servicer lets escape into a plain gRPC status.
 
-Without it grpc answers ``UNKNOWN: Unexpected <class 'sqlite3.OperationalError'>: ...``: a
-Python class name and no hint of what to do. Storage failures become RESOURCE_EXHAUSTED (full)
-or UNAVAILABLE (anything else) with a message a person can act on; any other exception becomes
-INTERNAL with a short reference that is also in the log line carrying the traceback. Aborts
-(``context.abort``) are grpc's own control flow and pass untouched.
+Servicers raise the supervisor's errors (core/errors.py) and never catch them; here each
+becomes the status ``api/errors.py`` maps its kind to, with the same bounded message and
+details wherever it was raised. Without this grpc answers ``UNKNOWN: Unexpected <class
+'sqlite3.OperationalError'>: ...``: a Python class name and no hint of what to do. Storage
+failures become RESOURCE_EXHAUSTED (full) or UNAVAILABLE (anything else) with a message a person
+can act on; any other exception becomes INTERNAL with a short reference that is also in the log
+line carrying the traceback. Aborts (``context.abort``) are grpc's own control flow and pass
+untouched.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from typing import Any
 
 import grpc
 
+from ..core.errors import SupervisorError
 from ..store.errors import StorageError, StorageFull
 from ..throttled_log import ThrottledLog
+from .errors import refuse
 
 log = logging.getLogger("latchwork.unexpected")
 _storage_log = ThrottledLog(log)
@@ -27,23 +32,10 @@ _storage_log = ThrottledLog(log)
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
-def _status_for(error: Exception, method: str) -> tuple[grpc.StatusCode, str]:
-    if isinstance(error, OSError) and error.errno in _FULL_ERRNOS:
-        error = StorageFull(str(error))
-    if isinstance(error, StorageError):
-        _storage_log.warning("%s refused: storage failure: %s", method, error)
-        code = (
-            grpc.StatusCode.RESOURCE_EXHAUSTED
-            if isinstance(error, StorageFull)
-            else grpc.StatusCode.UNAVAILABLE
-        )
-        return code, error.public_message
+def _internal(error: Exception, method: str) -> str:
     reference = uuid.uuid4().hex[:10]
     log.error("%s failed unexpectedly (reference %s)", method, reference, exc_info=error)
-    return (
-        grpc.StatusCode.INTERNAL,
-        f"the supervisor failed unexpectedly (reference {reference} in its log)",
-    )
+    return f"the supervisor failed unexpectedly (reference {reference} in its log)"
 
 
 class UnexpectedErrorInterceptor(grpc.aio.ServerInterceptor):
@@ -74,8 +66,13 @@ class UnexpectedErrorInterceptor(grpc.aio.ServerInterceptor):
 
 
 async def _refuse(context: Any, error: Exception, method: str) -> None:
-    code, message = _status_for(error, method)
-    await context.abort(code, message)
+    if isinstance(error, OSError) and error.errno in _FULL_ERRNOS:
+        error = StorageFull(str(error))
+    if isinstance(error, StorageError):
+        _storage_log.warning("%s refused: storage failure: %s", method, error)
+    if isinstance(error, SupervisorError):
+        await refuse(context, error)
+    await context.abort(grpc.StatusCode.INTERNAL, _internal(error, method))
 
 
 def _wrap_unary(inner: Any, method: str) -> Any:

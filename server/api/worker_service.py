@@ -12,16 +12,15 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 
-import grpc
-
 from latchwork.v1 import job_pb2, worker_pb2, worker_pb2_grpc
 
+from ..core.errors import FailedPrecondition, InvalidRequest
 from ..core.submission import FieldError
 from ..core.transitions import RunOutcome
 from ..store.errors import StorageError
 from ..supervisor import LeaseGrant, Supervisor
 from . import checks
-from .errors import Context, abort, abort_invalid
+from .errors import Context
 
 MAX_WAIT_SECONDS = 60
 MISSED_HEARTBEATS = 3
@@ -69,9 +68,9 @@ def lease_to_pb(grant: LeaseGrant) -> worker_pb2.Lease:
     )
 
 
-async def _check(context: Context, errors: list[FieldError]) -> None:
+def _check(errors: list[FieldError]) -> None:
     if errors:
-        await abort_invalid(context, errors)
+        raise InvalidRequest(errors)
 
 
 class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
@@ -80,13 +79,11 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         self.heartbeat_seconds = heartbeat_seconds
         self._sinks: dict[str, RemoteSink] = {}
 
-    async def _known(self, worker_id: str, context: Context) -> RemoteSink:
+    def _known(self, worker_id: str) -> RemoteSink:
         sink = self._sinks.get(worker_id)
         if sink is None or not self.supervisor.knows_worker(worker_id):
-            await abort(
-                context,
-                grpc.StatusCode.FAILED_PRECONDITION,
-                f"worker {worker_id!r} is not registered (or was lost): register again",
+            raise FailedPrecondition(
+                f"worker {worker_id!r} is not registered (or was lost): register again"
             )
         sink.last_seen = time.monotonic()
         return sink
@@ -94,7 +91,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
     async def RegisterWorker(
         self, request: worker_pb2.RegisterWorkerRequest, context: Context
     ) -> worker_pb2.RegisterWorkerResponse:
-        await _check(context, checks.check_register_worker(request))
+        _check(checks.check_register_worker(request))
         sink = RemoteSink(last_seen=time.monotonic())
         worker_id = self.supervisor.register_worker(request.host, sink)
         self._sinks[worker_id] = sink
@@ -125,8 +122,8 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
     async def LeaseWork(
         self, request: worker_pb2.LeaseWorkRequest, context: Context
     ) -> worker_pb2.LeaseWorkResponse:
-        await _check(context, checks.check_lease(request))
-        await self._known(request.worker_id, context)
+        _check(checks.check_lease(request))
+        self._known(request.worker_id)
         deadline = time.monotonic() + min(max(request.wait_seconds, 0), MAX_WAIT_SECONDS)
         while True:
             signal = self.supervisor.work_signal()
@@ -140,8 +137,8 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
     async def ReportWork(
         self, request: worker_pb2.ReportWorkRequest, context: Context
     ) -> worker_pb2.ReportWorkResponse:
-        await _check(context, checks.check_report(request))
-        await self._known(request.worker_id, context)
+        _check(checks.check_report(request))
+        self._known(request.worker_id)
         if request.outcome == worker_pb2.WORK_OUTCOME_STARTED:
             accepted = self.supervisor.lease_entry(request.lease_id) is not None
             return worker_pb2.ReportWorkResponse(accepted=accepted)
@@ -154,8 +151,8 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
     async def AppendOutput(
         self, request: worker_pb2.AppendOutputRequest, context: Context
     ) -> worker_pb2.AppendOutputResponse:
-        await _check(context, checks.check_append(request))
-        await self._known(request.worker_id, context)
+        _check(checks.check_append(request))
+        self._known(request.worker_id)
         entry = self.supervisor.lease_entry(request.lease_id)
         if entry is None:
             return worker_pb2.AppendOutputResponse(accepted=False)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence, Sized
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Protocol
 
+from .errors import FieldError as FieldError
+from .errors import InvalidRequest
 from .frames import FrameRangeError, parse_frame_range
 from .limits import DEFAULT_LIMITS, Limits
 from .model import (
@@ -35,23 +37,8 @@ MAX_NAME_LENGTH = DEFAULT_LIMITS.name_chars
 NUL_MESSAGE = "contains a NUL byte"
 
 
-@dataclass(frozen=True, slots=True)
-class FieldError:
-    """One problem in a request: where it is and what is wrong."""
-
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
-
-
-class SubmissionRejected(Exception):
-    """A request that cannot be applied; carries every problem found."""
-
-    def __init__(self, errors: Sequence[FieldError]) -> None:
-        self.errors = list(errors)
-        super().__init__("; ".join(str(e) for e in self.errors))
+class SubmissionRejected(InvalidRequest):
+    """A request the core's validation refuses; carries every problem found."""
 
 
 class JobLookup(Protocol):

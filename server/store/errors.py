@@ -13,6 +13,8 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ..core.errors import SupervisorError
+
 # SQLite's primary result codes (the low byte of an extended code).
 SQLITE_PERM = 3
 SQLITE_BUSY = 5
@@ -25,8 +27,11 @@ SQLITE_CANTOPEN = 14
 SQLITE_NOTADB = 26
 
 
-class StorageError(Exception):
-    """The store could not do what was asked; nothing was written."""
+class StorageError(SupervisorError):
+    """The store could not do what was asked; nothing was written.
+
+    ``str(error)`` keeps SQLite's own text, for the log; the caller reads ``public_message``.
+    """
 
     public_message = (
         "the supervisor could not use its storage; nothing was changed — try again later"
