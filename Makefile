@@ -25,8 +25,8 @@ PROTO_DIRS  := $(shell find protos -type d 2>/dev/null | sort)
 STUBS       := build/gen/.stamp
 TYPECHECK   := build/typecheck/.stamp
 # import name -> source dir, for the mypy link tree (generated packages are added from build/gen)
-LINKS       := server:server sandbox:sandbox client:clients/python
-MYPY_ARGS   ?= -p latchwork.server -p latchwork.sandbox -p latchwork.client
+LINKS       := server:server sandbox:sandbox client:clients/python common:common
+MYPY_ARGS   ?= -p latchwork.server -p latchwork.sandbox -p latchwork.client -p latchwork.common
 # mypy reports link-tree paths; map them back to the real files for humans and editors
 MYPY_SED    := $(foreach l,$(LINKS),-e 's|^build/typecheck/latchwork/$(word 1,$(subst :, ,$(l)))/|$(word 2,$(subst :, ,$(l)))/|') \
                -e 's|^build/typecheck/latchwork/|build/gen/latchwork/|'
@@ -54,7 +54,7 @@ $(PY):
 # setup.py computes the package mapping at install time.  The editable install finds new
 # subpackages by itself, but a package root or proto package that appears (or disappears)
 # later needs a reinstall: $(PKG_ROOTS_FILE) records the set and changes only when it does.
-PKG_ROOTS      := $(wildcard server/__init__.py sandbox/__init__.py clients/python/__init__.py \
+PKG_ROOTS      := $(wildcard server/__init__.py sandbox/__init__.py clients/python/__init__.py common/__init__.py \
                              protos/latchwork/*/)
 PKG_ROOTS_FILE := $(VENV)/.pkg-roots
 

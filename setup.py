@@ -6,6 +6,7 @@ The import names do not follow the directory layout, so the ``packages`` list an
     latchwork.server   -> server/
     latchwork.sandbox  -> sandbox/
     latchwork.client   -> clients/python/
+    latchwork.common   -> common/              (what client, sandbox and server core share)
     latchwork.<pkg>    -> build/gen/latchwork/<pkg>/   (one per directory under protos/latchwork/)
 
 Every package gets a ``py.typed`` marker in built wheels (added by ``build_py`` below, so the
@@ -36,6 +37,7 @@ SOURCE_ROOTS: dict[str, str] = {
     "server": "server",
     "sandbox": "sandbox",
     "client": "clients/python",
+    "common": "common",
 }
 PROTO_ROOT = Path("protos") / NAMESPACE
 GEN_ROOT = Path("build") / "gen" / NAMESPACE

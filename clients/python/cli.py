@@ -1,5 +1,9 @@
 """The ``latchwork`` command: run the supervisor or a worker, and drive it from a shell.
 
+The client package defines the commands that talk to a supervisor (``submit``, ``jobs``,
+``watch``...); other packages contribute theirs through the ``latchwork.commands`` entry-point
+group (the server: ``serve`` and ``worker``), since the client may not import them.
+
 Exit codes a script can rely on: 0 success; 1 the supervisor refused the request; 2 bad usage
 or an unreadable job file; 3 the supervisor could not be reached; 4 a job watched with
 ``--until-done`` ended failed or killed.
@@ -12,10 +16,11 @@ import itertools
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from google.protobuf.json_format import MessageToDict
@@ -27,6 +32,34 @@ from .jobspec import JobSpecError
 from .requests import ACTIONS
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_JOB_FAILED = 0, 1, 2, 3, 4
+
+COMMAND_GROUP = "latchwork.commands"
+"""Entry-point group of the subcommands other packages contribute (pyproject.toml)."""
+
+
+class Command(Protocol):
+    """A subcommand another package contributes: one entry point of :data:`COMMAND_GROUP`,
+    named as the subcommand, whose object is this."""
+
+    help: str
+
+    def configure(self, parser: argparse.ArgumentParser) -> None:
+        """Add the subcommand's arguments to its parser."""
+
+    def run(self, args: argparse.Namespace) -> int:
+        """Carry the command out; the process's exit code."""
+
+
+def contributed_commands() -> dict[str, Command]:
+    """The contributed subcommands by name, in name order. Loading one imports only its own
+    module (which keeps its heavy imports for ``run``); a name the client defines itself
+    cannot be taken over."""
+    found: dict[str, Command] = {}
+    for point in sorted(entry_points(group=COMMAND_GROUP), key=lambda p: p.name):
+        if point.name in _CLIENT_COMMANDS or point.name in found:
+            continue
+        found[point.name] = point.load()
+    return found
 
 
 def _status(value: int) -> str:
@@ -514,26 +547,15 @@ def cmd_graph(client: Client, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(contributed: Mapping[str, Command]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="latchwork", description="Latchwork job supervisor")
     parser.add_argument(
         "--address", help="supervisor address (default: $LATCHWORK_ADDRESS or localhost:50051)"
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the supervisor with its local worker pool")
-    serve.add_argument("--config", type=Path, help="TOML settings file")
-    serve.add_argument("--data-dir", type=Path, help="where the database and output live")
-    serve.add_argument("--listen", help="address to listen on (default localhost:50051)")
-    serve.add_argument(
-        "--slots", type=int, help="local worker slots (default: one per core; 0: none)"
-    )
-    serve.add_argument("--host", help="host name shown for local work")
-
-    worker = sub.add_parser("worker", help="run work for a supervisor on this machine")
-    worker.add_argument("--supervisor", required=True, help="HOST:PORT of the supervisor")
-    worker.add_argument("--slots", type=int, default=0, help="work items at once (default: cores)")
-    worker.add_argument("--host", default="", help="host name shown in events")
+    for name, command in contributed.items():
+        command.configure(sub.add_parser(name, help=command.help))
 
     submit = sub.add_parser("submit", help="submit jobs from a JSON or YAML file ('-': stdin)")
     submit.add_argument("file")
@@ -599,55 +621,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_HANDLERS = {
+    "submit": cmd_submit,
+    "jobs": cmd_jobs,
+    "job": cmd_job,
+    "watch": cmd_watch,
+    "logs": cmd_logs,
+    "validate": cmd_validate,
+    "graph": cmd_graph,
+    **dict.fromkeys(ACTIONS, cmd_action),
+}
+_CLIENT_COMMANDS = frozenset(_HANDLERS)
+"""The subcommands the client itself defines (each talks to a supervisor)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "serve":
-        from latchwork.server.app import run
-        from latchwork.server.config import ConfigError, load_settings
-        from latchwork.server.startup import StartupError
-
-        try:
-            settings = load_settings(
-                config_file=args.config,
-                data_dir=args.data_dir,
-                listen=args.listen,
-                slots=args.slots,
-                host=args.host,
-            )
-        except ConfigError as error:
-            print(f"latchwork serve: {error}", file=sys.stderr)
-            return EXIT_USAGE
-        try:
-            run(settings)
-        except StartupError as error:
-            print(f"latchwork serve: {error}", file=sys.stderr)
-            return EXIT_REFUSED
-        return EXIT_OK
-    if args.command == "worker":
-        import os
-
-        from latchwork.server.remote_worker import run as run_worker
-        from latchwork.server.startup import StartupError as WorkerStartupError
-
-        try:
-            run_worker(args.supervisor, args.slots or os.cpu_count() or 1, args.host)
-        except WorkerStartupError as error:
-            print(f"latchwork worker: {error}", file=sys.stderr)
-            return EXIT_REFUSED
-        return EXIT_OK
-    handlers = {
-        "submit": cmd_submit,
-        "jobs": cmd_jobs,
-        "job": cmd_job,
-        "watch": cmd_watch,
-        "logs": cmd_logs,
-        "validate": cmd_validate,
-        "graph": cmd_graph,
-        **dict.fromkeys(ACTIONS, cmd_action),
-    }
+    contributed = contributed_commands()
+    args = _parser(contributed).parse_args(argv)
+    if args.command in contributed:
+        return contributed[args.command].run(args)
     try:
         with Client(args.address) as client:
-            return handlers[args.command](client, args)
+            return _HANDLERS[args.command](client, args)
     except (JobSpecError, OSError, ValueError) as error:
         print(f"latchwork {args.command}: {error}", file=sys.stderr)
         return EXIT_USAGE

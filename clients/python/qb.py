@@ -20,7 +20,7 @@ from typing import Any
 
 import grpc
 
-from latchwork.server.core.frames import parse_frame_range
+from latchwork.common.frames import parse_frame_range
 from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2
 
 from .aio import resume_sync

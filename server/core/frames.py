@@ -1,56 +1,17 @@
-"""Qube's frame-range syntax: ``1-100``, ``1-100x2``, ``1,3,5-9``, ``10-1`` (descending)."""
+"""Qube's frame-range syntax, as the core reads it.
+
+The parser lives in :mod:`latchwork.common.frames`, since the client's ``qb.genframes`` must
+read a range exactly as Submit does, and the client may not import the server. Here the
+core's default bound is its own limit.
+"""
 
 from __future__ import annotations
 
-import re
+from latchwork.common.frames import FrameRangeError, parse_frame_range
 
 from .limits import DEFAULT_LIMITS
 
 MAX_FRAMES = DEFAULT_LIMITS.work_items_per_job
-"""Frames of one range, unless the caller says otherwise (docs/limits.md)."""
+"""Frames of one job, unless configured otherwise (docs/limits.md)."""
 
-_PART = re.compile(r"^(-?[0-9]{1,12})(?:-(-?[0-9]{1,12})(?:x([0-9]{1,12}))?)?$")
-
-
-class FrameRangeError(ValueError):
-    """A frame range that cannot be read; ``offset`` points at the bad part."""
-
-    def __init__(self, message: str, offset: int) -> None:
-        super().__init__(f"{message} at offset {offset}")
-        self.message = message
-        self.offset = offset
-
-
-def parse_frame_range(text: str, max_frames: int = MAX_FRAMES) -> list[int]:
-    """Frames in the order written, duplicates dropped (a frame runs once).
-
-    A range of more than ``max_frames`` is refused before any frame is expanded.
-    """
-    frames: list[int] = []
-    seen: set[int] = set()
-    offset = 0
-    for part in text.split(","):
-        stripped = part.strip()
-        start_offset = offset + (len(part) - len(part.lstrip()))
-        offset += len(part) + 1
-        if not stripped:
-            raise FrameRangeError("empty part in frame range", start_offset)
-        match = _PART.match(stripped)
-        if match is None:
-            shown = stripped if len(stripped) <= 40 else stripped[:40] + "..."
-            raise FrameRangeError(
-                f"cannot read {shown!r} as a frame, 'a-b' or 'a-bxstep'", start_offset
-            )
-        first = int(match.group(1))
-        last = int(match.group(2)) if match.group(2) is not None else first
-        step = int(match.group(3)) if match.group(3) is not None else 1
-        if step == 0:
-            raise FrameRangeError("frame step must be at least 1", start_offset)
-        direction = 1 if last >= first else -1
-        if abs(last - first) // step + 1 + len(frames) > max_frames:
-            raise FrameRangeError(f"frame range has more than {max_frames} frames", start_offset)
-        for frame in range(first, last + direction, step * direction):
-            if frame not in seen:
-                seen.add(frame)
-                frames.append(frame)
-    return frames
+__all__ = ["MAX_FRAMES", "FrameRangeError", "parse_frame_range"]

@@ -1,0 +1,85 @@
+"""The ``latchwork serve`` and ``latchwork worker`` subcommands, contributed by the server.
+
+The ``latchwork`` command belongs to the client package, which may not import the server;
+so the server offers these two through the ``latchwork.commands`` entry-point group
+(pyproject.toml) and the client's CLI finds them there. Each is an object with ``help``,
+``configure(parser)`` and ``run(args) -> exit code``, the shape ``latchwork.client.cli``
+expects. The heavy imports (the app, the worker) wait until a command runs, so that
+``latchwork --help`` and every client subcommand stay quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+"""The CLI's exit codes (documented in ``latchwork.client.cli``)."""
+
+
+class Serve:
+    """Run the supervisor with its local worker pool, until a signal stops it."""
+
+    help = "run the supervisor with its local worker pool"
+
+    def configure(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--config", type=Path, help="TOML settings file")
+        parser.add_argument("--data-dir", type=Path, help="where the database and output live")
+        parser.add_argument("--listen", help="address to listen on (default localhost:50051)")
+        parser.add_argument(
+            "--slots", type=int, help="local worker slots (default: one per core; 0: none)"
+        )
+        parser.add_argument("--host", help="host name shown for local work")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from latchwork.server.app import run
+        from latchwork.server.config import ConfigError, load_settings
+        from latchwork.server.startup import StartupError
+
+        try:
+            settings = load_settings(
+                config_file=args.config,
+                data_dir=args.data_dir,
+                listen=args.listen,
+                slots=args.slots,
+                host=args.host,
+            )
+        except ConfigError as error:
+            print(f"latchwork serve: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            run(settings)
+        except StartupError as error:
+            print(f"latchwork serve: {error}", file=sys.stderr)
+            return EXIT_REFUSED
+        return EXIT_OK
+
+
+class Worker:
+    """Run work for a remote supervisor on this machine."""
+
+    help = "run work for a supervisor on this machine"
+
+    def configure(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--supervisor", required=True, help="HOST:PORT of the supervisor")
+        parser.add_argument(
+            "--slots", type=int, default=0, help="work items at once (default: cores)"
+        )
+        parser.add_argument("--host", default="", help="host name shown in events")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from latchwork.server.remote_worker import run
+        from latchwork.server.startup import StartupError
+
+        try:
+            run(args.supervisor, args.slots or os.cpu_count() or 1, args.host)
+        except StartupError as error:
+            print(f"latchwork worker: {error}", file=sys.stderr)
+            return EXIT_REFUSED
+        return EXIT_OK
+
+
+serve = Serve()
+worker = Worker()
