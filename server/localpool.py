@@ -12,10 +12,11 @@ import logging
 import socket
 
 from .core.transitions import RunOutcome
+from .leases import LeaseGrant
 from .output import OutputStore
 from .runner import ManagedProcess, RunResult, start_failure_reason
 from .store.errors import StorageError
-from .supervisor import LeaseGrant, Supervisor
+from .supervisor import Supervisor
 from .throttled_log import ThrottledLog
 
 log = logging.getLogger(__name__)

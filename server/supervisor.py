@@ -14,10 +14,9 @@ import fnmatch
 import gc
 import logging
 import time
-import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Container, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from latchwork.sandbox.actions import Action as CallbackAction
@@ -34,7 +33,6 @@ from .codecheck import CodeChecker
 from .core import transitions
 from .core.actions import JOB_ACTIONS, WORK_ACTIONS, Action
 from .core.changes import Changes
-from .core.command import ProcessSpec, process_for
 from .core.errors import AlreadyExists, NotFound
 from .core.events import Event, EventName, EventType
 from .core.firing_budget import FiringBudget
@@ -60,10 +58,11 @@ from .core.transitions import RunOutcome
 from .core.triggers.dependency import Desugared
 from .core.triggers.engine import Callback, Firing
 from .eventlog import EventLog
+from .leases import LeaseGrant, LeaseRegistry, LeaseSink
 from .output import OutputStore
+from .staging import Prepared, Stager, SubmitResult, fresh_label
 from .store import SqliteStore
 from .store.errors import StorageError
-from .store.sqlite import StagedChunk
 from .throttled_log import ThrottledLog
 from .triggering import Lookups, Submitted, Triggering
 
@@ -73,30 +72,10 @@ _storage_log = ThrottledLog(log)
 RUN_BUDGET_SECONDS = 0.005
 STORAGE_RETRY_SECONDS = 1.0
 """How long a callback run whose end could not be stored waits before it is tried again."""
-STAGE_ABOVE_ROWS = 5_000
-STAGE_ABOVE_JOBS = 500
-"""A Submit with more work items and instances, or more jobs, than these is written staged
-(see :meth:`Supervisor._submit_staged`). Below, one transaction is cheaper (~3 us per row and
-~30 us per job on the loop, under 30 ms in all) and faster: staging a Submit of 250 jobs and
-2,750 rows made it 4 ms slower (bench/submit_throughput.py)."""
-STAGE_CHUNK_ROWS = 2_000
-"""Rows per staged transaction: a few ms on the loop each (~1-2 us per row)."""
-STAGE_PAUSE_SECONDS = 0.001
-"""Between two staged chunks: long enough for other RPCs to be served (see _submit_staged)."""
 
 
 class RequestConflict(AlreadyExists):
     """A request id reused for a different request."""
-
-
-class LeaseSink(Protocol):
-    """A worker's side of the effects: signal the processes of its leases."""
-
-    def kill(self, lease_id: str) -> None: ...
-
-    def suspend(self, lease_id: str) -> None: ...
-
-    def resume(self, lease_id: str) -> None: ...
 
 
 class RunQueue(Protocol):
@@ -105,47 +84,6 @@ class RunQueue(Protocol):
     here (the outbox); ``owner`` is the owner job's user, by which the runner serves fairly."""
 
     def put_nowait(self, run: CallbackRun, owner: str) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class LeaseGrant:
-    """Everything a worker needs to run one work item."""
-
-    lease_id: str
-    job_id: int
-    work_name: str
-    work_index: int
-    subjob_id: int
-    attempt: int
-    process: ProcessSpec
-    timeout_seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A submission whose own checks passed off the event loop, its jobs built (work items,
-    instances) but not yet placed: ids, group, labels and owner are given when it is applied."""
-
-    jobs: list[Job]
-
-
-@dataclass(slots=True)
-class _Reservation:
-    """What a Submit being staged holds: its job ids and its labels in its group."""
-
-    first_id: int
-    last_id: int
-    pgrp: int
-    """The group the jobs go into (the first job's id for a new group)."""
-    labels: list[str]
-    """In job order."""
-
-
-@dataclass(frozen=True, slots=True)
-class SubmitResult:
-    jobs: list[Job]
-    pgrp: int
-    seq: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,14 +103,6 @@ class JobQuery:
     parent_id: int = 0
     before_id: int = 0
     limit: int = 100
-
-
-@dataclass(slots=True)
-class _Worker:
-    worker_id: str
-    host: str
-    sink: LeaseSink
-    leases: set[str] = field(default_factory=set)
 
 
 class Supervisor:
@@ -209,16 +139,8 @@ class Supervisor:
         self.jobs: dict[int, Job] = {}
         self._labels: dict[int, dict[str, int]] = {}
         self._children: dict[int, list[int]] = {}
-        self._leases: dict[str, tuple[Job, WorkItem]] = {}
-        self._workers: dict[str, _Worker] = {}
-        self._lease_worker: dict[str, str] = {}
+        self._leasing = LeaseRegistry()
         self._last_job_id = 0
-        # Submits being staged: the labels they hold per group, the highest job id any of
-        # them took, and the request ids (a retry waits for the first copy).
-        self._reserved_labels: dict[int, set[str]] = {}
-        self._reserved_last_id = 0
-        self._staging: dict[str, asyncio.Event] = {}
-        self._cleanups: set[asyncio.Task[None]] = set()
         self._work_wakeup = asyncio.Event()
         self.triggering = Triggering(
             store,
@@ -226,6 +148,9 @@ class Supervisor:
             languages or LanguagePolicy(),
             admins,
             budget=firing_budget,
+        )
+        self._stager = Stager(
+            self, store, self.triggering, clock, retry_seconds=STORAGE_RETRY_SECONDS
         )
         self._pending_runs: deque[CallbackRun] = deque()
         self._run_queue = run_queue
@@ -248,14 +173,14 @@ class Supervisor:
         self.jobs = {}
         self._labels = {}
         self._children = {}
-        self._leases = {}
+        self._leasing.reset()
         self.scheduler = Scheduler()
-        self._last_job_id = max(state.last_job_id, self._reserved_last_id)
+        self._last_job_id = max(state.last_job_id, self._stager.reserved_last_id)
         for job in state.jobs:
             self._index(job)
             for item in job.work:
                 if item.status is WorkStatus.RUNNING and item.lease_id:
-                    self._leases[item.lease_id] = (job, item)
+                    self._leasing.restore(item.lease_id, job, item)
                 elif item.status is WorkStatus.PENDING:
                     self.scheduler.offer(job, item)
         self._pending_runs = deque(self.triggering.load())
@@ -282,7 +207,7 @@ class Supervisor:
 
     def labels_in_pgrp(self, pgrp: int) -> set[str]:
         """The labels used in ``pgrp``, those held by a Submit being staged included."""
-        return set(self._labels.get(pgrp, {})) | self._reserved_labels.get(pgrp, set())
+        return set(self._labels.get(pgrp, {})) | self._stager.reserved_labels(pgrp)
 
     def job_by_label(self, pgrp: int, label: str) -> Job | None:
         job_id = self._labels.get(pgrp, {}).get(label)
@@ -325,12 +250,12 @@ class Supervisor:
         self._pending_runs.extend(changes.new_runs)
         offered = self._offer(changes)
         for lease_id in changes.kill_leases:
-            self._release_lease(lease_id, kill=True)
+            self._leasing.release(lease_id, kill=True)
         for lease_id in changes.suspend_leases:
-            if (sink := self._sink_for(lease_id)) is not None:
+            if (sink := self._leasing.sink_for(lease_id)) is not None:
                 sink.suspend(lease_id)
         for lease_id in changes.resume_leases:
-            if (sink := self._sink_for(lease_id)) is not None:
+            if (sink := self._leasing.sink_for(lease_id)) is not None:
                 sink.resume(lease_id)
         if offered:
             self._wake_workers()
@@ -353,19 +278,6 @@ class Supervisor:
                 self.scheduler.offer(job)
                 offered = True
         return offered
-
-    def _sink_for(self, lease_id: str) -> LeaseSink | None:
-        worker = self._workers.get(self._lease_worker.get(lease_id, ""))
-        return worker.sink if worker else None
-
-    def _release_lease(self, lease_id: str, *, kill: bool) -> None:
-        self._leases.pop(lease_id, None)
-        worker_id = self._lease_worker.pop(lease_id, None)
-        worker = self._workers.get(worker_id or "")
-        if worker is not None:
-            worker.leases.discard(lease_id)
-            if kill:
-                worker.sink.kill(lease_id)
 
     def _wake_workers(self) -> None:
         self._work_wakeup.set()
@@ -399,11 +311,11 @@ class Supervisor:
         none) whatever changed meanwhile, other Submits included. Submits do not wait for each
         other: a one-job Submit is not held up by another user's code being checked.
 
-        A large Submit (over ``STAGE_ABOVE_ROWS`` work items and instances or
+        A large Submit (over ``staging.STAGE_ABOVE_ROWS`` work items and instances or
         ``STAGE_ABOVE_JOBS`` jobs) is written staged, so that no single step holds the loop for
-        long: see :meth:`_submit_staged`.
+        long: see :meth:`Stager.submit`.
         """
-        await self._wait_for_staging(request_id)
+        await self._stager.wait(request_id)
         replay = bool(request_id) and self.store.find_submission(request_id) is not None
         prepared: Prepared | None = None
         if not replay:
@@ -419,12 +331,12 @@ class Supervisor:
             )
             prepared = await asyncio.to_thread(self._prepare, specs)
             rows = sum(len(job.work) + len(job.subjobs) for job in prepared.jobs)
-            if rows > STAGE_ABOVE_ROWS or len(specs) > STAGE_ABOVE_JOBS:
+            if self._stager.should_stage(rows, len(specs)):
                 # A copy of this request may have begun staging while this one was checked;
                 # from here to the reservation nothing awaits, so no third copy slips in.
-                await self._wait_for_staging(request_id)
+                await self._stager.wait(request_id)
                 if not (request_id and self.store.find_submission(request_id)):
-                    staged = await self._submit_staged(
+                    staged = await self._stager.submit(
                         specs, pgrp, user, request_id, digest, prepared
                     )
                     await asyncio.sleep(0)
@@ -442,160 +354,35 @@ class Supervisor:
         await asyncio.sleep(0)
         return result
 
-    async def _wait_for_staging(self, request_id: str) -> None:
-        """Wait while a Submit with this request id is being staged (a client's retry)."""
-        while request_id and (staging := self._staging.get(request_id)) is not None:
-            await staging.wait()
-
-    async def _submit_staged(
-        self,
-        specs: Sequence[JobSpec],
-        pgrp: int,
-        user: str,
-        request_id: str,
-        digest: str,
-        prepared: Prepared,
-    ) -> SubmitResult:
-        """Apply a large, prepared Submit in steps, still atomically (all jobs or none).
-
-        Storing 100,000 work items takes a few hundred ms: in one transaction it would hold
-        the loop, and every other RPC, that long. Instead:
-
-        1. on the loop: the checks against the stored state, then the job ids and labels are
-           reserved (:meth:`labels_in_pgrp` sees them, so a concurrent Submit cannot take
-           them; a retry of the same request id waits, :meth:`_wait_for_staging`);
-        2. in a thread: the jobs are placed and held (dependencies) and their rows built;
-        3. on the loop, chunk by chunk (each a short transaction, other requests served in
-           between): the rows are written staged, invisible to everything that reads jobs;
-        4. on the loop, in one transaction (:meth:`_commit`): the checks again, callbacks,
-           events, the submission record, and the jobs made visible.
-
-        On any failure the staged rows are deleted (also at the next start, should the
-        process die meanwhile) and the reservation released; job ids it took are not reused
-        (a gap in job ids, never in event seqs: events are written in step 4 only).
-        """
-        errors = context_problems(specs, pgrp, self)
-        if errors:
-            raise SubmissionRejected(errors)
-        now = self.clock()
+    def take_job_ids(self, count: int) -> int:
+        """Advance the job id counter by ``count`` (a Submit being staged); the first id."""
         first_id = self._last_job_id + 1
-        group = pgrp or first_id
-        taken = self.labels_in_pgrp(pgrp) if pgrp else set()
-        taken.update(spec.label for spec in specs if spec.label)
-        labels = [spec.label or _fresh_label(first_id + i, taken) for i, spec in enumerate(specs)]
-        held = _Reservation(first_id, first_id + len(specs) - 1, group, labels)
-        self._last_job_id = self._reserved_last_id = held.last_id
-        self._reserve(held)
-        staging = asyncio.Event()
-        if request_id:
-            self._staging[request_id] = staging
-        staged = False
-        try:
-            jobs, desugared, chunks, problems = await asyncio.to_thread(
-                self._build_staged, specs, prepared, held, user, now
-            )
-            if problems:
-                raise SubmissionRejected(problems)
-            staged = True
-            for chunk in chunks:
-                self.store.stage(chunk)
-                await asyncio.sleep(STAGE_PAUSE_SECONDS)
-            # Released for the final checks, which see only what is stored; nothing awaits
-            # from here to the end, so no other Submit can see the labels free meanwhile.
-            self._release(held)
-            return self._finish_staged(specs, pgrp, jobs, desugared, held, request_id, digest, now)
-        except BaseException:
-            if staged:
-                # Kept reserved until deleted: the rows still hold the ids and labels.
-                self._reserve(held)
-                cleanup = asyncio.get_running_loop().create_task(self._drop_staged(held))
-                self._cleanups.add(cleanup)
-                cleanup.add_done_callback(self._cleanups.discard)
-            else:
-                self._release(held)
-            raise
-        finally:
-            self._staging.pop(request_id, None)
-            staging.set()
+        self._last_job_id += count
+        return first_id
 
-    def _build_staged(
+    def stored_labels(self, pgrp: int) -> Container[str]:
+        """The labels of the jobs in ``pgrp``, those held by a Submit being staged left out."""
+        return self._labels.get(pgrp, {})
+
+    def commit_staged(
         self,
         specs: Sequence[JobSpec],
-        prepared: Prepared,
-        held: _Reservation,
-        user: str,
-        now: float,
-    ) -> tuple[list[Job], list[Desugared | None], list[StagedChunk], list[FieldError]]:
-        """Place and hold the jobs and build their rows: pure, run in a thread."""
-        jobs: list[Job] = []
-        desugared: list[Desugared | None] = []
-        problems: list[FieldError] = []
-        for offset, (spec, unplaced) in enumerate(zip(specs, prepared.jobs, strict=True)):
-            job_id, label = held.first_id + offset, held.labels[offset]
-            job = place_job(unplaced, job_id, held.pgrp, label, spec.user or user, now)
-            dependency, found = self.triggering.apply_dependency(spec, f"jobs[{offset}]")
-            problems.extend(found)
-            if dependency is not None:
-                self.triggering.hold(job, dependency)
-            jobs.append(job)
-            desugared.append(dependency)
-        if problems:
-            return jobs, desugared, [], problems
-        return jobs, desugared, self.store.staged_chunks(jobs, STAGE_CHUNK_ROWS), []
-
-    def _finish_staged(
-        self,
-        specs: Sequence[JobSpec],
-        pgrp: int,
         jobs: list[Job],
         desugared: list[Desugared | None],
-        held: _Reservation,
-        request_id: str,
-        digest: str,
+        submission: tuple[str, str] | None,
         now: float,
-    ) -> SubmitResult:
-        """Step 4 of :meth:`_submit_staged`: check again and make the jobs visible, in one
-        piece on the loop (the reservation is released: only the stored state counts)."""
-        errors = context_problems(specs, pgrp, self)
-        used = self._labels.get(held.pgrp, {})
-        errors.extend(
-            FieldError(f"jobs[{i}].label", f"label {job.label!r} was taken meanwhile")
-            for i, job in enumerate(jobs)
-            if job.label in used and not specs[i].label
-        )
-        if errors:
-            raise SubmissionRejected(errors)
+    ) -> int:
+        """The last step of a staged Submit (:meth:`Stager.submit`), its checks passed: make
+        its jobs visible in one commit; the head seq after it."""
         changes = Changes(now=now, staged=True)
-        callbacks = self._callbacks_for(specs, jobs, desugared, errors)
+        callbacks = self._callbacks_for(specs, jobs, desugared, [])
         for job in jobs:
             transitions.submit(changes, job)
         firings = self.triggering.register(changes, callbacks)
-        self._commit(changes, (request_id, digest) if request_id else None, firings)
+        self._commit(changes, submission, firings)
         if self._freeze:
             _freeze_long_lived()
-        return SubmitResult(jobs, held.pgrp, self.log.head_seq)
-
-    def _reserve(self, held: _Reservation) -> None:
-        self._reserved_labels.setdefault(held.pgrp, set()).update(held.labels)
-
-    def _release(self, held: _Reservation) -> None:
-        labels = self._reserved_labels.get(held.pgrp)
-        if labels is not None:
-            labels.difference_update(held.labels)
-            if not labels:
-                del self._reserved_labels[held.pgrp]
-
-    async def _drop_staged(self, held: _Reservation) -> None:
-        """Delete a failed Submit's staged rows, then release what it reserved. Retried
-        while the store refuses (a full disk); a restart deletes them too."""
-        while True:
-            try:
-                self.store.delete_staged(held.first_id, held.last_id)
-                break
-            except Exception as error:
-                _storage_log.warning("could not delete staged jobs (%s); retrying", error)
-                await asyncio.sleep(STORAGE_RETRY_SECONDS)
-        self._release(held)
+        return self.log.head_seq
 
     def _prepare(self, specs: Sequence[JobSpec]) -> Prepared:
         return Prepared([unplaced_job(normalize(spec), self.limits) for spec in specs])
@@ -654,7 +441,7 @@ class Supervisor:
         for offset, spec in enumerate(specs):
             job_id = first_id + offset
             group = group or job_id
-            label = spec.label or _fresh_label(job_id, taken)
+            label = spec.label or fresh_label(job_id, taken)
             owner = spec.user or user
             if prepared is not None:
                 job = place_job(prepared.jobs[offset], job_id, group, label, owner, changes.now)
@@ -1078,51 +865,20 @@ class Supervisor:
     # --- workers -------------------------------------------------------------------------
 
     def register_worker(self, host: str, sink: LeaseSink) -> str:
-        worker_id = uuid.uuid4().hex
-        self._workers[worker_id] = _Worker(worker_id, host, sink)
-        return worker_id
+        return self._leasing.register_worker(host, sink)
 
     def worker_leases(self, worker_id: str) -> set[str]:
-        worker = self._workers.get(worker_id)
-        return set(worker.leases) if worker else set()
+        return self._leasing.worker_leases(worker_id)
 
     def knows_worker(self, worker_id: str) -> bool:
-        return worker_id in self._workers
+        return self._leasing.knows_worker(worker_id)
 
     def lease(self, worker_id: str, max_leases: int) -> list[LeaseGrant]:
         """Start up to ``max_leases`` work items on the worker, most urgent first."""
         changes = Changes(now=self.clock())
-        grants = self._lease_into(changes, worker_id, max_leases)
+        grants = self._leasing.grant(changes, self.scheduler, worker_id, max_leases)
         if grants:
             self._commit(changes)
-        return grants
-
-    def _lease_into(self, changes: Changes, worker_id: str, max_leases: int) -> list[LeaseGrant]:
-        worker = self._workers[worker_id]
-        grants: list[LeaseGrant] = []
-        while len(grants) < max_leases:
-            picked = self.scheduler.next()
-            if picked is None:
-                break
-            job, item, subjob = picked
-            subjob_started = subjob.start_time if subjob.status is WorkStatus.RUNNING else 0.0
-            lease_id = uuid.uuid4().hex
-            transitions.start_work(changes, job, item, subjob, lease_id, worker.host)
-            grants.append(
-                LeaseGrant(
-                    lease_id=lease_id,
-                    job_id=job.id,
-                    work_name=item.name,
-                    work_index=item.index,
-                    subjob_id=subjob.id,
-                    attempt=item.attempts,
-                    process=process_for(job, item, subjob.id, lease_id),
-                    timeout_seconds=_time_limit(job, subjob_started, changes.now),
-                )
-            )
-            self._leases[lease_id] = (job, item)
-            self._lease_worker[lease_id] = worker_id
-            worker.leases.add(lease_id)
         return grants
 
     def report(
@@ -1146,7 +902,7 @@ class Supervisor:
 
         One commit instead of two per frame: the slot a frame frees is refilled at once.
         """
-        entry = self._leases.get(lease_id)
+        entry = self._leasing.entry(lease_id)
         changes = Changes(now=self.clock())
         accepted = False
         if entry is not None:
@@ -1157,41 +913,44 @@ class Supervisor:
                 changes, job, item, lease_id, outcome, exit_code, message
             )
             self._offer(changes)
-        grants = self._lease_into(changes, worker_id, max_leases) if max_leases > 0 else []
+        grants = (
+            self._leasing.grant(changes, self.scheduler, worker_id, max_leases)
+            if max_leases > 0
+            else []
+        )
         if not changes.empty:
             self._commit(changes)
         # Only now: had the commit failed, the lease would still be running in the reloaded
         # model, and the worker's retried report must find it still its own.
         if entry is not None:
-            self._release_lease(lease_id, kill=False)
+            self._leasing.release(lease_id, kill=False)
         return accepted, grants
 
     def lease_entry(self, lease_id: str) -> tuple[Job, WorkItem] | None:
-        return self._leases.get(lease_id)
+        return self._leasing.entry(lease_id)
 
     def drop_worker(self, worker_id: str, reason: str) -> None:
         """Take back every lease of a worker that left or was lost."""
-        worker = self._workers.get(worker_id)
-        if worker is None:
+        if not self._leasing.knows_worker(worker_id):
             return
         # Requeued first: should that fail (a full disk), the worker and its leases stay
         # known, so the caller can try again instead of leaving them running for nobody.
-        self._requeue(worker.leases, reason)
-        del self._workers[worker_id]
+        self._requeue(self._leasing.worker_leases(worker_id), reason)
+        self._leasing.forget_worker(worker_id)
 
     def recover(self) -> list[str]:
         """Requeue work left running by a previous supervisor; returns its stale lease ids."""
-        stale = list(self._leases)
+        stale = list(self._leasing.lease_ids())
         self._requeue(stale, "the supervisor restarted while it ran")
         return stale
 
     def requeue_all(self, reason: str) -> None:
-        self._requeue(list(self._leases), reason)
+        self._requeue(list(self._leasing.lease_ids()), reason)
 
     def _requeue(self, lease_ids: Iterable[str], reason: str) -> None:
         changes = Changes(now=self.clock())
         for lease_id in list(lease_ids):
-            entry = self._leases.get(lease_id)
+            entry = self._leasing.entry(lease_id)
             if entry is not None:
                 transitions.requeue_work(changes, entry[0], entry[1], reason)
                 transitions.refresh_job(changes, entry[0])
@@ -1210,24 +969,3 @@ def _freeze_long_lived() -> None:
     when dropped; only cyclic garbage among them would stay, and jobs are never dropped.
     """
     gc.freeze()
-
-
-def _time_limit(job: Job, subjob_started: float, now: float) -> float:
-    """Seconds this run may take: the tighter of agenda_timeout and the instance's budget."""
-    limits = []
-    if job.spec.agenda_timeout > 0:
-        limits.append(float(job.spec.agenda_timeout))
-    if job.spec.timeout > 0:
-        used = now - subjob_started if subjob_started else 0.0
-        limits.append(max(job.spec.timeout - used, 0.001))
-    return min(limits) if limits else 0.0
-
-
-def _fresh_label(job_id: int, taken: set[str]) -> str:
-    label = f"job{job_id}"
-    suffix = 1
-    while label in taken:
-        suffix += 1
-        label = f"job{job_id}_{suffix}"
-    taken.add(label)
-    return label

@@ -17,8 +17,9 @@ from latchwork.v1 import job_pb2, worker_pb2, worker_pb2_grpc
 from ..core.errors import FailedPrecondition, InvalidRequest
 from ..core.submission import FieldError
 from ..core.transitions import RunOutcome
+from ..leases import LeaseGrant
 from ..store.errors import StorageError
-from ..supervisor import LeaseGrant, Supervisor
+from ..supervisor import Supervisor
 from . import checks
 from .errors import Context
 

@@ -10,7 +10,7 @@ kinds of reasons, given next to each:
   (32 pages, 131,072 bytes) and all of them together beyond ARG_MAX (a quarter of the stack
   limit, 2 MiB with the usual 8 MiB stack); a path is at most PATH_MAX (4,096 bytes with its
   terminating NUL). See execve(2), "Limits on size of arguments and environment".
-* the event loop: a large Submit is written staged (supervisor.py, ``_submit_staged``): its
+* the event loop: a large Submit is written staged (staging.py, ``Stager.submit``): its
   rows in short transactions of ~2,000 rows (a few ms each), then one final step on the loop
   that checks it again, compiles its callbacks and makes it visible with its events. That
   step costs about 20 us per job (its event, its row shown) and 30 us per callback on the

@@ -134,7 +134,7 @@ MIGRATIONS.append(
     # short transactions, their ids listed in staged_jobs (invisible: not loaded, not listed),
     # then makes them visible in one final transaction with its events and callbacks, by
     # deleting their ids here; jobs still listed at a start are those of a Submit that never
-    # finished, and are deleted (Supervisor._submit_staged). A table of its own rather than a
+    # finished, and are deleted (staging.Stager.submit). A table of its own rather than a
     # column: showing 2,000 jobs then rewrites a few small pages, not every job row and spec.
     """
     CREATE TABLE staged_jobs (id INTEGER PRIMARY KEY);

@@ -12,11 +12,12 @@ import pytest
 
 from latchwork.server.core.model import JobSpec
 from latchwork.server.core.states import WorkStatus
+from latchwork.server.leases import LeaseGrant
 from latchwork.server.localpool import LocalPool
 from latchwork.server.output import OutputStore
 from latchwork.server.runner import ManagedProcess, RunResult
 from latchwork.server.store import SqliteStore
-from latchwork.server.supervisor import LeaseGrant, Supervisor
+from latchwork.server.supervisor import Supervisor
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from latchwork.server import supervisor as supervisor_module
+from latchwork.server import staging as staging_module
 from latchwork.server.core.actions import Action
 from latchwork.server.core.model import JobSpec
 from latchwork.server.core.states import WorkStatus
@@ -33,8 +33,8 @@ FRAMES = 20  # 6 jobs x (20 frames + 1 instance) = 126 rows: staged, in chunks o
 
 @pytest.fixture(autouse=True)
 def small_stages(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(supervisor_module, "STAGE_ABOVE_ROWS", 50)
-    monkeypatch.setattr(supervisor_module, "STAGE_CHUNK_ROWS", 30)
+    monkeypatch.setattr(staging_module, "STAGE_ABOVE_ROWS", 50)
+    monkeypatch.setattr(staging_module, "STAGE_CHUNK_ROWS", 30)
 
 
 @pytest.fixture
@@ -230,7 +230,7 @@ async def test_a_crash_while_staging_is_cleaned_at_the_next_start(
     between_chunks(store, die)
     with pytest.raises(Died):
         await sup.submit_async(big("shot"), pgrp=kept.pgrp)
-    for cleanup in sup._cleanups:  # noqa: SLF001  (it never gets to run: the process died)
+    for cleanup in sup._stager._cleanups:  # noqa: SLF001  (it never gets to run: the process died)
         cleanup.cancel()
     store.close()  # before the deleting task could run: the staged rows stay in the file
     assert rows(db_path)["jobs"] > 1

@@ -1,0 +1,157 @@
+"""The worker and lease registry: which workers are connected, which leases each runs.
+
+Kept apart from the supervisor's commit path: the registry puts the transitions that start
+leases into the caller's ``Changes`` and remembers the leases; the supervisor commits them,
+and only after a commit releases a lease or reaches its worker's :class:`LeaseSink`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .core import transitions
+from .core.changes import Changes
+from .core.command import ProcessSpec, process_for
+from .core.model import Job, WorkItem
+from .core.scheduler import Scheduler
+from .core.states import WorkStatus
+
+
+class LeaseSink(Protocol):
+    """A worker's side of the effects: signal the processes of its leases."""
+
+    def kill(self, lease_id: str) -> None: ...
+
+    def suspend(self, lease_id: str) -> None: ...
+
+    def resume(self, lease_id: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseGrant:
+    """Everything a worker needs to run one work item."""
+
+    lease_id: str
+    job_id: int
+    work_name: str
+    work_index: int
+    subjob_id: int
+    attempt: int
+    process: ProcessSpec
+    timeout_seconds: float
+
+
+@dataclass(slots=True)
+class _Worker:
+    worker_id: str
+    host: str
+    sink: LeaseSink
+    leases: set[str] = field(default_factory=set)
+
+
+class LeaseRegistry:
+    """The running leases (each with its job and work item) and the workers holding them.
+
+    A reload of the model (:meth:`reset`, :meth:`restore`) replaces the leases' entries but
+    keeps the workers and which lease ids each holds: they are the workers' side, which a
+    failed commit does not change.
+    """
+
+    def __init__(self) -> None:
+        self._leases: dict[str, tuple[Job, WorkItem]] = {}
+        self._workers: dict[str, _Worker] = {}
+        self._lease_worker: dict[str, str] = {}
+
+    # --- workers -------------------------------------------------------------------------
+
+    def register_worker(self, host: str, sink: LeaseSink) -> str:
+        worker_id = uuid.uuid4().hex
+        self._workers[worker_id] = _Worker(worker_id, host, sink)
+        return worker_id
+
+    def knows_worker(self, worker_id: str) -> bool:
+        return worker_id in self._workers
+
+    def worker_leases(self, worker_id: str) -> set[str]:
+        """A copy of the lease ids the worker holds (empty for an unknown worker)."""
+        worker = self._workers.get(worker_id)
+        return set(worker.leases) if worker else set()
+
+    def forget_worker(self, worker_id: str) -> None:
+        del self._workers[worker_id]
+
+    # --- leases --------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget every lease entry (the model is being reloaded from the store)."""
+        self._leases = {}
+
+    def restore(self, lease_id: str, job: Job, item: WorkItem) -> None:
+        """A lease found running in the store."""
+        self._leases[lease_id] = (job, item)
+
+    def entry(self, lease_id: str) -> tuple[Job, WorkItem] | None:
+        return self._leases.get(lease_id)
+
+    def lease_ids(self) -> Iterator[str]:
+        return iter(self._leases)
+
+    def sink_for(self, lease_id: str) -> LeaseSink | None:
+        worker = self._workers.get(self._lease_worker.get(lease_id, ""))
+        return worker.sink if worker else None
+
+    def release(self, lease_id: str, *, kill: bool) -> None:
+        """Forget a lease that ended; with ``kill``, signal its worker to kill its processes."""
+        self._leases.pop(lease_id, None)
+        worker_id = self._lease_worker.pop(lease_id, None)
+        worker = self._workers.get(worker_id or "")
+        if worker is not None:
+            worker.leases.discard(lease_id)
+            if kill:
+                worker.sink.kill(lease_id)
+
+    def grant(
+        self, changes: Changes, scheduler: Scheduler, worker_id: str, max_leases: int
+    ) -> list[LeaseGrant]:
+        """Start up to ``max_leases`` work items on the worker, most urgent first, into
+        ``changes`` (which the caller commits)."""
+        worker = self._workers[worker_id]
+        grants: list[LeaseGrant] = []
+        while len(grants) < max_leases:
+            picked = scheduler.next()
+            if picked is None:
+                break
+            job, item, subjob = picked
+            subjob_started = subjob.start_time if subjob.status is WorkStatus.RUNNING else 0.0
+            lease_id = uuid.uuid4().hex
+            transitions.start_work(changes, job, item, subjob, lease_id, worker.host)
+            grants.append(
+                LeaseGrant(
+                    lease_id=lease_id,
+                    job_id=job.id,
+                    work_name=item.name,
+                    work_index=item.index,
+                    subjob_id=subjob.id,
+                    attempt=item.attempts,
+                    process=process_for(job, item, subjob.id, lease_id),
+                    timeout_seconds=_time_limit(job, subjob_started, changes.now),
+                )
+            )
+            self._leases[lease_id] = (job, item)
+            self._lease_worker[lease_id] = worker_id
+            worker.leases.add(lease_id)
+        return grants
+
+
+def _time_limit(job: Job, subjob_started: float, now: float) -> float:
+    """Seconds this run may take: the tighter of agenda_timeout and the instance's budget."""
+    limits = []
+    if job.spec.agenda_timeout > 0:
+        limits.append(float(job.spec.agenda_timeout))
+    if job.spec.timeout > 0:
+        used = now - subjob_started if subjob_started else 0.0
+        limits.append(max(job.spec.timeout - used, 0.001))
+    return min(limits) if limits else 0.0
