@@ -9,37 +9,28 @@ worker pool and remote workers all go through here.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import fnmatch
 import gc
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from latchwork.sandbox.actions import Action as CallbackAction
 
-from .callbacks import (
-    ActionRefused,
-    LanguagePolicy,
-    apply_actions,
-    check_actions,
-    needs_async,
-    qube_run_actions,
-)
+from . import queries
+from .callback_runs import RUN_BUDGET_SECONDS as RUN_BUDGET_SECONDS  # re-exported (bench)
+from .callback_runs import STORAGE_RETRY_SECONDS, CallbackRuns, RunQueue
+from .callbacks import LanguagePolicy
 from .codecheck import CodeChecker
 from .core import transitions
 from .core.actions import JOB_ACTIONS, WORK_ACTIONS, Action
 from .core.changes import Changes
 from .core.errors import AlreadyExists, NotFound
-from .core.events import Event, EventName, EventType
+from .core.events import Event
 from .core.firing_budget import FiringBudget
 from .core.limits import DEFAULT_LIMITS, Limits
 from .core.model import CallbackSpec, Job, JobSpec, WorkItem
-from .core.runs import CallbackRun, failure_message
-from .core.runs import RunOutcome as CallbackOutcome
+from .core.runs import CallbackRun
 from .core.scheduler import Scheduler
 from .core.states import JobStatus, WorkStatus
 from .core.submission import (
@@ -60,6 +51,7 @@ from .core.triggers.engine import Callback, Firing
 from .eventlog import EventLog
 from .leases import LeaseGrant, LeaseRegistry, LeaseSink
 from .output import OutputStore
+from .queries import JobQuery as JobQuery  # re-exported (the API layer, tests)
 from .staging import Prepared, Stager, SubmitResult, fresh_label
 from .store import SqliteStore
 from .store.errors import StorageError
@@ -69,21 +61,9 @@ from .triggering import Lookups, Submitted, Triggering
 log = logging.getLogger(__name__)
 _storage_log = ThrottledLog(log)
 
-RUN_BUDGET_SECONDS = 0.005
-STORAGE_RETRY_SECONDS = 1.0
-"""How long a callback run whose end could not be stored waits before it is tried again."""
-
 
 class RequestConflict(AlreadyExists):
     """A request id reused for a different request."""
-
-
-class RunQueue(Protocol):
-    """Where Python and mail callback runs go to wait for the callback runner (which waits on
-    a sandbox or an SMTP server, off the commit path). The run is durable before it is put
-    here (the outbox); ``owner`` is the owner job's user, by which the runner serves fairly."""
-
-    def put_nowait(self, run: CallbackRun, owner: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,17 +72,6 @@ class ControlResult:
     work_name: str
     changed: bool
     job_status: JobStatus
-
-
-@dataclass(slots=True)
-class JobQuery:
-    statuses: frozenset[JobStatus] = frozenset()
-    users: frozenset[str] = frozenset()
-    pgrps: frozenset[int] = frozenset()
-    name_glob: str = ""
-    parent_id: int = 0
-    before_id: int = 0
-    limit: int = 100
 
 
 class Supervisor:
@@ -152,10 +121,7 @@ class Supervisor:
         self._stager = Stager(
             self, store, self.triggering, clock, retry_seconds=STORAGE_RETRY_SECONDS
         )
-        self._pending_runs: deque[CallbackRun] = deque()
-        self._run_queue = run_queue
-        self._draining = False
-        self.timers_changed = asyncio.Event()
+        self._runs = CallbackRuns(self, self.triggering, clock, run_queue)
         if store.leftover_staged:
             log.warning(
                 "deleted %d staged jobs of a Submit that was not finished when the supervisor "
@@ -183,7 +149,7 @@ class Supervisor:
                     self._leasing.restore(item.lease_id, job, item)
                 elif item.status is WorkStatus.PENDING:
                     self.scheduler.offer(job, item)
-        self._pending_runs = deque(self.triggering.load())
+        self._runs.reset(self.triggering.load())
 
     def _reload(self) -> None:
         """Take the model back from the store after a change could not be stored.
@@ -192,9 +158,9 @@ class Supervisor:
         also holds those already handed to the callback runner and the one being finished,
         and taking it would run them twice.
         """
-        pending = self._pending_runs
+        pending = self._runs.pending
         self._load()
-        self._pending_runs = pending
+        self._runs.pending = pending
 
     def _index(self, job: Job) -> None:
         self.jobs[job.id] = job
@@ -214,7 +180,7 @@ class Supervisor:
         return self.jobs.get(job_id) if job_id is not None else None
 
     def children_of(self, job_id: int) -> list[int]:
-        return list(self._children.get(job_id, ()))
+        return queries.children_of(self._children, job_id)
 
     def _commit(
         self,
@@ -245,9 +211,7 @@ class Supervisor:
         for job in changes.dirty_jobs.values():
             if job.removed:
                 self.triggering.engine.remove_job(job.id)
-        if changes.new_callbacks or changes.timer_latches:
-            self.timers_changed.set()
-        self._pending_runs.extend(changes.new_runs)
+        self._runs.committed(changes)
         offered = self._offer(changes)
         for lease_id in changes.kill_leases:
             self._leasing.release(lease_id, kill=True)
@@ -259,7 +223,7 @@ class Supervisor:
                 sink.resume(lease_id)
         if offered:
             self._wake_workers()
-        self._drain_runs()
+        self._runs.drain()
 
     def _offer(self, changes: Changes) -> bool:
         """Tell the scheduler what ``changes`` may have made runnable; True if anything."""
@@ -574,68 +538,7 @@ class Supervisor:
 
     def resume_pending_runs(self) -> None:
         """Run the firings a previous supervisor recorded but did not finish (the outbox)."""
-        self._drain_runs()
-
-    def _drain_runs(self) -> None:
-        """Run pending callbacks (and those their actions fire) until none is left.
-
-        Re-entrant calls return at once: the outermost call keeps draining. A time budget per
-        call (5 ms) keeps a large fan-out or a cascade (bounded by the firing budget) from
-        starving the event loop; what is left is picked up on the next turn of the loop, so
-        health checks and other requests are answered in between (bench/runaway_callbacks.py:
-        health p50 22 ms with 20 ms slices, 13 ms with 5 ms, during back-to-back runaways).
-        """
-        if self._draining:
-            return
-        self._draining = True
-        deadline = time.perf_counter() + RUN_BUDGET_SECONDS
-        try:
-            while self._pending_runs and time.perf_counter() < deadline:
-                run = self._pending_runs.popleft()
-                try:
-                    self._run_callback(run)
-                except StorageError:
-                    # Only storing the run's end can fail here (every other failure ends the
-                    # run as an error), and nothing of it was applied: run it again once the
-                    # store may take it (a full disk), not in a tight loop meanwhile.
-                    self._pending_runs.appendleft(run)
-                    asyncio.get_running_loop().call_later(STORAGE_RETRY_SECONDS, self._drain_runs)
-                    return
-                except Exception:
-                    log.exception("callback run %d could not be recorded as finished", run.id)
-        finally:
-            self._draining = False
-        if self._pending_runs:
-            asyncio.get_running_loop().call_soon(self._drain_runs)
-
-    def _run_callback(self, run: CallbackRun) -> None:
-        """Run a qube callback inline, or hand a Python or mail one to the callback runner.
-
-        Whatever goes wrong ends the run as an error: a run left unfinished would be run again
-        at every start.
-        """
-        started = time.perf_counter()
-        actions: list[CallbackAction] = []
-        error = ""
-        try:
-            callback = self.triggering.engine.callbacks.get(run.callback_id)
-            if callback is not None and needs_async(callback):
-                if self._run_queue is not None:
-                    owner = self.jobs.get(run.job_id)
-                    self._run_queue.put_nowait(run, owner.user if owner is not None else "")
-                    return
-                error = "no runner for this language is configured"
-            elif callback is None:
-                error = f"callback {run.callback_id} no longer exists"
-            else:
-                run.start_time = self.clock()
-                actions = qube_run_actions(callback, run.binding)
-        except Exception as unexpected:
-            log.exception("callback run %d failed", run.id)
-            error = failure_message("the callback could not run", unexpected)
-        run.start_time = run.start_time or self.clock()
-        run.duration_ms = (time.perf_counter() - started) * 1000
-        self.finish_run(run, [] if error else actions, error=error)
+        self._runs.drain()
 
     def finish_run(
         self,
@@ -648,131 +551,46 @@ class Supervisor:
         output: str = "",
     ) -> None:
         """Apply a run's actions (all or none) and record how it ended, in one transaction."""
-        started = time.perf_counter()
-        changes = Changes(now=self.clock())
-        owner = self.jobs.get(run.job_id)
-        lines: list[str] = [output] if output else []
-        if not error and not limit:
-            try:
-                if owner is None:
-                    raise ActionRefused(f"job {run.job_id} no longer exists")
-                check_actions(actions, owner, self.jobs.get)
-                lines.extend(
-                    apply_actions(
-                        changes,
-                        actions,
-                        self.jobs.get,
-                        f"callback {run.callback_id} ({run.triggers})",
-                    )
-                )
-            except ActionRefused as refused:
-                changes = Changes(now=changes.now)
-                error = str(refused)
-            except Exception as unexpected:
-                log.exception("callback run %d: applying its actions failed", run.id)
-                # The actions may have changed the model halfway: take it back from the store.
-                self._reload()
-                owner = self.jobs.get(run.job_id)
-                changes = Changes(now=changes.now)
-                error = failure_message("its actions could not be applied", unexpected)
-        if limit:
-            run.outcome = CallbackOutcome.LIMIT
-            run.error = error or f"stopped: the {limit} limit was reached"
-        elif error:
-            run.outcome, run.error = CallbackOutcome.ERROR, error
-        else:
-            run.outcome = CallbackOutcome.OK
-        run.error_line = error_line
-        run.output = "\n".join(lines)
-        run.duration_ms += (time.perf_counter() - started) * 1000
-        run.done = True
-        changes.finished_runs.append(run)
-        self._announce_run(changes, run, owner)
-        # What this run's actions cause fires callbacks one level deeper in the cascade.
-        self.triggering.cascade_depth = run.depth + 1
-        try:
-            self._commit(changes)
-        finally:
-            self.triggering.cascade_depth = 0
+        self._runs.finish(
+            run, actions, error=error, error_line=error_line, limit=limit, output=output
+        )
+
+    def commit(self, changes: Changes) -> None:
+        """The commit path, for :class:`CallbackRuns` (as its ``CommitHost``)."""
+        self._commit(changes)
+
+    def reload(self) -> None:
+        """Take the model back from the store, for :class:`CallbackRuns`."""
+        self._reload()
 
     def event_at(self, seq: int) -> Event | None:
-        found = self.log.read(seq - 1, 1)
-        return found[0] if found and found[0].seq == seq else None
+        return queries.event_at(self.log, seq)
 
     def pgrp_members(self, pgrp: int) -> list[int]:
-        return sorted(self._labels.get(pgrp, {}).values())
+        return queries.pgrp_members(self._labels, pgrp)
 
     def subtree(self, root_id: int) -> list[Job]:
         """The job and everything below it in the job tree, parents first."""
-        result: list[Job] = []
-        queue = [root_id]
-        while queue:
-            job = self.jobs.get(queue.pop(0))
-            if job is not None:
-                result.append(job)
-                queue.extend(self.children_of(job.id))
-        return result
-
-    @staticmethod
-    def _announce_run(changes: Changes, run: CallbackRun, owner: Job | None) -> None:
-        ok = run.outcome == CallbackOutcome.OK
-        binding = f" [{run.binding}]" if run.binding else ""
-        summary = run.output.replace("\n", "; ") if ok else run.error
-        changes.emit(
-            Event(
-                name=EventName.COMPLETE if ok else EventName.FAILED,
-                type=EventType.CALLBACK,
-                job_id=run.job_id,
-                pgrp=owner.pgrp if owner else 0,
-                label=owner.label if owner else "",
-                user=owner.user if owner else "",
-                status=run.outcome,
-                message=f"callback {run.callback_id}{binding}: {summary}",
-                callback_run_id=run.id,
-            )
-        )
+        return queries.subtree(self.jobs, self._children, root_id)
 
     # --- timers ----------------------------------------------------------------------------
 
+    @property
+    def timers_changed(self) -> asyncio.Event:
+        """Set when a commit adds callbacks or latches timers (the timer task re-plans)."""
+        return self._runs.timers_changed
+
     def next_timer(self) -> float | None:
         """When the next time or repeat atom is due (Unix seconds), or None."""
-        due = [d for d, *_ in self.triggering.due_timers()]
-        return min(due) if due else None
+        return self._runs.next_timer()
 
     def fire_due_timers(self) -> int:
         """Latch every time atom whose moment has come; returns how many fired."""
-        now = self.clock()
-        changes = Changes(now=now)
-        count = 0
-        for due, callback, position, watch, mark in self.triggering.due_timers():
-            if due > now:
-                continue
-            owner = self.jobs.get(watch.job_id) if watch.job_id else None
-            event = Event(
-                name=EventName.DUMMY,
-                type=watch.type,
-                job_id=watch.job_id,
-                pgrp=owner.pgrp if owner else 0,
-                label=owner.label if owner else "",
-                user=owner.user if owner else "",
-                message=f"{watch.atom.format()} due at {due:.0f}",
-            )
-            changes.emit(event)
-            changes.timer_latches.append((callback, position, mark(now), due, event))
-            count += 1
-        if count:
-            self._commit(changes)
-        return count
+        return self._runs.fire_due_timers()
 
     async def run_timers(self) -> None:
         """Fire time triggers when they are due, for as long as the supervisor runs."""
-        while True:
-            self.fire_due_timers()
-            self.timers_changed.clear()
-            due = self.next_timer()
-            wait = 3600.0 if due is None else max(due - self.clock(), 0.0)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.timers_changed.wait(), min(wait, 3600.0))
+        await self._runs.run_timers()
 
     # --- operator actions ----------------------------------------------------------------
 
@@ -831,36 +649,10 @@ class Supervisor:
     # --- queries -------------------------------------------------------------------------
 
     def list_jobs(self, query: JobQuery) -> list[Job]:
-        statuses = query.statuses or frozenset(s for s in JobStatus if s is not JobStatus.REMOVED)
-        result: list[Job] = []
-        ids = sorted(self.jobs, reverse=True)
-        for job_id in ids:
-            if query.before_id and job_id >= query.before_id:
-                continue
-            job = self.jobs[job_id]
-            if job.status not in statuses:
-                continue
-            if query.users and job.user not in query.users:
-                continue
-            if query.pgrps and job.pgrp not in query.pgrps:
-                continue
-            if query.parent_id and job.pid != query.parent_id:
-                continue
-            if query.name_glob and not fnmatch.fnmatchcase(job.spec.name, query.name_glob):
-                continue
-            result.append(job)
-            if len(result) > query.limit:
-                break
-        return result
+        return queries.list_jobs(self.jobs, query)
 
     def work_of(self, job_id: int, work_name: str) -> tuple[Job, WorkItem]:
-        job = self.jobs.get(job_id)
-        if job is None:
-            raise NotFound(f"job {job_id} does not exist")
-        item = job.work_named(work_name)
-        if item is None:
-            raise NotFound(f"job {job_id} has no work {work_name!r}")
-        return job, item
+        return queries.work_of(self.jobs, job_id, work_name)
 
     # --- workers -------------------------------------------------------------------------
 

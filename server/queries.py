@@ -1,0 +1,92 @@
+"""Read-only queries over the supervisor's in-memory state: no commit, no effect.
+
+Plain functions over the maps the supervisor keeps (jobs by id, children by parent id, labels
+by process group) and the event log, so that each can be read and tested without the rest.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .core.errors import NotFound
+from .core.events import Event
+from .core.model import Job, WorkItem
+from .core.states import JobStatus
+from .eventlog import EventLog
+
+
+@dataclass(slots=True)
+class JobQuery:
+    statuses: frozenset[JobStatus] = frozenset()
+    users: frozenset[str] = frozenset()
+    pgrps: frozenset[int] = frozenset()
+    name_glob: str = ""
+    parent_id: int = 0
+    before_id: int = 0
+    limit: int = 100
+
+
+def list_jobs(jobs: Mapping[int, Job], query: JobQuery) -> list[Job]:
+    """The jobs ``query`` selects, newest first (removed ones only when asked for)."""
+    statuses = query.statuses or frozenset(s for s in JobStatus if s is not JobStatus.REMOVED)
+    result: list[Job] = []
+    ids = sorted(jobs, reverse=True)
+    for job_id in ids:
+        if query.before_id and job_id >= query.before_id:
+            continue
+        job = jobs[job_id]
+        if job.status not in statuses:
+            continue
+        if query.users and job.user not in query.users:
+            continue
+        if query.pgrps and job.pgrp not in query.pgrps:
+            continue
+        if query.parent_id and job.pid != query.parent_id:
+            continue
+        if query.name_glob and not fnmatch.fnmatchcase(job.spec.name, query.name_glob):
+            continue
+        result.append(job)
+        if len(result) > query.limit:
+            break
+    return result
+
+
+def work_of(jobs: Mapping[int, Job], job_id: int, work_name: str) -> tuple[Job, WorkItem]:
+    """The job and its work item by name; :class:`NotFound` names which one is missing."""
+    job = jobs.get(job_id)
+    if job is None:
+        raise NotFound(f"job {job_id} does not exist")
+    item = job.work_named(work_name)
+    if item is None:
+        raise NotFound(f"job {job_id} has no work {work_name!r}")
+    return job, item
+
+
+def children_of(children: Mapping[int, list[int]], job_id: int) -> list[int]:
+    """The ids of the job's direct children (a copy: the caller may keep it)."""
+    return list(children.get(job_id, ()))
+
+
+def subtree(jobs: Mapping[int, Job], children: Mapping[int, list[int]], root_id: int) -> list[Job]:
+    """The job and everything below it in the job tree, parents first."""
+    result: list[Job] = []
+    queue = [root_id]
+    while queue:
+        job = jobs.get(queue.pop(0))
+        if job is not None:
+            result.append(job)
+            queue.extend(children_of(children, job.id))
+    return result
+
+
+def pgrp_members(labels: Mapping[int, Mapping[str, int]], pgrp: int) -> list[int]:
+    """The ids of the jobs in process group ``pgrp``, in order."""
+    return sorted(labels.get(pgrp, {}).values())
+
+
+def event_at(log: EventLog, seq: int) -> Event | None:
+    """The event numbered ``seq``, or None once the log no longer holds it."""
+    found = log.read(seq - 1, 1)
+    return found[0] if found and found[0].seq == seq else None
