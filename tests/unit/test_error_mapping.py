@@ -19,7 +19,6 @@ import pytest
 from google.rpc import error_details_pb2, status_pb2
 
 from latchwork.server.api.errors import MESSAGE_BUDGET, STATUS_OF, wire_length
-from latchwork.server.api.unexpected import UnexpectedErrorInterceptor
 from latchwork.server.core.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -38,6 +37,8 @@ from latchwork.server.store.errors import (
     StorageUnavailable,
 )
 from latchwork.server.supervisor import RequestConflict
+
+from .intercepted import intercepted_server, refused
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE = "test.Mapped"
@@ -107,19 +108,12 @@ HANDLERS["StreamOutOfRange"] = grpc.unary_stream_rpc_method_handler(
 
 @pytest.fixture
 async def address() -> AsyncIterator[str]:
-    server = grpc.aio.server(interceptors=[UnexpectedErrorInterceptor()])
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, HANDLERS),))
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    yield f"127.0.0.1:{port}"
-    await server.stop(None)
+    async with intercepted_server(SERVICE, HANDLERS) as served:
+        yield served
 
 
 async def _call(address: str, method: str) -> grpc.aio.AioRpcError:
-    async with grpc.aio.insecure_channel(address) as channel:
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await channel.unary_unary(f"/{SERVICE}/{method}")(b"")
-    return caught.value
+    return await refused(address, SERVICE, method)
 
 
 def test_every_kind_has_a_documented_status() -> None:

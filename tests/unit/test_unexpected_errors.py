@@ -13,13 +13,14 @@ from typing import Any
 import grpc
 import pytest
 
-from latchwork.server.api.unexpected import UnexpectedErrorInterceptor
 from latchwork.server.store.errors import (
     StorageCorrupt,
     StorageError,
     StorageFull,
     StorageUnavailable,
 )
+
+from .intercepted import intercepted_server, refused
 
 SERVICE = "test.Failing"
 
@@ -55,19 +56,12 @@ HANDLERS = {
 
 @pytest.fixture
 async def address() -> AsyncIterator[str]:
-    server = grpc.aio.server(interceptors=[UnexpectedErrorInterceptor()])
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, HANDLERS),))
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    yield f"127.0.0.1:{port}"
-    await server.stop(None)
+    async with intercepted_server(SERVICE, HANDLERS) as served:
+        yield served
 
 
 async def _call(address: str, method: str) -> grpc.aio.AioRpcError:
-    async with grpc.aio.insecure_channel(address) as channel:
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await channel.unary_unary(f"/{SERVICE}/{method}")(b"")
-    return caught.value
+    return await refused(address, SERVICE, method)
 
 
 async def test_an_unexpected_error_is_internal_with_a_reference_in_the_log(
