@@ -129,7 +129,7 @@ clients-check: $(BUF_STAMP)
 	tools/check_clients_fresh.sh $(CLIENT_LANGS)
 
 # Installs each client's dependencies, compiles it, runs its own tests (the compile-level
-# API test among them) and builds its example; tests/clients/ runs the examples.
+# API test among them) and builds its example; tests/language_clients/ runs the examples.
 clients-build:
 	for lang in $(CLIENT_LANGS); do echo "+ clients/$$lang/build.sh"; clients/$$lang/build.sh; done
 

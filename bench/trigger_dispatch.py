@@ -55,7 +55,7 @@ from latchwork.server.core.changes import Changes
 from latchwork.server.core.events import Event, EventName, EventType
 from latchwork.server.core.limits import DEFAULT_LIMITS
 from latchwork.server.core.model import CallbackSpec, Job, JobSpec
-from latchwork.server.core.transitions import RunOutcome
+from latchwork.server.core.transitions import WorkOutcome
 from latchwork.server.core.triggers.engine import Callback, Firing, TriggerEngine
 from latchwork.server.core.triggers.parser import parse_trigger
 from latchwork.server.core.triggers.resolve import ResolveContext, resolve
@@ -341,7 +341,7 @@ class Held:
         start = time.perf_counter_ns()
         for _ in range(count):
             _, grants = self.sup.report_and_lease(
-                self.lease, RunOutcome.EXITED, 0, worker_id=self.worker, max_leases=1
+                self.lease, WorkOutcome.EXITED, 0, worker_id=self.worker, max_leases=1
             )
             self.lease = grants[0].lease_id
         elapsed = time.perf_counter_ns() - start

@@ -126,7 +126,7 @@ def verbs_for(scope: Scope) -> frozenset[Verb]:
 
 
 @dataclass(frozen=True, slots=True)
-class Action:
+class CallbackAction:
     """Apply ``verb`` to a job, one of its work items, or the work running in one subjob."""
 
     verb: Verb

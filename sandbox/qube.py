@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from .actions import VERBS, Action, Scope, Verb
+from .actions import VERBS, CallbackAction, Scope, Verb
 
 COMMANDS: Mapping[str, tuple[Verb, Scope]] = MappingProxyType(
     {
@@ -67,14 +67,16 @@ def parse_qube(code: str) -> list[QubeCommand]:
 
 def qube_actions(
     commands: list[QubeCommand], owner_id: int, work_name: str, subjob_id: int
-) -> list[Action]:
+) -> list[CallbackAction]:
     """The actions ``commands`` ask for, aimed at the owner (and the bound work or subjob)."""
-    actions: list[Action] = []
+    actions: list[CallbackAction] = []
     for command in commands:
         if command.scope is Scope.WORK:
-            actions.append(Action(command.verb, Scope.WORK, owner_id, work_name=work_name))
+            actions.append(CallbackAction(command.verb, Scope.WORK, owner_id, work_name=work_name))
         elif command.scope is Scope.SUBJOB:
-            actions.append(Action(command.verb, Scope.SUBJOB, owner_id, subjob_id=subjob_id))
+            actions.append(
+                CallbackAction(command.verb, Scope.SUBJOB, owner_id, subjob_id=subjob_id)
+            )
         else:
-            actions.append(Action(command.verb, Scope.JOB, owner_id))
+            actions.append(CallbackAction(command.verb, Scope.JOB, owner_id))
     return actions

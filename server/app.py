@@ -38,6 +38,7 @@ from .callrunner import CallbackRunner, OwnerQueue
 from .config import Settings
 from .core.firing_budget import FiringBudget
 from .core.limits import DEFAULT_LIMITS
+from .core.model import CallbackLanguage
 from .instance_lock import InstanceLock, InstanceLocked
 from .localpool import LocalPool
 from .mailer import Mailer, MailSettings
@@ -60,14 +61,14 @@ SERVICE_NAMES = (
 def language_policy(settings: Settings, mail: MailSettings) -> LanguagePolicy:
     """The languages callbacks may use here, and the reason for each one refused."""
     enabled = set(settings.enabled_languages)
-    reasons = {
+    reasons: dict[str, str] = {
         language: "disabled in this supervisor's configuration (languages)"
-        for language in ("qube", "python", "mail")
+        for language in CallbackLanguage
         if language not in enabled
     }
-    if "mail" in enabled and not mail.configured:
-        enabled.discard("mail")
-        reasons["mail"] = "no SMTP server is configured (smtp_host)"
+    if CallbackLanguage.MAIL in enabled and not mail.configured:
+        enabled.discard(CallbackLanguage.MAIL)
+        reasons[CallbackLanguage.MAIL] = "no SMTP server is configured (smtp_host)"
     return LanguagePolicy(enabled=frozenset(enabled), reasons=reasons)
 
 
@@ -221,7 +222,7 @@ async def _run(
         firing_budget=FiringBudget(settings.firing_budget),
     )
     sandbox: SandboxPool | None = None
-    if "python" in policy.enabled:
+    if CallbackLanguage.PYTHON in policy.enabled:
         sandbox = SandboxPool(
             size=settings.sandbox_workers,
             limits=Limits(

@@ -16,14 +16,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
-from latchwork.sandbox.actions import Action as CallbackAction
+from latchwork.sandbox.actions import CallbackAction
 
 from .callbacks import ActionRefused, apply_actions, check_actions, needs_async, qube_run_actions
 from .core.changes import Changes
 from .core.events import Event, EventName, EventType
 from .core.model import Job
-from .core.runs import CallbackRun, failure_message
-from .core.runs import RunOutcome as CallbackOutcome
+from .core.runs import CallbackRun, CallbackRunOutcome, failure_message
 from .store.errors import StorageError
 from .triggering import Triggering
 
@@ -189,12 +188,12 @@ class CallbackRuns:
                 changes = Changes(now=changes.now)
                 error = failure_message("its actions could not be applied", unexpected)
         if limit:
-            run.outcome = CallbackOutcome.LIMIT
+            run.outcome = CallbackRunOutcome.LIMIT
             run.error = error or f"stopped: the {limit} limit was reached"
         elif error:
-            run.outcome, run.error = CallbackOutcome.ERROR, error
+            run.outcome, run.error = CallbackRunOutcome.ERROR, error
         else:
-            run.outcome = CallbackOutcome.OK
+            run.outcome = CallbackRunOutcome.OK
         run.error_line = error_line
         run.output = "\n".join(lines)
         run.duration_ms += (time.perf_counter() - started) * 1000
@@ -252,7 +251,7 @@ class CallbackRuns:
 
 
 def _announce_run(changes: Changes, run: CallbackRun, owner: Job | None) -> None:
-    ok = run.outcome == CallbackOutcome.OK
+    ok = run.outcome == CallbackRunOutcome.OK
     binding = f" [{run.binding}]" if run.binding else ""
     summary = run.output.replace("\n", "; ") if ok else run.error
     changes.emit(

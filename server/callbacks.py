@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from latchwork.sandbox.actions import VERBS, Action, Scope, Verb, verbs_for
+from latchwork.sandbox.actions import VERBS, CallbackAction, Scope, Verb, verbs_for
 from latchwork.sandbox.python.pool import check_python
 from latchwork.sandbox.qube import QubeCodeError, parse_qube, qube_actions
 
 from .core.actions import NO_TRANSITION, TRANSITIONS, Carriers, JobTransition, WorkTransition
 from .core.changes import Changes
-from .core.model import CallbackSpec, Job
+from .core.model import CallbackLanguage, CallbackSpec, Job
 from .core.states import WorkStatus
 from .core.submission import FieldError
 from .core.triggers.dependency import Desugared
@@ -25,14 +25,14 @@ from .core.triggers.parser import parse_trigger
 from .core.triggers.resolve import ResolveContext, resolve
 from .core.triggers.syntax import TriggerSyntaxError
 
-LANGUAGES = ("qube", "python", "mail")
+LANGUAGES = tuple(CallbackLanguage)
 
 
 @dataclass(frozen=True, slots=True)
 class LanguagePolicy:
     """Which callback languages this supervisor runs, and why the others are refused."""
 
-    enabled: frozenset[str] = frozenset({"qube"})
+    enabled: frozenset[str] = frozenset({CallbackLanguage.QUBE})
     refused_because: str = "it is not enabled on this supervisor"
     reasons: Mapping[str, str] = field(default_factory=dict)
 
@@ -85,14 +85,18 @@ def compile_callback(
         from_dependency=from_dependency is not None,
         registered_seq=registered_seq,
     )
-    if spec.language == "qube" and not refusal:
+    if spec.language == CallbackLanguage.QUBE and not refusal:
         errors.extend(_check_qube(callback, f"{path}.code", policy, context.owner))
-    elif spec.language == "python" and not refusal and check_python_code:
+    elif spec.language == CallbackLanguage.PYTHON and not refusal and check_python_code:
         problem = check_python(spec.code)
         if problem is not None:
             message, line = problem
             errors.append(FieldError(f"{path}.code", f"{message} (line {line})"))
-    elif spec.language == "mail" and not refusal and not context.owner.spec.mailaddress.strip():
+    elif (
+        spec.language == CallbackLanguage.MAIL
+        and not refusal
+        and not context.owner.spec.mailaddress.strip()
+    ):
         errors.append(FieldError(f"{path}.language", "a mail callback needs the job's mailaddress"))
     return (None if errors else callback), errors
 
@@ -106,7 +110,7 @@ def _check_qube(
         return [FieldError(path, f"{error.message} (offset {error.offset})")]
     errors = []
     for command in commands:
-        if command.verb is Verb.MAIL and policy.check("mail") is not None:
+        if command.verb is Verb.MAIL and policy.check(CallbackLanguage.MAIL) is not None:
             errors.append(FieldError(path, f"'{command.text}' needs mail: {policy.check('mail')}"))
         elif (
             command.scope is Scope.WORK
@@ -157,7 +161,7 @@ def named_extra(callback: Callback, kind: str) -> str:
     return ""
 
 
-def qube_run_actions(callback: Callback, binding: str) -> list[Action]:
+def qube_run_actions(callback: Callback, binding: str) -> list[CallbackAction]:
     """The actions a qube callback asks for when it fires with ``binding``."""
     commands = parse_qube(callback.spec.code)
     work_name = binding if _binds(callback, "work") else named_extra(callback, "work")
@@ -199,7 +203,9 @@ class ActionRefused(Exception):
     """An action the owner may not take, or that has no target; nothing is applied."""
 
 
-def check_actions(actions: Sequence[Action], owner: Job, jobs: Callable[[int], Job | None]) -> None:
+def check_actions(
+    actions: Sequence[CallbackAction], owner: Job, jobs: Callable[[int], Job | None]
+) -> None:
     """Refuse the whole list if any action is not allowed: all or nothing."""
     for action in actions:
         job = jobs(action.job_id)
@@ -219,7 +225,10 @@ def check_actions(actions: Sequence[Action], owner: Job, jobs: Callable[[int], J
 
 
 def apply_actions(
-    changes: Changes, actions: Sequence[Action], jobs: Callable[[int], Job | None], reason: str
+    changes: Changes,
+    actions: Sequence[CallbackAction],
+    jobs: Callable[[int], Job | None],
+    reason: str,
 ) -> list[str]:
     """Apply checked actions; returns a line per action saying what it did."""
     report: list[str] = []
@@ -252,6 +261,6 @@ def apply_actions(
 
 def needs_async(callback: Callback) -> bool:
     """Whether a callback's run waits on something (a sandbox process, an SMTP server)."""
-    if callback.spec.language != "qube":
+    if callback.spec.language != CallbackLanguage.QUBE:
         return True
     return any(command.verb is Verb.MAIL for command in parse_qube(callback.spec.code))

@@ -20,13 +20,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from latchwork.sandbox.actions import Action, Verb
+from latchwork.sandbox.actions import CallbackAction, Verb
 from latchwork.sandbox.python.pool import PythonCall, PythonResult
 from latchwork.sandbox.python.references import reads_job_snapshots, reads_tree
 
 from .callbacks import ActionRefused, check_actions, qube_run_actions
 from .core.events import Event
-from .core.model import Job
+from .core.model import CallbackLanguage, Job
 from .core.runs import CallbackRun, failure_message
 from .core.triggers.engine import Callback
 from .mailer import Mailer, MailError, recipients, render
@@ -63,7 +63,7 @@ class RunHost(Protocol):
     def finish_run(
         self,
         run: CallbackRun,
-        actions: Sequence[Action],
+        actions: Sequence[CallbackAction],
         *,
         error: str = "",
         error_line: int = 0,
@@ -158,7 +158,7 @@ def mail_variables(job: Job, event: Event | None, run: CallbackRun) -> dict[str,
 class _Ended:
     """How a run ended, before its actions are applied."""
 
-    actions: list[Action] = field(default_factory=list)
+    actions: list[CallbackAction] = field(default_factory=list)
     error: str = ""
     line: int = 0
     limit: str = ""
@@ -318,7 +318,7 @@ class CallbackRunner:
         event = host.event_at(run.event_seq)
         ended = _Ended()
         mails: list[tuple[list[str], str, str]] = []
-        if callback.spec.language == "python":
+        if callback.spec.language == CallbackLanguage.PYTHON:
             if self.sandbox is None:
                 return _Ended(error="python callbacks are not enabled")
             result = await self.sandbox.run(self._call(callback, owner, event, run))
@@ -327,7 +327,7 @@ class CallbackRunner:
             )
             if ended.error or ended.limit:
                 return ended
-        elif callback.spec.language == "mail":
+        elif callback.spec.language == CallbackLanguage.MAIL:
             subject, body = render(callback.spec.code, mail_variables(owner, event, run))
             mails.append((recipients(owner.spec.mailaddress), subject, body))
         else:

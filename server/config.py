@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .core.firing_budget import BudgetLimits
+from .core.model import CallbackLanguage
 
 
 def default_data_dir() -> Path:
@@ -144,7 +145,7 @@ def load_settings(
         raise ConfigError("callback_cascade_window_seconds: must be more than 0")
     if settings.smtp_tls not in ("none", "starttls", "ssl"):
         raise ConfigError(f"smtp_tls = {settings.smtp_tls!r}: use 'none', 'starttls' or 'ssl'")
-    unknown = set(settings.enabled_languages) - {"qube", "python", "mail"}
+    unknown = set(settings.enabled_languages) - set(CallbackLanguage)
     if unknown:
         raise ConfigError(
             f"languages: unknown {', '.join(sorted(unknown))}; use qube, python, mail"

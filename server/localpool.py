@@ -11,7 +11,7 @@ import contextlib
 import logging
 import socket
 
-from .core.transitions import RunOutcome
+from .core.transitions import WorkOutcome
 from .leases import LeaseGrant
 from .output import OutputStore
 from .runner import ManagedProcess, RunResult, start_failure_reason
@@ -111,7 +111,7 @@ class LocalPool:
             )
         except Exception as error:
             await self._report(
-                grant.lease_id, RunOutcome.START_FAILED, -1, start_failure_reason(error)
+                grant.lease_id, WorkOutcome.START_FAILED, -1, start_failure_reason(error)
             )
             return
         self._processes[grant.lease_id] = process
@@ -124,14 +124,14 @@ class LocalPool:
             with contextlib.suppress(Exception):
                 process.kill()
             result = RunResult(
-                RunOutcome.EXITED, -1, f"the worker lost track of the process: {error}"
+                WorkOutcome.EXITED, -1, f"the worker lost track of the process: {error}"
             )
         finally:
             del self._processes[grant.lease_id]
         await self._report(grant.lease_id, result.outcome, result.exit_code, result.message)
 
     async def _report(
-        self, lease_id: str, outcome: RunOutcome, exit_code: int, message: str
+        self, lease_id: str, outcome: WorkOutcome, exit_code: int, message: str
     ) -> None:
         """Report a run's end and, in the same transaction, refill the slot it frees.
 

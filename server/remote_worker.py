@@ -24,7 +24,7 @@ import grpc
 from latchwork.v1 import job_pb2, worker_pb2, worker_pb2_grpc
 
 from .core.command import ProcessSpec
-from .core.transitions import RunOutcome
+from .core.transitions import WorkOutcome
 from .instance_lock import InstanceLock, InstanceLocked, worker_lock_path
 from .runner import ManagedProcess, RunResult, start_failure_reason
 from .startup import StartupError
@@ -34,10 +34,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _OUTCOMES = {
-    RunOutcome.EXITED: worker_pb2.WORK_OUTCOME_EXITED,
-    RunOutcome.TIMED_OUT: worker_pb2.WORK_OUTCOME_TIMED_OUT,
-    RunOutcome.KILLED: worker_pb2.WORK_OUTCOME_KILLED,
-    RunOutcome.START_FAILED: worker_pb2.WORK_OUTCOME_START_FAILED,
+    WorkOutcome.EXITED: worker_pb2.WORK_OUTCOME_EXITED,
+    WorkOutcome.TIMED_OUT: worker_pb2.WORK_OUTCOME_TIMED_OUT,
+    WorkOutcome.KILLED: worker_pb2.WORK_OUTCOME_KILLED,
+    WorkOutcome.START_FAILED: worker_pb2.WORK_OUTCOME_START_FAILED,
 }
 UPLOAD_INTERVAL = 1.0
 UPLOAD_CHUNK = 1 << 20
@@ -200,7 +200,7 @@ class RemoteWorker:
             process = ManagedProcess.start(spec, stdout, stderr, kill_grace=self.kill_grace)
         except Exception as error:
             await self._report(
-                stub, lease.lease_id, RunOutcome.START_FAILED, -1, start_failure_reason(error)
+                stub, lease.lease_id, WorkOutcome.START_FAILED, -1, start_failure_reason(error)
             )
             return
         self._processes[lease.lease_id] = process
@@ -215,7 +215,7 @@ class RemoteWorker:
             with contextlib.suppress(Exception):
                 process.kill()
             result = RunResult(
-                RunOutcome.EXITED, -1, f"the worker lost track of the process: {error}"
+                WorkOutcome.EXITED, -1, f"the worker lost track of the process: {error}"
             )
         finally:
             del self._processes[lease.lease_id]
@@ -313,7 +313,7 @@ class RemoteWorker:
         self,
         stub: worker_pb2_grpc.WorkerServiceAsyncStub,
         lease_id: str,
-        outcome: RunOutcome,
+        outcome: WorkOutcome,
         exit_code: int,
         message: str,
     ) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .core.command import ProcessSpec
-from .core.transitions import RunOutcome
+from .core.transitions import WorkOutcome
 
 
 class StartFailed(Exception):
@@ -40,7 +40,7 @@ def start_failure_reason(error: BaseException) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
-    outcome: RunOutcome
+    outcome: WorkOutcome
     exit_code: int
     message: str
 
@@ -111,12 +111,12 @@ class ManagedProcess:
         # Whatever the leader left behind in its group goes with it.
         self._signal_group(signal.SIGKILL)
         if self._timed_out:
-            return RunResult(RunOutcome.TIMED_OUT, code, f"timed out after {self._timed_out:g} s")
+            return RunResult(WorkOutcome.TIMED_OUT, code, f"timed out after {self._timed_out:g} s")
         if self._killed:
-            return RunResult(RunOutcome.KILLED, code, "killed")
+            return RunResult(WorkOutcome.KILLED, code, "killed")
         if code < 0:
-            return RunResult(RunOutcome.EXITED, code, f"killed by signal {-code}")
-        return RunResult(RunOutcome.EXITED, code, f"exit code {code}")
+            return RunResult(WorkOutcome.EXITED, code, f"killed by signal {-code}")
+        return RunResult(WorkOutcome.EXITED, code, f"exit code {code}")
 
 
 def _spawn(spec: ProcessSpec, stdout: Path, stderr: Path) -> subprocess.Popen[bytes]:

@@ -24,7 +24,7 @@ from .core.submission import (
     context_problems,
     place_job,
 )
-from .core.triggers.dependency import Desugared
+from .core.triggers.dependency import Desugared, hold, read_dependency
 from .store import SqliteStore
 from .store.sqlite import StagedChunk
 from .throttled_log import ThrottledLog
@@ -236,10 +236,10 @@ class Stager:
         for offset, (spec, unplaced) in enumerate(zip(specs, prepared.jobs, strict=True)):
             job_id, label = held.first_id + offset, held.labels[offset]
             job = place_job(unplaced, job_id, held.pgrp, label, spec.user or user, now)
-            dependency, found = self._triggering.apply_dependency(spec, f"jobs[{offset}]")
+            dependency, found = read_dependency(spec.dependency, f"jobs[{offset}]")
             problems.extend(found)
             if dependency is not None:
-                self._triggering.hold(job, dependency)
+                hold(job, dependency)
             jobs.append(job)
             desugared.append(dependency)
         if problems:

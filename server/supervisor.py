@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 
-from latchwork.sandbox.actions import Action as CallbackAction
+from latchwork.sandbox.actions import CallbackAction
 
 from . import queries
 from .callback_runs import RUN_BUDGET_SECONDS as RUN_BUDGET_SECONDS  # re-exported (bench)
@@ -23,13 +23,13 @@ from .callback_runs import STORAGE_RETRY_SECONDS, CallbackRuns, RunQueue
 from .callbacks import LanguagePolicy
 from .codecheck import CodeChecker
 from .core import transitions
-from .core.actions import JOB_ACTIONS, WORK_ACTIONS, Action
+from .core.actions import JOB_ACTIONS, WORK_ACTIONS, OperatorAction
 from .core.changes import Changes
 from .core.errors import AlreadyExists, NotFound
 from .core.events import Event
 from .core.firing_budget import FiringBudget
 from .core.limits import DEFAULT_LIMITS, Limits
-from .core.model import CallbackSpec, Job, JobSpec, WorkItem
+from .core.model import CallbackLanguage, CallbackSpec, Job, JobSpec, WorkItem
 from .core.runs import CallbackRun
 from .core.scheduler import Scheduler
 from .core.states import JobStatus, WorkStatus
@@ -45,8 +45,8 @@ from .core.submission import (
     unplaced_job,
     validate_submission,
 )
-from .core.transitions import RunOutcome
-from .core.triggers.dependency import Desugared
+from .core.transitions import WorkOutcome
+from .core.triggers.dependency import Desugared, hold, read_dependency
 from .core.triggers.engine import Callback, Firing
 from .eventlog import EventLog
 from .leases import LeaseGrant, LeaseRegistry, LeaseSink
@@ -353,9 +353,11 @@ class Supervisor:
 
     async def _check_code(self, callbacks: Iterable[tuple[str, CallbackSpec]]) -> None:
         """Check Python callback code in the checker process (its verdicts are then cached)."""
-        if "python" not in self.triggering.policy.enabled:
+        if CallbackLanguage.PYTHON not in self.triggering.policy.enabled:
             return
-        python = [(path, spec) for path, spec in callbacks if spec.language == "python"]
+        python = [
+            (path, spec) for path, spec in callbacks if spec.language == CallbackLanguage.PYTHON
+        ]
         failed = set(await self.code_checker.check(spec.code for _, spec in python))
         if failed:
             raise SubmissionRejected(
@@ -449,10 +451,10 @@ class Supervisor:
         for index, (spec, job) in enumerate(zip(specs, jobs, strict=True)):
             path = f"jobs[{index}]"
             if desugared is None:
-                dependency, problems = self.triggering.apply_dependency(spec, path)
+                dependency, problems = read_dependency(spec.dependency, path)
                 errors.extend(problems)
                 if dependency is not None:
-                    self.triggering.hold(job, dependency)
+                    hold(job, dependency)
             else:
                 dependency = desugared[index]
             compiled, problems = self.triggering.compile(
@@ -596,7 +598,7 @@ class Supervisor:
 
     def control(
         self,
-        action: Action,
+        action: OperatorAction,
         job_ids: Sequence[int],
         work: Sequence[tuple[int, str]],
         reason: str = "",
@@ -609,7 +611,7 @@ class Supervisor:
             job = self.jobs.get(job_id)
             if job is None:
                 errors.append(FieldError(f"job_ids[{i}]", f"job {job_id} does not exist"))
-            elif job.removed and action is not Action.REMOVE:
+            elif job.removed and action is not OperatorAction.REMOVE:
                 errors.append(FieldError(f"job_ids[{i}]", f"job {job_id} was removed"))
             else:
                 targets.append((job, None))
@@ -674,7 +676,7 @@ class Supervisor:
         return grants
 
     def report(
-        self, lease_id: str, outcome: RunOutcome, exit_code: int = 0, message: str = ""
+        self, lease_id: str, outcome: WorkOutcome, exit_code: int = 0, message: str = ""
     ) -> bool:
         """Record the end of a leased run. False when the lease was already taken back."""
         accepted, _ = self.report_and_lease(lease_id, outcome, exit_code, message)
@@ -683,7 +685,7 @@ class Supervisor:
     def report_and_lease(
         self,
         lease_id: str,
-        outcome: RunOutcome,
+        outcome: WorkOutcome,
         exit_code: int = 0,
         message: str = "",
         *,
@@ -699,7 +701,7 @@ class Supervisor:
         accepted = False
         if entry is not None:
             job, item = entry
-            if outcome is RunOutcome.TIMED_OUT and not message:
+            if outcome is WorkOutcome.TIMED_OUT and not message:
                 message = f"timed out after {changes.now - item.start_time:.1f} s"
             accepted = transitions.finish_work(
                 changes, job, item, lease_id, outcome, exit_code, message

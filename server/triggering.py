@@ -13,16 +13,15 @@ from dataclasses import dataclass
 
 from .callbacks import LanguagePolicy, compile_callback
 from .core.changes import Changes
+from .core.errors import FieldError
 from .core.events import Event, EventName, EventType
 from .core.firing_budget import FiringBudget
-from .core.model import CallbackSpec, Job, JobSpec
+from .core.model import CallbackSpec, Job
 from .core.runs import CallbackRun
-from .core.states import JobStatus, WorkStatus
-from .core.submission import FieldError
-from .core.triggers.dependency import Desugared, desugar_dependency
+from .core.tree_events import tree_events
+from .core.triggers.dependency import Desugared
 from .core.triggers.engine import Callback, Firing, TriggerEngine
 from .core.triggers.resolve import ResolveContext, Watch
-from .core.triggers.syntax import TriggerSyntaxError
 from .store import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -127,28 +126,6 @@ class Triggering:
 
     # --- registering -------------------------------------------------------------------
 
-    @staticmethod
-    def apply_dependency(spec: JobSpec, path: str) -> tuple[Desugared | None, list[FieldError]]:
-        if not spec.dependency.strip():
-            return None, []
-        try:
-            return desugar_dependency(spec.dependency), []
-        except TriggerSyntaxError as error:
-            return None, [
-                FieldError(f"{path}.dependency", f"{error.message} (offset {error.offset})")
-            ]
-
-    @staticmethod
-    def hold(job: Job, desugared: Desugared) -> None:
-        """Put the holds a dependency asks for on a job that is not yet stored."""
-        if desugared.hold_job:
-            job.blocked = True
-        if desugared.hold_work:
-            for work in job.work:
-                if work.status is WorkStatus.PENDING:
-                    job.set_work_status(work, WorkStatus.BLOCKED)
-        job.status = job.derived_status()
-
     def compile(
         self,
         owner: Job,
@@ -216,51 +193,9 @@ class Triggering:
     # --- observing -----------------------------------------------------------------------
 
     def tree_events(self, changes: Changes) -> None:
-        """Announce each job tree that just became all done (Lasernet's level events)."""
-        finals = [
-            e for e in changes.events
-            if e.type is EventType.JOB and e.name in (
-                EventName.COMPLETE, EventName.FAILED, EventName.KILLED
-            )
-        ]  # fmt: skip
-        announced: set[int] = set()
-        for event in finals:
-            node = self.lookups.job(event.job_id)
-            while node is not None and node.id not in announced:
-                statuses = self._subtree_statuses(node)
-                if not all(status.is_final for status in statuses):
-                    break
-                announced.add(node.id)
-                if all(s is JobStatus.COMPLETE for s in statuses):
-                    name = EventName.COMPLETE
-                elif JobStatus.FAILED in statuses:
-                    name = EventName.FAILED
-                else:
-                    name = EventName.KILLED
-                changes.emit(
-                    Event(
-                        name=name,
-                        type=EventType.TREE,
-                        job_id=node.id,
-                        pgrp=node.pgrp,
-                        label=node.label,
-                        user=node.user,
-                        status=name.value,
-                        message=f"{len(statuses)} jobs in the tree",
-                    )
-                )
-                node = self.lookups.job(node.pid) if node.pid else None
-
-    def _subtree_statuses(self, root: Job) -> list[JobStatus]:
-        statuses: list[JobStatus] = []
-        stack = [root.id]
-        while stack:
-            job = self.lookups.job(stack.pop())
-            if job is None or job.removed:
-                continue
-            statuses.append(job.status)
-            stack.extend(self.lookups.children(job.id))
-        return statuses
+        """Emit the job-tree events this commit's final job events complete (core rule)."""
+        for event in tree_events(list(changes.events), self.lookups.job, self.lookups.children):
+            changes.emit(event)
 
     def observe(self, changes: Changes, firings: list[Firing]) -> None:
         """Feed numbered events to the engine and record every firing as a pending run.

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from latchwork.sandbox.actions import VERBS, Action, Scope, Verb
+from latchwork.sandbox.actions import VERBS, CallbackAction, Scope, Verb
 
 from .policy import NOT_FOUND, Facade
 from .protocol import (
@@ -213,7 +213,7 @@ class Qb(Facade):
     all or none, after checking the owner's rights."""
 
     __slots__ = ("_actions", "_owner_id", "_snapshots", "_text_total")
-    _actions: list[Action]
+    _actions: list[CallbackAction]
     _owner_id: int
     _snapshots: dict[int, Mapping[str, object]]
     _text_total: int
@@ -297,7 +297,7 @@ class Qb(Facade):
 
     # --- commands ----------------------------------------------------------------------------
 
-    def _add(self, action: Action) -> None:
+    def _add(self, action: CallbackAction) -> None:
         if len(self._actions) >= MAX_ACTIONS:
             raise RuntimeError(f"a callback may ask for at most {MAX_ACTIONS} actions")
         problem = check_action(action)
@@ -314,9 +314,9 @@ class Qb(Facade):
         for item in _several(jobs, pairs=False):
             job_id, subjob = _job_ref(item)
             if subjob is None:
-                self._add(Action(verb, Scope.JOB, job_id))
+                self._add(CallbackAction(verb, Scope.JOB, job_id))
             elif subjobs:
-                self._add(Action(verb, Scope.SUBJOB, job_id, subjob_id=subjob))
+                self._add(CallbackAction(verb, Scope.SUBJOB, job_id, subjob_id=subjob))
             else:
                 raise ValueError(f"qb.{command}() acts on jobs, not on subjob {item!r}")
 
@@ -324,7 +324,7 @@ class Qb(Facade):
         verb = _WORK_COMMANDS[command]
         for item in _several(works, pairs=True):
             job_id, name = _work_ref(item)
-            self._add(Action(verb, Scope.WORK, job_id, work_name=name))
+            self._add(CallbackAction(verb, Scope.WORK, job_id, work_name=name))
 
     def unblock(self, jobs: object) -> None:
         self._job_command("unblock", jobs)
@@ -389,10 +389,10 @@ class Qb(Facade):
             raise TypeError("qb.mail() takes a string")
         if len(text) > MAX_MAIL_TEXT:
             raise ValueError(f"a mail text has at most {MAX_MAIL_TEXT} characters")
-        self._add(Action(Verb.MAIL, Scope.JOB, self._owner_id, text=text))
+        self._add(CallbackAction(Verb.MAIL, Scope.JOB, self._owner_id, text=text))
 
 
-def recorded_actions(qb: Qb) -> list[Action]:
+def recorded_actions(qb: Qb) -> list[CallbackAction]:
     """The actions ``qb`` recorded, in order (for the worker; callback code cannot call it)."""
     return list(qb._actions)  # noqa: SLF001
 

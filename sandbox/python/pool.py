@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from latchwork.sandbox.actions import Action
+from latchwork.sandbox.actions import CallbackAction
 
 from .policy import compile_callback
 from .protocol import (
@@ -99,7 +99,7 @@ class PythonCall:
 class PythonResult:
     """How a run ended. ``actions`` is empty whenever ``error`` or ``limit`` is set."""
 
-    actions: list[Action]
+    actions: list[CallbackAction]
     output: str  # captured print output, capped
     error: str  # '' if ok; else e.g. "NameError: name 'x' is not defined"
     error_line: int  # line in the user's code (0 if none)

@@ -15,7 +15,7 @@ import re
 import struct
 from typing import Any
 
-from latchwork.sandbox.actions import Action, Scope, Verb, verbs_for
+from latchwork.sandbox.actions import CallbackAction, Scope, Verb, verbs_for
 
 HEADER = struct.Struct(">I")
 MAX_REQUEST_BYTES = 64 * 2**20
@@ -69,7 +69,7 @@ def valid_work_name(name: str) -> bool:
     return True
 
 
-def check_action(action: Action) -> str | None:
+def check_action(action: CallbackAction) -> str | None:
     """Why ``action`` is malformed, or None. The same rules on both sides of the wire."""
     if not 0 < action.job_id <= MAX_JOB_ID:
         return f"job id {action.job_id} is out of range"
@@ -99,7 +99,7 @@ def check_action(action: Action) -> str | None:
     return None
 
 
-def action_to_wire(action: Action) -> dict[str, Any]:
+def action_to_wire(action: CallbackAction) -> dict[str, Any]:
     return {
         "verb": action.verb.value,
         "scope": action.scope.value,
@@ -113,7 +113,7 @@ def action_to_wire(action: Action) -> dict[str, Any]:
 _ACTION_KEYS = frozenset({"verb", "scope", "job_id", "work_name", "subjob_id", "text"})
 
 
-def action_from_wire(data: object) -> Action:
+def action_from_wire(data: object) -> CallbackAction:
     """An action from an untrusted worker, or ProtocolError: exact keys, exact types."""
     if not isinstance(data, dict) or set(data) != _ACTION_KEYS:
         raise ProtocolError("an action has exactly the keys " + ", ".join(sorted(_ACTION_KEYS)))
@@ -124,7 +124,7 @@ def action_from_wire(data: object) -> Action:
     if type(work_name) is not str or type(text) is not str:
         raise ProtocolError("work names and texts are strings")
     try:
-        action = Action(Verb(verb), Scope(scope), job_id, work_name, subjob_id, text)
+        action = CallbackAction(Verb(verb), Scope(scope), job_id, work_name, subjob_id, text)
     except (ValueError, TypeError):
         raise ProtocolError(
             f"unknown verb or scope {str(verb)[:20]!r}/{str(scope)[:20]!r}"

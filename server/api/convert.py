@@ -7,8 +7,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2, trigger_pb2
 
 from ..core.events import Event, EventName, EventType
-from ..core.model import CallbackSpec, Job, JobSpec, Prototype, WorkSpec
-from ..core.runs import CallbackRun, RunOutcome
+from ..core.model import CallbackLanguage, CallbackSpec, Job, JobSpec, Prototype, WorkSpec
+from ..core.runs import CallbackRun, CallbackRunOutcome
 from ..core.states import JobStatus, WorkStatus
 from ..core.triggers.engine import Callback
 from ..core.triggers.syntax import AllOf, Atom, Expr
@@ -89,7 +89,7 @@ def callback_spec_to_pb(c: CallbackSpec) -> job_pb2.CallbackSpec:
 def callback_spec_from_pb(c: job_pb2.CallbackSpec) -> CallbackSpec:
     return CallbackSpec(
         triggers=c.triggers,
-        language=c.language or "qube",
+        language=c.language or CallbackLanguage.QUBE,
         code=c.code,
         max=c.max,
         catch_up=c.catch_up if c.HasField("catch_up") else True,
@@ -110,9 +110,9 @@ def callback_to_pb(callback: Callback) -> job_pb2.Callback:
 
 
 _OUTCOMES = {
-    RunOutcome.OK: supervisor_pb2.CALLBACK_OUTCOME_OK,
-    RunOutcome.ERROR: supervisor_pb2.CALLBACK_OUTCOME_ERROR,
-    RunOutcome.LIMIT: supervisor_pb2.CALLBACK_OUTCOME_LIMIT,
+    CallbackRunOutcome.OK: supervisor_pb2.CALLBACK_OUTCOME_OK,
+    CallbackRunOutcome.ERROR: supervisor_pb2.CALLBACK_OUTCOME_ERROR,
+    CallbackRunOutcome.LIMIT: supervisor_pb2.CALLBACK_OUTCOME_LIMIT,
 }
 
 
@@ -124,7 +124,7 @@ def run_to_pb(run: CallbackRun) -> supervisor_pb2.CallbackRun:
         triggers=run.triggers,
         binding=run.binding,
         event_seq=run.event_seq,
-        outcome=_OUTCOMES[RunOutcome(run.outcome)]
+        outcome=_OUTCOMES[CallbackRunOutcome(run.outcome)]
         if run.outcome
         else supervisor_pb2.CALLBACK_OUTCOME_UNSPECIFIED,
         start_time=timestamp(run.start_time),

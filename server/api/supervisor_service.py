@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from latchwork.v1 import job_pb2, supervisor_pb2, supervisor_pb2_grpc, trigger_pb2
 
 from ..auth import caller_of
-from ..core.actions import Action
+from ..core.actions import OperatorAction
 from ..core.errors import InvalidRequest, NotFound, OutOfRange, PermissionDenied
 from ..core.filters import EventFilter
 from ..core.limits import Limits
@@ -32,13 +32,13 @@ STREAM_BATCH = 500
 MAX_PAGE_SIZE = 1000
 
 _ACTIONS = {
-    supervisor_pb2.ACTION_BLOCK: Action.BLOCK,
-    supervisor_pb2.ACTION_UNBLOCK: Action.UNBLOCK,
-    supervisor_pb2.ACTION_KILL: Action.KILL,
-    supervisor_pb2.ACTION_RETRY: Action.RETRY,
-    supervisor_pb2.ACTION_SUSPEND: Action.SUSPEND,
-    supervisor_pb2.ACTION_RESUME: Action.RESUME,
-    supervisor_pb2.ACTION_REMOVE: Action.REMOVE,
+    supervisor_pb2.ACTION_BLOCK: OperatorAction.BLOCK,
+    supervisor_pb2.ACTION_UNBLOCK: OperatorAction.UNBLOCK,
+    supervisor_pb2.ACTION_KILL: OperatorAction.KILL,
+    supervisor_pb2.ACTION_RETRY: OperatorAction.RETRY,
+    supervisor_pb2.ACTION_SUSPEND: OperatorAction.SUSPEND,
+    supervisor_pb2.ACTION_RESUME: OperatorAction.RESUME,
+    supervisor_pb2.ACTION_REMOVE: OperatorAction.REMOVE,
 }
 
 

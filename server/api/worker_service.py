@@ -16,7 +16,7 @@ from latchwork.v1 import job_pb2, worker_pb2, worker_pb2_grpc
 
 from ..core.errors import FailedPrecondition, InvalidRequest
 from ..core.submission import FieldError
-from ..core.transitions import RunOutcome
+from ..core.transitions import WorkOutcome
 from ..leases import LeaseGrant
 from ..store.errors import StorageError
 from ..supervisor import Supervisor
@@ -27,10 +27,10 @@ MAX_WAIT_SECONDS = 60
 MISSED_HEARTBEATS = 3
 
 _OUTCOMES = {
-    worker_pb2.WORK_OUTCOME_EXITED: RunOutcome.EXITED,
-    worker_pb2.WORK_OUTCOME_TIMED_OUT: RunOutcome.TIMED_OUT,
-    worker_pb2.WORK_OUTCOME_KILLED: RunOutcome.KILLED,
-    worker_pb2.WORK_OUTCOME_START_FAILED: RunOutcome.START_FAILED,
+    worker_pb2.WORK_OUTCOME_EXITED: WorkOutcome.EXITED,
+    worker_pb2.WORK_OUTCOME_TIMED_OUT: WorkOutcome.TIMED_OUT,
+    worker_pb2.WORK_OUTCOME_KILLED: WorkOutcome.KILLED,
+    worker_pb2.WORK_OUTCOME_START_FAILED: WorkOutcome.START_FAILED,
 }
 
 

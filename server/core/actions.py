@@ -3,7 +3,7 @@
 :data:`TRANSITIONS` is the server's one table from verb to transition. It is keyed by the verb's
 name, the way ``latchwork.sandbox.actions.VERBS`` spells it, because the core imports the
 standard library only; ``tests/unit/test_verb_registry.py`` checks that the two tables cover
-the same verbs and scopes. Operator actions (:class:`Action`, from the RPC API) and callback
+the same verbs and scopes. Operator actions (:class:`OperatorAction`, from the RPC API) and callback
 actions (``server/callbacks.py``) both look their transitions up here.
 """
 
@@ -54,7 +54,7 @@ NO_TRANSITION = frozenset({"mail"})
 """Verbs that no transition carries out."""
 
 
-class Action(StrEnum):
+class OperatorAction(StrEnum):
     """What an operator may do to a job or a work item over the RPC API."""
 
     BLOCK = "block"
@@ -73,8 +73,12 @@ def _job_transition(verb: str) -> JobTransition:
     return carrier
 
 
-JOB_ACTIONS: dict[Action, JobTransition] = {action: _job_transition(action) for action in Action}
-WORK_ACTIONS: dict[Action, WorkTransition] = {
-    action: carrier for action in Action if (carrier := TRANSITIONS[action].work) is not None
+JOB_ACTIONS: dict[OperatorAction, JobTransition] = {
+    action: _job_transition(action) for action in OperatorAction
+}
+WORK_ACTIONS: dict[OperatorAction, WorkTransition] = {
+    action: carrier
+    for action in OperatorAction
+    if (carrier := TRANSITIONS[action].work) is not None
 }
 """The operator's actions and their transitions, derived from :data:`TRANSITIONS`."""

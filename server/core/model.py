@@ -15,6 +15,18 @@ class Prototype(StrEnum):
     CMDRANGE = "cmdrange"
 
 
+class CallbackLanguage(StrEnum):
+    """What a callback's code is written in.
+
+    ``CallbackSpec.language`` stays a plain ``str``: a client may send any word, and the
+    callback checks refuse the ones not listed here with the field path.
+    """
+
+    QUBE = "qube"
+    PYTHON = "python"
+    MAIL = "mail"
+
+
 @dataclass(slots=True)
 class CallbackSpec:
     triggers: str

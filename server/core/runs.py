@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 
-class RunOutcome(StrEnum):
+class CallbackRunOutcome(StrEnum):
     OK = "ok"
     ERROR = "error"
     LIMIT = "limit"

@@ -17,7 +17,7 @@ from .model import Job, Subjob, WorkItem
 from .states import JobStatus, WorkStatus
 
 
-class RunOutcome(StrEnum):
+class WorkOutcome(StrEnum):
     """How a process of a work item ended, as a worker reports it."""
 
     EXITED = "exited"
@@ -203,7 +203,7 @@ def finish_work(
     job: Job,
     work: WorkItem,
     lease_id: str,
-    outcome: RunOutcome,
+    outcome: WorkOutcome,
     exit_code: int = 0,
     message: str = "",
 ) -> bool:
@@ -212,12 +212,12 @@ def finish_work(
         return False
     work.end_time = changes.now
     work.exit_code = exit_code
-    if outcome is RunOutcome.EXITED and exit_code == 0:
+    if outcome is WorkOutcome.EXITED and exit_code == 0:
         _set_work(changes, job, work, WorkStatus.COMPLETE, EventName.COMPLETE, "exit code 0")
-    elif outcome is RunOutcome.KILLED:
+    elif outcome is WorkOutcome.KILLED:
         _set_work(changes, job, work, WorkStatus.KILLED, EventName.KILLED, message or "killed")
     else:
-        if outcome is RunOutcome.TIMED_OUT:
+        if outcome is WorkOutcome.TIMED_OUT:
             changes.emit(
                 _event(
                     job,
@@ -231,7 +231,7 @@ def finish_work(
                 )
             )
             reason = message or "timed out"
-        elif outcome is RunOutcome.START_FAILED:
+        elif outcome is WorkOutcome.START_FAILED:
             reason = f"could not start: {message}"
         else:
             reason = f"exit code {exit_code}"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from latchwork.sandbox.actions import Action, Scope, Verb
+from latchwork.sandbox.actions import CallbackAction, Scope, Verb
 from latchwork.sandbox.python.api import Qb, Record, recorded_actions
 from latchwork.sandbox.python.pool import check_python
 from latchwork.sandbox.python.protocol import (
@@ -19,7 +19,7 @@ from latchwork.sandbox.python.protocol import (
 from .calls import OWNER, PGRP, make_call, owner_job, run_inline
 
 
-def actions_of(code: str, **changes: Any) -> list[Action]:
+def actions_of(code: str, **changes: Any) -> list[CallbackAction]:
     reply = run_inline(code, **changes)
     assert reply["error"] == "", reply
     return [action_from_wire(item) for item in reply["actions"]]
@@ -105,16 +105,16 @@ def test_job_commands() -> None:
         "qb.unblock([])"
     )
     assert actions == [
-        Action(Verb.UNBLOCK, Scope.JOB, 11),
-        Action(Verb.BLOCK, Scope.JOB, 11),
-        Action(Verb.BLOCK, Scope.JOB, 99),
-        Action(Verb.KILL, Scope.SUBJOB, 11, subjob_id=3),
-        Action(Verb.RETRY, Scope.JOB, 11),
-        Action(Verb.SUSPEND, Scope.JOB, OWNER),
-        Action(Verb.RESUME, Scope.JOB, 11),
-        Action(Verb.REMOVE, Scope.JOB, 99),
-        Action(Verb.FAIL, Scope.JOB, 11),
-        Action(Verb.REQUEUE, Scope.SUBJOB, 11, subjob_id=0),
+        CallbackAction(Verb.UNBLOCK, Scope.JOB, 11),
+        CallbackAction(Verb.BLOCK, Scope.JOB, 11),
+        CallbackAction(Verb.BLOCK, Scope.JOB, 99),
+        CallbackAction(Verb.KILL, Scope.SUBJOB, 11, subjob_id=3),
+        CallbackAction(Verb.RETRY, Scope.JOB, 11),
+        CallbackAction(Verb.SUSPEND, Scope.JOB, OWNER),
+        CallbackAction(Verb.RESUME, Scope.JOB, 11),
+        CallbackAction(Verb.REMOVE, Scope.JOB, 99),
+        CallbackAction(Verb.FAIL, Scope.JOB, 11),
+        CallbackAction(Verb.REQUEUE, Scope.SUBJOB, 11, subjob_id=0),
     ]
 
 
@@ -125,15 +125,15 @@ def test_work_commands_and_mail() -> None:
         "qb.workcomplete('11:3')\nqb.workfail('11:4')\nqb.workrequeue('11:5')\nqb.mail('done')"
     )
     assert actions == [
-        Action(Verb.UNBLOCK, Scope.WORK, OWNER, work_name="2"),
-        Action(Verb.BLOCK, Scope.WORK, 11, work_name="1"),
-        Action(Verb.BLOCK, Scope.WORK, 11, work_name="2"),
-        Action(Verb.KILL, Scope.WORK, 11, work_name="a-b:c"),
-        Action(Verb.RETRY, Scope.WORK, 11, work_name="x"),
-        Action(Verb.COMPLETE, Scope.WORK, 11, work_name="3"),
-        Action(Verb.FAIL, Scope.WORK, 11, work_name="4"),
-        Action(Verb.REQUEUE, Scope.WORK, 11, work_name="5"),
-        Action(Verb.MAIL, Scope.JOB, OWNER, text="done"),
+        CallbackAction(Verb.UNBLOCK, Scope.WORK, OWNER, work_name="2"),
+        CallbackAction(Verb.BLOCK, Scope.WORK, 11, work_name="1"),
+        CallbackAction(Verb.BLOCK, Scope.WORK, 11, work_name="2"),
+        CallbackAction(Verb.KILL, Scope.WORK, 11, work_name="a-b:c"),
+        CallbackAction(Verb.RETRY, Scope.WORK, 11, work_name="x"),
+        CallbackAction(Verb.COMPLETE, Scope.WORK, 11, work_name="3"),
+        CallbackAction(Verb.FAIL, Scope.WORK, 11, work_name="4"),
+        CallbackAction(Verb.REQUEUE, Scope.WORK, 11, work_name="5"),
+        CallbackAction(Verb.MAIL, Scope.JOB, OWNER, text="done"),
     ]
 
 
@@ -178,7 +178,7 @@ def test_qb_exposes_only_its_commands() -> None:
 
 
 def test_wire_format_round_trips_and_is_strict() -> None:
-    action = Action(Verb.UNBLOCK, Scope.WORK, 5, work_name="f1")
+    action = CallbackAction(Verb.UNBLOCK, Scope.WORK, 5, work_name="f1")
     assert action_from_wire(action_to_wire(action)) == action
     good = action_to_wire(action)
     for bad in (

@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from latchwork.sandbox.actions import Action, Scope, Verb
+from latchwork.sandbox.actions import CallbackAction, Scope, Verb
 from latchwork.sandbox.python.pool import Limits, SandboxPool, check_python
 
 from .calls import OWNER, make_call
@@ -356,7 +356,7 @@ async def test_after_the_corpus_everything_still_works(
     for result in results:
         assert result.error == "" and result.limit == ""
         assert result.output == f"running sh010 complete True\n[1] {OWNER}\n"
-        assert result.actions == [Action(Verb.UNBLOCK, Scope.WORK, OWNER, work_name="2")]
+        assert result.actions == [CallbackAction(Verb.UNBLOCK, Scope.WORK, OWNER, work_name="2")]
     assert not marker.exists()
     assert nothing_connected(listener)
     assert pool.replaced > 0  # the limits recycled workers on the way

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from latchwork.sandbox.actions import Action, Scope, Verb
+from latchwork.sandbox.actions import CallbackAction, Scope, Verb
 from latchwork.sandbox.python import pool as pool_module
 from latchwork.sandbox.python.pool import (
     Limits,
@@ -60,7 +60,7 @@ async def test_a_run_returns_actions_and_output(pool: SandboxPool) -> None:
     )
     assert result.error == "" and result.limit == ""
     assert result.output == "frame 2\n"
-    assert result.actions == [Action(Verb.UNBLOCK, Scope.WORK, OWNER, work_name="3")]
+    assert result.actions == [CallbackAction(Verb.UNBLOCK, Scope.WORK, OWNER, work_name="3")]
     assert 0 < result.duration_ms < 4000
 
 
@@ -97,7 +97,7 @@ async def test_wall_clock_timeout_kills_and_replaces_the_worker() -> None:
         assert result.actions == []
         await wait_for(lambda: proc_state(before[0]) in ("", "Z"))
         after = await slow.run(make_call("qb.unblock(11)"))
-        assert after.actions == [Action(Verb.UNBLOCK, Scope.JOB, 11)]
+        assert after.actions == [CallbackAction(Verb.UNBLOCK, Scope.JOB, 11)]
         assert slow.pids != before and slow.replaced == 1
 
 
@@ -230,7 +230,7 @@ def test_replies_are_validated_field_by_field() -> None:
     }
     result, recycle = pool_module._result(good, FAST, time.perf_counter())  # noqa: SLF001
     assert isinstance(result, PythonResult) and not recycle
-    assert result.actions == [Action(Verb.UNBLOCK, Scope.JOB, 3)]
+    assert result.actions == [CallbackAction(Verb.UNBLOCK, Scope.JOB, 3)]
     for bad in (
         {**good, "extra": 1},
         {**good, "actions": "x"},

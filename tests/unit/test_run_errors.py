@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from latchwork.sandbox.actions import Action, Scope, Verb
+from latchwork.sandbox.actions import CallbackAction, Scope, Verb
 from latchwork.sandbox.python.pool import PythonCall, PythonResult
 from latchwork.server.callrunner import CallbackRunner, OwnerQueue
 from latchwork.server.core.model import CallbackSpec
@@ -60,8 +60,8 @@ async def test_actions_that_fail_to_apply_finish_the_run_and_change_nothing(
     # `complete` applies to work items only; a job-scope one slips through the checks and
     # fails halfway, after the unblock before it was applied in memory.
     actions = [
-        Action(Verb.UNBLOCK, Scope.JOB, job.id),
-        Action(Verb.COMPLETE, Scope.JOB, job.id),
+        CallbackAction(Verb.UNBLOCK, Scope.JOB, job.id),
+        CallbackAction(Verb.COMPLETE, Scope.JOB, job.id),
     ]
     sup.finish_run(run, actions)
     [stored] = sup.list_runs(job_id=job.id)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from latchwork.server.core.command import ProcessSpec
-from latchwork.server.core.transitions import RunOutcome
+from latchwork.server.core.transitions import WorkOutcome
 from latchwork.server.runner import ManagedProcess, kill_orphans
 
 
@@ -121,7 +121,7 @@ async def test_output_goes_to_files_and_the_exit_code_is_reported(run: Run) -> N
     process = run.start("echo out $GREETING; echo err >&2; exit 3", env={"GREETING": "hi"})
     result = await process.wait()
     assert (result.outcome, result.exit_code, result.message) == (
-        RunOutcome.EXITED,
+        WorkOutcome.EXITED,
         3,
         "exit code 3",
     )
@@ -132,7 +132,7 @@ async def test_output_goes_to_files_and_the_exit_code_is_reported(run: Run) -> N
 async def test_success_and_working_directory(run: Run, tmp_path: Path) -> None:
     (tmp_path / "here").mkdir()
     result = await run.start("pwd", cwd=str(tmp_path / "here")).wait()
-    assert (result.outcome, result.exit_code) == (RunOutcome.EXITED, 0)
+    assert (result.outcome, result.exit_code) == (WorkOutcome.EXITED, 0)
     assert run.out.read_text().strip() == str(tmp_path / "here")
 
 
@@ -148,14 +148,14 @@ async def test_process_runs_in_its_own_process_group(run: Run) -> None:
 
 async def test_death_by_signal_is_an_exit_with_a_negative_code(run: Run) -> None:
     result = await run.start("kill -9 $$").wait()
-    assert (result.outcome, result.exit_code) == (RunOutcome.EXITED, -9)
+    assert (result.outcome, result.exit_code) == (WorkOutcome.EXITED, -9)
     assert result.message == "killed by signal 9"
 
 
 async def test_timeout(run: Run) -> None:
     started = time.monotonic()
     result = await run.start("sleep 10").wait(timeout=0.2)
-    assert result.outcome is RunOutcome.TIMED_OUT
+    assert result.outcome is WorkOutcome.TIMED_OUT
     assert result.message == "timed out after 0.2 s"
     assert time.monotonic() - started < 3
 
@@ -163,7 +163,7 @@ async def test_timeout(run: Run) -> None:
 async def test_timeout_of_a_process_that_ignores_sigterm(run: Run) -> None:
     started = time.monotonic()
     result = await run.start("trap '' TERM; sleep 10; sleep 10").wait(timeout=0.1)
-    assert result.outcome is RunOutcome.TIMED_OUT
+    assert result.outcome is WorkOutcome.TIMED_OUT
     assert result.exit_code == -signal.SIGKILL
     assert time.monotonic() - started < 3
 
@@ -175,7 +175,7 @@ async def test_kill_takes_the_whole_process_group(run: Run, tmp_path: Path) -> N
     assert alive(child)
     process.kill()
     result = await asyncio.wait_for(process.wait(), 5)
-    assert result.outcome is RunOutcome.KILLED
+    assert result.outcome is WorkOutcome.KILLED
     assert result.message == "killed"
     await until(lambda: not alive(child))
 
@@ -186,7 +186,7 @@ async def test_kill_escalates_to_sigkill(run: Run, tmp_path: Path) -> None:
     child = await read_pid(pid_file)
     process.kill()
     result = await asyncio.wait_for(process.wait(), 5)
-    assert result.outcome is RunOutcome.KILLED
+    assert result.outcome is WorkOutcome.KILLED
     await until(lambda: not alive(child))
 
 
@@ -198,13 +198,13 @@ async def test_a_kill_stays_a_kill_when_the_time_limit_passes_during_the_grace(
     await asyncio.sleep(0.05)
     process.kill()
     result = await asyncio.wait_for(waiting, 5)
-    assert result.outcome is RunOutcome.KILLED
+    assert result.outcome is WorkOutcome.KILLED
 
 
 async def test_leftovers_of_a_finished_leader_are_killed(run: Run, tmp_path: Path) -> None:
     pid_file = tmp_path / "child.pid"
     result = await run.start(f"sleep 30 & echo $! > {pid_file}").wait()
-    assert result.outcome is RunOutcome.EXITED
+    assert result.outcome is WorkOutcome.EXITED
     child = int(pid_file.read_text())
     await until(lambda: not alive(child))
 
@@ -222,7 +222,7 @@ async def test_suspend_and_resume(run: Run, tmp_path: Path) -> None:
     await until(lambda: counter.read_text() not in (frozen, ""))
     assert not suspended(process.pid)
     process.kill()
-    assert (await process.wait()).outcome is RunOutcome.KILLED
+    assert (await process.wait()).outcome is WorkOutcome.KILLED
 
 
 async def test_a_suspended_process_can_be_killed(run: Run) -> None:
@@ -231,7 +231,7 @@ async def test_a_suspended_process_can_be_killed(run: Run) -> None:
     await until_suspended(process.pid)
     process.kill()
     result = await asyncio.wait_for(process.wait(), 5)
-    assert result.outcome is RunOutcome.KILLED
+    assert result.outcome is WorkOutcome.KILLED
 
 
 async def test_signals_after_exit_are_harmless(run: Run) -> None:

@@ -68,7 +68,7 @@ def test_cpus_limit_how_many_items_of_a_job_run_at_once() -> None:
 
     # an instance is released: the job is offered again and runs its next frame
     changes = Changes(now=1.0)
-    assert t.finish_work(changes, wide, wide.work[0], "L0", t.RunOutcome.EXITED, 0)
+    assert t.finish_work(changes, wide, wide.work[0], "L0", t.WorkOutcome.EXITED, 0)
     scheduler.offer(wide)
     assert drain(scheduler) == [(1, "3")]
 
@@ -131,7 +131,7 @@ def test_retried_work_is_handed_out_again_once_offered() -> None:
     offer_all(scheduler, job)
     assert drain(scheduler) == [(1, "1")]
     changes = Changes(now=1.0)
-    t.finish_work(changes, job, job.work[0], "L0", t.RunOutcome.EXITED, 1)
+    t.finish_work(changes, job, job.work[0], "L0", t.WorkOutcome.EXITED, 1)
     for retried_job, work in changes.made_pending:
         scheduler.offer(retried_job, work)
     assert drain(scheduler) == [(1, "1")]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from latchwork.server import staging as staging_module
-from latchwork.server.core.actions import Action
+from latchwork.server.core.actions import OperatorAction
 from latchwork.server.core.model import JobSpec
 from latchwork.server.core.states import WorkStatus
 from latchwork.server.core.submission import SubmissionRejected
@@ -198,7 +198,7 @@ async def test_the_checks_again_at_the_end_refuse_a_parent_removed_meanwhile(
 
     def remove_parent(number: int) -> None:
         if number == 1:
-            sup.control(Action.REMOVE, [parent.id], [])
+            sup.control(OperatorAction.REMOVE, [parent.id], [])
 
     between_chunks(store, remove_parent)
     with pytest.raises(SubmissionRejected) as refused:

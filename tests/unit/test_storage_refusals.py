@@ -14,10 +14,10 @@ import pytest
 
 from latchwork.sandbox.python.pool import PythonCall, PythonResult
 from latchwork.server.callrunner import CallbackRunner, OwnerQueue
-from latchwork.server.core.actions import Action
+from latchwork.server.core.actions import OperatorAction
 from latchwork.server.core.model import CallbackSpec
 from latchwork.server.core.states import JobStatus, WorkStatus
-from latchwork.server.core.transitions import RunOutcome
+from latchwork.server.core.transitions import WorkOutcome
 from latchwork.server.mailer import Mailer, MailSettings
 from latchwork.server.store import SqliteStore
 from latchwork.server.store.errors import StorageFull
@@ -129,7 +129,7 @@ async def test_a_python_run_is_handed_out_once_though_a_commit_failed_meanwhile(
     # from the store, whose list of unfinished runs still holds this one.
     disk.full = True
     with pytest.raises(StorageFull):
-        sup.control(Action.BLOCK, [job.id], [])
+        sup.control(OperatorAction.BLOCK, [job.id], [])
     # Its end cannot be stored yet either: the runner keeps it and tries again.
     finishing = asyncio.create_task(runner.run(run))
     await asyncio.sleep(0.3)
@@ -152,10 +152,10 @@ async def test_a_report_refused_while_full_keeps_its_lease_for_the_retry(
     [grant] = sup.lease(worker, 1)
     disk.full = True
     with pytest.raises(StorageFull):
-        sup.report_and_lease(grant.lease_id, RunOutcome.EXITED, 0, "exit code 0")
+        sup.report_and_lease(grant.lease_id, WorkOutcome.EXITED, 0, "exit code 0")
     assert sup.worker_leases(worker) == {grant.lease_id}, "still the worker's own"
     disk.full = False
-    accepted, _ = sup.report_and_lease(grant.lease_id, RunOutcome.EXITED, 0, "exit code 0")
+    accepted, _ = sup.report_and_lease(grant.lease_id, WorkOutcome.EXITED, 0, "exit code 0")
     assert accepted
     assert sup.get_job(job.id).status is JobStatus.COMPLETE  # type: ignore[union-attr]
     assert sup.worker_leases(worker) == set()

@@ -86,7 +86,7 @@ def test_write_and_load_round_trip(db: Path) -> None:
     changes = Changes(now=2.0)
     t.unblock_job(changes, first, "")
     done = start(changes, second, "1", "L1", host="farm1")
-    t.finish_work(changes, second, done, "L1", t.RunOutcome.EXITED, 0)
+    t.finish_work(changes, second, done, "L1", t.WorkOutcome.EXITED, 0)
     start(changes, second, "2", "L2", host="farm1")
     start(changes, second, "3", "L3", host="farm2")
     store.write(changes)
@@ -152,7 +152,7 @@ def test_event_seqs_are_gapless_and_continue_after_reopening(db: Path) -> None:
     changes = submitted(job)
     store.write(changes)
     work = start(changes2 := Changes(now=2.0), job, "1", "L1")
-    t.finish_work(changes2, job, work, "L1", t.RunOutcome.EXITED, 0)
+    t.finish_work(changes2, job, work, "L1", t.WorkOutcome.EXITED, 0)
     store.write(changes2)
     assert [e.seq for e in changes.events + changes2.events] == [1, 2, 3, 4, 5]
     assert store.head_seq == 5

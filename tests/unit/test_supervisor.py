@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from latchwork.server.core.actions import Action
+from latchwork.server.core.actions import OperatorAction
 from latchwork.server.core.changes import Changes
 from latchwork.server.core.events import Event, EventName, EventType
 from latchwork.server.core.model import JobSpec
 from latchwork.server.core.states import JobStatus, WorkStatus
 from latchwork.server.core.submission import SubmissionRejected
-from latchwork.server.core.transitions import RunOutcome
+from latchwork.server.core.transitions import WorkOutcome
 from latchwork.server.eventlog import EventLog
 from latchwork.server.output import OutputStore
 from latchwork.server.store import SqliteStore
@@ -80,13 +80,13 @@ async def test_submit_lease_report_runs_a_job_to_completion(farm: Farm) -> None:
     assert sup.worker_leases(worker) == {g.lease_id for g in grants}
     assert sup.lease(worker, 5) == []
 
-    assert sup.report(grants[0].lease_id, RunOutcome.EXITED, 0)
+    assert sup.report(grants[0].lease_id, WorkOutcome.EXITED, 0)
     assert signal.is_set()  # the released instance may take frame 3
-    assert not sup.report(grants[0].lease_id, RunOutcome.EXITED, 0)  # reported twice
+    assert not sup.report(grants[0].lease_id, WorkOutcome.EXITED, 0)  # reported twice
     [third] = sup.lease(worker, 5)
     assert (third.work_name, third.subjob_id) == ("3", 0)
-    assert sup.report(grants[1].lease_id, RunOutcome.EXITED, 0)
-    assert sup.report(third.lease_id, RunOutcome.EXITED, 0)
+    assert sup.report(grants[1].lease_id, WorkOutcome.EXITED, 0)
+    assert sup.report(third.lease_id, WorkOutcome.EXITED, 0)
 
     assert job.status is JobStatus.COMPLETE
     assert sup.worker_leases(worker) == set()
@@ -133,7 +133,7 @@ async def test_block_and_kill_signal_the_worker(farm: Farm) -> None:
     worker = sup.register_worker("node1", sink)
     leases = [g.lease_id for g in sup.lease(worker, 2)]
 
-    results, seq = sup.control(Action.BLOCK, [job.id], [])
+    results, seq = sup.control(OperatorAction.BLOCK, [job.id], [])
     assert [(r.job_id, r.changed, r.job_status) for r in results] == [
         (job.id, True, JobStatus.BLOCKED)
     ]
@@ -141,14 +141,14 @@ async def test_block_and_kill_signal_the_worker(farm: Farm) -> None:
     assert sink.calls == [("kill", leases[0]), ("kill", leases[1])]
     assert sup.worker_leases(worker) == set()
     # the killed processes report back: their leases are gone, nothing changes
-    assert not sup.report(leases[0], RunOutcome.KILLED, -15)
+    assert not sup.report(leases[0], WorkOutcome.KILLED, -15)
     assert sup.lease(worker, 2) == []  # blocked
 
-    sup.control(Action.UNBLOCK, [job.id], [])
+    sup.control(OperatorAction.UNBLOCK, [job.id], [])
     again = sup.lease(worker, 2)
     assert [g.attempt for g in again] == [2, 2]
     sink.calls.clear()
-    results, _ = sup.control(Action.KILL, [], [(job.id, "2")])
+    results, _ = sup.control(OperatorAction.KILL, [], [(job.id, "2")])
     assert [(r.work_name, r.changed) for r in results] == [("2", True)]
     assert sink.calls == [("kill", again[1].lease_id)]
     assert job.work_named("2").status is WorkStatus.KILLED  # type: ignore[union-attr]
@@ -160,12 +160,12 @@ async def test_suspend_and_resume_signal_the_worker(farm: Farm) -> None:
     sink = Sink()
     worker = sup.register_worker("node1", sink)
     [grant] = sup.lease(worker, 3)
-    sup.control(Action.SUSPEND, [job.id], [])
+    sup.control(OperatorAction.SUSPEND, [job.id], [])
     assert job.status is JobStatus.SUSPENDED
     assert sink.calls == [("suspend", grant.lease_id)]
-    assert sup.report(grant.lease_id, RunOutcome.EXITED, 0)
+    assert sup.report(grant.lease_id, WorkOutcome.EXITED, 0)
     assert sup.lease(worker, 3) == []  # nothing new starts while suspended
-    sup.control(Action.RESUME, [job.id], [])
+    sup.control(OperatorAction.RESUME, [job.id], [])
     assert sink.calls == [("suspend", grant.lease_id)]  # nothing left running to resume
     assert [g.work_name for g in sup.lease(worker, 3)] == ["2"]
 
@@ -175,8 +175,8 @@ async def test_resume_continues_running_processes(farm: Farm) -> None:
     job = sup.submit([frames_spec("1")]).jobs[0]
     sink = Sink()
     [grant] = sup.lease(sup.register_worker("node1", sink), 1)
-    sup.control(Action.SUSPEND, [job.id], [])
-    sup.control(Action.RESUME, [job.id], [])
+    sup.control(OperatorAction.SUSPEND, [job.id], [])
+    sup.control(OperatorAction.RESUME, [job.id], [])
     assert sink.calls == [("suspend", grant.lease_id), ("resume", grant.lease_id)]
     assert job.status is JobStatus.RUNNING
 
@@ -184,9 +184,9 @@ async def test_resume_continues_running_processes(farm: Farm) -> None:
 async def test_control_reports_every_bad_target(farm: Farm) -> None:
     sup = farm.open()
     job = sup.submit([frames_spec("1")]).jobs[0]
-    sup.control(Action.REMOVE, [job.id], [])
+    sup.control(OperatorAction.REMOVE, [job.id], [])
     with pytest.raises(SubmissionRejected) as caught:
-        sup.control(Action.SUSPEND, [job.id, 99], [(job.id, "1"), (99, "1")])
+        sup.control(OperatorAction.SUSPEND, [job.id, 99], [(job.id, "1"), (99, "1")])
     assert [e.path for e in caught.value.errors] == [
         "job_ids[0]",
         "job_ids[1]",
@@ -196,10 +196,10 @@ async def test_control_reports_every_bad_target(farm: Farm) -> None:
     ]
     other = sup.submit([frames_spec("1")]).jobs[0]
     with pytest.raises(SubmissionRejected) as caught:
-        sup.control(Action.KILL, [], [(other.id, "nope")])
+        sup.control(OperatorAction.KILL, [], [(other.id, "nope")])
     assert [e.path for e in caught.value.errors] == ["work[0].work_name"]
     with pytest.raises(SubmissionRejected):
-        sup.control(Action.KILL, [], [])
+        sup.control(OperatorAction.KILL, [], [])
 
 
 async def test_failure_with_retries_through_the_supervisor(farm: Farm) -> None:
@@ -207,10 +207,10 @@ async def test_failure_with_retries_through_the_supervisor(farm: Farm) -> None:
     job = sup.submit([frames_spec("1", retry=1)]).jobs[0]
     worker = sup.register_worker("node1", Sink())
     [first] = sup.lease(worker, 1)
-    assert sup.report(first.lease_id, RunOutcome.TIMED_OUT)
+    assert sup.report(first.lease_id, WorkOutcome.TIMED_OUT)
     [second] = sup.lease(worker, 1)
     assert second.attempt == 2
-    assert sup.report(second.lease_id, RunOutcome.EXITED, 2)
+    assert sup.report(second.lease_id, WorkOutcome.EXITED, 2)
     assert job.status is JobStatus.FAILED
     work_events = [(e.name, e.message) for e in all_events(sup) if e.type is EventType.WORK]
     assert [name for name, _ in work_events] == [
@@ -228,7 +228,7 @@ async def test_recover_requeues_running_work_without_counting_a_retry(farm: Farm
     job = sup.submit([frames_spec("1-2", cpus=2, retry=0)]).jobs[0]
     worker = sup.register_worker("node1", Sink())
     grants = sup.lease(worker, 2)
-    assert sup.report(grants[0].lease_id, RunOutcome.EXITED, 0)
+    assert sup.report(grants[0].lease_id, WorkOutcome.EXITED, 0)
     head = sup.log.head_seq
     farm.close()  # the supervisor dies with frame 2 running
 
@@ -257,15 +257,15 @@ async def test_recover_requeues_running_work_without_counting_a_retry(farm: Farm
     worker = restarted.register_worker("node2", Sink())
     [again] = restarted.lease(worker, 2)
     assert (again.work_name, again.attempt) == ("2", 2)
-    assert not restarted.report(grants[1].lease_id, RunOutcome.EXITED, 0)
-    assert restarted.report(again.lease_id, RunOutcome.EXITED, 0)
+    assert not restarted.report(grants[1].lease_id, WorkOutcome.EXITED, 0)
+    assert restarted.report(again.lease_id, WorkOutcome.EXITED, 0)
     assert job.status is JobStatus.COMPLETE
 
 
 async def test_state_survives_a_restart(farm: Farm) -> None:
     sup = farm.open()
     sup.submit([frames_spec("1-2", label="a"), JobSpec(cmdline="true", label="b")])
-    sup.control(Action.BLOCK, [2], [])
+    sup.control(OperatorAction.BLOCK, [2], [])
     farm.close()
     restarted = farm.open()
     assert sorted(restarted.jobs) == [1, 2]

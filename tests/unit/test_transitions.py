@@ -11,11 +11,11 @@ from latchwork.server.core.changes import Changes
 from latchwork.server.core.events import EventName, EventType
 from latchwork.server.core.scheduler import Scheduler
 from latchwork.server.core.states import JobStatus, WorkStatus
-from latchwork.server.core.transitions import RunOutcome, TransitionRefused
+from latchwork.server.core.transitions import TransitionRefused, WorkOutcome
 
 from .factories import frames_spec, job_events, new_job, start, summary
 
-EXITED = RunOutcome.EXITED
+EXITED = WorkOutcome.EXITED
 
 
 def test_submit_emits_a_job_event_and_offers_pending_work() -> None:
@@ -144,7 +144,7 @@ def test_timeout_is_announced_before_the_failure() -> None:
     changes = Changes(now=0.0)
     work = start(changes, job, "1", "L1")
     del changes.events[:]
-    assert t.finish_work(changes, job, work, "L1", RunOutcome.TIMED_OUT, -15, "over 5 s")
+    assert t.finish_work(changes, job, work, "L1", WorkOutcome.TIMED_OUT, -15, "over 5 s")
     assert summary(changes.events)[:2] == [
         ("work", "timeout", "1", "running", ""),
         ("work", "failed", "1", "failed", "running"),
@@ -158,7 +158,7 @@ def test_timeout_with_retry_left_is_retried() -> None:
     changes = Changes(now=0.0)
     work = start(changes, job, "1", "L1")
     del changes.events[:]
-    assert t.finish_work(changes, job, work, "L1", RunOutcome.TIMED_OUT)
+    assert t.finish_work(changes, job, work, "L1", WorkOutcome.TIMED_OUT)
     assert [(e.name, e.message) for e in changes.events] == [
         ("timeout", ""),
         ("retried", "timed out; retry 1 of 1"),
@@ -171,8 +171,8 @@ def test_start_failure_and_kill_outcomes() -> None:
     first = start(changes, job, "1", "L1")
     second = start(changes, job, "2", "L2")
     del changes.events[:]
-    assert t.finish_work(changes, job, first, "L1", RunOutcome.START_FAILED, message="no sh")
-    assert t.finish_work(changes, job, second, "L2", RunOutcome.KILLED, -9)
+    assert t.finish_work(changes, job, first, "L1", WorkOutcome.START_FAILED, message="no sh")
+    assert t.finish_work(changes, job, second, "L2", WorkOutcome.KILLED, -9)
     assert [(e.name, e.work_name, e.message) for e in changes.events if e.type == "work"] == [
         ("failed", "1", "could not start: no sh"),
         ("killed", "2", "killed"),

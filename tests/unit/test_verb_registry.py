@@ -15,7 +15,7 @@ from collections import Counter
 
 import pytest
 
-from latchwork.sandbox.actions import VERBS, Action, Scope, Verb, verbs_for
+from latchwork.sandbox.actions import VERBS, CallbackAction, Scope, Verb, verbs_for
 from latchwork.sandbox.python.api import QB_FUNCTIONS, QB_METHODS, Qb, recorded_actions
 from latchwork.sandbox.python.policy import NOT_FOUND
 from latchwork.sandbox.python.protocol import (
@@ -37,13 +37,13 @@ PAIRS = list(itertools.product(Verb, Scope))
 TABLE = {(verb, scope) for verb, spec in VERBS.items() for scope in spec.scopes}
 
 
-def _action(verb: Verb, scope: Scope, job_id: int = 1) -> Action:
+def _action(verb: Verb, scope: Scope, job_id: int = 1) -> CallbackAction:
     """A well-formed action of ``verb`` on ``scope``, whether or not the verb applies there."""
     if scope is Scope.WORK:
-        return Action(verb, scope, job_id, work_name="1")
+        return CallbackAction(verb, scope, job_id, work_name="1")
     if scope is Scope.SUBJOB:
-        return Action(verb, scope, job_id, subjob_id=0)
-    return Action(verb, scope, job_id)
+        return CallbackAction(verb, scope, job_id, subjob_id=0)
+    return CallbackAction(verb, scope, job_id)
 
 
 # --- the table itself -------------------------------------------------------------------------
@@ -102,11 +102,11 @@ def test_the_callback_dispatch_is_derived_from_both_tables() -> None:
 
 
 def test_the_operator_actions_use_the_same_transitions() -> None:
-    assert {action.value for action in core_actions.Action} <= {verb.value for verb in Verb}
+    assert {action.value for action in core_actions.OperatorAction} <= {verb.value for verb in Verb}
     for action, transition in core_actions.JOB_ACTIONS.items():
         assert transition is TRANSITIONS[action.value].job
     assert set(core_actions.WORK_ACTIONS) == {
-        a for a in core_actions.Action if TRANSITIONS[a.value].work is not None
+        a for a in core_actions.OperatorAction if TRANSITIONS[a.value].work is not None
     }
     for action, work_transition in core_actions.WORK_ACTIONS.items():
         assert work_transition is TRANSITIONS[action.value].work
@@ -123,7 +123,7 @@ def test_the_server_applies_every_action_of_the_table(verb: Verb, scope: Scope) 
     job, subjob_id = _running_job()
     action = _action(verb, scope)
     if scope is Scope.SUBJOB:
-        action = Action(verb, scope, 1, subjob_id=subjob_id)
+        action = CallbackAction(verb, scope, 1, subjob_id=subjob_id)
     callbacks.check_actions([action], job, lambda _: job)
     report = callbacks.apply_actions(Changes(now=2.0), [action], lambda _: job, "test")
     assert len(report) == (0 if verb is Verb.MAIL else 1)
@@ -227,17 +227,17 @@ def test_each_qb_function_records_its_verb(name: str, verb: Verb, scope: Scope) 
     function = qb._sandbox_lookup_(name)
     if verb is Verb.MAIL:
         function("")
-        assert recorded_actions(qb) == [Action(Verb.MAIL, Scope.JOB, 1)]
+        assert recorded_actions(qb) == [CallbackAction(Verb.MAIL, Scope.JOB, 1)]
         return
     if scope is Scope.WORK:
         function("1:frame")
-        assert recorded_actions(qb) == [Action(verb, Scope.WORK, 1, work_name="frame")]
+        assert recorded_actions(qb) == [CallbackAction(verb, Scope.WORK, 1, work_name="frame")]
         return
     function(1)
-    assert recorded_actions(qb) == [Action(verb, Scope.JOB, 1)]
+    assert recorded_actions(qb) == [CallbackAction(verb, Scope.JOB, 1)]
     if Scope.SUBJOB in VERBS[verb].scopes:
         function("1.2")
-        assert recorded_actions(qb)[-1] == Action(verb, Scope.SUBJOB, 1, subjob_id=2)
+        assert recorded_actions(qb)[-1] == CallbackAction(verb, Scope.SUBJOB, 1, subjob_id=2)
     else:
         with pytest.raises(ValueError, match=f"qb.{name}\\(\\) acts on jobs, not on subjob"):
             function("1.2")

@@ -2,7 +2,7 @@ package latchwork_test
 
 // Compile-level proof that every RPC of both services, with its request and response
 // message, is reachable from Go: each line below stops compiling if a method, a message or
-// a signature changes. tests/clients/test_api_coverage.py checks this file names every RPC
+// a signature changes. tests/language_clients/test_api_coverage.py checks this file names every RPC
 // in the protos.
 
 import (

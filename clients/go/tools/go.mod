@@ -1,5 +1,5 @@
 // Tools pinned for the Go client: the protoc plugins that generate ../latchworkv1, and grpcurl
-// (clients/README.md, tests/clients/test_grpcurl.py). A module of its own so that a
+// (clients/README.md, tests/language_clients/test_grpcurl.py). A module of its own so that a
 // program importing the client does not inherit the code generators in its dependency graph.
 module github.com/latchwork/latchwork/clients/go/tools
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..model import CallbackSpec
+from ..errors import FieldError
+from ..model import CallbackLanguage, CallbackSpec, Job
+from ..states import WorkStatus
 from .syntax import TriggerSyntaxError, is_number
 
 _LINK = re.compile(r"^link-(complete|done|failed|killed)-(job|work|subjob)-(.+)$")
@@ -80,6 +82,31 @@ def desugar_dependency(text: str) -> Desugared:
     return Desugared(
         hold_job=not work_atoms,
         hold_work=bool(work_atoms),
-        callback=CallbackSpec(trigger, "qube", code),
+        callback=CallbackSpec(trigger, CallbackLanguage.QUBE, code),
         origins=tuple(origins),
     )
+
+
+def read_dependency(text: str, path: str) -> tuple[Desugared | None, list[FieldError]]:
+    """Desugar a job's ``dependency`` attribute, or say where in it the problem is.
+
+    ``path`` is the job's field path (``jobs[3]``); an error names ``<path>.dependency`` and
+    the offset inside the text.
+    """
+    if not text.strip():
+        return None, []
+    try:
+        return desugar_dependency(text), []
+    except TriggerSyntaxError as error:
+        return None, [FieldError(f"{path}.dependency", f"{error.message} (offset {error.offset})")]
+
+
+def hold(job: Job, desugared: Desugared) -> None:
+    """Put the holds a dependency asks for on a job that is not yet stored."""
+    if desugared.hold_job:
+        job.blocked = True
+    if desugared.hold_work:
+        for work in job.work:
+            if work.status is WorkStatus.PENDING:
+                job.set_work_status(work, WorkStatus.BLOCKED)
+    job.status = job.derived_status()

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from latchwork.server.core.actions import Action
+from latchwork.server.core.actions import OperatorAction
 from latchwork.server.core.changes import Changes
 from latchwork.server.core.events import Event, EventName, EventType
 from latchwork.server.core.model import CallbackSpec, JobSpec, Prototype, WorkSpec
 from latchwork.server.core.runs import CallbackRun
 from latchwork.server.core.states import JobStatus, WorkStatus
 from latchwork.server.core.submission import SubmissionRejected
-from latchwork.server.core.transitions import RunOutcome
+from latchwork.server.core.transitions import WorkOutcome
 from latchwork.server.core.triggers.syntax import QUBE_EPOCH
 from latchwork.server.output import OutputStore
 from latchwork.server.store import SqliteStore
@@ -53,7 +53,7 @@ class Worker:
         for name in names:
             self.lease()
             lease_id = self.running.pop((job_id, name))
-            assert self.sup.report(lease_id, RunOutcome.EXITED, exit_code)
+            assert self.sup.report(lease_id, WorkOutcome.EXITED, exit_code)
 
 
 class Farm:
@@ -178,7 +178,7 @@ async def test_a_callback_fires_again_when_its_trigger_holds_again(farm: Farm) -
     worker.finish(a.id, "1")
     [run] = sup.list_runs(job_id=b.id)
     assert run.output == f"retry job {b.id}: already so"  # nothing failed: idempotent
-    sup.control(Action.RETRY, [], [(a.id, "1")])
+    sup.control(OperatorAction.RETRY, [], [(a.id, "1")])
     worker.finish(a.id, "1")
     assert [r.outcome for r in sup.list_runs(job_id=b.id)] == ["ok", "ok"]
     assert sup.callbacks_of(b.id)[0].fired == 2
@@ -281,7 +281,7 @@ async def test_catch_up_on_a_job_that_already_completed(farm: Farm) -> None:
     assert sup.list_runs(job_id=e.id) == []
 
     # A completes again: now E has its edge
-    sup.control(Action.RETRY, [], [(a.id, "1")])
+    sup.control(OperatorAction.RETRY, [], [(a.id, "1")])
     worker.finish(a.id, "1")
     assert e.status is JobStatus.PENDING
 
@@ -683,7 +683,7 @@ async def test_callbacks_of_a_removed_job_stop(farm: Farm) -> None:
     a, b = sup.submit(
         [frames_spec("1", label="A"), blocked(label="B", callbacks=[callback("complete-job-A")])]
     ).jobs
-    sup.control(Action.REMOVE, [b.id], [])
+    sup.control(OperatorAction.REMOVE, [b.id], [])
     Worker(sup).finish(a.id, "1")
     assert sup.list_runs(job_id=b.id) == []
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from latchwork.sandbox.actions import Action, Scope, Verb
+from latchwork.sandbox.actions import CallbackAction, Scope, Verb
 from latchwork.sandbox.qube import COMMANDS, QubeCodeError, QubeCommand, parse_qube, qube_actions
 
 DESIGN_COMMANDS = [
@@ -108,11 +108,11 @@ def test_actions_aim_at_the_owner_and_the_bound_work_or_subjob() -> None:
         "unblock-work-self; unblock-self; kill-subjob-self; mail-status; fail-work-self"
     )
     assert qube_actions(commands, 7, "0042", 1) == [
-        Action(Verb.UNBLOCK, Scope.WORK, 7, work_name="0042"),
-        Action(Verb.UNBLOCK, Scope.JOB, 7),
-        Action(Verb.KILL, Scope.SUBJOB, 7, subjob_id=1),
-        Action(Verb.MAIL, Scope.JOB, 7),
-        Action(Verb.FAIL, Scope.WORK, 7, work_name="0042"),
+        CallbackAction(Verb.UNBLOCK, Scope.WORK, 7, work_name="0042"),
+        CallbackAction(Verb.UNBLOCK, Scope.JOB, 7),
+        CallbackAction(Verb.KILL, Scope.SUBJOB, 7, subjob_id=1),
+        CallbackAction(Verb.MAIL, Scope.JOB, 7),
+        CallbackAction(Verb.FAIL, Scope.WORK, 7, work_name="0042"),
     ]
 
 
@@ -122,6 +122,8 @@ def test_job_actions_carry_no_work_or_subjob() -> None:
 
 
 def test_action_descriptions() -> None:
-    assert Action(Verb.UNBLOCK, Scope.JOB, 7).describe() == "unblock job 7"
-    assert Action(Verb.RETRY, Scope.WORK, 7, work_name="1-2").describe() == "retry work 7:1-2"
-    assert Action(Verb.KILL, Scope.SUBJOB, 7, subjob_id=0).describe() == "kill subjob 7/0"
+    assert CallbackAction(Verb.UNBLOCK, Scope.JOB, 7).describe() == "unblock job 7"
+    assert (
+        CallbackAction(Verb.RETRY, Scope.WORK, 7, work_name="1-2").describe() == "retry work 7:1-2"
+    )
+    assert CallbackAction(Verb.KILL, Scope.SUBJOB, 7, subjob_id=0).describe() == "kill subjob 7/0"

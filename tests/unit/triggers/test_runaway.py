@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from latchwork.server.core.actions import Action
+from latchwork.server.core.actions import OperatorAction
 from latchwork.server.core.events import Event, EventName, EventType
 from latchwork.server.core.firing_budget import BudgetLimits, FiringBudget
 from latchwork.server.core.model import CallbackSpec, JobSpec, Prototype, WorkSpec
 from latchwork.server.core.states import JobStatus, WorkStatus
-from latchwork.server.core.transitions import RunOutcome
+from latchwork.server.core.transitions import WorkOutcome
 from latchwork.server.output import OutputStore
 from latchwork.server.store import SqliteStore
 from latchwork.server.supervisor import Supervisor
@@ -94,7 +94,7 @@ async def test_a_suspended_callback_stays_suspended_across_a_restart(farm: Farm)
     first = sup.callbacks_of(job.id)[0]
     assert "depth 101" in first.suspended
     before = len(sup.list_runs(job_id=job.id, limit=10_000))
-    sup.control(Action.UNBLOCK, [job.id], [])  # blocked -> unblocked: fires the second one
+    sup.control(OperatorAction.UNBLOCK, [job.id], [])  # blocked -> unblocked: fires the second one
     await settle(sup)
     after = sup.list_runs(job_id=job.id, limit=10_000)
     # The unblock fires `unblocked-job-self` (block-self), whose block would fire the
@@ -155,7 +155,7 @@ async def test_a_wide_legitimate_cascade_and_direct_firings_are_not_suspended(
     worker = sup.register_worker("node1", Sink())
     while (grants := sup.lease(worker, 50)) and direct.status is not JobStatus.COMPLETE:
         for grant in grants:
-            sup.report(grant.lease_id, RunOutcome.EXITED, 0)
+            sup.report(grant.lease_id, WorkOutcome.EXITED, 0)
         await settle(sup)
     assert sup.callbacks_of(direct.id)[0].fired > 5
     assert not sup.callbacks_of(direct.id)[0].suspended

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from latchwork.v1 import supervisor_pb2, worker_pb2
-from tests.clients.example_run import REPO
+from tests.language_clients.example_run import REPO
 
 COVERAGE_FILES = {
     "go": "clients/go/latchwork/api_coverage_test.go",

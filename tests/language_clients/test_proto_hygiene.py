@@ -13,7 +13,7 @@ from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import FileDescriptor
 
 from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2, trigger_pb2, worker_pb2
-from tests.clients.keywords import KEYWORDS
+from tests.language_clients.keywords import KEYWORDS
 
 FILES: list[FileDescriptor] = [
     event_pb2.DESCRIPTOR,

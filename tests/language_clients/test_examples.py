@@ -14,8 +14,8 @@ import pytest
 
 from latchwork.client import Client
 from tests.certs import self_signed
-from tests.clients.cutting_proxy import CuttingProxy
-from tests.clients.example_run import LANGUAGES, check_example, run_example
+from tests.language_clients.cutting_proxy import CuttingProxy
+from tests.language_clients.example_run import LANGUAGES, check_example, run_example
 from tests.serverproc import ServerProcess
 
 

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.clients.example_run import REPO
+from tests.language_clients.example_run import REPO
 
 COPIED = ["buf.yaml", "protos", "tools/check_clients_fresh.sh", "clients/go"]
 

@@ -8,7 +8,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from tests.clients.example_run import REPO
+from tests.language_clients.example_run import REPO
 from tests.serverproc import ServerProcess
 
 GRPCURL = REPO / "build" / "clients" / "go-tools" / "grpcurl"
