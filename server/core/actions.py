@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-from . import transitions as t
+from . import verb_transitions as verbs
 from .changes import Changes
 from .model import Job, WorkItem
 
@@ -35,16 +35,16 @@ class Carriers:
 
 TRANSITIONS: Mapping[str, Carriers] = MappingProxyType(
     {
-        "block": Carriers(t.block_job, t.block_work),
-        "unblock": Carriers(t.unblock_job, t.unblock_work),
-        "kill": Carriers(t.kill_job, t.kill_work),
-        "retry": Carriers(t.retry_job, t.retry_work),
-        "suspend": Carriers(job=t.suspend_job),
-        "resume": Carriers(job=t.resume_job),
-        "remove": Carriers(job=t.remove_job),
-        "fail": Carriers(t.fail_job, t.fail_work),
-        "requeue": Carriers(t.requeue_job, t.requeue_work_action),
-        "complete": Carriers(work=t.complete_work),
+        "block": Carriers(verbs.block_job, verbs.block_work),
+        "unblock": Carriers(verbs.unblock_job, verbs.unblock_work),
+        "kill": Carriers(verbs.kill_job, verbs.kill_work),
+        "retry": Carriers(verbs.retry_job, verbs.retry_work),
+        "suspend": Carriers(job=verbs.suspend_job),
+        "resume": Carriers(job=verbs.resume_job),
+        "remove": Carriers(job=verbs.remove_job),
+        "fail": Carriers(verbs.fail_job, verbs.fail_work),
+        "requeue": Carriers(verbs.requeue_job, verbs.requeue_work_action),
+        "complete": Carriers(work=verbs.complete_work),
         # "mail" changes no state: whoever applies the actions sends the mail first.
     }
 )

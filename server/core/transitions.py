@@ -1,9 +1,14 @@
-"""The state machines of jobs, work items and subjobs.
+"""The state machines of jobs, work items and subjobs: the life of a run.
 
 Each function applies one transition to the in-memory model and records into ``Changes`` the
 events it causes and the processes that must be signalled. Whether the transition is allowed
 is decided here too, so every adapter (gRPC, local pool, remote workers, callbacks) obeys the
 same rules.
+
+This module holds what happens to work by itself (submitted, started, finished, requeued when
+its worker is lost) and the steps every transition is made of (``set_work``, ``refresh_job``,
+``stop_running``…). What someone *asks* for — an operator over the RPC API or a callback's
+verb — is in :mod:`.verb_transitions`, built from these steps.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ def _event(job: Job, name: EventName, type_: EventType, **fields: object) -> Eve
     )
 
 
-def _set_work(
+def set_work(
     changes: Changes,
     job: Job,
     work: WorkItem,
@@ -82,7 +87,7 @@ def refresh_job(changes: Changes, job: Job, message: str = "") -> None:
         job.start_time = changes.now
     if current.is_final:
         job.end_time = changes.now
-        _end_idle_subjobs(changes, job)
+        end_idle_subjobs(changes, job)
     else:
         job.end_time = 0.0
     changes.touch(job)
@@ -144,7 +149,7 @@ def start_work(
                 status="running",
             )
         )
-    _set_work(changes, job, work, WorkStatus.RUNNING, EventName.RUNNING, f"attempt {work.attempts}")
+    set_work(changes, job, work, WorkStatus.RUNNING, EventName.RUNNING, f"attempt {work.attempts}")
     refresh_job(changes, job)
     return Assignment(job, work, subjob, lease_id)
 
@@ -193,7 +198,7 @@ def _end_subjob(changes: Changes, job: Job, subjob: Subjob, *, killed: bool = Fa
     changes.touch(job)
 
 
-def _end_idle_subjobs(changes: Changes, job: Job) -> None:
+def end_idle_subjobs(changes: Changes, job: Job) -> None:
     for subjob in job.subjobs:
         _end_subjob(changes, job, subjob)
 
@@ -213,9 +218,9 @@ def finish_work(
     work.end_time = changes.now
     work.exit_code = exit_code
     if outcome is WorkOutcome.EXITED and exit_code == 0:
-        _set_work(changes, job, work, WorkStatus.COMPLETE, EventName.COMPLETE, "exit code 0")
+        set_work(changes, job, work, WorkStatus.COMPLETE, EventName.COMPLETE, "exit code 0")
     elif outcome is WorkOutcome.KILLED:
-        _set_work(changes, job, work, WorkStatus.KILLED, EventName.KILLED, message or "killed")
+        set_work(changes, job, work, WorkStatus.KILLED, EventName.KILLED, message or "killed")
     else:
         if outcome is WorkOutcome.TIMED_OUT:
             changes.emit(
@@ -237,7 +242,7 @@ def finish_work(
             reason = f"exit code {exit_code}"
         if work.retries < job.spec.retry:
             work.retries += 1
-            _set_work(
+            set_work(
                 changes,
                 job,
                 work,
@@ -246,7 +251,7 @@ def finish_work(
                 f"{reason}; retry {work.retries} of {job.spec.retry}",
             )
         else:
-            _set_work(changes, job, work, WorkStatus.FAILED, EventName.FAILED, reason)
+            set_work(changes, job, work, WorkStatus.FAILED, EventName.FAILED, reason)
     _release_subjob(changes, job, work)
     refresh_job(changes, job)
     return True
@@ -259,252 +264,15 @@ def requeue_work(changes: Changes, job: Job, work: WorkItem, reason: str) -> Non
     if work.lease_id:
         changes.kill_leases.append(work.lease_id)
     work.end_time = changes.now
-    _set_work(changes, job, work, WorkStatus.PENDING, EventName.RETRIED, reason)
+    set_work(changes, job, work, WorkStatus.PENDING, EventName.RETRIED, reason)
     _release_subjob(changes, job, work)
 
 
-def _stop_running(
+def stop_running(
     changes: Changes, job: Job, work: WorkItem, status: WorkStatus, name: EventName, reason: str
 ) -> None:
     if work.lease_id:
         changes.kill_leases.append(work.lease_id)
     work.end_time = changes.now
-    _set_work(changes, job, work, status, name, reason)
+    set_work(changes, job, work, status, name, reason)
     _release_subjob(changes, job, work)
-
-
-# --- operator actions on whole jobs -------------------------------------------------------
-
-
-def _refuse_removed(job: Job) -> None:
-    if job.removed:
-        raise TransitionRefused(f"job {job.id} was removed")
-
-
-def block_job(changes: Changes, job: Job, reason: str) -> bool:
-    _refuse_removed(job)
-    if job.blocked or job.status.is_final:
-        return False
-    job.blocked = True
-    changes.touch(job)
-    for work in job.work:
-        if work.status is WorkStatus.RUNNING:
-            requeue_work(changes, job, work, reason or "job blocked")
-    _end_idle_subjobs(changes, job)
-    refresh_job(changes, job, reason)
-    return True
-
-
-def unblock_job(changes: Changes, job: Job, reason: str) -> bool:
-    """Lift the job's hold and every work item's hold: "unblock" means "let it all run"."""
-    _refuse_removed(job)
-    changed = job.blocked
-    job.blocked = False
-    changes.touch(job)
-    for work in job.work:
-        if work.status is WorkStatus.BLOCKED:
-            _set_work(changes, job, work, WorkStatus.PENDING, EventName.UNBLOCKED, reason)
-            changed = True
-    refresh_job(changes, job, reason)
-    return changed
-
-
-def kill_job(changes: Changes, job: Job, reason: str) -> bool:
-    _refuse_removed(job)
-    changed = _end_unfinished(changes, job, WorkStatus.KILLED, EventName.KILLED, reason or "killed")
-    job.suspended = False
-    refresh_job(changes, job, reason)
-    return changed
-
-
-def _end_unfinished(
-    changes: Changes, job: Job, status: WorkStatus, name: EventName, reason: str
-) -> bool:
-    """Give every unfinished item ``status``; running ones are stopped first."""
-    changed = False
-    for work in job.work:
-        if work.status is WorkStatus.RUNNING:
-            _stop_running(changes, job, work, status, name, reason)
-            changed = True
-        elif not work.status.is_done:
-            _set_work(changes, job, work, status, name, reason)
-            changed = True
-    return changed
-
-
-def retry_job(changes: Changes, job: Job, reason: str) -> bool:
-    """Run failed and killed work again, with a fresh allowance of automatic retries."""
-    _refuse_removed(job)
-    changed = False
-    for work in job.work:
-        if work.status in (WorkStatus.FAILED, WorkStatus.KILLED):
-            work.retries = 0
-            _set_work(
-                changes,
-                job,
-                work,
-                WorkStatus.PENDING,
-                EventName.RETRIED,
-                reason or "retried by request",
-            )
-            changed = True
-    refresh_job(changes, job, reason)
-    return changed
-
-
-def suspend_job(changes: Changes, job: Job, reason: str) -> bool:
-    _refuse_removed(job)
-    if job.suspended or job.status.is_final:
-        return False
-    job.suspended = True
-    changes.touch(job)
-    changes.suspend_leases.extend(w.lease_id for w in job.work if w.status is WorkStatus.RUNNING)
-    refresh_job(changes, job, reason)
-    return True
-
-
-def resume_job(changes: Changes, job: Job, reason: str) -> bool:
-    _refuse_removed(job)
-    if not job.suspended:
-        return False
-    job.suspended = False
-    changes.touch(job)
-    changes.resume_leases.extend(w.lease_id for w in job.work if w.status is WorkStatus.RUNNING)
-    for work in job.work:
-        if work.status is WorkStatus.PENDING:
-            changes.made_pending.append((job, work))
-    refresh_job(changes, job, reason)
-    return True
-
-
-def remove_job(changes: Changes, job: Job, reason: str) -> bool:
-    if job.removed:
-        return False
-    job.removed = True
-    job.suspended = False
-    for work in job.work:
-        if work.status is WorkStatus.RUNNING:
-            _stop_running(
-                changes, job, work, WorkStatus.KILLED, EventName.KILLED, reason or "job removed"
-            )
-    changes.touch(job)
-    refresh_job(changes, job, reason)
-    return True
-
-
-# --- operator actions on single work items --------------------------------------------------
-
-
-def block_work(changes: Changes, job: Job, work: WorkItem, reason: str) -> bool:
-    _refuse_removed(job)
-    if work.status is WorkStatus.RUNNING:
-        _stop_running(
-            changes, job, work, WorkStatus.BLOCKED, EventName.BLOCKED, reason or "blocked"
-        )
-    elif work.status is WorkStatus.PENDING:
-        _set_work(changes, job, work, WorkStatus.BLOCKED, EventName.BLOCKED, reason)
-    else:
-        return False
-    refresh_job(changes, job, reason)
-    return True
-
-
-def unblock_work(changes: Changes, job: Job, work: WorkItem, reason: str) -> bool:
-    _refuse_removed(job)
-    if work.status is not WorkStatus.BLOCKED:
-        return False
-    _set_work(changes, job, work, WorkStatus.PENDING, EventName.UNBLOCKED, reason)
-    refresh_job(changes, job, reason)
-    return True
-
-
-def kill_work(changes: Changes, job: Job, work: WorkItem, reason: str) -> bool:
-    _refuse_removed(job)
-    if work.status is WorkStatus.RUNNING:
-        _stop_running(changes, job, work, WorkStatus.KILLED, EventName.KILLED, reason or "killed")
-    elif not work.status.is_done:
-        _set_work(changes, job, work, WorkStatus.KILLED, EventName.KILLED, reason or "killed")
-    else:
-        return False
-    refresh_job(changes, job, reason)
-    return True
-
-
-def retry_work(changes: Changes, job: Job, work: WorkItem, reason: str) -> bool:
-    """Run a work item again: done work is requeued, running work restarts."""
-    _refuse_removed(job)
-    if work.status is WorkStatus.RUNNING:
-        requeue_work(changes, job, work, reason or "restarted by request")
-    elif work.status.is_done:
-        work.retries = 0
-        _set_work(
-            changes,
-            job,
-            work,
-            WorkStatus.PENDING,
-            EventName.RETRIED,
-            reason or "retried by request",
-        )
-    else:
-        return False
-    refresh_job(changes, job, reason)
-    return True
-
-
-# --- actions only callbacks take -------------------------------------------------------------
-
-
-def requeue_job(changes: Changes, job: Job, reason: str) -> bool:
-    """Take every running item off its host and back to the queue (Qube's interrupt)."""
-    _refuse_removed(job)
-    running = [w for w in job.work if w.status is WorkStatus.RUNNING]
-    for work in running:
-        requeue_work(changes, job, work, reason or "requeued")
-    refresh_job(changes, job, reason)
-    return bool(running)
-
-
-def fail_job(changes: Changes, job: Job, reason: str) -> bool:
-    """Mark every unfinished item failed (running ones are killed first)."""
-    _refuse_removed(job)
-    changed = _end_unfinished(changes, job, WorkStatus.FAILED, EventName.FAILED, reason or "failed")
-    refresh_job(changes, job, reason)
-    return changed
-
-
-def complete_work(changes: Changes, job: Job, work: WorkItem, reason: str) -> bool:
-    """Mark an item complete without running it (or stop it and call it complete)."""
-    return _force_work(changes, job, work, WorkStatus.COMPLETE, EventName.COMPLETE, reason)
-
-
-def _force_work(
-    changes: Changes,
-    job: Job,
-    work: WorkItem,
-    status: WorkStatus,
-    name: EventName,
-    reason: str,
-) -> bool:
-    _refuse_removed(job)
-    if work.status is status:
-        return False
-    if work.status is WorkStatus.RUNNING:
-        _stop_running(changes, job, work, status, name, reason or status.value)
-    else:
-        _set_work(changes, job, work, status, name, reason or status.value)
-    refresh_job(changes, job, reason)
-    return True
-
-
-def fail_work(changes: Changes, job: Job, work: WorkItem, reason: str) -> bool:
-    return _force_work(changes, job, work, WorkStatus.FAILED, EventName.FAILED, reason)
-
-
-def requeue_work_action(changes: Changes, job: Job, work: WorkItem, reason: str) -> bool:
-    """Requeue a running item; anything else is left as it is."""
-    _refuse_removed(job)
-    if work.status is not WorkStatus.RUNNING:
-        return False
-    requeue_work(changes, job, work, reason or "requeued")
-    refresh_job(changes, job, reason)
-    return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from latchwork.server.core import transitions as t
+from latchwork.server.core import verb_transitions as verbs
 from latchwork.server.core.changes import Changes
 from latchwork.server.core.model import Job
 from latchwork.server.core.scheduler import Scheduler
@@ -80,13 +81,13 @@ def test_held_jobs_are_skipped_and_come_back_when_offered_again() -> None:
     free = new_job(frames_spec("1"), job_id=3)
     for job in (blocked, suspended, free):
         offer_all(scheduler, job)
-    t.block_job(Changes(now=0.0), blocked, "")
-    t.suspend_job(Changes(now=0.0), suspended, "")
+    verbs.block_job(Changes(now=0.0), blocked, "")
+    verbs.suspend_job(Changes(now=0.0), suspended, "")
     assert drain(scheduler) == [(3, "1")]
     assert drain(scheduler) == []
 
-    t.unblock_job(Changes(now=1.0), blocked, "")
-    t.resume_job(Changes(now=1.0), suspended, "")
+    verbs.unblock_job(Changes(now=1.0), blocked, "")
+    verbs.resume_job(Changes(now=1.0), suspended, "")
     # without a new offer they stay out of the queue
     assert scheduler.next() is None
     scheduler.offer(blocked)
@@ -98,11 +99,11 @@ def test_removed_and_finished_jobs_are_dropped() -> None:
     scheduler = Scheduler()
     removed = new_job(frames_spec("1"), job_id=1)
     offer_all(scheduler, removed)
-    t.remove_job(Changes(now=0.0), removed, "")
+    verbs.remove_job(Changes(now=0.0), removed, "")
     assert scheduler.next() is None
     killed = new_job(frames_spec("1"), job_id=2)
     offer_all(scheduler, killed)
-    t.kill_job(Changes(now=0.0), killed, "")
+    verbs.kill_job(Changes(now=0.0), killed, "")
     assert scheduler.next() is None
 
 
@@ -120,8 +121,8 @@ def test_work_that_stopped_being_pending_is_not_handed_out() -> None:
     scheduler = Scheduler()
     job = new_job(frames_spec("1-3", cpus=3))
     offer_all(scheduler, job)
-    t.block_work(Changes(now=0.0), job, job.work[0], "")
-    t.kill_work(Changes(now=0.0), job, job.work[2], "")
+    verbs.block_work(Changes(now=0.0), job, job.work[0], "")
+    verbs.kill_work(Changes(now=0.0), job, job.work[2], "")
     assert drain(scheduler) == [(1, "2")]
 
 

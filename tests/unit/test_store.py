@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from latchwork.server.core import transitions as t
+from latchwork.server.core import verb_transitions as verbs
 from latchwork.server.core.changes import Changes
 from latchwork.server.core.events import Event, EventName, EventType
 from latchwork.server.core.model import CallbackSpec, Job, JobSpec, Prototype, WorkSpec
@@ -84,7 +85,7 @@ def test_write_and_load_round_trip(db: Path) -> None:
     store.write(submitted(first, second))
 
     changes = Changes(now=2.0)
-    t.unblock_job(changes, first, "")
+    verbs.unblock_job(changes, first, "")
     done = start(changes, second, "1", "L1", host="farm1")
     t.finish_work(changes, second, done, "L1", t.WorkOutcome.EXITED, 0)
     start(changes, second, "2", "L2", host="farm1")
@@ -164,7 +165,7 @@ def test_event_seqs_are_gapless_and_continue_after_reopening(db: Path) -> None:
     assert store.head_seq == 5
     assert store.load().head_seq == 5
     changes3 = Changes(now=4.0)
-    assert t.suspend_job(changes3, store.load().jobs[0], "")
+    assert verbs.suspend_job(changes3, store.load().jobs[0], "")
     store.write(changes3)
     assert [e.seq for e in changes3.events] == [6]
     assert [e.seq for e in store.read_events(0, 100)] == [1, 2, 3, 4, 5, 6]
@@ -198,7 +199,7 @@ def test_failure_at_the_end_of_the_transaction_rolls_back_everything(db: Path) -
     store.write(submitted(new_job(job_id=1, label="a")), ("req-1", "digest"))
     job = store.load().jobs[0]
     changes = submitted(new_job(job_id=2, label="b"))
-    t.block_job(changes, job, "")
+    verbs.block_job(changes, job, "")
     # the request id is already taken: the last statement of the transaction fails
     with pytest.raises(StorageError, match="UNIQUE constraint"):
         store.write(changes, ("req-1", "digest"))

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from latchwork.server.core import transitions as t
+from latchwork.server.core import verb_transitions as verbs
 from latchwork.server.core.changes import Changes
 from latchwork.server.core.events import EventName, EventType
 from latchwork.server.core.scheduler import Scheduler
@@ -188,7 +189,7 @@ def test_stale_lease_reports_are_ignored() -> None:
     assert not t.finish_work(changes, job, work, "WRONG", EXITED, 0)
     assert work.status is WorkStatus.RUNNING
     assert len(changes.events) == before
-    t.retry_work(changes, job, work, "")  # requeued: L1 is taken back
+    verbs.retry_work(changes, job, work, "")  # requeued: L1 is taken back
     restarted = start(changes, job, "1", "L2")
     assert not t.finish_work(changes, job, restarted, "L1", EXITED, 0)
     assert t.finish_work(changes, job, restarted, "L2", EXITED, 0)
@@ -216,7 +217,7 @@ def test_block_requeues_running_work_and_records_kill_effects() -> None:
     start(changes, job, "1", "L1")
     start(changes, job, "2", "L2")
     changes = Changes(now=5.0)
-    assert t.block_job(changes, job, "artist asked")
+    assert verbs.block_job(changes, job, "artist asked")
     assert changes.kill_leases == ["L1", "L2"]
     assert [x for x in summary(changes.events) if x[0] != "subjob"] == [
         ("work", "retried", "1", "pending", "running"),
@@ -226,10 +227,10 @@ def test_block_requeues_running_work_and_records_kill_effects() -> None:
     assert changes.events[0].message == "artist asked"
     assert all(w.status is WorkStatus.PENDING and w.retries == 0 for w in job.work)
     assert all(not s.busy for s in job.subjobs)
-    assert not t.block_job(Changes(now=6.0), job, "")  # already blocked
+    assert not verbs.block_job(Changes(now=6.0), job, "")  # already blocked
 
     changes = Changes(now=7.0)
-    assert t.unblock_job(changes, job, "")
+    assert verbs.unblock_job(changes, job, "")
     assert job_events(changes.events) == [("unblocked", "pending", "blocked")]
     assert job.dispatchable
 
@@ -241,7 +242,7 @@ def test_block_between_frames_shows_the_job_blocked() -> None:
     t.finish_work(changes, job, work, "L1", EXITED, 0)
     assert job.status is JobStatus.RUNNING  # its instance waits for frame 2
     changes = Changes(now=1.0)
-    assert t.block_job(changes, job, "")
+    assert verbs.block_job(changes, job, "")
     assert not job.dispatchable
     assert job_events(changes.events) == [("blocked", "blocked", "running")]
     assert job.status is JobStatus.BLOCKED
@@ -253,10 +254,10 @@ def test_block_of_a_finished_job_is_a_no_op() -> None:
     work = start(changes, job, "1", "L1")
     t.finish_work(changes, job, work, "L1", EXITED, 0)
     changes = Changes(now=1.0)
-    assert not t.block_job(changes, job, "")
-    assert not t.suspend_job(changes, job, "")
-    assert not t.kill_job(changes, job, "")
-    assert not t.retry_job(changes, job, "")
+    assert not verbs.block_job(changes, job, "")
+    assert not verbs.suspend_job(changes, job, "")
+    assert not verbs.kill_job(changes, job, "")
+    assert not verbs.retry_job(changes, job, "")
     assert changes.events == []
 
 
@@ -264,11 +265,11 @@ def test_unblock_releases_work_holds_too() -> None:
     job = new_job(frames_spec("1-2"))
     changes = Changes(now=0.0)
     for work in job.work:
-        assert t.block_work(changes, job, work, "")
+        assert verbs.block_work(changes, job, work, "")
     assert job.status is JobStatus.BLOCKED
     assert not job.blocked
     changes = Changes(now=1.0)
-    assert t.unblock_job(changes, job, "go")
+    assert verbs.unblock_job(changes, job, "go")
     assert summary(changes.events) == [
         ("work", "unblocked", "1", "pending", "blocked"),
         ("work", "unblocked", "2", "pending", "blocked"),
@@ -285,7 +286,7 @@ def test_kill_marks_everything_killed_and_kills_leases() -> None:
     start(changes, job, "2", "L2")
     start(changes, job, "3", "L3")
     changes = Changes(now=1.0)
-    assert t.kill_job(changes, job, "")
+    assert verbs.kill_job(changes, job, "")
     assert changes.kill_leases == ["L2", "L3"]
     assert [w.status for w in job.work] == [
         WorkStatus.COMPLETE,
@@ -301,7 +302,7 @@ def test_kill_marks_everything_killed_and_kills_leases() -> None:
     assert job_events(changes.events) == [("killed", "killed", "running")]
     assert job.status is JobStatus.KILLED
     assert [s.status for s in job.subjobs] == [WorkStatus.KILLED, WorkStatus.KILLED]
-    assert not t.kill_job(Changes(now=2.0), job, "")
+    assert not verbs.kill_job(Changes(now=2.0), job, "")
 
 
 def test_killing_the_last_running_frame_ends_its_instance_killed() -> None:
@@ -309,7 +310,7 @@ def test_killing_the_last_running_frame_ends_its_instance_killed() -> None:
     changes = Changes(now=0.0)
     start(changes, job, "1", "L1")
     changes = Changes(now=1.0)
-    t.kill_job(changes, job, "")
+    verbs.kill_job(changes, job, "")
     assert [(e.name, e.status) for e in changes.events if e.type == "subjob"] == [
         ("killed", "killed")
     ]
@@ -320,7 +321,7 @@ def test_removing_a_job_with_its_last_frame_running_ends_its_instance_killed() -
     changes = Changes(now=0.0)
     start(changes, job, "1", "L1")
     changes = Changes(now=1.0)
-    t.remove_job(changes, job, "")
+    verbs.remove_job(changes, job, "")
     assert job.subjobs[0].status is WorkStatus.KILLED
 
 
@@ -328,9 +329,9 @@ def test_kill_of_a_suspended_job_clears_the_hold() -> None:
     job = new_job(frames_spec("1-2"))
     changes = Changes(now=0.0)
     start(changes, job, "1", "L1")
-    t.suspend_job(changes, job, "")
+    verbs.suspend_job(changes, job, "")
     changes = Changes(now=1.0)
-    t.kill_job(changes, job, "stop")
+    verbs.kill_job(changes, job, "stop")
     assert not job.suspended
     assert job_events(changes.events) == [("killed", "killed", "suspended")]
     assert changes.kill_leases == ["L1"]
@@ -343,7 +344,7 @@ def test_retry_job_reruns_failed_and_killed_work_with_fresh_retries() -> None:
     t.finish_work(changes, job, works[0], "L1", EXITED, 0)
     t.finish_work(changes, job, works[1], "L2", EXITED, 1)  # retried
     assert works[1].retries == 1
-    t.kill_work(changes, job, works[2], "")
+    verbs.kill_work(changes, job, works[2], "")
     start(changes, job, "2", "L4")
     changes.now = 5.0
     t.finish_work(changes, job, works[1], "L4", EXITED, 1)
@@ -351,7 +352,7 @@ def test_retry_job_reruns_failed_and_killed_work_with_fresh_retries() -> None:
     assert job.end_time == 5.0
 
     changes = Changes(now=9.0)
-    assert t.retry_job(changes, job, "")
+    assert verbs.retry_job(changes, job, "")
     assert [(w.name, w.status, w.retries) for w in job.work] == [
         ("1", WorkStatus.COMPLETE, 0),
         ("2", WorkStatus.PENDING, 0),
@@ -372,16 +373,16 @@ def test_retry_work() -> None:
     changes = Changes(now=0.0)
     first = start(changes, job, "1", "L1")
     t.finish_work(changes, job, first, "L1", EXITED, 0)
-    assert not t.retry_work(changes, job, job.work[1], "")  # pending: nothing to retry
+    assert not verbs.retry_work(changes, job, job.work[1], "")  # pending: nothing to retry
 
     changes = Changes(now=1.0)
-    assert t.retry_work(changes, job, first, "again")
+    assert verbs.retry_work(changes, job, first, "again")
     assert first.status is WorkStatus.PENDING
     assert summary(changes.events) == [("work", "retried", "1", "pending", "complete")]
 
     running = start(changes, job, "1", "L2")
     changes = Changes(now=2.0)
-    assert t.retry_work(changes, job, running, "")
+    assert verbs.retry_work(changes, job, running, "")
     assert changes.kill_leases == ["L2"]
     assert running.status is WorkStatus.PENDING
     assert running.message == "restarted by request"
@@ -393,14 +394,14 @@ def test_kill_and_block_single_work_items() -> None:
     changes = Changes(now=0.0)
     running = start(changes, job, "1", "L1")
     changes = Changes(now=1.0)
-    assert t.block_work(changes, job, running, "")
+    assert verbs.block_work(changes, job, running, "")
     assert changes.kill_leases == ["L1"]
     assert running.status is WorkStatus.BLOCKED
-    assert t.kill_work(changes, job, job.work[1], "")
-    assert not t.kill_work(changes, job, job.work[1], "")
-    assert not t.block_work(changes, job, job.work[1], "")
-    assert not t.unblock_work(changes, job, job.work[2], "")
-    assert t.unblock_work(changes, job, running, "")
+    assert verbs.kill_work(changes, job, job.work[1], "")
+    assert not verbs.kill_work(changes, job, job.work[1], "")
+    assert not verbs.block_work(changes, job, job.work[1], "")
+    assert not verbs.unblock_work(changes, job, job.work[2], "")
+    assert verbs.unblock_work(changes, job, running, "")
     assert running.status is WorkStatus.PENDING
 
 
@@ -411,21 +412,21 @@ def test_suspend_and_resume_effects() -> None:
     start(changes, job, "2", "L2")
 
     changes = Changes(now=1.0)
-    assert t.suspend_job(changes, job, "lunch")
+    assert verbs.suspend_job(changes, job, "lunch")
     assert changes.suspend_leases == ["L1", "L2"]
     assert changes.kill_leases == []
     assert job_events(changes.events) == [("suspended", "suspended", "running")]
     assert changes.events[-1].message == "lunch"
     assert not job.dispatchable
-    assert not t.suspend_job(Changes(now=1.5), job, "")
+    assert not verbs.suspend_job(Changes(now=1.5), job, "")
 
     changes = Changes(now=2.0)
-    assert t.resume_job(changes, job, "")
+    assert verbs.resume_job(changes, job, "")
     assert changes.resume_leases == ["L1", "L2"]
     assert [w.name for _, w in changes.made_pending] == ["3"]
     assert job_events(changes.events) == [("resumed", "running", "suspended")]
     assert job.dispatchable
-    assert not t.resume_job(Changes(now=3.0), job, "")
+    assert not verbs.resume_job(Changes(now=3.0), job, "")
 
 
 def test_remove() -> None:
@@ -433,38 +434,40 @@ def test_remove() -> None:
     changes = Changes(now=0.0)
     start(changes, job, "1", "L1")
     changes = Changes(now=1.0)
-    assert t.remove_job(changes, job, "")
+    assert verbs.remove_job(changes, job, "")
     assert changes.kill_leases == ["L1"]
     assert job.work[0].status is WorkStatus.KILLED
     assert job_events(changes.events) == [("removed", "removed", "running")]
     assert job.status is JobStatus.REMOVED
     assert job.end_time == 1.0
     assert not job.dispatchable
-    assert not t.remove_job(Changes(now=2.0), job, "")
+    assert not verbs.remove_job(Changes(now=2.0), job, "")
 
 
 @pytest.mark.parametrize(
     "action",
     [
-        t.block_job,
-        t.unblock_job,
-        t.kill_job,
-        t.retry_job,
-        t.suspend_job,
-        t.resume_job,
+        verbs.block_job,
+        verbs.unblock_job,
+        verbs.kill_job,
+        verbs.retry_job,
+        verbs.suspend_job,
+        verbs.resume_job,
     ],
 )
 def test_job_actions_refuse_removed_jobs(action: Callable[..., bool]) -> None:
     job = new_job(frames_spec("1"))
-    t.remove_job(Changes(now=0.0), job, "")
+    verbs.remove_job(Changes(now=0.0), job, "")
     with pytest.raises(TransitionRefused):
         action(Changes(now=1.0), job, "")
 
 
-@pytest.mark.parametrize("action", [t.block_work, t.unblock_work, t.kill_work, t.retry_work])
+@pytest.mark.parametrize(
+    "action", [verbs.block_work, verbs.unblock_work, verbs.kill_work, verbs.retry_work]
+)
 def test_work_actions_refuse_removed_jobs(action: Callable[..., bool]) -> None:
     job = new_job(frames_spec("1"))
-    t.remove_job(Changes(now=0.0), job, "")
+    verbs.remove_job(Changes(now=0.0), job, "")
     with pytest.raises(TransitionRefused):
         action(Changes(now=1.0), job, job.work[0], "")
 
