@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from google.protobuf.descriptor import FieldDescriptor
+
 from latchwork.v1 import job_pb2
 
 from .errors import RequestError
@@ -40,6 +42,44 @@ IGNORED_QUBE_KEYS = frozenset(
     }
 )
 
+QUBE_ALIASES = {"retrywork": "retry"}
+"""Other Qube spellings of a JobSpec field (``package.frame_range`` is spelled in _package)."""
+
+
+def _plain_fields(kinds: set[int]) -> frozenset[str]:
+    """Top-level JobSpec fields of these kinds, read from the proto itself.
+
+    A string, number, bool or string map the proto adds is taken from a Qube dict under its
+    own name with no edit here; enums and messages (status, prototype, command, agenda,
+    callbacks) have a shape of their own and are spelled out below.
+    """
+    return frozenset(
+        field.name for field in job_pb2.JobSpec.DESCRIPTOR.fields if _kind(field) in kinds
+    )
+
+
+def _kind(field: FieldDescriptor) -> int | None:
+    """A plain field's cpp_type, _MAP for a map; None for the shaped ones."""
+    if field.message_type is not None:
+        return _MAP if field.message_type.GetOptions().map_entry else None
+    if field.enum_type is not None or field.is_repeated:
+        return None
+    return field.cpp_type
+
+
+_MAP = -1  # not a cpp_type: the kind of string maps
+_STRING_FIELDS = _plain_fields({FieldDescriptor.CPPTYPE_STRING})
+_INT_FIELDS = _plain_fields(
+    {
+        FieldDescriptor.CPPTYPE_INT32,
+        FieldDescriptor.CPPTYPE_INT64,
+        FieldDescriptor.CPPTYPE_UINT32,
+        FieldDescriptor.CPPTYPE_UINT64,
+    }
+)
+_BOOL_FIELDS = _plain_fields({FieldDescriptor.CPPTYPE_BOOL})
+_MAP_FIELDS = _plain_fields({_MAP})
+
 _STATUS = {"pending": job_pb2.JOB_STATUS_PENDING, "blocked": job_pb2.JOB_STATUS_BLOCKED}
 _WORK_STATUS = {"pending": job_pb2.WORK_STATUS_PENDING, "blocked": job_pb2.WORK_STATUS_BLOCKED}
 _PROTOTYPE = {"cmdline": job_pb2.PROTOTYPE_CMDLINE, "cmdrange": job_pb2.PROTOTYPE_CMDRANGE}
@@ -53,12 +93,17 @@ def job_spec_from_dict(job: Mapping[str, Any], path: str = "job") -> job_pb2.Job
     spec = job_pb2.JobSpec()
     for key, value in job.items():
         where = f"{path}.{key}"
-        if key in ("name", "label", "dependency", "mailaddress", "cwd", "user"):
+        key = QUBE_ALIASES.get(key, key)
+        if key in _STRING_FIELDS:
             setattr(spec, key, str(value))
-        elif key in ("pid", "cpus", "priority", "timeout", "agenda_timeout"):
+        elif key in _INT_FIELDS:
             setattr(spec, key, _int(value, where))
-        elif key in ("retry", "retrywork"):
-            spec.retry = _int(value, where)
+        elif key in _BOOL_FIELDS:
+            setattr(spec, key, _bool(value, where))
+        elif key in _MAP_FIELDS:
+            if not isinstance(value, Mapping):
+                raise JobSpecError(f"{where}: expected a dictionary")
+            getattr(spec, key).update({str(k): str(v) for k, v in value.items()})
         elif key == "status":
             if value not in _STATUS:
                 raise JobSpecError(f"{where}: {value!r} is not 'pending' or 'blocked'")
@@ -75,10 +120,6 @@ def job_spec_from_dict(job: Mapping[str, Any], path: str = "job") -> job_pb2.Job
         elif key == "callbacks":
             for index, callback in enumerate(value or ()):
                 spec.callbacks.append(callback_spec_from_dict(callback, f"{where}[{index}]"))
-        elif key in ("data", "env"):
-            if not isinstance(value, Mapping):
-                raise JobSpecError(f"{where}: expected a dictionary")
-            getattr(spec, key).update({str(k): str(v) for k, v in value.items()})
         elif key in IGNORED_QUBE_KEYS:
             continue
         else:
@@ -91,6 +132,14 @@ def _int(value: Any, where: str) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise JobSpecError(f"{where}: {value!r} is not a whole number") from None
+
+
+def _bool(value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in (0, 1):
+        return bool(value)
+    raise JobSpecError(f"{where}: {value!r} is not true or false")
 
 
 def _package(spec: job_pb2.JobSpec, package: Any, where: str) -> None:

@@ -74,6 +74,20 @@ class JobSpec:
     user: str = ""
 
 
+SHAPED_SPEC_FIELDS = frozenset(
+    {"status", "prototype", "cmdline", "frame_range", "padding", "agenda", "callbacks"}
+)
+"""JobSpec fields whose form differs between the proto, the store and a Qube dict (an enum,
+a nested message such as ``command``, a list of messages): each adapter spells these out."""
+
+PLAIN_SPEC_FIELDS: tuple[str, ...] = tuple(
+    name for name in JobSpec.__dataclass_fields__ if name not in SHAPED_SPEC_FIELDS
+)
+"""Every other JobSpec field: a number, a string or a string map, carried as it is under the
+same name by the proto (a top-level field), the store's JSON and a Qube job dict. Adding such
+a field to :class:`JobSpec` (and to the proto) is all the adapters need."""
+
+
 @dataclass(slots=True)
 class WorkItem:
     index: int
