@@ -1,0 +1,121 @@
+"""Reading the store back: the state loaded at start, callbacks, their runs, submissions.
+
+Jobs of a Submit still being written (staged, see :mod:`.sqlite_staging`) are left out of
+the state, but their ids count as taken.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from ..core.model import Job, Subjob, WorkItem
+from ..core.runs import CallbackRun
+from ..core.states import WorkStatus
+from .records import StoredCallback, StoredState, StoredSubmission
+from .rows import (
+    CALLBACK_COLUMNS,
+    JOB_COLUMNS,
+    RUN_COLUMNS,
+    SUBJOB_COLUMNS,
+    WORK_COLUMNS,
+    callback_from_row,
+    job_from_row,
+    run_from_row,
+    subjob_from_row,
+    work_from_row,
+)
+from .sqlite_connection import scalar
+
+
+def load_state(db: sqlite3.Connection, head_seq: int) -> StoredState:
+    """Every job (not staged) with its work items and instances, as the supervisor keeps
+    them in memory."""
+    jobs: dict[int, Job] = {}
+    for row in db.execute(
+        f"SELECT {JOB_COLUMNS} FROM jobs WHERE id NOT IN (SELECT id FROM staged_jobs) ORDER BY id"
+    ):
+        job = job_from_row(row)
+        jobs[job.id] = job
+    work_rows: dict[int, list[WorkItem]] = {}
+    for row in db.execute(
+        f"SELECT {WORK_COLUMNS} FROM work "
+        "WHERE job_id NOT IN (SELECT id FROM staged_jobs) ORDER BY job_id, idx"
+    ):
+        work_rows.setdefault(row[0], []).append(work_from_row(row))
+    subjob_rows: dict[int, list[Subjob]] = {}
+    for row in db.execute(
+        f"SELECT {SUBJOB_COLUMNS} FROM subjobs "
+        "WHERE job_id NOT IN (SELECT id FROM staged_jobs) ORDER BY job_id, id"
+    ):
+        subjob_rows.setdefault(row[0], []).append(subjob_from_row(row))
+    for job in jobs.values():
+        job.work = work_rows.get(job.id, [])
+        job.subjobs = subjob_rows.get(job.id, [])
+        job.__post_init__()
+        for item in job.work:
+            if item.status is WorkStatus.RUNNING and 0 <= item.subjob_id < len(job.subjobs):
+                job.subjobs[item.subjob_id].work_index = item.index
+    return StoredState(
+        jobs=list(jobs.values()),
+        head_seq=head_seq,
+        # Staged jobs included: their ids are taken (a Submit is still writing them).
+        last_job_id=scalar(db, "SELECT COALESCE(MAX(id), 0) FROM jobs"),
+    )
+
+
+def load_callbacks(db: sqlite3.Connection) -> list[StoredCallback]:
+    return [
+        callback_from_row(row)
+        for row in db.execute(f"SELECT {CALLBACK_COLUMNS} FROM callbacks ORDER BY id")
+    ]
+
+
+def last_callback_id(db: sqlite3.Connection) -> int:
+    return scalar(db, "SELECT COALESCE(MAX(id), 0) FROM callbacks")
+
+
+def last_run_id(db: sqlite3.Connection) -> int:
+    return scalar(db, "SELECT COALESCE(MAX(id), 0) FROM callback_runs")
+
+
+def pending_runs(db: sqlite3.Connection) -> list[CallbackRun]:
+    return [
+        run_from_row(row)
+        for row in db.execute(f"SELECT {RUN_COLUMNS} FROM callback_runs WHERE done = 0 ORDER BY id")
+    ]
+
+
+def list_runs(
+    db: sqlite3.Connection, *, job_id: int, callback_id: int, before_id: int, limit: int
+) -> list[CallbackRun]:
+    """Runs, newest first, of one job and/or callback (0: any), older than ``before_id``."""
+    clauses = ["1=1"]
+    params: list[object] = []
+    if job_id:
+        clauses.append("job_id = ?")
+        params.append(job_id)
+    if callback_id:
+        clauses.append("callback_id = ?")
+        params.append(callback_id)
+    if before_id:
+        clauses.append("id < ?")
+        params.append(before_id)
+    params.append(limit)
+    return [
+        run_from_row(row)
+        for row in db.execute(
+            f"SELECT {RUN_COLUMNS} FROM callback_runs WHERE {' AND '.join(clauses)} "
+            "ORDER BY id DESC LIMIT ?",
+            params,
+        )
+    ]
+
+
+def find_submission(db: sqlite3.Connection, request_id: str) -> StoredSubmission | None:
+    row = db.execute(
+        "SELECT digest, job_ids, pgrp, seq FROM submissions WHERE request_id=?",
+        (request_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    return StoredSubmission(row[0], [int(x) for x in row[1].split(",")], row[2], row[3])

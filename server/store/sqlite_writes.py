@@ -1,0 +1,108 @@
+"""The write of one commit: everything an operation changed, in one SQLite transaction.
+
+Jobs, work items, instances, the events they caused, callbacks and their runs, and an
+idempotent Submit's record are written together, so the log and the state can never
+disagree, and an event is published only after it is durable.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from ..core.changes import Changes
+from .rows import (
+    CALLBACK_COLUMNS,
+    EVENT_COLUMNS,
+    JOB_COLUMNS,
+    RUN_COLUMNS,
+    SUBJOB_COLUMNS,
+    WORK_COLUMNS,
+    callback_progress_row,
+    callback_row,
+    event_row,
+    job_row,
+    job_state_row,
+    run_row,
+    subjob_row,
+    work_row,
+)
+from .sqlite_connection import Transaction, placeholders
+from .sqlite_staging import unstage
+
+_INSERT_JOBS = f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES ({placeholders(JOB_COLUMNS)})"
+_UPDATE_JOBS = (
+    "UPDATE jobs SET status=?, blocked=?, suspended=?, removed=?, start_time=?, "
+    "end_time=? WHERE id=?"
+)
+_PUT_WORK = f"INSERT OR REPLACE INTO work ({WORK_COLUMNS}) VALUES ({placeholders(WORK_COLUMNS)})"
+_PUT_SUBJOBS = (
+    f"INSERT OR REPLACE INTO subjobs ({SUBJOB_COLUMNS}) VALUES ({placeholders(SUBJOB_COLUMNS)})"
+)
+_INSERT_EVENTS = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({placeholders(EVENT_COLUMNS)})"
+_INSERT_CALLBACKS = (
+    f"INSERT INTO callbacks ({CALLBACK_COLUMNS}) VALUES ({placeholders(CALLBACK_COLUMNS)})"
+)
+_UPDATE_CALLBACKS = "UPDATE callbacks SET fired=?, state=? WHERE id=?"
+_PUT_RUNS = (
+    f"INSERT OR REPLACE INTO callback_runs ({RUN_COLUMNS}) VALUES ({placeholders(RUN_COLUMNS)})"
+)
+_INSERT_SUBMISSION = (
+    "INSERT INTO submissions (request_id, digest, job_ids, pgrp, seq, time) VALUES (?,?,?,?,?,?)"
+)
+
+
+def write_changes(
+    db: sqlite3.Connection, changes: Changes, seq: int, submission: tuple[str, str] | None
+) -> None:
+    """Store ``changes``, whose events are numbered, in one transaction; ``seq`` is the
+    head of the log after them. ``submission`` (request id, digest) records an idempotent
+    Submit. On failure nothing is written and the error is raised."""
+    with Transaction(db):
+        jobs = list(changes.dirty_jobs.values())
+        known = {job.id for job in changes.new_jobs}
+        # Rows of new jobs inserted here; staged ones were written before and are shown
+        # (and updated like any other job's where they changed since).
+        inserted: set[int] = set() if changes.staged else known
+        if changes.staged:
+            unstage(db, changes.new_jobs)
+        else:
+            db.executemany(_INSERT_JOBS, [job_row(j) for j in changes.new_jobs])
+        db.executemany(_UPDATE_JOBS, [job_state_row(j) for j in jobs if j.id not in inserted])
+        work = [
+            (job.id, item) for job in changes.new_jobs if job.id in inserted for item in job.work
+        ]
+        work.extend(
+            (key[0], item) for key, item in changes.dirty_work.items() if key[0] not in inserted
+        )
+        db.executemany(_PUT_WORK, [work_row(job_id, w) for job_id, w in work])
+        subjobs = [
+            (job.id, s) for job in changes.new_jobs if job.id in inserted for s in job.subjobs
+        ]
+        subjobs.extend(
+            (key[0], s) for key, s in changes.dirty_subjobs.items() if key[0] not in inserted
+        )
+        db.executemany(_PUT_SUBJOBS, [subjob_row(job_id, s) for job_id, s in subjobs])
+        db.executemany(_INSERT_EVENTS, [event_row(e) for e in changes.events])
+        _write_callbacks(db, changes)
+        if submission is not None and changes.new_jobs:
+            db.execute(
+                _INSERT_SUBMISSION,
+                (
+                    submission[0],
+                    submission[1],
+                    ",".join(str(j.id) for j in changes.new_jobs),
+                    changes.new_jobs[0].pgrp,
+                    seq,
+                    changes.now,
+                ),
+            )
+
+
+def _write_callbacks(db: sqlite3.Connection, changes: Changes) -> None:
+    db.executemany(_INSERT_CALLBACKS, [callback_row(c) for c in changes.new_callbacks])
+    new_ids = {c.id for c in changes.new_callbacks}
+    db.executemany(
+        _UPDATE_CALLBACKS,
+        [callback_progress_row(c) for c in changes.dirty_callbacks.values() if c.id not in new_ids],
+    )
+    db.executemany(_PUT_RUNS, [run_row(r) for r in (*changes.new_runs, *changes.finished_runs)])
