@@ -330,11 +330,10 @@ async def _retain(supervisor: Supervisor, settings: Settings) -> None:
         return
     while True:
         before = time.time() - settings.retention_days * 86400 if settings.retention_days else 0
-        store = supervisor.store
-        deleted = store.trim_events(keep_last=settings.retention_events, before_time=before)
+        deleted, oldest = supervisor.forget_history_before(
+            before, keep_last=settings.retention_events
+        )
         if deleted:
-            oldest = store.oldest_seq()
-            supervisor.log.forget_before(oldest)
             log.info("retention: deleted %d events; the oldest is now %d", deleted, oldest)
         await asyncio.sleep(settings.retention_check_seconds)
 

@@ -1,9 +1,10 @@
 """Callback runs and time triggers: the outbox of firings, handed out or run inline, and the
 timer task that latches time atoms when they are due.
 
-Kept apart from the supervisor's commit path: a run's end and a timer's latch are ``Changes``
-committed through the :class:`CommitHost`; the commit hands the new runs back (:meth:`CallbackRuns.
-committed`) and asks for them to be run (:meth:`CallbackRuns.drain`).
+Kept apart from the commit path (:mod:`.commit_pipeline`, which owns this outbox): a run's end
+and a timer's latch are ``Changes`` committed through the :class:`CommitHost`; the commit hands
+the new runs back (:meth:`CallbackRuns.committed`) and asks for them to be run
+(:meth:`CallbackRuns.drain`).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class RunQueue(Protocol):
 
 
 class CommitHost(Protocol):
-    """What callback runs need from the supervisor: the jobs, and the one commit path."""
+    """What callback runs need from the commit pipeline: the jobs, and the one commit path."""
 
     def get_job(self, job_id: int) -> Job | None: ...
 

@@ -1,12 +1,14 @@
 """The worker and lease registry: which workers are connected, which leases each runs.
 
-Kept apart from the supervisor's commit path: the registry puts the transitions that start
-leases into the caller's ``Changes`` and remembers the leases; the supervisor commits them,
-and only after a commit releases a lease or reaches its worker's :class:`LeaseSink`.
+Kept apart from the commit path: the registry puts the transitions that start leases into the
+caller's ``Changes`` (:mod:`.work_leasing`) and remembers the leases; the commit pipeline stores
+them, and only after a commit releases a lease or reaches its worker's :class:`LeaseSink`.
+:class:`WorkSignal` is how a commit that offered work wakes the workers waiting for it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -144,6 +146,24 @@ class LeaseRegistry:
             self._lease_worker[lease_id] = worker_id
             worker.leases.add(lease_id)
         return grants
+
+
+class WorkSignal:
+    """Tells waiting workers that work may have become runnable (the commit's last effect)."""
+
+    def __init__(self) -> None:
+        self._wakeup = asyncio.Event()
+
+    def current(self) -> asyncio.Event:
+        """An event set the next time work may have become runnable.
+
+        Take it before deciding to wait, so that nothing offered in between is missed.
+        """
+        return self._wakeup
+
+    def wake(self) -> None:
+        self._wakeup.set()
+        self._wakeup = asyncio.Event()
 
 
 def _time_limit(job: Job, subjob_started: float, now: float) -> float:

@@ -1,7 +1,8 @@
 """Read-only queries over the supervisor's in-memory state: no commit, no effect.
 
-Plain functions over the maps the supervisor keeps (jobs by id, children by parent id, labels
-by process group) and the event log, so that each can be read and tested without the rest.
+Plain functions over the maps the supervisor keeps in its :class:`~.job_index.JobIndex` (jobs
+by id, children by parent id, labels by process group) and the event log, so that each can be
+read and tested without the rest.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 Storing 100,000 work items takes a few hundred ms: in one transaction it would hold the event
 loop, and every other RPC, that long. :class:`Stager` writes such a Submit in chunks instead and
 holds, meanwhile, what the Submit will use (its job ids and labels) so that no other Submit
-takes them. It owns that reservation state; the supervisor asks it what is reserved
-(:meth:`Stager.reserved_labels`, :attr:`Stager.reserved_last_id`) and keeps the final commit,
-reached through the narrow :class:`StagingHost`.
+takes them. It owns the labels' reservation (:meth:`Stager.reserved_labels`); the job ids
+it takes from the host's counter, which never gives them again; the final commit is the
+host's, reached through the narrow :class:`StagingHost`.
 """
 
 from __future__ import annotations
@@ -73,11 +73,12 @@ class _Reservation:
 
 
 class StagingHost(JobLookup, Protocol):
-    """What the stager needs from the supervisor: the checks against the stored state, the
-    job id counter, and the one commit that makes the staged jobs visible."""
+    """What the stager needs from its host (``Submissions``): the checks against the stored
+    state, the job id counter, and the one commit that makes the staged jobs visible."""
 
     def take_job_ids(self, count: int) -> int:
-        """Advance the job id counter by ``count``; the first id taken."""
+        """Advance the job id counter by ``count``; the first id taken. These ids are never
+        given again, even if the Submit fails."""
         ...
 
     def stored_labels(self, pgrp: int) -> Container[str]:
@@ -127,17 +128,11 @@ class Stager:
         self._triggering = triggering
         self._clock = clock
         self._retry_seconds = retry_seconds
-        # Submits being staged: the labels they hold per group, the highest job id any of
-        # them took, and the request ids (a retry waits for the first copy).
+        # Submits being staged: the labels they hold per group, and the request ids (a retry
+        # waits for the first copy).
         self._reserved_labels: dict[int, set[str]] = {}
-        self._reserved_last_id = 0
         self._staging: dict[str, asyncio.Event] = {}
         self._cleanups: set[asyncio.Task[None]] = set()
-
-    @property
-    def reserved_last_id(self) -> int:
-        """The highest job id a staged Submit took (never reused, even if it failed)."""
-        return self._reserved_last_id
 
     def reserved_labels(self, pgrp: int) -> set[str]:
         """The labels held in ``pgrp`` by Submits being staged (do not modify)."""
@@ -165,7 +160,7 @@ class Stager:
         """Apply a large, prepared Submit in steps, still atomically (all jobs or none).
 
         1. on the loop: the checks against the stored state, then the job ids and labels are
-           reserved (the supervisor's ``labels_in_pgrp`` sees them, so a concurrent Submit
+           reserved (the host's ``labels_in_pgrp`` sees them, so a concurrent Submit
            cannot take them; a retry of the same request id waits, :meth:`wait`);
         2. in a thread: the jobs are placed and held (dependencies) and their rows built;
         3. on the loop, chunk by chunk (each a short transaction, other requests served in
@@ -187,7 +182,6 @@ class Stager:
         taken.update(spec.label for spec in specs if spec.label)
         labels = [spec.label or fresh_label(first_id + i, taken) for i, spec in enumerate(specs)]
         held = _Reservation(first_id, first_id + len(specs) - 1, group, labels)
-        self._reserved_last_id = held.last_id
         self._reserve(held)
         staging = asyncio.Event()
         if request_id:

@@ -66,7 +66,7 @@ class Triggering:
         self._last_callback_id = 0
         self._last_run_id = 0
         # The firing budget (runaway cascades), and the cascade depth of the firings the next
-        # observe() records: set by Supervisor.finish_run for the changes a run's actions made.
+        # observe() records: set by CallbackRuns.finish for the changes a run's actions made.
         self.budget = budget if budget is not None else FiringBudget()
         self.cascade_depth = 0
 

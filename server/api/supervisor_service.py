@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -12,8 +11,7 @@ from latchwork.v1 import job_pb2, supervisor_pb2, supervisor_pb2_grpc, trigger_p
 
 from ..auth import caller_of
 from ..core.actions import OperatorAction
-from ..core.errors import InvalidRequest, NotFound, OutOfRange, PermissionDenied
-from ..core.filters import EventFilter
+from ..core.errors import InvalidRequest, NotFound, PermissionDenied
 from ..core.limits import Limits
 from ..core.model import Job, JobSpec
 from ..core.states import WorkStatus
@@ -26,9 +24,9 @@ from . import checks, convert, page_tokens
 from .encoded_events import EncodedEvents
 from .errors import Context
 from .page_tokens import BadPageToken, Listing
+from .subscribe import subscription
 
 DEFAULT_HEARTBEAT_SECONDS = 5
-STREAM_BATCH = 500
 MAX_PAGE_SIZE = 1000
 
 _ACTIONS = {
@@ -273,7 +271,7 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
             )
         if attempt == 0:
             return supervisor_pb2.GetWorkOutputResponse(eof=True)
-        chunk = self.supervisor.outputs.read(
+        chunk = self.supervisor.read_output(
             job.id,
             item.index,
             attempt,
@@ -296,69 +294,11 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
         self, request: supervisor_pb2.SubscribeRequest, context: Context
     ) -> AsyncIterator[supervisor_pb2.SubscribeResponse | bytes]:
         _check(checks.check_subscribe(request))
-        log = self.supervisor.log
-        event_filter = EventFilter(
-            job_ids=frozenset(request.job_ids),
-            pgrps=frozenset(request.pgrps),
-            labels=frozenset(request.labels),
-            users=frozenset(request.users),
-            names=frozenset(
-                convert.EVENT_NAME_FROM_PB[n]
-                for n in request.names
-                if n in convert.EVENT_NAME_FROM_PB
-            ),
-            types=frozenset(
-                convert.EVENT_TYPE_FROM_PB[t]
-                for t in request.types
-                if t in convert.EVENT_TYPE_FROM_PB
-            ),
-            include_callback_runs=request.include_callback_runs,
+        stream = subscription(
+            self.supervisor, request, heartbeat_seconds=self.heartbeat_seconds, encode=self.encoded
         )
-        cursor = request.after_seq
-        if request.snapshot:
-            cursor = log.head_seq
-            snapshot = [
-                convert.job_to_pb(job)
-                for job in sorted(self.supervisor.jobs.values(), key=lambda j: j.id)
-                if _job_matches(event_filter, job.id, job.pgrp, job.label, job.user)
-            ]
-            for job_pb in snapshot:
-                yield supervisor_pb2.SubscribeResponse(snapshot_job=job_pb)
-            yield supervisor_pb2.SubscribeResponse(
-                snapshot_end=supervisor_pb2.SnapshotEnd(seq=cursor)
-            )
-        elif cursor < 0:
-            cursor = log.head_seq
-        elif cursor > log.head_seq:
-            raise OutOfRange(f"after_seq {cursor} is beyond the log's head {log.head_seq}")
-        else:
-            oldest = log.oldest_seq()
-            if cursor > 0 and oldest and cursor + 1 < oldest:
-                raise OutOfRange(
-                    f"events after seq {cursor} are no longer retained; the oldest is {oldest}"
-                )
-        heartbeat = request.heartbeat_seconds or self.heartbeat_seconds
-        while True:
-            batch = log.read(cursor, STREAM_BATCH)
-            if batch and batch[0].seq != cursor + 1 and cursor > 0:
-                # The events after the cursor were trimmed while this subscriber lagged:
-                # say so, never skip them silently.
-                raise OutOfRange(
-                    f"events after seq {cursor} are no longer retained; "
-                    f"the oldest is {batch[0].seq}"
-                )
-            if batch:
-                for event in batch:
-                    if event_filter.matches(event):
-                        yield self.encoded(event)
-                cursor = batch[-1].seq
-                continue
-            if not await log.wait_beyond(cursor, heartbeat):
-                yield supervisor_pb2.SubscribeResponse(
-                    heartbeat=supervisor_pb2.Heartbeat(
-                        head_seq=log.head_seq, time=convert.timestamp(time.time())
-                    )
-                )
+        async for message in stream:
+            yield message
 
     async def AddCallbacks(
         self, request: supervisor_pb2.AddCallbacksRequest, context: Context
@@ -407,7 +347,7 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
         try:
             expr = parse_trigger(request.triggers)
             if owner is not None:
-                resolve(expr, self.supervisor.triggering.context(owner))
+                resolve(expr, self.supervisor.resolve_context(owner))
         except TriggerSyntaxError as error:
             message = f"{error.message}; {error.hint}" if error.hint else error.message
             return supervisor_pb2.ValidateTriggerResponse(
@@ -416,12 +356,3 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
         return supervisor_pb2.ValidateTriggerResponse(
             expr=convert.trigger_to_pb(expr), canonical=expr.format()
         )
-
-
-def _job_matches(event_filter: EventFilter, job_id: int, pgrp: int, label: str, user: str) -> bool:
-    return (
-        (not event_filter.job_ids or job_id in event_filter.job_ids)
-        and (not event_filter.pgrps or pgrp in event_filter.pgrps)
-        and (not event_filter.labels or label in event_filter.labels)
-        and (not event_filter.users or user in event_filter.users)
-    )

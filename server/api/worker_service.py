@@ -158,7 +158,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         if entry is None:
             return worker_pb2.AppendOutputResponse(accepted=False)
         job, item = entry
-        self.supervisor.outputs.append(
+        self.supervisor.append_output(
             job.id,
             item.index,
             item.attempts,

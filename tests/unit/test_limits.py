@@ -348,7 +348,7 @@ def test_the_supervisor_applies_its_limits(tmp_path: Path) -> None:
         with pytest.raises(SubmissionRejected) as refused:
             sup.submit([job(), job(), job()])
         assert refused.value.errors[0].path == "jobs"
-        assert sup.jobs == {}
+        assert sup.index.jobs == {}
         owner = sup.submit([job()]).jobs[0]
         sup.add_callbacks(owner.id, [qube()] * 60)
         with pytest.raises(SubmissionRejected) as over:
@@ -417,8 +417,8 @@ def test_concurrent_submits_taking_one_label_do_not_both_succeed(tmp_path: Path)
         refused = [o for o in outcomes if isinstance(o, SubmissionRejected)]
         assert len(refused) == 1, outcomes
         assert "already used" in refused[0].errors[0].message
-        assert sorted(j.label for j in sup.jobs.values()) == ["comp", "root"]
-        assert len(sup.jobs) == 2
+        assert sorted(j.label for j in sup.index.jobs.values()) == ["comp", "root"]
+        assert len(sup.index.jobs) == 2
     finally:
         sup.code_checker.close()
         store.close()

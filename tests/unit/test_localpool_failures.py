@@ -46,7 +46,7 @@ async def test_a_process_that_cannot_start_fails_the_item_with_the_reason(
     supervisor, pool = farm
     grant = _lease(supervisor, pool, **process)
     await pool._run_one(grant)  # noqa: SLF001 - the runner path itself is under test
-    item = supervisor.jobs[grant.job_id].work[0]
+    item = supervisor.index.jobs[grant.job_id].work[0]
     assert item.status is WorkStatus.FAILED
     assert "could not start" in item.message and "NUL byte" in item.message
     assert supervisor.lease_entry(grant.lease_id) is None
@@ -59,7 +59,7 @@ async def test_an_output_directory_that_cannot_be_made_fails_the_item(
     (tmp_path / "output").write_text("a file where the output directory should be")
     grant = _lease(supervisor, pool)
     await pool._run_one(grant)  # noqa: SLF001
-    item = supervisor.jobs[grant.job_id].work[0]
+    item = supervisor.index.jobs[grant.job_id].work[0]
     assert item.status is WorkStatus.FAILED
     assert "could not start" in item.message
 
@@ -75,6 +75,6 @@ async def test_a_failure_while_the_process_runs_still_reports(
     monkeypatch.setattr(ManagedProcess, "wait", broken_wait)
     grant = _lease(supervisor, pool, cmdline="sleep 30")
     await pool._run_one(grant)  # noqa: SLF001
-    item = supervisor.jobs[grant.job_id].work[0]
+    item = supervisor.index.jobs[grant.job_id].work[0]
     assert (item.status, item.exit_code) == (WorkStatus.FAILED, -1)
     assert supervisor.lease_entry(grant.lease_id) is None

@@ -68,8 +68,8 @@ async def test_actions_that_fail_to_apply_finish_the_run_and_change_nothing(
     assert (stored.done, stored.outcome) == (True, "error")
     assert stored.error.startswith("its actions could not be applied")
     assert "Error" not in stored.error  # a plain message, no class names
-    assert sup.jobs[job.id].status is JobStatus.BLOCKED  # the half-applied unblock is undone
-    assert sup.jobs[job.id].blocked
+    assert sup.index.jobs[job.id].status is JobStatus.BLOCKED  # the half-applied unblock is undone
+    assert sup.index.jobs[job.id].blocked
 
 
 def test_owners_are_served_in_turn_with_a_cap_while_others_wait() -> None:

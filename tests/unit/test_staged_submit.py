@@ -94,7 +94,7 @@ async def test_staged_rows_are_invisible_until_the_final_commit(
     sup: Supervisor, store: SqliteStore, db_path: Path
 ) -> None:
     leader = (await sup.submit_async([frames_spec("1", label="lead")])).jobs[0]
-    head = sup.log.head_seq
+    head = sup.event_log.head_seq
     looks: list[tuple[int, int, int, int, int]] = []
 
     def look(number: int) -> None:
@@ -105,7 +105,7 @@ async def test_staged_rows_are_invisible_until_the_final_commit(
                 len(sup.list_jobs(JobQuery(limit=1000))),
                 sum(sup.get_job(leader.id + 1 + i) is not None for i in range(JOBS)),
                 len(store.load().jobs),
-                sup.log.head_seq - head,
+                sup.event_log.head_seq - head,
             )
         )
 
@@ -121,7 +121,7 @@ async def test_staged_rows_are_invisible_until_the_final_commit(
     # After it: every job visible, in memory, listed, loaded after a restart, with events.
     assert [job.id for job in result.jobs] == list(range(leader.id + 1, leader.id + 1 + JOBS))
     assert len(sup.list_jobs(JobQuery(limit=1000))) == 1 + JOBS
-    assert sup.log.head_seq == head + JOBS
+    assert sup.event_log.head_seq == head + JOBS
     reloaded = {job.id: job for job in store.load().jobs}
     for job in result.jobs:
         assert reloaded[job.id].label == job.label
@@ -230,7 +230,7 @@ async def test_a_crash_while_staging_is_cleaned_at_the_next_start(
     between_chunks(store, die)
     with pytest.raises(Died):
         await sup.submit_async(big("shot"), pgrp=kept.pgrp)
-    for cleanup in sup._stager._cleanups:  # noqa: SLF001  (it never gets to run: the process died)
+    for cleanup in sup._submissions._stager._cleanups:  # noqa: SLF001  (it never gets to run: the process died)
         cleanup.cancel()
     store.close()  # before the deleting task could run: the staged rows stay in the file
     assert rows(db_path)["jobs"] > 1

@@ -58,7 +58,7 @@ def farm(tmp_path: Path) -> Iterator[Farm]:
 
 
 def all_events(sup: Supervisor) -> list[Event]:
-    return sup.log.read(0, 10_000)
+    return sup.event_log.read(0, 10_000)
 
 
 async def test_submit_lease_report_runs_a_job_to_completion(farm: Farm) -> None:
@@ -66,7 +66,7 @@ async def test_submit_lease_report_runs_a_job_to_completion(farm: Farm) -> None:
     result = sup.submit([frames_spec("1-3", label="comp", cpus=2)], user="alice")
     job = result.jobs[0]
     assert (job.id, result.pgrp, job.label, job.user) == (1, 1, "comp", "alice")
-    assert result.seq == sup.log.head_seq == 1
+    assert result.seq == sup.event_log.head_seq == 1
     assert sup.get_job(1) is job
 
     sink = Sink()
@@ -114,7 +114,7 @@ async def test_jobs_of_one_submission_share_a_process_group(farm: Farm) -> None:
     with pytest.raises(SubmissionRejected) as caught:
         sup.submit([frames_spec(label="c"), frames_spec(label="a")], pgrp=1)
     assert [e.path for e in caught.value.errors] == ["jobs[1].label"]
-    assert sorted(sup.jobs) == [1, 2, 3, 4]  # nothing of the rejected submission exists
+    assert sorted(sup.index.jobs) == [1, 2, 3, 4]  # nothing of the rejected submission exists
 
 
 async def test_parent_and_children(farm: Farm) -> None:
@@ -137,7 +137,7 @@ async def test_block_and_kill_signal_the_worker(farm: Farm) -> None:
     assert [(r.job_id, r.changed, r.job_status) for r in results] == [
         (job.id, True, JobStatus.BLOCKED)
     ]
-    assert seq == sup.log.head_seq
+    assert seq == sup.event_log.head_seq
     assert sink.calls == [("kill", leases[0]), ("kill", leases[1])]
     assert sup.worker_leases(worker) == set()
     # the killed processes report back: their leases are gone, nothing changes
@@ -229,20 +229,20 @@ async def test_recover_requeues_running_work_without_counting_a_retry(farm: Farm
     worker = sup.register_worker("node1", Sink())
     grants = sup.lease(worker, 2)
     assert sup.report(grants[0].lease_id, WorkOutcome.EXITED, 0)
-    head = sup.log.head_seq
+    head = sup.event_log.head_seq
     farm.close()  # the supervisor dies with frame 2 running
 
     restarted = farm.open()
-    assert restarted.log.head_seq == head
+    assert restarted.event_log.head_seq == head
     stale = restarted.recover()
     assert stale == [grants[1].lease_id]
-    events = restarted.log.read(head, 100)
+    events = restarted.event_log.read(head, 100)
     assert [(e.name, e.type, e.work_name, e.status, e.previous_status) for e in events] == [
         (EventName.RETRIED, EventType.WORK, "2", "pending", "running")
     ]
     assert events[0].seq == head + 1
     assert "restarted" in events[0].message
-    job = restarted.jobs[job.id]
+    job = restarted.index.jobs[job.id]
     item = job.work_named("2")
     assert item is not None
     assert (item.status, item.retries, item.attempts, item.lease_id) == (
@@ -268,8 +268,8 @@ async def test_state_survives_a_restart(farm: Farm) -> None:
     sup.control(OperatorAction.BLOCK, [2], [])
     farm.close()
     restarted = farm.open()
-    assert sorted(restarted.jobs) == [1, 2]
-    assert restarted.jobs[2].status is JobStatus.BLOCKED
+    assert sorted(restarted.index.jobs) == [1, 2]
+    assert restarted.index.jobs[2].status is JobStatus.BLOCKED
     assert restarted.labels_in_pgrp(1) == {"a", "b"}
     assert restarted.submit([frames_spec()]).jobs[0].id == 3
     # pending work of the stored jobs is offered to workers again
@@ -292,12 +292,12 @@ async def test_drop_worker_requeues_its_leases(farm: Farm) -> None:
 async def test_submit_is_idempotent_by_request_id(farm: Farm) -> None:
     sup = farm.open()
     first = sup.submit([frames_spec(label="a")], request_id="req-1", digest="d1")
-    head = sup.log.head_seq
+    head = sup.event_log.head_seq
     again = sup.submit([frames_spec(label="a")], request_id="req-1", digest="d1")
     assert [j.id for j in again.jobs] == [j.id for j in first.jobs]
     assert (again.pgrp, again.seq) == (first.pgrp, first.seq)
-    assert sup.log.head_seq == head
-    assert sorted(sup.jobs) == [1]
+    assert sup.event_log.head_seq == head
+    assert sorted(sup.index.jobs) == [1]
     farm.close()
 
     restarted = farm.open()
@@ -305,7 +305,7 @@ async def test_submit_is_idempotent_by_request_id(farm: Farm) -> None:
     assert [j.id for j in after_restart.jobs] == [1]
     with pytest.raises(RequestConflict):
         restarted.submit([frames_spec(label="x")], request_id="req-1", digest="d2")
-    assert sorted(restarted.jobs) == [1]
+    assert sorted(restarted.index.jobs) == [1]
 
 
 async def test_a_rejected_submission_does_not_use_up_its_request_id(farm: Farm) -> None:
@@ -328,10 +328,10 @@ async def test_failed_store_write_changes_nothing(
     monkeypatch.setattr(sup.store, "write", broken)
     with pytest.raises(sqlite3.OperationalError):
         sup.submit([frames_spec(label="b")])
-    assert sorted(sup.jobs) == [1]
+    assert sorted(sup.index.jobs) == [1]
     assert sup.labels_in_pgrp(1) == {"a"}
     monkeypatch.setattr(sup.store, "write", real_write)
-    assert sup.log.head_seq == 1
+    assert sup.event_log.head_seq == 1
 
 
 async def test_submit_after_a_failed_store_write_gets_fresh_job_ids(

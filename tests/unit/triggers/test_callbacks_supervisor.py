@@ -100,7 +100,7 @@ def blocked_frames(names: list[str], **fields: object) -> JobSpec:
 
 
 def events(sup: Supervisor) -> list[Event]:
-    return sup.log.read(0, 100_000)
+    return sup.event_log.read(0, 100_000)
 
 
 def callback_events(sup: Supervisor) -> list[Event]:
@@ -108,7 +108,7 @@ def callback_events(sup: Supervisor) -> list[Event]:
 
 
 def work_status(sup: Supervisor, job_id: int) -> dict[str, WorkStatus]:
-    return {w.name: w.status for w in sup.jobs[job_id].work}
+    return {w.name: w.status for w in sup.index.jobs[job_id].work}
 
 
 # --- B waits for A -----------------------------------------------------------------------
@@ -345,12 +345,12 @@ async def test_a_bad_trigger_rejects_the_whole_submission(farm: Farm) -> None:
     assert "(offset 13)" in errors["jobs[4].callbacks[0].triggers"]
 
     # nothing of it exists, in memory or in the store
-    assert sup.jobs == {}
-    assert sup.log.head_seq == 0
+    assert sup.index.jobs == {}
+    assert sup.event_log.head_seq == 0
     assert sup.triggering.engine.callbacks == {}
     farm.close()
     sup = farm.open()
-    assert sup.jobs == {}
+    assert sup.index.jobs == {}
     assert sup.store.load_callbacks() == []
     # job and callback ids are used as if the rejected submission never happened
     a, b = sup.submit(
@@ -396,7 +396,7 @@ async def test_callbacks_that_could_never_work_are_refused(
             [frames_spec("1", label="A"), blocked(label="B", callbacks=[callback(trigger, code)])]
         )
     assert [e.path for e in caught.value.errors] == [f"jobs[1].callbacks[0].{path}"]
-    assert sup.jobs == {}
+    assert sup.index.jobs == {}
 
 
 async def test_a_named_work_item_is_the_target_without_a_star(farm: Farm) -> None:
@@ -433,7 +433,7 @@ async def test_a_pending_run_is_run_after_a_restart(farm: Farm) -> None:
             job_id=b.id,
             triggers=registered.spec.triggers,
             binding="",
-            event_seq=sup.log.head_seq,
+            event_seq=sup.event_log.head_seq,
             due_time=NOW,
         )
     )
@@ -441,11 +441,11 @@ async def test_a_pending_run_is_run_after_a_restart(farm: Farm) -> None:
     farm.close()
 
     restarted = farm.open()
-    assert restarted.jobs[b.id].status is JobStatus.BLOCKED
+    assert restarted.index.jobs[b.id].status is JobStatus.BLOCKED
     assert [r.id for r in restarted.store.pending_runs()] == [1]
     farm.clock.now += 5
     restarted.resume_pending_runs()
-    assert restarted.jobs[b.id].status is JobStatus.PENDING
+    assert restarted.index.jobs[b.id].status is JobStatus.PENDING
     [run] = restarted.list_runs(job_id=b.id)
     assert (run.id, run.done, run.outcome, run.start_time) == (1, True, "ok", NOW + 5)
     assert restarted.store.pending_runs() == []
@@ -455,7 +455,7 @@ async def test_a_pending_run_is_run_after_a_restart(farm: Farm) -> None:
 
     again = farm.open()
     assert again.store.pending_runs() == []
-    assert again.jobs[b.id].status is JobStatus.PENDING
+    assert again.index.jobs[b.id].status is JobStatus.PENDING
     # the next run gets a fresh id
     again.add_callbacks(b.id, [callback("submit-job-self", "block-self")])
     assert [r.id for r in again.list_runs(job_id=b.id)] == [2, 1]
@@ -479,7 +479,7 @@ async def test_latches_survive_a_restart(farm: Farm) -> None:
     assert restarted.callbacks_of(c.id)[0].shared == {0}
     restarted.recover()
     Worker(restarted).finish(b.id, "1")
-    assert restarted.jobs[c.id].status is JobStatus.PENDING
+    assert restarted.index.jobs[c.id].status is JobStatus.PENDING
 
 
 # --- time triggers ---------------------------------------------------------------------------
@@ -522,7 +522,7 @@ async def test_a_future_time_waits_for_the_clock(farm: Farm) -> None:
     assert sup.fire_due_timers() == 1
     [run] = sup.list_runs(job_id=b.id)
     assert run.delay_seconds == 3600.0
-    assert sup.jobs[b.id].status is JobStatus.PENDING
+    assert sup.index.jobs[b.id].status is JobStatus.PENDING
 
 
 async def test_a_repeat_fires_once_per_period_and_once_for_missed_periods(farm: Farm) -> None:
@@ -634,7 +634,7 @@ async def test_dependency_errors_point_into_the_dependency(farm: Farm) -> None:
     assert [path for path, _ in errors] == ["jobs[1].dependency", "jobs[2].dependency"]
     assert "no job labelled 'nope'" in errors[0][1] and "(offset 3)" in errors[0][1]
     assert "subjob links are not supported" in errors[1][1] and "(offset 3)" in errors[1][1]
-    assert sup.jobs == {}
+    assert sup.index.jobs == {}
 
 
 # --- trees, removal, bad input -----------------------------------------------------------------

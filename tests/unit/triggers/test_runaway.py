@@ -60,7 +60,7 @@ async def settle(sup: Supervisor) -> None:
 
 
 def events(sup: Supervisor) -> list[Event]:
-    return sup.log.read(0, 1_000_000)
+    return sup.event_log.read(0, 1_000_000)
 
 
 def suspensions(sup: Supervisor) -> list[Event]:
@@ -101,7 +101,7 @@ async def test_a_suspended_callback_stays_suspended_across_a_restart(farm: Farm)
     # suspended first callback: it does not, so one run and the job ends blocked.
     assert len(after) == before + 1
     assert {r.callback_id for r in after[: len(after) - before]} == {sup.callbacks_of(job.id)[1].id}
-    assert sup.jobs[job.id].status is JobStatus.BLOCKED
+    assert sup.index.jobs[job.id].status is JobStatus.BLOCKED
     assert len(suspensions(sup)) == 1
 
 

@@ -1,0 +1,99 @@
+"""Subscribe: the event stream, optionally after a snapshot of the jobs, with heartbeats.
+
+A subscriber reads the event log from its cursor in batches and then waits for the head to
+move; one that lags behind what the store retains is told so (OUT_OF_RANGE), never skipped
+silently. Events go out pre-encoded (:class:`~.encoded_events.EncodedEvents`): each is encoded
+once for every subscriber that receives it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+
+from latchwork.v1 import supervisor_pb2
+
+from ..core.errors import OutOfRange
+from ..core.events import Event
+from ..core.filters import EventFilter
+from ..supervisor import Supervisor
+from . import convert
+
+STREAM_BATCH = 500
+
+
+async def subscription(
+    supervisor: Supervisor,
+    request: supervisor_pb2.SubscribeRequest,
+    *,
+    heartbeat_seconds: int,
+    encode: Callable[[Event], bytes],
+) -> AsyncIterator[supervisor_pb2.SubscribeResponse | bytes]:
+    """The messages of one Subscribe call (the request already checked), until cancelled.
+
+    ``heartbeat_seconds``: the default period of heartbeats while no event comes."""
+    log = supervisor.event_log
+    event_filter = EventFilter(
+        job_ids=frozenset(request.job_ids),
+        pgrps=frozenset(request.pgrps),
+        labels=frozenset(request.labels),
+        users=frozenset(request.users),
+        names=frozenset(
+            convert.EVENT_NAME_FROM_PB[n] for n in request.names if n in convert.EVENT_NAME_FROM_PB
+        ),
+        types=frozenset(
+            convert.EVENT_TYPE_FROM_PB[t] for t in request.types if t in convert.EVENT_TYPE_FROM_PB
+        ),
+        include_callback_runs=request.include_callback_runs,
+    )
+    cursor = request.after_seq
+    if request.snapshot:
+        cursor = log.head_seq
+        snapshot = [
+            convert.job_to_pb(job)
+            for job in supervisor.all_jobs()
+            if _job_matches(event_filter, job.id, job.pgrp, job.label, job.user)
+        ]
+        for job_pb in snapshot:
+            yield supervisor_pb2.SubscribeResponse(snapshot_job=job_pb)
+        yield supervisor_pb2.SubscribeResponse(snapshot_end=supervisor_pb2.SnapshotEnd(seq=cursor))
+    elif cursor < 0:
+        cursor = log.head_seq
+    elif cursor > log.head_seq:
+        raise OutOfRange(f"after_seq {cursor} is beyond the log's head {log.head_seq}")
+    else:
+        oldest = log.oldest_seq()
+        if cursor > 0 and oldest and cursor + 1 < oldest:
+            raise OutOfRange(
+                f"events after seq {cursor} are no longer retained; the oldest is {oldest}"
+            )
+    heartbeat = request.heartbeat_seconds or heartbeat_seconds
+    while True:
+        batch = log.read(cursor, STREAM_BATCH)
+        if batch and batch[0].seq != cursor + 1 and cursor > 0:
+            # The events after the cursor were trimmed while this subscriber lagged:
+            # say so, never skip them silently.
+            raise OutOfRange(
+                f"events after seq {cursor} are no longer retained; the oldest is {batch[0].seq}"
+            )
+        if batch:
+            for event in batch:
+                if event_filter.matches(event):
+                    yield encode(event)
+            cursor = batch[-1].seq
+            continue
+        if not await log.wait_beyond(cursor, heartbeat):
+            yield supervisor_pb2.SubscribeResponse(
+                heartbeat=supervisor_pb2.Heartbeat(
+                    head_seq=log.head_seq, time=convert.timestamp(time.time())
+                )
+            )
+
+
+def _job_matches(event_filter: EventFilter, job_id: int, pgrp: int, label: str, user: str) -> bool:
+    return (
+        (not event_filter.job_ids or job_id in event_filter.job_ids)
+        and (not event_filter.pgrps or pgrp in event_filter.pgrps)
+        and (not event_filter.labels or label in event_filter.labels)
+        and (not event_filter.users or user in event_filter.users)
+    )

@@ -1,0 +1,353 @@
+"""Submissions: checking and applying Submits, and callbacks added to jobs later.
+
+A Submit is checked in two halves. What depends on the request alone (sizes, fields, Python
+callback code) is checked off the event loop, in a thread and in the code checker's process;
+what depends on the stored state (group, parents, labels, a replayed request id) is checked
+again on the loop right before the submission is applied in one commit, so it stays atomic
+(all jobs or none) whatever changed meanwhile. A large Submit is written staged by the
+:class:`~.staging.Stager`, for which this service is the :class:`~.staging.StagingHost`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Container, Iterable, Sequence
+
+from .callback_runs import STORAGE_RETRY_SECONDS
+from .codecheck import CodeChecker
+from .commit_pipeline import CommitPipeline
+from .core import transitions
+from .core.changes import Changes
+from .core.errors import AlreadyExists, NotFound
+from .core.limits import Limits
+from .core.model import CallbackLanguage, CallbackSpec, Job, JobSpec
+from .core.submission import (
+    FieldError,
+    SubmissionRejected,
+    check_callback_sizes,
+    context_problems,
+    intrinsic_problems,
+    make_job,
+    normalize,
+    place_job,
+    unplaced_job,
+    validate_submission,
+)
+from .core.triggers.dependency import Desugared, hold, read_dependency
+from .core.triggers.engine import Callback
+from .eventlog import EventLog
+from .job_index import JobIndex, freeze_long_lived
+from .staging import Prepared, Stager, SubmitResult, fresh_label
+from .store import SqliteStore
+from .triggering import Submitted, Triggering
+
+
+class RequestConflict(AlreadyExists):
+    """A request id reused for a different request."""
+
+
+class Submissions:
+    """Submit (in one piece or staged), replays of a request id, and AddCallbacks."""
+
+    def __init__(
+        self,
+        store: SqliteStore,
+        index: JobIndex,
+        pipeline: CommitPipeline,
+        triggering: Triggering,
+        event_log: EventLog,
+        code_checker: CodeChecker,
+        *,
+        limits: Limits,
+        clock: Callable[[], float],
+        freeze: bool,
+    ) -> None:
+        """``freeze``: after each staged Submit, exempt what it added from the
+        cyclic garbage collector (:func:`~.job_index.freeze_long_lived`)."""
+        self._store = store
+        self._index = index
+        self._pipeline = pipeline
+        self._triggering = triggering
+        self._log = event_log
+        self._code_checker = code_checker
+        self._limits = limits
+        self._clock = clock
+        self._freeze = freeze
+        self._stager = Stager(self, store, triggering, clock, retry_seconds=STORAGE_RETRY_SECONDS)
+
+    # --- what the checks and the stager see (JobLookup, StagingHost) --------------------
+
+    def get_job(self, job_id: int) -> Job | None:
+        return self._index.get_job(job_id)
+
+    def labels_in_pgrp(self, pgrp: int) -> set[str]:
+        """The labels used in ``pgrp``, those held by a Submit being staged included."""
+        return set(self._index.stored_labels(pgrp)) | self._stager.reserved_labels(pgrp)
+
+    def stored_labels(self, pgrp: int) -> Container[str]:
+        """The labels of the jobs in ``pgrp``, those held by a Submit being staged left out."""
+        return self._index.stored_labels(pgrp)
+
+    def take_job_ids(self, count: int) -> int:
+        """Advance the job id counter by ``count`` (a Submit being staged); the first id."""
+        return self._index.take_job_ids(count)
+
+    # --- submitting ----------------------------------------------------------------------
+
+    async def submit_async(
+        self,
+        specs: Sequence[JobSpec],
+        *,
+        pgrp: int = 0,
+        user: str = "",
+        request_id: str = "",
+        digest: str = "",
+        request_bytes: int = 0,
+    ) -> SubmitResult:
+        """:meth:`submit`, with the heavy pure work done first, off the event loop.
+
+        Python callback code is checked in a checker process and the work items are built in
+        a thread while other RPCs are served; then :meth:`submit` checks again, on the loop,
+        everything that depends on the stored state (group, parents, labels, a replayed
+        request id) and applies the submission in one piece, so it stays atomic (all jobs or
+        none) whatever changed meanwhile, other Submits included. Submits do not wait for each
+        other: a one-job Submit is not held up by another user's code being checked.
+
+        A large Submit (over ``staging.STAGE_ABOVE_ROWS`` work items and instances or
+        ``STAGE_ABOVE_JOBS`` jobs) is written staged, so that no single step holds the loop for
+        long: see :meth:`Stager.submit`.
+        """
+        await self._stager.wait(request_id)
+        replay = bool(request_id) and self._store.find_submission(request_id) is not None
+        prepared: Prepared | None = None
+        if not replay:
+            errors = await asyncio.to_thread(
+                intrinsic_problems, specs, self._limits, request_bytes=request_bytes
+            )
+            if errors:  # every problem at once, those against the stored state too
+                raise SubmissionRejected(errors + context_problems(specs, pgrp, self))
+            await self._check_code(
+                (f"jobs[{i}].callbacks[{j}]", c)
+                for i, spec in enumerate(specs)
+                for j, c in enumerate(spec.callbacks)
+            )
+            prepared = await asyncio.to_thread(self._prepare, specs)
+            rows = sum(len(job.work) + len(job.subjobs) for job in prepared.jobs)
+            if self._stager.should_stage(rows, len(specs)):
+                # A copy of this request may have begun staging while this one was checked;
+                # from here to the reservation nothing awaits, so no third copy slips in.
+                await self._stager.wait(request_id)
+                if not (request_id and self._store.find_submission(request_id)):
+                    staged = await self._stager.submit(
+                        specs, pgrp, user, request_id, digest, prepared
+                    )
+                    await asyncio.sleep(0)
+                    return staged
+        result = self.submit(
+            specs,
+            pgrp=pgrp,
+            user=user,
+            request_id=request_id,
+            digest=digest,
+            request_bytes=request_bytes,
+            prepared=prepared,
+        )
+        # Let other requests in before the caller builds its (large) response.
+        await asyncio.sleep(0)
+        return result
+
+    def commit_staged(
+        self,
+        specs: Sequence[JobSpec],
+        jobs: list[Job],
+        desugared: list[Desugared | None],
+        submission: tuple[str, str] | None,
+        now: float,
+    ) -> int:
+        """The last step of a staged Submit (:meth:`Stager.submit`), its checks passed: make
+        its jobs visible in one commit; the head seq after it."""
+        changes = Changes(now=now, staged=True)
+        callbacks = self._callbacks_for(specs, jobs, desugared, [])
+        for job in jobs:
+            transitions.submit(changes, job)
+        firings = self._triggering.register(changes, callbacks)
+        self._pipeline.commit(changes, submission, firings)
+        if self._freeze:
+            freeze_long_lived()
+        return self._log.head_seq
+
+    def _prepare(self, specs: Sequence[JobSpec]) -> Prepared:
+        return Prepared([unplaced_job(normalize(spec), self._limits) for spec in specs])
+
+    async def _check_code(self, callbacks: Iterable[tuple[str, CallbackSpec]]) -> None:
+        """Check Python callback code in the checker process (its verdicts are then cached)."""
+        if CallbackLanguage.PYTHON not in self._triggering.policy.enabled:
+            return
+        python = [
+            (path, spec) for path, spec in callbacks if spec.language == CallbackLanguage.PYTHON
+        ]
+        failed = set(await self._code_checker.check(spec.code for _, spec in python))
+        if failed:
+            raise SubmissionRejected(
+                [
+                    FieldError(
+                        f"{path}.code",
+                        "the code could not be checked (the checker process failed); try again",
+                    )
+                    for path, spec in python
+                    if spec.code in failed
+                ]
+            )
+
+    def submit(
+        self,
+        specs: Sequence[JobSpec],
+        *,
+        pgrp: int = 0,
+        user: str = "",
+        request_id: str = "",
+        digest: str = "",
+        request_bytes: int = 0,
+        prepared: Prepared | None = None,
+    ) -> SubmitResult:
+        """Check and apply a submission in one piece.
+
+        With ``prepared`` (from :meth:`submit_async`), the submission's own checks passed off
+        the loop and its work items are built: only the checks against the stored state
+        (group, parents, labels) are left, and they run here, right before it is applied.
+        """
+        if request_id and (replayed := self._replayed(request_id, digest)) is not None:
+            return replayed
+        if prepared is None:
+            errors = validate_submission(
+                specs, pgrp, self, self._limits, request_bytes=request_bytes
+            )
+        else:
+            errors = context_problems(specs, pgrp, self)
+        if errors:
+            raise SubmissionRejected(errors)
+        changes = Changes(now=self._clock())
+        jobs: list[Job] = []
+        group = pgrp
+        taken = self.labels_in_pgrp(pgrp) if pgrp else set()
+        taken.update(spec.label for spec in specs if spec.label)
+        first_id = self._index.next_job_id()
+        for offset, spec in enumerate(specs):
+            job_id = first_id + offset
+            group = group or job_id
+            label = spec.label or fresh_label(job_id, taken)
+            owner = spec.user or user
+            if prepared is not None:
+                job = place_job(prepared.jobs[offset], job_id, group, label, owner, changes.now)
+            else:
+                job = make_job(normalize(spec), job_id, group, label, owner, changes.now)
+            jobs.append(job)
+        callbacks = self._callbacks_for(specs, jobs, None, errors)
+        self._index.advance_job_ids(jobs[-1].id)
+        for job in jobs:
+            transitions.submit(changes, job)
+        firings = self._triggering.register(changes, callbacks)
+        # On failure _commit reloads the state, job id counter included, from the store.
+        self._pipeline.commit(changes, (request_id, digest) if request_id else None, firings)
+        return SubmitResult(jobs, group, self._log.head_seq)
+
+    def _replayed(self, request_id: str, digest: str) -> SubmitResult | None:
+        """The stored answer to an idempotent Submit already applied, or None."""
+        previous = self._store.find_submission(request_id)
+        if previous is None:
+            return None
+        if previous.digest != digest:
+            raise RequestConflict(
+                f"request_id {request_id!r} was already used for a different submission"
+            )
+        jobs = [self._index.jobs[i] for i in previous.job_ids]
+        return SubmitResult(jobs, previous.pgrp, previous.seq)
+
+    def _callbacks_for(
+        self,
+        specs: Sequence[JobSpec],
+        jobs: list[Job],
+        desugared: list[Desugared | None] | None,
+        errors: list[FieldError],
+    ) -> list[Callback]:
+        """Compile a submission's callbacks and dependencies; raises with every problem.
+
+        ``desugared``: the dependencies already parsed and their holds put on the jobs (a
+        staged Submit); None to do both here.
+        """
+        submitted = Submitted.of(jobs)
+        callbacks: list[Callback] = []
+        for index, (spec, job) in enumerate(zip(specs, jobs, strict=True)):
+            path = f"jobs[{index}]"
+            if desugared is None:
+                dependency, problems = read_dependency(spec.dependency, path)
+                errors.extend(problems)
+                if dependency is not None:
+                    hold(job, dependency)
+            else:
+                dependency = desugared[index]
+            compiled, problems = self._triggering.compile(
+                job,
+                spec.callbacks,
+                path,
+                dependency=dependency,
+                submitted=submitted,
+                registered_seq=self._log.head_seq,
+            )
+            errors.extend(problems)
+            callbacks.extend(compiled)
+        if errors:
+            self._triggering.forget_ids(callbacks)
+            raise SubmissionRejected(errors)
+        return callbacks
+
+    async def add_callbacks_async(
+        self, job_id: int, specs: Sequence[CallbackSpec]
+    ) -> list[Callback]:
+        """:meth:`add_callbacks`, with Python code checked off the event loop first (and
+        everything checked again, on the loop, when they are added)."""
+        self._callbacks_problems(job_id, specs)
+        await self._check_code((f"callbacks[{i}]", spec) for i, spec in enumerate(specs))
+        return self.add_callbacks(job_id, specs)
+
+    def _callbacks_problems(self, job_id: int, specs: Sequence[CallbackSpec]) -> Job:
+        """The job callbacks are added to; raises for everything but the compile problems."""
+        job = self._index.get_job(job_id)
+        if job is None:
+            raise NotFound(f"job {job_id} does not exist")
+        if job.removed:
+            raise SubmissionRejected([FieldError("job_id", f"job {job_id} was removed")])
+        if not specs:
+            raise SubmissionRejected([FieldError("callbacks", "give at least one callback")])
+        limit = self._limits.callbacks_per_job
+        has = len(self._triggering.callbacks_of(job_id))
+        if has + len(specs) > limit:
+            raise SubmissionRejected(
+                [
+                    FieldError(
+                        "callbacks",
+                        f"job {job_id} has {has} callbacks; with {len(specs)} more it would "
+                        f"have over {limit}, the most a job may have",
+                    )
+                ]
+            )
+        errors = [
+            error
+            for index, spec in enumerate(specs)
+            for error in check_callback_sizes(spec, f"callbacks[{index}]", self._limits)
+        ]
+        if errors:
+            raise SubmissionRejected(errors)
+        return job
+
+    def add_callbacks(self, job_id: int, specs: Sequence[CallbackSpec]) -> list[Callback]:
+        job = self._callbacks_problems(job_id, specs)
+        callbacks, errors = self._triggering.compile(
+            job, specs, "", registered_seq=self._log.head_seq
+        )
+        if errors:
+            raise SubmissionRejected([FieldError(e.path.lstrip("."), e.message) for e in errors])
+        changes = Changes(now=self._clock())
+        firings = self._triggering.register(changes, callbacks)
+        self._pipeline.commit(changes, firings=firings)
+        return callbacks
