@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2, trigger_pb2
 
 from ..core.events import Event, EventName, EventType
-from ..core.model import CallbackLanguage, CallbackSpec, Job, JobSpec, Prototype, WorkSpec
+from ..core.model import (
+    PLAIN_SPEC_FIELDS,
+    CallbackLanguage,
+    CallbackSpec,
+    Job,
+    JobSpec,
+    Prototype,
+    WorkSpec,
+)
 from ..core.runs import CallbackRun, CallbackRunOutcome
 from ..core.states import JobStatus, WorkStatus
 from ..core.triggers.engine import Callback
@@ -31,6 +41,18 @@ EVENT_TYPE_TO_PB = {
 EVENT_TYPE_FROM_PB = {value: type_ for type_, value in EVENT_TYPE_TO_PB.items()}
 
 
+_MAP_FIELDS = {
+    f.name
+    for f in job_pb2.JobSpec.DESCRIPTOR.fields
+    if f.message_type is not None and f.message_type.GetOptions().map_entry
+}
+_PLAIN_MAPS = tuple(name for name in PLAIN_SPEC_FIELDS if name in _MAP_FIELDS)
+_PLAIN_SCALARS = tuple(name for name in PLAIN_SPEC_FIELDS if name not in _MAP_FIELDS)
+# One C call each instead of a getattr per field: a Submit converts every job.
+_scalars_of = attrgetter(*_PLAIN_SCALARS)
+_plain_of = attrgetter(*PLAIN_SPEC_FIELDS)
+
+
 def timestamp(seconds: float) -> Timestamp | None:
     if not seconds:
         return None
@@ -40,10 +62,12 @@ def timestamp(seconds: float) -> Timestamp | None:
 
 
 def spec_from_pb(pb: job_pb2.JobSpec) -> JobSpec:
+    # Plain fields share their name and form in the proto and the core (PLAIN_SPEC_FIELDS);
+    # maps become dicts. The shaped ones are spelled out.
+    plain = dict(zip(_PLAIN_SCALARS, _scalars_of(pb), strict=False))  # same length
+    plain.update((name, dict(getattr(pb, name))) for name in _PLAIN_MAPS)
     return JobSpec(
-        name=pb.name,
-        label=pb.label,
-        pid=pb.pid,
+        **plain,
         status=JOB_STATUS_FROM_PB.get(pb.status, JobStatus.PENDING)
         if pb.status
         else JobStatus.PENDING,
@@ -59,18 +83,7 @@ def spec_from_pb(pb: job_pb2.JobSpec) -> JobSpec:
             else WorkSpec(w.name)
             for w in pb.agenda
         ],
-        cpus=pb.cpus,
-        priority=pb.priority,
         callbacks=[callback_spec_from_pb(c) for c in pb.callbacks],
-        dependency=pb.dependency,
-        mailaddress=pb.mailaddress,
-        timeout=pb.timeout,
-        agenda_timeout=pb.agenda_timeout,
-        retry=pb.retry,
-        data=dict(pb.data),
-        env=dict(pb.env),
-        cwd=pb.cwd,
-        user=pb.user,
     )
 
 
@@ -157,9 +170,7 @@ def trigger_to_pb(expr: Expr) -> trigger_pb2.TriggerExpr:
 
 def spec_to_pb(spec: JobSpec) -> job_pb2.JobSpec:
     pb = job_pb2.JobSpec(
-        name=spec.name,
-        label=spec.label,
-        pid=spec.pid,
+        **dict(zip(PLAIN_SPEC_FIELDS, _plain_of(spec), strict=False)),  # same length
         status=JOB_STATUS_TO_PB[spec.status],
         prototype=job_pb2.PROTOTYPE_CMDRANGE
         if spec.prototype is Prototype.CMDRANGE
@@ -167,17 +178,6 @@ def spec_to_pb(spec: JobSpec) -> job_pb2.JobSpec:
         command=job_pb2.Command(
             cmdline=spec.cmdline, frame_range=spec.frame_range, padding=spec.padding
         ),
-        cpus=spec.cpus,
-        priority=spec.priority,
-        dependency=spec.dependency,
-        mailaddress=spec.mailaddress,
-        timeout=spec.timeout,
-        agenda_timeout=spec.agenda_timeout,
-        retry=spec.retry,
-        data=spec.data,
-        env=spec.env,
-        cwd=spec.cwd,
-        user=spec.user,
     )
     pb.agenda.extend(
         job_pb2.WorkSpec(name=w.name, status=WORK_STATUS_TO_PB[w.status]) for w in spec.agenda
