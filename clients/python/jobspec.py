@@ -80,6 +80,20 @@ _INT_FIELDS = _plain_fields(
 _BOOL_FIELDS = _plain_fields({FieldDescriptor.CPPTYPE_BOOL})
 _MAP_FIELDS = _plain_fields({_MAP})
 
+PLAIN_FIELDS = _STRING_FIELDS | _INT_FIELDS | _BOOL_FIELDS | _MAP_FIELDS
+"""JobSpec's plain fields: read from a Qube dict, and shown by ``qb.jobinfo``, by name."""
+
+
+def plain_values(spec: job_pb2.JobSpec) -> dict[str, Any]:
+    """Every plain field of ``spec`` as a Qube dict has it (maps as dicts), in proto order."""
+    values: dict[str, Any] = {}
+    for field in job_pb2.JobSpec.DESCRIPTOR.fields:
+        if field.name in PLAIN_FIELDS:
+            value = getattr(spec, field.name)
+            values[field.name] = dict(value) if field.name in _MAP_FIELDS else value
+    return values
+
+
 _STATUS = {"pending": job_pb2.JOB_STATUS_PENDING, "blocked": job_pb2.JOB_STATUS_BLOCKED}
 _WORK_STATUS = {"pending": job_pb2.WORK_STATUS_PENDING, "blocked": job_pb2.WORK_STATUS_BLOCKED}
 _PROTOTYPE = {"cmdline": job_pb2.PROTOTYPE_CMDLINE, "cmdrange": job_pb2.PROTOTYPE_CMDRANGE}

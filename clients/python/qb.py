@@ -25,6 +25,7 @@ from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2
 
 from .aio import resume_sync
 from .client import Client, LatchworkError
+from .jobspec import plain_values
 
 __all__ = [
     "Job",
@@ -154,6 +155,14 @@ def _callback_dict(callback: job_pb2.Callback) -> dict[str, Any]:
     }
 
 
+# The plain JobSpec fields _job_dict shows by name (label and user: the job's own values;
+# retry as Qube's retrywork).
+_SHOWN_BY_NAME = frozenset(
+    {"name", "label", "pid", "user", "cpus", "priority", "dependency", "mailaddress"}
+    | {"retry", "timeout", "agenda_timeout", "cwd", "data", "env"}
+)
+
+
 def _job_dict(job: job_pb2.Job, *, agenda: bool = True) -> Job:
     spec = job.spec
     counts = job.counts
@@ -198,6 +207,10 @@ def _job_dict(job: job_pb2.Job, *, agenda: bool = True) -> Job:
         callbacks=[_callback_dict(c) for c in job.callbacks],
         children=list(job.child_ids),
     )
+    # A plain JobSpec field with no line above (one added later) is shown under its own name.
+    for name, value in plain_values(spec).items():
+        if name not in _SHOWN_BY_NAME:
+            result[name] = value
     if agenda:
         result["agenda"] = [_work_dict(w) for w in job.work]
         result["subjobs"] = [

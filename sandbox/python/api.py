@@ -9,7 +9,7 @@ read-only records over the snapshots the supervisor sent: fields read as attribu
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from latchwork.sandbox.actions import VERBS, CallbackAction, Scope, Verb
@@ -326,63 +326,6 @@ class Qb(Facade):
             job_id, name = _work_ref(item)
             self._add(CallbackAction(verb, Scope.WORK, job_id, work_name=name))
 
-    def unblock(self, jobs: object) -> None:
-        self._job_command("unblock", jobs)
-
-    def block(self, jobs: object) -> None:
-        self._job_command("block", jobs)
-
-    def suspend(self, jobs: object) -> None:
-        self._job_command("suspend", jobs)
-
-    def resume(self, jobs: object) -> None:
-        self._job_command("resume", jobs)
-
-    def remove(self, jobs: object) -> None:
-        self._job_command("remove", jobs)
-
-    def fail(self, jobs: object) -> None:
-        self._job_command("fail", jobs)
-
-    def kill(self, jobs: object) -> None:
-        self._job_command("kill", jobs)
-
-    def retry(self, jobs: object) -> None:
-        self._job_command("retry", jobs)
-
-    def requeue(self, jobs: object) -> None:
-        self._job_command("requeue", jobs)
-
-    def interrupt(self, jobs: object) -> None:
-        self._job_command("interrupt", jobs)
-
-    def migrate(self, jobs: object) -> None:
-        self._job_command("migrate", jobs)
-
-    def preempt(self, jobs: object) -> None:
-        self._job_command("preempt", jobs)
-
-    def workunblock(self, works: object) -> None:
-        self._work_command("workunblock", works)
-
-    def workblock(self, works: object) -> None:
-        self._work_command("workblock", works)
-
-    def workkill(self, works: object) -> None:
-        self._work_command("workkill", works)
-
-    def workretry(self, works: object) -> None:
-        self._work_command("workretry", works)
-
-    def workrequeue(self, works: object) -> None:
-        self._work_command("workrequeue", works)
-
-    def workcomplete(self, works: object) -> None:
-        self._work_command("workcomplete", works)
-
-    def workfail(self, works: object) -> None:
-        self._work_command("workfail", works)
-
     def mail(self, text: str = "") -> None:
         """Mail the owner's ``mailaddress`` (the supervisor's status mail when ``text`` is "")."""
         if type(text) is not str:
@@ -390,6 +333,36 @@ class Qb(Facade):
         if len(text) > MAX_MAIL_TEXT:
             raise ValueError(f"a mail text has at most {MAX_MAIL_TEXT} characters")
         self._add(CallbackAction(Verb.MAIL, Scope.JOB, self._owner_id, text=text))
+
+
+def _job_function(name: str) -> Callable[[Qb, object], None]:
+    verb = _JOB_COMMANDS[name][0]
+
+    def command(self: Qb, jobs: object) -> None:
+        self._job_command(name, jobs)
+
+    command.__name__ = command.__qualname__ = name
+    command.__doc__ = f"Ask the supervisor to {verb} these jobs (ids, or 'id.subid' strings)."
+    return command
+
+
+def _work_function(name: str) -> Callable[[Qb, object], None]:
+    verb = _WORK_COMMANDS[name]
+
+    def command(self: Qb, works: object) -> None:
+        self._work_command(name, works)
+
+    command.__name__ = command.__qualname__ = name
+    command.__doc__ = f"Ask the supervisor to {verb} these work items ('id:name' strings)."
+    return command
+
+
+# qb's action functions come from the verb table: a verb added there (with its qb names) is a
+# qb function here with no edit.
+for _name in _JOB_COMMANDS:
+    setattr(Qb, _name, _job_function(_name))
+for _name in _WORK_COMMANDS:
+    setattr(Qb, _name, _work_function(_name))
 
 
 def recorded_actions(qb: Qb) -> list[CallbackAction]:

@@ -29,14 +29,9 @@ from .subscribe import subscription
 DEFAULT_HEARTBEAT_SECONDS = 5
 MAX_PAGE_SIZE = 1000
 
+# proto Action -> OperatorAction, by name (tests/unit/test_parity.py pairs the two enums).
 _ACTIONS = {
-    supervisor_pb2.ACTION_BLOCK: OperatorAction.BLOCK,
-    supervisor_pb2.ACTION_UNBLOCK: OperatorAction.UNBLOCK,
-    supervisor_pb2.ACTION_KILL: OperatorAction.KILL,
-    supervisor_pb2.ACTION_RETRY: OperatorAction.RETRY,
-    supervisor_pb2.ACTION_SUSPEND: OperatorAction.SUSPEND,
-    supervisor_pb2.ACTION_RESUME: OperatorAction.RESUME,
-    supervisor_pb2.ACTION_REMOVE: OperatorAction.REMOVE,
+    supervisor_pb2.Action.Value(f"ACTION_{action.name}"): action for action in OperatorAction
 }
 
 

@@ -87,6 +87,9 @@ class Limits:
     """RFC 5321 (4.5.3.1.3) allows 256 octets per address: room for a few addresses."""
     dependency_chars: int = 10_000
     """Same as a trigger: a dependency becomes one."""
+    other_text_bytes: int = 4_096
+    """Any other text field of a job (one added later with no limit of its own): a field
+    nobody chose a size for is still bounded and still refuses NUL bytes."""
 
     # --- per callback ----------------------------------------------------------------------
     callbacks_per_job: int = 100

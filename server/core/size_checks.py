@@ -12,7 +12,7 @@ from typing import Protocol
 
 from .errors import FieldError
 from .limits import DEFAULT_LIMITS, Limits
-from .model import CallbackSpec, JobSpec
+from .model import PLAIN_SPEC_FIELDS, CallbackSpec, JobSpec
 
 NUL_MESSAGE = "contains a NUL byte"
 
@@ -177,6 +177,23 @@ def check_callback_sizes(
     return check.errors
 
 
+# The plain text and map fields job_size_problems checks by name, each with its own limit.
+_CHECKED_BY_NAME = frozenset(
+    {"name", "label", "user", "cwd", "mailaddress", "dependency", "env", "data"}
+)
+_DEFAULTS = JobSpec()
+_UNCHECKED_TEXT = tuple(
+    name
+    for name in PLAIN_SPEC_FIELDS
+    if name not in _CHECKED_BY_NAME and isinstance(getattr(_DEFAULTS, name), str)
+)
+_UNCHECKED_MAPS = tuple(
+    name
+    for name in PLAIN_SPEC_FIELDS
+    if name not in _CHECKED_BY_NAME and isinstance(getattr(_DEFAULTS, name), dict)
+)
+
+
 def job_size_problems(spec: JobSpec, path: str, limits: Limits) -> list[FieldError]:
     """Every size limit and NUL byte of one job (its counts were checked before)."""
     check = _Checker(path)
@@ -206,6 +223,18 @@ def job_size_problems(spec: JobSpec, path: str, limits: Limits) -> list[FieldErr
         value_bytes=limits.data_value_bytes,
         total_bytes=limits.data_total_bytes,
     )
+    # A plain field added later without a line above is still bounded (and NUL-free).
+    for name in _UNCHECKED_TEXT:
+        check.text(name, getattr(spec, name), limits.other_text_bytes)
+    for name in _UNCHECKED_MAPS:
+        check.mapping(
+            name,
+            getattr(spec, name),
+            entries=limits.data_entries,
+            key_bytes=limits.data_key_bytes,
+            value_bytes=limits.data_value_bytes,
+            total_bytes=limits.data_total_bytes,
+        )
     # The agenda's and the callbacks' counts: container_problems, before this.
     for index, callback in enumerate(spec.callbacks):
         check.errors.extend(check_callback_sizes(callback, f"{path}.callbacks[{index}]", limits))

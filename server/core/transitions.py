@@ -35,7 +35,9 @@ class TransitionRefused(Exception):
     """The requested change does not apply to the target in its current state."""
 
 
-def _event(job: Job, name: EventName, type_: EventType, **fields: object) -> Event:
+def event_of(job: Job, name: EventName, type_: EventType, **fields: object) -> Event:
+    """An event about ``job``: its id, group, label and user filled in (emit it with
+    ``changes.emit``)."""
     return Event(
         name=name,
         type=type_,
@@ -60,7 +62,7 @@ def set_work(
     work.message = message
     changes.touch(job, work)
     changes.emit(
-        _event(
+        event_of(
             job,
             name,
             EventType.WORK,
@@ -92,7 +94,7 @@ def refresh_job(changes: Changes, job: Job, message: str = "") -> None:
         job.end_time = 0.0
     changes.touch(job)
     changes.emit(
-        _event(
+        event_of(
             job,
             job_event_name(previous, current),
             EventType.JOB,
@@ -107,7 +109,7 @@ def submit(changes: Changes, job: Job) -> None:
     """A new job; its pending work is offered as a whole (``Scheduler.offer_new``): not an
     entry per work item, which for 100,000 frames cost ~90 ms on the event loop."""
     changes.new_jobs.append(job)
-    changes.emit(_event(job, EventName.SUBMIT, EventType.JOB, status=job.status.value))
+    changes.emit(event_of(job, EventName.SUBMIT, EventType.JOB, status=job.status.value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +142,7 @@ def start_work(
         subjob.start_time = changes.now
         subjob.ran_failure = False
         changes.emit(
-            _event(
+            event_of(
                 job,
                 EventName.RUNNING,
                 EventType.SUBJOB,
@@ -185,7 +187,7 @@ def _end_subjob(changes: Changes, job: Job, subjob: Subjob, *, killed: bool = Fa
         WorkStatus.COMPLETE: EventName.COMPLETE,
     }[final]
     changes.emit(
-        _event(
+        event_of(
             job,
             name,
             EventType.SUBJOB,
@@ -224,7 +226,7 @@ def finish_work(
     else:
         if outcome is WorkOutcome.TIMED_OUT:
             changes.emit(
-                _event(
+                event_of(
                     job,
                     EventName.TIMEOUT,
                     EventType.WORK,

@@ -16,8 +16,16 @@ import pytest
 from latchwork.sandbox.python import pool
 from latchwork.sandbox.python.pool import DEFAULT_LIMITS as SANDBOX_LIMITS
 from latchwork.server.callbacks import LanguagePolicy
+from latchwork.server.core import size_checks
 from latchwork.server.core.limits import DEFAULT_LIMITS, Limits
-from latchwork.server.core.model import CallbackSpec, JobSpec, Prototype, WorkSpec
+from latchwork.server.core.model import (
+    PLAIN_SPEC_FIELDS,
+    CallbackSpec,
+    JobSpec,
+    Prototype,
+    WorkSpec,
+)
+from latchwork.server.core.size_checks import job_size_problems
 from latchwork.server.core.submission import FieldError, SubmissionRejected, validate_submission
 from latchwork.server.core.triggers.parser import MAX_TRIGGER_LENGTH
 from latchwork.server.output import OutputStore
@@ -422,3 +430,37 @@ def test_concurrent_submits_taking_one_label_do_not_both_succeed(tmp_path: Path)
     finally:
         sup.code_checker.close()
         store.close()
+
+
+# --- every plain text and map field is bounded, those added later included ---------------
+
+_PLAIN_TEXT = [n for n in PLAIN_SPEC_FIELDS if isinstance(getattr(JobSpec(), n), str)]
+_PLAIN_MAPS = [n for n in PLAIN_SPEC_FIELDS if isinstance(getattr(JobSpec(), n), dict)]
+
+
+@pytest.mark.parametrize("name", _PLAIN_TEXT)
+def test_every_plain_text_field_refuses_nul_and_is_bounded(name: str) -> None:
+    # A field added to JobSpec with no check of its own falls under other_text_bytes.
+    with_nul = job(**{name: "a\x00b"})
+    assert any(e.path == f"jobs[0].{name}" for e in job_size_problems(with_nul, "jobs[0]", L))
+    huge = job(**{name: "x" * (L.cmdline_bytes + L.frame_range_chars)})
+    assert any(e.path == f"jobs[0].{name}" for e in job_size_problems(huge, "jobs[0]", L))
+
+
+@pytest.mark.parametrize("name", _PLAIN_MAPS)
+def test_every_plain_map_field_refuses_nul_and_is_bounded(name: str) -> None:
+    with_nul = job(**{name: {"K": "a\x00b"}})
+    assert any(
+        e.path.startswith(f"jobs[0].{name}") for e in job_size_problems(with_nul, "jobs[0]", L)
+    )
+    many = job(**{name: {f"K{i}": "v" for i in range(1 + max(L.env_vars, L.data_entries))}})
+    assert any(e.path == f"jobs[0].{name}" for e in job_size_problems(many, "jobs[0]", L))
+
+
+def test_a_field_with_no_limit_of_its_own_gets_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As if `notes` had been added to JobSpec with no line in job_size_problems: `name` is
+    # taken off the checked-by-name list and must fall under other_text_bytes.
+    monkeypatch.setattr(size_checks, "_UNCHECKED_TEXT", ("name",))
+    over = job(name="é" * (L.other_text_bytes // 2 + 1))  # 2 bytes each, over the default
+    paths = [e.path for e in job_size_problems(over, "jobs[0]", L) if "bytes" in e.message]
+    assert paths == ["jobs[0].name"]

@@ -9,18 +9,30 @@ Qube-dict reader of the Python client. These tests fail when one of them is left
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from enum import Enum
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
 from google.protobuf.descriptor import EnumDescriptor
 from google.protobuf.message import Message
 
+import latchwork.server as server_package
+from latchwork.client import qb
 from latchwork.client.jobspec import IGNORED_QUBE_KEYS, job_spec_from_dict
 from latchwork.server.api import convert
+from latchwork.server.core.actions import OperatorAction
 from latchwork.server.core.events import EventName, EventType
-from latchwork.server.core.model import CallbackSpec, JobSpec, Prototype, WorkSpec
+from latchwork.server.core.model import (
+    PLAIN_SPEC_FIELDS,
+    CallbackSpec,
+    JobSpec,
+    Prototype,
+    WorkSpec,
+)
+from latchwork.server.core.runs import CallbackRunOutcome
 from latchwork.server.core.states import JobStatus, WorkStatus
 from latchwork.server.core.triggers.parser import parse_atom
 from latchwork.server.core.triggers.resolve import DONE_NAMES, PRODUCED, VALID_NAMES
@@ -38,7 +50,7 @@ from latchwork.server.store.codec import (
     encode_callback,
     encode_spec,
 )
-from latchwork.v1 import event_pb2, job_pb2
+from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2
 
 # --- enums: proto <-> core -------------------------------------------------------------------
 
@@ -50,6 +62,8 @@ ENUM_PAIRS: list[tuple[EnumDescriptor, type[Enum], str]] = [
     (job_pb2.JobStatus.DESCRIPTOR, JobStatus, "JOB_STATUS_"),
     (job_pb2.WorkStatus.DESCRIPTOR, WorkStatus, "WORK_STATUS_"),
     (job_pb2.Prototype.DESCRIPTOR, Prototype, "PROTOTYPE_"),
+    (supervisor_pb2.Action.DESCRIPTOR, OperatorAction, "ACTION_"),
+    (supervisor_pb2.CallbackOutcome.DESCRIPTOR, CallbackRunOutcome, "CALLBACK_OUTCOME_"),
 ]
 
 
@@ -126,6 +140,32 @@ def test_each_watchable_type_lists_the_names_it_can_fire_on() -> None:
         assert VALID_NAMES[type_.value] - {DONE} == {n.value for n in names}
         assert (DONE in VALID_NAMES[type_.value]) == (names >= DONE_NAMES), type_
         assert VALID_NAMES[type_.value] <= set(EVENT_NAMES)
+
+
+SERVER = Path(server_package.__file__).resolve().parent
+# Names no trigger can watch, with the reason.
+NEVER_PRODUCED = {
+    EventName.ASSIGNED: "a Qube name kept for the API; Latchwork goes straight to running",
+}
+# Names a trigger may watch that nothing emits yet, with where they will come from.
+NOT_YET_EMITTED = {
+    EventName.MODIFIED: "issue 12 (ModifyJobs) emits it; until then it never fires",
+}
+
+
+def test_every_event_name_is_produced_for_some_type_or_said_why_not() -> None:
+    produced = set().union(*PRODUCED.values())
+    assert set(EventName) - produced == set(NEVER_PRODUCED)
+
+
+def test_every_produced_name_is_emitted_somewhere_in_the_server() -> None:
+    # A name some type "produces" that no code emits makes a trigger that is accepted at
+    # submit and never fires. Emitters spell it EventName.X (resolve.py's table uses _E.X).
+    emitted: set[str] = set()
+    for source in SERVER.rglob("*.py"):
+        emitted |= set(re.findall(r"\bEventName\.([A-Z]+)\b", source.read_text()))
+    produced = {name.name for name in set().union(*PRODUCED.values())}
+    assert produced - emitted == {name.name for name in NOT_YET_EMITTED}
 
 
 # --- JobSpec fields --------------------------------------------------------------------------
@@ -351,3 +391,18 @@ def test_a_full_qube_dict_gives_the_full_core_spec() -> None:
             else:
                 job[key] = value
     assert convert.spec_from_pb(job_spec_from_dict(job)) == _full_core()
+
+
+def test_qb_jobinfo_shows_every_plain_field() -> None:
+    # qb.jobinfo names the fields it knows one by one; any other plain field (one added
+    # later) must still show, under its own name.
+    spec = job_pb2.JobSpec()
+    for field in FIELDS:
+        _set_proto(spec, field.proto, field.proto_value)
+    job = job_pb2.Job(id=1, pgrp=1, label="lbl_1", user="ann", spec=spec)
+    shown = qb._job_dict(job)  # noqa: SLF001 (what jobinfo returns, without a server)
+    renamed = {"retry": "retrywork"}
+    for name in PLAIN_SPEC_FIELDS:
+        field = next(f for f in FIELDS if f.core == name)
+        value = shown[renamed.get(name, name)]
+        assert value == field.qube_value, name
