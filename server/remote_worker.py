@@ -2,7 +2,8 @@
 
 It registers, leases work, runs each item with the same runner as the local pool, streams the
 output back while the process runs, and reports how it ended. Heartbeats carry the requests to
-kill, suspend or resume its processes.
+kill, suspend or resume its processes. Its frames die with it, however it dies, and a run that
+starts again removes what a previous one left before it registers (``frame_guardian``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import TypeVar
 
 import grpc
 
+from latchwork.server.frame_guardian import FrameGuard, clear_leftovers, record_path_for
 from latchwork.v1 import job_pb2, worker_pb2, worker_pb2_grpc
 
 from .core.command import ProcessSpec
@@ -61,9 +63,16 @@ _FINAL_REFUSALS = frozenset(
 
 class RemoteWorker:
     def __init__(
-        self, address: str, *, slots: int, host: str = "", kill_grace: float = 0.5
+        self,
+        address: str,
+        *,
+        slots: int,
+        host: str = "",
+        kill_grace: float = 0.5,
+        frames: FrameGuard | None = None,
     ) -> None:
         self.address = address
+        self._frames = frames or FrameGuard.unguarded()
         self.slots = slots
         self.host = host or socket.gethostname()
         self.kill_grace = kill_grace
@@ -196,9 +205,12 @@ class RemoteWorker:
         stdout = self._scratch / f"{lease.lease_id}.out"
         stderr = self._scratch / f"{lease.lease_id}.err"
         try:
+            self._frames.starting(lease.lease_id)
             spec = ProcessSpec(cmdline=lease.cmdline, env=dict(lease.env), cwd=lease.cwd)
             process = ManagedProcess.start(spec, stdout, stderr, kill_grace=self.kill_grace)
+            self._frames.started(lease.lease_id, process.pid)
         except Exception as error:
+            self._frames.ended(lease.lease_id)
             await self._report(
                 stub, lease.lease_id, WorkOutcome.START_FAILED, -1, start_failure_reason(error)
             )
@@ -219,6 +231,7 @@ class RemoteWorker:
             )
         finally:
             del self._processes[lease.lease_id]
+            self._frames.ended(lease.lease_id)
             uploader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await uploader
@@ -360,8 +373,9 @@ def run(address: str, slots: int, host: str = "") -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     identity = host or socket.gethostname()
+    lock_path = worker_lock_path(identity, address)
     try:
-        lock = InstanceLock.acquire(worker_lock_path(identity, address))
+        lock = InstanceLock.acquire(lock_path)
     except InstanceLocked as held:
         raise StartupError(
             f"a worker for {address} as host {identity} already runs on this machine: "
@@ -370,12 +384,25 @@ def run(address: str, slots: int, host: str = "") -> None:
     except OSError as error:
         raise StartupError(f"cannot take the worker's lock: {error}") from None
 
-    async def main() -> None:
+    async def main(frames: FrameGuard) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await RemoteWorker(address, slots=slots, host=identity).run(stop)
+        await RemoteWorker(address, slots=slots, host=identity, frames=frames).run(stop)
 
     with lock:
-        asyncio.run(main())
+        # Before registering: what a previous run of this identity left must not run on
+        # beside the work the supervisor gives this one (issue 12, item 7).
+        record = record_path_for(lock_path)
+        if killed := clear_leftovers(record):
+            log.warning("killed frames a previous run left running (pids %s)", killed)
+        try:
+            frames = FrameGuard(record)
+        except OSError as error:
+            raise StartupError(f"cannot start the frame guardian: {error}") from None
+        log.info("frame guardian pid %d", frames.guardian_pid)
+        try:
+            asyncio.run(main(frames))
+        finally:
+            frames.close()

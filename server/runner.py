@@ -107,9 +107,11 @@ class ManagedProcess:
             os.close(pidfd)
             if timer is not None:
                 timer.cancel()
-        code = self._popen.wait()
-        # Whatever the leader left behind in its group goes with it.
+        # Whatever the leader left behind in its group goes with it; before the leader is
+        # reaped, while its unreaped pid still holds the group's id, so that a reused pid
+        # can never make this signal reach an unrelated group.
         self._signal_group(signal.SIGKILL)
+        code = self._popen.wait()
         if self._timed_out:
             return RunResult(WorkOutcome.TIMED_OUT, code, f"timed out after {self._timed_out:g} s")
         if self._killed:
