@@ -23,14 +23,14 @@ PROTOS      := $(shell find protos -name '*.proto' 2>/dev/null | sort)
 # directories too: their mtime changes when a .proto is added, removed or renamed
 PROTO_DIRS  := $(shell find protos -type d 2>/dev/null | sort)
 STUBS       := build/gen/.stamp
-TYPECHECK   := build/typecheck/.stamp
-# import name -> source dir, for the mypy link tree (generated packages are added from build/gen)
-LINKS       := server:server sandbox:sandbox client:clients/python common:common
-MYPY_ARGS   ?= -p latchwork.server -p latchwork.sandbox -p latchwork.client -p latchwork.common
-# mypy reports link-tree paths; map them back to the real files for humans and editors
-MYPY_SED    := $(foreach l,$(LINKS),-e 's|^build/typecheck/latchwork/$(word 1,$(subst :, ,$(l)))/|$(word 2,$(subst :, ,$(l)))/|') \
-               -e 's|^build/typecheck/latchwork/|build/gen/latchwork/|'
-MYPY        := MYPYPATH=build/typecheck $(BIN)/mypy $(MYPY_ARGS) 2>&1 | sed $(MYPY_SED)
+# Roots of the latchwork namespace package (pyproject.toml: packages.find, mypy_path): each
+# holds portions, e.g. server/latchwork/server and server/latchwork/worker.
+SOURCE_ROOTS := server sandbox clients/python common
+PORTIONS    := $(patsubst %/__init__.py,%,\
+                 $(wildcard $(addsuffix /latchwork/*/__init__.py,$(SOURCE_ROOTS))))
+PROTO_PKGS  := $(notdir $(patsubst %/,%,$(wildcard protos/latchwork/*/)))
+MYPY_ARGS   ?= $(addprefix -p latchwork.,$(notdir $(PORTIONS)))
+MYPY        := $(BIN)/mypy $(MYPY_ARGS)
 
 ARGS        ?=
 PYTEST_ARGS ?=
@@ -42,7 +42,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 all: test
 
-bootstrap: $(INSTALLED) $(STUBS) $(TYPECHECK) $(BUF_STAMP)
+bootstrap: $(INSTALLED) $(STUBS) $(BUF_STAMP)
 
 # ---------------------------------------------------------------------------------------------
 # bootstrap pieces
@@ -51,35 +51,26 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# setup.py computes the package mapping at install time.  The editable install finds new
-# subpackages by itself, but a package root or proto package that appears (or disappears)
-# later needs a reinstall: $(PKG_ROOTS_FILE) records the set and changes only when it does.
-PKG_ROOTS      := $(wildcard server/__init__.py sandbox/__init__.py clients/python/__init__.py common/__init__.py \
-                             protos/latchwork/*/)
+# The editable install maps each portion of the latchwork namespace to its directory
+# (pyproject.toml); it finds new modules and subpackages inside a portion by itself, but a
+# portion that appears (or disappears) needs a reinstall: $(PKG_ROOTS_FILE) records the set
+# and changes only when it does.
+PKG_ROOTS      := $(PORTIONS) $(PROTO_PKGS)
 PKG_ROOTS_FILE := $(VENV)/.pkg-roots
 
 $(PKG_ROOTS_FILE): FORCE | $(PY)
 	@echo '$(PKG_ROOTS)' | cmp -s - $@ || echo '$(PKG_ROOTS)' > $@
 
-$(INSTALLED): pyproject.toml setup.py $(PKG_ROOTS_FILE) | $(PY)
+$(INSTALLED): pyproject.toml $(PKG_ROOTS_FILE) | $(PY)
+	# the generated packages must exist (empty until `make stubs`) for the install to map them
+	for pkg in $(PROTO_PKGS); do \
+	  mkdir -p "build/gen/latchwork/$$pkg" && touch "build/gen/latchwork/$$pkg/__init__.py"; \
+	done
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
 $(STUBS): $(PROTOS) $(PROTO_DIRS) tools/gen_stubs.py $(INSTALLED)
 	$(PY) tools/gen_stubs.py
-	touch $@
-
-# mypy cannot follow setuptools' editable finder, so give it a plain tree of symlinks.
-$(TYPECHECK): $(STUBS) Makefile
-	rm -rf build/typecheck
-	mkdir -p build/typecheck/latchwork
-	for link in $(LINKS); do \
-	  ln -sfn "../../../$${link#*:}" "build/typecheck/latchwork/$${link%%:*}"; \
-	done
-	for dir in build/gen/latchwork/*/; do \
-	  name=$$(basename "$$dir"); \
-	  ln -sfn "../../gen/latchwork/$$name" "build/typecheck/latchwork/$$name"; \
-	done
 	touch $@
 
 # buf from npm (@bufbuild/buf pulls the platform binary as an optional dependency).

@@ -41,7 +41,8 @@ from bench.subscribe_throughput import (
 )
 from latchwork.v1 import supervisor_pb2_grpc
 
-WINDOW = 50_000  # server/eventlog.py's default: events older than this come from SQLite
+# server/latchwork/server/eventlog.py's default: events older than this come from SQLite
+WINDOW = 50_000
 
 
 async def _replay_forever(address: str, streams: int, replay: int, stop: Any, counts: Any) -> None:

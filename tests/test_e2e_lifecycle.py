@@ -15,8 +15,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from latchwork.server.remote_worker import RemoteWorker
 from latchwork.v1 import job_pb2, worker_pb2, worker_pb2_grpc
+from latchwork.worker.remote_worker import RemoteWorker
 
 from .serverproc import ServerProcess, run_refused
 from .waiting import wait_job

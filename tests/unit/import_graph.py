@@ -4,7 +4,8 @@ The graph is built from the source files (``ast``), so what Python happens to to
 time (an import under ``if TYPE_CHECKING:``, or one inside a function) still counts: a
 type-only dependency is still a dependency of concepts.
 
-Files map to module names as ``setup.py`` maps them (:data:`SOURCE_ROOTS`).
+Module names follow directories: ``server/latchwork/server/app.py`` is
+``latchwork.server.app`` (:data:`SOURCE_ROOTS`).
 """
 
 from __future__ import annotations
@@ -16,13 +17,24 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 NAMESPACE = "latchwork"
-SOURCE_ROOTS: dict[str, str] = {
-    "server": "server",
-    "sandbox": "sandbox",
-    "client": "clients/python",
-    "common": "common",
-}
-"""``latchwork.<name>`` -> directory, as in ``setup.py`` (update both together)."""
+PATH_ROOTS = ("server", "sandbox", "clients/python", "common")
+"""The folders whose ``latchwork/`` holds portions of the ``latchwork`` namespace package
+(pyproject.toml's ``packages.find`` and mypy's ``mypy_path``, less the generated build/gen)."""
+
+
+def portions(repo: Path, path_roots: Iterable[str] = PATH_ROOTS) -> dict[str, str]:
+    """``latchwork.<name>`` -> its directory, for each regular package directly below a root's
+    ``latchwork/`` folder."""
+    return {
+        init.parent.name: init.parent.relative_to(repo).as_posix()
+        for root in path_roots
+        for init in sorted((repo / root / NAMESPACE).glob("*/__init__.py"))
+    }
+
+
+SOURCE_ROOTS: dict[str, str] = portions(REPO)
+"""``latchwork.<name>`` -> directory: ``server`` -> ``server/latchwork/server``, ``worker`` ->
+``server/latchwork/worker``, ``client`` -> ``clients/python/latchwork/client``, ..."""
 
 Graph = dict[str, set[str]]
 
@@ -43,8 +55,8 @@ class Import:
 
 
 def modules_under(repo: Path, roots: Mapping[str, str]) -> dict[str, Path]:
-    """Module name -> file, for every regular package below each root (as setup.py walks:
-    a directory without ``__init__.py`` is not a package and is not descended into)."""
+    """Module name -> file, for every regular package below each root (a directory
+    without ``__init__.py`` is not a package and is not descended into)."""
     found: dict[str, Path] = {}
     for short, rel_root in roots.items():
         root = repo / rel_root

@@ -169,7 +169,7 @@ async def test_a_stream_ends_with_the_mapped_status_after_what_it_sent(address: 
 
 # --- the servicers raise; they never translate ----------------------------------------------
 
-SERVICERS = sorted((ROOT / "server" / "api").glob("*_service.py"))
+SERVICERS = sorted((ROOT / "server" / "latchwork" / "server" / "api").glob("*_service.py"))
 DOMAIN_NAMES = {kind.__name__ for kind in (SupervisorError, *_kinds(SupervisorError))}
 TRANSLATORS = {"abort", "abort_invalid", "abort_with_status", "refuse"}
 NOT_AN_RPC = {"reap_lost_workers"}  # a background loop: a full disk leaves the worker lost

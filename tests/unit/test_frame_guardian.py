@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from latchwork.server.frame_guardian import (
+from latchwork.worker.frame_guardian import (
     FrameGuard,
     RunningFrame,
     clear_leftovers,
@@ -208,7 +208,7 @@ def test_a_guardian_that_died_is_replaced_and_told_every_running_frame(frames: F
 _WORKER = textwrap.dedent(
     """
     import os, subprocess, sys, time
-    from latchwork.server.frame_guardian import FrameGuard
+    from latchwork.worker.frame_guardian import FrameGuard
 
     guard = FrameGuard(None)
     lease = sys.argv[1]

@@ -12,6 +12,9 @@ the static one of the cycle test (:mod:`tests.unit.import_graph`): imports under
   generated ``latchwork.v1``) appear only in the API layer and the process wiring.
 - The sandbox never imports the server (and so never the store); the client never imports the
   server (``latchwork serve`` / ``worker`` reach the CLI through an entry point instead).
+- The server never imports the worker: ``latchwork.worker`` runs work with the server's
+  runner, core types and instance lock, never the other way round; the client and the
+  sandbox import neither.
 """
 
 from __future__ import annotations
@@ -38,14 +41,14 @@ GRPC_ALLOWED: dict[str, str] = {
     "latchwork.server.api": "the API layer",
     # Process wiring: builds the grpc.aio server, its interceptors, health and reflection.
     "latchwork.server.app": "wiring: starts the gRPC server",
-    # The remote worker is a gRPC client of the supervisor's Worker service.
-    "latchwork.server.remote_worker": "wiring: a gRPC client process",
+    # The worker (`latchwork worker`) is a gRPC client of the supervisor's Worker service.
+    "latchwork.worker": "wiring: a gRPC client process",
     # The client library, qb and the CLI speak the API; gRPC is what they are made of.
     "latchwork.client": "wiring: the gRPC client",
     # KNOWN VIOLATION (issue 11, item 5): TokenInterceptor is a grpc.aio server interceptor,
     # transport glue that belongs in the API layer (latchwork.server.api.auth). Moving it
-    # touches server/api/*, rewritten by another part of issue 11 at the same time; remove
-    # this entry with that move.
+    # touches server/latchwork/server/api/*, rewritten by another part of issue 11 at the same time;
+    # remove this entry with that move.
     "latchwork.server.auth": "known violation, issue 11: move to latchwork.server.api",
 }
 """Module (or package prefix) -> why it may import gRPC/protobuf types."""
@@ -227,6 +230,23 @@ def test_the_client_never_imports_the_server(tree: Imports) -> None:
         imports_across(tree, "latchwork.client", "latchwork.server"),
         "the client imports the server (shared rules go to latchwork.common; subcommands "
         "the server contributes go through the latchwork.commands entry points)",
+    )
+
+
+def test_the_server_never_imports_the_worker(tree: Imports) -> None:
+    _fail_on(
+        imports_across(tree, "latchwork.server", "latchwork.worker"),
+        "the server imports the worker (the worker is a client of the server's Worker service: "
+        "what both need stays in latchwork.server, or goes to latchwork.common)",
+    )
+
+
+def test_the_client_and_the_sandbox_never_import_the_worker(tree: Imports) -> None:
+    _fail_on(
+        imports_across(tree, "latchwork.client", "latchwork.worker")
+        + imports_across(tree, "latchwork.sandbox", "latchwork.worker"),
+        "the client or the sandbox imports the worker (`latchwork worker` reaches the CLI "
+        "through the latchwork.commands entry points)",
     )
 
 

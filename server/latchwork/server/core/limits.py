@@ -97,7 +97,8 @@ class Limits:
     trigger_chars: int = 10_000
     """The trigger parser's own limit (core/triggers/parser.py, MAX_TRIGGER_LENGTH)."""
     code_bytes: int = 64 * 2**10
-    """The Python sandbox's source limit (sandbox/python/pool.py, Limits.max_source_bytes)."""
+    """The Python sandbox's source limit (sandbox/latchwork/sandbox/python/pool.py,
+    Limits.max_source_bytes)."""
     language_chars: int = 16
     criteria_entries: int = 64
     criteria_key_bytes: int = 256

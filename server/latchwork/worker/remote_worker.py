@@ -22,15 +22,15 @@ from typing import TypeVar
 
 import grpc
 
-from latchwork.server.frame_guardian import FrameGuard, clear_leftovers, record_path_for
+from latchwork.server.core.command import ProcessSpec
+from latchwork.server.core.transitions import WorkOutcome
+from latchwork.server.instance_lock import InstanceLock, InstanceLocked, worker_lock_path
+from latchwork.server.runner import ManagedProcess, RunResult, start_failure_reason
+from latchwork.server.startup import StartupError
+from latchwork.server.throttled_log import ThrottledLog
 from latchwork.v1 import job_pb2, worker_pb2, worker_pb2_grpc
 
-from .core.command import ProcessSpec
-from .core.transitions import WorkOutcome
-from .instance_lock import InstanceLock, InstanceLocked, worker_lock_path
-from .runner import ManagedProcess, RunResult, start_failure_reason
-from .startup import StartupError
-from .throttled_log import ThrottledLog
+from .frame_guardian import FrameGuard, clear_leftovers, record_path_for
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -4,7 +4,7 @@
 name, the way ``latchwork.sandbox.actions.VERBS`` spells it, because the core imports the
 standard library only; ``tests/unit/test_verb_registry.py`` checks that the two tables cover
 the same verbs and scopes. Operator actions (:class:`OperatorAction`, from the RPC API) and callback
-actions (``server/callbacks.py``) both look their transitions up here.
+actions (``server/latchwork/server/callbacks.py``) both look their transitions up here.
 """
 
 from __future__ import annotations

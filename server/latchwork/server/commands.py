@@ -1,17 +1,17 @@
-"""The ``latchwork serve`` and ``latchwork worker`` subcommands, contributed by the server.
+"""The ``latchwork serve`` subcommand, contributed by the server.
 
 The ``latchwork`` command belongs to the client package, which may not import the server;
-so the server offers these two through the ``latchwork.commands`` entry-point group
-(pyproject.toml) and the client's CLI finds them there. Each is an object with ``help``,
-``configure(parser)`` and ``run(args) -> exit code``, the shape ``latchwork.client.cli``
-expects. The heavy imports (the app, the worker) wait until a command runs, so that
-``latchwork --help`` and every client subcommand stay quick.
+so the server offers ``serve`` through the ``latchwork.commands`` entry-point group
+(pyproject.toml) and the client's CLI finds it there (``latchwork worker`` comes the same way
+from :mod:`latchwork.worker.commands`). It is an object with ``help``, ``configure(parser)``
+and ``run(args) -> exit code``, the shape ``latchwork.client.cli`` expects. The heavy imports
+(the app) wait until the command runs, so that ``latchwork --help`` and every client
+subcommand stay quick.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -57,29 +57,4 @@ class Serve:
         return EXIT_OK
 
 
-class Worker:
-    """Run work for a remote supervisor on this machine."""
-
-    help = "run work for a supervisor on this machine"
-
-    def configure(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--supervisor", required=True, help="HOST:PORT of the supervisor")
-        parser.add_argument(
-            "--slots", type=int, default=0, help="work items at once (default: cores)"
-        )
-        parser.add_argument("--host", default="", help="host name shown in events")
-
-    def run(self, args: argparse.Namespace) -> int:
-        from latchwork.server.remote_worker import run
-        from latchwork.server.startup import StartupError
-
-        try:
-            run(args.supervisor, args.slots or os.cpu_count() or 1, args.host)
-        except StartupError as error:
-            print(f"latchwork worker: {error}", file=sys.stderr)
-            return EXIT_REFUSED
-        return EXIT_OK
-
-
 serve = Serve()
-worker = Worker()
