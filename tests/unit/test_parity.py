@@ -240,6 +240,14 @@ FIELDS: list[Field] = [
     Field("env", "env", "env", {"E": "1"}, {"E": "1"}, {"E": "1"}),
     Field("cwd", "cwd", "cwd", "/tmp/x", "/tmp/x", "/tmp/x"),
     Field("user", "user", "user", "ann", "ann", "ann"),
+    Field("reservations", "reservations", "reservations", "host.memory=16000", "host.memory=16000", "host.memory=16000"),
+    Field("requirements", "requirements", "requirements", "host.os == linux", "host.os == linux", "host.os == linux"),
+    Field("hosts", "hosts", "hosts", "n1,n2", "n1,n2", "n1,n2"),
+    Field("omithosts", "omithosts", "omithosts", "n3", "n3", "n3"),
+    Field("groups", "groups", "groups", "gpu", "gpu", "gpu"),
+    Field("omitgroups", "omitgroups", "omitgroups", "slow", "slow", "slow"),
+    Field("cluster", "cluster", "cluster", "/show/a", "/show/a", "/show/a"),
+    Field("restrictions", "restrictions", "restrictions", "/show/*", "/show/*", "/show/*"),
 ]
 _IDS = [f.core for f in FIELDS]
 

@@ -63,6 +63,15 @@ const (
 	// A work item went back to pending to run again (automatic retry, a
 	// user's retry, or requeue after a supervisor or worker stopped).
 	EventName_EVENT_NAME_RETRIED EventName = 16
+	// A host joined the farm or came back (type host).
+	EventName_EVENT_NAME_UP EventName = 17
+	// A host was lost: its worker stopped or missed its heartbeats (type host).
+	EventName_EVENT_NAME_DOWN EventName = 18
+	// An admin locked a host: it takes no new work; running work finishes
+	// (type host).
+	EventName_EVENT_NAME_LOCKED EventName = 19
+	// An admin unlocked a host (type host).
+	EventName_EVENT_NAME_UNLOCKED EventName = 20
 )
 
 // Enum value maps for EventName.
@@ -85,6 +94,10 @@ var (
 		14: "EVENT_NAME_SUSPENDED",
 		15: "EVENT_NAME_RESUMED",
 		16: "EVENT_NAME_RETRIED",
+		17: "EVENT_NAME_UP",
+		18: "EVENT_NAME_DOWN",
+		19: "EVENT_NAME_LOCKED",
+		20: "EVENT_NAME_UNLOCKED",
 	}
 	EventName_value = map[string]int32{
 		"EVENT_NAME_UNSPECIFIED": 0,
@@ -104,6 +117,10 @@ var (
 		"EVENT_NAME_SUSPENDED":   14,
 		"EVENT_NAME_RESUMED":     15,
 		"EVENT_NAME_RETRIED":     16,
+		"EVENT_NAME_UP":          17,
+		"EVENT_NAME_DOWN":        18,
+		"EVENT_NAME_LOCKED":      19,
+		"EVENT_NAME_UNLOCKED":    20,
 	}
 )
 
@@ -414,7 +431,7 @@ const file_latchwork_v1_event_proto_rawDesc = "" +
 	"\x06status\x18\f \x01(\tR\x06status\x12'\n" +
 	"\x0fprevious_status\x18\r \x01(\tR\x0epreviousStatus\x12\x18\n" +
 	"\amessage\x18\x0e \x01(\tR\amessage\x12&\n" +
-	"\x0fcallback_run_id\x18\x0f \x01(\x03R\rcallbackRunId*\xa9\x03\n" +
+	"\x0fcallback_run_id\x18\x0f \x01(\x03R\rcallbackRunId*\x81\x04\n" +
 	"\tEventName\x12\x1a\n" +
 	"\x16EVENT_NAME_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11EVENT_NAME_SUBMIT\x10\x01\x12\x17\n" +
@@ -433,7 +450,11 @@ const file_latchwork_v1_event_proto_rawDesc = "" +
 	"\x14EVENT_NAME_UNBLOCKED\x10\r\x12\x18\n" +
 	"\x14EVENT_NAME_SUSPENDED\x10\x0e\x12\x16\n" +
 	"\x12EVENT_NAME_RESUMED\x10\x0f\x12\x16\n" +
-	"\x12EVENT_NAME_RETRIED\x10\x10*\x8e\x02\n" +
+	"\x12EVENT_NAME_RETRIED\x10\x10\x12\x11\n" +
+	"\rEVENT_NAME_UP\x10\x11\x12\x13\n" +
+	"\x0fEVENT_NAME_DOWN\x10\x12\x12\x15\n" +
+	"\x11EVENT_NAME_LOCKED\x10\x13\x12\x17\n" +
+	"\x13EVENT_NAME_UNLOCKED\x10\x14*\x8e\x02\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eEVENT_TYPE_JOB\x10\x01\x12\x15\n" +

@@ -547,7 +547,26 @@ type JobSpec struct {
 	// Working directory of the job's processes (default: the worker's).
 	Cwd string `protobuf:"bytes,18,opt,name=cwd,proto3" json:"cwd,omitempty"`
 	// The submitting user; defaults to the authenticated user.
-	User          string `protobuf:"bytes,19,opt,name=user,proto3" json:"user,omitempty"`
+	User string `protobuf:"bytes,19,opt,name=user,proto3" json:"user,omitempty"`
+	// Routing, as Qube spells it (docs/routing.md). What each frame holds while
+	// it runs: "host.processors=2,host.memory=16000,host.gpus=1,global.nuke=1"
+	// (default: one slot).
+	Reservations string `protobuf:"bytes,20,opt,name=reservations,proto3" json:"reservations,omitempty"`
+	// A condition on the host: "host.os == linux and host.memory >= 16000".
+	Requirements string `protobuf:"bytes,21,opt,name=requirements,proto3" json:"requirements,omitempty"`
+	// Only these hosts, comma-separated (empty: any host).
+	Hosts string `protobuf:"bytes,22,opt,name=hosts,proto3" json:"hosts,omitempty"`
+	// Never these hosts, comma-separated.
+	Omithosts string `protobuf:"bytes,23,opt,name=omithosts,proto3" json:"omithosts,omitempty"`
+	// Only hosts in at least one of these groups, comma-separated.
+	Groups string `protobuf:"bytes,24,opt,name=groups,proto3" json:"groups,omitempty"`
+	// Never hosts in any of these groups, comma-separated.
+	Omitgroups string `protobuf:"bytes,25,opt,name=omitgroups,proto3" json:"omitgroups,omitempty"`
+	// The job's cluster ("/show/seq"); a host restricted to other clusters
+	// does not take it.
+	Cluster string `protobuf:"bytes,26,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	// Only hosts whose cluster is within these ("/show/*", "/a || /b").
+	Restrictions  string `protobuf:"bytes,27,opt,name=restrictions,proto3" json:"restrictions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -711,6 +730,62 @@ func (x *JobSpec) GetCwd() string {
 func (x *JobSpec) GetUser() string {
 	if x != nil {
 		return x.User
+	}
+	return ""
+}
+
+func (x *JobSpec) GetReservations() string {
+	if x != nil {
+		return x.Reservations
+	}
+	return ""
+}
+
+func (x *JobSpec) GetRequirements() string {
+	if x != nil {
+		return x.Requirements
+	}
+	return ""
+}
+
+func (x *JobSpec) GetHosts() string {
+	if x != nil {
+		return x.Hosts
+	}
+	return ""
+}
+
+func (x *JobSpec) GetOmithosts() string {
+	if x != nil {
+		return x.Omithosts
+	}
+	return ""
+}
+
+func (x *JobSpec) GetGroups() string {
+	if x != nil {
+		return x.Groups
+	}
+	return ""
+}
+
+func (x *JobSpec) GetOmitgroups() string {
+	if x != nil {
+		return x.Omitgroups
+	}
+	return ""
+}
+
+func (x *JobSpec) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *JobSpec) GetRestrictions() string {
+	if x != nil {
+		return x.Restrictions
 	}
 	return ""
 }
@@ -1138,7 +1213,10 @@ type Job struct {
 	// Its callbacks (filled by GetJob, empty in listings).
 	Callbacks []*Callback `protobuf:"bytes,13,rep,name=callbacks,proto3" json:"callbacks,omitempty"`
 	// Ids of its direct children in the job tree (filled by GetJob).
-	ChildIds      []int64 `protobuf:"varint,14,rep,packed,name=child_ids,json=childIds,proto3" json:"child_ids,omitempty"`
+	ChildIds []int64 `protobuf:"varint,14,rep,packed,name=child_ids,json=childIds,proto3" json:"child_ids,omitempty"`
+	// Why the job's pending work is not running, when routing is the reason
+	// (no host matches, a global resource is in use); empty otherwise.
+	WaitingReason string `protobuf:"bytes,15,opt,name=waiting_reason,json=waitingReason,proto3" json:"waiting_reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1271,6 +1349,13 @@ func (x *Job) GetChildIds() []int64 {
 	return nil
 }
 
+func (x *Job) GetWaitingReason() string {
+	if x != nil {
+		return x.WaitingReason
+	}
+	return ""
+}
+
 var File_latchwork_v1_job_proto protoreflect.FileDescriptor
 
 const file_latchwork_v1_job_proto_rawDesc = "" +
@@ -1295,7 +1380,7 @@ const file_latchwork_v1_job_proto_rawDesc = "" +
 	"\rCriteriaEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\v\n" +
-	"\t_catch_up\"\x8f\x06\n" +
+	"\t_catch_up\"\x81\b\n" +
 	"\aJobSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12\x10\n" +
@@ -1318,7 +1403,17 @@ const file_latchwork_v1_job_proto_rawDesc = "" +
 	"\x04data\x18\x10 \x03(\v2\x1f.latchwork.v1.JobSpec.DataEntryR\x04data\x120\n" +
 	"\x03env\x18\x11 \x03(\v2\x1e.latchwork.v1.JobSpec.EnvEntryR\x03env\x12\x10\n" +
 	"\x03cwd\x18\x12 \x01(\tR\x03cwd\x12\x12\n" +
-	"\x04user\x18\x13 \x01(\tR\x04user\x1a7\n" +
+	"\x04user\x18\x13 \x01(\tR\x04user\x12\"\n" +
+	"\freservations\x18\x14 \x01(\tR\freservations\x12\"\n" +
+	"\frequirements\x18\x15 \x01(\tR\frequirements\x12\x14\n" +
+	"\x05hosts\x18\x16 \x01(\tR\x05hosts\x12\x1c\n" +
+	"\tomithosts\x18\x17 \x01(\tR\tomithosts\x12\x16\n" +
+	"\x06groups\x18\x18 \x01(\tR\x06groups\x12\x1e\n" +
+	"\n" +
+	"omitgroups\x18\x19 \x01(\tR\n" +
+	"omitgroups\x12\x18\n" +
+	"\acluster\x18\x1a \x01(\tR\acluster\x12\"\n" +
+	"\frestrictions\x18\x1b \x01(\tR\frestrictions\x1a7\n" +
 	"\tDataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a6\n" +
@@ -1358,7 +1453,7 @@ const file_latchwork_v1_job_proto_rawDesc = "" +
 	"\arunning\x18\x03 \x01(\x05R\arunning\x12\x1a\n" +
 	"\bcomplete\x18\x04 \x01(\x05R\bcomplete\x12\x16\n" +
 	"\x06failed\x18\x05 \x01(\x05R\x06failed\x12\x16\n" +
-	"\x06killed\x18\x06 \x01(\x05R\x06killed\"\xbb\x04\n" +
+	"\x06killed\x18\x06 \x01(\x05R\x06killed\"\xe2\x04\n" +
 	"\x03Job\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
 	"\x04pgrp\x18\x02 \x01(\x03R\x04pgrp\x12\x14\n" +
@@ -1376,7 +1471,8 @@ const file_latchwork_v1_job_proto_rawDesc = "" +
 	"\x04work\x18\v \x03(\v2\x12.latchwork.v1.WorkR\x04work\x12.\n" +
 	"\asubjobs\x18\f \x03(\v2\x14.latchwork.v1.SubjobR\asubjobs\x124\n" +
 	"\tcallbacks\x18\r \x03(\v2\x16.latchwork.v1.CallbackR\tcallbacks\x12\x1b\n" +
-	"\tchild_ids\x18\x0e \x03(\x03R\bchildIds*\x80\x02\n" +
+	"\tchild_ids\x18\x0e \x03(\x03R\bchildIds\x12%\n" +
+	"\x0ewaiting_reason\x18\x0f \x01(\tR\rwaitingReason*\x80\x02\n" +
 	"\tJobStatus\x12\x1a\n" +
 	"\x16JOB_STATUS_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12JOB_STATUS_PENDING\x10\x01\x12\x16\n" +

@@ -152,6 +152,59 @@ func (CallbackOutcome) EnumDescriptor() ([]byte, []int) {
 	return file_latchwork_v1_supervisor_proto_rawDescGZIP(), []int{1}
 }
 
+// What an admin does to hosts.
+type HostAction int32
+
+const (
+	// Invalid.
+	HostAction_HOST_ACTION_UNSPECIFIED HostAction = 0
+	// No new work; running work finishes.
+	HostAction_HOST_ACTION_LOCK HostAction = 1
+	// Take work again.
+	HostAction_HOST_ACTION_UNLOCK HostAction = 2
+)
+
+// Enum value maps for HostAction.
+var (
+	HostAction_name = map[int32]string{
+		0: "HOST_ACTION_UNSPECIFIED",
+		1: "HOST_ACTION_LOCK",
+		2: "HOST_ACTION_UNLOCK",
+	}
+	HostAction_value = map[string]int32{
+		"HOST_ACTION_UNSPECIFIED": 0,
+		"HOST_ACTION_LOCK":        1,
+		"HOST_ACTION_UNLOCK":      2,
+	}
+)
+
+func (x HostAction) Enum() *HostAction {
+	p := new(HostAction)
+	*p = x
+	return p
+}
+
+func (x HostAction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (HostAction) Descriptor() protoreflect.EnumDescriptor {
+	return file_latchwork_v1_supervisor_proto_enumTypes[2].Descriptor()
+}
+
+func (HostAction) Type() protoreflect.EnumType {
+	return &file_latchwork_v1_supervisor_proto_enumTypes[2]
+}
+
+func (x HostAction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use HostAction.Descriptor instead.
+func (HostAction) EnumDescriptor() ([]byte, []int) {
+	return file_latchwork_v1_supervisor_proto_rawDescGZIP(), []int{2}
+}
+
 // Jobs to submit.
 type SubmitRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1812,11 +1865,660 @@ func (x *GetWorkOutputResponse) GetAttempt() int32 {
 	return 0
 }
 
+// Which hosts to list.
+type ListHostsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only these hosts (empty: all).
+	Names         []string `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListHostsRequest) Reset() {
+	*x = ListHostsRequest{}
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListHostsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListHostsRequest) ProtoMessage() {}
+
+func (x *ListHostsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListHostsRequest.ProtoReflect.Descriptor instead.
+func (*ListHostsRequest) Descriptor() ([]byte, []int) {
+	return file_latchwork_v1_supervisor_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ListHostsRequest) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+// The farm.
+type ListHostsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The hosts, by name.
+	Hosts []*Host `protobuf:"bytes,1,rep,name=hosts,proto3" json:"hosts,omitempty"`
+	// The global resources, by name.
+	Resources     []*GlobalResource `protobuf:"bytes,2,rep,name=resources,proto3" json:"resources,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListHostsResponse) Reset() {
+	*x = ListHostsResponse{}
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListHostsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListHostsResponse) ProtoMessage() {}
+
+func (x *ListHostsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListHostsResponse.ProtoReflect.Descriptor instead.
+func (*ListHostsResponse) Descriptor() ([]byte, []int) {
+	return file_latchwork_v1_supervisor_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ListHostsResponse) GetHosts() []*Host {
+	if x != nil {
+		return x.Hosts
+	}
+	return nil
+}
+
+func (x *ListHostsResponse) GetResources() []*GlobalResource {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+// Which host to return.
+type GetHostRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Its name.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetHostRequest) Reset() {
+	*x = GetHostRequest{}
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetHostRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetHostRequest) ProtoMessage() {}
+
+func (x *GetHostRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetHostRequest.ProtoReflect.Descriptor instead.
+func (*GetHostRequest) Descriptor() ([]byte, []int) {
+	return file_latchwork_v1_supervisor_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *GetHostRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// One host.
+type GetHostResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The host.
+	Host *Host `protobuf:"bytes,1,opt,name=host,proto3" json:"host,omitempty"`
+	// The work it runs now, as "job_id:work_name".
+	Running       []string `protobuf:"bytes,2,rep,name=running,proto3" json:"running,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetHostResponse) Reset() {
+	*x = GetHostResponse{}
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetHostResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetHostResponse) ProtoMessage() {}
+
+func (x *GetHostResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetHostResponse.ProtoReflect.Descriptor instead.
+func (*GetHostResponse) Descriptor() ([]byte, []int) {
+	return file_latchwork_v1_supervisor_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *GetHostResponse) GetHost() *Host {
+	if x != nil {
+		return x.Host
+	}
+	return nil
+}
+
+func (x *GetHostResponse) GetRunning() []string {
+	if x != nil {
+		return x.Running
+	}
+	return nil
+}
+
+// Lock or unlock hosts.
+type ControlHostsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What to do.
+	Action HostAction `protobuf:"varint,1,opt,name=action,proto3,enum=latchwork.v1.HostAction" json:"action,omitempty"`
+	// The hosts, by name.
+	Names []string `protobuf:"bytes,2,rep,name=names,proto3" json:"names,omitempty"`
+	// Why (shown with the host and in its event).
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ControlHostsRequest) Reset() {
+	*x = ControlHostsRequest{}
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ControlHostsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ControlHostsRequest) ProtoMessage() {}
+
+func (x *ControlHostsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ControlHostsRequest.ProtoReflect.Descriptor instead.
+func (*ControlHostsRequest) Descriptor() ([]byte, []int) {
+	return file_latchwork_v1_supervisor_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ControlHostsRequest) GetAction() HostAction {
+	if x != nil {
+		return x.Action
+	}
+	return HostAction_HOST_ACTION_UNSPECIFIED
+}
+
+func (x *ControlHostsRequest) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+func (x *ControlHostsRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// The outcome for one host.
+type HostControlResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The host.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// False when it was already in that state.
+	Changed       bool `protobuf:"varint,2,opt,name=changed,proto3" json:"changed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HostControlResult) Reset() {
+	*x = HostControlResult{}
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HostControlResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HostControlResult) ProtoMessage() {}
+
+func (x *HostControlResult) ProtoReflect() protoreflect.Message {
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HostControlResult.ProtoReflect.Descriptor instead.
+func (*HostControlResult) Descriptor() ([]byte, []int) {
+	return file_latchwork_v1_supervisor_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *HostControlResult) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *HostControlResult) GetChanged() bool {
+	if x != nil {
+		return x.Changed
+	}
+	return false
+}
+
+// The outcome.
+type ControlHostsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per host, in the order asked.
+	Results []*HostControlResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	// The seq of the last event this caused (0: none).
+	Seq           int64 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ControlHostsResponse) Reset() {
+	*x = ControlHostsResponse{}
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ControlHostsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ControlHostsResponse) ProtoMessage() {}
+
+func (x *ControlHostsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ControlHostsResponse.ProtoReflect.Descriptor instead.
+func (*ControlHostsResponse) Descriptor() ([]byte, []int) {
+	return file_latchwork_v1_supervisor_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ControlHostsResponse) GetResults() []*HostControlResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+func (x *ControlHostsResponse) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+// The changes to make to jobs; an absent field is left as it is.
+type JobChanges struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// New priority (lower runs first).
+	Priority *int32 `protobuf:"varint,1,opt,name=priority,proto3,oneof" json:"priority,omitempty"`
+	// New number of instances.
+	Cpus *int32 `protobuf:"varint,2,opt,name=cpus,proto3,oneof" json:"cpus,omitempty"`
+	// New number of automatic retries of a failed work item.
+	Retry *int32 `protobuf:"varint,3,opt,name=retry,proto3,oneof" json:"retry,omitempty"`
+	// New routing (see JobSpec); an empty string clears the attribute.
+	Reservations *string `protobuf:"bytes,4,opt,name=reservations,proto3,oneof" json:"reservations,omitempty"`
+	// See JobSpec.requirements.
+	Requirements *string `protobuf:"bytes,5,opt,name=requirements,proto3,oneof" json:"requirements,omitempty"`
+	// See JobSpec.hosts.
+	Hosts *string `protobuf:"bytes,6,opt,name=hosts,proto3,oneof" json:"hosts,omitempty"`
+	// See JobSpec.omithosts.
+	Omithosts *string `protobuf:"bytes,7,opt,name=omithosts,proto3,oneof" json:"omithosts,omitempty"`
+	// See JobSpec.groups.
+	Groups *string `protobuf:"bytes,8,opt,name=groups,proto3,oneof" json:"groups,omitempty"`
+	// See JobSpec.omitgroups.
+	Omitgroups *string `protobuf:"bytes,9,opt,name=omitgroups,proto3,oneof" json:"omitgroups,omitempty"`
+	// See JobSpec.cluster.
+	Cluster *string `protobuf:"bytes,10,opt,name=cluster,proto3,oneof" json:"cluster,omitempty"`
+	// See JobSpec.restrictions.
+	Restrictions *string `protobuf:"bytes,11,opt,name=restrictions,proto3,oneof" json:"restrictions,omitempty"`
+	// Data keys to set (others are kept).
+	Data map[string]string `protobuf:"bytes,12,rep,name=data,proto3" json:"data,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Data keys to remove.
+	RemoveData    []string `protobuf:"bytes,13,rep,name=remove_data,json=removeData,proto3" json:"remove_data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobChanges) Reset() {
+	*x = JobChanges{}
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobChanges) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobChanges) ProtoMessage() {}
+
+func (x *JobChanges) ProtoReflect() protoreflect.Message {
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobChanges.ProtoReflect.Descriptor instead.
+func (*JobChanges) Descriptor() ([]byte, []int) {
+	return file_latchwork_v1_supervisor_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *JobChanges) GetPriority() int32 {
+	if x != nil && x.Priority != nil {
+		return *x.Priority
+	}
+	return 0
+}
+
+func (x *JobChanges) GetCpus() int32 {
+	if x != nil && x.Cpus != nil {
+		return *x.Cpus
+	}
+	return 0
+}
+
+func (x *JobChanges) GetRetry() int32 {
+	if x != nil && x.Retry != nil {
+		return *x.Retry
+	}
+	return 0
+}
+
+func (x *JobChanges) GetReservations() string {
+	if x != nil && x.Reservations != nil {
+		return *x.Reservations
+	}
+	return ""
+}
+
+func (x *JobChanges) GetRequirements() string {
+	if x != nil && x.Requirements != nil {
+		return *x.Requirements
+	}
+	return ""
+}
+
+func (x *JobChanges) GetHosts() string {
+	if x != nil && x.Hosts != nil {
+		return *x.Hosts
+	}
+	return ""
+}
+
+func (x *JobChanges) GetOmithosts() string {
+	if x != nil && x.Omithosts != nil {
+		return *x.Omithosts
+	}
+	return ""
+}
+
+func (x *JobChanges) GetGroups() string {
+	if x != nil && x.Groups != nil {
+		return *x.Groups
+	}
+	return ""
+}
+
+func (x *JobChanges) GetOmitgroups() string {
+	if x != nil && x.Omitgroups != nil {
+		return *x.Omitgroups
+	}
+	return ""
+}
+
+func (x *JobChanges) GetCluster() string {
+	if x != nil && x.Cluster != nil {
+		return *x.Cluster
+	}
+	return ""
+}
+
+func (x *JobChanges) GetRestrictions() string {
+	if x != nil && x.Restrictions != nil {
+		return *x.Restrictions
+	}
+	return ""
+}
+
+func (x *JobChanges) GetData() map[string]string {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *JobChanges) GetRemoveData() []string {
+	if x != nil {
+		return x.RemoveData
+	}
+	return nil
+}
+
+// Jobs to change.
+type ModifyJobsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The jobs.
+	JobIds []int64 `protobuf:"varint,1,rep,packed,name=job_ids,json=jobIds,proto3" json:"job_ids,omitempty"`
+	// What to change in each.
+	Changes *JobChanges `protobuf:"bytes,2,opt,name=changes,proto3" json:"changes,omitempty"`
+	// Why (in each job's `modified` event).
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModifyJobsRequest) Reset() {
+	*x = ModifyJobsRequest{}
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModifyJobsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModifyJobsRequest) ProtoMessage() {}
+
+func (x *ModifyJobsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModifyJobsRequest.ProtoReflect.Descriptor instead.
+func (*ModifyJobsRequest) Descriptor() ([]byte, []int) {
+	return file_latchwork_v1_supervisor_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ModifyJobsRequest) GetJobIds() []int64 {
+	if x != nil {
+		return x.JobIds
+	}
+	return nil
+}
+
+func (x *ModifyJobsRequest) GetChanges() *JobChanges {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *ModifyJobsRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// The outcome.
+type ModifyJobsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The jobs that changed (those already as asked are left out).
+	ChangedJobIds []int64 `protobuf:"varint,1,rep,packed,name=changed_job_ids,json=changedJobIds,proto3" json:"changed_job_ids,omitempty"`
+	// The seq of the last event this caused (0: none).
+	Seq           int64 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModifyJobsResponse) Reset() {
+	*x = ModifyJobsResponse{}
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModifyJobsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModifyJobsResponse) ProtoMessage() {}
+
+func (x *ModifyJobsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModifyJobsResponse.ProtoReflect.Descriptor instead.
+func (*ModifyJobsResponse) Descriptor() ([]byte, []int) {
+	return file_latchwork_v1_supervisor_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ModifyJobsResponse) GetChangedJobIds() []int64 {
+	if x != nil {
+		return x.ChangedJobIds
+	}
+	return nil
+}
+
+func (x *ModifyJobsResponse) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
 var File_latchwork_v1_supervisor_proto protoreflect.FileDescriptor
 
 const file_latchwork_v1_supervisor_proto_rawDesc = "" +
 	"\n" +
-	"\x1dlatchwork/v1/supervisor.proto\x12\flatchwork.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18latchwork/v1/event.proto\x1a\x16latchwork/v1/job.proto\x1a\x1alatchwork/v1/trigger.proto\"m\n" +
+	"\x1dlatchwork/v1/supervisor.proto\x12\flatchwork.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18latchwork/v1/event.proto\x1a\x17latchwork/v1/host.proto\x1a\x16latchwork/v1/job.proto\x1a\x1alatchwork/v1/trigger.proto\"m\n" +
 	"\rSubmitRequest\x12)\n" +
 	"\x04jobs\x18\x01 \x03(\v2\x15.latchwork.v1.JobSpecR\x04jobs\x12\x12\n" +
 	"\x04pgrp\x18\x02 \x01(\x03R\x04pgrp\x12\x1d\n" +
@@ -1936,7 +2638,70 @@ const file_latchwork_v1_supervisor_proto_rawDesc = "" +
 	"nextOffset\x12\x12\n" +
 	"\x04size\x18\x03 \x01(\x03R\x04size\x12\x10\n" +
 	"\x03eof\x18\x04 \x01(\bR\x03eof\x12\x18\n" +
-	"\aattempt\x18\x05 \x01(\x05R\aattempt*\xa3\x01\n" +
+	"\aattempt\x18\x05 \x01(\x05R\aattempt\"(\n" +
+	"\x10ListHostsRequest\x12\x14\n" +
+	"\x05names\x18\x01 \x03(\tR\x05names\"y\n" +
+	"\x11ListHostsResponse\x12(\n" +
+	"\x05hosts\x18\x01 \x03(\v2\x12.latchwork.v1.HostR\x05hosts\x12:\n" +
+	"\tresources\x18\x02 \x03(\v2\x1c.latchwork.v1.GlobalResourceR\tresources\"$\n" +
+	"\x0eGetHostRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"S\n" +
+	"\x0fGetHostResponse\x12&\n" +
+	"\x04host\x18\x01 \x01(\v2\x12.latchwork.v1.HostR\x04host\x12\x18\n" +
+	"\arunning\x18\x02 \x03(\tR\arunning\"u\n" +
+	"\x13ControlHostsRequest\x120\n" +
+	"\x06action\x18\x01 \x01(\x0e2\x18.latchwork.v1.HostActionR\x06action\x12\x14\n" +
+	"\x05names\x18\x02 \x03(\tR\x05names\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"A\n" +
+	"\x11HostControlResult\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\achanged\x18\x02 \x01(\bR\achanged\"c\n" +
+	"\x14ControlHostsResponse\x129\n" +
+	"\aresults\x18\x01 \x03(\v2\x1f.latchwork.v1.HostControlResultR\aresults\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x03R\x03seq\"\x9e\x05\n" +
+	"\n" +
+	"JobChanges\x12\x1f\n" +
+	"\bpriority\x18\x01 \x01(\x05H\x00R\bpriority\x88\x01\x01\x12\x17\n" +
+	"\x04cpus\x18\x02 \x01(\x05H\x01R\x04cpus\x88\x01\x01\x12\x19\n" +
+	"\x05retry\x18\x03 \x01(\x05H\x02R\x05retry\x88\x01\x01\x12'\n" +
+	"\freservations\x18\x04 \x01(\tH\x03R\freservations\x88\x01\x01\x12'\n" +
+	"\frequirements\x18\x05 \x01(\tH\x04R\frequirements\x88\x01\x01\x12\x19\n" +
+	"\x05hosts\x18\x06 \x01(\tH\x05R\x05hosts\x88\x01\x01\x12!\n" +
+	"\tomithosts\x18\a \x01(\tH\x06R\tomithosts\x88\x01\x01\x12\x1b\n" +
+	"\x06groups\x18\b \x01(\tH\aR\x06groups\x88\x01\x01\x12#\n" +
+	"\n" +
+	"omitgroups\x18\t \x01(\tH\bR\n" +
+	"omitgroups\x88\x01\x01\x12\x1d\n" +
+	"\acluster\x18\n" +
+	" \x01(\tH\tR\acluster\x88\x01\x01\x12'\n" +
+	"\frestrictions\x18\v \x01(\tH\n" +
+	"R\frestrictions\x88\x01\x01\x126\n" +
+	"\x04data\x18\f \x03(\v2\".latchwork.v1.JobChanges.DataEntryR\x04data\x12\x1f\n" +
+	"\vremove_data\x18\r \x03(\tR\n" +
+	"removeData\x1a7\n" +
+	"\tDataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\v\n" +
+	"\t_priorityB\a\n" +
+	"\x05_cpusB\b\n" +
+	"\x06_retryB\x0f\n" +
+	"\r_reservationsB\x0f\n" +
+	"\r_requirementsB\b\n" +
+	"\x06_hostsB\f\n" +
+	"\n" +
+	"_omithostsB\t\n" +
+	"\a_groupsB\r\n" +
+	"\v_omitgroupsB\n" +
+	"\n" +
+	"\b_clusterB\x0f\n" +
+	"\r_restrictions\"x\n" +
+	"\x11ModifyJobsRequest\x12\x17\n" +
+	"\ajob_ids\x18\x01 \x03(\x03R\x06jobIds\x122\n" +
+	"\achanges\x18\x02 \x01(\v2\x18.latchwork.v1.JobChangesR\achanges\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"N\n" +
+	"\x12ModifyJobsResponse\x12&\n" +
+	"\x0fchanged_job_ids\x18\x01 \x03(\x03R\rchangedJobIds\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x03R\x03seq*\xa3\x01\n" +
 	"\x06Action\x12\x16\n" +
 	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fACTION_BLOCK\x10\x01\x12\x12\n" +
@@ -1950,7 +2715,12 @@ const file_latchwork_v1_supervisor_proto_rawDesc = "" +
 	"\x1cCALLBACK_OUTCOME_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CALLBACK_OUTCOME_OK\x10\x01\x12\x1a\n" +
 	"\x16CALLBACK_OUTCOME_ERROR\x10\x02\x12\x1a\n" +
-	"\x16CALLBACK_OUTCOME_LIMIT\x10\x032\x80\x06\n" +
+	"\x16CALLBACK_OUTCOME_LIMIT\x10\x03*W\n" +
+	"\n" +
+	"HostAction\x12\x1b\n" +
+	"\x17HOST_ACTION_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10HOST_ACTION_LOCK\x10\x01\x12\x16\n" +
+	"\x12HOST_ACTION_UNLOCK\x10\x022\xbe\b\n" +
 	"\x11SupervisorService\x12C\n" +
 	"\x06Submit\x12\x1b.latchwork.v1.SubmitRequest\x1a\x1c.latchwork.v1.SubmitResponse\x12N\n" +
 	"\tSubscribe\x12\x1e.latchwork.v1.SubscribeRequest\x1a\x1f.latchwork.v1.SubscribeResponse0\x01\x12C\n" +
@@ -1960,7 +2730,12 @@ const file_latchwork_v1_supervisor_proto_rawDesc = "" +
 	"\fAddCallbacks\x12!.latchwork.v1.AddCallbacksRequest\x1a\".latchwork.v1.AddCallbacksResponse\x12a\n" +
 	"\x10ListCallbackRuns\x12%.latchwork.v1.ListCallbackRunsRequest\x1a&.latchwork.v1.ListCallbackRunsResponse\x12^\n" +
 	"\x0fValidateTrigger\x12$.latchwork.v1.ValidateTriggerRequest\x1a%.latchwork.v1.ValidateTriggerResponse\x12X\n" +
-	"\rGetWorkOutput\x12\".latchwork.v1.GetWorkOutputRequest\x1a#.latchwork.v1.GetWorkOutputResponseB\x9b\x01\n" +
+	"\rGetWorkOutput\x12\".latchwork.v1.GetWorkOutputRequest\x1a#.latchwork.v1.GetWorkOutputResponse\x12L\n" +
+	"\tListHosts\x12\x1e.latchwork.v1.ListHostsRequest\x1a\x1f.latchwork.v1.ListHostsResponse\x12F\n" +
+	"\aGetHost\x12\x1c.latchwork.v1.GetHostRequest\x1a\x1d.latchwork.v1.GetHostResponse\x12U\n" +
+	"\fControlHosts\x12!.latchwork.v1.ControlHostsRequest\x1a\".latchwork.v1.ControlHostsResponse\x12O\n" +
+	"\n" +
+	"ModifyJobs\x12\x1f.latchwork.v1.ModifyJobsRequest\x1a .latchwork.v1.ModifyJobsResponseB\x9b\x01\n" +
 	"\x0fio.latchwork.v1B\x0fSupervisorProtoP\x01ZAgithub.com/latchwork/latchwork/clients/go/latchworkv1;latchworkv1\xa2\x02\x03LWX\xaa\x02\fLatchwork.V1\xca\x02\fLatchwork\\V1\xea\x02\rLatchwork::V1b\x06proto3"
 
 var (
@@ -1975,95 +2750,124 @@ func file_latchwork_v1_supervisor_proto_rawDescGZIP() []byte {
 	return file_latchwork_v1_supervisor_proto_rawDescData
 }
 
-var file_latchwork_v1_supervisor_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_latchwork_v1_supervisor_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_latchwork_v1_supervisor_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_latchwork_v1_supervisor_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_latchwork_v1_supervisor_proto_goTypes = []any{
 	(Action)(0),                      // 0: latchwork.v1.Action
 	(CallbackOutcome)(0),             // 1: latchwork.v1.CallbackOutcome
-	(*SubmitRequest)(nil),            // 2: latchwork.v1.SubmitRequest
-	(*SubmitResponse)(nil),           // 3: latchwork.v1.SubmitResponse
-	(*SubscribeRequest)(nil),         // 4: latchwork.v1.SubscribeRequest
-	(*Heartbeat)(nil),                // 5: latchwork.v1.Heartbeat
-	(*SnapshotEnd)(nil),              // 6: latchwork.v1.SnapshotEnd
-	(*SubscribeResponse)(nil),        // 7: latchwork.v1.SubscribeResponse
-	(*GetJobRequest)(nil),            // 8: latchwork.v1.GetJobRequest
-	(*GetJobResponse)(nil),           // 9: latchwork.v1.GetJobResponse
-	(*ListJobsRequest)(nil),          // 10: latchwork.v1.ListJobsRequest
-	(*ListJobsResponse)(nil),         // 11: latchwork.v1.ListJobsResponse
-	(*WorkRef)(nil),                  // 12: latchwork.v1.WorkRef
-	(*ControlJobsRequest)(nil),       // 13: latchwork.v1.ControlJobsRequest
-	(*ControlResult)(nil),            // 14: latchwork.v1.ControlResult
-	(*ControlJobsResponse)(nil),      // 15: latchwork.v1.ControlJobsResponse
-	(*AddCallbacksRequest)(nil),      // 16: latchwork.v1.AddCallbacksRequest
-	(*AddCallbacksResponse)(nil),     // 17: latchwork.v1.AddCallbacksResponse
-	(*CallbackRun)(nil),              // 18: latchwork.v1.CallbackRun
-	(*ListCallbackRunsRequest)(nil),  // 19: latchwork.v1.ListCallbackRunsRequest
-	(*ListCallbackRunsResponse)(nil), // 20: latchwork.v1.ListCallbackRunsResponse
-	(*ValidateTriggerRequest)(nil),   // 21: latchwork.v1.ValidateTriggerRequest
-	(*ValidateTriggerResponse)(nil),  // 22: latchwork.v1.ValidateTriggerResponse
-	(*GetWorkOutputRequest)(nil),     // 23: latchwork.v1.GetWorkOutputRequest
-	(*GetWorkOutputResponse)(nil),    // 24: latchwork.v1.GetWorkOutputResponse
-	(*JobSpec)(nil),                  // 25: latchwork.v1.JobSpec
-	(*Job)(nil),                      // 26: latchwork.v1.Job
-	(EventName)(0),                   // 27: latchwork.v1.EventName
-	(EventType)(0),                   // 28: latchwork.v1.EventType
-	(*timestamppb.Timestamp)(nil),    // 29: google.protobuf.Timestamp
-	(*Event)(nil),                    // 30: latchwork.v1.Event
-	(JobStatus)(0),                   // 31: latchwork.v1.JobStatus
-	(*CallbackSpec)(nil),             // 32: latchwork.v1.CallbackSpec
-	(*Callback)(nil),                 // 33: latchwork.v1.Callback
-	(*TriggerExpr)(nil),              // 34: latchwork.v1.TriggerExpr
-	(*TriggerError)(nil),             // 35: latchwork.v1.TriggerError
-	(OutputStream)(0),                // 36: latchwork.v1.OutputStream
+	(HostAction)(0),                  // 2: latchwork.v1.HostAction
+	(*SubmitRequest)(nil),            // 3: latchwork.v1.SubmitRequest
+	(*SubmitResponse)(nil),           // 4: latchwork.v1.SubmitResponse
+	(*SubscribeRequest)(nil),         // 5: latchwork.v1.SubscribeRequest
+	(*Heartbeat)(nil),                // 6: latchwork.v1.Heartbeat
+	(*SnapshotEnd)(nil),              // 7: latchwork.v1.SnapshotEnd
+	(*SubscribeResponse)(nil),        // 8: latchwork.v1.SubscribeResponse
+	(*GetJobRequest)(nil),            // 9: latchwork.v1.GetJobRequest
+	(*GetJobResponse)(nil),           // 10: latchwork.v1.GetJobResponse
+	(*ListJobsRequest)(nil),          // 11: latchwork.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),         // 12: latchwork.v1.ListJobsResponse
+	(*WorkRef)(nil),                  // 13: latchwork.v1.WorkRef
+	(*ControlJobsRequest)(nil),       // 14: latchwork.v1.ControlJobsRequest
+	(*ControlResult)(nil),            // 15: latchwork.v1.ControlResult
+	(*ControlJobsResponse)(nil),      // 16: latchwork.v1.ControlJobsResponse
+	(*AddCallbacksRequest)(nil),      // 17: latchwork.v1.AddCallbacksRequest
+	(*AddCallbacksResponse)(nil),     // 18: latchwork.v1.AddCallbacksResponse
+	(*CallbackRun)(nil),              // 19: latchwork.v1.CallbackRun
+	(*ListCallbackRunsRequest)(nil),  // 20: latchwork.v1.ListCallbackRunsRequest
+	(*ListCallbackRunsResponse)(nil), // 21: latchwork.v1.ListCallbackRunsResponse
+	(*ValidateTriggerRequest)(nil),   // 22: latchwork.v1.ValidateTriggerRequest
+	(*ValidateTriggerResponse)(nil),  // 23: latchwork.v1.ValidateTriggerResponse
+	(*GetWorkOutputRequest)(nil),     // 24: latchwork.v1.GetWorkOutputRequest
+	(*GetWorkOutputResponse)(nil),    // 25: latchwork.v1.GetWorkOutputResponse
+	(*ListHostsRequest)(nil),         // 26: latchwork.v1.ListHostsRequest
+	(*ListHostsResponse)(nil),        // 27: latchwork.v1.ListHostsResponse
+	(*GetHostRequest)(nil),           // 28: latchwork.v1.GetHostRequest
+	(*GetHostResponse)(nil),          // 29: latchwork.v1.GetHostResponse
+	(*ControlHostsRequest)(nil),      // 30: latchwork.v1.ControlHostsRequest
+	(*HostControlResult)(nil),        // 31: latchwork.v1.HostControlResult
+	(*ControlHostsResponse)(nil),     // 32: latchwork.v1.ControlHostsResponse
+	(*JobChanges)(nil),               // 33: latchwork.v1.JobChanges
+	(*ModifyJobsRequest)(nil),        // 34: latchwork.v1.ModifyJobsRequest
+	(*ModifyJobsResponse)(nil),       // 35: latchwork.v1.ModifyJobsResponse
+	nil,                              // 36: latchwork.v1.JobChanges.DataEntry
+	(*JobSpec)(nil),                  // 37: latchwork.v1.JobSpec
+	(*Job)(nil),                      // 38: latchwork.v1.Job
+	(EventName)(0),                   // 39: latchwork.v1.EventName
+	(EventType)(0),                   // 40: latchwork.v1.EventType
+	(*timestamppb.Timestamp)(nil),    // 41: google.protobuf.Timestamp
+	(*Event)(nil),                    // 42: latchwork.v1.Event
+	(JobStatus)(0),                   // 43: latchwork.v1.JobStatus
+	(*CallbackSpec)(nil),             // 44: latchwork.v1.CallbackSpec
+	(*Callback)(nil),                 // 45: latchwork.v1.Callback
+	(*TriggerExpr)(nil),              // 46: latchwork.v1.TriggerExpr
+	(*TriggerError)(nil),             // 47: latchwork.v1.TriggerError
+	(OutputStream)(0),                // 48: latchwork.v1.OutputStream
+	(*Host)(nil),                     // 49: latchwork.v1.Host
+	(*GlobalResource)(nil),           // 50: latchwork.v1.GlobalResource
 }
 var file_latchwork_v1_supervisor_proto_depIdxs = []int32{
-	25, // 0: latchwork.v1.SubmitRequest.jobs:type_name -> latchwork.v1.JobSpec
-	26, // 1: latchwork.v1.SubmitResponse.jobs:type_name -> latchwork.v1.Job
-	27, // 2: latchwork.v1.SubscribeRequest.names:type_name -> latchwork.v1.EventName
-	28, // 3: latchwork.v1.SubscribeRequest.types:type_name -> latchwork.v1.EventType
-	29, // 4: latchwork.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
-	30, // 5: latchwork.v1.SubscribeResponse.event:type_name -> latchwork.v1.Event
-	5,  // 6: latchwork.v1.SubscribeResponse.heartbeat:type_name -> latchwork.v1.Heartbeat
-	26, // 7: latchwork.v1.SubscribeResponse.snapshot_job:type_name -> latchwork.v1.Job
-	6,  // 8: latchwork.v1.SubscribeResponse.snapshot_end:type_name -> latchwork.v1.SnapshotEnd
-	26, // 9: latchwork.v1.GetJobResponse.job:type_name -> latchwork.v1.Job
-	31, // 10: latchwork.v1.ListJobsRequest.statuses:type_name -> latchwork.v1.JobStatus
-	26, // 11: latchwork.v1.ListJobsResponse.jobs:type_name -> latchwork.v1.Job
+	37, // 0: latchwork.v1.SubmitRequest.jobs:type_name -> latchwork.v1.JobSpec
+	38, // 1: latchwork.v1.SubmitResponse.jobs:type_name -> latchwork.v1.Job
+	39, // 2: latchwork.v1.SubscribeRequest.names:type_name -> latchwork.v1.EventName
+	40, // 3: latchwork.v1.SubscribeRequest.types:type_name -> latchwork.v1.EventType
+	41, // 4: latchwork.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
+	42, // 5: latchwork.v1.SubscribeResponse.event:type_name -> latchwork.v1.Event
+	6,  // 6: latchwork.v1.SubscribeResponse.heartbeat:type_name -> latchwork.v1.Heartbeat
+	38, // 7: latchwork.v1.SubscribeResponse.snapshot_job:type_name -> latchwork.v1.Job
+	7,  // 8: latchwork.v1.SubscribeResponse.snapshot_end:type_name -> latchwork.v1.SnapshotEnd
+	38, // 9: latchwork.v1.GetJobResponse.job:type_name -> latchwork.v1.Job
+	43, // 10: latchwork.v1.ListJobsRequest.statuses:type_name -> latchwork.v1.JobStatus
+	38, // 11: latchwork.v1.ListJobsResponse.jobs:type_name -> latchwork.v1.Job
 	0,  // 12: latchwork.v1.ControlJobsRequest.action:type_name -> latchwork.v1.Action
-	12, // 13: latchwork.v1.ControlJobsRequest.work:type_name -> latchwork.v1.WorkRef
-	31, // 14: latchwork.v1.ControlResult.job_status:type_name -> latchwork.v1.JobStatus
-	14, // 15: latchwork.v1.ControlJobsResponse.results:type_name -> latchwork.v1.ControlResult
-	32, // 16: latchwork.v1.AddCallbacksRequest.callbacks:type_name -> latchwork.v1.CallbackSpec
-	33, // 17: latchwork.v1.AddCallbacksResponse.callbacks:type_name -> latchwork.v1.Callback
+	13, // 13: latchwork.v1.ControlJobsRequest.work:type_name -> latchwork.v1.WorkRef
+	43, // 14: latchwork.v1.ControlResult.job_status:type_name -> latchwork.v1.JobStatus
+	15, // 15: latchwork.v1.ControlJobsResponse.results:type_name -> latchwork.v1.ControlResult
+	44, // 16: latchwork.v1.AddCallbacksRequest.callbacks:type_name -> latchwork.v1.CallbackSpec
+	45, // 17: latchwork.v1.AddCallbacksResponse.callbacks:type_name -> latchwork.v1.Callback
 	1,  // 18: latchwork.v1.CallbackRun.outcome:type_name -> latchwork.v1.CallbackOutcome
-	29, // 19: latchwork.v1.CallbackRun.start_time:type_name -> google.protobuf.Timestamp
-	18, // 20: latchwork.v1.ListCallbackRunsResponse.runs:type_name -> latchwork.v1.CallbackRun
-	34, // 21: latchwork.v1.ValidateTriggerResponse.expr:type_name -> latchwork.v1.TriggerExpr
-	35, // 22: latchwork.v1.ValidateTriggerResponse.error:type_name -> latchwork.v1.TriggerError
-	36, // 23: latchwork.v1.GetWorkOutputRequest.stream:type_name -> latchwork.v1.OutputStream
-	2,  // 24: latchwork.v1.SupervisorService.Submit:input_type -> latchwork.v1.SubmitRequest
-	4,  // 25: latchwork.v1.SupervisorService.Subscribe:input_type -> latchwork.v1.SubscribeRequest
-	8,  // 26: latchwork.v1.SupervisorService.GetJob:input_type -> latchwork.v1.GetJobRequest
-	10, // 27: latchwork.v1.SupervisorService.ListJobs:input_type -> latchwork.v1.ListJobsRequest
-	13, // 28: latchwork.v1.SupervisorService.ControlJobs:input_type -> latchwork.v1.ControlJobsRequest
-	16, // 29: latchwork.v1.SupervisorService.AddCallbacks:input_type -> latchwork.v1.AddCallbacksRequest
-	19, // 30: latchwork.v1.SupervisorService.ListCallbackRuns:input_type -> latchwork.v1.ListCallbackRunsRequest
-	21, // 31: latchwork.v1.SupervisorService.ValidateTrigger:input_type -> latchwork.v1.ValidateTriggerRequest
-	23, // 32: latchwork.v1.SupervisorService.GetWorkOutput:input_type -> latchwork.v1.GetWorkOutputRequest
-	3,  // 33: latchwork.v1.SupervisorService.Submit:output_type -> latchwork.v1.SubmitResponse
-	7,  // 34: latchwork.v1.SupervisorService.Subscribe:output_type -> latchwork.v1.SubscribeResponse
-	9,  // 35: latchwork.v1.SupervisorService.GetJob:output_type -> latchwork.v1.GetJobResponse
-	11, // 36: latchwork.v1.SupervisorService.ListJobs:output_type -> latchwork.v1.ListJobsResponse
-	15, // 37: latchwork.v1.SupervisorService.ControlJobs:output_type -> latchwork.v1.ControlJobsResponse
-	17, // 38: latchwork.v1.SupervisorService.AddCallbacks:output_type -> latchwork.v1.AddCallbacksResponse
-	20, // 39: latchwork.v1.SupervisorService.ListCallbackRuns:output_type -> latchwork.v1.ListCallbackRunsResponse
-	22, // 40: latchwork.v1.SupervisorService.ValidateTrigger:output_type -> latchwork.v1.ValidateTriggerResponse
-	24, // 41: latchwork.v1.SupervisorService.GetWorkOutput:output_type -> latchwork.v1.GetWorkOutputResponse
-	33, // [33:42] is the sub-list for method output_type
-	24, // [24:33] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	41, // 19: latchwork.v1.CallbackRun.start_time:type_name -> google.protobuf.Timestamp
+	19, // 20: latchwork.v1.ListCallbackRunsResponse.runs:type_name -> latchwork.v1.CallbackRun
+	46, // 21: latchwork.v1.ValidateTriggerResponse.expr:type_name -> latchwork.v1.TriggerExpr
+	47, // 22: latchwork.v1.ValidateTriggerResponse.error:type_name -> latchwork.v1.TriggerError
+	48, // 23: latchwork.v1.GetWorkOutputRequest.stream:type_name -> latchwork.v1.OutputStream
+	49, // 24: latchwork.v1.ListHostsResponse.hosts:type_name -> latchwork.v1.Host
+	50, // 25: latchwork.v1.ListHostsResponse.resources:type_name -> latchwork.v1.GlobalResource
+	49, // 26: latchwork.v1.GetHostResponse.host:type_name -> latchwork.v1.Host
+	2,  // 27: latchwork.v1.ControlHostsRequest.action:type_name -> latchwork.v1.HostAction
+	31, // 28: latchwork.v1.ControlHostsResponse.results:type_name -> latchwork.v1.HostControlResult
+	36, // 29: latchwork.v1.JobChanges.data:type_name -> latchwork.v1.JobChanges.DataEntry
+	33, // 30: latchwork.v1.ModifyJobsRequest.changes:type_name -> latchwork.v1.JobChanges
+	3,  // 31: latchwork.v1.SupervisorService.Submit:input_type -> latchwork.v1.SubmitRequest
+	5,  // 32: latchwork.v1.SupervisorService.Subscribe:input_type -> latchwork.v1.SubscribeRequest
+	9,  // 33: latchwork.v1.SupervisorService.GetJob:input_type -> latchwork.v1.GetJobRequest
+	11, // 34: latchwork.v1.SupervisorService.ListJobs:input_type -> latchwork.v1.ListJobsRequest
+	14, // 35: latchwork.v1.SupervisorService.ControlJobs:input_type -> latchwork.v1.ControlJobsRequest
+	17, // 36: latchwork.v1.SupervisorService.AddCallbacks:input_type -> latchwork.v1.AddCallbacksRequest
+	20, // 37: latchwork.v1.SupervisorService.ListCallbackRuns:input_type -> latchwork.v1.ListCallbackRunsRequest
+	22, // 38: latchwork.v1.SupervisorService.ValidateTrigger:input_type -> latchwork.v1.ValidateTriggerRequest
+	24, // 39: latchwork.v1.SupervisorService.GetWorkOutput:input_type -> latchwork.v1.GetWorkOutputRequest
+	26, // 40: latchwork.v1.SupervisorService.ListHosts:input_type -> latchwork.v1.ListHostsRequest
+	28, // 41: latchwork.v1.SupervisorService.GetHost:input_type -> latchwork.v1.GetHostRequest
+	30, // 42: latchwork.v1.SupervisorService.ControlHosts:input_type -> latchwork.v1.ControlHostsRequest
+	34, // 43: latchwork.v1.SupervisorService.ModifyJobs:input_type -> latchwork.v1.ModifyJobsRequest
+	4,  // 44: latchwork.v1.SupervisorService.Submit:output_type -> latchwork.v1.SubmitResponse
+	8,  // 45: latchwork.v1.SupervisorService.Subscribe:output_type -> latchwork.v1.SubscribeResponse
+	10, // 46: latchwork.v1.SupervisorService.GetJob:output_type -> latchwork.v1.GetJobResponse
+	12, // 47: latchwork.v1.SupervisorService.ListJobs:output_type -> latchwork.v1.ListJobsResponse
+	16, // 48: latchwork.v1.SupervisorService.ControlJobs:output_type -> latchwork.v1.ControlJobsResponse
+	18, // 49: latchwork.v1.SupervisorService.AddCallbacks:output_type -> latchwork.v1.AddCallbacksResponse
+	21, // 50: latchwork.v1.SupervisorService.ListCallbackRuns:output_type -> latchwork.v1.ListCallbackRunsResponse
+	23, // 51: latchwork.v1.SupervisorService.ValidateTrigger:output_type -> latchwork.v1.ValidateTriggerResponse
+	25, // 52: latchwork.v1.SupervisorService.GetWorkOutput:output_type -> latchwork.v1.GetWorkOutputResponse
+	27, // 53: latchwork.v1.SupervisorService.ListHosts:output_type -> latchwork.v1.ListHostsResponse
+	29, // 54: latchwork.v1.SupervisorService.GetHost:output_type -> latchwork.v1.GetHostResponse
+	32, // 55: latchwork.v1.SupervisorService.ControlHosts:output_type -> latchwork.v1.ControlHostsResponse
+	35, // 56: latchwork.v1.SupervisorService.ModifyJobs:output_type -> latchwork.v1.ModifyJobsResponse
+	44, // [44:57] is the sub-list for method output_type
+	31, // [31:44] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_latchwork_v1_supervisor_proto_init() }
@@ -2072,6 +2876,7 @@ func file_latchwork_v1_supervisor_proto_init() {
 		return
 	}
 	file_latchwork_v1_event_proto_init()
+	file_latchwork_v1_host_proto_init()
 	file_latchwork_v1_job_proto_init()
 	file_latchwork_v1_trigger_proto_init()
 	file_latchwork_v1_supervisor_proto_msgTypes[5].OneofWrappers = []any{
@@ -2080,13 +2885,14 @@ func file_latchwork_v1_supervisor_proto_init() {
 		(*SubscribeResponse_SnapshotJob)(nil),
 		(*SubscribeResponse_SnapshotEnd)(nil),
 	}
+	file_latchwork_v1_supervisor_proto_msgTypes[30].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchwork_v1_supervisor_proto_rawDesc), len(file_latchwork_v1_supervisor_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   23,
+			NumEnums:      3,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

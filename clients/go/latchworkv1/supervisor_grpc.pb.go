@@ -28,6 +28,10 @@ const (
 	SupervisorService_ListCallbackRuns_FullMethodName = "/latchwork.v1.SupervisorService/ListCallbackRuns"
 	SupervisorService_ValidateTrigger_FullMethodName  = "/latchwork.v1.SupervisorService/ValidateTrigger"
 	SupervisorService_GetWorkOutput_FullMethodName    = "/latchwork.v1.SupervisorService/GetWorkOutput"
+	SupervisorService_ListHosts_FullMethodName        = "/latchwork.v1.SupervisorService/ListHosts"
+	SupervisorService_GetHost_FullMethodName          = "/latchwork.v1.SupervisorService/GetHost"
+	SupervisorService_ControlHosts_FullMethodName     = "/latchwork.v1.SupervisorService/ControlHosts"
+	SupervisorService_ModifyJobs_FullMethodName       = "/latchwork.v1.SupervisorService/ModifyJobs"
 )
 
 // SupervisorServiceClient is the client API for SupervisorService service.
@@ -59,6 +63,17 @@ type SupervisorServiceClient interface {
 	ValidateTrigger(ctx context.Context, in *ValidateTriggerRequest, opts ...grpc.CallOption) (*ValidateTriggerResponse, error)
 	// Reads the captured output of one work item.
 	GetWorkOutput(ctx context.Context, in *GetWorkOutputRequest, opts ...grpc.CallOption) (*GetWorkOutputResponse, error)
+	// Lists the farm's hosts and its global resources.
+	ListHosts(ctx context.Context, in *ListHostsRequest, opts ...grpc.CallOption) (*ListHostsResponse, error)
+	// Returns one host.
+	GetHost(ctx context.Context, in *GetHostRequest, opts ...grpc.CallOption) (*GetHostResponse, error)
+	// Locks or unlocks hosts (admins only). A locked host takes no new work;
+	// what runs there finishes (a drain).
+	ControlHosts(ctx context.Context, in *ControlHostsRequest, opts ...grpc.CallOption) (*ControlHostsResponse, error)
+	// Changes jobs after submit (Qube's qbmodify), checked as a Submit is:
+	// the owner or an admin, every change valid, applied to all jobs or none.
+	// Each changed job gets a `modified` event.
+	ModifyJobs(ctx context.Context, in *ModifyJobsRequest, opts ...grpc.CallOption) (*ModifyJobsResponse, error)
 }
 
 type supervisorServiceClient struct {
@@ -168,6 +183,46 @@ func (c *supervisorServiceClient) GetWorkOutput(ctx context.Context, in *GetWork
 	return out, nil
 }
 
+func (c *supervisorServiceClient) ListHosts(ctx context.Context, in *ListHostsRequest, opts ...grpc.CallOption) (*ListHostsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListHostsResponse)
+	err := c.cc.Invoke(ctx, SupervisorService_ListHosts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *supervisorServiceClient) GetHost(ctx context.Context, in *GetHostRequest, opts ...grpc.CallOption) (*GetHostResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetHostResponse)
+	err := c.cc.Invoke(ctx, SupervisorService_GetHost_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *supervisorServiceClient) ControlHosts(ctx context.Context, in *ControlHostsRequest, opts ...grpc.CallOption) (*ControlHostsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ControlHostsResponse)
+	err := c.cc.Invoke(ctx, SupervisorService_ControlHosts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *supervisorServiceClient) ModifyJobs(ctx context.Context, in *ModifyJobsRequest, opts ...grpc.CallOption) (*ModifyJobsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ModifyJobsResponse)
+	err := c.cc.Invoke(ctx, SupervisorService_ModifyJobs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SupervisorServiceServer is the server API for SupervisorService service.
 // All implementations must embed UnimplementedSupervisorServiceServer
 // for forward compatibility.
@@ -197,6 +252,17 @@ type SupervisorServiceServer interface {
 	ValidateTrigger(context.Context, *ValidateTriggerRequest) (*ValidateTriggerResponse, error)
 	// Reads the captured output of one work item.
 	GetWorkOutput(context.Context, *GetWorkOutputRequest) (*GetWorkOutputResponse, error)
+	// Lists the farm's hosts and its global resources.
+	ListHosts(context.Context, *ListHostsRequest) (*ListHostsResponse, error)
+	// Returns one host.
+	GetHost(context.Context, *GetHostRequest) (*GetHostResponse, error)
+	// Locks or unlocks hosts (admins only). A locked host takes no new work;
+	// what runs there finishes (a drain).
+	ControlHosts(context.Context, *ControlHostsRequest) (*ControlHostsResponse, error)
+	// Changes jobs after submit (Qube's qbmodify), checked as a Submit is:
+	// the owner or an admin, every change valid, applied to all jobs or none.
+	// Each changed job gets a `modified` event.
+	ModifyJobs(context.Context, *ModifyJobsRequest) (*ModifyJobsResponse, error)
 	mustEmbedUnimplementedSupervisorServiceServer()
 }
 
@@ -233,6 +299,18 @@ func (UnimplementedSupervisorServiceServer) ValidateTrigger(context.Context, *Va
 }
 func (UnimplementedSupervisorServiceServer) GetWorkOutput(context.Context, *GetWorkOutputRequest) (*GetWorkOutputResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetWorkOutput not implemented")
+}
+func (UnimplementedSupervisorServiceServer) ListHosts(context.Context, *ListHostsRequest) (*ListHostsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListHosts not implemented")
+}
+func (UnimplementedSupervisorServiceServer) GetHost(context.Context, *GetHostRequest) (*GetHostResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetHost not implemented")
+}
+func (UnimplementedSupervisorServiceServer) ControlHosts(context.Context, *ControlHostsRequest) (*ControlHostsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ControlHosts not implemented")
+}
+func (UnimplementedSupervisorServiceServer) ModifyJobs(context.Context, *ModifyJobsRequest) (*ModifyJobsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ModifyJobs not implemented")
 }
 func (UnimplementedSupervisorServiceServer) mustEmbedUnimplementedSupervisorServiceServer() {}
 func (UnimplementedSupervisorServiceServer) testEmbeddedByValue()                           {}
@@ -410,6 +488,78 @@ func _SupervisorService_GetWorkOutput_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SupervisorService_ListHosts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListHostsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SupervisorServiceServer).ListHosts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SupervisorService_ListHosts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SupervisorServiceServer).ListHosts(ctx, req.(*ListHostsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SupervisorService_GetHost_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetHostRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SupervisorServiceServer).GetHost(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SupervisorService_GetHost_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SupervisorServiceServer).GetHost(ctx, req.(*GetHostRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SupervisorService_ControlHosts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ControlHostsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SupervisorServiceServer).ControlHosts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SupervisorService_ControlHosts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SupervisorServiceServer).ControlHosts(ctx, req.(*ControlHostsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SupervisorService_ModifyJobs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ModifyJobsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SupervisorServiceServer).ModifyJobs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SupervisorService_ModifyJobs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SupervisorServiceServer).ModifyJobs(ctx, req.(*ModifyJobsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SupervisorService_ServiceDesc is the grpc.ServiceDesc for SupervisorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -448,6 +598,22 @@ var SupervisorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetWorkOutput",
 			Handler:    _SupervisorService_GetWorkOutput_Handler,
+		},
+		{
+			MethodName: "ListHosts",
+			Handler:    _SupervisorService_ListHosts_Handler,
+		},
+		{
+			MethodName: "GetHost",
+			Handler:    _SupervisorService_GetHost_Handler,
+		},
+		{
+			MethodName: "ControlHosts",
+			Handler:    _SupervisorService_ControlHosts_Handler,
+		},
+		{
+			MethodName: "ModifyJobs",
+			Handler:    _SupervisorService_ModifyJobs_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -92,7 +92,17 @@ type RegisterWorkerRequest struct {
 	// The worker's host name, as shown in events.
 	Host string `protobuf:"bytes,1,opt,name=host,proto3" json:"host,omitempty"`
 	// How many work items it runs at once.
-	Slots         int32 `protobuf:"varint,2,opt,name=slots,proto3" json:"slots,omitempty"`
+	Slots int32 `protobuf:"varint,2,opt,name=slots,proto3" json:"slots,omitempty"`
+	// What the host offers (detected by the worker, overridable).
+	Resources *HostResources `protobuf:"bytes,3,opt,name=resources,proto3" json:"resources,omitempty"`
+	// Free key/values, matched by jobs' `requirements`.
+	Properties map[string]string `protobuf:"bytes,4,rep,name=properties,proto3" json:"properties,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Groups the host belongs to.
+	Groups []string `protobuf:"bytes,5,rep,name=groups,proto3" json:"groups,omitempty"`
+	// Its cluster ("/farm/a").
+	Cluster string `protobuf:"bytes,6,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	// Clusters whose jobs it takes (empty: any).
+	Restrictions  string `protobuf:"bytes,7,opt,name=restrictions,proto3" json:"restrictions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -139,6 +149,41 @@ func (x *RegisterWorkerRequest) GetSlots() int32 {
 		return x.Slots
 	}
 	return 0
+}
+
+func (x *RegisterWorkerRequest) GetResources() *HostResources {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+func (x *RegisterWorkerRequest) GetProperties() map[string]string {
+	if x != nil {
+		return x.Properties
+	}
+	return nil
+}
+
+func (x *RegisterWorkerRequest) GetGroups() []string {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *RegisterWorkerRequest) GetCluster() string {
+	if x != nil {
+		return x.Cluster
+	}
+	return ""
+}
+
+func (x *RegisterWorkerRequest) GetRestrictions() string {
+	if x != nil {
+		return x.Restrictions
+	}
+	return ""
 }
 
 // The worker's identity.
@@ -804,10 +849,20 @@ var File_latchwork_v1_worker_proto protoreflect.FileDescriptor
 
 const file_latchwork_v1_worker_proto_rawDesc = "" +
 	"\n" +
-	"\x19latchwork/v1/worker.proto\x12\flatchwork.v1\x1a\x16latchwork/v1/job.proto\"A\n" +
+	"\x19latchwork/v1/worker.proto\x12\flatchwork.v1\x1a\x17latchwork/v1/host.proto\x1a\x16latchwork/v1/job.proto\"\xe6\x02\n" +
 	"\x15RegisterWorkerRequest\x12\x12\n" +
 	"\x04host\x18\x01 \x01(\tR\x04host\x12\x14\n" +
-	"\x05slots\x18\x02 \x01(\x05R\x05slots\"b\n" +
+	"\x05slots\x18\x02 \x01(\x05R\x05slots\x129\n" +
+	"\tresources\x18\x03 \x01(\v2\x1b.latchwork.v1.HostResourcesR\tresources\x12S\n" +
+	"\n" +
+	"properties\x18\x04 \x03(\v23.latchwork.v1.RegisterWorkerRequest.PropertiesEntryR\n" +
+	"properties\x12\x16\n" +
+	"\x06groups\x18\x05 \x03(\tR\x06groups\x12\x18\n" +
+	"\acluster\x18\x06 \x01(\tR\acluster\x12\"\n" +
+	"\frestrictions\x18\a \x01(\tR\frestrictions\x1a=\n" +
+	"\x0fPropertiesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"b\n" +
 	"\x16RegisterWorkerResponse\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12+\n" +
 	"\x11heartbeat_seconds\x18\x02 \x01(\x05R\x10heartbeatSeconds\"L\n" +
@@ -883,7 +938,7 @@ func file_latchwork_v1_worker_proto_rawDescGZIP() []byte {
 }
 
 var file_latchwork_v1_worker_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_latchwork_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_latchwork_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_latchwork_v1_worker_proto_goTypes = []any{
 	(WorkOutcome)(0),               // 0: latchwork.v1.WorkOutcome
 	(*RegisterWorkerRequest)(nil),  // 1: latchwork.v1.RegisterWorkerRequest
@@ -897,29 +952,33 @@ var file_latchwork_v1_worker_proto_goTypes = []any{
 	(*ReportWorkResponse)(nil),     // 9: latchwork.v1.ReportWorkResponse
 	(*AppendOutputRequest)(nil),    // 10: latchwork.v1.AppendOutputRequest
 	(*AppendOutputResponse)(nil),   // 11: latchwork.v1.AppendOutputResponse
-	nil,                            // 12: latchwork.v1.Lease.EnvEntry
-	(OutputStream)(0),              // 13: latchwork.v1.OutputStream
+	nil,                            // 12: latchwork.v1.RegisterWorkerRequest.PropertiesEntry
+	nil,                            // 13: latchwork.v1.Lease.EnvEntry
+	(*HostResources)(nil),          // 14: latchwork.v1.HostResources
+	(OutputStream)(0),              // 15: latchwork.v1.OutputStream
 }
 var file_latchwork_v1_worker_proto_depIdxs = []int32{
-	12, // 0: latchwork.v1.Lease.env:type_name -> latchwork.v1.Lease.EnvEntry
-	6,  // 1: latchwork.v1.LeaseWorkResponse.leases:type_name -> latchwork.v1.Lease
-	0,  // 2: latchwork.v1.ReportWorkRequest.outcome:type_name -> latchwork.v1.WorkOutcome
-	13, // 3: latchwork.v1.AppendOutputRequest.stream:type_name -> latchwork.v1.OutputStream
-	1,  // 4: latchwork.v1.WorkerService.RegisterWorker:input_type -> latchwork.v1.RegisterWorkerRequest
-	3,  // 5: latchwork.v1.WorkerService.Heartbeat:input_type -> latchwork.v1.HeartbeatRequest
-	5,  // 6: latchwork.v1.WorkerService.LeaseWork:input_type -> latchwork.v1.LeaseWorkRequest
-	8,  // 7: latchwork.v1.WorkerService.ReportWork:input_type -> latchwork.v1.ReportWorkRequest
-	10, // 8: latchwork.v1.WorkerService.AppendOutput:input_type -> latchwork.v1.AppendOutputRequest
-	2,  // 9: latchwork.v1.WorkerService.RegisterWorker:output_type -> latchwork.v1.RegisterWorkerResponse
-	4,  // 10: latchwork.v1.WorkerService.Heartbeat:output_type -> latchwork.v1.HeartbeatResponse
-	7,  // 11: latchwork.v1.WorkerService.LeaseWork:output_type -> latchwork.v1.LeaseWorkResponse
-	9,  // 12: latchwork.v1.WorkerService.ReportWork:output_type -> latchwork.v1.ReportWorkResponse
-	11, // 13: latchwork.v1.WorkerService.AppendOutput:output_type -> latchwork.v1.AppendOutputResponse
-	9,  // [9:14] is the sub-list for method output_type
-	4,  // [4:9] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	14, // 0: latchwork.v1.RegisterWorkerRequest.resources:type_name -> latchwork.v1.HostResources
+	12, // 1: latchwork.v1.RegisterWorkerRequest.properties:type_name -> latchwork.v1.RegisterWorkerRequest.PropertiesEntry
+	13, // 2: latchwork.v1.Lease.env:type_name -> latchwork.v1.Lease.EnvEntry
+	6,  // 3: latchwork.v1.LeaseWorkResponse.leases:type_name -> latchwork.v1.Lease
+	0,  // 4: latchwork.v1.ReportWorkRequest.outcome:type_name -> latchwork.v1.WorkOutcome
+	15, // 5: latchwork.v1.AppendOutputRequest.stream:type_name -> latchwork.v1.OutputStream
+	1,  // 6: latchwork.v1.WorkerService.RegisterWorker:input_type -> latchwork.v1.RegisterWorkerRequest
+	3,  // 7: latchwork.v1.WorkerService.Heartbeat:input_type -> latchwork.v1.HeartbeatRequest
+	5,  // 8: latchwork.v1.WorkerService.LeaseWork:input_type -> latchwork.v1.LeaseWorkRequest
+	8,  // 9: latchwork.v1.WorkerService.ReportWork:input_type -> latchwork.v1.ReportWorkRequest
+	10, // 10: latchwork.v1.WorkerService.AppendOutput:input_type -> latchwork.v1.AppendOutputRequest
+	2,  // 11: latchwork.v1.WorkerService.RegisterWorker:output_type -> latchwork.v1.RegisterWorkerResponse
+	4,  // 12: latchwork.v1.WorkerService.Heartbeat:output_type -> latchwork.v1.HeartbeatResponse
+	7,  // 13: latchwork.v1.WorkerService.LeaseWork:output_type -> latchwork.v1.LeaseWorkResponse
+	9,  // 14: latchwork.v1.WorkerService.ReportWork:output_type -> latchwork.v1.ReportWorkResponse
+	11, // 15: latchwork.v1.WorkerService.AppendOutput:output_type -> latchwork.v1.AppendOutputResponse
+	11, // [11:16] is the sub-list for method output_type
+	6,  // [6:11] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_latchwork_v1_worker_proto_init() }
@@ -927,6 +986,7 @@ func file_latchwork_v1_worker_proto_init() {
 	if File_latchwork_v1_worker_proto != nil {
 		return
 	}
+	file_latchwork_v1_host_proto_init()
 	file_latchwork_v1_job_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -934,7 +994,7 @@ func file_latchwork_v1_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchwork_v1_worker_proto_rawDesc), len(file_latchwork_v1_worker_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,19 +19,11 @@ from .errors import RequestError
 # Qube keys that Latchwork accepts but that have no effect (yet): host selection and the like.
 IGNORED_QUBE_KEYS = frozenset(
     {
-        "hosts",
-        "groups",
-        "cluster",
-        "restrictions",
-        "reservations",
-        "requirements",
         "kind",
         "flags",
         "account",
         "notes",
         "hostorder",
-        "omithosts",
-        "omitgroups",
         "cpustally",
         "retrywork_delay",
         "retrysubjob",

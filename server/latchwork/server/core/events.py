@@ -25,6 +25,10 @@ class EventName(StrEnum):
     SUSPENDED = "suspended"
     RESUMED = "resumed"
     RETRIED = "retried"
+    UP = "up"
+    DOWN = "down"
+    LOCKED = "locked"
+    UNLOCKED = "unlocked"
 
 
 class EventType(StrEnum):

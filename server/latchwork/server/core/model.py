@@ -72,6 +72,15 @@ class JobSpec:
     env: dict[str, str] = field(default_factory=dict)
     cwd: str = ""
     user: str = ""
+    # Routing, as Qube spells it; parsed by core.routing at submit (docs/routing.md).
+    reservations: str = ""
+    requirements: str = ""
+    hosts: str = ""
+    omithosts: str = ""
+    groups: str = ""
+    omitgroups: str = ""
+    cluster: str = ""
+    restrictions: str = ""
 
 
 SHAPED_SPEC_FIELDS = frozenset(

@@ -51,6 +51,17 @@ export enum EventName {
    * user's retry, or requeue after a supervisor or worker stopped).
    */
   EVENT_NAME_RETRIED = 16,
+  /** EVENT_NAME_UP - A host joined the farm or came back (type host). */
+  EVENT_NAME_UP = 17,
+  /** EVENT_NAME_DOWN - A host was lost: its worker stopped or missed its heartbeats (type host). */
+  EVENT_NAME_DOWN = 18,
+  /**
+   * EVENT_NAME_LOCKED - An admin locked a host: it takes no new work; running work finishes
+   * (type host).
+   */
+  EVENT_NAME_LOCKED = 19,
+  /** EVENT_NAME_UNLOCKED - An admin unlocked a host (type host). */
+  EVENT_NAME_UNLOCKED = 20,
   UNRECOGNIZED = -1,
 }
 
@@ -107,6 +118,18 @@ export function eventNameFromJSON(object: any): EventName {
     case 16:
     case "EVENT_NAME_RETRIED":
       return EventName.EVENT_NAME_RETRIED;
+    case 17:
+    case "EVENT_NAME_UP":
+      return EventName.EVENT_NAME_UP;
+    case 18:
+    case "EVENT_NAME_DOWN":
+      return EventName.EVENT_NAME_DOWN;
+    case 19:
+    case "EVENT_NAME_LOCKED":
+      return EventName.EVENT_NAME_LOCKED;
+    case 20:
+    case "EVENT_NAME_UNLOCKED":
+      return EventName.EVENT_NAME_UNLOCKED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -150,6 +173,14 @@ export function eventNameToJSON(object: EventName): string {
       return "EVENT_NAME_RESUMED";
     case EventName.EVENT_NAME_RETRIED:
       return "EVENT_NAME_RETRIED";
+    case EventName.EVENT_NAME_UP:
+      return "EVENT_NAME_UP";
+    case EventName.EVENT_NAME_DOWN:
+      return "EVENT_NAME_DOWN";
+    case EventName.EVENT_NAME_LOCKED:
+      return "EVENT_NAME_LOCKED";
+    case EventName.EVENT_NAME_UNLOCKED:
+      return "EVENT_NAME_UNLOCKED";
     case EventName.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

@@ -370,6 +370,29 @@ export interface JobSpec {
   cwd: string;
   /** The submitting user; defaults to the authenticated user. */
   user: string;
+  /**
+   * Routing, as Qube spells it (docs/routing.md). What each frame holds while
+   * it runs: "host.processors=2,host.memory=16000,host.gpus=1,global.nuke=1"
+   * (default: one slot).
+   */
+  reservations: string;
+  /** A condition on the host: "host.os == linux and host.memory >= 16000". */
+  requirements: string;
+  /** Only these hosts, comma-separated (empty: any host). */
+  hosts: string;
+  /** Never these hosts, comma-separated. */
+  omithosts: string;
+  /** Only hosts in at least one of these groups, comma-separated. */
+  groups: string;
+  /** Never hosts in any of these groups, comma-separated. */
+  omitgroups: string;
+  /**
+   * The job's cluster ("/show/seq"); a host restricted to other clusters
+   * does not take it.
+   */
+  cluster: string;
+  /** Only hosts whose cluster is within these ("/show/*", "/a || /b"). */
+  restrictions: string;
 }
 
 export interface JobSpec_DataEntry {
@@ -504,6 +527,11 @@ export interface Job {
   callbacks: Callback[];
   /** Ids of its direct children in the job tree (filled by GetJob). */
   childIds: number[];
+  /**
+   * Why the job's pending work is not running, when routing is the reason
+   * (no host matches, a global resource is in use); empty otherwise.
+   */
+  waitingReason: string;
 }
 
 function createBaseCommand(): Command {
@@ -1005,6 +1033,14 @@ function createBaseJobSpec(): JobSpec {
     env: {},
     cwd: "",
     user: "",
+    reservations: "",
+    requirements: "",
+    hosts: "",
+    omithosts: "",
+    groups: "",
+    omitgroups: "",
+    cluster: "",
+    restrictions: "",
   };
 }
 
@@ -1066,6 +1102,30 @@ export const JobSpec: MessageFns<JobSpec> = {
     }
     if (message.user !== "") {
       writer.uint32(154).string(message.user);
+    }
+    if (message.reservations !== "") {
+      writer.uint32(162).string(message.reservations);
+    }
+    if (message.requirements !== "") {
+      writer.uint32(170).string(message.requirements);
+    }
+    if (message.hosts !== "") {
+      writer.uint32(178).string(message.hosts);
+    }
+    if (message.omithosts !== "") {
+      writer.uint32(186).string(message.omithosts);
+    }
+    if (message.groups !== "") {
+      writer.uint32(194).string(message.groups);
+    }
+    if (message.omitgroups !== "") {
+      writer.uint32(202).string(message.omitgroups);
+    }
+    if (message.cluster !== "") {
+      writer.uint32(210).string(message.cluster);
+    }
+    if (message.restrictions !== "") {
+      writer.uint32(218).string(message.restrictions);
     }
     return writer;
   },
@@ -1241,6 +1301,70 @@ export const JobSpec: MessageFns<JobSpec> = {
             message.user = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.reservations = reader.string();
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.requirements = reader.string();
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.hosts = reader.string();
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.omithosts = reader.string();
+            continue;
+          }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.groups = reader.string();
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.omitgroups = reader.string();
+            continue;
+          }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            message.cluster = reader.string();
+            continue;
+          }
+          case 27: {
+            if (tag !== 218) {
+              break;
+            }
+
+            message.restrictions = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1306,6 +1430,14 @@ export const JobSpec: MessageFns<JobSpec> = {
         : {},
       cwd: isSet(object.cwd) ? globalThis.String(object.cwd) : "",
       user: isSet(object.user) ? globalThis.String(object.user) : "",
+      reservations: isSet(object.reservations) ? globalThis.String(object.reservations) : "",
+      requirements: isSet(object.requirements) ? globalThis.String(object.requirements) : "",
+      hosts: isSet(object.hosts) ? globalThis.String(object.hosts) : "",
+      omithosts: isSet(object.omithosts) ? globalThis.String(object.omithosts) : "",
+      groups: isSet(object.groups) ? globalThis.String(object.groups) : "",
+      omitgroups: isSet(object.omitgroups) ? globalThis.String(object.omitgroups) : "",
+      cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
+      restrictions: isSet(object.restrictions) ? globalThis.String(object.restrictions) : "",
     };
   },
 
@@ -1380,6 +1512,30 @@ export const JobSpec: MessageFns<JobSpec> = {
     if (message.user !== "") {
       obj.user = message.user;
     }
+    if (message.reservations !== "") {
+      obj.reservations = message.reservations;
+    }
+    if (message.requirements !== "") {
+      obj.requirements = message.requirements;
+    }
+    if (message.hosts !== "") {
+      obj.hosts = message.hosts;
+    }
+    if (message.omithosts !== "") {
+      obj.omithosts = message.omithosts;
+    }
+    if (message.groups !== "") {
+      obj.groups = message.groups;
+    }
+    if (message.omitgroups !== "") {
+      obj.omitgroups = message.omitgroups;
+    }
+    if (message.cluster !== "") {
+      obj.cluster = message.cluster;
+    }
+    if (message.restrictions !== "") {
+      obj.restrictions = message.restrictions;
+    }
     return obj;
   },
 
@@ -1425,6 +1581,14 @@ export const JobSpec: MessageFns<JobSpec> = {
     );
     message.cwd = object.cwd ?? "";
     message.user = object.user ?? "";
+    message.reservations = object.reservations ?? "";
+    message.requirements = object.requirements ?? "";
+    message.hosts = object.hosts ?? "";
+    message.omithosts = object.omithosts ?? "";
+    message.groups = object.groups ?? "";
+    message.omitgroups = object.omitgroups ?? "";
+    message.cluster = object.cluster ?? "";
+    message.restrictions = object.restrictions ?? "";
     return message;
   },
 };
@@ -2301,6 +2465,7 @@ function createBaseJob(): Job {
     subjobs: [],
     callbacks: [],
     childIds: [],
+    waitingReason: "",
   };
 }
 
@@ -2351,6 +2516,9 @@ export const Job: MessageFns<Job> = {
         writer.int64(v);
       }
       writer.join();
+    }
+    if (message.waitingReason !== "") {
+      writer.uint32(122).string(message.waitingReason);
     }
     return writer;
   },
@@ -2490,6 +2658,14 @@ export const Job: MessageFns<Job> = {
 
             break;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.waitingReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2536,6 +2712,11 @@ export const Job: MessageFns<Job> = {
         : globalThis.Array.isArray(object?.child_ids)
         ? object.child_ids.map((e: any) => globalThis.Number(e))
         : [],
+      waitingReason: isSet(object.waitingReason)
+        ? globalThis.String(object.waitingReason)
+        : isSet(object.waiting_reason)
+        ? globalThis.String(object.waiting_reason)
+        : "",
     };
   },
 
@@ -2583,6 +2764,9 @@ export const Job: MessageFns<Job> = {
     if (message.childIds?.length) {
       obj.childIds = message.childIds.map((e) => Math.round(e));
     }
+    if (message.waitingReason !== "") {
+      obj.waitingReason = message.waitingReason;
+    }
     return obj;
   },
 
@@ -2607,6 +2791,7 @@ export const Job: MessageFns<Job> = {
     message.subjobs = object.subjobs?.map((e) => Subjob.fromPartial(e)) || [];
     message.callbacks = object.callbacks?.map((e) => Callback.fromPartial(e)) || [];
     message.childIds = object.childIds?.map((e) => e) || [];
+    message.waitingReason = object.waitingReason ?? "";
     return message;
   },
 };

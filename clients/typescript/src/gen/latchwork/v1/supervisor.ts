@@ -30,6 +30,7 @@ import {
   eventTypeFromJSON,
   eventTypeToJSON,
 } from "./event.js";
+import { GlobalResource, Host } from "./host.js";
 import {
   Callback,
   CallbackSpec,
@@ -167,6 +168,49 @@ export function callbackOutcomeToJSON(object: CallbackOutcome): string {
     case CallbackOutcome.CALLBACK_OUTCOME_LIMIT:
       return "CALLBACK_OUTCOME_LIMIT";
     case CallbackOutcome.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** What an admin does to hosts. */
+export enum HostAction {
+  /** HOST_ACTION_UNSPECIFIED - Invalid. */
+  HOST_ACTION_UNSPECIFIED = 0,
+  /** HOST_ACTION_LOCK - No new work; running work finishes. */
+  HOST_ACTION_LOCK = 1,
+  /** HOST_ACTION_UNLOCK - Take work again. */
+  HOST_ACTION_UNLOCK = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function hostActionFromJSON(object: any): HostAction {
+  switch (object) {
+    case 0:
+    case "HOST_ACTION_UNSPECIFIED":
+      return HostAction.HOST_ACTION_UNSPECIFIED;
+    case 1:
+    case "HOST_ACTION_LOCK":
+      return HostAction.HOST_ACTION_LOCK;
+    case 2:
+    case "HOST_ACTION_UNLOCK":
+      return HostAction.HOST_ACTION_UNLOCK;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return HostAction.UNRECOGNIZED;
+  }
+}
+
+export function hostActionToJSON(object: HostAction): string {
+  switch (object) {
+    case HostAction.HOST_ACTION_UNSPECIFIED:
+      return "HOST_ACTION_UNSPECIFIED";
+    case HostAction.HOST_ACTION_LOCK:
+      return "HOST_ACTION_LOCK";
+    case HostAction.HOST_ACTION_UNLOCK:
+      return "HOST_ACTION_UNLOCK";
+    case HostAction.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
   }
@@ -456,6 +500,139 @@ export interface GetWorkOutputResponse {
   eof: boolean;
   /** The attempt the output belongs to. */
   attempt: number;
+}
+
+/** Which hosts to list. */
+export interface ListHostsRequest {
+  /** Only these hosts (empty: all). */
+  names: string[];
+}
+
+/** The farm. */
+export interface ListHostsResponse {
+  /** The hosts, by name. */
+  hosts: Host[];
+  /** The global resources, by name. */
+  resources: GlobalResource[];
+}
+
+/** Which host to return. */
+export interface GetHostRequest {
+  /** Its name. */
+  name: string;
+}
+
+/** One host. */
+export interface GetHostResponse {
+  /** The host. */
+  host?:
+    | Host
+    | undefined;
+  /** The work it runs now, as "job_id:work_name". */
+  running: string[];
+}
+
+/** Lock or unlock hosts. */
+export interface ControlHostsRequest {
+  /** What to do. */
+  action: HostAction;
+  /** The hosts, by name. */
+  names: string[];
+  /** Why (shown with the host and in its event). */
+  reason: string;
+}
+
+/** The outcome for one host. */
+export interface HostControlResult {
+  /** The host. */
+  name: string;
+  /** False when it was already in that state. */
+  changed: boolean;
+}
+
+/** The outcome. */
+export interface ControlHostsResponse {
+  /** One per host, in the order asked. */
+  results: HostControlResult[];
+  /** The seq of the last event this caused (0: none). */
+  seq: number;
+}
+
+/** The changes to make to jobs; an absent field is left as it is. */
+export interface JobChanges {
+  /** New priority (lower runs first). */
+  priority?:
+    | number
+    | undefined;
+  /** New number of instances. */
+  cpus?:
+    | number
+    | undefined;
+  /** New number of automatic retries of a failed work item. */
+  retry?:
+    | number
+    | undefined;
+  /** New routing (see JobSpec); an empty string clears the attribute. */
+  reservations?:
+    | string
+    | undefined;
+  /** See JobSpec.requirements. */
+  requirements?:
+    | string
+    | undefined;
+  /** See JobSpec.hosts. */
+  hosts?:
+    | string
+    | undefined;
+  /** See JobSpec.omithosts. */
+  omithosts?:
+    | string
+    | undefined;
+  /** See JobSpec.groups. */
+  groups?:
+    | string
+    | undefined;
+  /** See JobSpec.omitgroups. */
+  omitgroups?:
+    | string
+    | undefined;
+  /** See JobSpec.cluster. */
+  cluster?:
+    | string
+    | undefined;
+  /** See JobSpec.restrictions. */
+  restrictions?:
+    | string
+    | undefined;
+  /** Data keys to set (others are kept). */
+  data: { [key: string]: string };
+  /** Data keys to remove. */
+  removeData: string[];
+}
+
+export interface JobChanges_DataEntry {
+  key: string;
+  value: string;
+}
+
+/** Jobs to change. */
+export interface ModifyJobsRequest {
+  /** The jobs. */
+  jobIds: number[];
+  /** What to change in each. */
+  changes?:
+    | JobChanges
+    | undefined;
+  /** Why (in each job's `modified` event). */
+  reason: string;
+}
+
+/** The outcome. */
+export interface ModifyJobsResponse {
+  /** The jobs that changed (those already as asked are left out). */
+  changedJobIds: number[];
+  /** The seq of the last event this caused (0: none). */
+  seq: number;
 }
 
 function createBaseSubmitRequest(): SubmitRequest {
@@ -3320,6 +3497,1203 @@ export const GetWorkOutputResponse: MessageFns<GetWorkOutputResponse> = {
   },
 };
 
+function createBaseListHostsRequest(): ListHostsRequest {
+  return { names: [] };
+}
+
+export const ListHostsRequest: MessageFns<ListHostsRequest> = {
+  encode(message: ListHostsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.names) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListHostsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListHostsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.names.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListHostsRequest {
+    return { names: globalThis.Array.isArray(object?.names) ? object.names.map((e: any) => globalThis.String(e)) : [] };
+  },
+
+  toJSON(message: ListHostsRequest): unknown {
+    const obj: any = {};
+    if (message.names?.length) {
+      obj.names = message.names;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListHostsRequest>, I>>(base?: I): ListHostsRequest {
+    return ListHostsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListHostsRequest>, I>>(object: I): ListHostsRequest {
+    const message = createBaseListHostsRequest();
+    message.names = object.names?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseListHostsResponse(): ListHostsResponse {
+  return { hosts: [], resources: [] };
+}
+
+export const ListHostsResponse: MessageFns<ListHostsResponse> = {
+  encode(message: ListHostsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.hosts) {
+      Host.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.resources) {
+      GlobalResource.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListHostsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListHostsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hosts.push(Host.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.resources.push(GlobalResource.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListHostsResponse {
+    return {
+      hosts: globalThis.Array.isArray(object?.hosts) ? object.hosts.map((e: any) => Host.fromJSON(e)) : [],
+      resources: globalThis.Array.isArray(object?.resources)
+        ? object.resources.map((e: any) => GlobalResource.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListHostsResponse): unknown {
+    const obj: any = {};
+    if (message.hosts?.length) {
+      obj.hosts = message.hosts.map((e) => Host.toJSON(e));
+    }
+    if (message.resources?.length) {
+      obj.resources = message.resources.map((e) => GlobalResource.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListHostsResponse>, I>>(base?: I): ListHostsResponse {
+    return ListHostsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListHostsResponse>, I>>(object: I): ListHostsResponse {
+    const message = createBaseListHostsResponse();
+    message.hosts = object.hosts?.map((e) => Host.fromPartial(e)) || [];
+    message.resources = object.resources?.map((e) => GlobalResource.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetHostRequest(): GetHostRequest {
+  return { name: "" };
+}
+
+export const GetHostRequest: MessageFns<GetHostRequest> = {
+  encode(message: GetHostRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetHostRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetHostRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetHostRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: GetHostRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetHostRequest>, I>>(base?: I): GetHostRequest {
+    return GetHostRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetHostRequest>, I>>(object: I): GetHostRequest {
+    const message = createBaseGetHostRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseGetHostResponse(): GetHostResponse {
+  return { host: undefined, running: [] };
+}
+
+export const GetHostResponse: MessageFns<GetHostResponse> = {
+  encode(message: GetHostResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== undefined) {
+      Host.encode(message.host, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.running) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetHostResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetHostResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = Host.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.running.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetHostResponse {
+    return {
+      host: isSet(object.host) ? Host.fromJSON(object.host) : undefined,
+      running: globalThis.Array.isArray(object?.running) ? object.running.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: GetHostResponse): unknown {
+    const obj: any = {};
+    if (message.host !== undefined) {
+      obj.host = Host.toJSON(message.host);
+    }
+    if (message.running?.length) {
+      obj.running = message.running;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetHostResponse>, I>>(base?: I): GetHostResponse {
+    return GetHostResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetHostResponse>, I>>(object: I): GetHostResponse {
+    const message = createBaseGetHostResponse();
+    message.host = (object.host !== undefined && object.host !== null) ? Host.fromPartial(object.host) : undefined;
+    message.running = object.running?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseControlHostsRequest(): ControlHostsRequest {
+  return { action: 0, names: [], reason: "" };
+}
+
+export const ControlHostsRequest: MessageFns<ControlHostsRequest> = {
+  encode(message: ControlHostsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.action !== 0) {
+      writer.uint32(8).int32(message.action);
+    }
+    for (const v of message.names) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ControlHostsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseControlHostsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.action = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.names.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ControlHostsRequest {
+    return {
+      action: isSet(object.action) ? hostActionFromJSON(object.action) : 0,
+      names: globalThis.Array.isArray(object?.names) ? object.names.map((e: any) => globalThis.String(e)) : [],
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: ControlHostsRequest): unknown {
+    const obj: any = {};
+    if (message.action !== 0) {
+      obj.action = hostActionToJSON(message.action);
+    }
+    if (message.names?.length) {
+      obj.names = message.names;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ControlHostsRequest>, I>>(base?: I): ControlHostsRequest {
+    return ControlHostsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ControlHostsRequest>, I>>(object: I): ControlHostsRequest {
+    const message = createBaseControlHostsRequest();
+    message.action = object.action ?? 0;
+    message.names = object.names?.map((e) => e) || [];
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseHostControlResult(): HostControlResult {
+  return { name: "", changed: false };
+}
+
+export const HostControlResult: MessageFns<HostControlResult> = {
+  encode(message: HostControlResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.changed !== false) {
+      writer.uint32(16).bool(message.changed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HostControlResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHostControlResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.changed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HostControlResult {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      changed: isSet(object.changed) ? globalThis.Boolean(object.changed) : false,
+    };
+  },
+
+  toJSON(message: HostControlResult): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.changed !== false) {
+      obj.changed = message.changed;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HostControlResult>, I>>(base?: I): HostControlResult {
+    return HostControlResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HostControlResult>, I>>(object: I): HostControlResult {
+    const message = createBaseHostControlResult();
+    message.name = object.name ?? "";
+    message.changed = object.changed ?? false;
+    return message;
+  },
+};
+
+function createBaseControlHostsResponse(): ControlHostsResponse {
+  return { results: [], seq: 0 };
+}
+
+export const ControlHostsResponse: MessageFns<ControlHostsResponse> = {
+  encode(message: ControlHostsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      HostControlResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.seq !== 0) {
+      writer.uint32(16).int64(message.seq);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ControlHostsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseControlHostsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(HostControlResult.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ControlHostsResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => HostControlResult.fromJSON(e))
+        : [],
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+    };
+  },
+
+  toJSON(message: ControlHostsResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => HostControlResult.toJSON(e));
+    }
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ControlHostsResponse>, I>>(base?: I): ControlHostsResponse {
+    return ControlHostsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ControlHostsResponse>, I>>(object: I): ControlHostsResponse {
+    const message = createBaseControlHostsResponse();
+    message.results = object.results?.map((e) => HostControlResult.fromPartial(e)) || [];
+    message.seq = object.seq ?? 0;
+    return message;
+  },
+};
+
+function createBaseJobChanges(): JobChanges {
+  return {
+    priority: undefined,
+    cpus: undefined,
+    retry: undefined,
+    reservations: undefined,
+    requirements: undefined,
+    hosts: undefined,
+    omithosts: undefined,
+    groups: undefined,
+    omitgroups: undefined,
+    cluster: undefined,
+    restrictions: undefined,
+    data: {},
+    removeData: [],
+  };
+}
+
+export const JobChanges: MessageFns<JobChanges> = {
+  encode(message: JobChanges, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.priority !== undefined) {
+      writer.uint32(8).int32(message.priority);
+    }
+    if (message.cpus !== undefined) {
+      writer.uint32(16).int32(message.cpus);
+    }
+    if (message.retry !== undefined) {
+      writer.uint32(24).int32(message.retry);
+    }
+    if (message.reservations !== undefined) {
+      writer.uint32(34).string(message.reservations);
+    }
+    if (message.requirements !== undefined) {
+      writer.uint32(42).string(message.requirements);
+    }
+    if (message.hosts !== undefined) {
+      writer.uint32(50).string(message.hosts);
+    }
+    if (message.omithosts !== undefined) {
+      writer.uint32(58).string(message.omithosts);
+    }
+    if (message.groups !== undefined) {
+      writer.uint32(66).string(message.groups);
+    }
+    if (message.omitgroups !== undefined) {
+      writer.uint32(74).string(message.omitgroups);
+    }
+    if (message.cluster !== undefined) {
+      writer.uint32(82).string(message.cluster);
+    }
+    if (message.restrictions !== undefined) {
+      writer.uint32(90).string(message.restrictions);
+    }
+    globalThis.Object.entries(message.data).forEach(([key, value]: [string, string]) => {
+      JobChanges_DataEntry.encode({ key: key as any, value }, writer.uint32(98).fork()).join();
+    });
+    for (const v of message.removeData) {
+      writer.uint32(106).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JobChanges {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJobChanges();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.priority = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.cpus = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.retry = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reservations = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.requirements = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.hosts = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.omithosts = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.groups = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.omitgroups = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.cluster = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.restrictions = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            const entry12 = JobChanges_DataEntry.decode(reader, reader.uint32());
+            if (entry12.value !== undefined) {
+              message.data[entry12.key] = entry12.value;
+            }
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.removeData.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): JobChanges {
+    return {
+      priority: isSet(object.priority) ? globalThis.Number(object.priority) : undefined,
+      cpus: isSet(object.cpus) ? globalThis.Number(object.cpus) : undefined,
+      retry: isSet(object.retry) ? globalThis.Number(object.retry) : undefined,
+      reservations: isSet(object.reservations) ? globalThis.String(object.reservations) : undefined,
+      requirements: isSet(object.requirements) ? globalThis.String(object.requirements) : undefined,
+      hosts: isSet(object.hosts) ? globalThis.String(object.hosts) : undefined,
+      omithosts: isSet(object.omithosts) ? globalThis.String(object.omithosts) : undefined,
+      groups: isSet(object.groups) ? globalThis.String(object.groups) : undefined,
+      omitgroups: isSet(object.omitgroups) ? globalThis.String(object.omitgroups) : undefined,
+      cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : undefined,
+      restrictions: isSet(object.restrictions) ? globalThis.String(object.restrictions) : undefined,
+      data: isObject(object.data)
+        ? (globalThis.Object.entries(object.data) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      removeData: globalThis.Array.isArray(object?.removeData)
+        ? object.removeData.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.remove_data)
+        ? object.remove_data.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: JobChanges): unknown {
+    const obj: any = {};
+    if (message.priority !== undefined) {
+      obj.priority = Math.round(message.priority);
+    }
+    if (message.cpus !== undefined) {
+      obj.cpus = Math.round(message.cpus);
+    }
+    if (message.retry !== undefined) {
+      obj.retry = Math.round(message.retry);
+    }
+    if (message.reservations !== undefined) {
+      obj.reservations = message.reservations;
+    }
+    if (message.requirements !== undefined) {
+      obj.requirements = message.requirements;
+    }
+    if (message.hosts !== undefined) {
+      obj.hosts = message.hosts;
+    }
+    if (message.omithosts !== undefined) {
+      obj.omithosts = message.omithosts;
+    }
+    if (message.groups !== undefined) {
+      obj.groups = message.groups;
+    }
+    if (message.omitgroups !== undefined) {
+      obj.omitgroups = message.omitgroups;
+    }
+    if (message.cluster !== undefined) {
+      obj.cluster = message.cluster;
+    }
+    if (message.restrictions !== undefined) {
+      obj.restrictions = message.restrictions;
+    }
+    if (message.data) {
+      const entries = globalThis.Object.entries(message.data) as [string, string][];
+      if (entries.length > 0) {
+        obj.data = {};
+        entries.forEach(([k, v]) => {
+          obj.data[k] = v;
+        });
+      }
+    }
+    if (message.removeData?.length) {
+      obj.removeData = message.removeData;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<JobChanges>, I>>(base?: I): JobChanges {
+    return JobChanges.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<JobChanges>, I>>(object: I): JobChanges {
+    const message = createBaseJobChanges();
+    message.priority = object.priority ?? undefined;
+    message.cpus = object.cpus ?? undefined;
+    message.retry = object.retry ?? undefined;
+    message.reservations = object.reservations ?? undefined;
+    message.requirements = object.requirements ?? undefined;
+    message.hosts = object.hosts ?? undefined;
+    message.omithosts = object.omithosts ?? undefined;
+    message.groups = object.groups ?? undefined;
+    message.omitgroups = object.omitgroups ?? undefined;
+    message.cluster = object.cluster ?? undefined;
+    message.restrictions = object.restrictions ?? undefined;
+    message.data = (globalThis.Object.entries(object.data ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.removeData = object.removeData?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseJobChanges_DataEntry(): JobChanges_DataEntry {
+  return { key: "", value: "" };
+}
+
+export const JobChanges_DataEntry: MessageFns<JobChanges_DataEntry> = {
+  encode(message: JobChanges_DataEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JobChanges_DataEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJobChanges_DataEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): JobChanges_DataEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: JobChanges_DataEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<JobChanges_DataEntry>, I>>(base?: I): JobChanges_DataEntry {
+    return JobChanges_DataEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<JobChanges_DataEntry>, I>>(object: I): JobChanges_DataEntry {
+    const message = createBaseJobChanges_DataEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseModifyJobsRequest(): ModifyJobsRequest {
+  return { jobIds: [], changes: undefined, reason: "" };
+}
+
+export const ModifyJobsRequest: MessageFns<ModifyJobsRequest> = {
+  encode(message: ModifyJobsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobIds.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.jobIds) {
+        writer.int64(v);
+      }
+      writer.join();
+    }
+    if (message.changes !== undefined) {
+      JobChanges.encode(message.changes, writer.uint32(18).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ModifyJobsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseModifyJobsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.jobIds.push(longToNumber(reader.int64()));
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.jobIds.push(longToNumber(reader.int64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.changes = JobChanges.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ModifyJobsRequest {
+    return {
+      jobIds: globalThis.Array.isArray(object?.jobIds)
+        ? object.jobIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.job_ids)
+        ? object.job_ids.map((e: any) => globalThis.Number(e))
+        : [],
+      changes: isSet(object.changes) ? JobChanges.fromJSON(object.changes) : undefined,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: ModifyJobsRequest): unknown {
+    const obj: any = {};
+    if (message.jobIds?.length) {
+      obj.jobIds = message.jobIds.map((e) => Math.round(e));
+    }
+    if (message.changes !== undefined) {
+      obj.changes = JobChanges.toJSON(message.changes);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ModifyJobsRequest>, I>>(base?: I): ModifyJobsRequest {
+    return ModifyJobsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ModifyJobsRequest>, I>>(object: I): ModifyJobsRequest {
+    const message = createBaseModifyJobsRequest();
+    message.jobIds = object.jobIds?.map((e) => e) || [];
+    message.changes = (object.changes !== undefined && object.changes !== null)
+      ? JobChanges.fromPartial(object.changes)
+      : undefined;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseModifyJobsResponse(): ModifyJobsResponse {
+  return { changedJobIds: [], seq: 0 };
+}
+
+export const ModifyJobsResponse: MessageFns<ModifyJobsResponse> = {
+  encode(message: ModifyJobsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.changedJobIds.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.changedJobIds) {
+        writer.int64(v);
+      }
+      writer.join();
+    }
+    if (message.seq !== 0) {
+      writer.uint32(16).int64(message.seq);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ModifyJobsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseModifyJobsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.changedJobIds.push(longToNumber(reader.int64()));
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.changedJobIds.push(longToNumber(reader.int64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ModifyJobsResponse {
+    return {
+      changedJobIds: globalThis.Array.isArray(object?.changedJobIds)
+        ? object.changedJobIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.changed_job_ids)
+        ? object.changed_job_ids.map((e: any) => globalThis.Number(e))
+        : [],
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+    };
+  },
+
+  toJSON(message: ModifyJobsResponse): unknown {
+    const obj: any = {};
+    if (message.changedJobIds?.length) {
+      obj.changedJobIds = message.changedJobIds.map((e) => Math.round(e));
+    }
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ModifyJobsResponse>, I>>(base?: I): ModifyJobsResponse {
+    return ModifyJobsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ModifyJobsResponse>, I>>(object: I): ModifyJobsResponse {
+    const message = createBaseModifyJobsResponse();
+    message.changedJobIds = object.changedJobIds?.map((e) => e) || [];
+    message.seq = object.seq ?? 0;
+    return message;
+  },
+};
+
 /** The supervisor: submit jobs, watch their events, control them. */
 export type SupervisorServiceService = typeof SupervisorServiceService;
 export const SupervisorServiceService = {
@@ -3428,6 +4802,54 @@ export const SupervisorServiceService = {
       Buffer.from(GetWorkOutputResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetWorkOutputResponse => GetWorkOutputResponse.decode(value),
   },
+  /** Lists the farm's hosts and its global resources. */
+  listHosts: {
+    path: "/latchwork.v1.SupervisorService/ListHosts" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListHostsRequest): Buffer => Buffer.from(ListHostsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListHostsRequest => ListHostsRequest.decode(value),
+    responseSerialize: (value: ListHostsResponse): Buffer => Buffer.from(ListHostsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListHostsResponse => ListHostsResponse.decode(value),
+  },
+  /** Returns one host. */
+  getHost: {
+    path: "/latchwork.v1.SupervisorService/GetHost" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetHostRequest): Buffer => Buffer.from(GetHostRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetHostRequest => GetHostRequest.decode(value),
+    responseSerialize: (value: GetHostResponse): Buffer => Buffer.from(GetHostResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetHostResponse => GetHostResponse.decode(value),
+  },
+  /**
+   * Locks or unlocks hosts (admins only). A locked host takes no new work;
+   * what runs there finishes (a drain).
+   */
+  controlHosts: {
+    path: "/latchwork.v1.SupervisorService/ControlHosts" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ControlHostsRequest): Buffer => Buffer.from(ControlHostsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ControlHostsRequest => ControlHostsRequest.decode(value),
+    responseSerialize: (value: ControlHostsResponse): Buffer =>
+      Buffer.from(ControlHostsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ControlHostsResponse => ControlHostsResponse.decode(value),
+  },
+  /**
+   * Changes jobs after submit (Qube's qbmodify), checked as a Submit is:
+   * the owner or an admin, every change valid, applied to all jobs or none.
+   * Each changed job gets a `modified` event.
+   */
+  modifyJobs: {
+    path: "/latchwork.v1.SupervisorService/ModifyJobs" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ModifyJobsRequest): Buffer => Buffer.from(ModifyJobsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ModifyJobsRequest => ModifyJobsRequest.decode(value),
+    responseSerialize: (value: ModifyJobsResponse): Buffer => Buffer.from(ModifyJobsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ModifyJobsResponse => ModifyJobsResponse.decode(value),
+  },
 } as const;
 
 export interface SupervisorServiceServer extends UntypedServiceImplementation {
@@ -3458,6 +4880,21 @@ export interface SupervisorServiceServer extends UntypedServiceImplementation {
   validateTrigger: handleUnaryCall<ValidateTriggerRequest, ValidateTriggerResponse>;
   /** Reads the captured output of one work item. */
   getWorkOutput: handleUnaryCall<GetWorkOutputRequest, GetWorkOutputResponse>;
+  /** Lists the farm's hosts and its global resources. */
+  listHosts: handleUnaryCall<ListHostsRequest, ListHostsResponse>;
+  /** Returns one host. */
+  getHost: handleUnaryCall<GetHostRequest, GetHostResponse>;
+  /**
+   * Locks or unlocks hosts (admins only). A locked host takes no new work;
+   * what runs there finishes (a drain).
+   */
+  controlHosts: handleUnaryCall<ControlHostsRequest, ControlHostsResponse>;
+  /**
+   * Changes jobs after submit (Qube's qbmodify), checked as a Submit is:
+   * the owner or an admin, every change valid, applied to all jobs or none.
+   * Each changed job gets a `modified` event.
+   */
+  modifyJobs: handleUnaryCall<ModifyJobsRequest, ModifyJobsResponse>;
 }
 
 export interface SupervisorServiceClient extends Client {
@@ -3605,6 +5042,77 @@ export interface SupervisorServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetWorkOutputResponse) => void,
   ): ClientUnaryCall;
+  /** Lists the farm's hosts and its global resources. */
+  listHosts(
+    request: ListHostsRequest,
+    callback: (error: ServiceError | null, response: ListHostsResponse) => void,
+  ): ClientUnaryCall;
+  listHosts(
+    request: ListHostsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListHostsResponse) => void,
+  ): ClientUnaryCall;
+  listHosts(
+    request: ListHostsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListHostsResponse) => void,
+  ): ClientUnaryCall;
+  /** Returns one host. */
+  getHost(
+    request: GetHostRequest,
+    callback: (error: ServiceError | null, response: GetHostResponse) => void,
+  ): ClientUnaryCall;
+  getHost(
+    request: GetHostRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetHostResponse) => void,
+  ): ClientUnaryCall;
+  getHost(
+    request: GetHostRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetHostResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Locks or unlocks hosts (admins only). A locked host takes no new work;
+   * what runs there finishes (a drain).
+   */
+  controlHosts(
+    request: ControlHostsRequest,
+    callback: (error: ServiceError | null, response: ControlHostsResponse) => void,
+  ): ClientUnaryCall;
+  controlHosts(
+    request: ControlHostsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ControlHostsResponse) => void,
+  ): ClientUnaryCall;
+  controlHosts(
+    request: ControlHostsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ControlHostsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Changes jobs after submit (Qube's qbmodify), checked as a Submit is:
+   * the owner or an admin, every change valid, applied to all jobs or none.
+   * Each changed job gets a `modified` event.
+   */
+  modifyJobs(
+    request: ModifyJobsRequest,
+    callback: (error: ServiceError | null, response: ModifyJobsResponse) => void,
+  ): ClientUnaryCall;
+  modifyJobs(
+    request: ModifyJobsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ModifyJobsResponse) => void,
+  ): ClientUnaryCall;
+  modifyJobs(
+    request: ModifyJobsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ModifyJobsResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const SupervisorServiceClient = makeGenericClientConstructor(
@@ -3672,6 +5180,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

@@ -18,6 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { HostResources } from "./host.js";
 import { OutputStream, outputStreamFromJSON, outputStreamToJSON } from "./job.js";
 
 /** How a leased work item's process ended. */
@@ -90,6 +91,23 @@ export interface RegisterWorkerRequest {
   host: string;
   /** How many work items it runs at once. */
   slots: number;
+  /** What the host offers (detected by the worker, overridable). */
+  resources?:
+    | HostResources
+    | undefined;
+  /** Free key/values, matched by jobs' `requirements`. */
+  properties: { [key: string]: string };
+  /** Groups the host belongs to. */
+  groups: string[];
+  /** Its cluster ("/farm/a"). */
+  cluster: string;
+  /** Clusters whose jobs it takes (empty: any). */
+  restrictions: string;
+}
+
+export interface RegisterWorkerRequest_PropertiesEntry {
+  key: string;
+  value: string;
 }
 
 /** The worker's identity. */
@@ -205,7 +223,7 @@ export interface AppendOutputResponse {
 }
 
 function createBaseRegisterWorkerRequest(): RegisterWorkerRequest {
-  return { host: "", slots: 0 };
+  return { host: "", slots: 0, resources: undefined, properties: {}, groups: [], cluster: "", restrictions: "" };
 }
 
 export const RegisterWorkerRequest: MessageFns<RegisterWorkerRequest> = {
@@ -215,6 +233,21 @@ export const RegisterWorkerRequest: MessageFns<RegisterWorkerRequest> = {
     }
     if (message.slots !== 0) {
       writer.uint32(16).int32(message.slots);
+    }
+    if (message.resources !== undefined) {
+      HostResources.encode(message.resources, writer.uint32(26).fork()).join();
+    }
+    globalThis.Object.entries(message.properties).forEach(([key, value]: [string, string]) => {
+      RegisterWorkerRequest_PropertiesEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    for (const v of message.groups) {
+      writer.uint32(42).string(v!);
+    }
+    if (message.cluster !== "") {
+      writer.uint32(50).string(message.cluster);
+    }
+    if (message.restrictions !== "") {
+      writer.uint32(58).string(message.restrictions);
     }
     return writer;
   },
@@ -248,6 +281,49 @@ export const RegisterWorkerRequest: MessageFns<RegisterWorkerRequest> = {
             message.slots = reader.int32();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.resources = HostResources.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = RegisterWorkerRequest_PropertiesEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.properties[entry4.key] = entry4.value;
+            }
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.groups.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.cluster = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.restrictions = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -264,6 +340,24 @@ export const RegisterWorkerRequest: MessageFns<RegisterWorkerRequest> = {
     return {
       host: isSet(object.host) ? globalThis.String(object.host) : "",
       slots: isSet(object.slots) ? globalThis.Number(object.slots) : 0,
+      resources: isSet(object.resources) ? HostResources.fromJSON(object.resources) : undefined,
+      properties: isObject(object.properties)
+        ? (globalThis.Object.entries(object.properties) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      groups: globalThis.Array.isArray(object?.groups) ? object.groups.map((e: any) => globalThis.String(e)) : [],
+      cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
+      restrictions: isSet(object.restrictions) ? globalThis.String(object.restrictions) : "",
     };
   },
 
@@ -275,6 +369,27 @@ export const RegisterWorkerRequest: MessageFns<RegisterWorkerRequest> = {
     if (message.slots !== 0) {
       obj.slots = Math.round(message.slots);
     }
+    if (message.resources !== undefined) {
+      obj.resources = HostResources.toJSON(message.resources);
+    }
+    if (message.properties) {
+      const entries = globalThis.Object.entries(message.properties) as [string, string][];
+      if (entries.length > 0) {
+        obj.properties = {};
+        entries.forEach(([k, v]) => {
+          obj.properties[k] = v;
+        });
+      }
+    }
+    if (message.groups?.length) {
+      obj.groups = message.groups;
+    }
+    if (message.cluster !== "") {
+      obj.cluster = message.cluster;
+    }
+    if (message.restrictions !== "") {
+      obj.restrictions = message.restrictions;
+    }
     return obj;
   },
 
@@ -285,6 +400,110 @@ export const RegisterWorkerRequest: MessageFns<RegisterWorkerRequest> = {
     const message = createBaseRegisterWorkerRequest();
     message.host = object.host ?? "";
     message.slots = object.slots ?? 0;
+    message.resources = (object.resources !== undefined && object.resources !== null)
+      ? HostResources.fromPartial(object.resources)
+      : undefined;
+    message.properties = (globalThis.Object.entries(object.properties ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.groups = object.groups?.map((e) => e) || [];
+    message.cluster = object.cluster ?? "";
+    message.restrictions = object.restrictions ?? "";
+    return message;
+  },
+};
+
+function createBaseRegisterWorkerRequest_PropertiesEntry(): RegisterWorkerRequest_PropertiesEntry {
+  return { key: "", value: "" };
+}
+
+export const RegisterWorkerRequest_PropertiesEntry: MessageFns<RegisterWorkerRequest_PropertiesEntry> = {
+  encode(message: RegisterWorkerRequest_PropertiesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegisterWorkerRequest_PropertiesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegisterWorkerRequest_PropertiesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RegisterWorkerRequest_PropertiesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: RegisterWorkerRequest_PropertiesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RegisterWorkerRequest_PropertiesEntry>, I>>(
+    base?: I,
+  ): RegisterWorkerRequest_PropertiesEntry {
+    return RegisterWorkerRequest_PropertiesEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RegisterWorkerRequest_PropertiesEntry>, I>>(
+    object: I,
+  ): RegisterWorkerRequest_PropertiesEntry {
+    const message = createBaseRegisterWorkerRequest_PropertiesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };

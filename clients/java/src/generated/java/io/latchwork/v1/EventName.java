@@ -154,6 +154,39 @@ public enum EventName
    * <code>EVENT_NAME_RETRIED = 16;</code>
    */
   EVENT_NAME_RETRIED(16),
+  /**
+   * <pre>
+   * A host joined the farm or came back (type host).
+   * </pre>
+   *
+   * <code>EVENT_NAME_UP = 17;</code>
+   */
+  EVENT_NAME_UP(17),
+  /**
+   * <pre>
+   * A host was lost: its worker stopped or missed its heartbeats (type host).
+   * </pre>
+   *
+   * <code>EVENT_NAME_DOWN = 18;</code>
+   */
+  EVENT_NAME_DOWN(18),
+  /**
+   * <pre>
+   * An admin locked a host: it takes no new work; running work finishes
+   * (type host).
+   * </pre>
+   *
+   * <code>EVENT_NAME_LOCKED = 19;</code>
+   */
+  EVENT_NAME_LOCKED(19),
+  /**
+   * <pre>
+   * An admin unlocked a host (type host).
+   * </pre>
+   *
+   * <code>EVENT_NAME_UNLOCKED = 20;</code>
+   */
+  EVENT_NAME_UNLOCKED(20),
   UNRECOGNIZED(-1),
   ;
 
@@ -303,6 +336,39 @@ public enum EventName
    * <code>EVENT_NAME_RETRIED = 16;</code>
    */
   public static final int EVENT_NAME_RETRIED_VALUE = 16;
+  /**
+   * <pre>
+   * A host joined the farm or came back (type host).
+   * </pre>
+   *
+   * <code>EVENT_NAME_UP = 17;</code>
+   */
+  public static final int EVENT_NAME_UP_VALUE = 17;
+  /**
+   * <pre>
+   * A host was lost: its worker stopped or missed its heartbeats (type host).
+   * </pre>
+   *
+   * <code>EVENT_NAME_DOWN = 18;</code>
+   */
+  public static final int EVENT_NAME_DOWN_VALUE = 18;
+  /**
+   * <pre>
+   * An admin locked a host: it takes no new work; running work finishes
+   * (type host).
+   * </pre>
+   *
+   * <code>EVENT_NAME_LOCKED = 19;</code>
+   */
+  public static final int EVENT_NAME_LOCKED_VALUE = 19;
+  /**
+   * <pre>
+   * An admin unlocked a host (type host).
+   * </pre>
+   *
+   * <code>EVENT_NAME_UNLOCKED = 20;</code>
+   */
+  public static final int EVENT_NAME_UNLOCKED_VALUE = 20;
 
 
   public final int getNumber() {
@@ -346,6 +412,10 @@ public enum EventName
       case 14: return EVENT_NAME_SUSPENDED;
       case 15: return EVENT_NAME_RESUMED;
       case 16: return EVENT_NAME_RETRIED;
+      case 17: return EVENT_NAME_UP;
+      case 18: return EVENT_NAME_DOWN;
+      case 19: return EVENT_NAME_LOCKED;
+      case 20: return EVENT_NAME_UNLOCKED;
       default: return null;
     }
   }

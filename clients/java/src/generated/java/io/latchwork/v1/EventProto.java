@@ -53,7 +53,7 @@ public final class EventProto extends com.google.protobuf.GeneratedFile {
       "t\030\013 \001(\tR\004host\022\026\n\006status\030\014 \001(\tR\006status\022\'\n" +
       "\017previous_status\030\r \001(\tR\016previousStatus\022\030" +
       "\n\007message\030\016 \001(\tR\007message\022&\n\017callback_run" +
-      "_id\030\017 \001(\003R\rcallbackRunId*\251\003\n\tEventName\022\032" +
+      "_id\030\017 \001(\003R\rcallbackRunId*\201\004\n\tEventName\022\032" +
       "\n\026EVENT_NAME_UNSPECIFIED\020\000\022\025\n\021EVENT_NAME" +
       "_SUBMIT\020\001\022\027\n\023EVENT_NAME_ASSIGNED\020\002\022\026\n\022EV" +
       "ENT_NAME_RUNNING\020\003\022\027\n\023EVENT_NAME_COMPLET" +
@@ -64,18 +64,20 @@ public final class EventProto extends com.google.protobuf.GeneratedFile {
       "_DUMMY\020\013\022\026\n\022EVENT_NAME_TIMEOUT\020\014\022\030\n\024EVEN" +
       "T_NAME_UNBLOCKED\020\r\022\030\n\024EVENT_NAME_SUSPEND" +
       "ED\020\016\022\026\n\022EVENT_NAME_RESUMED\020\017\022\026\n\022EVENT_NA" +
-      "ME_RETRIED\020\020*\216\002\n\tEventType\022\032\n\026EVENT_TYPE" +
-      "_UNSPECIFIED\020\000\022\022\n\016EVENT_TYPE_JOB\020\001\022\025\n\021EV" +
-      "ENT_TYPE_SUBJOB\020\002\022\023\n\017EVENT_TYPE_WORK\020\003\022\023" +
-      "\n\017EVENT_TYPE_HOST\020\004\022\023\n\017EVENT_TYPE_TIME\020\005" +
-      "\022\025\n\021EVENT_TYPE_REPEAT\020\006\022\031\n\025EVENT_TYPE_GL" +
-      "OBALTIME\020\007\022\033\n\027EVENT_TYPE_GLOBALREPEAT\020\010\022" +
-      "\023\n\017EVENT_TYPE_TREE\020\t\022\027\n\023EVENT_TYPE_CALLB" +
-      "ACK\020\nB\226\001\n\017io.latchwork.v1B\nEventProtoP\001Z" +
-      "Agithub.com/latchwork/latchwork/clients/" +
-      "go/latchworkv1;latchworkv1\242\002\003LWX\252\002\014Latch" +
-      "work.V1\312\002\014Latchwork\\V1\352\002\rLatchwork::V1b\006" +
-      "proto3"
+      "ME_RETRIED\020\020\022\021\n\rEVENT_NAME_UP\020\021\022\023\n\017EVENT" +
+      "_NAME_DOWN\020\022\022\025\n\021EVENT_NAME_LOCKED\020\023\022\027\n\023E" +
+      "VENT_NAME_UNLOCKED\020\024*\216\002\n\tEventType\022\032\n\026EV" +
+      "ENT_TYPE_UNSPECIFIED\020\000\022\022\n\016EVENT_TYPE_JOB" +
+      "\020\001\022\025\n\021EVENT_TYPE_SUBJOB\020\002\022\023\n\017EVENT_TYPE_" +
+      "WORK\020\003\022\023\n\017EVENT_TYPE_HOST\020\004\022\023\n\017EVENT_TYP" +
+      "E_TIME\020\005\022\025\n\021EVENT_TYPE_REPEAT\020\006\022\031\n\025EVENT" +
+      "_TYPE_GLOBALTIME\020\007\022\033\n\027EVENT_TYPE_GLOBALR" +
+      "EPEAT\020\010\022\023\n\017EVENT_TYPE_TREE\020\t\022\027\n\023EVENT_TY" +
+      "PE_CALLBACK\020\nB\226\001\n\017io.latchwork.v1B\nEvent" +
+      "ProtoP\001ZAgithub.com/latchwork/latchwork/" +
+      "clients/go/latchworkv1;latchworkv1\242\002\003LWX" +
+      "\252\002\014Latchwork.V1\312\002\014Latchwork\\V1\352\002\rLatchwo" +
+      "rk::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,

@@ -39,6 +39,7 @@ private static final long serialVersionUID = 0L;
     subjobs_ = java.util.Collections.emptyList();
     callbacks_ = java.util.Collections.emptyList();
     childIds_ = emptyLongList();
+    waitingReason_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -625,6 +626,55 @@ private static final long serialVersionUID = 0L;
   }
   private int childIdsMemoizedSerializedSize = -1;
 
+  public static final int WAITING_REASON_FIELD_NUMBER = 15;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object waitingReason_ = "";
+  /**
+   * <pre>
+   * Why the job's pending work is not running, when routing is the reason
+   * (no host matches, a global resource is in use); empty otherwise.
+   * </pre>
+   *
+   * <code>string waiting_reason = 15 [json_name = "waitingReason"];</code>
+   * @return The waitingReason.
+   */
+  @java.lang.Override
+  public java.lang.String getWaitingReason() {
+    java.lang.Object ref = waitingReason_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      waitingReason_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Why the job's pending work is not running, when routing is the reason
+   * (no host matches, a global resource is in use); empty otherwise.
+   * </pre>
+   *
+   * <code>string waiting_reason = 15 [json_name = "waitingReason"];</code>
+   * @return The bytes for waitingReason.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getWaitingReasonBytes() {
+    java.lang.Object ref = waitingReason_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      waitingReason_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -685,6 +735,9 @@ private static final long serialVersionUID = 0L;
     }
     for (int i = 0; i < childIds_.size(); i++) {
       output.writeInt64NoTag(childIds_.getLong(i));
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(waitingReason_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 15, waitingReason_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -769,6 +822,9 @@ private static final long serialVersionUID = 0L;
       }
       childIdsMemoizedSerializedSize = dataSize;
     }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(waitingReason_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(15, waitingReason_);
+    }
     return size;
   }
   @java.lang.Override
@@ -835,6 +891,8 @@ private static final long serialVersionUID = 0L;
         .equals(other.getCallbacksList())) return false;
     if (!getChildIdsList()
         .equals(other.getChildIdsList())) return false;
+    if (!getWaitingReason()
+        .equals(other.getWaitingReason())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -894,6 +952,8 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + CHILD_IDS_FIELD_NUMBER;
       hash = (53 * hash) + getChildIdsList().hashCode();
     }
+    hash = (37 * hash) + WAITING_REASON_FIELD_NUMBER;
+    hash = (53 * hash) + getWaitingReason().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -1094,6 +1154,7 @@ private static final long serialVersionUID = 0L;
       }
       bitField0_ = (bitField0_ & ~0x00001000);
       childIds_ = emptyLongList();
+      waitingReason_ = "";
       return this;
     }
 
@@ -1207,6 +1268,9 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00002000) != 0)) {
         childIds_.makeImmutable();
         result.childIds_ = childIds_;
+      }
+      if (((from_bitField0_ & 0x00004000) != 0)) {
+        result.waitingReason_ = waitingReason_;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -1344,6 +1408,11 @@ private static final long serialVersionUID = 0L;
           ensureChildIdsIsMutable();
           childIds_.addAll(other.childIds_);
         }
+        onChanged();
+      }
+      if (!other.getWaitingReason().isEmpty()) {
+        waitingReason_ = other.waitingReason_;
+        bitField0_ |= 0x00004000;
         onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
@@ -1485,6 +1554,11 @@ private static final long serialVersionUID = 0L;
               input.popLimit(limit);
               break;
             } // case 114
+            case 122: {
+              waitingReason_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00004000;
+              break;
+            } // case 122
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -3647,6 +3721,103 @@ private static final long serialVersionUID = 0L;
     public Builder clearChildIds() {
       childIds_ = emptyLongList();
       bitField0_ = (bitField0_ & ~0x00002000);
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object waitingReason_ = "";
+    /**
+     * <pre>
+     * Why the job's pending work is not running, when routing is the reason
+     * (no host matches, a global resource is in use); empty otherwise.
+     * </pre>
+     *
+     * <code>string waiting_reason = 15 [json_name = "waitingReason"];</code>
+     * @return The waitingReason.
+     */
+    public java.lang.String getWaitingReason() {
+      java.lang.Object ref = waitingReason_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        waitingReason_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Why the job's pending work is not running, when routing is the reason
+     * (no host matches, a global resource is in use); empty otherwise.
+     * </pre>
+     *
+     * <code>string waiting_reason = 15 [json_name = "waitingReason"];</code>
+     * @return The bytes for waitingReason.
+     */
+    public com.google.protobuf.ByteString
+        getWaitingReasonBytes() {
+      java.lang.Object ref = waitingReason_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        waitingReason_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Why the job's pending work is not running, when routing is the reason
+     * (no host matches, a global resource is in use); empty otherwise.
+     * </pre>
+     *
+     * <code>string waiting_reason = 15 [json_name = "waitingReason"];</code>
+     * @param value The waitingReason to set.
+     * @return This builder for chaining.
+     */
+    public Builder setWaitingReason(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      waitingReason_ = value;
+      bitField0_ |= 0x00004000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Why the job's pending work is not running, when routing is the reason
+     * (no host matches, a global resource is in use); empty otherwise.
+     * </pre>
+     *
+     * <code>string waiting_reason = 15 [json_name = "waitingReason"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearWaitingReason() {
+      waitingReason_ = getDefaultInstance().getWaitingReason();
+      bitField0_ = (bitField0_ & ~0x00004000);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Why the job's pending work is not running, when routing is the reason
+     * (no host matches, a global resource is in use); empty otherwise.
+     * </pre>
+     *
+     * <code>string waiting_reason = 15 [json_name = "waitingReason"];</code>
+     * @param value The bytes for waitingReason to set.
+     * @return This builder for chaining.
+     */
+    public Builder setWaitingReasonBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      waitingReason_ = value;
+      bitField0_ |= 0x00004000;
       onChanged();
       return this;
     }

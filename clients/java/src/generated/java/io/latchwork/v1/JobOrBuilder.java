@@ -384,4 +384,26 @@ public interface JobOrBuilder extends
    * @return The childIds at the given index.
    */
   long getChildIds(int index);
+
+  /**
+   * <pre>
+   * Why the job's pending work is not running, when routing is the reason
+   * (no host matches, a global resource is in use); empty otherwise.
+   * </pre>
+   *
+   * <code>string waiting_reason = 15 [json_name = "waitingReason"];</code>
+   * @return The waitingReason.
+   */
+  java.lang.String getWaitingReason();
+  /**
+   * <pre>
+   * Why the job's pending work is not running, when routing is the reason
+   * (no host matches, a global resource is in use); empty otherwise.
+   * </pre>
+   *
+   * <code>string waiting_reason = 15 [json_name = "waitingReason"];</code>
+   * @return The bytes for waitingReason.
+   */
+  com.google.protobuf.ByteString
+      getWaitingReasonBytes();
 }

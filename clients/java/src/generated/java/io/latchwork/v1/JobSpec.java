@@ -42,6 +42,14 @@ private static final long serialVersionUID = 0L;
     mailaddress_ = "";
     cwd_ = "";
     user_ = "";
+    reservations_ = "";
+    requirements_ = "";
+    hosts_ = "";
+    omithosts_ = "";
+    groups_ = "";
+    omitgroups_ = "";
+    cluster_ = "";
+    restrictions_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -858,6 +866,388 @@ java.lang.String defaultValue) {
     }
   }
 
+  public static final int RESERVATIONS_FIELD_NUMBER = 20;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object reservations_ = "";
+  /**
+   * <pre>
+   * Routing, as Qube spells it (docs/routing.md). What each frame holds while
+   * it runs: "host.processors=2,host.memory=16000,host.gpus=1,global.nuke=1"
+   * (default: one slot).
+   * </pre>
+   *
+   * <code>string reservations = 20 [json_name = "reservations"];</code>
+   * @return The reservations.
+   */
+  @java.lang.Override
+  public java.lang.String getReservations() {
+    java.lang.Object ref = reservations_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      reservations_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Routing, as Qube spells it (docs/routing.md). What each frame holds while
+   * it runs: "host.processors=2,host.memory=16000,host.gpus=1,global.nuke=1"
+   * (default: one slot).
+   * </pre>
+   *
+   * <code>string reservations = 20 [json_name = "reservations"];</code>
+   * @return The bytes for reservations.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getReservationsBytes() {
+    java.lang.Object ref = reservations_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      reservations_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
+  public static final int REQUIREMENTS_FIELD_NUMBER = 21;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object requirements_ = "";
+  /**
+   * <pre>
+   * A condition on the host: "host.os == linux and host.memory &gt;= 16000".
+   * </pre>
+   *
+   * <code>string requirements = 21 [json_name = "requirements"];</code>
+   * @return The requirements.
+   */
+  @java.lang.Override
+  public java.lang.String getRequirements() {
+    java.lang.Object ref = requirements_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      requirements_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * A condition on the host: "host.os == linux and host.memory &gt;= 16000".
+   * </pre>
+   *
+   * <code>string requirements = 21 [json_name = "requirements"];</code>
+   * @return The bytes for requirements.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getRequirementsBytes() {
+    java.lang.Object ref = requirements_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      requirements_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
+  public static final int HOSTS_FIELD_NUMBER = 22;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object hosts_ = "";
+  /**
+   * <pre>
+   * Only these hosts, comma-separated (empty: any host).
+   * </pre>
+   *
+   * <code>string hosts = 22 [json_name = "hosts"];</code>
+   * @return The hosts.
+   */
+  @java.lang.Override
+  public java.lang.String getHosts() {
+    java.lang.Object ref = hosts_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      hosts_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Only these hosts, comma-separated (empty: any host).
+   * </pre>
+   *
+   * <code>string hosts = 22 [json_name = "hosts"];</code>
+   * @return The bytes for hosts.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getHostsBytes() {
+    java.lang.Object ref = hosts_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      hosts_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
+  public static final int OMITHOSTS_FIELD_NUMBER = 23;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object omithosts_ = "";
+  /**
+   * <pre>
+   * Never these hosts, comma-separated.
+   * </pre>
+   *
+   * <code>string omithosts = 23 [json_name = "omithosts"];</code>
+   * @return The omithosts.
+   */
+  @java.lang.Override
+  public java.lang.String getOmithosts() {
+    java.lang.Object ref = omithosts_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      omithosts_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Never these hosts, comma-separated.
+   * </pre>
+   *
+   * <code>string omithosts = 23 [json_name = "omithosts"];</code>
+   * @return The bytes for omithosts.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getOmithostsBytes() {
+    java.lang.Object ref = omithosts_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      omithosts_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
+  public static final int GROUPS_FIELD_NUMBER = 24;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object groups_ = "";
+  /**
+   * <pre>
+   * Only hosts in at least one of these groups, comma-separated.
+   * </pre>
+   *
+   * <code>string groups = 24 [json_name = "groups"];</code>
+   * @return The groups.
+   */
+  @java.lang.Override
+  public java.lang.String getGroups() {
+    java.lang.Object ref = groups_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      groups_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Only hosts in at least one of these groups, comma-separated.
+   * </pre>
+   *
+   * <code>string groups = 24 [json_name = "groups"];</code>
+   * @return The bytes for groups.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getGroupsBytes() {
+    java.lang.Object ref = groups_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      groups_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
+  public static final int OMITGROUPS_FIELD_NUMBER = 25;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object omitgroups_ = "";
+  /**
+   * <pre>
+   * Never hosts in any of these groups, comma-separated.
+   * </pre>
+   *
+   * <code>string omitgroups = 25 [json_name = "omitgroups"];</code>
+   * @return The omitgroups.
+   */
+  @java.lang.Override
+  public java.lang.String getOmitgroups() {
+    java.lang.Object ref = omitgroups_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      omitgroups_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Never hosts in any of these groups, comma-separated.
+   * </pre>
+   *
+   * <code>string omitgroups = 25 [json_name = "omitgroups"];</code>
+   * @return The bytes for omitgroups.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getOmitgroupsBytes() {
+    java.lang.Object ref = omitgroups_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      omitgroups_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
+  public static final int CLUSTER_FIELD_NUMBER = 26;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object cluster_ = "";
+  /**
+   * <pre>
+   * The job's cluster ("/show/seq"); a host restricted to other clusters
+   * does not take it.
+   * </pre>
+   *
+   * <code>string cluster = 26 [json_name = "cluster"];</code>
+   * @return The cluster.
+   */
+  @java.lang.Override
+  public java.lang.String getCluster() {
+    java.lang.Object ref = cluster_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      cluster_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * The job's cluster ("/show/seq"); a host restricted to other clusters
+   * does not take it.
+   * </pre>
+   *
+   * <code>string cluster = 26 [json_name = "cluster"];</code>
+   * @return The bytes for cluster.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getClusterBytes() {
+    java.lang.Object ref = cluster_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      cluster_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
+  public static final int RESTRICTIONS_FIELD_NUMBER = 27;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object restrictions_ = "";
+  /**
+   * <pre>
+   * Only hosts whose cluster is within these ("/show/&#42;", "/a || /b").
+   * </pre>
+   *
+   * <code>string restrictions = 27 [json_name = "restrictions"];</code>
+   * @return The restrictions.
+   */
+  @java.lang.Override
+  public java.lang.String getRestrictions() {
+    java.lang.Object ref = restrictions_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      restrictions_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Only hosts whose cluster is within these ("/show/&#42;", "/a || /b").
+   * </pre>
+   *
+   * <code>string restrictions = 27 [json_name = "restrictions"];</code>
+   * @return The bytes for restrictions.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getRestrictionsBytes() {
+    java.lang.Object ref = restrictions_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      restrictions_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -934,6 +1324,30 @@ java.lang.String defaultValue) {
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(user_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 19, user_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(reservations_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 20, reservations_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(requirements_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 21, requirements_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(hosts_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 22, hosts_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(omithosts_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 23, omithosts_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(groups_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 24, groups_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(omitgroups_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 25, omitgroups_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(cluster_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 26, cluster_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(restrictions_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 27, restrictions_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -1031,6 +1445,30 @@ java.lang.String defaultValue) {
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(user_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(19, user_);
     }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(reservations_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(20, reservations_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(requirements_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(21, requirements_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(hosts_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(22, hosts_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(omithosts_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(23, omithosts_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(groups_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(24, groups_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(omitgroups_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(25, omitgroups_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(cluster_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(26, cluster_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(restrictions_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(27, restrictions_);
+    }
     return size;
   }
   @java.lang.Override
@@ -1094,6 +1532,22 @@ java.lang.String defaultValue) {
         .equals(other.getCwd())) return false;
     if (!getUser()
         .equals(other.getUser())) return false;
+    if (!getReservations()
+        .equals(other.getReservations())) return false;
+    if (!getRequirements()
+        .equals(other.getRequirements())) return false;
+    if (!getHosts()
+        .equals(other.getHosts())) return false;
+    if (!getOmithosts()
+        .equals(other.getOmithosts())) return false;
+    if (!getGroups()
+        .equals(other.getGroups())) return false;
+    if (!getOmitgroups()
+        .equals(other.getOmitgroups())) return false;
+    if (!getCluster()
+        .equals(other.getCluster())) return false;
+    if (!getRestrictions()
+        .equals(other.getRestrictions())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -1154,6 +1608,22 @@ java.lang.String defaultValue) {
     hash = (53 * hash) + getCwd().hashCode();
     hash = (37 * hash) + USER_FIELD_NUMBER;
     hash = (53 * hash) + getUser().hashCode();
+    hash = (37 * hash) + RESERVATIONS_FIELD_NUMBER;
+    hash = (53 * hash) + getReservations().hashCode();
+    hash = (37 * hash) + REQUIREMENTS_FIELD_NUMBER;
+    hash = (53 * hash) + getRequirements().hashCode();
+    hash = (37 * hash) + HOSTS_FIELD_NUMBER;
+    hash = (53 * hash) + getHosts().hashCode();
+    hash = (37 * hash) + OMITHOSTS_FIELD_NUMBER;
+    hash = (53 * hash) + getOmithosts().hashCode();
+    hash = (37 * hash) + GROUPS_FIELD_NUMBER;
+    hash = (53 * hash) + getGroups().hashCode();
+    hash = (37 * hash) + OMITGROUPS_FIELD_NUMBER;
+    hash = (53 * hash) + getOmitgroups().hashCode();
+    hash = (37 * hash) + CLUSTER_FIELD_NUMBER;
+    hash = (53 * hash) + getCluster().hashCode();
+    hash = (37 * hash) + RESTRICTIONS_FIELD_NUMBER;
+    hash = (53 * hash) + getRestrictions().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -1358,6 +1828,14 @@ java.lang.String defaultValue) {
       internalGetMutableEnv().clear();
       cwd_ = "";
       user_ = "";
+      reservations_ = "";
+      requirements_ = "";
+      hosts_ = "";
+      omithosts_ = "";
+      groups_ = "";
+      omitgroups_ = "";
+      cluster_ = "";
+      restrictions_ = "";
       return this;
     }
 
@@ -1469,6 +1947,30 @@ java.lang.String defaultValue) {
       }
       if (((from_bitField0_ & 0x00040000) != 0)) {
         result.user_ = user_;
+      }
+      if (((from_bitField0_ & 0x00080000) != 0)) {
+        result.reservations_ = reservations_;
+      }
+      if (((from_bitField0_ & 0x00100000) != 0)) {
+        result.requirements_ = requirements_;
+      }
+      if (((from_bitField0_ & 0x00200000) != 0)) {
+        result.hosts_ = hosts_;
+      }
+      if (((from_bitField0_ & 0x00400000) != 0)) {
+        result.omithosts_ = omithosts_;
+      }
+      if (((from_bitField0_ & 0x00800000) != 0)) {
+        result.groups_ = groups_;
+      }
+      if (((from_bitField0_ & 0x01000000) != 0)) {
+        result.omitgroups_ = omitgroups_;
+      }
+      if (((from_bitField0_ & 0x02000000) != 0)) {
+        result.cluster_ = cluster_;
+      }
+      if (((from_bitField0_ & 0x04000000) != 0)) {
+        result.restrictions_ = restrictions_;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -1598,6 +2100,46 @@ java.lang.String defaultValue) {
       if (!other.getUser().isEmpty()) {
         user_ = other.user_;
         bitField0_ |= 0x00040000;
+        onChanged();
+      }
+      if (!other.getReservations().isEmpty()) {
+        reservations_ = other.reservations_;
+        bitField0_ |= 0x00080000;
+        onChanged();
+      }
+      if (!other.getRequirements().isEmpty()) {
+        requirements_ = other.requirements_;
+        bitField0_ |= 0x00100000;
+        onChanged();
+      }
+      if (!other.getHosts().isEmpty()) {
+        hosts_ = other.hosts_;
+        bitField0_ |= 0x00200000;
+        onChanged();
+      }
+      if (!other.getOmithosts().isEmpty()) {
+        omithosts_ = other.omithosts_;
+        bitField0_ |= 0x00400000;
+        onChanged();
+      }
+      if (!other.getGroups().isEmpty()) {
+        groups_ = other.groups_;
+        bitField0_ |= 0x00800000;
+        onChanged();
+      }
+      if (!other.getOmitgroups().isEmpty()) {
+        omitgroups_ = other.omitgroups_;
+        bitField0_ |= 0x01000000;
+        onChanged();
+      }
+      if (!other.getCluster().isEmpty()) {
+        cluster_ = other.cluster_;
+        bitField0_ |= 0x02000000;
+        onChanged();
+      }
+      if (!other.getRestrictions().isEmpty()) {
+        restrictions_ = other.restrictions_;
+        bitField0_ |= 0x04000000;
         onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
@@ -1745,6 +2287,46 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x00040000;
               break;
             } // case 154
+            case 162: {
+              reservations_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00080000;
+              break;
+            } // case 162
+            case 170: {
+              requirements_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00100000;
+              break;
+            } // case 170
+            case 178: {
+              hosts_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00200000;
+              break;
+            } // case 178
+            case 186: {
+              omithosts_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00400000;
+              break;
+            } // case 186
+            case 194: {
+              groups_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00800000;
+              break;
+            } // case 194
+            case 202: {
+              omitgroups_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x01000000;
+              break;
+            } // case 202
+            case 210: {
+              cluster_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x02000000;
+              break;
+            } // case 210
+            case 218: {
+              restrictions_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x04000000;
+              break;
+            } // case 218
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -3818,6 +4400,757 @@ java.lang.String defaultValue) {
       checkByteStringIsUtf8(value);
       user_ = value;
       bitField0_ |= 0x00040000;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object reservations_ = "";
+    /**
+     * <pre>
+     * Routing, as Qube spells it (docs/routing.md). What each frame holds while
+     * it runs: "host.processors=2,host.memory=16000,host.gpus=1,global.nuke=1"
+     * (default: one slot).
+     * </pre>
+     *
+     * <code>string reservations = 20 [json_name = "reservations"];</code>
+     * @return The reservations.
+     */
+    public java.lang.String getReservations() {
+      java.lang.Object ref = reservations_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        reservations_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Routing, as Qube spells it (docs/routing.md). What each frame holds while
+     * it runs: "host.processors=2,host.memory=16000,host.gpus=1,global.nuke=1"
+     * (default: one slot).
+     * </pre>
+     *
+     * <code>string reservations = 20 [json_name = "reservations"];</code>
+     * @return The bytes for reservations.
+     */
+    public com.google.protobuf.ByteString
+        getReservationsBytes() {
+      java.lang.Object ref = reservations_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        reservations_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Routing, as Qube spells it (docs/routing.md). What each frame holds while
+     * it runs: "host.processors=2,host.memory=16000,host.gpus=1,global.nuke=1"
+     * (default: one slot).
+     * </pre>
+     *
+     * <code>string reservations = 20 [json_name = "reservations"];</code>
+     * @param value The reservations to set.
+     * @return This builder for chaining.
+     */
+    public Builder setReservations(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      reservations_ = value;
+      bitField0_ |= 0x00080000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Routing, as Qube spells it (docs/routing.md). What each frame holds while
+     * it runs: "host.processors=2,host.memory=16000,host.gpus=1,global.nuke=1"
+     * (default: one slot).
+     * </pre>
+     *
+     * <code>string reservations = 20 [json_name = "reservations"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearReservations() {
+      reservations_ = getDefaultInstance().getReservations();
+      bitField0_ = (bitField0_ & ~0x00080000);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Routing, as Qube spells it (docs/routing.md). What each frame holds while
+     * it runs: "host.processors=2,host.memory=16000,host.gpus=1,global.nuke=1"
+     * (default: one slot).
+     * </pre>
+     *
+     * <code>string reservations = 20 [json_name = "reservations"];</code>
+     * @param value The bytes for reservations to set.
+     * @return This builder for chaining.
+     */
+    public Builder setReservationsBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      reservations_ = value;
+      bitField0_ |= 0x00080000;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object requirements_ = "";
+    /**
+     * <pre>
+     * A condition on the host: "host.os == linux and host.memory &gt;= 16000".
+     * </pre>
+     *
+     * <code>string requirements = 21 [json_name = "requirements"];</code>
+     * @return The requirements.
+     */
+    public java.lang.String getRequirements() {
+      java.lang.Object ref = requirements_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        requirements_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * A condition on the host: "host.os == linux and host.memory &gt;= 16000".
+     * </pre>
+     *
+     * <code>string requirements = 21 [json_name = "requirements"];</code>
+     * @return The bytes for requirements.
+     */
+    public com.google.protobuf.ByteString
+        getRequirementsBytes() {
+      java.lang.Object ref = requirements_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        requirements_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * A condition on the host: "host.os == linux and host.memory &gt;= 16000".
+     * </pre>
+     *
+     * <code>string requirements = 21 [json_name = "requirements"];</code>
+     * @param value The requirements to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRequirements(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      requirements_ = value;
+      bitField0_ |= 0x00100000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * A condition on the host: "host.os == linux and host.memory &gt;= 16000".
+     * </pre>
+     *
+     * <code>string requirements = 21 [json_name = "requirements"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearRequirements() {
+      requirements_ = getDefaultInstance().getRequirements();
+      bitField0_ = (bitField0_ & ~0x00100000);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * A condition on the host: "host.os == linux and host.memory &gt;= 16000".
+     * </pre>
+     *
+     * <code>string requirements = 21 [json_name = "requirements"];</code>
+     * @param value The bytes for requirements to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRequirementsBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      requirements_ = value;
+      bitField0_ |= 0x00100000;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object hosts_ = "";
+    /**
+     * <pre>
+     * Only these hosts, comma-separated (empty: any host).
+     * </pre>
+     *
+     * <code>string hosts = 22 [json_name = "hosts"];</code>
+     * @return The hosts.
+     */
+    public java.lang.String getHosts() {
+      java.lang.Object ref = hosts_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        hosts_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Only these hosts, comma-separated (empty: any host).
+     * </pre>
+     *
+     * <code>string hosts = 22 [json_name = "hosts"];</code>
+     * @return The bytes for hosts.
+     */
+    public com.google.protobuf.ByteString
+        getHostsBytes() {
+      java.lang.Object ref = hosts_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        hosts_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Only these hosts, comma-separated (empty: any host).
+     * </pre>
+     *
+     * <code>string hosts = 22 [json_name = "hosts"];</code>
+     * @param value The hosts to set.
+     * @return This builder for chaining.
+     */
+    public Builder setHosts(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      hosts_ = value;
+      bitField0_ |= 0x00200000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Only these hosts, comma-separated (empty: any host).
+     * </pre>
+     *
+     * <code>string hosts = 22 [json_name = "hosts"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearHosts() {
+      hosts_ = getDefaultInstance().getHosts();
+      bitField0_ = (bitField0_ & ~0x00200000);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Only these hosts, comma-separated (empty: any host).
+     * </pre>
+     *
+     * <code>string hosts = 22 [json_name = "hosts"];</code>
+     * @param value The bytes for hosts to set.
+     * @return This builder for chaining.
+     */
+    public Builder setHostsBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      hosts_ = value;
+      bitField0_ |= 0x00200000;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object omithosts_ = "";
+    /**
+     * <pre>
+     * Never these hosts, comma-separated.
+     * </pre>
+     *
+     * <code>string omithosts = 23 [json_name = "omithosts"];</code>
+     * @return The omithosts.
+     */
+    public java.lang.String getOmithosts() {
+      java.lang.Object ref = omithosts_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        omithosts_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Never these hosts, comma-separated.
+     * </pre>
+     *
+     * <code>string omithosts = 23 [json_name = "omithosts"];</code>
+     * @return The bytes for omithosts.
+     */
+    public com.google.protobuf.ByteString
+        getOmithostsBytes() {
+      java.lang.Object ref = omithosts_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        omithosts_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Never these hosts, comma-separated.
+     * </pre>
+     *
+     * <code>string omithosts = 23 [json_name = "omithosts"];</code>
+     * @param value The omithosts to set.
+     * @return This builder for chaining.
+     */
+    public Builder setOmithosts(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      omithosts_ = value;
+      bitField0_ |= 0x00400000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Never these hosts, comma-separated.
+     * </pre>
+     *
+     * <code>string omithosts = 23 [json_name = "omithosts"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearOmithosts() {
+      omithosts_ = getDefaultInstance().getOmithosts();
+      bitField0_ = (bitField0_ & ~0x00400000);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Never these hosts, comma-separated.
+     * </pre>
+     *
+     * <code>string omithosts = 23 [json_name = "omithosts"];</code>
+     * @param value The bytes for omithosts to set.
+     * @return This builder for chaining.
+     */
+    public Builder setOmithostsBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      omithosts_ = value;
+      bitField0_ |= 0x00400000;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object groups_ = "";
+    /**
+     * <pre>
+     * Only hosts in at least one of these groups, comma-separated.
+     * </pre>
+     *
+     * <code>string groups = 24 [json_name = "groups"];</code>
+     * @return The groups.
+     */
+    public java.lang.String getGroups() {
+      java.lang.Object ref = groups_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        groups_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Only hosts in at least one of these groups, comma-separated.
+     * </pre>
+     *
+     * <code>string groups = 24 [json_name = "groups"];</code>
+     * @return The bytes for groups.
+     */
+    public com.google.protobuf.ByteString
+        getGroupsBytes() {
+      java.lang.Object ref = groups_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        groups_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Only hosts in at least one of these groups, comma-separated.
+     * </pre>
+     *
+     * <code>string groups = 24 [json_name = "groups"];</code>
+     * @param value The groups to set.
+     * @return This builder for chaining.
+     */
+    public Builder setGroups(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      groups_ = value;
+      bitField0_ |= 0x00800000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Only hosts in at least one of these groups, comma-separated.
+     * </pre>
+     *
+     * <code>string groups = 24 [json_name = "groups"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearGroups() {
+      groups_ = getDefaultInstance().getGroups();
+      bitField0_ = (bitField0_ & ~0x00800000);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Only hosts in at least one of these groups, comma-separated.
+     * </pre>
+     *
+     * <code>string groups = 24 [json_name = "groups"];</code>
+     * @param value The bytes for groups to set.
+     * @return This builder for chaining.
+     */
+    public Builder setGroupsBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      groups_ = value;
+      bitField0_ |= 0x00800000;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object omitgroups_ = "";
+    /**
+     * <pre>
+     * Never hosts in any of these groups, comma-separated.
+     * </pre>
+     *
+     * <code>string omitgroups = 25 [json_name = "omitgroups"];</code>
+     * @return The omitgroups.
+     */
+    public java.lang.String getOmitgroups() {
+      java.lang.Object ref = omitgroups_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        omitgroups_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Never hosts in any of these groups, comma-separated.
+     * </pre>
+     *
+     * <code>string omitgroups = 25 [json_name = "omitgroups"];</code>
+     * @return The bytes for omitgroups.
+     */
+    public com.google.protobuf.ByteString
+        getOmitgroupsBytes() {
+      java.lang.Object ref = omitgroups_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        omitgroups_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Never hosts in any of these groups, comma-separated.
+     * </pre>
+     *
+     * <code>string omitgroups = 25 [json_name = "omitgroups"];</code>
+     * @param value The omitgroups to set.
+     * @return This builder for chaining.
+     */
+    public Builder setOmitgroups(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      omitgroups_ = value;
+      bitField0_ |= 0x01000000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Never hosts in any of these groups, comma-separated.
+     * </pre>
+     *
+     * <code>string omitgroups = 25 [json_name = "omitgroups"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearOmitgroups() {
+      omitgroups_ = getDefaultInstance().getOmitgroups();
+      bitField0_ = (bitField0_ & ~0x01000000);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Never hosts in any of these groups, comma-separated.
+     * </pre>
+     *
+     * <code>string omitgroups = 25 [json_name = "omitgroups"];</code>
+     * @param value The bytes for omitgroups to set.
+     * @return This builder for chaining.
+     */
+    public Builder setOmitgroupsBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      omitgroups_ = value;
+      bitField0_ |= 0x01000000;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object cluster_ = "";
+    /**
+     * <pre>
+     * The job's cluster ("/show/seq"); a host restricted to other clusters
+     * does not take it.
+     * </pre>
+     *
+     * <code>string cluster = 26 [json_name = "cluster"];</code>
+     * @return The cluster.
+     */
+    public java.lang.String getCluster() {
+      java.lang.Object ref = cluster_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        cluster_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The job's cluster ("/show/seq"); a host restricted to other clusters
+     * does not take it.
+     * </pre>
+     *
+     * <code>string cluster = 26 [json_name = "cluster"];</code>
+     * @return The bytes for cluster.
+     */
+    public com.google.protobuf.ByteString
+        getClusterBytes() {
+      java.lang.Object ref = cluster_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        cluster_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The job's cluster ("/show/seq"); a host restricted to other clusters
+     * does not take it.
+     * </pre>
+     *
+     * <code>string cluster = 26 [json_name = "cluster"];</code>
+     * @param value The cluster to set.
+     * @return This builder for chaining.
+     */
+    public Builder setCluster(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      cluster_ = value;
+      bitField0_ |= 0x02000000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The job's cluster ("/show/seq"); a host restricted to other clusters
+     * does not take it.
+     * </pre>
+     *
+     * <code>string cluster = 26 [json_name = "cluster"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearCluster() {
+      cluster_ = getDefaultInstance().getCluster();
+      bitField0_ = (bitField0_ & ~0x02000000);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The job's cluster ("/show/seq"); a host restricted to other clusters
+     * does not take it.
+     * </pre>
+     *
+     * <code>string cluster = 26 [json_name = "cluster"];</code>
+     * @param value The bytes for cluster to set.
+     * @return This builder for chaining.
+     */
+    public Builder setClusterBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      cluster_ = value;
+      bitField0_ |= 0x02000000;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object restrictions_ = "";
+    /**
+     * <pre>
+     * Only hosts whose cluster is within these ("/show/&#42;", "/a || /b").
+     * </pre>
+     *
+     * <code>string restrictions = 27 [json_name = "restrictions"];</code>
+     * @return The restrictions.
+     */
+    public java.lang.String getRestrictions() {
+      java.lang.Object ref = restrictions_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        restrictions_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Only hosts whose cluster is within these ("/show/&#42;", "/a || /b").
+     * </pre>
+     *
+     * <code>string restrictions = 27 [json_name = "restrictions"];</code>
+     * @return The bytes for restrictions.
+     */
+    public com.google.protobuf.ByteString
+        getRestrictionsBytes() {
+      java.lang.Object ref = restrictions_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        restrictions_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Only hosts whose cluster is within these ("/show/&#42;", "/a || /b").
+     * </pre>
+     *
+     * <code>string restrictions = 27 [json_name = "restrictions"];</code>
+     * @param value The restrictions to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRestrictions(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      restrictions_ = value;
+      bitField0_ |= 0x04000000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Only hosts whose cluster is within these ("/show/&#42;", "/a || /b").
+     * </pre>
+     *
+     * <code>string restrictions = 27 [json_name = "restrictions"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearRestrictions() {
+      restrictions_ = getDefaultInstance().getRestrictions();
+      bitField0_ = (bitField0_ & ~0x04000000);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Only hosts whose cluster is within these ("/show/&#42;", "/a || /b").
+     * </pre>
+     *
+     * <code>string restrictions = 27 [json_name = "restrictions"];</code>
+     * @param value The bytes for restrictions to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRestrictionsBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      restrictions_ = value;
+      bitField0_ |= 0x04000000;
       onChanged();
       return this;
     }

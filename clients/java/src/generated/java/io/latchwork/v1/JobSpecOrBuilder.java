@@ -457,4 +457,170 @@ java.lang.String defaultValue);
    */
   com.google.protobuf.ByteString
       getUserBytes();
+
+  /**
+   * <pre>
+   * Routing, as Qube spells it (docs/routing.md). What each frame holds while
+   * it runs: "host.processors=2,host.memory=16000,host.gpus=1,global.nuke=1"
+   * (default: one slot).
+   * </pre>
+   *
+   * <code>string reservations = 20 [json_name = "reservations"];</code>
+   * @return The reservations.
+   */
+  java.lang.String getReservations();
+  /**
+   * <pre>
+   * Routing, as Qube spells it (docs/routing.md). What each frame holds while
+   * it runs: "host.processors=2,host.memory=16000,host.gpus=1,global.nuke=1"
+   * (default: one slot).
+   * </pre>
+   *
+   * <code>string reservations = 20 [json_name = "reservations"];</code>
+   * @return The bytes for reservations.
+   */
+  com.google.protobuf.ByteString
+      getReservationsBytes();
+
+  /**
+   * <pre>
+   * A condition on the host: "host.os == linux and host.memory &gt;= 16000".
+   * </pre>
+   *
+   * <code>string requirements = 21 [json_name = "requirements"];</code>
+   * @return The requirements.
+   */
+  java.lang.String getRequirements();
+  /**
+   * <pre>
+   * A condition on the host: "host.os == linux and host.memory &gt;= 16000".
+   * </pre>
+   *
+   * <code>string requirements = 21 [json_name = "requirements"];</code>
+   * @return The bytes for requirements.
+   */
+  com.google.protobuf.ByteString
+      getRequirementsBytes();
+
+  /**
+   * <pre>
+   * Only these hosts, comma-separated (empty: any host).
+   * </pre>
+   *
+   * <code>string hosts = 22 [json_name = "hosts"];</code>
+   * @return The hosts.
+   */
+  java.lang.String getHosts();
+  /**
+   * <pre>
+   * Only these hosts, comma-separated (empty: any host).
+   * </pre>
+   *
+   * <code>string hosts = 22 [json_name = "hosts"];</code>
+   * @return The bytes for hosts.
+   */
+  com.google.protobuf.ByteString
+      getHostsBytes();
+
+  /**
+   * <pre>
+   * Never these hosts, comma-separated.
+   * </pre>
+   *
+   * <code>string omithosts = 23 [json_name = "omithosts"];</code>
+   * @return The omithosts.
+   */
+  java.lang.String getOmithosts();
+  /**
+   * <pre>
+   * Never these hosts, comma-separated.
+   * </pre>
+   *
+   * <code>string omithosts = 23 [json_name = "omithosts"];</code>
+   * @return The bytes for omithosts.
+   */
+  com.google.protobuf.ByteString
+      getOmithostsBytes();
+
+  /**
+   * <pre>
+   * Only hosts in at least one of these groups, comma-separated.
+   * </pre>
+   *
+   * <code>string groups = 24 [json_name = "groups"];</code>
+   * @return The groups.
+   */
+  java.lang.String getGroups();
+  /**
+   * <pre>
+   * Only hosts in at least one of these groups, comma-separated.
+   * </pre>
+   *
+   * <code>string groups = 24 [json_name = "groups"];</code>
+   * @return The bytes for groups.
+   */
+  com.google.protobuf.ByteString
+      getGroupsBytes();
+
+  /**
+   * <pre>
+   * Never hosts in any of these groups, comma-separated.
+   * </pre>
+   *
+   * <code>string omitgroups = 25 [json_name = "omitgroups"];</code>
+   * @return The omitgroups.
+   */
+  java.lang.String getOmitgroups();
+  /**
+   * <pre>
+   * Never hosts in any of these groups, comma-separated.
+   * </pre>
+   *
+   * <code>string omitgroups = 25 [json_name = "omitgroups"];</code>
+   * @return The bytes for omitgroups.
+   */
+  com.google.protobuf.ByteString
+      getOmitgroupsBytes();
+
+  /**
+   * <pre>
+   * The job's cluster ("/show/seq"); a host restricted to other clusters
+   * does not take it.
+   * </pre>
+   *
+   * <code>string cluster = 26 [json_name = "cluster"];</code>
+   * @return The cluster.
+   */
+  java.lang.String getCluster();
+  /**
+   * <pre>
+   * The job's cluster ("/show/seq"); a host restricted to other clusters
+   * does not take it.
+   * </pre>
+   *
+   * <code>string cluster = 26 [json_name = "cluster"];</code>
+   * @return The bytes for cluster.
+   */
+  com.google.protobuf.ByteString
+      getClusterBytes();
+
+  /**
+   * <pre>
+   * Only hosts whose cluster is within these ("/show/&#42;", "/a || /b").
+   * </pre>
+   *
+   * <code>string restrictions = 27 [json_name = "restrictions"];</code>
+   * @return The restrictions.
+   */
+  java.lang.String getRestrictions();
+  /**
+   * <pre>
+   * Only hosts whose cluster is within these ("/show/&#42;", "/a || /b").
+   * </pre>
+   *
+   * <code>string restrictions = 27 [json_name = "restrictions"];</code>
+   * @return The bytes for restrictions.
+   */
+  com.google.protobuf.ByteString
+      getRestrictionsBytes();
 }

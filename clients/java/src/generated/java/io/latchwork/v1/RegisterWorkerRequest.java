@@ -33,6 +33,10 @@ private static final long serialVersionUID = 0L;
   }
   private RegisterWorkerRequest() {
     host_ = "";
+    groups_ =
+        com.google.protobuf.LazyStringArrayList.emptyList();
+    cluster_ = "";
+    restrictions_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -45,6 +49,18 @@ private static final long serialVersionUID = 0L;
     return io.latchwork.v1.WorkerProto.internal_static_latchwork_v1_RegisterWorkerRequest_descriptor;
   }
 
+  @SuppressWarnings({"rawtypes"})
+  @java.lang.Override
+  protected com.google.protobuf.MapFieldReflectionAccessor internalGetMapFieldReflection(
+      int number) {
+    switch (number) {
+      case 4:
+        return internalGetProperties();
+      default:
+        throw new RuntimeException(
+            "Invalid map field number: " + number);
+    }
+  }
   @java.lang.Override
   protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internalGetFieldAccessorTable() {
@@ -53,6 +69,7 @@ private static final long serialVersionUID = 0L;
             io.latchwork.v1.RegisterWorkerRequest.class, io.latchwork.v1.RegisterWorkerRequest.Builder.class);
   }
 
+  private int bitField0_;
   public static final int HOST_FIELD_NUMBER = 1;
   @SuppressWarnings("serial")
   private volatile java.lang.Object host_ = "";
@@ -115,6 +132,286 @@ private static final long serialVersionUID = 0L;
     return slots_;
   }
 
+  public static final int RESOURCES_FIELD_NUMBER = 3;
+  private io.latchwork.v1.HostResources resources_;
+  /**
+   * <pre>
+   * What the host offers (detected by the worker, overridable).
+   * </pre>
+   *
+   * <code>.latchwork.v1.HostResources resources = 3 [json_name = "resources"];</code>
+   * @return Whether the resources field is set.
+   */
+  @java.lang.Override
+  public boolean hasResources() {
+    return ((bitField0_ & 0x00000001) != 0);
+  }
+  /**
+   * <pre>
+   * What the host offers (detected by the worker, overridable).
+   * </pre>
+   *
+   * <code>.latchwork.v1.HostResources resources = 3 [json_name = "resources"];</code>
+   * @return The resources.
+   */
+  @java.lang.Override
+  public io.latchwork.v1.HostResources getResources() {
+    return resources_ == null ? io.latchwork.v1.HostResources.getDefaultInstance() : resources_;
+  }
+  /**
+   * <pre>
+   * What the host offers (detected by the worker, overridable).
+   * </pre>
+   *
+   * <code>.latchwork.v1.HostResources resources = 3 [json_name = "resources"];</code>
+   */
+  @java.lang.Override
+  public io.latchwork.v1.HostResourcesOrBuilder getResourcesOrBuilder() {
+    return resources_ == null ? io.latchwork.v1.HostResources.getDefaultInstance() : resources_;
+  }
+
+  public static final int PROPERTIES_FIELD_NUMBER = 4;
+  private static final class PropertiesDefaultEntryHolder {
+    static final com.google.protobuf.MapEntry<
+        java.lang.String, java.lang.String> defaultEntry =
+            com.google.protobuf.MapEntry
+            .<java.lang.String, java.lang.String>newDefaultInstance(
+                io.latchwork.v1.WorkerProto.internal_static_latchwork_v1_RegisterWorkerRequest_PropertiesEntry_descriptor, 
+                com.google.protobuf.WireFormat.FieldType.STRING,
+                "",
+                com.google.protobuf.WireFormat.FieldType.STRING,
+                "");
+  }
+  @SuppressWarnings("serial")
+  private com.google.protobuf.MapField<
+      java.lang.String, java.lang.String> properties_;
+  private com.google.protobuf.MapField<java.lang.String, java.lang.String>
+  internalGetProperties() {
+    if (properties_ == null) {
+      return com.google.protobuf.MapField.emptyMapField(
+          PropertiesDefaultEntryHolder.defaultEntry);
+    }
+    return properties_;
+  }
+  public int getPropertiesCount() {
+    return internalGetProperties().getMap().size();
+  }
+  /**
+   * <pre>
+   * Free key/values, matched by jobs' `requirements`.
+   * </pre>
+   *
+   * <code>map&lt;string, string&gt; properties = 4 [json_name = "properties"];</code>
+   */
+  @java.lang.Override
+  public boolean containsProperties(
+      java.lang.String key) {
+    java.util.Objects.requireNonNull(key, "map key");
+    return internalGetProperties().getMap().containsKey(key);
+  }
+  /**
+   * Use {@link #getPropertiesMap()} instead.
+   */
+  @java.lang.Override
+  @java.lang.Deprecated
+  public java.util.Map<java.lang.String, java.lang.String> getProperties() {
+    return getPropertiesMap();
+  }
+  /**
+   * <pre>
+   * Free key/values, matched by jobs' `requirements`.
+   * </pre>
+   *
+   * <code>map&lt;string, string&gt; properties = 4 [json_name = "properties"];</code>
+   */
+  @java.lang.Override
+  public java.util.Map<java.lang.String, java.lang.String> getPropertiesMap() {
+    return internalGetProperties().getMap();
+  }
+  /**
+   * <pre>
+   * Free key/values, matched by jobs' `requirements`.
+   * </pre>
+   *
+   * <code>map&lt;string, string&gt; properties = 4 [json_name = "properties"];</code>
+   */
+  @java.lang.Override
+  public /* nullable */
+java.lang.String getPropertiesOrDefault(
+      java.lang.String key,
+      /* nullable */
+java.lang.String defaultValue) {
+    java.util.Objects.requireNonNull(key, "map key");
+    java.util.Map<java.lang.String, java.lang.String> map =
+        internalGetProperties().getMap();
+    return map.containsKey(key) ? map.get(key) : defaultValue;
+  }
+  /**
+   * <pre>
+   * Free key/values, matched by jobs' `requirements`.
+   * </pre>
+   *
+   * <code>map&lt;string, string&gt; properties = 4 [json_name = "properties"];</code>
+   */
+  @java.lang.Override
+  public java.lang.String getPropertiesOrThrow(
+      java.lang.String key) {
+    java.util.Objects.requireNonNull(key, "map key");
+    java.util.Map<java.lang.String, java.lang.String> map =
+        internalGetProperties().getMap();
+    if (!map.containsKey(key)) {
+      throw new java.lang.IllegalArgumentException();
+    }
+    return map.get(key);
+  }
+
+  public static final int GROUPS_FIELD_NUMBER = 5;
+  @SuppressWarnings("serial")
+  private com.google.protobuf.LazyStringArrayList groups_ =
+      com.google.protobuf.LazyStringArrayList.emptyList();
+  /**
+   * <pre>
+   * Groups the host belongs to.
+   * </pre>
+   *
+   * <code>repeated string groups = 5 [json_name = "groups"];</code>
+   * @return A list containing the groups.
+   */
+  public com.google.protobuf.ProtocolStringList
+      getGroupsList() {
+    return groups_;
+  }
+  /**
+   * <pre>
+   * Groups the host belongs to.
+   * </pre>
+   *
+   * <code>repeated string groups = 5 [json_name = "groups"];</code>
+   * @return The count of groups.
+   */
+  public int getGroupsCount() {
+    return groups_.size();
+  }
+  /**
+   * <pre>
+   * Groups the host belongs to.
+   * </pre>
+   *
+   * <code>repeated string groups = 5 [json_name = "groups"];</code>
+   * @param index The index of the element to return.
+   * @return The groups at the given index.
+   */
+  public java.lang.String getGroups(int index) {
+    return groups_.get(index);
+  }
+  /**
+   * <pre>
+   * Groups the host belongs to.
+   * </pre>
+   *
+   * <code>repeated string groups = 5 [json_name = "groups"];</code>
+   * @param index The index of the value to return.
+   * @return The bytes of the groups at the given index.
+   */
+  public com.google.protobuf.ByteString
+      getGroupsBytes(int index) {
+    return groups_.getByteString(index);
+  }
+
+  public static final int CLUSTER_FIELD_NUMBER = 6;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object cluster_ = "";
+  /**
+   * <pre>
+   * Its cluster ("/farm/a").
+   * </pre>
+   *
+   * <code>string cluster = 6 [json_name = "cluster"];</code>
+   * @return The cluster.
+   */
+  @java.lang.Override
+  public java.lang.String getCluster() {
+    java.lang.Object ref = cluster_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      cluster_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Its cluster ("/farm/a").
+   * </pre>
+   *
+   * <code>string cluster = 6 [json_name = "cluster"];</code>
+   * @return The bytes for cluster.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getClusterBytes() {
+    java.lang.Object ref = cluster_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      cluster_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
+  public static final int RESTRICTIONS_FIELD_NUMBER = 7;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object restrictions_ = "";
+  /**
+   * <pre>
+   * Clusters whose jobs it takes (empty: any).
+   * </pre>
+   *
+   * <code>string restrictions = 7 [json_name = "restrictions"];</code>
+   * @return The restrictions.
+   */
+  @java.lang.Override
+  public java.lang.String getRestrictions() {
+    java.lang.Object ref = restrictions_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      restrictions_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Clusters whose jobs it takes (empty: any).
+   * </pre>
+   *
+   * <code>string restrictions = 7 [json_name = "restrictions"];</code>
+   * @return The bytes for restrictions.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getRestrictionsBytes() {
+    java.lang.Object ref = restrictions_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      restrictions_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -135,6 +432,24 @@ private static final long serialVersionUID = 0L;
     if (slots_ != 0) {
       output.writeInt32(2, slots_);
     }
+    if (((bitField0_ & 0x00000001) != 0)) {
+      output.writeMessage(3, getResources());
+    }
+    com.google.protobuf.GeneratedMessage
+      .serializeStringMapTo(
+        output,
+        internalGetProperties(),
+        PropertiesDefaultEntryHolder.defaultEntry,
+        4);
+    for (int i = 0; i < groups_.size(); i++) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 5, groups_.getRaw(i));
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(cluster_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 6, cluster_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(restrictions_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 7, restrictions_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -145,6 +460,34 @@ private static final long serialVersionUID = 0L;
     if (slots_ != 0) {
       size += com.google.protobuf.CodedOutputStream
         .computeInt32Size(2, slots_);
+    }
+    if (((bitField0_ & 0x00000001) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(3, getResources());
+    }
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> entry
+         : internalGetProperties().getMap().entrySet()) {
+      com.google.protobuf.MapEntry<java.lang.String, java.lang.String>
+      properties__ = PropertiesDefaultEntryHolder.defaultEntry.newBuilderForType()
+          .setKey(entry.getKey())
+          .setValue(entry.getValue())
+          .buildPartial();
+      size += com.google.protobuf.CodedOutputStream
+          .computeMessageSize(4, properties__);
+    }
+    {
+      int dataSize = 0;
+      for (int i = 0; i < groups_.size(); i++) {
+        dataSize += computeStringSizeNoTag(groups_.getRaw(i));
+      }
+      size += dataSize;
+      size += 1 * getGroupsList().size();
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(cluster_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(6, cluster_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(restrictions_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(7, restrictions_);
     }
     return size;
   }
@@ -174,6 +517,19 @@ private static final long serialVersionUID = 0L;
         .equals(other.getHost())) return false;
     if (getSlots()
         != other.getSlots()) return false;
+    if (hasResources() != other.hasResources()) return false;
+    if (hasResources()) {
+      if (!getResources()
+          .equals(other.getResources())) return false;
+    }
+    if (!internalGetProperties().equals(
+        other.internalGetProperties())) return false;
+    if (!getGroupsList()
+        .equals(other.getGroupsList())) return false;
+    if (!getCluster()
+        .equals(other.getCluster())) return false;
+    if (!getRestrictions()
+        .equals(other.getRestrictions())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -189,6 +545,22 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getHost().hashCode();
     hash = (37 * hash) + SLOTS_FIELD_NUMBER;
     hash = (53 * hash) + getSlots();
+    if (hasResources()) {
+      hash = (37 * hash) + RESOURCES_FIELD_NUMBER;
+      hash = (53 * hash) + getResources().hashCode();
+    }
+    if (!internalGetProperties().getMap().isEmpty()) {
+      hash = (37 * hash) + PROPERTIES_FIELD_NUMBER;
+      hash = (53 * hash) + internalGetProperties().hashCode();
+    }
+    if (getGroupsCount() > 0) {
+      hash = (37 * hash) + GROUPS_FIELD_NUMBER;
+      hash = (53 * hash) + getGroupsList().hashCode();
+    }
+    hash = (37 * hash) + CLUSTER_FIELD_NUMBER;
+    hash = (53 * hash) + getCluster().hashCode();
+    hash = (37 * hash) + RESTRICTIONS_FIELD_NUMBER;
+    hash = (53 * hash) + getRestrictions().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -302,6 +674,28 @@ private static final long serialVersionUID = 0L;
       return io.latchwork.v1.WorkerProto.internal_static_latchwork_v1_RegisterWorkerRequest_descriptor;
     }
 
+    @SuppressWarnings({"rawtypes"})
+    protected com.google.protobuf.MapFieldReflectionAccessor internalGetMapFieldReflection(
+        int number) {
+      switch (number) {
+        case 4:
+          return internalGetProperties();
+        default:
+          throw new RuntimeException(
+              "Invalid map field number: " + number);
+      }
+    }
+    @SuppressWarnings({"rawtypes"})
+    protected com.google.protobuf.MapFieldReflectionAccessor internalGetMutableMapFieldReflection(
+        int number) {
+      switch (number) {
+        case 4:
+          return internalGetMutableProperties();
+        default:
+          throw new RuntimeException(
+              "Invalid map field number: " + number);
+      }
+    }
     @java.lang.Override
     protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
         internalGetFieldAccessorTable() {
@@ -312,13 +706,19 @@ private static final long serialVersionUID = 0L;
 
     // Construct using io.latchwork.v1.RegisterWorkerRequest.newBuilder()
     private Builder() {
-
+      maybeForceBuilderInitialization();
     }
 
     private Builder(
         com.google.protobuf.GeneratedMessage.BuilderParent parent) {
       super(parent);
-
+      maybeForceBuilderInitialization();
+    }
+    private void maybeForceBuilderInitialization() {
+      if (com.google.protobuf.GeneratedMessage
+              .alwaysUseFieldBuilders) {
+        internalGetResourcesFieldBuilder();
+      }
     }
     @java.lang.Override
     public Builder clear() {
@@ -326,6 +726,16 @@ private static final long serialVersionUID = 0L;
       bitField0_ = 0;
       host_ = "";
       slots_ = 0;
+      resources_ = null;
+      if (resourcesBuilder_ != null) {
+        resourcesBuilder_.dispose();
+        resourcesBuilder_ = null;
+      }
+      internalGetMutableProperties().clear();
+      groups_ =
+          com.google.protobuf.LazyStringArrayList.emptyList();
+      cluster_ = "";
+      restrictions_ = "";
       return this;
     }
 
@@ -365,6 +775,28 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000002) != 0)) {
         result.slots_ = slots_;
       }
+      int to_bitField0_ = 0;
+      if (((from_bitField0_ & 0x00000004) != 0)) {
+        result.resources_ = resourcesBuilder_ == null
+            ? resources_
+            : resourcesBuilder_.build();
+        to_bitField0_ |= 0x00000001;
+      }
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.properties_ = internalGetProperties();
+        result.properties_.makeImmutable();
+      }
+      if (((from_bitField0_ & 0x00000010) != 0)) {
+        groups_.makeImmutable();
+        result.groups_ = groups_;
+      }
+      if (((from_bitField0_ & 0x00000020) != 0)) {
+        result.cluster_ = cluster_;
+      }
+      if (((from_bitField0_ & 0x00000040) != 0)) {
+        result.restrictions_ = restrictions_;
+      }
+      result.bitField0_ |= to_bitField0_;
     }
 
     @java.lang.Override
@@ -386,6 +818,32 @@ private static final long serialVersionUID = 0L;
       }
       if (other.getSlots() != 0) {
         setSlots(other.getSlots());
+      }
+      if (other.hasResources()) {
+        mergeResources(other.getResources());
+      }
+      internalGetMutableProperties().mergeFrom(
+          other.internalGetProperties());
+      bitField0_ |= 0x00000008;
+      if (!other.groups_.isEmpty()) {
+        if (groups_.isEmpty()) {
+          groups_ = other.groups_;
+          bitField0_ |= 0x00000010;
+        } else {
+          ensureGroupsIsMutable();
+          groups_.addAll(other.groups_);
+        }
+        onChanged();
+      }
+      if (!other.getCluster().isEmpty()) {
+        cluster_ = other.cluster_;
+        bitField0_ |= 0x00000020;
+        onChanged();
+      }
+      if (!other.getRestrictions().isEmpty()) {
+        restrictions_ = other.restrictions_;
+        bitField0_ |= 0x00000040;
+        onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -421,6 +879,37 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 16
+            case 26: {
+              input.readMessage(
+                  internalGetResourcesFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000004;
+              break;
+            } // case 26
+            case 34: {
+              com.google.protobuf.MapEntry<java.lang.String, java.lang.String>
+              properties__ = input.readMessage(
+                  PropertiesDefaultEntryHolder.defaultEntry.getParserForType(), extensionRegistry);
+              internalGetMutableProperties().getMutableMap().put(
+                  properties__.getKey(), properties__.getValue());
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 34
+            case 42: {
+              ensureGroupsIsMutable();
+              groups_.add(input.readStringRequireUtf8());
+              break;
+            } // case 42
+            case 50: {
+              cluster_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000020;
+              break;
+            } // case 50
+            case 58: {
+              restrictions_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000040;
+              break;
+            } // case 58
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -570,6 +1059,647 @@ private static final long serialVersionUID = 0L;
     public Builder clearSlots() {
       bitField0_ = (bitField0_ & ~0x00000002);
       slots_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private io.latchwork.v1.HostResources resources_;
+    private com.google.protobuf.SingleFieldBuilder<
+        io.latchwork.v1.HostResources, io.latchwork.v1.HostResources.Builder, io.latchwork.v1.HostResourcesOrBuilder> resourcesBuilder_;
+    /**
+     * <pre>
+     * What the host offers (detected by the worker, overridable).
+     * </pre>
+     *
+     * <code>.latchwork.v1.HostResources resources = 3 [json_name = "resources"];</code>
+     * @return Whether the resources field is set.
+     */
+    public boolean hasResources() {
+      return ((bitField0_ & 0x00000004) != 0);
+    }
+    /**
+     * <pre>
+     * What the host offers (detected by the worker, overridable).
+     * </pre>
+     *
+     * <code>.latchwork.v1.HostResources resources = 3 [json_name = "resources"];</code>
+     * @return The resources.
+     */
+    public io.latchwork.v1.HostResources getResources() {
+      if (resourcesBuilder_ == null) {
+        return resources_ == null ? io.latchwork.v1.HostResources.getDefaultInstance() : resources_;
+      } else {
+        return resourcesBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * What the host offers (detected by the worker, overridable).
+     * </pre>
+     *
+     * <code>.latchwork.v1.HostResources resources = 3 [json_name = "resources"];</code>
+     */
+    public Builder setResources(io.latchwork.v1.HostResources value) {
+      if (resourcesBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        resources_ = value;
+      } else {
+        resourcesBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * What the host offers (detected by the worker, overridable).
+     * </pre>
+     *
+     * <code>.latchwork.v1.HostResources resources = 3 [json_name = "resources"];</code>
+     */
+    public Builder setResources(
+        io.latchwork.v1.HostResources.Builder builderForValue) {
+      if (resourcesBuilder_ == null) {
+        resources_ = builderForValue.build();
+      } else {
+        resourcesBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * What the host offers (detected by the worker, overridable).
+     * </pre>
+     *
+     * <code>.latchwork.v1.HostResources resources = 3 [json_name = "resources"];</code>
+     */
+    public Builder mergeResources(io.latchwork.v1.HostResources value) {
+      if (resourcesBuilder_ == null) {
+        if (((bitField0_ & 0x00000004) != 0) &&
+          resources_ != null &&
+          resources_ != io.latchwork.v1.HostResources.getDefaultInstance()) {
+          getResourcesBuilder().mergeFrom(value);
+        } else {
+          resources_ = value;
+        }
+      } else {
+        resourcesBuilder_.mergeFrom(value);
+      }
+      if (resources_ != null) {
+        bitField0_ |= 0x00000004;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * What the host offers (detected by the worker, overridable).
+     * </pre>
+     *
+     * <code>.latchwork.v1.HostResources resources = 3 [json_name = "resources"];</code>
+     */
+    public Builder clearResources() {
+      bitField0_ = (bitField0_ & ~0x00000004);
+      resources_ = null;
+      if (resourcesBuilder_ != null) {
+        resourcesBuilder_.dispose();
+        resourcesBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * What the host offers (detected by the worker, overridable).
+     * </pre>
+     *
+     * <code>.latchwork.v1.HostResources resources = 3 [json_name = "resources"];</code>
+     */
+    public io.latchwork.v1.HostResources.Builder getResourcesBuilder() {
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return internalGetResourcesFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * What the host offers (detected by the worker, overridable).
+     * </pre>
+     *
+     * <code>.latchwork.v1.HostResources resources = 3 [json_name = "resources"];</code>
+     */
+    public io.latchwork.v1.HostResourcesOrBuilder getResourcesOrBuilder() {
+      if (resourcesBuilder_ != null) {
+        return resourcesBuilder_.getMessageOrBuilder();
+      } else {
+        return resources_ == null ?
+            io.latchwork.v1.HostResources.getDefaultInstance() : resources_;
+      }
+    }
+    /**
+     * <pre>
+     * What the host offers (detected by the worker, overridable).
+     * </pre>
+     *
+     * <code>.latchwork.v1.HostResources resources = 3 [json_name = "resources"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        io.latchwork.v1.HostResources, io.latchwork.v1.HostResources.Builder, io.latchwork.v1.HostResourcesOrBuilder> 
+        internalGetResourcesFieldBuilder() {
+      if (resourcesBuilder_ == null) {
+        resourcesBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            io.latchwork.v1.HostResources, io.latchwork.v1.HostResources.Builder, io.latchwork.v1.HostResourcesOrBuilder>(
+                getResources(),
+                getParentForChildren(),
+                isClean());
+        resources_ = null;
+      }
+      return resourcesBuilder_;
+    }
+
+    private com.google.protobuf.MapField<
+        java.lang.String, java.lang.String> properties_;
+    private com.google.protobuf.MapField<java.lang.String, java.lang.String>
+        internalGetProperties() {
+      if (properties_ == null) {
+        return com.google.protobuf.MapField.emptyMapField(
+            PropertiesDefaultEntryHolder.defaultEntry);
+      }
+      return properties_;
+    }
+    private com.google.protobuf.MapField<java.lang.String, java.lang.String>
+        internalGetMutableProperties() {
+      if (properties_ == null) {
+        properties_ = com.google.protobuf.MapField.newMapField(
+            PropertiesDefaultEntryHolder.defaultEntry);
+      }
+      if (!properties_.isMutable()) {
+        properties_ = properties_.copy();
+      }
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return properties_;
+    }
+    public int getPropertiesCount() {
+      return internalGetProperties().getMap().size();
+    }
+    /**
+     * <pre>
+     * Free key/values, matched by jobs' `requirements`.
+     * </pre>
+     *
+     * <code>map&lt;string, string&gt; properties = 4 [json_name = "properties"];</code>
+     */
+    @java.lang.Override
+    public boolean containsProperties(
+        java.lang.String key) {
+      java.util.Objects.requireNonNull(key, "map key");
+      return internalGetProperties().getMap().containsKey(key);
+    }
+    /**
+     * Use {@link #getPropertiesMap()} instead.
+     */
+    @java.lang.Override
+    @java.lang.Deprecated
+    public java.util.Map<java.lang.String, java.lang.String> getProperties() {
+      return getPropertiesMap();
+    }
+    /**
+     * <pre>
+     * Free key/values, matched by jobs' `requirements`.
+     * </pre>
+     *
+     * <code>map&lt;string, string&gt; properties = 4 [json_name = "properties"];</code>
+     */
+    @java.lang.Override
+    public java.util.Map<java.lang.String, java.lang.String> getPropertiesMap() {
+      return internalGetProperties().getMap();
+    }
+    /**
+     * <pre>
+     * Free key/values, matched by jobs' `requirements`.
+     * </pre>
+     *
+     * <code>map&lt;string, string&gt; properties = 4 [json_name = "properties"];</code>
+     */
+    @java.lang.Override
+    public /* nullable */
+java.lang.String getPropertiesOrDefault(
+        java.lang.String key,
+        /* nullable */
+java.lang.String defaultValue) {
+      java.util.Objects.requireNonNull(key, "map key");
+      java.util.Map<java.lang.String, java.lang.String> map =
+          internalGetProperties().getMap();
+      return map.containsKey(key) ? map.get(key) : defaultValue;
+    }
+    /**
+     * <pre>
+     * Free key/values, matched by jobs' `requirements`.
+     * </pre>
+     *
+     * <code>map&lt;string, string&gt; properties = 4 [json_name = "properties"];</code>
+     */
+    @java.lang.Override
+    public java.lang.String getPropertiesOrThrow(
+        java.lang.String key) {
+      java.util.Objects.requireNonNull(key, "map key");
+      java.util.Map<java.lang.String, java.lang.String> map =
+          internalGetProperties().getMap();
+      if (!map.containsKey(key)) {
+        throw new java.lang.IllegalArgumentException();
+      }
+      return map.get(key);
+    }
+    public Builder clearProperties() {
+      bitField0_ = (bitField0_ & ~0x00000008);
+      internalGetMutableProperties().getMutableMap()
+          .clear();
+      return this;
+    }
+    /**
+     * <pre>
+     * Free key/values, matched by jobs' `requirements`.
+     * </pre>
+     *
+     * <code>map&lt;string, string&gt; properties = 4 [json_name = "properties"];</code>
+     */
+    public Builder removeProperties(
+        java.lang.String key) {
+      java.util.Objects.requireNonNull(key, "map key");
+      internalGetMutableProperties().getMutableMap()
+          .remove(key);
+      return this;
+    }
+    /**
+     * Use alternate mutation accessors instead.
+     */
+    @java.lang.Deprecated
+    public java.util.Map<java.lang.String, java.lang.String>
+        getMutableProperties() {
+      bitField0_ |= 0x00000008;
+      return internalGetMutableProperties().getMutableMap();
+    }
+    /**
+     * <pre>
+     * Free key/values, matched by jobs' `requirements`.
+     * </pre>
+     *
+     * <code>map&lt;string, string&gt; properties = 4 [json_name = "properties"];</code>
+     */
+    public Builder putProperties(
+        java.lang.String key,
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(key, "map key");
+      java.util.Objects.requireNonNull(value, "map value");
+      internalGetMutableProperties().getMutableMap()
+          .put(key, value);
+      bitField0_ |= 0x00000008;
+      return this;
+    }
+    /**
+     * <pre>
+     * Free key/values, matched by jobs' `requirements`.
+     * </pre>
+     *
+     * <code>map&lt;string, string&gt; properties = 4 [json_name = "properties"];</code>
+     */
+    public Builder putAllProperties(
+        java.util.Map<java.lang.String, java.lang.String> values) {
+      internalGetMutableProperties().getMutableMap()
+          .putAll(values);
+      bitField0_ |= 0x00000008;
+      return this;
+    }
+
+    private com.google.protobuf.LazyStringArrayList groups_ =
+        com.google.protobuf.LazyStringArrayList.emptyList();
+    private void ensureGroupsIsMutable() {
+      if (!groups_.isModifiable()) {
+        groups_ = new com.google.protobuf.LazyStringArrayList(groups_);
+      }
+      bitField0_ |= 0x00000010;
+    }
+    /**
+     * <pre>
+     * Groups the host belongs to.
+     * </pre>
+     *
+     * <code>repeated string groups = 5 [json_name = "groups"];</code>
+     * @return A list containing the groups.
+     */
+    public com.google.protobuf.ProtocolStringList
+        getGroupsList() {
+      groups_.makeImmutable();
+      return groups_;
+    }
+    /**
+     * <pre>
+     * Groups the host belongs to.
+     * </pre>
+     *
+     * <code>repeated string groups = 5 [json_name = "groups"];</code>
+     * @return The count of groups.
+     */
+    public int getGroupsCount() {
+      return groups_.size();
+    }
+    /**
+     * <pre>
+     * Groups the host belongs to.
+     * </pre>
+     *
+     * <code>repeated string groups = 5 [json_name = "groups"];</code>
+     * @param index The index of the element to return.
+     * @return The groups at the given index.
+     */
+    public java.lang.String getGroups(int index) {
+      return groups_.get(index);
+    }
+    /**
+     * <pre>
+     * Groups the host belongs to.
+     * </pre>
+     *
+     * <code>repeated string groups = 5 [json_name = "groups"];</code>
+     * @param index The index of the value to return.
+     * @return The bytes of the groups at the given index.
+     */
+    public com.google.protobuf.ByteString
+        getGroupsBytes(int index) {
+      return groups_.getByteString(index);
+    }
+    /**
+     * <pre>
+     * Groups the host belongs to.
+     * </pre>
+     *
+     * <code>repeated string groups = 5 [json_name = "groups"];</code>
+     * @param index The index to set the value at.
+     * @param value The groups to set.
+     * @return This builder for chaining.
+     */
+    public Builder setGroups(
+        int index, java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      ensureGroupsIsMutable();
+      groups_.set(index, value);
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Groups the host belongs to.
+     * </pre>
+     *
+     * <code>repeated string groups = 5 [json_name = "groups"];</code>
+     * @param value The groups to add.
+     * @return This builder for chaining.
+     */
+    public Builder addGroups(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      ensureGroupsIsMutable();
+      groups_.add(value);
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Groups the host belongs to.
+     * </pre>
+     *
+     * <code>repeated string groups = 5 [json_name = "groups"];</code>
+     * @param values The groups to add.
+     * @return This builder for chaining.
+     */
+    public Builder addAllGroups(
+        java.lang.Iterable<java.lang.String> values) {
+      ensureGroupsIsMutable();
+      com.google.protobuf.AbstractMessageLite.Builder.addAll(
+          values, groups_);
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Groups the host belongs to.
+     * </pre>
+     *
+     * <code>repeated string groups = 5 [json_name = "groups"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearGroups() {
+      groups_ =
+        com.google.protobuf.LazyStringArrayList.emptyList();
+      bitField0_ = (bitField0_ & ~0x00000010);;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Groups the host belongs to.
+     * </pre>
+     *
+     * <code>repeated string groups = 5 [json_name = "groups"];</code>
+     * @param value The bytes of the groups to add.
+     * @return This builder for chaining.
+     */
+    public Builder addGroupsBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      ensureGroupsIsMutable();
+      groups_.add(value);
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object cluster_ = "";
+    /**
+     * <pre>
+     * Its cluster ("/farm/a").
+     * </pre>
+     *
+     * <code>string cluster = 6 [json_name = "cluster"];</code>
+     * @return The cluster.
+     */
+    public java.lang.String getCluster() {
+      java.lang.Object ref = cluster_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        cluster_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Its cluster ("/farm/a").
+     * </pre>
+     *
+     * <code>string cluster = 6 [json_name = "cluster"];</code>
+     * @return The bytes for cluster.
+     */
+    public com.google.protobuf.ByteString
+        getClusterBytes() {
+      java.lang.Object ref = cluster_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        cluster_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Its cluster ("/farm/a").
+     * </pre>
+     *
+     * <code>string cluster = 6 [json_name = "cluster"];</code>
+     * @param value The cluster to set.
+     * @return This builder for chaining.
+     */
+    public Builder setCluster(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      cluster_ = value;
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Its cluster ("/farm/a").
+     * </pre>
+     *
+     * <code>string cluster = 6 [json_name = "cluster"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearCluster() {
+      cluster_ = getDefaultInstance().getCluster();
+      bitField0_ = (bitField0_ & ~0x00000020);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Its cluster ("/farm/a").
+     * </pre>
+     *
+     * <code>string cluster = 6 [json_name = "cluster"];</code>
+     * @param value The bytes for cluster to set.
+     * @return This builder for chaining.
+     */
+    public Builder setClusterBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      cluster_ = value;
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object restrictions_ = "";
+    /**
+     * <pre>
+     * Clusters whose jobs it takes (empty: any).
+     * </pre>
+     *
+     * <code>string restrictions = 7 [json_name = "restrictions"];</code>
+     * @return The restrictions.
+     */
+    public java.lang.String getRestrictions() {
+      java.lang.Object ref = restrictions_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        restrictions_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Clusters whose jobs it takes (empty: any).
+     * </pre>
+     *
+     * <code>string restrictions = 7 [json_name = "restrictions"];</code>
+     * @return The bytes for restrictions.
+     */
+    public com.google.protobuf.ByteString
+        getRestrictionsBytes() {
+      java.lang.Object ref = restrictions_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        restrictions_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Clusters whose jobs it takes (empty: any).
+     * </pre>
+     *
+     * <code>string restrictions = 7 [json_name = "restrictions"];</code>
+     * @param value The restrictions to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRestrictions(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      restrictions_ = value;
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Clusters whose jobs it takes (empty: any).
+     * </pre>
+     *
+     * <code>string restrictions = 7 [json_name = "restrictions"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearRestrictions() {
+      restrictions_ = getDefaultInstance().getRestrictions();
+      bitField0_ = (bitField0_ & ~0x00000040);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Clusters whose jobs it takes (empty: any).
+     * </pre>
+     *
+     * <code>string restrictions = 7 [json_name = "restrictions"];</code>
+     * @param value The bytes for restrictions to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRestrictionsBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      restrictions_ = value;
+      bitField0_ |= 0x00000040;
       onChanged();
       return this;
     }

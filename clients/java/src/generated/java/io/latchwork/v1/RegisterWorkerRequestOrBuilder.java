@@ -39,4 +39,166 @@ public interface RegisterWorkerRequestOrBuilder extends
    * @return The slots.
    */
   int getSlots();
+
+  /**
+   * <pre>
+   * What the host offers (detected by the worker, overridable).
+   * </pre>
+   *
+   * <code>.latchwork.v1.HostResources resources = 3 [json_name = "resources"];</code>
+   * @return Whether the resources field is set.
+   */
+  boolean hasResources();
+  /**
+   * <pre>
+   * What the host offers (detected by the worker, overridable).
+   * </pre>
+   *
+   * <code>.latchwork.v1.HostResources resources = 3 [json_name = "resources"];</code>
+   * @return The resources.
+   */
+  io.latchwork.v1.HostResources getResources();
+  /**
+   * <pre>
+   * What the host offers (detected by the worker, overridable).
+   * </pre>
+   *
+   * <code>.latchwork.v1.HostResources resources = 3 [json_name = "resources"];</code>
+   */
+  io.latchwork.v1.HostResourcesOrBuilder getResourcesOrBuilder();
+
+  /**
+   * <pre>
+   * Free key/values, matched by jobs' `requirements`.
+   * </pre>
+   *
+   * <code>map&lt;string, string&gt; properties = 4 [json_name = "properties"];</code>
+   */
+  int getPropertiesCount();
+  /**
+   * <pre>
+   * Free key/values, matched by jobs' `requirements`.
+   * </pre>
+   *
+   * <code>map&lt;string, string&gt; properties = 4 [json_name = "properties"];</code>
+   */
+  boolean containsProperties(
+      java.lang.String key);
+  /**
+   * Use {@link #getPropertiesMap()} instead.
+   */
+  @java.lang.Deprecated
+  java.util.Map<java.lang.String, java.lang.String>
+  getProperties();
+  /**
+   * <pre>
+   * Free key/values, matched by jobs' `requirements`.
+   * </pre>
+   *
+   * <code>map&lt;string, string&gt; properties = 4 [json_name = "properties"];</code>
+   */
+  java.util.Map<java.lang.String, java.lang.String>
+  getPropertiesMap();
+  /**
+   * <pre>
+   * Free key/values, matched by jobs' `requirements`.
+   * </pre>
+   *
+   * <code>map&lt;string, string&gt; properties = 4 [json_name = "properties"];</code>
+   */
+  /* nullable */
+java.lang.String getPropertiesOrDefault(
+      java.lang.String key,
+      /* nullable */
+java.lang.String defaultValue);
+  /**
+   * <pre>
+   * Free key/values, matched by jobs' `requirements`.
+   * </pre>
+   *
+   * <code>map&lt;string, string&gt; properties = 4 [json_name = "properties"];</code>
+   */
+  java.lang.String getPropertiesOrThrow(
+      java.lang.String key);
+
+  /**
+   * <pre>
+   * Groups the host belongs to.
+   * </pre>
+   *
+   * <code>repeated string groups = 5 [json_name = "groups"];</code>
+   * @return A list containing the groups.
+   */
+  java.util.List<java.lang.String>
+      getGroupsList();
+  /**
+   * <pre>
+   * Groups the host belongs to.
+   * </pre>
+   *
+   * <code>repeated string groups = 5 [json_name = "groups"];</code>
+   * @return The count of groups.
+   */
+  int getGroupsCount();
+  /**
+   * <pre>
+   * Groups the host belongs to.
+   * </pre>
+   *
+   * <code>repeated string groups = 5 [json_name = "groups"];</code>
+   * @param index The index of the element to return.
+   * @return The groups at the given index.
+   */
+  java.lang.String getGroups(int index);
+  /**
+   * <pre>
+   * Groups the host belongs to.
+   * </pre>
+   *
+   * <code>repeated string groups = 5 [json_name = "groups"];</code>
+   * @param index The index of the value to return.
+   * @return The bytes of the groups at the given index.
+   */
+  com.google.protobuf.ByteString
+      getGroupsBytes(int index);
+
+  /**
+   * <pre>
+   * Its cluster ("/farm/a").
+   * </pre>
+   *
+   * <code>string cluster = 6 [json_name = "cluster"];</code>
+   * @return The cluster.
+   */
+  java.lang.String getCluster();
+  /**
+   * <pre>
+   * Its cluster ("/farm/a").
+   * </pre>
+   *
+   * <code>string cluster = 6 [json_name = "cluster"];</code>
+   * @return The bytes for cluster.
+   */
+  com.google.protobuf.ByteString
+      getClusterBytes();
+
+  /**
+   * <pre>
+   * Clusters whose jobs it takes (empty: any).
+   * </pre>
+   *
+   * <code>string restrictions = 7 [json_name = "restrictions"];</code>
+   * @return The restrictions.
+   */
+  java.lang.String getRestrictions();
+  /**
+   * <pre>
+   * Clusters whose jobs it takes (empty: any).
+   * </pre>
+   *
+   * <code>string restrictions = 7 [json_name = "restrictions"];</code>
+   * @return The bytes for restrictions.
+   */
+  com.google.protobuf.ByteString
+      getRestrictionsBytes();
 }

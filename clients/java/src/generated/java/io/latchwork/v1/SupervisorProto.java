@@ -141,6 +141,61 @@ public final class SupervisorProto extends com.google.protobuf.GeneratedFile {
   static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_latchwork_v1_GetWorkOutputResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_ListHostsRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_ListHostsRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_ListHostsResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_ListHostsResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_GetHostRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_GetHostRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_GetHostResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_GetHostResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_ControlHostsRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_ControlHostsRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_HostControlResult_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_HostControlResult_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_ControlHostsResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_ControlHostsResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_JobChanges_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_JobChanges_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_JobChanges_DataEntry_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_JobChanges_DataEntry_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_ModifyJobsRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_ModifyJobsRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_ModifyJobsResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_ModifyJobsResponse_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -152,128 +207,176 @@ public final class SupervisorProto extends com.google.protobuf.GeneratedFile {
     java.lang.String[] descriptorData = {
       "\n\035latchwork/v1/supervisor.proto\022\014latchwo" +
       "rk.v1\032\037google/protobuf/timestamp.proto\032\030" +
-      "latchwork/v1/event.proto\032\026latchwork/v1/j" +
-      "ob.proto\032\032latchwork/v1/trigger.proto\"m\n\r" +
-      "SubmitRequest\022)\n\004jobs\030\001 \003(\0132\025.latchwork." +
-      "v1.JobSpecR\004jobs\022\022\n\004pgrp\030\002 \001(\003R\004pgrp\022\035\n\n" +
-      "request_id\030\003 \001(\tR\trequestId\"]\n\016SubmitRes" +
-      "ponse\022%\n\004jobs\030\001 \003(\0132\021.latchwork.v1.JobR\004" +
-      "jobs\022\022\n\004pgrp\030\002 \001(\003R\004pgrp\022\020\n\003seq\030\003 \001(\003R\003s" +
-      "eq\"\347\002\n\020SubscribeRequest\022\027\n\007job_ids\030\001 \003(\003" +
-      "R\006jobIds\022\024\n\005pgrps\030\002 \003(\003R\005pgrps\022\026\n\006labels" +
-      "\030\003 \003(\tR\006labels\022\024\n\005users\030\004 \003(\tR\005users\022-\n\005" +
-      "names\030\005 \003(\0162\027.latchwork.v1.EventNameR\005na" +
-      "mes\022-\n\005types\030\006 \003(\0162\027.latchwork.v1.EventT" +
-      "ypeR\005types\0222\n\025include_callback_runs\030\007 \001(" +
-      "\010R\023includeCallbackRuns\022\033\n\tafter_seq\030\010 \001(" +
-      "\003R\010afterSeq\022\032\n\010snapshot\030\t \001(\010R\010snapshot\022" +
-      "+\n\021heartbeat_seconds\030\n \001(\005R\020heartbeatSec" +
-      "onds\"V\n\tHeartbeat\022\031\n\010head_seq\030\001 \001(\003R\007hea" +
-      "dSeq\022.\n\004time\030\002 \001(\0132\032.google.protobuf.Tim" +
-      "estampR\004time\"\037\n\013SnapshotEnd\022\020\n\003seq\030\001 \001(\003" +
-      "R\003seq\"\371\001\n\021SubscribeResponse\022+\n\005event\030\001 \001" +
-      "(\0132\023.latchwork.v1.EventH\000R\005event\0227\n\thear" +
-      "tbeat\030\002 \001(\0132\027.latchwork.v1.HeartbeatH\000R\t" +
-      "heartbeat\0226\n\014snapshot_job\030\003 \001(\0132\021.latchw" +
-      "ork.v1.JobH\000R\013snapshotJob\022>\n\014snapshot_en" +
-      "d\030\004 \001(\0132\031.latchwork.v1.SnapshotEndH\000R\013sn" +
-      "apshotEndB\006\n\004item\"&\n\rGetJobRequest\022\025\n\006jo" +
-      "b_id\030\001 \001(\003R\005jobId\"5\n\016GetJobResponse\022#\n\003j" +
-      "ob\030\001 \001(\0132\021.latchwork.v1.JobR\003job\"\350\001\n\017Lis" +
-      "tJobsRequest\0223\n\010statuses\030\001 \003(\0162\027.latchwo" +
-      "rk.v1.JobStatusR\010statuses\022\024\n\005users\030\002 \003(\t" +
-      "R\005users\022\024\n\005pgrps\030\003 \003(\003R\005pgrps\022\033\n\tname_gl" +
-      "ob\030\004 \001(\tR\010nameGlob\022\033\n\tparent_id\030\005 \001(\003R\010p" +
-      "arentId\022\033\n\tpage_size\030\006 \001(\005R\010pageSize\022\035\n\n" +
-      "page_token\030\007 \001(\tR\tpageToken\"a\n\020ListJobsR" +
-      "esponse\022%\n\004jobs\030\001 \003(\0132\021.latchwork.v1.Job" +
-      "R\004jobs\022&\n\017next_page_token\030\002 \001(\tR\rnextPag" +
-      "eToken\"=\n\007WorkRef\022\025\n\006job_id\030\001 \001(\003R\005jobId" +
-      "\022\033\n\twork_name\030\002 \001(\tR\010workName\"\236\001\n\022Contro" +
-      "lJobsRequest\022,\n\006action\030\001 \001(\0162\024.latchwork" +
-      ".v1.ActionR\006action\022\027\n\007job_ids\030\002 \003(\003R\006job" +
-      "Ids\022)\n\004work\030\003 \003(\0132\025.latchwork.v1.WorkRef" +
-      "R\004work\022\026\n\006reason\030\004 \001(\tR\006reason\"\225\001\n\rContr" +
-      "olResult\022\025\n\006job_id\030\001 \001(\003R\005jobId\022\033\n\twork_" +
-      "name\030\002 \001(\tR\010workName\022\030\n\007changed\030\003 \001(\010R\007c" +
-      "hanged\0226\n\njob_status\030\004 \001(\0162\027.latchwork.v" +
-      "1.JobStatusR\tjobStatus\"^\n\023ControlJobsRes" +
-      "ponse\0225\n\007results\030\001 \003(\0132\033.latchwork.v1.Co" +
-      "ntrolResultR\007results\022\020\n\003seq\030\002 \001(\003R\003seq\"f" +
-      "\n\023AddCallbacksRequest\022\025\n\006job_id\030\001 \001(\003R\005j" +
-      "obId\0228\n\tcallbacks\030\002 \003(\0132\032.latchwork.v1.C" +
-      "allbackSpecR\tcallbacks\"L\n\024AddCallbacksRe" +
-      "sponse\0224\n\tcallbacks\030\001 \003(\0132\026.latchwork.v1" +
-      ".CallbackR\tcallbacks\"\257\003\n\013CallbackRun\022\016\n\002" +
-      "id\030\001 \001(\003R\002id\022\037\n\013callback_id\030\002 \001(\003R\ncallb" +
-      "ackId\022\025\n\006job_id\030\003 \001(\003R\005jobId\022\032\n\010triggers" +
-      "\030\004 \001(\tR\010triggers\022\030\n\007binding\030\005 \001(\tR\007bindi" +
-      "ng\022\033\n\tevent_seq\030\006 \001(\003R\010eventSeq\0227\n\007outco" +
-      "me\030\007 \001(\0162\035.latchwork.v1.CallbackOutcomeR" +
-      "\007outcome\0229\n\nstart_time\030\010 \001(\0132\032.google.pr" +
-      "otobuf.TimestampR\tstartTime\022\037\n\013duration_" +
-      "ms\030\t \001(\001R\ndurationMs\022\026\n\006output\030\n \001(\tR\006ou" +
-      "tput\022\024\n\005error\030\013 \001(\tR\005error\022\035\n\nerror_line" +
-      "\030\014 \001(\005R\terrorLine\022#\n\rdelay_seconds\030\r \001(\001" +
-      "R\014delaySeconds\"\215\001\n\027ListCallbackRunsReque" +
-      "st\022\025\n\006job_id\030\001 \001(\003R\005jobId\022\037\n\013callback_id" +
-      "\030\002 \001(\003R\ncallbackId\022\033\n\tpage_size\030\003 \001(\005R\010p" +
-      "ageSize\022\035\n\npage_token\030\004 \001(\tR\tpageToken\"q" +
-      "\n\030ListCallbackRunsResponse\022-\n\004runs\030\001 \003(\013" +
-      "2\031.latchwork.v1.CallbackRunR\004runs\022&\n\017nex" +
-      "t_page_token\030\002 \001(\tR\rnextPageToken\"K\n\026Val" +
-      "idateTriggerRequest\022\032\n\010triggers\030\001 \001(\tR\010t" +
-      "riggers\022\025\n\006job_id\030\002 \001(\003R\005jobId\"\230\001\n\027Valid" +
-      "ateTriggerResponse\022-\n\004expr\030\001 \001(\0132\031.latch" +
-      "work.v1.TriggerExprR\004expr\022\034\n\tcanonical\030\002" +
-      " \001(\tR\tcanonical\0220\n\005error\030\003 \001(\0132\032.latchwo" +
-      "rk.v1.TriggerErrorR\005error\"\306\001\n\024GetWorkOut" +
-      "putRequest\022\025\n\006job_id\030\001 \001(\003R\005jobId\022\033\n\twor" +
-      "k_name\030\002 \001(\tR\010workName\0222\n\006stream\030\003 \001(\0162\032" +
-      ".latchwork.v1.OutputStreamR\006stream\022\030\n\007at" +
-      "tempt\030\004 \001(\005R\007attempt\022\026\n\006offset\030\005 \001(\003R\006of" +
-      "fset\022\024\n\005limit\030\006 \001(\005R\005limit\"\214\001\n\025GetWorkOu" +
-      "tputResponse\022\022\n\004data\030\001 \001(\014R\004data\022\037\n\013next" +
-      "_offset\030\002 \001(\003R\nnextOffset\022\022\n\004size\030\003 \001(\003R" +
-      "\004size\022\020\n\003eof\030\004 \001(\010R\003eof\022\030\n\007attempt\030\005 \001(\005" +
-      "R\007attempt*\243\001\n\006Action\022\026\n\022ACTION_UNSPECIFI" +
-      "ED\020\000\022\020\n\014ACTION_BLOCK\020\001\022\022\n\016ACTION_UNBLOCK" +
-      "\020\002\022\017\n\013ACTION_KILL\020\003\022\020\n\014ACTION_RETRY\020\004\022\022\n" +
-      "\016ACTION_SUSPEND\020\005\022\021\n\rACTION_RESUME\020\006\022\021\n\r" +
-      "ACTION_REMOVE\020\007*\204\001\n\017CallbackOutcome\022 \n\034C" +
-      "ALLBACK_OUTCOME_UNSPECIFIED\020\000\022\027\n\023CALLBAC" +
-      "K_OUTCOME_OK\020\001\022\032\n\026CALLBACK_OUTCOME_ERROR" +
-      "\020\002\022\032\n\026CALLBACK_OUTCOME_LIMIT\020\0032\200\006\n\021Super" +
-      "visorService\022C\n\006Submit\022\033.latchwork.v1.Su" +
-      "bmitRequest\032\034.latchwork.v1.SubmitRespons" +
-      "e\022N\n\tSubscribe\022\036.latchwork.v1.SubscribeR" +
-      "equest\032\037.latchwork.v1.SubscribeResponse0" +
-      "\001\022C\n\006GetJob\022\033.latchwork.v1.GetJobRequest" +
-      "\032\034.latchwork.v1.GetJobResponse\022I\n\010ListJo" +
-      "bs\022\035.latchwork.v1.ListJobsRequest\032\036.latc" +
-      "hwork.v1.ListJobsResponse\022R\n\013ControlJobs" +
-      "\022 .latchwork.v1.ControlJobsRequest\032!.lat" +
-      "chwork.v1.ControlJobsResponse\022U\n\014AddCall" +
-      "backs\022!.latchwork.v1.AddCallbacksRequest" +
-      "\032\".latchwork.v1.AddCallbacksResponse\022a\n\020" +
-      "ListCallbackRuns\022%.latchwork.v1.ListCall" +
-      "backRunsRequest\032&.latchwork.v1.ListCallb" +
-      "ackRunsResponse\022^\n\017ValidateTrigger\022$.lat" +
-      "chwork.v1.ValidateTriggerRequest\032%.latch" +
-      "work.v1.ValidateTriggerResponse\022X\n\rGetWo" +
-      "rkOutput\022\".latchwork.v1.GetWorkOutputReq" +
-      "uest\032#.latchwork.v1.GetWorkOutputRespons" +
-      "eB\233\001\n\017io.latchwork.v1B\017SupervisorProtoP\001" +
-      "ZAgithub.com/latchwork/latchwork/clients" +
-      "/go/latchworkv1;latchworkv1\242\002\003LWX\252\002\014Latc" +
-      "hwork.V1\312\002\014Latchwork\\V1\352\002\rLatchwork::V1b" +
-      "\006proto3"
+      "latchwork/v1/event.proto\032\027latchwork/v1/h" +
+      "ost.proto\032\026latchwork/v1/job.proto\032\032latch" +
+      "work/v1/trigger.proto\"m\n\rSubmitRequest\022)" +
+      "\n\004jobs\030\001 \003(\0132\025.latchwork.v1.JobSpecR\004job" +
+      "s\022\022\n\004pgrp\030\002 \001(\003R\004pgrp\022\035\n\nrequest_id\030\003 \001(" +
+      "\tR\trequestId\"]\n\016SubmitResponse\022%\n\004jobs\030\001" +
+      " \003(\0132\021.latchwork.v1.JobR\004jobs\022\022\n\004pgrp\030\002 " +
+      "\001(\003R\004pgrp\022\020\n\003seq\030\003 \001(\003R\003seq\"\347\002\n\020Subscrib" +
+      "eRequest\022\027\n\007job_ids\030\001 \003(\003R\006jobIds\022\024\n\005pgr" +
+      "ps\030\002 \003(\003R\005pgrps\022\026\n\006labels\030\003 \003(\tR\006labels\022" +
+      "\024\n\005users\030\004 \003(\tR\005users\022-\n\005names\030\005 \003(\0162\027.l" +
+      "atchwork.v1.EventNameR\005names\022-\n\005types\030\006 " +
+      "\003(\0162\027.latchwork.v1.EventTypeR\005types\0222\n\025i" +
+      "nclude_callback_runs\030\007 \001(\010R\023includeCallb" +
+      "ackRuns\022\033\n\tafter_seq\030\010 \001(\003R\010afterSeq\022\032\n\010" +
+      "snapshot\030\t \001(\010R\010snapshot\022+\n\021heartbeat_se" +
+      "conds\030\n \001(\005R\020heartbeatSeconds\"V\n\tHeartbe" +
+      "at\022\031\n\010head_seq\030\001 \001(\003R\007headSeq\022.\n\004time\030\002 " +
+      "\001(\0132\032.google.protobuf.TimestampR\004time\"\037\n" +
+      "\013SnapshotEnd\022\020\n\003seq\030\001 \001(\003R\003seq\"\371\001\n\021Subsc" +
+      "ribeResponse\022+\n\005event\030\001 \001(\0132\023.latchwork." +
+      "v1.EventH\000R\005event\0227\n\theartbeat\030\002 \001(\0132\027.l" +
+      "atchwork.v1.HeartbeatH\000R\theartbeat\0226\n\014sn" +
+      "apshot_job\030\003 \001(\0132\021.latchwork.v1.JobH\000R\013s" +
+      "napshotJob\022>\n\014snapshot_end\030\004 \001(\0132\031.latch" +
+      "work.v1.SnapshotEndH\000R\013snapshotEndB\006\n\004it" +
+      "em\"&\n\rGetJobRequest\022\025\n\006job_id\030\001 \001(\003R\005job" +
+      "Id\"5\n\016GetJobResponse\022#\n\003job\030\001 \001(\0132\021.latc" +
+      "hwork.v1.JobR\003job\"\350\001\n\017ListJobsRequest\0223\n" +
+      "\010statuses\030\001 \003(\0162\027.latchwork.v1.JobStatus" +
+      "R\010statuses\022\024\n\005users\030\002 \003(\tR\005users\022\024\n\005pgrp" +
+      "s\030\003 \003(\003R\005pgrps\022\033\n\tname_glob\030\004 \001(\tR\010nameG" +
+      "lob\022\033\n\tparent_id\030\005 \001(\003R\010parentId\022\033\n\tpage" +
+      "_size\030\006 \001(\005R\010pageSize\022\035\n\npage_token\030\007 \001(" +
+      "\tR\tpageToken\"a\n\020ListJobsResponse\022%\n\004jobs" +
+      "\030\001 \003(\0132\021.latchwork.v1.JobR\004jobs\022&\n\017next_" +
+      "page_token\030\002 \001(\tR\rnextPageToken\"=\n\007WorkR" +
+      "ef\022\025\n\006job_id\030\001 \001(\003R\005jobId\022\033\n\twork_name\030\002" +
+      " \001(\tR\010workName\"\236\001\n\022ControlJobsRequest\022,\n" +
+      "\006action\030\001 \001(\0162\024.latchwork.v1.ActionR\006act" +
+      "ion\022\027\n\007job_ids\030\002 \003(\003R\006jobIds\022)\n\004work\030\003 \003" +
+      "(\0132\025.latchwork.v1.WorkRefR\004work\022\026\n\006reaso" +
+      "n\030\004 \001(\tR\006reason\"\225\001\n\rControlResult\022\025\n\006job" +
+      "_id\030\001 \001(\003R\005jobId\022\033\n\twork_name\030\002 \001(\tR\010wor" +
+      "kName\022\030\n\007changed\030\003 \001(\010R\007changed\0226\n\njob_s" +
+      "tatus\030\004 \001(\0162\027.latchwork.v1.JobStatusR\tjo" +
+      "bStatus\"^\n\023ControlJobsResponse\0225\n\007result" +
+      "s\030\001 \003(\0132\033.latchwork.v1.ControlResultR\007re" +
+      "sults\022\020\n\003seq\030\002 \001(\003R\003seq\"f\n\023AddCallbacksR" +
+      "equest\022\025\n\006job_id\030\001 \001(\003R\005jobId\0228\n\tcallbac" +
+      "ks\030\002 \003(\0132\032.latchwork.v1.CallbackSpecR\tca" +
+      "llbacks\"L\n\024AddCallbacksResponse\0224\n\tcallb" +
+      "acks\030\001 \003(\0132\026.latchwork.v1.CallbackR\tcall" +
+      "backs\"\257\003\n\013CallbackRun\022\016\n\002id\030\001 \001(\003R\002id\022\037\n" +
+      "\013callback_id\030\002 \001(\003R\ncallbackId\022\025\n\006job_id" +
+      "\030\003 \001(\003R\005jobId\022\032\n\010triggers\030\004 \001(\tR\010trigger" +
+      "s\022\030\n\007binding\030\005 \001(\tR\007binding\022\033\n\tevent_seq" +
+      "\030\006 \001(\003R\010eventSeq\0227\n\007outcome\030\007 \001(\0162\035.latc" +
+      "hwork.v1.CallbackOutcomeR\007outcome\0229\n\nsta" +
+      "rt_time\030\010 \001(\0132\032.google.protobuf.Timestam" +
+      "pR\tstartTime\022\037\n\013duration_ms\030\t \001(\001R\ndurat" +
+      "ionMs\022\026\n\006output\030\n \001(\tR\006output\022\024\n\005error\030\013" +
+      " \001(\tR\005error\022\035\n\nerror_line\030\014 \001(\005R\terrorLi" +
+      "ne\022#\n\rdelay_seconds\030\r \001(\001R\014delaySeconds\"" +
+      "\215\001\n\027ListCallbackRunsRequest\022\025\n\006job_id\030\001 " +
+      "\001(\003R\005jobId\022\037\n\013callback_id\030\002 \001(\003R\ncallbac" +
+      "kId\022\033\n\tpage_size\030\003 \001(\005R\010pageSize\022\035\n\npage" +
+      "_token\030\004 \001(\tR\tpageToken\"q\n\030ListCallbackR" +
+      "unsResponse\022-\n\004runs\030\001 \003(\0132\031.latchwork.v1" +
+      ".CallbackRunR\004runs\022&\n\017next_page_token\030\002 " +
+      "\001(\tR\rnextPageToken\"K\n\026ValidateTriggerReq" +
+      "uest\022\032\n\010triggers\030\001 \001(\tR\010triggers\022\025\n\006job_" +
+      "id\030\002 \001(\003R\005jobId\"\230\001\n\027ValidateTriggerRespo" +
+      "nse\022-\n\004expr\030\001 \001(\0132\031.latchwork.v1.Trigger" +
+      "ExprR\004expr\022\034\n\tcanonical\030\002 \001(\tR\tcanonical" +
+      "\0220\n\005error\030\003 \001(\0132\032.latchwork.v1.TriggerEr" +
+      "rorR\005error\"\306\001\n\024GetWorkOutputRequest\022\025\n\006j" +
+      "ob_id\030\001 \001(\003R\005jobId\022\033\n\twork_name\030\002 \001(\tR\010w" +
+      "orkName\0222\n\006stream\030\003 \001(\0162\032.latchwork.v1.O" +
+      "utputStreamR\006stream\022\030\n\007attempt\030\004 \001(\005R\007at" +
+      "tempt\022\026\n\006offset\030\005 \001(\003R\006offset\022\024\n\005limit\030\006" +
+      " \001(\005R\005limit\"\214\001\n\025GetWorkOutputResponse\022\022\n" +
+      "\004data\030\001 \001(\014R\004data\022\037\n\013next_offset\030\002 \001(\003R\n" +
+      "nextOffset\022\022\n\004size\030\003 \001(\003R\004size\022\020\n\003eof\030\004 " +
+      "\001(\010R\003eof\022\030\n\007attempt\030\005 \001(\005R\007attempt\"(\n\020Li" +
+      "stHostsRequest\022\024\n\005names\030\001 \003(\tR\005names\"y\n\021" +
+      "ListHostsResponse\022(\n\005hosts\030\001 \003(\0132\022.latch" +
+      "work.v1.HostR\005hosts\022:\n\tresources\030\002 \003(\0132\034" +
+      ".latchwork.v1.GlobalResourceR\tresources\"" +
+      "$\n\016GetHostRequest\022\022\n\004name\030\001 \001(\tR\004name\"S\n" +
+      "\017GetHostResponse\022&\n\004host\030\001 \001(\0132\022.latchwo" +
+      "rk.v1.HostR\004host\022\030\n\007running\030\002 \003(\tR\007runni" +
+      "ng\"u\n\023ControlHostsRequest\0220\n\006action\030\001 \001(" +
+      "\0162\030.latchwork.v1.HostActionR\006action\022\024\n\005n" +
+      "ames\030\002 \003(\tR\005names\022\026\n\006reason\030\003 \001(\tR\006reaso" +
+      "n\"A\n\021HostControlResult\022\022\n\004name\030\001 \001(\tR\004na" +
+      "me\022\030\n\007changed\030\002 \001(\010R\007changed\"c\n\024ControlH" +
+      "ostsResponse\0229\n\007results\030\001 \003(\0132\037.latchwor" +
+      "k.v1.HostControlResultR\007results\022\020\n\003seq\030\002" +
+      " \001(\003R\003seq\"\236\005\n\nJobChanges\022\037\n\010priority\030\001 \001" +
+      "(\005H\000R\010priority\210\001\001\022\027\n\004cpus\030\002 \001(\005H\001R\004cpus\210" +
+      "\001\001\022\031\n\005retry\030\003 \001(\005H\002R\005retry\210\001\001\022\'\n\014reserva" +
+      "tions\030\004 \001(\tH\003R\014reservations\210\001\001\022\'\n\014requir" +
+      "ements\030\005 \001(\tH\004R\014requirements\210\001\001\022\031\n\005hosts" +
+      "\030\006 \001(\tH\005R\005hosts\210\001\001\022!\n\tomithosts\030\007 \001(\tH\006R" +
+      "\tomithosts\210\001\001\022\033\n\006groups\030\010 \001(\tH\007R\006groups\210" +
+      "\001\001\022#\n\nomitgroups\030\t \001(\tH\010R\nomitgroups\210\001\001\022" +
+      "\035\n\007cluster\030\n \001(\tH\tR\007cluster\210\001\001\022\'\n\014restri" +
+      "ctions\030\013 \001(\tH\nR\014restrictions\210\001\001\0226\n\004data\030" +
+      "\014 \003(\0132\".latchwork.v1.JobChanges.DataEntr" +
+      "yR\004data\022\037\n\013remove_data\030\r \003(\tR\nremoveData" +
+      "\0327\n\tDataEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value" +
+      "\030\002 \001(\tR\005value:\0028\001B\013\n\t_priorityB\007\n\005_cpusB" +
+      "\010\n\006_retryB\017\n\r_reservationsB\017\n\r_requireme" +
+      "ntsB\010\n\006_hostsB\014\n\n_omithostsB\t\n\007_groupsB\r" +
+      "\n\013_omitgroupsB\n\n\010_clusterB\017\n\r_restrictio" +
+      "ns\"x\n\021ModifyJobsRequest\022\027\n\007job_ids\030\001 \003(\003" +
+      "R\006jobIds\0222\n\007changes\030\002 \001(\0132\030.latchwork.v1" +
+      ".JobChangesR\007changes\022\026\n\006reason\030\003 \001(\tR\006re" +
+      "ason\"N\n\022ModifyJobsResponse\022&\n\017changed_jo" +
+      "b_ids\030\001 \003(\003R\rchangedJobIds\022\020\n\003seq\030\002 \001(\003R" +
+      "\003seq*\243\001\n\006Action\022\026\n\022ACTION_UNSPECIFIED\020\000\022" +
+      "\020\n\014ACTION_BLOCK\020\001\022\022\n\016ACTION_UNBLOCK\020\002\022\017\n" +
+      "\013ACTION_KILL\020\003\022\020\n\014ACTION_RETRY\020\004\022\022\n\016ACTI" +
+      "ON_SUSPEND\020\005\022\021\n\rACTION_RESUME\020\006\022\021\n\rACTIO" +
+      "N_REMOVE\020\007*\204\001\n\017CallbackOutcome\022 \n\034CALLBA" +
+      "CK_OUTCOME_UNSPECIFIED\020\000\022\027\n\023CALLBACK_OUT" +
+      "COME_OK\020\001\022\032\n\026CALLBACK_OUTCOME_ERROR\020\002\022\032\n" +
+      "\026CALLBACK_OUTCOME_LIMIT\020\003*W\n\nHostAction\022" +
+      "\033\n\027HOST_ACTION_UNSPECIFIED\020\000\022\024\n\020HOST_ACT" +
+      "ION_LOCK\020\001\022\026\n\022HOST_ACTION_UNLOCK\020\0022\276\010\n\021S" +
+      "upervisorService\022C\n\006Submit\022\033.latchwork.v" +
+      "1.SubmitRequest\032\034.latchwork.v1.SubmitRes" +
+      "ponse\022N\n\tSubscribe\022\036.latchwork.v1.Subscr" +
+      "ibeRequest\032\037.latchwork.v1.SubscribeRespo" +
+      "nse0\001\022C\n\006GetJob\022\033.latchwork.v1.GetJobReq" +
+      "uest\032\034.latchwork.v1.GetJobResponse\022I\n\010Li" +
+      "stJobs\022\035.latchwork.v1.ListJobsRequest\032\036." +
+      "latchwork.v1.ListJobsResponse\022R\n\013Control" +
+      "Jobs\022 .latchwork.v1.ControlJobsRequest\032!" +
+      ".latchwork.v1.ControlJobsResponse\022U\n\014Add" +
+      "Callbacks\022!.latchwork.v1.AddCallbacksReq" +
+      "uest\032\".latchwork.v1.AddCallbacksResponse" +
+      "\022a\n\020ListCallbackRuns\022%.latchwork.v1.List" +
+      "CallbackRunsRequest\032&.latchwork.v1.ListC" +
+      "allbackRunsResponse\022^\n\017ValidateTrigger\022$" +
+      ".latchwork.v1.ValidateTriggerRequest\032%.l" +
+      "atchwork.v1.ValidateTriggerResponse\022X\n\rG" +
+      "etWorkOutput\022\".latchwork.v1.GetWorkOutpu" +
+      "tRequest\032#.latchwork.v1.GetWorkOutputRes" +
+      "ponse\022L\n\tListHosts\022\036.latchwork.v1.ListHo" +
+      "stsRequest\032\037.latchwork.v1.ListHostsRespo" +
+      "nse\022F\n\007GetHost\022\034.latchwork.v1.GetHostReq" +
+      "uest\032\035.latchwork.v1.GetHostResponse\022U\n\014C" +
+      "ontrolHosts\022!.latchwork.v1.ControlHostsR" +
+      "equest\032\".latchwork.v1.ControlHostsRespon" +
+      "se\022O\n\nModifyJobs\022\037.latchwork.v1.ModifyJo" +
+      "bsRequest\032 .latchwork.v1.ModifyJobsRespo" +
+      "nseB\233\001\n\017io.latchwork.v1B\017SupervisorProto" +
+      "P\001ZAgithub.com/latchwork/latchwork/clien" +
+      "ts/go/latchworkv1;latchworkv1\242\002\003LWX\252\002\014La" +
+      "tchwork.V1\312\002\014Latchwork\\V1\352\002\rLatchwork::V" +
+      "1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
         new com.google.protobuf.Descriptors.FileDescriptor[] {
           com.google.protobuf.TimestampProto.getDescriptor(),
           io.latchwork.v1.EventProto.getDescriptor(),
+          io.latchwork.v1.HostProto.getDescriptor(),
           io.latchwork.v1.JobProto.getDescriptor(),
           io.latchwork.v1.TriggerProto.getDescriptor(),
         });
@@ -415,9 +518,76 @@ public final class SupervisorProto extends com.google.protobuf.GeneratedFile {
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_latchwork_v1_GetWorkOutputResponse_descriptor,
         new java.lang.String[] { "Data", "NextOffset", "Size", "Eof", "Attempt", });
+    internal_static_latchwork_v1_ListHostsRequest_descriptor =
+      getDescriptor().getMessageType(23);
+    internal_static_latchwork_v1_ListHostsRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_ListHostsRequest_descriptor,
+        new java.lang.String[] { "Names", });
+    internal_static_latchwork_v1_ListHostsResponse_descriptor =
+      getDescriptor().getMessageType(24);
+    internal_static_latchwork_v1_ListHostsResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_ListHostsResponse_descriptor,
+        new java.lang.String[] { "Hosts", "Resources", });
+    internal_static_latchwork_v1_GetHostRequest_descriptor =
+      getDescriptor().getMessageType(25);
+    internal_static_latchwork_v1_GetHostRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_GetHostRequest_descriptor,
+        new java.lang.String[] { "Name", });
+    internal_static_latchwork_v1_GetHostResponse_descriptor =
+      getDescriptor().getMessageType(26);
+    internal_static_latchwork_v1_GetHostResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_GetHostResponse_descriptor,
+        new java.lang.String[] { "Host", "Running", });
+    internal_static_latchwork_v1_ControlHostsRequest_descriptor =
+      getDescriptor().getMessageType(27);
+    internal_static_latchwork_v1_ControlHostsRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_ControlHostsRequest_descriptor,
+        new java.lang.String[] { "Action", "Names", "Reason", });
+    internal_static_latchwork_v1_HostControlResult_descriptor =
+      getDescriptor().getMessageType(28);
+    internal_static_latchwork_v1_HostControlResult_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_HostControlResult_descriptor,
+        new java.lang.String[] { "Name", "Changed", });
+    internal_static_latchwork_v1_ControlHostsResponse_descriptor =
+      getDescriptor().getMessageType(29);
+    internal_static_latchwork_v1_ControlHostsResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_ControlHostsResponse_descriptor,
+        new java.lang.String[] { "Results", "Seq", });
+    internal_static_latchwork_v1_JobChanges_descriptor =
+      getDescriptor().getMessageType(30);
+    internal_static_latchwork_v1_JobChanges_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_JobChanges_descriptor,
+        new java.lang.String[] { "Priority", "Cpus", "Retry", "Reservations", "Requirements", "Hosts", "Omithosts", "Groups", "Omitgroups", "Cluster", "Restrictions", "Data", "RemoveData", });
+    internal_static_latchwork_v1_JobChanges_DataEntry_descriptor =
+      internal_static_latchwork_v1_JobChanges_descriptor.getNestedType(0);
+    internal_static_latchwork_v1_JobChanges_DataEntry_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_JobChanges_DataEntry_descriptor,
+        new java.lang.String[] { "Key", "Value", });
+    internal_static_latchwork_v1_ModifyJobsRequest_descriptor =
+      getDescriptor().getMessageType(31);
+    internal_static_latchwork_v1_ModifyJobsRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_ModifyJobsRequest_descriptor,
+        new java.lang.String[] { "JobIds", "Changes", "Reason", });
+    internal_static_latchwork_v1_ModifyJobsResponse_descriptor =
+      getDescriptor().getMessageType(32);
+    internal_static_latchwork_v1_ModifyJobsResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_ModifyJobsResponse_descriptor,
+        new java.lang.String[] { "ChangedJobIds", "Seq", });
     descriptor.resolveAllFeaturesImmutable();
     com.google.protobuf.TimestampProto.getDescriptor();
     io.latchwork.v1.EventProto.getDescriptor();
+    io.latchwork.v1.HostProto.getDescriptor();
     io.latchwork.v1.JobProto.getDescriptor();
     io.latchwork.v1.TriggerProto.getDescriptor();
   }

@@ -294,6 +294,130 @@ public final class SupervisorServiceGrpc {
     return getGetWorkOutputMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<io.latchwork.v1.ListHostsRequest,
+      io.latchwork.v1.ListHostsResponse> getListHostsMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ListHosts",
+      requestType = io.latchwork.v1.ListHostsRequest.class,
+      responseType = io.latchwork.v1.ListHostsResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.latchwork.v1.ListHostsRequest,
+      io.latchwork.v1.ListHostsResponse> getListHostsMethod() {
+    io.grpc.MethodDescriptor<io.latchwork.v1.ListHostsRequest, io.latchwork.v1.ListHostsResponse> getListHostsMethod;
+    if ((getListHostsMethod = SupervisorServiceGrpc.getListHostsMethod) == null) {
+      synchronized (SupervisorServiceGrpc.class) {
+        if ((getListHostsMethod = SupervisorServiceGrpc.getListHostsMethod) == null) {
+          SupervisorServiceGrpc.getListHostsMethod = getListHostsMethod =
+              io.grpc.MethodDescriptor.<io.latchwork.v1.ListHostsRequest, io.latchwork.v1.ListHostsResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ListHosts"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.latchwork.v1.ListHostsRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.latchwork.v1.ListHostsResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new SupervisorServiceMethodDescriptorSupplier("ListHosts"))
+              .build();
+        }
+      }
+    }
+    return getListHostsMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<io.latchwork.v1.GetHostRequest,
+      io.latchwork.v1.GetHostResponse> getGetHostMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "GetHost",
+      requestType = io.latchwork.v1.GetHostRequest.class,
+      responseType = io.latchwork.v1.GetHostResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.latchwork.v1.GetHostRequest,
+      io.latchwork.v1.GetHostResponse> getGetHostMethod() {
+    io.grpc.MethodDescriptor<io.latchwork.v1.GetHostRequest, io.latchwork.v1.GetHostResponse> getGetHostMethod;
+    if ((getGetHostMethod = SupervisorServiceGrpc.getGetHostMethod) == null) {
+      synchronized (SupervisorServiceGrpc.class) {
+        if ((getGetHostMethod = SupervisorServiceGrpc.getGetHostMethod) == null) {
+          SupervisorServiceGrpc.getGetHostMethod = getGetHostMethod =
+              io.grpc.MethodDescriptor.<io.latchwork.v1.GetHostRequest, io.latchwork.v1.GetHostResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetHost"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.latchwork.v1.GetHostRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.latchwork.v1.GetHostResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new SupervisorServiceMethodDescriptorSupplier("GetHost"))
+              .build();
+        }
+      }
+    }
+    return getGetHostMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<io.latchwork.v1.ControlHostsRequest,
+      io.latchwork.v1.ControlHostsResponse> getControlHostsMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ControlHosts",
+      requestType = io.latchwork.v1.ControlHostsRequest.class,
+      responseType = io.latchwork.v1.ControlHostsResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.latchwork.v1.ControlHostsRequest,
+      io.latchwork.v1.ControlHostsResponse> getControlHostsMethod() {
+    io.grpc.MethodDescriptor<io.latchwork.v1.ControlHostsRequest, io.latchwork.v1.ControlHostsResponse> getControlHostsMethod;
+    if ((getControlHostsMethod = SupervisorServiceGrpc.getControlHostsMethod) == null) {
+      synchronized (SupervisorServiceGrpc.class) {
+        if ((getControlHostsMethod = SupervisorServiceGrpc.getControlHostsMethod) == null) {
+          SupervisorServiceGrpc.getControlHostsMethod = getControlHostsMethod =
+              io.grpc.MethodDescriptor.<io.latchwork.v1.ControlHostsRequest, io.latchwork.v1.ControlHostsResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ControlHosts"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.latchwork.v1.ControlHostsRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.latchwork.v1.ControlHostsResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new SupervisorServiceMethodDescriptorSupplier("ControlHosts"))
+              .build();
+        }
+      }
+    }
+    return getControlHostsMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<io.latchwork.v1.ModifyJobsRequest,
+      io.latchwork.v1.ModifyJobsResponse> getModifyJobsMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ModifyJobs",
+      requestType = io.latchwork.v1.ModifyJobsRequest.class,
+      responseType = io.latchwork.v1.ModifyJobsResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.latchwork.v1.ModifyJobsRequest,
+      io.latchwork.v1.ModifyJobsResponse> getModifyJobsMethod() {
+    io.grpc.MethodDescriptor<io.latchwork.v1.ModifyJobsRequest, io.latchwork.v1.ModifyJobsResponse> getModifyJobsMethod;
+    if ((getModifyJobsMethod = SupervisorServiceGrpc.getModifyJobsMethod) == null) {
+      synchronized (SupervisorServiceGrpc.class) {
+        if ((getModifyJobsMethod = SupervisorServiceGrpc.getModifyJobsMethod) == null) {
+          SupervisorServiceGrpc.getModifyJobsMethod = getModifyJobsMethod =
+              io.grpc.MethodDescriptor.<io.latchwork.v1.ModifyJobsRequest, io.latchwork.v1.ModifyJobsResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ModifyJobs"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.latchwork.v1.ModifyJobsRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.latchwork.v1.ModifyJobsResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new SupervisorServiceMethodDescriptorSupplier("ModifyJobs"))
+              .build();
+        }
+      }
+    }
+    return getModifyJobsMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -454,6 +578,49 @@ public final class SupervisorServiceGrpc {
         io.grpc.stub.StreamObserver<io.latchwork.v1.GetWorkOutputResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetWorkOutputMethod(), responseObserver);
     }
+
+    /**
+     * <pre>
+     * Lists the farm's hosts and its global resources.
+     * </pre>
+     */
+    default void listHosts(io.latchwork.v1.ListHostsRequest request,
+        io.grpc.stub.StreamObserver<io.latchwork.v1.ListHostsResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListHostsMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Returns one host.
+     * </pre>
+     */
+    default void getHost(io.latchwork.v1.GetHostRequest request,
+        io.grpc.stub.StreamObserver<io.latchwork.v1.GetHostResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetHostMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Locks or unlocks hosts (admins only). A locked host takes no new work;
+     * what runs there finishes (a drain).
+     * </pre>
+     */
+    default void controlHosts(io.latchwork.v1.ControlHostsRequest request,
+        io.grpc.stub.StreamObserver<io.latchwork.v1.ControlHostsResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getControlHostsMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Changes jobs after submit (Qube's qbmodify), checked as a Submit is:
+     * the owner or an admin, every change valid, applied to all jobs or none.
+     * Each changed job gets a `modified` event.
+     * </pre>
+     */
+    default void modifyJobs(io.latchwork.v1.ModifyJobsRequest request,
+        io.grpc.stub.StreamObserver<io.latchwork.v1.ModifyJobsResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getModifyJobsMethod(), responseObserver);
+    }
   }
 
   /**
@@ -592,6 +759,53 @@ public final class SupervisorServiceGrpc {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getGetWorkOutputMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * Lists the farm's hosts and its global resources.
+     * </pre>
+     */
+    public void listHosts(io.latchwork.v1.ListHostsRequest request,
+        io.grpc.stub.StreamObserver<io.latchwork.v1.ListHostsResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getListHostsMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Returns one host.
+     * </pre>
+     */
+    public void getHost(io.latchwork.v1.GetHostRequest request,
+        io.grpc.stub.StreamObserver<io.latchwork.v1.GetHostResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getGetHostMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Locks or unlocks hosts (admins only). A locked host takes no new work;
+     * what runs there finishes (a drain).
+     * </pre>
+     */
+    public void controlHosts(io.latchwork.v1.ControlHostsRequest request,
+        io.grpc.stub.StreamObserver<io.latchwork.v1.ControlHostsResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getControlHostsMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Changes jobs after submit (Qube's qbmodify), checked as a Submit is:
+     * the owner or an admin, every change valid, applied to all jobs or none.
+     * Each changed job gets a `modified` event.
+     * </pre>
+     */
+    public void modifyJobs(io.latchwork.v1.ModifyJobsRequest request,
+        io.grpc.stub.StreamObserver<io.latchwork.v1.ModifyJobsResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getModifyJobsMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -709,6 +923,49 @@ public final class SupervisorServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
           getChannel(), getGetWorkOutputMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * Lists the farm's hosts and its global resources.
+     * </pre>
+     */
+    public io.latchwork.v1.ListHostsResponse listHosts(io.latchwork.v1.ListHostsRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getListHostsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Returns one host.
+     * </pre>
+     */
+    public io.latchwork.v1.GetHostResponse getHost(io.latchwork.v1.GetHostRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getGetHostMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Locks or unlocks hosts (admins only). A locked host takes no new work;
+     * what runs there finishes (a drain).
+     * </pre>
+     */
+    public io.latchwork.v1.ControlHostsResponse controlHosts(io.latchwork.v1.ControlHostsRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getControlHostsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Changes jobs after submit (Qube's qbmodify), checked as a Submit is:
+     * the owner or an admin, every change valid, applied to all jobs or none.
+     * Each changed job gets a `modified` event.
+     * </pre>
+     */
+    public io.latchwork.v1.ModifyJobsResponse modifyJobs(io.latchwork.v1.ModifyJobsRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getModifyJobsMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -825,6 +1082,49 @@ public final class SupervisorServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getGetWorkOutputMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * Lists the farm's hosts and its global resources.
+     * </pre>
+     */
+    public io.latchwork.v1.ListHostsResponse listHosts(io.latchwork.v1.ListHostsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getListHostsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Returns one host.
+     * </pre>
+     */
+    public io.latchwork.v1.GetHostResponse getHost(io.latchwork.v1.GetHostRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getGetHostMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Locks or unlocks hosts (admins only). A locked host takes no new work;
+     * what runs there finishes (a drain).
+     * </pre>
+     */
+    public io.latchwork.v1.ControlHostsResponse controlHosts(io.latchwork.v1.ControlHostsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getControlHostsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Changes jobs after submit (Qube's qbmodify), checked as a Submit is:
+     * the owner or an admin, every change valid, applied to all jobs or none.
+     * Each changed job gets a `modified` event.
+     * </pre>
+     */
+    public io.latchwork.v1.ModifyJobsResponse modifyJobs(io.latchwork.v1.ModifyJobsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getModifyJobsMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -938,6 +1238,53 @@ public final class SupervisorServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getGetWorkOutputMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * Lists the farm's hosts and its global resources.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.latchwork.v1.ListHostsResponse> listHosts(
+        io.latchwork.v1.ListHostsRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getListHostsMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Returns one host.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.latchwork.v1.GetHostResponse> getHost(
+        io.latchwork.v1.GetHostRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getGetHostMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Locks or unlocks hosts (admins only). A locked host takes no new work;
+     * what runs there finishes (a drain).
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.latchwork.v1.ControlHostsResponse> controlHosts(
+        io.latchwork.v1.ControlHostsRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getControlHostsMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Changes jobs after submit (Qube's qbmodify), checked as a Submit is:
+     * the owner or an admin, every change valid, applied to all jobs or none.
+     * Each changed job gets a `modified` event.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.latchwork.v1.ModifyJobsResponse> modifyJobs(
+        io.latchwork.v1.ModifyJobsRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getModifyJobsMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_SUBMIT = 0;
@@ -949,6 +1296,10 @@ public final class SupervisorServiceGrpc {
   private static final int METHODID_LIST_CALLBACK_RUNS = 6;
   private static final int METHODID_VALIDATE_TRIGGER = 7;
   private static final int METHODID_GET_WORK_OUTPUT = 8;
+  private static final int METHODID_LIST_HOSTS = 9;
+  private static final int METHODID_GET_HOST = 10;
+  private static final int METHODID_CONTROL_HOSTS = 11;
+  private static final int METHODID_MODIFY_JOBS = 12;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -1002,6 +1353,22 @@ public final class SupervisorServiceGrpc {
         case METHODID_GET_WORK_OUTPUT:
           serviceImpl.getWorkOutput((io.latchwork.v1.GetWorkOutputRequest) request,
               (io.grpc.stub.StreamObserver<io.latchwork.v1.GetWorkOutputResponse>) responseObserver);
+          break;
+        case METHODID_LIST_HOSTS:
+          serviceImpl.listHosts((io.latchwork.v1.ListHostsRequest) request,
+              (io.grpc.stub.StreamObserver<io.latchwork.v1.ListHostsResponse>) responseObserver);
+          break;
+        case METHODID_GET_HOST:
+          serviceImpl.getHost((io.latchwork.v1.GetHostRequest) request,
+              (io.grpc.stub.StreamObserver<io.latchwork.v1.GetHostResponse>) responseObserver);
+          break;
+        case METHODID_CONTROL_HOSTS:
+          serviceImpl.controlHosts((io.latchwork.v1.ControlHostsRequest) request,
+              (io.grpc.stub.StreamObserver<io.latchwork.v1.ControlHostsResponse>) responseObserver);
+          break;
+        case METHODID_MODIFY_JOBS:
+          serviceImpl.modifyJobs((io.latchwork.v1.ModifyJobsRequest) request,
+              (io.grpc.stub.StreamObserver<io.latchwork.v1.ModifyJobsResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -1084,6 +1451,34 @@ public final class SupervisorServiceGrpc {
               io.latchwork.v1.GetWorkOutputRequest,
               io.latchwork.v1.GetWorkOutputResponse>(
                 service, METHODID_GET_WORK_OUTPUT)))
+        .addMethod(
+          getListHostsMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.latchwork.v1.ListHostsRequest,
+              io.latchwork.v1.ListHostsResponse>(
+                service, METHODID_LIST_HOSTS)))
+        .addMethod(
+          getGetHostMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.latchwork.v1.GetHostRequest,
+              io.latchwork.v1.GetHostResponse>(
+                service, METHODID_GET_HOST)))
+        .addMethod(
+          getControlHostsMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.latchwork.v1.ControlHostsRequest,
+              io.latchwork.v1.ControlHostsResponse>(
+                service, METHODID_CONTROL_HOSTS)))
+        .addMethod(
+          getModifyJobsMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.latchwork.v1.ModifyJobsRequest,
+              io.latchwork.v1.ModifyJobsResponse>(
+                service, METHODID_MODIFY_JOBS)))
         .build();
   }
 
@@ -1141,6 +1536,10 @@ public final class SupervisorServiceGrpc {
               .addMethod(getListCallbackRunsMethod())
               .addMethod(getValidateTriggerMethod())
               .addMethod(getGetWorkOutputMethod())
+              .addMethod(getListHostsMethod())
+              .addMethod(getGetHostMethod())
+              .addMethod(getControlHostsMethod())
+              .addMethod(getModifyJobsMethod())
               .build();
         }
       }
