@@ -153,6 +153,12 @@ CORPUS = [
     Case("function_attributes", "def f():\n    pass\nprint(f.func_globals)", "error"),
     Case("builtin_self_is_a_module", "m = getattr(len, '__self__')", "error", "__self__"),
     Case("qb_method_func", "f = getattr(qb.unblock, '__func__')", "error", "__func__"),
+    # qb's action functions are generated from the verb table (closures over their name): a
+    # bound method hands unknown attributes on to its function, so these would reach the
+    # closure and the module's globals if the guard let them through.
+    Case("qb_function_globals", "g = getattr(qb.kill, '__globals__')", "error", "__globals__"),
+    Case("qb_function_closure", "c = getattr(qb.workkill, '__closure__')", "error", "__closure__"),
+    Case("qb_function_code", "c = getattr(qb.retry, '__code__')", "error", "__code__"),
     Case("facade_internals", "print(getattr(job, '_fields'))", "error", "_fields"),
     Case("facade_dunder_dict", "print(job.__dict__)", "compile"),
     Case("fstring_walk", "print(f'{job.__class__}')", "compile"),
