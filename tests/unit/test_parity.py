@@ -21,7 +21,7 @@ from google.protobuf.message import Message
 
 import latchwork.server as server_package
 from latchwork.client import qb
-from latchwork.client.jobspec import IGNORED_QUBE_KEYS, job_spec_from_dict
+from latchwork.client.jobspec import UNSUPPORTED_QUBE_KEYS, job_spec_from_dict
 from latchwork.server.api import convert
 from latchwork.server.core.actions import OperatorAction
 from latchwork.server.core.events import EventName, EventType
@@ -132,8 +132,7 @@ def test_the_parser_refuses_words_outside_the_core_enums(word: str) -> None:
 
 
 def test_each_watchable_type_lists_the_names_it_can_fire_on() -> None:
-    # "host" parses but is refused at resolve: this supervisor produces no host events.
-    assert set(VALID_NAMES) == (set(EVENT_TYPES) | set(GLOBAL_TYPES)) - {EventType.HOST.value}
+    assert set(VALID_NAMES) == set(EVENT_TYPES) | set(GLOBAL_TYPES)
     assert set(VALID_NAMES) == {t.value for t in PRODUCED}
     for type_, names in PRODUCED.items():
         assert names, type_
@@ -148,9 +147,7 @@ NEVER_PRODUCED = {
     EventName.ASSIGNED: "a Qube name kept for the API; Latchwork goes straight to running",
 }
 # Names a trigger may watch that nothing emits yet, with where they will come from.
-NOT_YET_EMITTED = {
-    EventName.MODIFIED: "issue 12 (ModifyJobs) emits it; until then it never fires",
-}
+NOT_YET_EMITTED: dict[EventName, str] = {}
 
 
 def test_every_event_name_is_produced_for_some_type_or_said_why_not() -> None:
@@ -240,8 +237,22 @@ FIELDS: list[Field] = [
     Field("env", "env", "env", {"E": "1"}, {"E": "1"}, {"E": "1"}),
     Field("cwd", "cwd", "cwd", "/tmp/x", "/tmp/x", "/tmp/x"),
     Field("user", "user", "user", "ann", "ann", "ann"),
-    Field("reservations", "reservations", "reservations", "host.memory=16000", "host.memory=16000", "host.memory=16000"),
-    Field("requirements", "requirements", "requirements", "host.os == linux", "host.os == linux", "host.os == linux"),
+    Field(
+        "reservations",
+        "reservations",
+        "reservations",
+        "host.memory=16000",
+        "host.memory=16000",
+        "host.memory=16000",
+    ),
+    Field(
+        "requirements",
+        "requirements",
+        "requirements",
+        "host.os == linux",
+        "host.os == linux",
+        "host.os == linux",
+    ),
     Field("hosts", "hosts", "hosts", "n1,n2", "n1,n2", "n1,n2"),
     Field("omithosts", "omithosts", "omithosts", "n3", "n3", "n3"),
     Field("groups", "groups", "groups", "gpu", "gpu", "gpu"),
@@ -308,7 +319,7 @@ def test_the_table_names_every_field_of_all_five() -> None:
     assert {f.proto for f in FIELDS} == _proto_leaf_fields(job_pb2.JobSpec.DESCRIPTOR)
     assert len({f.qube for f in FIELDS}) == len(FIELDS)
     tops = {f.qube.split(".")[0] for f in FIELDS} | set(QUBE_ALIASES)
-    assert tops.isdisjoint(IGNORED_QUBE_KEYS)  # a field the client would drop unread
+    assert tops.isdisjoint(UNSUPPORTED_QUBE_KEYS)  # a field the client would refuse
 
 
 def test_nested_messages_match_the_core_dataclasses() -> None:

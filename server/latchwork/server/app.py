@@ -220,6 +220,7 @@ async def _run(
         freeze_long_lived=True,
         run_queue=run_queue,
         firing_budget=FiringBudget(settings.firing_budget),
+        global_resources=settings.global_resource_limits,
     )
     sandbox: SandboxPool | None = None
     if CallbackLanguage.PYTHON in policy.enabled:

@@ -14,6 +14,8 @@ from typing import Any
 
 from .core.firing_budget import BudgetLimits
 from .core.model import CallbackLanguage
+from .core.routing.errors import RoutingSyntaxError
+from .core.routing.licences import parse_limits
 
 
 def default_data_dir() -> Path:
@@ -59,6 +61,9 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = ""
     mail_from: str = "latchwork@localhost"
+    # Licence limits (docs/routing.md): "nuke=10, maya=4"; in the file a [global_resources]
+    # table (nuke = 10) or this string.
+    global_resources: str = ""
 
     @property
     def database(self) -> Path:
@@ -79,6 +84,11 @@ class Settings:
             burst=self.callback_cascade_burst,
             window_seconds=self.callback_cascade_window_seconds,
         )
+
+    @property
+    def global_resource_limits(self) -> dict[str, int]:
+        """The licence limits by name (checked by :func:`load_settings`)."""
+        return parse_limits(self.global_resources)
 
     @property
     def enabled_languages(self) -> frozenset[str]:
@@ -127,6 +137,9 @@ def load_settings(
                 if not isinstance(value, dict)
             },
         )
+        licences = section.get("global_resources", table.get("global_resources"))
+        if isinstance(licences, dict):
+            settings = replace(settings, global_resources=_limits_text(licences, str(config_file)))
     for f in fields(Settings):
         name = _ENV_PREFIX + f.name.upper()
         if name in environ and environ[name] != "":
@@ -145,9 +158,23 @@ def load_settings(
         raise ConfigError("callback_cascade_window_seconds: must be more than 0")
     if settings.smtp_tls not in ("none", "starttls", "ssl"):
         raise ConfigError(f"smtp_tls = {settings.smtp_tls!r}: use 'none', 'starttls' or 'ssl'")
+    try:
+        settings.global_resource_limits  # noqa: B018 (checked here, used by the wiring)
+    except (RoutingSyntaxError, ValueError) as error:
+        raise ConfigError(f"global_resources: {error}") from error
     unknown = set(settings.enabled_languages) - set(CallbackLanguage)
     if unknown:
         raise ConfigError(
             f"languages: unknown {', '.join(sorted(unknown))}; use qube, python, mail"
         )
     return settings
+
+
+def _limits_text(table: dict[str, Any], source: str) -> str:
+    """A ``[global_resources]`` table (``nuke = 10``) as the setting's text form."""
+    items = []
+    for name, limit in table.items():
+        if isinstance(limit, bool) or not isinstance(limit, int):
+            raise ConfigError(f"{source}: global_resources.{name} = {limit!r}: a whole number")
+        items.append(f"{name}={limit}")
+    return ",".join(items)

@@ -4,6 +4,11 @@ Kept apart from the commit path: the registry puts the transitions that start le
 caller's ``Changes`` (:mod:`.work_leasing`) and remembers the leases; the commit pipeline stores
 them, and only after a commit releases a lease or reaches its worker's :class:`LeaseSink`.
 :class:`WorkSignal` is how a commit that offered work wakes the workers waiting for it.
+
+The lease decision is host-aware (docs/routing.md): the scheduler is asked for work that suits
+the worker's host as the routing state sees it (:class:`~.routing_state.RoutingState`), and
+each lease takes its job's reservation there (host slots, memory, GPUs, licences) until it is
+released, whatever ends it: every end of a lease goes through :meth:`LeaseRegistry.release`.
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ from .core import transitions
 from .core.changes import Changes
 from .core.command import ProcessSpec, process_for
 from .core.model import Job, WorkItem
-from .core.scheduler import Scheduler
+from .core.routing.hosts import Host
+from .core.routing.reservations import host_share
+from .core.scheduler import Scheduler, parse_key, routing_key
 from .core.states import WorkStatus
+from .routing_state import RoutingState
 
 
 class LeaseSink(Protocol):
@@ -62,10 +70,11 @@ class LeaseRegistry:
     failed commit does not change.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, routing: RoutingState | None = None) -> None:
         self._leases: dict[str, tuple[Job, WorkItem]] = {}
         self._workers: dict[str, _Worker] = {}
         self._lease_worker: dict[str, str] = {}
+        self.routing = routing or RoutingState()
 
     # --- workers -------------------------------------------------------------------------
 
@@ -88,12 +97,23 @@ class LeaseRegistry:
     # --- leases --------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget every lease entry (the model is being reloaded from the store)."""
+        """Forget every lease entry (the model is being reloaded from the store), and what
+        they hold: those still running in the store take it again (:meth:`restore`)."""
+        for lease_id in self._leases:
+            self.routing.ended(lease_id)
         self._leases = {}
 
     def restore(self, lease_id: str, job: Job, item: WorkItem) -> None:
-        """A lease found running in the store."""
+        """A lease found running in the store: it holds its job's reservation again."""
         self._leases[lease_id] = (job, item)
+        self.routing.adopt(
+            lease_id, parse_key(routing_key(job.spec)), self._lease_worker.get(lease_id)
+        )
+
+    def give_back(self, lease_id: str) -> None:
+        """What the lease holds is free for the next decision (its end is being committed;
+        should that fail, the reload takes it again)."""
+        self.routing.ended(lease_id)
 
     def entry(self, lease_id: str) -> tuple[Job, WorkItem] | None:
         return self._leases.get(lease_id)
@@ -108,6 +128,7 @@ class LeaseRegistry:
     def release(self, lease_id: str, *, kill: bool) -> None:
         """Forget a lease that ended; with ``kill``, signal its worker to kill its processes."""
         self._leases.pop(lease_id, None)
+        self.routing.ended(lease_id)
         worker_id = self._lease_worker.pop(lease_id, None)
         worker = self._workers.get(worker_id or "")
         if worker is not None:
@@ -118,17 +139,24 @@ class LeaseRegistry:
     def grant(
         self, changes: Changes, scheduler: Scheduler, worker_id: str, max_leases: int
     ) -> list[LeaseGrant]:
-        """Start up to ``max_leases`` work items on the worker, most urgent first, into
-        ``changes`` (which the caller commits)."""
+        """Start up to ``max_leases`` work items on the worker, most urgent first among
+        those whose routing suits its host, into ``changes`` (which the caller commits)."""
         worker = self._workers[worker_id]
         grants: list[LeaseGrant] = []
+        routing = self.routing
+        host = routing.host_of(worker_id) or Host(worker.host, slots_total=_UNCOUNTED_SLOTS)
         while len(grants) < max_leases:
-            picked = scheduler.next()
+            picked = scheduler.next(host, routing.licences)
             if picked is None:
                 break
             job, item, subjob = picked
-            subjob_started = subjob.start_time if subjob.status is WorkStatus.RUNNING else 0.0
             lease_id = uuid.uuid4().hex
+            job_routing = scheduler.routing_of(job)
+            if not routing.started(worker_id, lease_id, job_routing):
+                scheduler.offer(job, item)  # a licence taken meanwhile: never oversubscribe
+                break
+            host = host.with_usage(host.in_use.plus(*host_share(job_routing.reservation)))
+            subjob_started = subjob.start_time if subjob.status is WorkStatus.RUNNING else 0.0
             transitions.start_work(changes, job, item, subjob, lease_id, worker.host)
             grants.append(
                 LeaseGrant(
@@ -146,6 +174,10 @@ class LeaseRegistry:
             self._lease_worker[lease_id] = worker_id
             worker.leases.add(lease_id)
         return grants
+
+
+_UNCOUNTED_SLOTS = 1 << 20
+"""A host no registry describes: its worker bounds its slots (``max_leases``)."""
 
 
 class WorkSignal:

@@ -1,7 +1,9 @@
 """The embedded worker pool: runs work on the supervisor's own machine.
 
 It is a worker like any remote one (it leases work from the supervisor and reports back), but
-it talks to the supervisor by function call instead of gRPC.
+it talks to the supervisor by function call instead of gRPC. With slots it is a host of the
+farm (``local``), named after this machine (or ``--host``), its resources detected; without
+slots (a head node) it is none.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import logging
 import socket
 
 from .core.transitions import WorkOutcome
+from .host_registry import HostInfo
 from .leases import LeaseGrant
+from .machine import detect_resources
 from .output import OutputStore
 from .runner import ManagedProcess, RunResult, start_failure_reason
 from .store.errors import StorageError
@@ -46,7 +50,8 @@ class LocalPool:
         self._slot_freed = asyncio.Event()
         self._stopping = asyncio.Event()
         self._storage_log = ThrottledLog(log)
-        self.worker_id = supervisor.register_worker(self.host, self)
+        info = HostInfo(self.host, slots, detect_resources(), local=True) if slots > 0 else None
+        self.worker_id = supervisor.register_worker(self.host, self, info)
 
     # LeaseSink: called by the supervisor after it stored a change.
     def kill(self, lease_id: str) -> None:

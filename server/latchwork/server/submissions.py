@@ -11,7 +11,7 @@ again on the loop right before the submission is applied in one commit, so it st
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Container, Iterable, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Sequence
 
 from .callback_runs import STORAGE_RETRY_SECONDS
 from .codecheck import CodeChecker
@@ -61,9 +61,11 @@ class Submissions:
         limits: Limits,
         clock: Callable[[], float],
         freeze: bool,
+        known_globals: Collection[str] = frozenset(),
     ) -> None:
         """``freeze``: after each staged Submit, exempt what it added from the
-        cyclic garbage collector (:func:`~.job_index.freeze_long_lived`)."""
+        cyclic garbage collector (:func:`~.job_index.freeze_long_lived`).
+        ``known_globals``: the configured global resources reservations may name."""
         self._store = store
         self._index = index
         self._pipeline = pipeline
@@ -73,6 +75,7 @@ class Submissions:
         self._limits = limits
         self._clock = clock
         self._freeze = freeze
+        self._known_globals = frozenset(known_globals)
         self._stager = Stager(self, store, triggering, clock, retry_seconds=STORAGE_RETRY_SECONDS)
 
     # --- what the checks and the stager see (JobLookup, StagingHost) --------------------
@@ -122,7 +125,11 @@ class Submissions:
         prepared: Prepared | None = None
         if not replay:
             errors = await asyncio.to_thread(
-                intrinsic_problems, specs, self._limits, request_bytes=request_bytes
+                intrinsic_problems,
+                specs,
+                self._limits,
+                request_bytes=request_bytes,
+                known_globals=self._known_globals,
             )
             if errors:  # every problem at once, those against the stored state too
                 raise SubmissionRejected(errors + context_problems(specs, pgrp, self))
@@ -220,7 +227,12 @@ class Submissions:
             return replayed
         if prepared is None:
             errors = validate_submission(
-                specs, pgrp, self, self._limits, request_bytes=request_bytes
+                specs,
+                pgrp,
+                self,
+                self._limits,
+                request_bytes=request_bytes,
+                known_globals=self._known_globals,
             )
         else:
             errors = context_problems(specs, pgrp, self)

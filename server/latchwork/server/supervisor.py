@@ -15,7 +15,10 @@ The map (each a module of its own, built here and given what it needs at constru
 - :class:`~.submissions.Submissions` — Submit (in one piece or staged, :mod:`.staging`),
   replays of a request id, AddCallbacks.
 - :class:`~.control.Control` — operator actions (block, kill, retry, ...).
+- :class:`~.modifications.Modifications` — ModifyJobs: changes to jobs after submit.
 - :class:`~.work_leasing.WorkLeasing` — workers, leases, reports, recovery.
+- :class:`~.host_registry.HostRegistry` — the farm's hosts: declared resources, up/down,
+  locks, usage; their events.
 - :class:`~.triggering.Triggering` — callbacks, the trigger engine, firings.
 - :class:`~.eventlog.EventLog` — the published events, read here as an :class:`EventFeed`.
 
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from . import job_index
@@ -45,11 +48,14 @@ from .core.runs import CallbackRun
 from .core.triggers.engine import Callback
 from .core.triggers.resolve import ResolveContext
 from .eventlog import EventLog
+from .host_registry import HostRegistry
 from .job_index import JobIndex
 from .leases import LeaseRegistry, WorkSignal
+from .modifications import Modifications
 from .output import OutputChunk, OutputStore
 from .queries import JobQuery as JobQuery  # re-exported (the API layer, tests)
 from .queries import event_at
+from .routing_state import RegistryHosts, RoutingState
 from .staging import SubmitResult as SubmitResult  # re-exported (the API layer)
 from .store import SqliteStore
 from .submissions import RequestConflict as RequestConflict  # re-exported (tests)
@@ -89,6 +95,7 @@ class Supervisor:
         freeze_long_lived: bool = False,
         run_queue: RunQueue | None = None,
         firing_budget: FiringBudget | None = None,
+        global_resources: Mapping[str, int] | None = None,
     ) -> None:
         """``freeze_long_lived``: exempt what is loaded, and what each large Submit adds, from
         Python's cyclic garbage collector (:func:`~.job_index.freeze_long_lived`).
@@ -96,7 +103,8 @@ class Supervisor:
 
         ``run_queue``: where Python and mail callback runs are handed out; without one they
         end as errors. ``firing_budget``: the bound on runaway cascades (default limits when
-        not given)."""
+        not given). ``global_resources``: the licence limits (``{"nuke": 10}``,
+        docs/routing.md)."""
         # The collaborators, for the wiring and for tests; the API layer uses the methods.
         self.store = store
         self.outputs = outputs
@@ -107,8 +115,10 @@ class Supervisor:
         self.code_checker = CodeChecker()
         self._log = EventLog(store)
         self.event_log: EventFeed = self._log
-        leasing = LeaseRegistry()
+        # Licences and the hosts as routing sees them (routing_state; docs/routing.md).
         signal = WorkSignal()
+        self.routing = routing = RoutingState(global_resources, on_licence_freed=signal.wake)
+        leasing = LeaseRegistry(routing)
         self.index = index = JobIndex(leasing)
         self.triggering = Triggering(
             store,
@@ -138,10 +148,18 @@ class Supervisor:
             limits=limits,
             clock=clock,
             freeze=freeze_long_lived,
+            known_globals=routing.known_globals,
         )
         self._submissions = submissions
         control = Control(index, pipeline, self._log, clock)
-        leases = WorkLeasing(leasing, index, pipeline, signal, clock)
+        modifications = Modifications(
+            index, pipeline, self._log, clock, limits, known_globals=routing.known_globals
+        )
+        # The farm's hosts (host_registry): their rows in the store, their events committed.
+        self.hosts = hosts = HostRegistry(store.save_hosts, pipeline.commit, clock)
+        hosts.load(store.load_hosts())
+        routing.attach_hosts(hosts, RegistryHosts(hosts))
+        leases = WorkLeasing(leasing, index, pipeline, signal, clock, hosts)
 
         # --- the model (JobIndex) ---
         self.get_job = index.get_job
@@ -168,6 +186,8 @@ class Supervisor:
         # --- operator actions (Control) ---
         self.control = control.control
         self.work_of = control.work_of
+        # --- changes after submit (Modifications) ---
+        self.modify_jobs = modifications.modify
         # --- workers and leases (WorkLeasing) ---
         self.register_worker = leases.register_worker
         self.knows_worker = leases.knows_worker
@@ -180,6 +200,15 @@ class Supervisor:
         self.drop_worker = leases.drop_worker
         self.recover = leases.recover
         self.requeue_all = leases.requeue_all
+        # --- routing: licences, why a job waits (RoutingState) ---
+        self.waiting_reasons = routing.waiting_reasons
+        self.worker_heartbeat = leases.heartbeat
+        # --- the farm's hosts (HostRegistry) ---
+        self.list_hosts = hosts.hosts
+        self.get_host = hosts.get
+        self.control_hosts = hosts.control
+        self.host_workers = hosts.workers_of
+        self.global_resources = routing.licences.usage  # name -> (in use, limit)
 
         if store.leftover_staged:
             log.warning(

@@ -17,6 +17,7 @@ from .core import transitions
 from .core.changes import Changes
 from .core.model import Job, WorkItem
 from .core.transitions import WorkOutcome
+from .host_registry import HostInfo, HostRegistry
 from .job_index import JobIndex
 from .leases import LeaseGrant, LeaseRegistry, LeaseSink, WorkSignal
 
@@ -31,8 +32,10 @@ class WorkLeasing:
         pipeline: CommitPipeline,
         work_signal: WorkSignal,
         clock: Callable[[], float],
+        hosts: HostRegistry,
     ) -> None:
         self._leasing = leasing
+        self._hosts = hosts
         self._index = index
         self._pipeline = pipeline
         self._signal = work_signal
@@ -45,8 +48,18 @@ class WorkLeasing:
         """
         return self._signal.current()
 
-    def register_worker(self, host: str, sink: LeaseSink) -> str:
-        return self._leasing.register_worker(host, sink)
+    def register_worker(self, host: str, sink: LeaseSink, info: HostInfo | None = None) -> str:
+        """A worker joins; with ``info`` (what it declares about its host) its host is up."""
+        worker_id = self._leasing.register_worker(host, sink)
+        try:
+            self._hosts.register(worker_id, info)
+        except BaseException:
+            self._leasing.forget_worker(worker_id)
+            raise
+        return worker_id
+
+    def heartbeat(self, worker_id: str) -> None:
+        self._hosts.heartbeat(worker_id)
 
     def worker_leases(self, worker_id: str) -> set[str]:
         return self._leasing.worker_leases(worker_id)
@@ -56,6 +69,8 @@ class WorkLeasing:
 
     def lease(self, worker_id: str, max_leases: int) -> list[LeaseGrant]:
         """Start up to ``max_leases`` work items on the worker, most urgent first."""
+        if not self._hosts.accepts_work(worker_id):
+            return []  # its host is locked (draining) or down
         changes = Changes(now=self._clock())
         grants = self._leasing.grant(changes, self._index.scheduler, worker_id, max_leases)
         if grants:
@@ -94,9 +109,11 @@ class WorkLeasing:
                 changes, job, item, lease_id, outcome, exit_code, message
             )
             self._index.offer(changes)
+            # Its slots and licences are free for the refill below (taken again on a reload).
+            self._leasing.give_back(lease_id)
         grants = (
             self._leasing.grant(changes, self._index.scheduler, worker_id, max_leases)
-            if max_leases > 0
+            if max_leases > 0 and self._hosts.accepts_work(worker_id)
             else []
         )
         if not changes.empty:
@@ -117,6 +134,7 @@ class WorkLeasing:
         # Requeued first: should that fail (a full disk), the worker and its leases stay
         # known, so the caller can try again instead of leaving them running for nobody.
         self._requeue(self._leasing.worker_leases(worker_id), reason)
+        self._hosts.worker_gone(worker_id, reason)  # its host is down (an event)
         self._leasing.forget_worker(worker_id)
 
     def recover(self) -> list[str]:

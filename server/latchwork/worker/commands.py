@@ -11,10 +11,9 @@ runner) is imported when the command runs, so that ``latchwork --help`` stays qu
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-from latchwork.server.commands import EXIT_OK, EXIT_REFUSED
+from latchwork.server.commands import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 
 
 class Worker:
@@ -28,17 +27,64 @@ class Worker:
             "--slots", type=int, default=0, help="work items at once (default: cores)"
         )
         parser.add_argument("--host", default="", help="host name shown in events")
+        # What the host offers (detected; each overridable) and what it is, for routing.
+        parser.add_argument("--cores", type=int, default=0, help="cores (default: detected)")
+        parser.add_argument(
+            "--memory", type=int, default=0, metavar="MB", help="memory in MB (default: detected)"
+        )
+        parser.add_argument(
+            "--gpus", type=int, default=None, help="GPUs (default: nvidia-smi -L, else 0)"
+        )
+        parser.add_argument(
+            "--property",
+            action="append",
+            default=[],
+            type=_key_value,
+            metavar="KEY=VALUE",
+            help="a property jobs' requirements can match (repeatable)",
+        )
+        parser.add_argument(
+            "--group", action="append", default=[], metavar="NAME", help="a group (repeatable)"
+        )
+        parser.add_argument("--cluster", default="", help="the host's cluster (/farm/a)")
+        parser.add_argument(
+            "--restrictions", default="", help="take only jobs of these clusters (/show/+)"
+        )
 
     def run(self, args: argparse.Namespace) -> int:
+        from latchwork.server.host_registry import HostInfo
+        from latchwork.server.machine import detect_resources
         from latchwork.server.startup import StartupError
-        from latchwork.worker.remote_worker import run
+        from latchwork.worker.process import run
 
+        for name in ("slots", "cores", "memory", "gpus"):
+            if (getattr(args, name) or 0) < 0:
+                print(f"latchwork worker: --{name} must not be negative", file=sys.stderr)
+                return EXIT_USAGE
+        resources = detect_resources(cores=args.cores, memory_mb=args.memory, gpus=args.gpus)
+        slots = args.slots or resources.cores
+        info = HostInfo(
+            args.host,
+            slots,
+            resources,
+            properties=dict(args.property),
+            groups=tuple(args.group),
+            cluster=args.cluster,
+            restrictions=args.restrictions,
+        )
         try:
-            run(args.supervisor, args.slots or os.cpu_count() or 1, args.host)
+            run(args.supervisor, slots, args.host, info)
         except StartupError as error:
             print(f"latchwork worker: {error}", file=sys.stderr)
             return EXIT_REFUSED
         return EXIT_OK
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, equals, value = text.partition("=")
+    if not equals or not key.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    return key.strip(), value.strip()
 
 
 worker = Worker()

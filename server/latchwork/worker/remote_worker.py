@@ -1,9 +1,10 @@
 """``latchwork worker``: a machine that runs work for a supervisor over gRPC.
 
-It registers, leases work, runs each item with the same runner as the local pool, streams the
-output back while the process runs, and reports how it ended. Heartbeats carry the requests to
-kill, suspend or resume its processes. Its frames die with it, however it dies, and a run that
-starts again removes what a previous one left before it registers (``frame_guardian``).
+It registers (started by :mod:`.process`), leases work, runs each item with the same runner as
+the local pool, streams the output back while the process runs, and reports how it ended.
+Heartbeats carry the requests to kill, suspend or resume its processes. Its frames die with it,
+however it dies, and a run that starts again removes what a previous one left before it
+registers (``frame_guardian``).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import contextlib
 import logging
 import os
 import shutil
-import signal
 import socket
 import tempfile
 from collections.abc import Awaitable
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,13 +25,14 @@ import grpc
 
 from latchwork.server.core.command import ProcessSpec
 from latchwork.server.core.transitions import WorkOutcome
-from latchwork.server.instance_lock import InstanceLock, InstanceLocked, worker_lock_path
+from latchwork.server.host_registry import HostInfo
+from latchwork.server.machine import detect_resources
 from latchwork.server.runner import ManagedProcess, RunResult, start_failure_reason
 from latchwork.server.startup import StartupError
 from latchwork.server.throttled_log import ThrottledLog
-from latchwork.v1 import job_pb2, worker_pb2, worker_pb2_grpc
+from latchwork.v1 import host_pb2, job_pb2, worker_pb2, worker_pb2_grpc
 
-from .frame_guardian import FrameGuard, clear_leftovers, record_path_for
+from .frame_guardian import FrameGuard
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -70,11 +72,17 @@ class RemoteWorker:
         host: str = "",
         kill_grace: float = 0.5,
         frames: FrameGuard | None = None,
+        info: HostInfo | None = None,
     ) -> None:
+        """``info``: what to declare about this host (resources, properties, groups, cluster,
+        restrictions); its name and slots are this worker's. Default: the detected resources."""
         self.address = address
         self._frames = frames or FrameGuard.unguarded()
         self.slots = slots
         self.host = host or socket.gethostname()
+        self.info = replace(
+            info or HostInfo(self.host, resources=detect_resources()), name=self.host, slots=slots
+        )
         self.kill_grace = kill_grace
         self._processes: dict[str, ManagedProcess] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -161,11 +169,13 @@ class RemoteWorker:
         while True:
             try:
                 response = await stub.RegisterWorker(
-                    worker_pb2.RegisterWorkerRequest(host=self.host, slots=self.slots),
-                    metadata=self._metadata,
+                    register_request(self.info), metadata=self._metadata
                 )
                 break
             except grpc.aio.AioRpcError as error:
+                if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                    # What this host declares is wrong: trying again cannot help.
+                    raise StartupError(f"the supervisor refused: {error.details()}") from None
                 log.warning("cannot register with %s: %s", self.address, error.details())
                 await asyncio.sleep(1.0)
         self.worker_id = response.worker_id
@@ -366,43 +376,21 @@ class RemoteWorker:
             delay = min(delay * 2, RETRY_MAX_SECONDS)
 
 
-def run(address: str, slots: int, host: str = "") -> None:
-    """``latchwork worker``: refuses to start (StartupError) while a worker with the same
-    identity (host name and supervisor address) runs on this machine."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+def register_request(info: HostInfo) -> worker_pb2.RegisterWorkerRequest:
+    """The registration that declares ``info``."""
+    resources = info.resources
+    return worker_pb2.RegisterWorkerRequest(
+        host=info.name,
+        slots=info.slots,
+        resources=host_pb2.HostResources(
+            cores=resources.cores,
+            memory_mb=resources.memory_mb,
+            gpus=resources.gpus,
+            os=resources.os,
+            arch=resources.arch,
+        ),
+        properties=dict(info.properties),
+        groups=list(info.groups),
+        cluster=info.cluster,
+        restrictions=info.restrictions,
     )
-    identity = host or socket.gethostname()
-    lock_path = worker_lock_path(identity, address)
-    try:
-        lock = InstanceLock.acquire(lock_path)
-    except InstanceLocked as held:
-        raise StartupError(
-            f"a worker for {address} as host {identity} already runs on this machine: "
-            f"{held.holder()}"
-        ) from None
-    except OSError as error:
-        raise StartupError(f"cannot take the worker's lock: {error}") from None
-
-    async def main(frames: FrameGuard) -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        await RemoteWorker(address, slots=slots, host=identity, frames=frames).run(stop)
-
-    with lock:
-        # Before registering: what a previous run of this identity left must not run on
-        # beside the work the supervisor gives this one (issue 12, item 7).
-        record = record_path_for(lock_path)
-        if killed := clear_leftovers(record):
-            log.warning("killed frames a previous run left running (pids %s)", killed)
-        try:
-            frames = FrameGuard(record)
-        except OSError as error:
-            raise StartupError(f"cannot start the frame guardian: {error}") from None
-        log.info("frame guardian pid %d", frames.guardian_pid)
-        try:
-            asyncio.run(main(frames))
-        finally:
-            frames.close()

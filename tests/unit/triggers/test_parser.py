@@ -74,6 +74,9 @@ def test_every_event_name_and_type_is_accepted() -> None:
         for type_ in EVENT_TYPES:
             if type_ in ("time", "repeat"):
                 continue
+            if type_ == "host":  # the third part is the host: host atoms have no context
+                assert parse_trigger(f"{name}-host-n1") == Atom(name, type_, "", "n1")
+                continue
             assert parse_trigger(f"{name}-{type_}-self") == Atom(name, type_, "self")
 
 
@@ -464,10 +467,19 @@ extra = st.one_of(
 event_atom = st.builds(
     Atom,
     name=st.sampled_from(EVENT_NAMES),
-    type=st.sampled_from([t for t in EVENT_TYPES if t not in ("time", "repeat")]),
+    type=st.sampled_from([t for t in EVENT_TYPES if t not in ("time", "repeat", "host")]),
     context=context,
     extra=st.one_of(st.just(""), extra),
 )
+host_atom = st.builds(
+    Atom,
+    name=st.sampled_from(EVENT_NAMES),
+    type=st.just("host"),
+    context=st.sampled_from(["", "self"]),
+    extra=st.one_of(
+        st.just("*"), st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,12}", fullmatch=True)
+    ),
+).filter(lambda atom: atom.context or not atom.extra.startswith("self-"))
 moment = st.integers(QUBE_EPOCH, QUBE_EPOCH + 10**11)
 period = st.integers(1, 10**9)
 timed_atom = st.one_of(
@@ -485,7 +497,7 @@ timed_atom = st.one_of(
         Atom, name=st.just("dummy"), type=st.just("globalrepeat"), time=moment, seconds=period
     ),
 )
-any_atom = st.one_of(event_atom, timed_atom)
+any_atom = st.one_of(event_atom, timed_atom, host_atom)
 trees: st.SearchStrategy[Expr] = st.recursive(
     any_atom,
     lambda children: st.one_of(

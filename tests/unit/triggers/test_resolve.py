@@ -144,10 +144,24 @@ def test_names_that_never_happen_to_the_type(
     assert error.hint == f"{type_} events are: {', '.join(sorted(VALID_NAMES[type_]))}"
 
 
-def test_host_atoms_are_refused(world: World) -> None:
+def test_host_atoms_watch_a_host_or_any_with_no_job(world: World) -> None:
+    found = watches(world, "down-host-* || up-host-node-7.farm || locked-host-self-n1")
+    assert [(w.names, w.type, w.job_id, w.extra) for w in found] == [
+        (frozenset({EventName.DOWN}), EventType.HOST, 0, "*"),
+        (frozenset({EventName.UP}), EventType.HOST, 0, "node-7.farm"),
+        (frozenset({EventName.LOCKED}), EventType.HOST, 0, "n1"),
+    ]
+    assert found[0].matches_extra("", -1, "n9") == "n9"
+    assert found[1].matches_extra("", -1, "n9") is None
+    assert found[1].matches_extra("", -1, "node-7.farm") == ""
+
+
+def test_host_atoms_take_host_names_only(world: World) -> None:
     error = refused(world, "complete-job-A || complete-host-self-node1")
-    assert error.offset == 18
-    assert "could never fire" in error.message
+    assert (error.offset, error.message) == (18, "'complete' never happens to a host")
+    assert error.hint == "host events are: down, locked, unlocked, up"
+    bad = refused(world, "down-host-no/de")
+    assert (bad.offset, bad.message) == (10, "'no/de' is not a host name")
 
 
 @pytest.mark.parametrize(

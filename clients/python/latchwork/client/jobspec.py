@@ -2,7 +2,9 @@
 
 A pipeline tool written for Qube passes dicts like ``{"name": ..., "prototype": "cmdrange",
 "package": {"cmdline": ..., "range": "1-10"}, "agenda": qb.genframes("1-10")}``; this module
-accepts them as they are and names any key it does not understand.
+accepts them as they are and names any key it does not understand. A Qube attribute that
+Latchwork does not implement is refused, naming it and why (:data:`UNSUPPORTED_QUBE_KEYS`):
+none is ever dropped silently, so a job never runs without a condition its author set.
 """
 
 from __future__ import annotations
@@ -16,23 +18,21 @@ from latchwork.v1 import job_pb2
 
 from .errors import RequestError
 
-# Qube keys that Latchwork accepts but that have no effect (yet): host selection and the like.
-IGNORED_QUBE_KEYS = frozenset(
-    {
-        "kind",
-        "flags",
-        "account",
-        "notes",
-        "hostorder",
-        "cpustally",
-        "retrywork_delay",
-        "retrysubjob",
-        "email",
-        "reason",
-        "max_cpus",
-        "hostname",
-    }
-)
+UNSUPPORTED_QUBE_KEYS: Mapping[str, str] = {
+    "kind": "job kinds (and host duties) are not modelled; route with requirements or groups",
+    "flags": "Qube's job flags are not modelled",
+    "account": "accounting is not modelled; put it in data",
+    "notes": "put free text in data",
+    "hostorder": "hosts are not ordered; route with requirements, hosts or groups",
+    "cpustally": "an output of Qube, not an input",
+    "retrywork_delay": "retries start as soon as a slot is free",
+    "retrysubjob": "retries are counted per work item (retry)",
+    "email": "use mailaddress, or a mail callback",
+    "reason": "an output of Qube, not an input",
+    "max_cpus": "use cpus",
+    "hostname": "an output of Qube; to choose hosts use hosts",
+}
+"""Qube job attributes Latchwork does not implement, each refused with why (docs/routing.md)."""
 
 QUBE_ALIASES = {"retrywork": "retry"}
 """Other Qube spellings of a JobSpec field (``package.frame_range`` is spelled in _package)."""
@@ -126,8 +126,8 @@ def job_spec_from_dict(job: Mapping[str, Any], path: str = "job") -> job_pb2.Job
         elif key == "callbacks":
             for index, callback in enumerate(value or ()):
                 spec.callbacks.append(callback_spec_from_dict(callback, f"{where}[{index}]"))
-        elif key in IGNORED_QUBE_KEYS:
-            continue
+        elif key in UNSUPPORTED_QUBE_KEYS:
+            raise JobSpecError(f"{where}: not supported by Latchwork: {UNSUPPORTED_QUBE_KEYS[key]}")
         else:
             raise JobSpecError(f"{where}: unknown job attribute")
     return spec

@@ -192,6 +192,7 @@ def job_to_pb(
     detail: bool = False,
     child_ids: list[int] | None = None,
     callbacks: list[Callback] | None = None,
+    waiting_reason: str = "",
 ) -> job_pb2.Job:
     counts = job.tally
     pb = job_pb2.Job(
@@ -212,6 +213,7 @@ def job_to_pb(
             failed=counts[WorkStatus.FAILED],
             killed=counts[WorkStatus.KILLED],
         ),
+        waiting_reason=waiting_reason,
     )
     if detail:
         pb.work.extend(

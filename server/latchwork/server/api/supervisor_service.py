@@ -11,18 +11,19 @@ from latchwork.v1 import job_pb2, supervisor_pb2, supervisor_pb2_grpc, trigger_p
 
 from ..auth import caller_of
 from ..core.actions import OperatorAction
-from ..core.errors import InvalidRequest, NotFound, PermissionDenied
+from ..core.errors import InvalidRequest, NotFound
 from ..core.limits import Limits
-from ..core.model import Job, JobSpec
+from ..core.model import JobSpec
 from ..core.states import WorkStatus
 from ..core.submission import FieldError, container_problems
 from ..core.triggers.parser import parse_trigger
 from ..core.triggers.resolve import resolve
 from ..core.triggers.syntax import TriggerSyntaxError
 from ..supervisor import JobQuery, Supervisor
-from . import checks, convert, page_tokens
+from . import checks, convert, host_rpcs, modify_request, page_tokens
 from .encoded_events import EncodedEvents
 from .errors import Context
+from .ownership import caller_name, require_owner, require_tree_owner
 from .page_tokens import BadPageToken, Listing
 from .subscribe import subscription
 
@@ -33,22 +34,6 @@ MAX_PAGE_SIZE = 1000
 _ACTIONS = {
     supervisor_pb2.Action.Value(f"ACTION_{action.name}"): action for action in OperatorAction
 }
-
-
-def _caller(context: Context) -> str:
-    return caller_of(context).user
-
-
-def _require_owner(context: Context, jobs: list[Job | None]) -> None:
-    """With tokens, a user acts on their own jobs only; admins on anyone's."""
-    caller = caller_of(context)
-    if not caller.authenticated or caller.admin:
-        return
-    for job in jobs:
-        if job is not None and job.user != caller.user:
-            raise PermissionDenied(
-                f"job {job.id} belongs to {job.user!r}; {caller.user!r} is not an admin"
-            )
 
 
 READ_OFF_LOOP_BYTES = 256 * 2**10
@@ -84,32 +69,6 @@ def _read_submit(request: supervisor_pb2.SubmitRequest, size: int, limits: Limit
         unkeyed.request_id = ""
         digest = hashlib.sha256(unkeyed.SerializeToString(deterministic=True)).hexdigest()
     return _ReadSubmit([], [convert.spec_from_pb(spec) for spec in request.jobs], digest)
-
-
-def _require_tree_owner(
-    context: Context, supervisor: Supervisor, request: supervisor_pb2.SubmitRequest
-) -> None:
-    """With tokens, only the owner of a process group (of its lead job) or of a parent job, or
-    an admin, may add jobs to that group or below that job: another user's jobs there could
-    take labels the owner's triggers resolve to, or decide when the owner's tree callbacks fire.
-    """
-    caller = caller_of(context)
-    if not caller.authenticated or caller.admin:
-        return
-    if request.pgrp > 0:
-        leader = supervisor.get_job(request.pgrp)
-        if leader is not None and leader.pgrp == leader.id and leader.user != caller.user:
-            raise PermissionDenied(
-                f"pgrp: process group {leader.id} belongs to {leader.user!r} (the owner of "
-                f"job {leader.id}); {caller.user!r} is not an admin"
-            )
-    for index, spec in enumerate(request.jobs):
-        parent = supervisor.get_job(spec.pid) if spec.pid > 0 else None
-        if parent is not None and parent.user != caller.user:
-            raise PermissionDenied(
-                f"jobs[{index}].pid: job {parent.id} belongs to {parent.user!r}; "
-                f"{caller.user!r} is not an admin"
-            )
 
 
 def _check(errors: list[FieldError]) -> None:
@@ -160,11 +119,11 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
                 if spec.user and spec.user != caller.user
             ]
             _check(others)
-        _require_tree_owner(context, self.supervisor, request)
+        require_tree_owner(context, self.supervisor, request)
         result = await self.supervisor.submit_async(
             read.specs,
             pgrp=request.pgrp,
-            user=_caller(context),
+            user=caller_name(context),
             request_id=request.request_id,
             digest=read.digest,
             request_bytes=size,
@@ -190,6 +149,7 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
                 detail=True,
                 child_ids=self.supervisor.children_of(job.id),
                 callbacks=self.supervisor.callbacks_of(job.id),
+                waiting_reason=self.supervisor.waiting_reasons([job]).get(job.id, ""),
             )
         )
 
@@ -216,8 +176,9 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
             )
         )
         page, rest = jobs[:limit], jobs[limit:]
+        reasons = self.supervisor.waiting_reasons(page)
         return supervisor_pb2.ListJobsResponse(
-            jobs=[convert.job_to_pb(job) for job in page],
+            jobs=[convert.job_to_pb(job, waiting_reason=reasons.get(job.id, "")) for job in page],
             next_page_token=page_tokens.encode(Listing.LIST_JOBS, page[-1].id) if rest else "",
         )
 
@@ -225,7 +186,7 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
         self, request: supervisor_pb2.ControlJobsRequest, context: Context
     ) -> supervisor_pb2.ControlJobsResponse:
         _check(checks.check_control(request))
-        _require_owner(
+        require_owner(
             context,
             [
                 self.supervisor.get_job(i)
@@ -239,7 +200,7 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
             action,
             list(request.job_ids),
             [(w.job_id, w.work_name) for w in request.work],
-            request.reason or f"{action.value} by {_caller(context)}",
+            request.reason or f"{action.value} by {caller_name(context)}",
         )
         return supervisor_pb2.ControlJobsResponse(
             results=[
@@ -252,6 +213,21 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
                 for r in results
             ],
             seq=seq,
+        )
+
+    async def ModifyJobs(
+        self, request: supervisor_pb2.ModifyJobsRequest, context: Context
+    ) -> supervisor_pb2.ModifyJobsResponse:
+        _check(modify_request.check_modify(request))
+        caller = caller_of(context)
+        result = self.supervisor.modify_jobs(
+            list(request.job_ids),
+            modify_request.changes_from_pb(request.changes),
+            request.reason or f"by {caller.user}",
+            acting_user=caller.user if caller.authenticated and not caller.admin else None,
+        )
+        return supervisor_pb2.ModifyJobsResponse(
+            changed_job_ids=result.changed_job_ids, seq=result.seq
         )
 
     async def GetWorkOutput(
@@ -302,7 +278,7 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
             many = f"{len(request.callbacks)} callbacks; a job has at most {limit}"
             _check([FieldError("callbacks", many)])
         _check(checks.check_add_callbacks(request))
-        _require_owner(context, [self.supervisor.get_job(request.job_id)])
+        require_owner(context, [self.supervisor.get_job(request.job_id)])
         callbacks = await self.supervisor.add_callbacks_async(
             request.job_id, [convert.callback_spec_from_pb(c) for c in request.callbacks]
         )
@@ -328,6 +304,44 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
             next_page_token=(
                 page_tokens.encode(Listing.LIST_CALLBACK_RUNS, page[-1].id) if rest else ""
             ),
+        )
+
+    async def ListHosts(
+        self, request: supervisor_pb2.ListHostsRequest, context: Context
+    ) -> supervisor_pb2.ListHostsResponse:
+        hosts = self.supervisor.list_hosts(frozenset(request.names))
+        return supervisor_pb2.ListHostsResponse(
+            hosts=[host_rpcs.host_to_pb(h) for h in hosts],
+            resources=host_rpcs.global_resources_to_pb(self.supervisor.global_resources()),
+        )
+
+    async def GetHost(
+        self, request: supervisor_pb2.GetHostRequest, context: Context
+    ) -> supervisor_pb2.GetHostResponse:
+        host_rpcs.check_get_host(request)
+        host = self.supervisor.get_host(request.name)
+        if host is None:
+            raise NotFound(f"name: host {request.name!r} is not on the farm")
+        running = []
+        for worker_id in self.supervisor.host_workers(host.name):
+            for lease_id in sorted(self.supervisor.worker_leases(worker_id)):
+                if (entry := self.supervisor.lease_entry(lease_id)) is not None:
+                    running.append(f"{entry[0].id}:{entry[1].name}")
+        return supervisor_pb2.GetHostResponse(host=host_rpcs.host_to_pb(host), running=running)
+
+    async def ControlHosts(
+        self, request: supervisor_pb2.ControlHostsRequest, context: Context
+    ) -> supervisor_pb2.ControlHostsResponse:
+        action = host_rpcs.read_control_hosts(request, context, self.supervisor.triggering.admins)
+        results, seq = self.supervisor.control_hosts(
+            action, list(request.names), host_rpcs.lock_reason(request, context)
+        )
+        return supervisor_pb2.ControlHostsResponse(
+            results=[
+                supervisor_pb2.HostControlResult(name=name, changed=changed)
+                for name, changed in results
+            ],
+            seq=seq,
         )
 
     async def ValidateTrigger(

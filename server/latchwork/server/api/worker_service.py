@@ -20,7 +20,7 @@ from ..core.transitions import WorkOutcome
 from ..leases import LeaseGrant
 from ..store.errors import StorageError
 from ..supervisor import Supervisor
-from . import checks
+from . import checks, host_rpcs
 from .errors import Context
 
 MAX_WAIT_SECONDS = 60
@@ -93,8 +93,9 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         self, request: worker_pb2.RegisterWorkerRequest, context: Context
     ) -> worker_pb2.RegisterWorkerResponse:
         _check(checks.check_register_worker(request))
+        info = host_rpcs.host_info_from_register(request)
         sink = RemoteSink(last_seen=time.monotonic())
-        worker_id = self.supervisor.register_worker(request.host, sink)
+        worker_id = self.supervisor.register_worker(request.host, sink, info)
         self._sinks[worker_id] = sink
         return worker_pb2.RegisterWorkerResponse(
             worker_id=worker_id, heartbeat_seconds=self.heartbeat_seconds
@@ -107,6 +108,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         if sink is None or not self.supervisor.knows_worker(request.worker_id):
             return worker_pb2.HeartbeatResponse(known=False, kill_lease_ids=request.lease_ids)
         sink.last_seen = time.monotonic()
+        self.supervisor.worker_heartbeat(request.worker_id)
         current = self.supervisor.worker_leases(request.worker_id)
         kill = sink.kill_ids | {lease for lease in request.lease_ids if lease not in current}
         response = worker_pb2.HeartbeatResponse(

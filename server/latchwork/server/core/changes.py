@@ -25,6 +25,9 @@ class Changes:
     dirty_jobs: dict[int, Job] = field(default_factory=dict)
     dirty_work: dict[tuple[int, int], WorkItem] = field(default_factory=dict)
     dirty_subjobs: dict[tuple[int, int], Subjob] = field(default_factory=dict)
+    # Jobs whose spec was changed after submit (core.modify): the store rewrites their spec
+    # and drops the rows of instances taken off the end of their list.
+    respecified: dict[int, Job] = field(default_factory=dict)
     made_pending: list[tuple[Job, WorkItem]] = field(default_factory=list)
     new_callbacks: list[Callback] = field(default_factory=list)
     dirty_callbacks: dict[int, Callback] = field(default_factory=dict)

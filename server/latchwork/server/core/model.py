@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import islice
 
 from .states import JobStatus, WorkStatus, derive_job_status
 
@@ -182,7 +183,9 @@ class Job:
         return dict(self.tally)
 
     def free_subjob(self) -> Subjob | None:
-        for subjob in self.subjobs:
+        # Only the first ``spec.cpus``: those beyond, after a ModifyJobs lowered cpus, finish
+        # their work item and take no other (core.modify).
+        for subjob in islice(self.subjobs, self.spec.cpus or None):
             if not subjob.busy:
                 return subjob
         return None

@@ -1,17 +1,21 @@
-"""The form of one job spec's fields: a label, a command, numbers in range, an agenda.
+"""The form of one job spec's fields: a label, a command, numbers in range, an agenda, the
+routing attributes.
 
 Checked after the sizes (:mod:`.size_checks`), so nothing here meets a field too large to
-look at; every problem is reported under its field path.
+look at; every problem is reported under its field path (and, for the routing attributes, the
+character offset inside the text, as a trigger's).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from .errors import FieldError
 from .frames import FrameRangeError, parse_frame_range
 from .limits import Limits
 from .model import JobSpec, Prototype
+from .routing.routing import ROUTING_ATTRIBUTES, RoutingRejected, parse_routing
 from .size_checks import NUL_MESSAGE, key_in_path
 from .states import JobStatus, WorkStatus
 
@@ -20,9 +24,12 @@ ENV_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 RESERVED_LABELS = frozenset({"self", "parent"})
 
 
-def spec_problems(spec: JobSpec, path: str, limits: Limits) -> list[FieldError]:
+def spec_problems(
+    spec: JobSpec, path: str, limits: Limits, known_globals: Collection[str] | None = None
+) -> list[FieldError]:
     """The problems of one job's fields, under ``path`` (``jobs[2]``); its sizes were
-    checked before (a label too long, say, is not looked at again)."""
+    checked before (a label too long, say, is not looked at again). ``known_globals``: the
+    configured global resources a ``global.<name>`` reservation may name (None: any)."""
     errors: list[FieldError] = []
 
     def bad(field: str, message: str) -> None:
@@ -81,7 +88,32 @@ def spec_problems(spec: JobSpec, path: str, limits: Limits) -> list[FieldError]:
     for key in spec.data:
         if not key:
             bad("data", "keys must not be empty")
+    errors.extend(routing_problems(spec, path, known_globals))
     return errors
+
+
+def routing_attributes(spec: JobSpec) -> dict[str, str]:
+    """The job's Qube routing attributes by name, as :func:`parse_routing` reads them."""
+    return {name: getattr(spec, name) for name in ROUTING_ATTRIBUTES}
+
+
+def routing_problems(
+    spec: JobSpec, path: str, known_globals: Collection[str] | None = None
+) -> list[FieldError]:
+    """Every routing attribute that cannot be read (docs/routing.md), each under its field
+    path with the offset inside its text: ``jobs[3].requirements: ... (offset 12)``."""
+    try:
+        parse_routing(routing_attributes(spec), known_globals)
+    except RoutingRejected as rejected:
+        return [
+            FieldError(
+                f"{path}.{error.field}",
+                f"{error.message} (offset {error.offset})"
+                + (f"; {error.hint}" if error.hint else ""),
+            )
+            for error in rejected.errors
+        ]
+    return []
 
 
 def work_count(spec: JobSpec, limits: Limits) -> int:

@@ -11,7 +11,7 @@ functions, and the checks' public names, are re-exported here, where callers imp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from .errors import FieldError as FieldError
@@ -31,6 +31,7 @@ from .size_checks import container_problems as container_problems
 from .spec_checks import ENV_NAME_PATTERN as ENV_NAME_PATTERN
 from .spec_checks import LABEL_PATTERN as LABEL_PATTERN
 from .spec_checks import RESERVED_LABELS as RESERVED_LABELS
+from .spec_checks import routing_problems as routing_problems
 from .spec_checks import spec_problems, work_count
 
 MAX_JOBS_PER_SUBMIT = DEFAULT_LIMITS.jobs_per_submit
@@ -57,20 +58,29 @@ def validate_submission(
     limits: Limits = DEFAULT_LIMITS,
     *,
     request_bytes: int = 0,
+    known_globals: Collection[str] | None = None,
 ) -> list[FieldError]:
     """Every problem of a submission; an empty list means it can be applied as a whole."""
     errors = container_problems(specs, request_bytes, limits)
     if errors:
         return errors
-    errors = intrinsic_problems(specs, limits, request_bytes=request_bytes)
+    errors = intrinsic_problems(
+        specs, limits, request_bytes=request_bytes, known_globals=known_globals
+    )
     return errors + context_problems(specs, pgrp, lookup)
 
 
 def intrinsic_problems(
-    specs: Sequence[JobSpec], limits: Limits = DEFAULT_LIMITS, *, request_bytes: int = 0
+    specs: Sequence[JobSpec],
+    limits: Limits = DEFAULT_LIMITS,
+    *,
+    request_bytes: int = 0,
+    known_globals: Collection[str] | None = None,
 ) -> list[FieldError]:
     """The problems a submission has by itself, whatever is stored: limits, NUL bytes,
-    malformed fields, labels used twice. Pure, so it may run off the event loop.
+    malformed fields (routing attributes included: a ``global.<name>`` reservation must name
+    one of ``known_globals``, the configured global resources, unless None), labels used
+    twice. Pure, so it may run off the event loop.
 
     The counts are checked first: a submission with too many entries is refused before any
     work that grows with its size.
@@ -104,7 +114,7 @@ def intrinsic_problems(
     first_use: dict[str, int] = {}
     for index, spec in enumerate(specs):
         path = f"jobs[{index}]"
-        errors.extend(spec_problems(spec, path, limits))
+        errors.extend(spec_problems(spec, path, limits, known_globals))
         if len(spec.label) > limits.label_chars:
             continue
         if spec.label and spec.label in first_use:

@@ -164,7 +164,8 @@ def _release_subjob(changes: Changes, job: Job, work: WorkItem) -> None:
             if work.status is WorkStatus.FAILED:
                 subjob.ran_failure = True
                 changes.touch_subjob(job, subjob)
-            if not job.tally[WorkStatus.PENDING] or not job.dispatchable:
+            beyond_cpus = 0 < job.spec.cpus <= subjob.id  # cpus lowered since (core.modify)
+            if not job.tally[WorkStatus.PENDING] or not job.dispatchable or beyond_cpus:
                 _end_subjob(changes, job, subjob, killed=work.status is WorkStatus.KILLED)
     work.lease_id = ""
 

@@ -140,3 +140,20 @@ MIGRATIONS.append(
     CREATE TABLE staged_jobs (id INTEGER PRIMARY KEY);
     """
 )
+
+MIGRATIONS.append(
+    # 5: the farm's hosts (issue 12), so that a restarted supervisor lists the hosts it knew.
+    # One row per host name: what its worker declared (``spec``, JSON), the admin's lock, and
+    # the times of its last registration and last stored heartbeat. Whether it is up is not
+    # kept: after a start every host is down until its worker registers again.
+    """
+    CREATE TABLE hosts (
+        name TEXT PRIMARY KEY,
+        spec TEXT NOT NULL,
+        locked INTEGER NOT NULL,
+        lock_reason TEXT NOT NULL,
+        registered REAL NOT NULL,
+        last_heartbeat REAL NOT NULL
+    ) WITHOUT ROWID;
+    """
+)

@@ -13,6 +13,7 @@ The work is done in modules of one concept each, which a second store may mirror
 - :mod:`.sqlite_staging`: the rows of a large Submit, written ahead;
 - :mod:`.sqlite_reads`: the state at start, callbacks, runs and submissions;
 - :mod:`.sqlite_event_log`: reading and trimming the event log;
+- :mod:`.sqlite_hosts`: the farm's hosts (issue 12);
 - :mod:`.rows` and :mod:`.records`: the table rows and the records handed back (shared).
 """
 
@@ -25,7 +26,7 @@ from ..core.changes import Changes
 from ..core.events import Event
 from ..core.model import Job
 from ..core.runs import CallbackRun
-from . import sqlite_event_log, sqlite_reads, sqlite_staging
+from . import sqlite_event_log, sqlite_hosts, sqlite_reads, sqlite_staging
 from .errors import typed_storage_errors
 from .records import StagedChunk as StagedChunk  # re-exported (staging, tests)
 from .records import StoredCallback as StoredCallback
@@ -33,6 +34,7 @@ from .records import StoredState as StoredState
 from .records import StoredSubmission as StoredSubmission
 from .rows import staged_chunks
 from .sqlite_connection import opening, scalar, schema_version
+from .sqlite_hosts import StoredHost as StoredHost  # re-exported (host_registry)
 from .sqlite_writes import write_changes
 
 
@@ -141,3 +143,12 @@ class SqliteStore:
 
     def oldest_seq(self) -> int:
         return sqlite_event_log.oldest_seq(self._db)
+
+    # --- the farm's hosts ----------------------------------------------------------------
+
+    def save_hosts(self, hosts: list[StoredHost]) -> None:
+        """Insert or replace these hosts' rows, in one transaction."""
+        sqlite_hosts.save_hosts(self._db, hosts)
+
+    def load_hosts(self) -> list[StoredHost]:
+        return sqlite_hosts.load_hosts(self._db)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 from ..core.changes import Changes
+from .codec import encode_spec
 from .rows import (
     CALLBACK_COLUMNS,
     EVENT_COLUMNS,
@@ -34,6 +35,9 @@ _UPDATE_JOBS = (
     "UPDATE jobs SET status=?, blocked=?, suspended=?, removed=?, start_time=?, "
     "end_time=? WHERE id=?"
 )
+# A job changed after submit (ModifyJobs): its spec, and the instances off its list's end.
+_UPDATE_SPECS = "UPDATE jobs SET spec=? WHERE id=?"
+_DELETE_SUBJOBS_FROM = "DELETE FROM subjobs WHERE job_id=? AND id>=?"
 _PUT_WORK = f"INSERT OR REPLACE INTO work ({WORK_COLUMNS}) VALUES ({placeholders(WORK_COLUMNS)})"
 _PUT_SUBJOBS = (
     f"INSERT OR REPLACE INTO subjobs ({SUBJOB_COLUMNS}) VALUES ({placeholders(SUBJOB_COLUMNS)})"
@@ -68,6 +72,9 @@ def write_changes(
         else:
             db.executemany(_INSERT_JOBS, [job_row(j) for j in changes.new_jobs])
         db.executemany(_UPDATE_JOBS, [job_state_row(j) for j in jobs if j.id not in inserted])
+        respecified = [j for j in changes.respecified.values() if j.id not in inserted]
+        db.executemany(_UPDATE_SPECS, [(encode_spec(j.spec), j.id) for j in respecified])
+        db.executemany(_DELETE_SUBJOBS_FROM, [(j.id, len(j.subjobs)) for j in respecified])
         work = [
             (job.id, item) for job in changes.new_jobs if job.id in inserted for item in job.work
         ]

@@ -5,47 +5,12 @@ compiled to a closure, because the scheduler evaluates it for every (job, host) 
 considers: evaluation is a few Python calls, with every name resolved to a getter and every
 constant converted at compile time.
 
-Qube's syntax (PipelineFX, "Job Requirements", pipelinefx.github.io/docs/advanced-users-guide/
-job-reference/Job+Requirements and docs.pipelinefx.com pageId 5538888): "similar to Perl or
-C", operators in text or symbolic form, ``eq, ==, =`` equivalent, "string and numeric
-comparisons are automatically resolved based upon the values they resolve to", values with
-operator characters quoted (``host.kernel_version eq '2.6.17-1.2142_FC4smp'``), operands of the
-form ``host.<name>`` (``host.os``, ``host.name``, ``host.groups``, ``host.cluster``,
-``host.state``, ``host.processors.[used|avail|total]``, ``host.memory.[used|avail|total]``),
-examples ``host.os eq linux``, ``(host.os == 'winnt') and host.processor_speed >= 100``,
-``not(job.kind in host.duty.kind)``. Site properties (``worker_properties = host.extprop=...``)
-are read as ``host.<key>`` ("Externally Updatable Worker Resources and Properties").
-
-The grammar Latchwork accepts (a subset: Qube's arithmetic and bitwise operators ``min max + -
-* / ^ % & | << >>`` and its ``job.*`` operands are refused at submit, naming the operator)::
-
-    requirements := or
-    or       := and (('||' | 'or') and)*
-    and      := not (('&&' | 'and') not)*
-    not      := ('!' | 'not') not | primary
-    primary  := '(' or ')' | value [COMPARE value]
-    COMPARE  := '==' | '=' | 'eq' | '!=' | '<>' | 'ne' | '<' | 'lt' | '<=' | 'le'
-              | '>' | 'gt' | '>=' | 'ge' | 'in' | 'has'
-    value    := host.NAME | NUMBER | WORD | 'quoted' | "quoted"
-
-Word operators are case-insensitive (``AND`` as in triggers). Where Qube is silent, Latchwork
-chooses (and docs/routing.md should say so):
-
-- ``not`` binds looser than a comparison: ``not host.os == linux`` is ``not (host.os ==
-  linux)`` (C would read ``(!host.os) == linux``, which nobody means).
-- Names: ``host.name os arch architecture cores groups cluster state restrictions``;
-  ``host.processors`` (job slots, Qube's processors), ``host.memory`` (MB), ``host.gpus``, each
-  alone meaning the total, or with ``.total``, ``.used``, ``.avail``. Any other
-  ``host.<identifier>`` is the host's property of that key; a built-in name shadows a property.
-- An unknown property is the empty string, as a host without it: ``host.renderer == arnold``
-  is false there, ``host.renderer != arnold`` true. (Qube documents nothing here; empty is what
-  its Perl-like evaluation of an unset value gives.) ``host.a.b`` can never name anything
-  (property keys have no dots) and is refused at submit, as is ``host.memory.free``.
-- Comparisons: numeric when both sides read as numbers, else by string (case-sensitive);
-  ``< <= > >=`` between non-numbers are false, so a missing property never passes a bound.
-  ``a in b`` / ``b has a``: ``a`` is one of the comma-separated items of ``b``.
-- A value alone is a condition: false when empty or numerically zero (``host.gpus``).
-- Words are ``[A-Za-z0-9_.]+``; other characters need quotes (no escapes inside quotes).
+The grammar (a subset of Qube's: PipelineFX, "Job Requirements", pipelinefx.github.io/docs/
+advanced-users-guide/job-reference/Job+Requirements), the names a host offers, and the rules
+where Qube is silent (an unknown property is empty, ``not`` binds looser than a comparison,
+numeric or string comparison) are in docs/routing.md, "requirements", whose examples
+tests/test_docs_routing.py runs. Qube's arithmetic and bitwise operators and its ``job.*``
+operands are refused at submit, naming the operator.
 """
 
 from __future__ import annotations

@@ -1,24 +1,11 @@
 """Qube's ``reservations``: what one running frame takes from its host and from the farm.
 
-Qube's syntax (PipelineFX, "Job Reservations", docs.pipelinefx.com/display/QUBE/Job+Reservations,
-and "System-Wide Resource Tracking"): ``type.name=quantity[,type.name=quantity...]``, resources
-"integer based (meaning '1' and '99' are valid resource counts; 'a' and '4.5' are not)",
-``host.*`` resources local to one host, ``global.*`` resources tracked across the farm (licences,
-defined by the admin in ``supervisor_global_resources``). Examples there: ``host.memory=200``,
-``host.processors=1-20``, ``global.maya=1``.
-
-What Latchwork takes, and refuses at submit (naming the item and its offset):
-
-- ``host.processors=N`` (job slots, N >= 1), ``host.memory=MB``, ``host.gpus=N`` (N >= 0), and
-  ``global.<name>=N`` (N >= 0; the name must be a configured global resource when the caller
-  passes the known names). A job without ``host.processors`` takes one slot per frame, as
-  Qube's default reservation ``host.processors=1``.
-- Refused: Qube's slot ranges ``host.processors=N+``, ``N*``, ``all`` and ``N-M`` (they take
-  "as many slots as free", which needs dynamic allocation Latchwork does not do); the per-host
-  and externally updated kinds ``global_host.*``, ``license.*``, ``license_host.*``; any other
-  ``host.*`` resource; a resource given twice; fractions, signs and exponents.
-- Spaces around items and ``=`` are allowed (Qube writes none); an empty string reserves the
-  default.
+What Latchwork takes and refuses, after Qube's syntax (PipelineFX, "Job Reservations",
+docs.pipelinefx.com/display/QUBE/Job+Reservations, and "System-Wide Resource Tracking"):
+docs/routing.md, "reservations". In short: ``host.processors=N`` (job slots, default 1),
+``host.memory=MB``, ``host.gpus=N`` and ``global.<name>=N`` (a configured global resource when
+the caller passes the known names); Qube's slot ranges and its ``global_host.*``,
+``license.*`` and ``license_host.*`` kinds are refused, naming the item and its offset.
 
 A frame takes its reservation when it starts on a host and gives all of it back when it ends,
 whatever the end: the host's share through :class:`~.hosts.Usage`, the global share through

@@ -9,18 +9,9 @@ list the clusters whose jobs it accepts. Sources: PipelineFX, "Job and Worker Re
 "Clustering and Job Priority" (docs.pipelinefx.com/display/QUBE/Clustering+and+Job+Priority;
 the restriction syntax page, revisions of pageId 2853078 and 950512 on docs.pipelinefx.com).
 
-Syntax, per Qube: ``/[<segment>/][<segment>/][+|*]``, several joined with ``||`` (or ``or``)::
-
-    /hello/world        that cluster only, not the levels below it
-    /hello/world/*      the clusters one level below /hello/world (not /hello/world itself)
-    /hello/world/+      every cluster below /hello/world, at any depth (not itself)
-    /hello || /goodbye  either
-
-Qube's pages disagree between revisions on ``+`` ("that level and below" in older ones, "all
-levels below, regardless of depth" in the newest, whose examples write ``/private or
-/private/+`` to include the level itself); Latchwork follows the newest. Where Qube is silent:
-segments are ``[A-Za-z0-9_.-]+``; a trailing ``/`` is dropped (``/a/`` is ``/a``); ``/`` alone is
-the root cluster, ``/+`` every cluster but the root, ``/*`` the clusters directly under it.
+The syntax (per Qube: ``/a/b`` that cluster only, ``/a/*`` one level below, ``/a/+`` every
+level below, several joined with ``||`` or ``or``), and the choices Latchwork makes where Qube's
+pages disagree or are silent, are in docs/routing.md, "cluster and restrictions".
 """
 
 from __future__ import annotations

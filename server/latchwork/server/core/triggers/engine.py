@@ -4,7 +4,7 @@ Semantics (docs/triggers.md):
 
 - An atom latches when its event happens and stays latched until its callback fires; firing
   resets the latches, so the callback can fire again, up to ``max`` times.
-- ``*`` binds the work (or subjob) name. Latches of ``*`` atoms are kept per binding; atoms
+- ``*`` binds the work (or subjob, or host) name. Latches of ``*`` atoms are kept per binding; atoms
   without ``*`` are shared by every binding. A binding that fires resets only its own latches.
 - Dispatch is indexed by (event name, type, job id): an event visits only the callbacks that
   watch exactly that, never the whole registry.
@@ -144,7 +144,7 @@ class TriggerEngine:
                     or event.job_id != watch.job_id
                 ):
                     continue
-                binding = watch.matches_extra(event.work_name, event.subjob_id)
+                binding = watch.matches_extra(event.work_name, event.subjob_id, event.host)
                 if binding is None or not self._criteria_hold(callback, event.job_id):
                     continue
                 if watch.wildcard:
@@ -172,7 +172,7 @@ class TriggerEngine:
             return []
         entries = slot.get("", [])
         if len(slot) > 1 or not entries:
-            extra = event.work_name if event.type is EventType.WORK else str(event.subjob_id)
+            extra = _extra_of(event)
             if named := slot.get(extra):
                 entries = [*entries, *named]
         if not entries:
@@ -195,7 +195,7 @@ class TriggerEngine:
 
     def _latch(self, callback: Callback, position: int, event: Event) -> list[Firing]:
         watch = callback.watches[position]
-        binding = watch.matches_extra(event.work_name, event.subjob_id)
+        binding = watch.matches_extra(event.work_name, event.subjob_id, event.host)
         if binding is None or not self._criteria_hold(callback, event.job_id):
             return []
         if watch.wildcard:
@@ -282,8 +282,20 @@ class TriggerEngine:
         return [self.callbacks[i] for i in self._by_job.get(job_id, ())]
 
 
+_NAMED_TYPES = (EventType.WORK, EventType.SUBJOB, EventType.HOST)
+
+
 def _named(watch: Watch) -> str:
-    """The work item or subjob a watch names; "" when it has none or ``*`` (any matches)."""
-    if watch.type in (EventType.WORK, EventType.SUBJOB) and watch.extra != "*":
+    """The work item, subjob or host a watch names; "" when it has none or ``*`` (any)."""
+    if watch.type in _NAMED_TYPES and watch.extra != "*":
         return watch.extra
     return ""
+
+
+def _extra_of(event: Event) -> str:
+    """What an event names, for the watches of one work item, subjob or host."""
+    if event.type is EventType.WORK:
+        return event.work_name
+    if event.type is EventType.HOST:
+        return event.host
+    return str(event.subjob_id)

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ..routing.hosts import HOST_NAME
 from .syntax import (
     EVENT_NAMES,
     EVENT_TYPES,
@@ -223,6 +224,8 @@ def parse_atom(word: str, offset: int) -> Atom:
         raise TriggerSyntaxError(
             f"unknown event type {type_!r}", type_offset, _suggest(type_, EVENT_TYPES)
         )
+    if type_ == "host":
+        return _host_atom(name, word[len(name) + len(type_) + 2 :], type_offset + 5, offset)
     extra_offset = type_offset + len(type_) + len(context) + 2
     if len(parts) == 4 and not extra:
         raise TriggerSyntaxError("empty extra after the context", extra_offset)
@@ -238,6 +241,20 @@ def parse_atom(word: str, offset: int) -> Atom:
         time, seconds = _parse_repeat(extra, extra_offset)
         return Atom(name, type_, context, time=time, seconds=seconds, offset=offset)
     return Atom(name, type_, context, extra, offset=offset)
+
+
+def _host_atom(name: str, rest: str, host_offset: int, offset: int) -> Atom:
+    """``NAME-host-HOST`` or, in Qube's full shape, ``NAME-host-self-HOST``: HOST is a host's
+    name (dashes and dots included) or ``*``, any host."""
+    context, host = ("self", rest[5:]) if rest.startswith("self-") else ("", rest)
+    host_offset += len(rest) - len(host)
+    if host != "*" and HOST_NAME.fullmatch(host) is None:
+        raise TriggerSyntaxError(
+            f"{host!r} is not a host name",
+            host_offset,
+            "write a host's name (letters, digits, '.', '-', '_') or '*' for any host",
+        )
+    return Atom(name, "host", context, host, offset=offset)
 
 
 def parse_trigger(text: str) -> Expr:

@@ -17,8 +17,8 @@ from .syntax import DONE, GLOBAL_TYPES, Atom, Expr, TriggerSyntaxError, atoms, i
 DONE_NAMES = frozenset({EventName.COMPLETE, EventName.FAILED, EventName.KILLED})
 
 _E = EventName
-# The events the supervisor produces for each type; anything else could never fire. Host events
-# are not produced at all (refused below), callback events may not be watched.
+# The events the supervisor produces for each type; anything else could never fire. Callback
+# events may not be watched.
 PRODUCED: dict[EventType, frozenset[EventName]] = {
     EventType.JOB: frozenset(
         {
@@ -33,6 +33,7 @@ PRODUCED: dict[EventType, frozenset[EventName]] = {
         }
     ),
     EventType.SUBJOB: frozenset({_E.RUNNING, _E.COMPLETE, _E.FAILED, _E.KILLED}),
+    EventType.HOST: frozenset({_E.UP, _E.DOWN, _E.LOCKED, _E.UNLOCKED}),
     EventType.TREE: DONE_NAMES,
     EventType.TIME: frozenset({_E.DUMMY}),
     EventType.REPEAT: frozenset({_E.DUMMY}),
@@ -63,12 +64,14 @@ class Watch:
     def wildcard(self) -> bool:
         return self.extra == "*"
 
-    def matches_extra(self, work_name: str, subjob_id: int) -> str | None:
+    def matches_extra(self, work_name: str, subjob_id: int, host: str = "") -> str | None:
         """The binding this event gives the atom ("" for none), or None if it does not match."""
         if self.type is EventType.WORK:
             value = work_name
         elif self.type is EventType.SUBJOB:
             value = str(subjob_id)
+        elif self.type is EventType.HOST:
+            value = host
         else:
             return ""
         if self.extra == "*":
@@ -104,17 +107,15 @@ def _resolve_atom(atom: Atom, ctx: ResolveContext) -> Watch:
                 atom.offset,
             )
         return Watch(atom, frozenset({EventName.DUMMY}), EventType(atom.type), 0, "")
-    if atom.type == "host":
-        raise TriggerSyntaxError(
-            "host events are not produced by this supervisor, so this trigger could never fire",
-            atom.offset,
-        )
     if atom.name not in VALID_NAMES[atom.type]:
         raise TriggerSyntaxError(
             f"'{atom.name}' never happens to a {atom.type}",
             atom.offset,
             f"{atom.type} events are: {', '.join(sorted(VALID_NAMES[atom.type]))}",
         )
+    if atom.type == "host":
+        # Farm-wide, like Subscribe's host events (anyone may read them): no job, no admin.
+        return Watch(atom, frozenset({EventName(atom.name)}), EventType.HOST, 0, atom.extra)
     context_offset = atom.offset + len(atom.name) + len(atom.type) + 2
     job = _context_job(atom.context, ctx, context_offset)
     extra_offset = context_offset + len(atom.context) + 1

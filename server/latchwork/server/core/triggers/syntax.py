@@ -51,7 +51,8 @@ class TriggerSyntaxError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Atom:
-    """``name-type-context[-extra]`` or a global time atom (context empty).
+    """``name-type-context[-extra]``, or a global time atom (context empty). A host atom's
+    extra is the host's name or ``*``; its context is ``self`` (Qube's shape) or empty.
 
     ``time`` is Unix seconds for time, repeat and global atoms; ``seconds`` the repeat period.
     ``offset`` (where the atom starts in the text) is not part of its identity.
@@ -86,6 +87,8 @@ class Atom:
             return f"globaltime-{self.time - QUBE_EPOCH}"
         if self.type == "globalrepeat":
             return f"globalrepeat-{self.time - QUBE_EPOCH}-{self.seconds}"
+        if self.type == "host" and not self.context:
+            return f"{self.name}-host-{self.extra}"
         text = f"{self.name}-{self.type}-{self.context}"
         if self.type == "time":
             return f"{text}-{self.time - QUBE_EPOCH}"
