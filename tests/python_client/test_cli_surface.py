@@ -32,6 +32,9 @@ SUBCOMMANDS = [
     "logs",
     "validate",
     "graph",
+    "hosts",
+    "host",
+    "modify",
 ]
 """In the order ``latchwork --help`` lists them."""
 

@@ -31,6 +31,10 @@ var (
 	_ func(sup, ctx, *v1.ListCallbackRunsRequest, ...opt) (*v1.ListCallbackRunsResponse, error)              = sup.ListCallbackRuns
 	_ func(sup, ctx, *v1.ValidateTriggerRequest, ...opt) (*v1.ValidateTriggerResponse, error)                = sup.ValidateTrigger
 	_ func(sup, ctx, *v1.GetWorkOutputRequest, ...opt) (*v1.GetWorkOutputResponse, error)                    = sup.GetWorkOutput
+	_ func(sup, ctx, *v1.ListHostsRequest, ...opt) (*v1.ListHostsResponse, error)                            = sup.ListHosts
+	_ func(sup, ctx, *v1.GetHostRequest, ...opt) (*v1.GetHostResponse, error)                                = sup.GetHost
+	_ func(sup, ctx, *v1.ControlHostsRequest, ...opt) (*v1.ControlHostsResponse, error)                      = sup.ControlHosts
+	_ func(sup, ctx, *v1.ModifyJobsRequest, ...opt) (*v1.ModifyJobsResponse, error)                          = sup.ModifyJobs
 
 	_ func(wrk, ctx, *v1.RegisterWorkerRequest, ...opt) (*v1.RegisterWorkerResponse, error) = wrk.RegisterWorker
 	_ func(wrk, ctx, *v1.HeartbeatRequest, ...opt) (*v1.HeartbeatResponse, error)           = wrk.Heartbeat
@@ -51,6 +55,10 @@ func TestFullMethodNames(t *testing.T) {
 		v1.SupervisorService_ListCallbackRuns_FullMethodName: "/latchwork.v1.SupervisorService/ListCallbackRuns",
 		v1.SupervisorService_ValidateTrigger_FullMethodName:  "/latchwork.v1.SupervisorService/ValidateTrigger",
 		v1.SupervisorService_GetWorkOutput_FullMethodName:    "/latchwork.v1.SupervisorService/GetWorkOutput",
+		v1.SupervisorService_ListHosts_FullMethodName:        "/latchwork.v1.SupervisorService/ListHosts",
+		v1.SupervisorService_GetHost_FullMethodName:          "/latchwork.v1.SupervisorService/GetHost",
+		v1.SupervisorService_ControlHosts_FullMethodName:     "/latchwork.v1.SupervisorService/ControlHosts",
+		v1.SupervisorService_ModifyJobs_FullMethodName:       "/latchwork.v1.SupervisorService/ModifyJobs",
 		v1.WorkerService_RegisterWorker_FullMethodName:       "/latchwork.v1.WorkerService/RegisterWorker",
 		v1.WorkerService_Heartbeat_FullMethodName:            "/latchwork.v1.WorkerService/Heartbeat",
 		v1.WorkerService_LeaseWork_FullMethodName:            "/latchwork.v1.WorkerService/LeaseWork",
@@ -66,7 +74,40 @@ func TestFullMethodNames(t *testing.T) {
 		v1.SupervisorService_ServiceDesc.ServiceName: len(v1.SupervisorService_ServiceDesc.Methods) + len(v1.SupervisorService_ServiceDesc.Streams),
 		v1.WorkerService_ServiceDesc.ServiceName:     len(v1.WorkerService_ServiceDesc.Methods) + len(v1.WorkerService_ServiceDesc.Streams),
 	}
-	if services["latchwork.v1.SupervisorService"] != 9 || services["latchwork.v1.WorkerService"] != 5 {
+	if services["latchwork.v1.SupervisorService"] != 13 || services["latchwork.v1.WorkerService"] != 5 {
 		t.Errorf("RPCs per service: %v; update this file and its coverage when the protos change", services)
 	}
+}
+
+// The messages of issue 12's RPCs build as the proto says: hosts with their resources,
+// global resources, host actions, and job changes whose absent fields stay unset.
+func TestHostAndModifyMessages(t *testing.T) {
+	priority := int32(10)
+	requirements := "host.memory >= 16000"
+	modify := &v1.ModifyJobsRequest{
+		JobIds:  []int64{12},
+		Changes: &v1.JobChanges{Priority: &priority, Requirements: &requirements, Data: map[string]string{"shot": "a"}, RemoveData: []string{"old"}},
+		Reason:  "rush",
+	}
+	if modify.GetChanges().Cpus != nil || modify.GetChanges().GetPriority() != 10 {
+		t.Errorf("JobChanges: absent fields must stay unset: %v", modify.GetChanges())
+	}
+	host := &v1.Host{
+		Name:      "node07",
+		State:     v1.HostState_HOST_STATE_UP,
+		Resources: &v1.HostResources{Cores: 16, MemoryMb: 65536, Gpus: 2, Os: "linux", Arch: "x86_64"},
+		Groups:    []string{"gpu"},
+		Slots:     4,
+	}
+	hosts := &v1.ListHostsResponse{Hosts: []*v1.Host{host}, Resources: []*v1.GlobalResource{{Name: "nuke", Limit: 10}}}
+	got := &v1.GetHostResponse{Host: host, Running: []string{"12:7"}}
+	lock := &v1.ControlHostsRequest{Action: v1.HostAction_HOST_ACTION_LOCK, Names: []string{"node07"}}
+	locked := &v1.ControlHostsResponse{Results: []*v1.HostControlResult{{Name: "node07", Changed: true}}}
+	if hosts.GetHosts()[0].GetResources().GetMemoryMb() != 65536 || got.GetRunning()[0] != "12:7" ||
+		lock.GetAction() != v1.HostAction_HOST_ACTION_LOCK || !locked.GetResults()[0].GetChanged() {
+		t.Errorf("host messages do not hold what was set")
+	}
+	_ = &v1.ListHostsRequest{Names: []string{"node07"}}
+	_ = &v1.GetHostRequest{Name: "node07"}
+	_ = &v1.ModifyJobsResponse{ChangedJobIds: []int64{12}, Seq: 3}
 }

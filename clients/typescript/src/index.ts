@@ -7,6 +7,7 @@
 export * from "./client.js";
 export * from "./gen/google/protobuf/timestamp.js";
 export * from "./gen/latchwork/v1/event.js";
+export * from "./gen/latchwork/v1/host.js";
 export * from "./gen/latchwork/v1/job.js";
 export * from "./gen/latchwork/v1/supervisor.js";
 export * from "./gen/latchwork/v1/trigger.js";

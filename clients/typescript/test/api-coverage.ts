@@ -20,8 +20,12 @@ import {
   AddCallbacksResponse,
   AppendOutputRequest,
   AppendOutputResponse,
+  ControlHostsRequest,
+  ControlHostsResponse,
   ControlJobsRequest,
   ControlJobsResponse,
+  GetHostRequest,
+  GetHostResponse,
   GetJobRequest,
   GetJobResponse,
   GetWorkOutputRequest,
@@ -30,10 +34,17 @@ import {
   HeartbeatResponse,
   LeaseWorkRequest,
   LeaseWorkResponse,
+  HostAction,
+  HostState,
+  JobChanges,
   ListCallbackRunsRequest,
   ListCallbackRunsResponse,
+  ListHostsRequest,
+  ListHostsResponse,
   ListJobsRequest,
   ListJobsResponse,
+  ModifyJobsRequest,
+  ModifyJobsResponse,
   RegisterWorkerRequest,
   RegisterWorkerResponse,
   ReportWorkRequest,
@@ -143,6 +154,25 @@ const supervisorRpcs: Record<keyof typeof SupervisorServiceService, Rpc<S>> = {
     GetWorkOutputRequest,
     GetWorkOutputResponse,
   ),
+  listHosts: unary(
+    "/latchwork.v1.SupervisorService/ListHosts",
+    (c: S) => c.listHosts,
+    ListHostsRequest,
+    ListHostsResponse,
+  ),
+  getHost: unary("/latchwork.v1.SupervisorService/GetHost", (c: S) => c.getHost, GetHostRequest, GetHostResponse),
+  controlHosts: unary(
+    "/latchwork.v1.SupervisorService/ControlHosts",
+    (c: S) => c.controlHosts,
+    ControlHostsRequest,
+    ControlHostsResponse,
+  ),
+  modifyJobs: unary(
+    "/latchwork.v1.SupervisorService/ModifyJobs",
+    (c: S) => c.modifyJobs,
+    ModifyJobsRequest,
+    ModifyJobsResponse,
+  ),
 };
 
 const workerRpcs: Record<keyof typeof WorkerServiceService, Rpc<W>> = {
@@ -199,6 +229,38 @@ function check<C extends object>(service: string, definitions: Record<string, De
   return Object.keys(rpcs).length;
 }
 
+/** Issue 12's messages round-trip: a host with its resources, a lock, job changes whose absent fields stay unset. */
+function checkHostAndModifyMessages(): void {
+  const hosts = ListHostsResponse.fromPartial({
+    hosts: [
+      {
+        name: "node07",
+        state: HostState.HOST_STATE_UP,
+        resources: { cores: 16, memoryMb: 65536, gpus: 2, os: "linux", arch: "x86_64" },
+        groups: ["gpu"],
+        slots: 4,
+      },
+    ],
+    resources: [{ name: "nuke", limit: 10, inUse: 1 }],
+  });
+  const decoded = ListHostsResponse.decode(ListHostsResponse.encode(hosts).finish());
+  assert.equal(decoded.hosts[0]!.resources!.memoryMb, 65536);
+  assert.equal(decoded.resources[0]!.name, "nuke");
+  const lock = ControlHostsRequest.fromPartial({ action: HostAction.HOST_ACTION_LOCK, names: ["node07"], reason: "disk" });
+  assert.equal(ControlHostsRequest.decode(ControlHostsRequest.encode(lock).finish()).action, HostAction.HOST_ACTION_LOCK);
+  const modify = ModifyJobsRequest.fromPartial({
+    jobIds: [12],
+    changes: JobChanges.fromPartial({ priority: 10, data: { shot: "a" }, removeData: ["old"] }),
+    reason: "rush",
+  });
+  const changes = ModifyJobsRequest.decode(ModifyJobsRequest.encode(modify).finish()).changes!;
+  assert.equal(changes.priority, 10);
+  assert.equal(changes.cpus, undefined, "an absent change stays unset");
+  assert.deepEqual(changes.data, { shot: "a" });
+}
+
+checkHostAndModifyMessages();
+
 // Constructing a client does no I/O until the first call.
 const supervisor = new SupervisorServiceClient("127.0.0.1:1", credentials.createInsecure());
 const worker = new WorkerServiceClient("127.0.0.1:1", credentials.createInsecure());
@@ -206,7 +268,7 @@ try {
   const count =
     check("SupervisorService", SupervisorServiceService, supervisorRpcs, supervisor) +
     check("WorkerService", WorkerServiceService, workerRpcs, worker);
-  assert.equal(count, 14);
+  assert.equal(count, 18);
 } finally {
   supervisor.close();
   worker.close();

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import grpc
 import grpc.aio
@@ -35,7 +35,7 @@ from ._base import (
 from ._base import resume_sync as resume_sync  # documented here (docs/subscribe.md)
 from .errors import LatchworkError, call_failed
 from .errors import StreamGapError as StreamGapError  # raised by ``subscribe``, long imported here
-from .requests import JobInput
+from .requests import JobChanges, JobInput
 
 if TYPE_CHECKING:
     from latchwork.v1.supervisor_pb2_grpc import SupervisorServiceAsyncStub
@@ -156,6 +156,48 @@ class AsyncClient(BaseClient["SupervisorServiceAsyncStub"]):
     ) -> supervisor_pb2.GetWorkOutputResponse:
         request = requests.work_output(job_id, work_name, stderr, attempt, offset)
         return await self._call(self._stub.GetWorkOutput, request)  # type: ignore[no-any-return]
+
+    async def list_hosts(self, names: str | Iterable[str] = ()) -> supervisor_pb2.ListHostsResponse:
+        """The farm's hosts by name (only ``names`` when given) and its global resources."""
+        request = requests.list_hosts(names)
+        return await self._call(self._stub.ListHosts, request)  # type: ignore[no-any-return]
+
+    async def get_host(self, name: str) -> supervisor_pb2.GetHostResponse:
+        """One host (``.host``) and the work it runs now (``.running``, "job_id:work_name")."""
+        request = requests.get_host(name)
+        return await self._call(self._stub.GetHost, request)  # type: ignore[no-any-return]
+
+    async def control_hosts(
+        self, action: str, names: str | Iterable[str], reason: str = ""
+    ) -> supervisor_pb2.ControlHostsResponse:
+        """``lock`` or ``unlock`` hosts (admins only), all or none; one result per host."""
+        request = requests.control_hosts(action, names, reason)
+        return await self._call(self._stub.ControlHosts, request)  # type: ignore[no-any-return]
+
+    async def lock_hosts(
+        self, names: str | Iterable[str], reason: str = ""
+    ) -> supervisor_pb2.ControlHostsResponse:
+        """No new work on these hosts; what runs there finishes (a drain)."""
+        return await self.control_hosts("lock", names, reason)
+
+    async def unlock_hosts(
+        self, names: str | Iterable[str], reason: str = ""
+    ) -> supervisor_pb2.ControlHostsResponse:
+        """Let locked hosts take work again."""
+        return await self.control_hosts("unlock", names, reason)
+
+    async def modify_jobs(
+        self, job_ids: int | Iterable[int], *, reason: str = "", **changes: Unpack[JobChanges]
+    ) -> supervisor_pb2.ModifyJobsResponse:
+        """Change jobs after submit (Qube's qbmodify): all of them or none.
+
+        ``changes``: ``priority``, ``cpus``, ``retry``, the routing strings (``reservations``,
+        ``requirements``, ``hosts``, ``omithosts``, ``groups``, ``omitgroups``, ``cluster``,
+        ``restrictions``; "" clears one), ``data`` (keys to set) and ``remove_data`` (keys to
+        drop). What is not named is left as it is. The response lists the jobs that changed.
+        """
+        request = requests.modify_jobs(job_ids, changes, reason)
+        return await self._call(self._stub.ModifyJobs, request)  # type: ignore[no-any-return]
 
     async def subscribe(
         self,

@@ -27,11 +27,11 @@ from google.protobuf.json_format import MessageToDict
 
 from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2, trigger_pb2
 
+from . import cli_hosts
 from .client import Client, LatchworkError
+from .exit_codes import EXIT_JOB_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE
 from .jobspec import JobSpecError
 from .requests import ACTIONS
-
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_JOB_FAILED = 0, 1, 2, 3, 4
 
 COMMAND_GROUP = "latchwork.commands"
 """Entry-point group of the subcommands other packages contribute (pyproject.toml)."""
@@ -142,6 +142,8 @@ def cmd_job(client: Client, args: argparse.Namespace) -> int:
     print(f"cmdline {job.spec.command.cmdline}")
     if job.child_ids:
         print(f"children {' '.join(map(str, job.child_ids))}")
+    if job.waiting_reason:
+        print(f"waiting reason: {job.waiting_reason}")
     print(f"{'WORK':<16} {'STATUS':<9} {'TRIES':>5} {'EXIT':>5}  HOST  MESSAGE")
     for work in job.work:
         print(
@@ -618,6 +620,8 @@ def _parser(contributed: Mapping[str, Command]) -> argparse.ArgumentParser:
 
     graph = sub.add_parser("graph", help="the process group's dependency graph as Graphviz DOT")
     graph.add_argument("pgrp", type=int)
+
+    cli_hosts.configure(sub)
     return parser
 
 
@@ -630,6 +634,7 @@ _HANDLERS = {
     "validate": cmd_validate,
     "graph": cmd_graph,
     **dict.fromkeys(ACTIONS, cmd_action),
+    **cli_hosts.HANDLERS,
 }
 _CLIENT_COMMANDS = frozenset(_HANDLERS)
 """The subcommands the client itself defines (each talks to a supervisor)."""

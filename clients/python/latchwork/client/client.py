@@ -8,7 +8,7 @@ and, for invalid input, every field violation the server named.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, Unpack
 
 import grpc
 
@@ -25,7 +25,7 @@ from ._base import (
     resume_sync,
 )
 from .errors import FieldViolation, LatchworkError, call_failed
-from .requests import JobInput
+from .requests import JobChanges, JobInput
 
 __all__ = ["Client", "FieldViolation", "LatchworkError", "call_metadata", "open_channel"]
 
@@ -140,6 +140,48 @@ class Client(BaseClient[supervisor_pb2_grpc.SupervisorServiceStub]):
     ) -> supervisor_pb2.GetWorkOutputResponse:
         request = requests.work_output(job_id, work_name, stderr, attempt, offset)
         return self._call(self._stub.GetWorkOutput, request)  # type: ignore[no-any-return]
+
+    def list_hosts(self, names: str | Iterable[str] = ()) -> supervisor_pb2.ListHostsResponse:
+        """The farm's hosts by name (only ``names`` when given) and its global resources."""
+        request = requests.list_hosts(names)
+        return self._call(self._stub.ListHosts, request)  # type: ignore[no-any-return]
+
+    def get_host(self, name: str) -> supervisor_pb2.GetHostResponse:
+        """One host (``.host``) and the work it runs now (``.running``, "job_id:work_name")."""
+        request = requests.get_host(name)
+        return self._call(self._stub.GetHost, request)  # type: ignore[no-any-return]
+
+    def control_hosts(
+        self, action: str, names: str | Iterable[str], reason: str = ""
+    ) -> supervisor_pb2.ControlHostsResponse:
+        """``lock`` or ``unlock`` hosts (admins only), all or none; one result per host."""
+        request = requests.control_hosts(action, names, reason)
+        return self._call(self._stub.ControlHosts, request)  # type: ignore[no-any-return]
+
+    def lock_hosts(
+        self, names: str | Iterable[str], reason: str = ""
+    ) -> supervisor_pb2.ControlHostsResponse:
+        """No new work on these hosts; what runs there finishes (a drain)."""
+        return self.control_hosts("lock", names, reason)
+
+    def unlock_hosts(
+        self, names: str | Iterable[str], reason: str = ""
+    ) -> supervisor_pb2.ControlHostsResponse:
+        """Let locked hosts take work again."""
+        return self.control_hosts("unlock", names, reason)
+
+    def modify_jobs(
+        self, job_ids: int | Iterable[int], *, reason: str = "", **changes: Unpack[JobChanges]
+    ) -> supervisor_pb2.ModifyJobsResponse:
+        """Change jobs after submit (Qube's qbmodify): all of them or none.
+
+        ``changes``: ``priority``, ``cpus``, ``retry``, the routing strings (``reservations``,
+        ``requirements``, ``hosts``, ``omithosts``, ``groups``, ``omitgroups``, ``cluster``,
+        ``restrictions``; "" clears one), ``data`` (keys to set) and ``remove_data`` (keys to
+        drop). What is not named is left as it is. The response lists the jobs that changed.
+        """
+        request = requests.modify_jobs(job_ids, changes, reason)
+        return self._call(self._stub.ModifyJobs, request)  # type: ignore[no-any-return]
 
     def subscribe(
         self,

@@ -23,19 +23,23 @@ import grpc
 from latchwork.common.frames import parse_frame_range
 from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2
 
+from . import qb_hosts
 from .aio import resume_sync
 from .client import Client, LatchworkError
 from .jobspec import plain_values
 
 __all__ = [
+    "Host",
     "Job",
     "LatchworkError",
     "Work",
     "block",
     "connect",
     "genframes",
+    "hostinfo",
     "jobinfo",
     "kill",
+    "modify",
     "remove",
     "resume",
     "retry",
@@ -74,11 +78,22 @@ _PROTOTYPES = {job_pb2.PROTOTYPE_CMDRANGE: "cmdrange"}
 
 
 class _QbDict(dict[str, Any]):
-    """A dict whose keys also read as attributes, like Qube's job and work objects."""
+    """A dict whose keys also read and write as attributes, like Qube's job and work objects:
+    ``job.priority = 10`` sets ``job["priority"]`` (a plain attribute would be lost when the
+    dict is submitted again)."""
 
     def __getattr__(self, key: str) -> Any:
         try:
             return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self[key] = value
+
+    def __delattr__(self, key: str) -> None:
+        try:
+            del self[key]
         except KeyError:
             raise AttributeError(key) from None
 
@@ -89,6 +104,10 @@ class Job(_QbDict):
 
 class Work(_QbDict):
     """A work item (agenda entry), as ``qb.genframes`` and ``jobinfo(agenda=True)`` give it."""
+
+
+class Host(_QbDict):
+    """A host as ``qb.hostinfo`` returns it (its keys: ``latchwork.client.qb_hosts``)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -490,3 +509,55 @@ def waitfor(ids: Any, timeout: float | None = None) -> list[Job]:
         if close is not None:
             close()
     return [_job_dict(client.get_job(job_id)) for job_id in job_ids]
+
+
+def hostinfo(
+    fields: Iterable[str] = (),
+    filters: Mapping[str, Any] | None = None,
+    name: str | Iterable[str] | None = None,
+    state: str | Iterable[str] | None = None,
+    subjobs: bool = False,
+) -> list[Host]:
+    """The farm's hosts as dicts, in Qube's shape and signature (PipelineFX's ``qb.hostinfo``).
+
+    ``name``: one host or a list; ``state``: ``"active"`` (up) or ``"down"``, or a list;
+    ``filters``: other keys that must equal a value (or be one of a list), e.g.
+    ``{"cluster": "/farm/a"}``; ``subjobs=True`` (or ``fields=["subjobs"]``) adds the work
+    running on each host. The keys, and how Qube's map, are in ``latchwork.client.qb_hosts``.
+    """
+    wanted_fields = set(_list(fields))
+    unknown = wanted_fields - {"subjobs"}
+    if unknown:
+        raise ValueError(f"hostinfo: unknown field(s) {', '.join(sorted(unknown))}; use subjobs")
+    with_work = subjobs or "subjobs" in wanted_fields
+    conditions = dict(filters or {})
+    if state is not None:
+        states = [str(s).lower() for s in _list(state)]
+        bad = [s for s in states if s not in qb_hosts.STATES]
+        if bad:
+            raise ValueError(f"hostinfo: unknown state(s) {', '.join(bad)}; use active or down")
+        conditions["state"] = states
+    names = [str(n) for n in _list(name)]
+    client = _get_client()
+    result: list[Host] = []
+    for host in client.list_hosts(names).hosts:
+        running = list(client.get_host(host.name).running) if with_work else None
+        entry = qb_hosts.host_dict(host, running)
+        if qb_hosts.matches(entry, conditions):
+            result.append(Host(entry))
+    return result
+
+
+def modify(params: Mapping[str, Any], jobid: Any, *extrajobids: Any) -> list[int]:
+    """Change jobs after submit, in Qube's shape: ``qb.modify({"priority": 10}, 250, 251)``.
+
+    ``params`` takes Qube's modifiable parameters that Latchwork changes (``priority``,
+    ``cpus``, ``retrywork``, ``reservations``, ``requirements``, ``hosts``, ``omithosts``,
+    ``groups``, ``omitgroups``, ``cluster``, ``restrictions``, ``data``: keys to set, None
+    removes one); any other is refused by name. All jobs change or none (``LatchworkError``).
+    Returns the ids of the jobs that changed (those already as asked are left out).
+    """
+    job_ids = _job_ids(jobid) + _job_ids(list(extrajobids))
+    changes = qb_hosts.modify_changes(params)
+    response = _get_client().modify_jobs(job_ids, **changes)
+    return list(response.changed_job_ids)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypedDict, TypeVar
 
 from latchwork.v1 import job_pb2, supervisor_pb2
 
@@ -52,6 +52,30 @@ ACTIONS = {
     "resume": supervisor_pb2.ACTION_RESUME,
     "remove": supervisor_pb2.ACTION_REMOVE,
 }
+
+HOST_ACTIONS = {
+    "lock": supervisor_pb2.HOST_ACTION_LOCK,
+    "unlock": supervisor_pb2.HOST_ACTION_UNLOCK,
+}
+
+
+class JobChanges(TypedDict, total=False):
+    """What ``modify_jobs`` may change (``JobChanges`` in supervisor.proto); a key left out is
+    left as it is, and an empty routing string clears that attribute."""
+
+    priority: int
+    cpus: int
+    retry: int
+    reservations: str
+    requirements: str
+    hosts: str
+    omithosts: str
+    groups: str
+    omitgroups: str
+    cluster: str
+    restrictions: str
+    data: Mapping[str, str]
+    remove_data: Iterable[str]
 
 
 @_builder
@@ -132,3 +156,58 @@ def validate_trigger(triggers: str, job_id: int) -> supervisor_pb2.ValidateTrigg
 @_builder
 def subscribe(after_seq: int, filters: Mapping[str, Any]) -> supervisor_pb2.SubscribeRequest:
     return supervisor_pb2.SubscribeRequest(after_seq=after_seq, **filters)
+
+
+def _names(names: str | Iterable[str]) -> list[str]:
+    """Host names: one name, or any iterable of them (a lone string is one name, not letters)."""
+    return [names] if isinstance(names, str) else list(names)
+
+
+@_builder
+def list_hosts(names: str | Iterable[str]) -> supervisor_pb2.ListHostsRequest:
+    return supervisor_pb2.ListHostsRequest(names=_names(names))
+
+
+@_builder
+def get_host(name: str) -> supervisor_pb2.GetHostRequest:
+    return supervisor_pb2.GetHostRequest(name=name)
+
+
+@_builder
+def control_hosts(
+    action: str, names: str | Iterable[str], reason: str
+) -> supervisor_pb2.ControlHostsRequest:
+    if action not in HOST_ACTIONS:
+        raise RequestError(f"unknown host action {action!r}; use one of {', '.join(HOST_ACTIONS)}")
+    return supervisor_pb2.ControlHostsRequest(
+        action=HOST_ACTIONS[action], names=_names(names), reason=reason
+    )
+
+
+@_builder
+def modify_jobs(
+    job_ids: int | Iterable[int], changes: Mapping[str, Any], reason: str
+) -> supervisor_pb2.ModifyJobsRequest:
+    """``changes`` holds only what changes: a value of None is left out, so ``priority=None``
+    means "keep the priority", as an absent proto3 ``optional`` field does."""
+    given = {key: value for key, value in changes.items() if value is not None}
+    unknown = sorted(set(given) - set(JobChanges.__annotations__))
+    if unknown:
+        raise RequestError(
+            f"cannot change {', '.join(unknown)}; "
+            f"use one of {', '.join(JobChanges.__annotations__)}"
+        )
+    data = dict(given.pop("data", {}))
+    remove_data = _names(given.pop("remove_data", ()))
+    if not (given or data or remove_data):
+        raise RequestError("nothing to change: name at least one attribute")
+    for key in ("priority", "cpus", "retry"):
+        value = given.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise RequestError(f"{key} must be a whole number, not {value!r}")
+    ids = [job_ids] if isinstance(job_ids, int) else list(job_ids)
+    return supervisor_pb2.ModifyJobsRequest(
+        job_ids=ids,
+        changes=supervisor_pb2.JobChanges(data=data, remove_data=remove_data, **given),
+        reason=reason,
+    )

@@ -1,7 +1,9 @@
 package io.latchwork.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -13,20 +15,35 @@ import io.latchwork.v1.AddCallbacksRequest;
 import io.latchwork.v1.AddCallbacksResponse;
 import io.latchwork.v1.AppendOutputRequest;
 import io.latchwork.v1.AppendOutputResponse;
+import io.latchwork.v1.ControlHostsRequest;
+import io.latchwork.v1.ControlHostsResponse;
 import io.latchwork.v1.ControlJobsRequest;
 import io.latchwork.v1.ControlJobsResponse;
+import io.latchwork.v1.GetHostRequest;
+import io.latchwork.v1.GetHostResponse;
 import io.latchwork.v1.GetJobRequest;
 import io.latchwork.v1.GetJobResponse;
 import io.latchwork.v1.GetWorkOutputRequest;
 import io.latchwork.v1.GetWorkOutputResponse;
+import io.latchwork.v1.GlobalResource;
 import io.latchwork.v1.HeartbeatRequest;
 import io.latchwork.v1.HeartbeatResponse;
+import io.latchwork.v1.Host;
+import io.latchwork.v1.HostAction;
+import io.latchwork.v1.HostControlResult;
+import io.latchwork.v1.HostResources;
+import io.latchwork.v1.HostState;
+import io.latchwork.v1.JobChanges;
 import io.latchwork.v1.LeaseWorkRequest;
 import io.latchwork.v1.LeaseWorkResponse;
 import io.latchwork.v1.ListCallbackRunsRequest;
 import io.latchwork.v1.ListCallbackRunsResponse;
+import io.latchwork.v1.ListHostsRequest;
+import io.latchwork.v1.ListHostsResponse;
 import io.latchwork.v1.ListJobsRequest;
 import io.latchwork.v1.ListJobsResponse;
+import io.latchwork.v1.ModifyJobsRequest;
+import io.latchwork.v1.ModifyJobsResponse;
 import io.latchwork.v1.RegisterWorkerRequest;
 import io.latchwork.v1.RegisterWorkerResponse;
 import io.latchwork.v1.ReportWorkRequest;
@@ -151,6 +168,37 @@ class ApiCoverageTest {
         SupervisorServiceGrpc.getGetWorkOutputMethod();
     check(getWorkOutputMethod, "latchwork.v1.SupervisorService/GetWorkOutput", MethodType.UNARY);
 
+    // ListHosts
+    Function<ListHostsRequest, ListHostsResponse> listHosts = blocking::listHosts;
+    BiConsumer<ListHostsRequest, StreamObserver<ListHostsResponse>> listHostsAsync =
+        async::listHosts;
+    MethodDescriptor<ListHostsRequest, ListHostsResponse> listHostsMethod =
+        SupervisorServiceGrpc.getListHostsMethod();
+    check(listHostsMethod, "latchwork.v1.SupervisorService/ListHosts", MethodType.UNARY);
+
+    // GetHost
+    Function<GetHostRequest, GetHostResponse> getHost = blocking::getHost;
+    BiConsumer<GetHostRequest, StreamObserver<GetHostResponse>> getHostAsync = async::getHost;
+    MethodDescriptor<GetHostRequest, GetHostResponse> getHostMethod =
+        SupervisorServiceGrpc.getGetHostMethod();
+    check(getHostMethod, "latchwork.v1.SupervisorService/GetHost", MethodType.UNARY);
+
+    // ControlHosts
+    Function<ControlHostsRequest, ControlHostsResponse> controlHosts = blocking::controlHosts;
+    BiConsumer<ControlHostsRequest, StreamObserver<ControlHostsResponse>> controlHostsAsync =
+        async::controlHosts;
+    MethodDescriptor<ControlHostsRequest, ControlHostsResponse> controlHostsMethod =
+        SupervisorServiceGrpc.getControlHostsMethod();
+    check(controlHostsMethod, "latchwork.v1.SupervisorService/ControlHosts", MethodType.UNARY);
+
+    // ModifyJobs
+    Function<ModifyJobsRequest, ModifyJobsResponse> modifyJobs = blocking::modifyJobs;
+    BiConsumer<ModifyJobsRequest, StreamObserver<ModifyJobsResponse>> modifyJobsAsync =
+        async::modifyJobs;
+    MethodDescriptor<ModifyJobsRequest, ModifyJobsResponse> modifyJobsMethod =
+        SupervisorServiceGrpc.getModifyJobsMethod();
+    check(modifyJobsMethod, "latchwork.v1.SupervisorService/ModifyJobs", MethodType.UNARY);
+
     assertNotNull(submit);
     assertNotNull(submitAsync);
     assertNotNull(subscribe);
@@ -169,6 +217,14 @@ class ApiCoverageTest {
     assertNotNull(validateTriggerAsync);
     assertNotNull(getWorkOutput);
     assertNotNull(getWorkOutputAsync);
+    assertNotNull(listHosts);
+    assertNotNull(listHostsAsync);
+    assertNotNull(getHost);
+    assertNotNull(getHostAsync);
+    assertNotNull(controlHosts);
+    assertNotNull(controlHostsAsync);
+    assertNotNull(modifyJobs);
+    assertNotNull(modifyJobsAsync);
 
     checkService(
         SupervisorServiceGrpc.getServiceDescriptor(),
@@ -181,7 +237,64 @@ class ApiCoverageTest {
         "AddCallbacks",
         "ListCallbackRuns",
         "ValidateTrigger",
-        "GetWorkOutput");
+        "GetWorkOutput",
+        "ListHosts",
+        "GetHost",
+        "ControlHosts",
+        "ModifyJobs");
+  }
+
+  /**
+   * Issue 12's messages: a host with its resources, a lock, and job changes whose absent fields
+   * stay unset (JobChanges uses proto3 optional).
+   */
+  @Test
+  void hostAndModifyMessages() throws Exception {
+    Host host =
+        Host.newBuilder()
+            .setName("node07")
+            .setState(HostState.HOST_STATE_UP)
+            .setResources(
+                HostResources.newBuilder().setCores(16).setMemoryMb(65536).setGpus(2).build())
+            .addGroups("gpu")
+            .setSlots(4)
+            .build();
+    ListHostsResponse hosts =
+        ListHostsResponse.newBuilder()
+            .addHosts(host)
+            .addResources(GlobalResource.newBuilder().setName("nuke").setLimit(10))
+            .build();
+    ListHostsResponse decoded = ListHostsResponse.parseFrom(hosts.toByteArray());
+    assertEquals(65536, decoded.getHosts(0).getResources().getMemoryMb());
+    assertEquals("nuke", decoded.getResources(0).getName());
+    GetHostResponse got = GetHostResponse.newBuilder().setHost(host).addRunning("12:7").build();
+    assertEquals("12:7", got.getRunning(0));
+    ControlHostsRequest lock =
+        ControlHostsRequest.newBuilder()
+            .setAction(HostAction.HOST_ACTION_LOCK)
+            .addNames("node07")
+            .setReason("disk")
+            .build();
+    assertEquals(HostAction.HOST_ACTION_LOCK, lock.getAction());
+    ControlHostsResponse locked =
+        ControlHostsResponse.newBuilder()
+            .addResults(HostControlResult.newBuilder().setName("node07").setChanged(true))
+            .build();
+    assertTrue(locked.getResults(0).getChanged());
+    ModifyJobsRequest modify =
+        ModifyJobsRequest.newBuilder()
+            .addJobIds(12)
+            .setChanges(
+                JobChanges.newBuilder().setPriority(10).putData("shot", "a").addRemoveData("old"))
+            .setReason("rush")
+            .build();
+    JobChanges changes = ModifyJobsRequest.parseFrom(modify.toByteArray()).getChanges();
+    assertTrue(changes.hasPriority());
+    assertFalse(changes.hasCpus());
+    assertEquals(10, changes.getPriority());
+    assertEquals(0, ModifyJobsResponse.getDefaultInstance().getChangedJobIdsCount());
+    assertEquals(
+        "node07", ListHostsRequest.newBuilder().addNames("node07").build().getNames(0));
   }
 
   @Test
