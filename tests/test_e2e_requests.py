@@ -15,6 +15,7 @@ import pytest
 from google.rpc import error_details_pb2, status_pb2
 
 from latchwork.client import AsyncClient, Client, LatchworkError
+from latchwork.server.api.checks import MAX_HELD_LEASES
 from latchwork.v1 import (
     job_pb2,
     supervisor_pb2,
@@ -333,3 +334,30 @@ def test_the_message_never_names_python_classes(client: Client) -> None:
     with pytest.raises(LatchworkError) as caught:
         client.control("block", work=[(job_id, "\u2028\x00\r\n" * 30_000)])
     assert "<class" not in caught.value.message and "Error" not in caught.value.message
+
+
+def test_a_worker_names_a_bounded_number_of_leases(server: ServerProcess) -> None:
+    too_many = [f"lease-{i}" for i in range(MAX_HELD_LEASES + 1)]
+    with server.channel() as channel:
+        worker = worker_pb2_grpc.WorkerServiceStub(channel)
+        _assert_invalid(
+            _refusal(
+                lambda: worker.RegisterWorker(
+                    worker_pb2.RegisterWorkerRequest(host="boundhost", slots=1, lease_ids=too_many)
+                )
+            ),
+            "lease_ids",
+            f"at most {MAX_HELD_LEASES}",
+        )
+        worker_id = worker.RegisterWorker(
+            worker_pb2.RegisterWorkerRequest(host="boundhost", slots=1)
+        ).worker_id
+        _assert_invalid(
+            _refusal(
+                lambda: worker.Heartbeat(
+                    worker_pb2.HeartbeatRequest(worker_id=worker_id, lease_ids=too_many)
+                )
+            ),
+            "lease_ids",
+            f"at most {MAX_HELD_LEASES}",
+        )

@@ -102,7 +102,11 @@ type RegisterWorkerRequest struct {
 	// Its cluster ("/farm/a").
 	Cluster string `protobuf:"bytes,6,opt,name=cluster,proto3" json:"cluster,omitempty"`
 	// Clusters whose jobs it takes (empty: any).
-	Restrictions  string `protobuf:"bytes,7,opt,name=restrictions,proto3" json:"restrictions,omitempty"`
+	Restrictions string `protobuf:"bytes,7,opt,name=restrictions,proto3" json:"restrictions,omitempty"`
+	// Leases it still holds when it registers again: running, or ended and not
+	// yet reported (the supervisor restarted or lost it meanwhile). It asks to
+	// keep them; it kills the frames of those not kept.
+	LeaseIds      []string `protobuf:"bytes,8,rep,name=lease_ids,json=leaseIds,proto3" json:"lease_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -186,6 +190,13 @@ func (x *RegisterWorkerRequest) GetRestrictions() string {
 	return ""
 }
 
+func (x *RegisterWorkerRequest) GetLeaseIds() []string {
+	if x != nil {
+		return x.LeaseIds
+	}
+	return nil
+}
+
 // The worker's identity.
 type RegisterWorkerResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -194,8 +205,13 @@ type RegisterWorkerResponse struct {
 	// Send a heartbeat at least this often, in seconds; after three missed
 	// heartbeats the worker's leases are requeued.
 	HeartbeatSeconds int32 `protobuf:"varint,2,opt,name=heartbeat_seconds,json=heartbeatSeconds,proto3" json:"heartbeat_seconds,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Those of `lease_ids` that are still its own (re-attached after a restart
+	// of the supervisor): it reports them as usual. The others were taken back
+	// (requeued, killed or ended meanwhile): it kills their frames and drops
+	// their reports.
+	KeptLeaseIds  []string `protobuf:"bytes,3,rep,name=kept_lease_ids,json=keptLeaseIds,proto3" json:"kept_lease_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RegisterWorkerResponse) Reset() {
@@ -240,6 +256,13 @@ func (x *RegisterWorkerResponse) GetHeartbeatSeconds() int32 {
 		return x.HeartbeatSeconds
 	}
 	return 0
+}
+
+func (x *RegisterWorkerResponse) GetKeptLeaseIds() []string {
+	if x != nil {
+		return x.KeptLeaseIds
+	}
+	return nil
 }
 
 // A heartbeat from a worker.
@@ -306,7 +329,8 @@ type HeartbeatResponse struct {
 	SuspendLeaseIds []string `protobuf:"bytes,2,rep,name=suspend_lease_ids,json=suspendLeaseIds,proto3" json:"suspend_lease_ids,omitempty"`
 	// Leases to continue (SIGCONT).
 	ResumeLeaseIds []string `protobuf:"bytes,3,rep,name=resume_lease_ids,json=resumeLeaseIds,proto3" json:"resume_lease_ids,omitempty"`
-	// False when the supervisor no longer knows the worker: register again.
+	// False when the supervisor no longer knows the worker: register again,
+	// naming the leases it still holds (RegisterWorkerRequest.lease_ids).
 	Known         bool `protobuf:"varint,4,opt,name=known,proto3" json:"known,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -849,7 +873,7 @@ var File_latchwork_v1_worker_proto protoreflect.FileDescriptor
 
 const file_latchwork_v1_worker_proto_rawDesc = "" +
 	"\n" +
-	"\x19latchwork/v1/worker.proto\x12\flatchwork.v1\x1a\x17latchwork/v1/host.proto\x1a\x16latchwork/v1/job.proto\"\xe6\x02\n" +
+	"\x19latchwork/v1/worker.proto\x12\flatchwork.v1\x1a\x17latchwork/v1/host.proto\x1a\x16latchwork/v1/job.proto\"\x83\x03\n" +
 	"\x15RegisterWorkerRequest\x12\x12\n" +
 	"\x04host\x18\x01 \x01(\tR\x04host\x12\x14\n" +
 	"\x05slots\x18\x02 \x01(\x05R\x05slots\x129\n" +
@@ -859,13 +883,15 @@ const file_latchwork_v1_worker_proto_rawDesc = "" +
 	"properties\x12\x16\n" +
 	"\x06groups\x18\x05 \x03(\tR\x06groups\x12\x18\n" +
 	"\acluster\x18\x06 \x01(\tR\acluster\x12\"\n" +
-	"\frestrictions\x18\a \x01(\tR\frestrictions\x1a=\n" +
+	"\frestrictions\x18\a \x01(\tR\frestrictions\x12\x1b\n" +
+	"\tlease_ids\x18\b \x03(\tR\bleaseIds\x1a=\n" +
 	"\x0fPropertiesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"b\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x88\x01\n" +
 	"\x16RegisterWorkerResponse\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12+\n" +
-	"\x11heartbeat_seconds\x18\x02 \x01(\x05R\x10heartbeatSeconds\"L\n" +
+	"\x11heartbeat_seconds\x18\x02 \x01(\x05R\x10heartbeatSeconds\x12$\n" +
+	"\x0ekept_lease_ids\x18\x03 \x03(\tR\fkeptLeaseIds\"L\n" +
 	"\x10HeartbeatRequest\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x1b\n" +
 	"\tlease_ids\x18\x02 \x03(\tR\bleaseIds\"\xa5\x01\n" +

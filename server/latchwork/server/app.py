@@ -4,8 +4,10 @@ Start-up refuses, with one line and a non-zero exit, what would corrupt or confu
 supervisor on the same data directory (an exclusive lock, taken before anything is read) or on
 the same port, and a database that is read-only, foreign, newer or corrupt.
 
-Shutdown on SIGTERM or SIGINT is orderly: stop taking requests, requeue running work and end
-its processes, then close the store, so a restart finds nothing half done.
+Shutdown on SIGTERM or SIGINT is orderly: stop taking requests, requeue the local pool's
+running work and end its processes, then close the store, so a restart finds nothing half done.
+Remote workers' frames run on through a restart, however the supervisor stops, and are
+re-attached when their workers register again (``reattach_grace_seconds``, docs/operations.md).
 """
 
 from __future__ import annotations
@@ -237,18 +239,24 @@ async def _run(
         supervisor, sandbox, Mailer(mail), run_queue, concurrency=settings.sandbox_workers
     )
     try:
-        stale = supervisor.recover()
+        stale = supervisor.recover(settings.reattach_grace_seconds)
     except StorageError as error:
         raise StartupError(
             f"{settings.database}: cannot record the recovery of running work ({error})"
         ) from None
     if stale:
+        # Only the requeued (local) leases: remote frames may run on this machine too.
         orphans = kill_orphans(stale)
         log.warning(
             "requeued %d work items left running by the previous supervisor "
             "(killed %d leftover processes)",
             len(stale),
             len(orphans),
+        )
+    if supervisor.reattach_deadline() is not None:
+        log.info(
+            "remote work left running waits up to %g s for its workers to re-attach it",
+            settings.reattach_grace_seconds,
         )
     runner_task = asyncio.create_task(_keep_running("callback runner", callback_runner.serve))
     # Firings recorded but not carried out before the last stop run first (the outbox).
@@ -281,6 +289,7 @@ async def _run(
     retention = asyncio.create_task(
         _keep_running("retention", lambda: _retain(supervisor, settings))
     )
+    grace = asyncio.create_task(_keep_running("re-attach grace", lambda: _end_grace(supervisor)))
     host = settings.listen.rsplit(":", 1)[0]
     print(
         f"latchwork: serving on {host}:{port} (data {settings.data_dir}, "
@@ -294,11 +303,13 @@ async def _run(
     reaper.cancel()
     timers.cancel()
     retention.cancel()
+    grace.cancel()
     runner_task.cancel()
     if sandbox is not None:
         await sandbox.close()
     try:
-        supervisor.requeue_all("the supervisor shut down while it ran")
+        # Remote frames run on: their workers re-attach them at the next start.
+        supervisor.requeue_on_shutdown("the supervisor shut down while it ran")
     except StorageError as error:
         log.warning("could not requeue running work (%s); the next start requeues it", error)
     await pool.stop()
@@ -323,6 +334,15 @@ async def _keep_running(name: str, work: Callable[[], Awaitable[None]]) -> None:
             log.exception("%s failed; starting it again", name)
         await asyncio.sleep(delay)
         delay = min(delay * 2, RESTART_MAX_SECONDS)
+
+
+async def _end_grace(supervisor: Supervisor) -> None:
+    """Requeue the remote work no worker re-attached once the grace period after the start
+    is over (nothing to do when none waits)."""
+    while (deadline := supervisor.reattach_deadline()) is not None:
+        await asyncio.sleep(max(deadline - supervisor.clock(), 0.0) + 0.01)
+        if requeued := supervisor.requeue_unclaimed():
+            log.warning("requeued %d work items no worker re-attached", len(requeued))
 
 
 async def _retain(supervisor: Supervisor, settings: Settings) -> None:

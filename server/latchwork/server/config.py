@@ -34,6 +34,9 @@ class Settings:
     slots: int = os.cpu_count() or 1
     host: str = ""
     heartbeat_seconds: int = 5
+    # After a restart, how long remote workers have to re-attach the leases they still run
+    # before those are requeued (docs/operations.md); 0 requeues them at once.
+    reattach_grace_seconds: float = 30.0
     kill_grace_seconds: float = 0.5
     shutdown_grace_seconds: float = 5.0
     durability: str = "normal"
@@ -154,6 +157,10 @@ def load_settings(
     for name in ("callback_cascade_depth", "callback_cascade_burst", "sandbox_owner_runs"):
         if getattr(settings, name) < 0:
             raise ConfigError(f"{name} = {getattr(settings, name)}: must be 0 (off) or more")
+    if settings.reattach_grace_seconds < 0:
+        raise ConfigError(
+            f"reattach_grace_seconds = {settings.reattach_grace_seconds}: must be 0 or more"
+        )
     if settings.callback_cascade_window_seconds <= 0:
         raise ConfigError("callback_cascade_window_seconds: must be more than 0")
     if settings.smtp_tls not in ("none", "starttls", "ssl"):

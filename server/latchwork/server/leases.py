@@ -9,13 +9,18 @@ The lease decision is host-aware (docs/routing.md): the scheduler is asked for w
 the worker's host as the routing state sees it (:class:`~.routing_state.RoutingState`), and
 each lease takes its job's reservation there (host slots, memory, GPUs, licences) until it is
 released, whatever ends it: every end of a lease goes through :meth:`LeaseRegistry.release`.
+
+After a restart the leases found running belong to no worker: those of remote workers wait
+(:meth:`LeaseRegistry.await_reattach`) for their worker to register again and claim them
+(:meth:`LeaseRegistry.reattach`, docs/operations.md); :mod:`.work_leasing` requeues those
+left unclaimed when the grace period ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -74,6 +79,8 @@ class LeaseRegistry:
         self._leases: dict[str, tuple[Job, WorkItem]] = {}
         self._workers: dict[str, _Worker] = {}
         self._lease_worker: dict[str, str] = {}
+        # Leases found running at start that wait for their worker to re-attach them.
+        self._unclaimed: set[str] = set()
         self.routing = routing or RoutingState()
 
     # --- workers -------------------------------------------------------------------------
@@ -118,6 +125,43 @@ class LeaseRegistry:
     def entry(self, lease_id: str) -> tuple[Job, WorkItem] | None:
         return self._leases.get(lease_id)
 
+    # --- re-attaching after a restart ------------------------------------------------------
+
+    def await_reattach(self, lease_ids: Iterable[str]) -> None:
+        """These leases, found running at start, wait for their worker to claim them."""
+        self._unclaimed.update(lease for lease in lease_ids if lease in self._leases)
+
+    def unclaimed(self) -> list[str]:
+        """The leases still waiting for their worker (those that ended meanwhile left out)."""
+        self._unclaimed.intersection_update(self._leases)
+        return sorted(self._unclaimed)
+
+    def reattach(self, worker_id: str, lease_id: str) -> bool:
+        """The worker claims a lease it still runs: True (it is the worker's again, and holds
+        its job's reservation on the worker's host) when its work runs on the worker's host and
+        the lease waits for a worker (since a restart) or is held by an earlier registration of
+        that host (one whose answer the worker never got); False otherwise (taken back, ended,
+        another host's). Only the worker that ran the lease knows its id."""
+        worker = self._workers.get(worker_id)
+        entry = self._leases.get(lease_id)
+        if worker is None or entry is None:
+            return False
+        job, item = entry
+        if item.status is not WorkStatus.RUNNING or item.lease_id != lease_id:
+            return False
+        holder = self._workers.get(self._lease_worker.get(lease_id, ""))
+        if item.host != worker.host or (holder is None) != (lease_id in self._unclaimed):
+            return False  # another host's, or ended meanwhile
+        if holder is not None:
+            if holder.host != worker.host or holder is worker:
+                return holder is worker
+            holder.leases.discard(lease_id)
+        self._unclaimed.discard(lease_id)
+        self._lease_worker[lease_id] = worker_id
+        worker.leases.add(lease_id)
+        self.routing.adopt(lease_id, parse_key(routing_key(job.spec)), worker_id)
+        return True
+
     def lease_ids(self) -> Iterator[str]:
         return iter(self._leases)
 
@@ -128,6 +172,7 @@ class LeaseRegistry:
     def release(self, lease_id: str, *, kill: bool) -> None:
         """Forget a lease that ended; with ``kill``, signal its worker to kill its processes."""
         self._leases.pop(lease_id, None)
+        self._unclaimed.discard(lease_id)
         self.routing.ended(lease_id)
         worker_id = self._lease_worker.pop(lease_id, None)
         worker = self._workers.get(worker_id or "")

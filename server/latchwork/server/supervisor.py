@@ -199,6 +199,10 @@ class Supervisor:
         self.lease_entry = leases.lease_entry
         self.drop_worker = leases.drop_worker
         self.recover = leases.recover
+        self.reattach = leases.reattach
+        self.reattach_deadline = leases.reattach_deadline
+        self.requeue_unclaimed = leases.requeue_unclaimed
+        self.requeue_on_shutdown = leases.requeue_on_shutdown
         self.requeue_all = leases.requeue_all
         # --- routing: licences, why a job waits (RoutingState) ---
         self.waiting_reasons = routing.waiting_reasons

@@ -5,11 +5,21 @@ turns their requests into transitions and commits them. A lease is released only
 commit that ends it: had the commit failed, the reloaded model still has the lease running,
 and the worker's retried report must find it still its own. The same holds for requeueing the
 leases of a worker that left, or of a previous supervisor (:meth:`WorkLeasing.recover`).
+
+A restart of the supervisor (kill -9, SIGTERM, an upgrade) does not stop remote frames: their
+workers keep running them and register again when it is back, naming the leases they hold.
+So at start the leases of remote hosts stay running for a grace period
+(``reattach_grace_seconds``) and a worker of the lease's host re-attaches them
+(:meth:`WorkLeasing.reattach`); what is not claimed when it ends is requeued
+(:meth:`WorkLeasing.requeue_unclaimed`). The frames of the supervisor's own pool die with it
+(or are killed at start), so theirs are requeued at once, as on a shutdown
+(:meth:`WorkLeasing.requeue_on_shutdown`). docs/operations.md tells the operator.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterable
 
 from .commit_pipeline import CommitPipeline
@@ -20,6 +30,8 @@ from .core.transitions import WorkOutcome
 from .host_registry import HostInfo, HostRegistry
 from .job_index import JobIndex
 from .leases import LeaseGrant, LeaseRegistry, LeaseSink, WorkSignal
+
+log = logging.getLogger(__name__)
 
 
 class WorkLeasing:
@@ -40,6 +52,8 @@ class WorkLeasing:
         self._pipeline = pipeline
         self._signal = work_signal
         self._clock = clock
+        # After a restart: when the grace for re-attaching ends (clock time), and its length.
+        self._grace: tuple[float, float] | None = None
 
     def work_signal(self) -> asyncio.Event:
         """An event set the next time work may have become runnable.
@@ -137,14 +151,72 @@ class WorkLeasing:
         self._hosts.worker_gone(worker_id, reason)  # its host is down (an event)
         self._leasing.forget_worker(worker_id)
 
-    def recover(self) -> list[str]:
-        """Requeue work left running by a previous supervisor; returns its stale lease ids."""
-        stale = list(self._leasing.lease_ids())
+    def recover(self, grace_seconds: float = 0.0) -> list[str]:
+        """Work left running by a previous supervisor: with a grace period, the leases of
+        remote hosts wait that long for their workers to re-attach them; the others (all of
+        them without one) are requeued now. Returns the requeued lease ids, whose processes
+        (the local pool's) the caller kills."""
+        leases = list(self._leasing.lease_ids())
+        remote = {lease for lease in leases if grace_seconds > 0 and self._runs_remotely(lease)}
+        stale = [lease for lease in leases if lease not in remote]
         self._requeue(stale, "the supervisor restarted while it ran")
+        if remote:
+            self._leasing.await_reattach(remote)
+            self._grace = (self._clock() + grace_seconds, grace_seconds)
         return stale
+
+    def reattach(self, worker_id: str, lease_ids: Iterable[str]) -> list[str]:
+        """A worker that registered again claims the leases it still holds: those it may keep
+        (they wait for it since the restart, on its host); it kills the frames of the others."""
+        claimed = list(lease_ids)
+        kept = [lease for lease in claimed if self._leasing.reattach(worker_id, lease)]
+        if claimed:
+            log.info(
+                "worker %s re-attached %d of the %d leases it claimed",
+                worker_id,
+                len(kept),
+                len(claimed),
+            )
+        return kept
+
+    def reattach_deadline(self) -> float | None:
+        """When the grace period for re-attaching ends (clock time), None when no lease waits."""
+        if self._grace is None or not self._leasing.unclaimed():
+            return None
+        return self._grace[0]
+
+    def requeue_unclaimed(self) -> list[str]:
+        """Once the grace period is over, requeue the leases no worker re-attached (their
+        workers did not come back); returns their ids. Nothing before its end."""
+        if self._grace is None or self._clock() < self._grace[0]:
+            return []
+        unclaimed = self._leasing.unclaimed()
+        self._requeue(
+            unclaimed,
+            f"its worker did not re-attach it within {self._grace[1]:g} s of the supervisor's "
+            "restart",
+        )
+        self._grace = None
+        return unclaimed
+
+    def requeue_on_shutdown(self, reason: str) -> None:
+        """The supervisor stops: requeue the work whose processes stop with it (its own pool's);
+        remote frames run on and are re-attached at the next start, as after a crash."""
+        local = [lease for lease in self._leasing.lease_ids() if not self._runs_remotely(lease)]
+        self._requeue(local, reason)
 
     def requeue_all(self, reason: str) -> None:
         self._requeue(list(self._leasing.lease_ids()), reason)
+
+    def _runs_remotely(self, lease_id: str) -> bool:
+        """Whether the lease's frame runs on a remote worker's host, which keeps running it
+        while the supervisor is away (a host the registry does not know counts as local: its
+        run is requeued, as before hosts were stored)."""
+        entry = self._leasing.entry(lease_id)
+        if entry is None:
+            return False
+        host = self._hosts.get(entry[1].host)
+        return host is not None and not host.info.local
 
     def _requeue(self, lease_ids: Iterable[str], reason: str) -> None:
         changes = Changes(now=self._clock())

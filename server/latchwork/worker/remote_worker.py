@@ -5,6 +5,13 @@ the local pool, streams the output back while the process runs, and reports how 
 Heartbeats carry the requests to kill, suspend or resume its processes. Its frames die with it,
 however it dies, and a run that starts again removes what a previous one left before it
 registers (``frame_guardian``).
+
+The supervisor may go away (kill -9, SIGTERM, an upgrade) while frames run: they run on, their
+output stays on disk and their reports wait, retried. When the supervisor no longer knows the
+worker (a heartbeat answers ``known = false``, a call is refused with FAILED_PRECONDITION), the
+worker registers again naming every lease it still holds, running or ended and not yet
+reported; it keeps those the supervisor re-attaches and kills the frames of the others (their
+work was taken back meanwhile), then uploads and reports as usual (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -28,11 +35,12 @@ from latchwork.server.core.transitions import WorkOutcome
 from latchwork.server.host_registry import HostInfo
 from latchwork.server.machine import detect_resources
 from latchwork.server.runner import ManagedProcess, RunResult, start_failure_reason
-from latchwork.server.startup import StartupError
 from latchwork.server.throttled_log import ThrottledLog
-from latchwork.v1 import host_pb2, job_pb2, worker_pb2, worker_pb2_grpc
+from latchwork.v1 import job_pb2, worker_pb2, worker_pb2_grpc
 
 from .frame_guardian import FrameGuard
+from .registration import Registration
+from .registration import register_request as register_request  # re-exported (tests)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,7 +58,16 @@ RETRY_MAX_SECONDS = 5.0
 # without it: the report (how the item ended) matters more than its last lines of output.
 UPLOAD_PATIENCE_SECONDS = 60.0
 # Refusals that another try cannot change: the report is dropped. FAILED_PRECONDITION means
-# the supervisor no longer knows this worker (lost or restarted): it took the leases back.
+# the supervisor no longer knows this worker (lost or restarted): the worker registers again
+# and goes on with the leases it keeps (at most _REREGISTRATIONS times for one call).
+_REREGISTRATIONS = 3
+# A supervisor that restarts is found again within about a second, not after gRPC's default
+# reconnection backoff (up to two minutes), which would outlast its grace for re-attaching.
+_CHANNEL_OPTIONS = (
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+)
 _FINAL_REFUSALS = frozenset(
     {
         grpc.StatusCode.FAILED_PRECONDITION,
@@ -90,10 +107,27 @@ class RemoteWorker:
         self._stop = asyncio.Event()
         self._report_log = ThrottledLog(log)
         self._upload_log = ThrottledLog(log)
-        self.worker_id = ""
-        self.heartbeat_seconds = 5
         token = os.environ.get("LATCHWORK_TOKEN")
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self._registration = Registration(address, self.info, self._metadata, self._drop)
+        self._held = self._registration.held  # leases from grant to stored report
+
+    @property
+    def worker_id(self) -> str:
+        return self._registration.worker_id
+
+    def _drop(self, lease_id: str) -> None:
+        """The supervisor took the lease back: its frame must not run on."""
+        if (process := self._processes.get(lease_id)) is not None:
+            process.kill()
+
+    async def _register(self, stub: worker_pb2_grpc.WorkerServiceAsyncStub) -> None:
+        await self._registration.register(stub)
+
+    async def _register_again(
+        self, stub: worker_pb2_grpc.WorkerServiceAsyncStub, seen: int
+    ) -> None:
+        await self._registration.register_again(stub, seen)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until ``stop`` is set; the scratch directory goes with the worker."""
@@ -105,7 +139,7 @@ class RemoteWorker:
             shutil.rmtree(self._scratch, ignore_errors=True)
 
     async def _serve(self, stop: asyncio.Event) -> None:
-        async with grpc.aio.insecure_channel(self.address) as channel:
+        async with grpc.aio.insecure_channel(self.address, options=_CHANNEL_OPTIONS) as channel:
             stub = worker_pb2_grpc.WorkerServiceStub(channel)
             await self._until_stopped(self._register(stub))
             if stop.is_set():
@@ -117,6 +151,7 @@ class RemoteWorker:
                     if free <= 0:
                         await asyncio.sleep(0.05)
                         continue
+                    registration = self._registration.count
                     try:
                         response = await self._until_stopped(
                             stub.LeaseWork(
@@ -128,12 +163,13 @@ class RemoteWorker:
                         )
                     except grpc.aio.AioRpcError as error:
                         if error.code() == grpc.StatusCode.FAILED_PRECONDITION:
-                            await self._until_stopped(self._register(stub))
+                            await self._until_stopped(self._register_again(stub, registration))
                             continue
                         log.warning("lease failed: %s; retrying", error.details())
                         await self._until_stopped(asyncio.sleep(1.0))
                         continue
                     for lease in response.leases if response is not None else ():
+                        self._held.add(lease.lease_id)
                         task = asyncio.create_task(self._run_lease(stub, lease))
                         self._tasks.add(task)
                         task.add_done_callback(self._finished)
@@ -165,28 +201,12 @@ class RemoteWorker:
         if not task.cancelled() and task.exception() is not None:
             log.error("work runner failed", exc_info=task.exception())
 
-    async def _register(self, stub: worker_pb2_grpc.WorkerServiceAsyncStub) -> None:
-        while True:
-            try:
-                response = await stub.RegisterWorker(
-                    register_request(self.info), metadata=self._metadata
-                )
-                break
-            except grpc.aio.AioRpcError as error:
-                if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
-                    # What this host declares is wrong: trying again cannot help.
-                    raise StartupError(f"the supervisor refused: {error.details()}") from None
-                log.warning("cannot register with %s: %s", self.address, error.details())
-                await asyncio.sleep(1.0)
-        self.worker_id = response.worker_id
-        self.heartbeat_seconds = max(response.heartbeat_seconds, 1)
-        log.info("registered with %s as %s", self.address, self.worker_id)
-
     async def _heartbeats(
         self, stub: worker_pb2_grpc.WorkerServiceAsyncStub, stop: asyncio.Event
     ) -> None:
         while not stop.is_set():
-            await asyncio.sleep(self.heartbeat_seconds / 2)
+            await asyncio.sleep(self._registration.heartbeat_seconds / 2)
+            registration = self._registration.count
             try:
                 response = await stub.Heartbeat(
                     worker_pb2.HeartbeatRequest(
@@ -196,6 +216,11 @@ class RemoteWorker:
                 )
             except grpc.aio.AioRpcError as error:
                 log.warning("heartbeat failed: %s", error.details())
+                continue
+            if not response.known:
+                # Restarted, or it found this worker lost: the registration says which
+                # leases are still this worker's (not the kill list, which names them all).
+                await self._register_again(stub, registration)
                 continue
             for lease_id in response.kill_lease_ids:
                 if (process := self._processes.get(lease_id)) is not None:
@@ -214,6 +239,7 @@ class RemoteWorker:
         never left running with nothing behind it."""
         stdout = self._scratch / f"{lease.lease_id}.out"
         stderr = self._scratch / f"{lease.lease_id}.err"
+        self._held.add(lease.lease_id)
         try:
             self._frames.starting(lease.lease_id)
             spec = ProcessSpec(cmdline=lease.cmdline, env=dict(lease.env), cwd=lease.cwd)
@@ -245,8 +271,11 @@ class RemoteWorker:
             uploader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await uploader
-        await self._upload_rest(stub, lease.lease_id, stdout, stderr, offsets)
-        await self._report(stub, lease.lease_id, result.outcome, result.exit_code, result.message)
+        if lease.lease_id in self._held:  # else taken back by the supervisor: runs elsewhere
+            await self._upload_rest(stub, lease.lease_id, stdout, stderr, offsets)
+            await self._report(
+                stub, lease.lease_id, result.outcome, result.exit_code, result.message
+            )
         for path in (stdout, stderr):
             path.unlink(missing_ok=True)
 
@@ -263,11 +292,17 @@ class RemoteWorker:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + UPLOAD_PATIENCE_SECONDS
         delay = 0.1
-        while True:
+        registrations = 0
+        while lease_id in self._held:
+            registration = self._registration.count
             try:
                 await self._upload(stub, lease_id, stdout, stderr, offsets)
                 return
             except grpc.aio.AioRpcError as error:
+                if self._unknown(error) and registrations < _REREGISTRATIONS:
+                    registrations += 1
+                    await self._register_again(stub, registration)
+                    continue
                 if error.code() in _FINAL_REFUSALS or loop.time() >= deadline:
                     log.warning(
                         "output of lease %s not uploaded (%s); reporting without it",
@@ -342,11 +377,14 @@ class RemoteWorker:
     ) -> None:
         """Report how a run ended, trying again for as long as the lease can still be
         accepted: a supervisor that is briefly full or away must not lose the end of a run.
-        It cannot be accepted any more once the supervisor says it does not know this worker
-        (it took the leases back), or refuses the report as such; and a stopping worker tries
-        only until its shutdown grace runs out."""
+        One that no longer knows this worker (it restarted) gets a new registration that
+        claims the lease; the report is dropped once that registration finds the lease taken
+        back, or the supervisor refuses the report as such; and a stopping worker tries only
+        until its shutdown grace runs out."""
         delay = 0.1
-        while True:
+        registrations = 0
+        while lease_id in self._held:  # else dropped when registering again: taken back
+            registration = self._registration.count
             try:
                 await stub.ReportWork(
                     worker_pb2.ReportWorkRequest(
@@ -358,14 +396,20 @@ class RemoteWorker:
                     ),
                     metadata=self._metadata,
                 )
+                self._held.discard(lease_id)
                 return
             except grpc.aio.AioRpcError as error:
+                if self._unknown(error) and registrations < _REREGISTRATIONS:
+                    registrations += 1
+                    await self._register_again(stub, registration)
+                    continue
                 if error.code() in _FINAL_REFUSALS:
                     log.warning(
                         "report of lease %s refused (%s); the supervisor took it back",
                         lease_id,
                         error.details(),
                     )
+                    self._held.discard(lease_id)
                     return
                 self._report_log.warning(
                     "report of lease %s failed (%s); retrying until it is stored",
@@ -375,22 +419,7 @@ class RemoteWorker:
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX_SECONDS)
 
-
-def register_request(info: HostInfo) -> worker_pb2.RegisterWorkerRequest:
-    """The registration that declares ``info``."""
-    resources = info.resources
-    return worker_pb2.RegisterWorkerRequest(
-        host=info.name,
-        slots=info.slots,
-        resources=host_pb2.HostResources(
-            cores=resources.cores,
-            memory_mb=resources.memory_mb,
-            gpus=resources.gpus,
-            os=resources.os,
-            arch=resources.arch,
-        ),
-        properties=dict(info.properties),
-        groups=list(info.groups),
-        cluster=info.cluster,
-        restrictions=info.restrictions,
-    )
+    @staticmethod
+    def _unknown(error: grpc.aio.AioRpcError) -> bool:
+        """The supervisor does not know this worker (it restarted, or found it lost)."""
+        return error.code() == grpc.StatusCode.FAILED_PRECONDITION

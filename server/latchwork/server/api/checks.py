@@ -10,7 +10,7 @@ fine) for ``abort_invalid``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 from typing import Any
 
@@ -157,12 +157,32 @@ def check_work_output(request: supervisor_pb2.GetWorkOutputRequest) -> list[Fiel
     return errors
 
 
+MAX_HELD_LEASES = 10_000
+"""Lease ids a worker may name in one RegisterWorker or Heartbeat: it runs at most its slots
+at once, and this leaves room for runs ended while the supervisor was away; each id is looked
+up on the event loop, so the list is bounded like every other list a client sends."""
+
+
 def check_register_worker(request: worker_pb2.RegisterWorkerRequest) -> list[FieldError]:
     errors: list[FieldError] = []
     if not request.host:
         errors.append(FieldError("host", "required"))
     _not_negative(errors, "slots", request.slots)
+    _held_leases(errors, request.lease_ids)
     return errors
+
+
+def check_heartbeat(request: worker_pb2.HeartbeatRequest) -> list[FieldError]:
+    errors: list[FieldError] = []
+    _held_leases(errors, request.lease_ids)
+    return errors
+
+
+def _held_leases(errors: list[FieldError], lease_ids: Sequence[str]) -> None:
+    if len(lease_ids) > MAX_HELD_LEASES:
+        errors.append(
+            FieldError("lease_ids", f"{len(lease_ids)} lease ids, at most {MAX_HELD_LEASES}")
+        )
 
 
 def check_lease(request: worker_pb2.LeaseWorkRequest) -> list[FieldError]:

@@ -97,13 +97,17 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         sink = RemoteSink(last_seen=time.monotonic())
         worker_id = self.supervisor.register_worker(request.host, sink, info)
         self._sinks[worker_id] = sink
+        # A worker back after a restart of the supervisor (or after being lost) keeps the
+        # leases still waiting for it; it kills the frames of the others.
+        kept = self.supervisor.reattach(worker_id, request.lease_ids) if request.lease_ids else []
         return worker_pb2.RegisterWorkerResponse(
-            worker_id=worker_id, heartbeat_seconds=self.heartbeat_seconds
+            worker_id=worker_id, heartbeat_seconds=self.heartbeat_seconds, kept_lease_ids=kept
         )
 
     async def Heartbeat(
         self, request: worker_pb2.HeartbeatRequest, context: Context
     ) -> worker_pb2.HeartbeatResponse:
+        _check(checks.check_heartbeat(request))
         sink = self._sinks.get(request.worker_id)
         if sink is None or not self.supervisor.knows_worker(request.worker_id):
             return worker_pb2.HeartbeatResponse(known=False, kill_lease_ids=request.lease_ids)

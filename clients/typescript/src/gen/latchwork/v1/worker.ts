@@ -103,6 +103,12 @@ export interface RegisterWorkerRequest {
   cluster: string;
   /** Clusters whose jobs it takes (empty: any). */
   restrictions: string;
+  /**
+   * Leases it still holds when it registers again: running, or ended and not
+   * yet reported (the supervisor restarted or lost it meanwhile). It asks to
+   * keep them; it kills the frames of those not kept.
+   */
+  leaseIds: string[];
 }
 
 export interface RegisterWorkerRequest_PropertiesEntry {
@@ -119,6 +125,13 @@ export interface RegisterWorkerResponse {
    * heartbeats the worker's leases are requeued.
    */
   heartbeatSeconds: number;
+  /**
+   * Those of `lease_ids` that are still its own (re-attached after a restart
+   * of the supervisor): it reports them as usual. The others were taken back
+   * (requeued, killed or ended meanwhile): it kills their frames and drops
+   * their reports.
+   */
+  keptLeaseIds: string[];
 }
 
 /** A heartbeat from a worker. */
@@ -137,7 +150,10 @@ export interface HeartbeatResponse {
   suspendLeaseIds: string[];
   /** Leases to continue (SIGCONT). */
   resumeLeaseIds: string[];
-  /** False when the supervisor no longer knows the worker: register again. */
+  /**
+   * False when the supervisor no longer knows the worker: register again,
+   * naming the leases it still holds (RegisterWorkerRequest.lease_ids).
+   */
   known: boolean;
 }
 
@@ -223,7 +239,16 @@ export interface AppendOutputResponse {
 }
 
 function createBaseRegisterWorkerRequest(): RegisterWorkerRequest {
-  return { host: "", slots: 0, resources: undefined, properties: {}, groups: [], cluster: "", restrictions: "" };
+  return {
+    host: "",
+    slots: 0,
+    resources: undefined,
+    properties: {},
+    groups: [],
+    cluster: "",
+    restrictions: "",
+    leaseIds: [],
+  };
 }
 
 export const RegisterWorkerRequest: MessageFns<RegisterWorkerRequest> = {
@@ -248,6 +273,9 @@ export const RegisterWorkerRequest: MessageFns<RegisterWorkerRequest> = {
     }
     if (message.restrictions !== "") {
       writer.uint32(58).string(message.restrictions);
+    }
+    for (const v of message.leaseIds) {
+      writer.uint32(66).string(v!);
     }
     return writer;
   },
@@ -324,6 +352,14 @@ export const RegisterWorkerRequest: MessageFns<RegisterWorkerRequest> = {
             message.restrictions = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.leaseIds.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -358,6 +394,11 @@ export const RegisterWorkerRequest: MessageFns<RegisterWorkerRequest> = {
       groups: globalThis.Array.isArray(object?.groups) ? object.groups.map((e: any) => globalThis.String(e)) : [],
       cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
       restrictions: isSet(object.restrictions) ? globalThis.String(object.restrictions) : "",
+      leaseIds: globalThis.Array.isArray(object?.leaseIds)
+        ? object.leaseIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.lease_ids)
+        ? object.lease_ids.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -390,6 +431,9 @@ export const RegisterWorkerRequest: MessageFns<RegisterWorkerRequest> = {
     if (message.restrictions !== "") {
       obj.restrictions = message.restrictions;
     }
+    if (message.leaseIds?.length) {
+      obj.leaseIds = message.leaseIds;
+    }
     return obj;
   },
 
@@ -415,6 +459,7 @@ export const RegisterWorkerRequest: MessageFns<RegisterWorkerRequest> = {
     message.groups = object.groups?.map((e) => e) || [];
     message.cluster = object.cluster ?? "";
     message.restrictions = object.restrictions ?? "";
+    message.leaseIds = object.leaseIds?.map((e) => e) || [];
     return message;
   },
 };
@@ -509,7 +554,7 @@ export const RegisterWorkerRequest_PropertiesEntry: MessageFns<RegisterWorkerReq
 };
 
 function createBaseRegisterWorkerResponse(): RegisterWorkerResponse {
-  return { workerId: "", heartbeatSeconds: 0 };
+  return { workerId: "", heartbeatSeconds: 0, keptLeaseIds: [] };
 }
 
 export const RegisterWorkerResponse: MessageFns<RegisterWorkerResponse> = {
@@ -519,6 +564,9 @@ export const RegisterWorkerResponse: MessageFns<RegisterWorkerResponse> = {
     }
     if (message.heartbeatSeconds !== 0) {
       writer.uint32(16).int32(message.heartbeatSeconds);
+    }
+    for (const v of message.keptLeaseIds) {
+      writer.uint32(26).string(v!);
     }
     return writer;
   },
@@ -552,6 +600,14 @@ export const RegisterWorkerResponse: MessageFns<RegisterWorkerResponse> = {
             message.heartbeatSeconds = reader.int32();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.keptLeaseIds.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -576,6 +632,11 @@ export const RegisterWorkerResponse: MessageFns<RegisterWorkerResponse> = {
         : isSet(object.heartbeat_seconds)
         ? globalThis.Number(object.heartbeat_seconds)
         : 0,
+      keptLeaseIds: globalThis.Array.isArray(object?.keptLeaseIds)
+        ? object.keptLeaseIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.kept_lease_ids)
+        ? object.kept_lease_ids.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -587,6 +648,9 @@ export const RegisterWorkerResponse: MessageFns<RegisterWorkerResponse> = {
     if (message.heartbeatSeconds !== 0) {
       obj.heartbeatSeconds = Math.round(message.heartbeatSeconds);
     }
+    if (message.keptLeaseIds?.length) {
+      obj.keptLeaseIds = message.keptLeaseIds;
+    }
     return obj;
   },
 
@@ -597,6 +661,7 @@ export const RegisterWorkerResponse: MessageFns<RegisterWorkerResponse> = {
     const message = createBaseRegisterWorkerResponse();
     message.workerId = object.workerId ?? "";
     message.heartbeatSeconds = object.heartbeatSeconds ?? 0;
+    message.keptLeaseIds = object.keptLeaseIds?.map((e) => e) || [];
     return message;
   },
 };

@@ -221,7 +221,8 @@ private static final long serialVersionUID = 0L;
   private boolean known_ = false;
   /**
    * <pre>
-   * False when the supervisor no longer knows the worker: register again.
+   * False when the supervisor no longer knows the worker: register again,
+   * naming the leases it still holds (RegisterWorkerRequest.lease_ids).
    * </pre>
    *
    * <code>bool known = 4 [json_name = "known"];</code>
@@ -1090,7 +1091,8 @@ private static final long serialVersionUID = 0L;
     private boolean known_ ;
     /**
      * <pre>
-     * False when the supervisor no longer knows the worker: register again.
+     * False when the supervisor no longer knows the worker: register again,
+     * naming the leases it still holds (RegisterWorkerRequest.lease_ids).
      * </pre>
      *
      * <code>bool known = 4 [json_name = "known"];</code>
@@ -1102,7 +1104,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * False when the supervisor no longer knows the worker: register again.
+     * False when the supervisor no longer knows the worker: register again,
+     * naming the leases it still holds (RegisterWorkerRequest.lease_ids).
      * </pre>
      *
      * <code>bool known = 4 [json_name = "known"];</code>
@@ -1118,7 +1121,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * False when the supervisor no longer knows the worker: register again.
+     * False when the supervisor no longer knows the worker: register again,
+     * naming the leases it still holds (RegisterWorkerRequest.lease_ids).
      * </pre>
      *
      * <code>bool known = 4 [json_name = "known"];</code>

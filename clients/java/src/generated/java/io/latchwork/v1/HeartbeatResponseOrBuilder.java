@@ -135,7 +135,8 @@ public interface HeartbeatResponseOrBuilder extends
 
   /**
    * <pre>
-   * False when the supervisor no longer knows the worker: register again.
+   * False when the supervisor no longer knows the worker: register again,
+   * naming the leases it still holds (RegisterWorkerRequest.lease_ids).
    * </pre>
    *
    * <code>bool known = 4 [json_name = "known"];</code>

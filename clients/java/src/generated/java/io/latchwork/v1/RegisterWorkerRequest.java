@@ -37,6 +37,8 @@ private static final long serialVersionUID = 0L;
         com.google.protobuf.LazyStringArrayList.emptyList();
     cluster_ = "";
     restrictions_ = "";
+    leaseIds_ =
+        com.google.protobuf.LazyStringArrayList.emptyList();
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -412,6 +414,67 @@ java.lang.String defaultValue) {
     }
   }
 
+  public static final int LEASE_IDS_FIELD_NUMBER = 8;
+  @SuppressWarnings("serial")
+  private com.google.protobuf.LazyStringArrayList leaseIds_ =
+      com.google.protobuf.LazyStringArrayList.emptyList();
+  /**
+   * <pre>
+   * Leases it still holds when it registers again: running, or ended and not
+   * yet reported (the supervisor restarted or lost it meanwhile). It asks to
+   * keep them; it kills the frames of those not kept.
+   * </pre>
+   *
+   * <code>repeated string lease_ids = 8 [json_name = "leaseIds"];</code>
+   * @return A list containing the leaseIds.
+   */
+  public com.google.protobuf.ProtocolStringList
+      getLeaseIdsList() {
+    return leaseIds_;
+  }
+  /**
+   * <pre>
+   * Leases it still holds when it registers again: running, or ended and not
+   * yet reported (the supervisor restarted or lost it meanwhile). It asks to
+   * keep them; it kills the frames of those not kept.
+   * </pre>
+   *
+   * <code>repeated string lease_ids = 8 [json_name = "leaseIds"];</code>
+   * @return The count of leaseIds.
+   */
+  public int getLeaseIdsCount() {
+    return leaseIds_.size();
+  }
+  /**
+   * <pre>
+   * Leases it still holds when it registers again: running, or ended and not
+   * yet reported (the supervisor restarted or lost it meanwhile). It asks to
+   * keep them; it kills the frames of those not kept.
+   * </pre>
+   *
+   * <code>repeated string lease_ids = 8 [json_name = "leaseIds"];</code>
+   * @param index The index of the element to return.
+   * @return The leaseIds at the given index.
+   */
+  public java.lang.String getLeaseIds(int index) {
+    return leaseIds_.get(index);
+  }
+  /**
+   * <pre>
+   * Leases it still holds when it registers again: running, or ended and not
+   * yet reported (the supervisor restarted or lost it meanwhile). It asks to
+   * keep them; it kills the frames of those not kept.
+   * </pre>
+   *
+   * <code>repeated string lease_ids = 8 [json_name = "leaseIds"];</code>
+   * @param index The index of the value to return.
+   * @return The bytes of the leaseIds at the given index.
+   */
+  public com.google.protobuf.ByteString
+      getLeaseIdsBytes(int index) {
+    return leaseIds_.getByteString(index);
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -449,6 +512,9 @@ java.lang.String defaultValue) {
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(restrictions_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 7, restrictions_);
+    }
+    for (int i = 0; i < leaseIds_.size(); i++) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 8, leaseIds_.getRaw(i));
     }
     getUnknownFields().writeTo(output);
   }
@@ -488,6 +554,14 @@ java.lang.String defaultValue) {
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(restrictions_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(7, restrictions_);
+    }
+    {
+      int dataSize = 0;
+      for (int i = 0; i < leaseIds_.size(); i++) {
+        dataSize += computeStringSizeNoTag(leaseIds_.getRaw(i));
+      }
+      size += dataSize;
+      size += 1 * getLeaseIdsList().size();
     }
     return size;
   }
@@ -530,6 +604,8 @@ java.lang.String defaultValue) {
         .equals(other.getCluster())) return false;
     if (!getRestrictions()
         .equals(other.getRestrictions())) return false;
+    if (!getLeaseIdsList()
+        .equals(other.getLeaseIdsList())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -561,6 +637,10 @@ java.lang.String defaultValue) {
     hash = (53 * hash) + getCluster().hashCode();
     hash = (37 * hash) + RESTRICTIONS_FIELD_NUMBER;
     hash = (53 * hash) + getRestrictions().hashCode();
+    if (getLeaseIdsCount() > 0) {
+      hash = (37 * hash) + LEASE_IDS_FIELD_NUMBER;
+      hash = (53 * hash) + getLeaseIdsList().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -736,6 +816,8 @@ java.lang.String defaultValue) {
           com.google.protobuf.LazyStringArrayList.emptyList();
       cluster_ = "";
       restrictions_ = "";
+      leaseIds_ =
+          com.google.protobuf.LazyStringArrayList.emptyList();
       return this;
     }
 
@@ -796,6 +878,10 @@ java.lang.String defaultValue) {
       if (((from_bitField0_ & 0x00000040) != 0)) {
         result.restrictions_ = restrictions_;
       }
+      if (((from_bitField0_ & 0x00000080) != 0)) {
+        leaseIds_.makeImmutable();
+        result.leaseIds_ = leaseIds_;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -843,6 +929,16 @@ java.lang.String defaultValue) {
       if (!other.getRestrictions().isEmpty()) {
         restrictions_ = other.restrictions_;
         bitField0_ |= 0x00000040;
+        onChanged();
+      }
+      if (!other.leaseIds_.isEmpty()) {
+        if (leaseIds_.isEmpty()) {
+          leaseIds_ = other.leaseIds_;
+          bitField0_ |= 0x00000080;
+        } else {
+          ensureLeaseIdsIsMutable();
+          leaseIds_.addAll(other.leaseIds_);
+        }
         onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
@@ -910,6 +1006,11 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x00000040;
               break;
             } // case 58
+            case 66: {
+              ensureLeaseIdsIsMutable();
+              leaseIds_.add(input.readStringRequireUtf8());
+              break;
+            } // case 66
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1700,6 +1801,171 @@ java.lang.String defaultValue) {
       checkByteStringIsUtf8(value);
       restrictions_ = value;
       bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+
+    private com.google.protobuf.LazyStringArrayList leaseIds_ =
+        com.google.protobuf.LazyStringArrayList.emptyList();
+    private void ensureLeaseIdsIsMutable() {
+      if (!leaseIds_.isModifiable()) {
+        leaseIds_ = new com.google.protobuf.LazyStringArrayList(leaseIds_);
+      }
+      bitField0_ |= 0x00000080;
+    }
+    /**
+     * <pre>
+     * Leases it still holds when it registers again: running, or ended and not
+     * yet reported (the supervisor restarted or lost it meanwhile). It asks to
+     * keep them; it kills the frames of those not kept.
+     * </pre>
+     *
+     * <code>repeated string lease_ids = 8 [json_name = "leaseIds"];</code>
+     * @return A list containing the leaseIds.
+     */
+    public com.google.protobuf.ProtocolStringList
+        getLeaseIdsList() {
+      leaseIds_.makeImmutable();
+      return leaseIds_;
+    }
+    /**
+     * <pre>
+     * Leases it still holds when it registers again: running, or ended and not
+     * yet reported (the supervisor restarted or lost it meanwhile). It asks to
+     * keep them; it kills the frames of those not kept.
+     * </pre>
+     *
+     * <code>repeated string lease_ids = 8 [json_name = "leaseIds"];</code>
+     * @return The count of leaseIds.
+     */
+    public int getLeaseIdsCount() {
+      return leaseIds_.size();
+    }
+    /**
+     * <pre>
+     * Leases it still holds when it registers again: running, or ended and not
+     * yet reported (the supervisor restarted or lost it meanwhile). It asks to
+     * keep them; it kills the frames of those not kept.
+     * </pre>
+     *
+     * <code>repeated string lease_ids = 8 [json_name = "leaseIds"];</code>
+     * @param index The index of the element to return.
+     * @return The leaseIds at the given index.
+     */
+    public java.lang.String getLeaseIds(int index) {
+      return leaseIds_.get(index);
+    }
+    /**
+     * <pre>
+     * Leases it still holds when it registers again: running, or ended and not
+     * yet reported (the supervisor restarted or lost it meanwhile). It asks to
+     * keep them; it kills the frames of those not kept.
+     * </pre>
+     *
+     * <code>repeated string lease_ids = 8 [json_name = "leaseIds"];</code>
+     * @param index The index of the value to return.
+     * @return The bytes of the leaseIds at the given index.
+     */
+    public com.google.protobuf.ByteString
+        getLeaseIdsBytes(int index) {
+      return leaseIds_.getByteString(index);
+    }
+    /**
+     * <pre>
+     * Leases it still holds when it registers again: running, or ended and not
+     * yet reported (the supervisor restarted or lost it meanwhile). It asks to
+     * keep them; it kills the frames of those not kept.
+     * </pre>
+     *
+     * <code>repeated string lease_ids = 8 [json_name = "leaseIds"];</code>
+     * @param index The index to set the value at.
+     * @param value The leaseIds to set.
+     * @return This builder for chaining.
+     */
+    public Builder setLeaseIds(
+        int index, java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      ensureLeaseIdsIsMutable();
+      leaseIds_.set(index, value);
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Leases it still holds when it registers again: running, or ended and not
+     * yet reported (the supervisor restarted or lost it meanwhile). It asks to
+     * keep them; it kills the frames of those not kept.
+     * </pre>
+     *
+     * <code>repeated string lease_ids = 8 [json_name = "leaseIds"];</code>
+     * @param value The leaseIds to add.
+     * @return This builder for chaining.
+     */
+    public Builder addLeaseIds(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      ensureLeaseIdsIsMutable();
+      leaseIds_.add(value);
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Leases it still holds when it registers again: running, or ended and not
+     * yet reported (the supervisor restarted or lost it meanwhile). It asks to
+     * keep them; it kills the frames of those not kept.
+     * </pre>
+     *
+     * <code>repeated string lease_ids = 8 [json_name = "leaseIds"];</code>
+     * @param values The leaseIds to add.
+     * @return This builder for chaining.
+     */
+    public Builder addAllLeaseIds(
+        java.lang.Iterable<java.lang.String> values) {
+      ensureLeaseIdsIsMutable();
+      com.google.protobuf.AbstractMessageLite.Builder.addAll(
+          values, leaseIds_);
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Leases it still holds when it registers again: running, or ended and not
+     * yet reported (the supervisor restarted or lost it meanwhile). It asks to
+     * keep them; it kills the frames of those not kept.
+     * </pre>
+     *
+     * <code>repeated string lease_ids = 8 [json_name = "leaseIds"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearLeaseIds() {
+      leaseIds_ =
+        com.google.protobuf.LazyStringArrayList.emptyList();
+      bitField0_ = (bitField0_ & ~0x00000080);;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Leases it still holds when it registers again: running, or ended and not
+     * yet reported (the supervisor restarted or lost it meanwhile). It asks to
+     * keep them; it kills the frames of those not kept.
+     * </pre>
+     *
+     * <code>repeated string lease_ids = 8 [json_name = "leaseIds"];</code>
+     * @param value The bytes of the leaseIds to add.
+     * @return This builder for chaining.
+     */
+    public Builder addLeaseIdsBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      ensureLeaseIdsIsMutable();
+      leaseIds_.add(value);
+      bitField0_ |= 0x00000080;
       onChanged();
       return this;
     }

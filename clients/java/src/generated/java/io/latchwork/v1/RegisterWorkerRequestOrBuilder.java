@@ -201,4 +201,53 @@ java.lang.String defaultValue);
    */
   com.google.protobuf.ByteString
       getRestrictionsBytes();
+
+  /**
+   * <pre>
+   * Leases it still holds when it registers again: running, or ended and not
+   * yet reported (the supervisor restarted or lost it meanwhile). It asks to
+   * keep them; it kills the frames of those not kept.
+   * </pre>
+   *
+   * <code>repeated string lease_ids = 8 [json_name = "leaseIds"];</code>
+   * @return A list containing the leaseIds.
+   */
+  java.util.List<java.lang.String>
+      getLeaseIdsList();
+  /**
+   * <pre>
+   * Leases it still holds when it registers again: running, or ended and not
+   * yet reported (the supervisor restarted or lost it meanwhile). It asks to
+   * keep them; it kills the frames of those not kept.
+   * </pre>
+   *
+   * <code>repeated string lease_ids = 8 [json_name = "leaseIds"];</code>
+   * @return The count of leaseIds.
+   */
+  int getLeaseIdsCount();
+  /**
+   * <pre>
+   * Leases it still holds when it registers again: running, or ended and not
+   * yet reported (the supervisor restarted or lost it meanwhile). It asks to
+   * keep them; it kills the frames of those not kept.
+   * </pre>
+   *
+   * <code>repeated string lease_ids = 8 [json_name = "leaseIds"];</code>
+   * @param index The index of the element to return.
+   * @return The leaseIds at the given index.
+   */
+  java.lang.String getLeaseIds(int index);
+  /**
+   * <pre>
+   * Leases it still holds when it registers again: running, or ended and not
+   * yet reported (the supervisor restarted or lost it meanwhile). It asks to
+   * keep them; it kills the frames of those not kept.
+   * </pre>
+   *
+   * <code>repeated string lease_ids = 8 [json_name = "leaseIds"];</code>
+   * @param index The index of the value to return.
+   * @return The bytes of the leaseIds at the given index.
+   */
+  com.google.protobuf.ByteString
+      getLeaseIdsBytes(int index);
 }

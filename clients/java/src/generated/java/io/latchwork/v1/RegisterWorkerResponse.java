@@ -33,6 +33,8 @@ private static final long serialVersionUID = 0L;
   }
   private RegisterWorkerResponse() {
     workerId_ = "";
+    keptLeaseIds_ =
+        com.google.protobuf.LazyStringArrayList.emptyList();
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -116,6 +118,71 @@ private static final long serialVersionUID = 0L;
     return heartbeatSeconds_;
   }
 
+  public static final int KEPT_LEASE_IDS_FIELD_NUMBER = 3;
+  @SuppressWarnings("serial")
+  private com.google.protobuf.LazyStringArrayList keptLeaseIds_ =
+      com.google.protobuf.LazyStringArrayList.emptyList();
+  /**
+   * <pre>
+   * Those of `lease_ids` that are still its own (re-attached after a restart
+   * of the supervisor): it reports them as usual. The others were taken back
+   * (requeued, killed or ended meanwhile): it kills their frames and drops
+   * their reports.
+   * </pre>
+   *
+   * <code>repeated string kept_lease_ids = 3 [json_name = "keptLeaseIds"];</code>
+   * @return A list containing the keptLeaseIds.
+   */
+  public com.google.protobuf.ProtocolStringList
+      getKeptLeaseIdsList() {
+    return keptLeaseIds_;
+  }
+  /**
+   * <pre>
+   * Those of `lease_ids` that are still its own (re-attached after a restart
+   * of the supervisor): it reports them as usual. The others were taken back
+   * (requeued, killed or ended meanwhile): it kills their frames and drops
+   * their reports.
+   * </pre>
+   *
+   * <code>repeated string kept_lease_ids = 3 [json_name = "keptLeaseIds"];</code>
+   * @return The count of keptLeaseIds.
+   */
+  public int getKeptLeaseIdsCount() {
+    return keptLeaseIds_.size();
+  }
+  /**
+   * <pre>
+   * Those of `lease_ids` that are still its own (re-attached after a restart
+   * of the supervisor): it reports them as usual. The others were taken back
+   * (requeued, killed or ended meanwhile): it kills their frames and drops
+   * their reports.
+   * </pre>
+   *
+   * <code>repeated string kept_lease_ids = 3 [json_name = "keptLeaseIds"];</code>
+   * @param index The index of the element to return.
+   * @return The keptLeaseIds at the given index.
+   */
+  public java.lang.String getKeptLeaseIds(int index) {
+    return keptLeaseIds_.get(index);
+  }
+  /**
+   * <pre>
+   * Those of `lease_ids` that are still its own (re-attached after a restart
+   * of the supervisor): it reports them as usual. The others were taken back
+   * (requeued, killed or ended meanwhile): it kills their frames and drops
+   * their reports.
+   * </pre>
+   *
+   * <code>repeated string kept_lease_ids = 3 [json_name = "keptLeaseIds"];</code>
+   * @param index The index of the value to return.
+   * @return The bytes of the keptLeaseIds at the given index.
+   */
+  public com.google.protobuf.ByteString
+      getKeptLeaseIdsBytes(int index) {
+    return keptLeaseIds_.getByteString(index);
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -136,6 +203,9 @@ private static final long serialVersionUID = 0L;
     if (heartbeatSeconds_ != 0) {
       output.writeInt32(2, heartbeatSeconds_);
     }
+    for (int i = 0; i < keptLeaseIds_.size(); i++) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 3, keptLeaseIds_.getRaw(i));
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -146,6 +216,14 @@ private static final long serialVersionUID = 0L;
     if (heartbeatSeconds_ != 0) {
       size += com.google.protobuf.CodedOutputStream
         .computeInt32Size(2, heartbeatSeconds_);
+    }
+    {
+      int dataSize = 0;
+      for (int i = 0; i < keptLeaseIds_.size(); i++) {
+        dataSize += computeStringSizeNoTag(keptLeaseIds_.getRaw(i));
+      }
+      size += dataSize;
+      size += 1 * getKeptLeaseIdsList().size();
     }
     return size;
   }
@@ -175,6 +253,8 @@ private static final long serialVersionUID = 0L;
         .equals(other.getWorkerId())) return false;
     if (getHeartbeatSeconds()
         != other.getHeartbeatSeconds()) return false;
+    if (!getKeptLeaseIdsList()
+        .equals(other.getKeptLeaseIdsList())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -190,6 +270,10 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getWorkerId().hashCode();
     hash = (37 * hash) + HEARTBEAT_SECONDS_FIELD_NUMBER;
     hash = (53 * hash) + getHeartbeatSeconds();
+    if (getKeptLeaseIdsCount() > 0) {
+      hash = (37 * hash) + KEPT_LEASE_IDS_FIELD_NUMBER;
+      hash = (53 * hash) + getKeptLeaseIdsList().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -327,6 +411,8 @@ private static final long serialVersionUID = 0L;
       bitField0_ = 0;
       workerId_ = "";
       heartbeatSeconds_ = 0;
+      keptLeaseIds_ =
+          com.google.protobuf.LazyStringArrayList.emptyList();
       return this;
     }
 
@@ -366,6 +452,10 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000002) != 0)) {
         result.heartbeatSeconds_ = heartbeatSeconds_;
       }
+      if (((from_bitField0_ & 0x00000004) != 0)) {
+        keptLeaseIds_.makeImmutable();
+        result.keptLeaseIds_ = keptLeaseIds_;
+      }
     }
 
     @java.lang.Override
@@ -387,6 +477,16 @@ private static final long serialVersionUID = 0L;
       }
       if (other.getHeartbeatSeconds() != 0) {
         setHeartbeatSeconds(other.getHeartbeatSeconds());
+      }
+      if (!other.keptLeaseIds_.isEmpty()) {
+        if (keptLeaseIds_.isEmpty()) {
+          keptLeaseIds_ = other.keptLeaseIds_;
+          bitField0_ |= 0x00000004;
+        } else {
+          ensureKeptLeaseIdsIsMutable();
+          keptLeaseIds_.addAll(other.keptLeaseIds_);
+        }
+        onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -422,6 +522,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 16
+            case 26: {
+              ensureKeptLeaseIdsIsMutable();
+              keptLeaseIds_.add(input.readStringRequireUtf8());
+              break;
+            } // case 26
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -574,6 +679,180 @@ private static final long serialVersionUID = 0L;
     public Builder clearHeartbeatSeconds() {
       bitField0_ = (bitField0_ & ~0x00000002);
       heartbeatSeconds_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private com.google.protobuf.LazyStringArrayList keptLeaseIds_ =
+        com.google.protobuf.LazyStringArrayList.emptyList();
+    private void ensureKeptLeaseIdsIsMutable() {
+      if (!keptLeaseIds_.isModifiable()) {
+        keptLeaseIds_ = new com.google.protobuf.LazyStringArrayList(keptLeaseIds_);
+      }
+      bitField0_ |= 0x00000004;
+    }
+    /**
+     * <pre>
+     * Those of `lease_ids` that are still its own (re-attached after a restart
+     * of the supervisor): it reports them as usual. The others were taken back
+     * (requeued, killed or ended meanwhile): it kills their frames and drops
+     * their reports.
+     * </pre>
+     *
+     * <code>repeated string kept_lease_ids = 3 [json_name = "keptLeaseIds"];</code>
+     * @return A list containing the keptLeaseIds.
+     */
+    public com.google.protobuf.ProtocolStringList
+        getKeptLeaseIdsList() {
+      keptLeaseIds_.makeImmutable();
+      return keptLeaseIds_;
+    }
+    /**
+     * <pre>
+     * Those of `lease_ids` that are still its own (re-attached after a restart
+     * of the supervisor): it reports them as usual. The others were taken back
+     * (requeued, killed or ended meanwhile): it kills their frames and drops
+     * their reports.
+     * </pre>
+     *
+     * <code>repeated string kept_lease_ids = 3 [json_name = "keptLeaseIds"];</code>
+     * @return The count of keptLeaseIds.
+     */
+    public int getKeptLeaseIdsCount() {
+      return keptLeaseIds_.size();
+    }
+    /**
+     * <pre>
+     * Those of `lease_ids` that are still its own (re-attached after a restart
+     * of the supervisor): it reports them as usual. The others were taken back
+     * (requeued, killed or ended meanwhile): it kills their frames and drops
+     * their reports.
+     * </pre>
+     *
+     * <code>repeated string kept_lease_ids = 3 [json_name = "keptLeaseIds"];</code>
+     * @param index The index of the element to return.
+     * @return The keptLeaseIds at the given index.
+     */
+    public java.lang.String getKeptLeaseIds(int index) {
+      return keptLeaseIds_.get(index);
+    }
+    /**
+     * <pre>
+     * Those of `lease_ids` that are still its own (re-attached after a restart
+     * of the supervisor): it reports them as usual. The others were taken back
+     * (requeued, killed or ended meanwhile): it kills their frames and drops
+     * their reports.
+     * </pre>
+     *
+     * <code>repeated string kept_lease_ids = 3 [json_name = "keptLeaseIds"];</code>
+     * @param index The index of the value to return.
+     * @return The bytes of the keptLeaseIds at the given index.
+     */
+    public com.google.protobuf.ByteString
+        getKeptLeaseIdsBytes(int index) {
+      return keptLeaseIds_.getByteString(index);
+    }
+    /**
+     * <pre>
+     * Those of `lease_ids` that are still its own (re-attached after a restart
+     * of the supervisor): it reports them as usual. The others were taken back
+     * (requeued, killed or ended meanwhile): it kills their frames and drops
+     * their reports.
+     * </pre>
+     *
+     * <code>repeated string kept_lease_ids = 3 [json_name = "keptLeaseIds"];</code>
+     * @param index The index to set the value at.
+     * @param value The keptLeaseIds to set.
+     * @return This builder for chaining.
+     */
+    public Builder setKeptLeaseIds(
+        int index, java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      ensureKeptLeaseIdsIsMutable();
+      keptLeaseIds_.set(index, value);
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Those of `lease_ids` that are still its own (re-attached after a restart
+     * of the supervisor): it reports them as usual. The others were taken back
+     * (requeued, killed or ended meanwhile): it kills their frames and drops
+     * their reports.
+     * </pre>
+     *
+     * <code>repeated string kept_lease_ids = 3 [json_name = "keptLeaseIds"];</code>
+     * @param value The keptLeaseIds to add.
+     * @return This builder for chaining.
+     */
+    public Builder addKeptLeaseIds(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      ensureKeptLeaseIdsIsMutable();
+      keptLeaseIds_.add(value);
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Those of `lease_ids` that are still its own (re-attached after a restart
+     * of the supervisor): it reports them as usual. The others were taken back
+     * (requeued, killed or ended meanwhile): it kills their frames and drops
+     * their reports.
+     * </pre>
+     *
+     * <code>repeated string kept_lease_ids = 3 [json_name = "keptLeaseIds"];</code>
+     * @param values The keptLeaseIds to add.
+     * @return This builder for chaining.
+     */
+    public Builder addAllKeptLeaseIds(
+        java.lang.Iterable<java.lang.String> values) {
+      ensureKeptLeaseIdsIsMutable();
+      com.google.protobuf.AbstractMessageLite.Builder.addAll(
+          values, keptLeaseIds_);
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Those of `lease_ids` that are still its own (re-attached after a restart
+     * of the supervisor): it reports them as usual. The others were taken back
+     * (requeued, killed or ended meanwhile): it kills their frames and drops
+     * their reports.
+     * </pre>
+     *
+     * <code>repeated string kept_lease_ids = 3 [json_name = "keptLeaseIds"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearKeptLeaseIds() {
+      keptLeaseIds_ =
+        com.google.protobuf.LazyStringArrayList.emptyList();
+      bitField0_ = (bitField0_ & ~0x00000004);;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Those of `lease_ids` that are still its own (re-attached after a restart
+     * of the supervisor): it reports them as usual. The others were taken back
+     * (requeued, killed or ended meanwhile): it kills their frames and drops
+     * their reports.
+     * </pre>
+     *
+     * <code>repeated string kept_lease_ids = 3 [json_name = "keptLeaseIds"];</code>
+     * @param value The bytes of the keptLeaseIds to add.
+     * @return This builder for chaining.
+     */
+    public Builder addKeptLeaseIdsBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      ensureKeptLeaseIdsIsMutable();
+      keptLeaseIds_.add(value);
+      bitField0_ |= 0x00000004;
       onChanged();
       return this;
     }

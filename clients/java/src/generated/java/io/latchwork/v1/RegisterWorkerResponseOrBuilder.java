@@ -40,4 +40,57 @@ public interface RegisterWorkerResponseOrBuilder extends
    * @return The heartbeatSeconds.
    */
   int getHeartbeatSeconds();
+
+  /**
+   * <pre>
+   * Those of `lease_ids` that are still its own (re-attached after a restart
+   * of the supervisor): it reports them as usual. The others were taken back
+   * (requeued, killed or ended meanwhile): it kills their frames and drops
+   * their reports.
+   * </pre>
+   *
+   * <code>repeated string kept_lease_ids = 3 [json_name = "keptLeaseIds"];</code>
+   * @return A list containing the keptLeaseIds.
+   */
+  java.util.List<java.lang.String>
+      getKeptLeaseIdsList();
+  /**
+   * <pre>
+   * Those of `lease_ids` that are still its own (re-attached after a restart
+   * of the supervisor): it reports them as usual. The others were taken back
+   * (requeued, killed or ended meanwhile): it kills their frames and drops
+   * their reports.
+   * </pre>
+   *
+   * <code>repeated string kept_lease_ids = 3 [json_name = "keptLeaseIds"];</code>
+   * @return The count of keptLeaseIds.
+   */
+  int getKeptLeaseIdsCount();
+  /**
+   * <pre>
+   * Those of `lease_ids` that are still its own (re-attached after a restart
+   * of the supervisor): it reports them as usual. The others were taken back
+   * (requeued, killed or ended meanwhile): it kills their frames and drops
+   * their reports.
+   * </pre>
+   *
+   * <code>repeated string kept_lease_ids = 3 [json_name = "keptLeaseIds"];</code>
+   * @param index The index of the element to return.
+   * @return The keptLeaseIds at the given index.
+   */
+  java.lang.String getKeptLeaseIds(int index);
+  /**
+   * <pre>
+   * Those of `lease_ids` that are still its own (re-attached after a restart
+   * of the supervisor): it reports them as usual. The others were taken back
+   * (requeued, killed or ended meanwhile): it kills their frames and drops
+   * their reports.
+   * </pre>
+   *
+   * <code>repeated string kept_lease_ids = 3 [json_name = "keptLeaseIds"];</code>
+   * @param index The index of the value to return.
+   * @return The bytes of the keptLeaseIds at the given index.
+   */
+  com.google.protobuf.ByteString
+      getKeptLeaseIdsBytes(int index);
 }

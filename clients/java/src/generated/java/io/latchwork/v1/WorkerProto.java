@@ -102,68 +102,69 @@ public final class WorkerProto extends com.google.protobuf.GeneratedFile {
     java.lang.String[] descriptorData = {
       "\n\031latchwork/v1/worker.proto\022\014latchwork.v" +
       "1\032\027latchwork/v1/host.proto\032\026latchwork/v1" +
-      "/job.proto\"\346\002\n\025RegisterWorkerRequest\022\022\n\004" +
+      "/job.proto\"\203\003\n\025RegisterWorkerRequest\022\022\n\004" +
       "host\030\001 \001(\tR\004host\022\024\n\005slots\030\002 \001(\005R\005slots\0229" +
       "\n\tresources\030\003 \001(\0132\033.latchwork.v1.HostRes" +
       "ourcesR\tresources\022S\n\nproperties\030\004 \003(\01323." +
       "latchwork.v1.RegisterWorkerRequest.Prope" +
       "rtiesEntryR\nproperties\022\026\n\006groups\030\005 \003(\tR\006" +
       "groups\022\030\n\007cluster\030\006 \001(\tR\007cluster\022\"\n\014rest" +
-      "rictions\030\007 \001(\tR\014restrictions\032=\n\017Properti" +
-      "esEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\t" +
-      "R\005value:\0028\001\"b\n\026RegisterWorkerResponse\022\033\n" +
-      "\tworker_id\030\001 \001(\tR\010workerId\022+\n\021heartbeat_" +
-      "seconds\030\002 \001(\005R\020heartbeatSeconds\"L\n\020Heart" +
-      "beatRequest\022\033\n\tworker_id\030\001 \001(\tR\010workerId" +
-      "\022\033\n\tlease_ids\030\002 \003(\tR\010leaseIds\"\245\001\n\021Heartb" +
-      "eatResponse\022$\n\016kill_lease_ids\030\001 \003(\tR\014kil" +
-      "lLeaseIds\022*\n\021suspend_lease_ids\030\002 \003(\tR\017su" +
-      "spendLeaseIds\022(\n\020resume_lease_ids\030\003 \003(\tR" +
-      "\016resumeLeaseIds\022\024\n\005known\030\004 \001(\010R\005known\"q\n" +
-      "\020LeaseWorkRequest\022\033\n\tworker_id\030\001 \001(\tR\010wo" +
-      "rkerId\022\035\n\nmax_leases\030\002 \001(\005R\tmaxLeases\022!\n" +
-      "\014wait_seconds\030\003 \001(\005R\013waitSeconds\"\312\002\n\005Lea" +
-      "se\022\031\n\010lease_id\030\001 \001(\tR\007leaseId\022\025\n\006job_id\030" +
-      "\002 \001(\003R\005jobId\022\033\n\twork_name\030\003 \001(\tR\010workNam" +
-      "e\022\033\n\tsubjob_id\030\004 \001(\005R\010subjobId\022\030\n\007cmdlin" +
-      "e\030\005 \001(\tR\007cmdline\022.\n\003env\030\006 \003(\0132\034.latchwor" +
-      "k.v1.Lease.EnvEntryR\003env\022\020\n\003cwd\030\007 \001(\tR\003c" +
-      "wd\022\'\n\017timeout_seconds\030\010 \001(\005R\016timeoutSeco" +
-      "nds\022\030\n\007attempt\030\t \001(\005R\007attempt\0326\n\010EnvEntr" +
-      "y\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005valu" +
-      "e:\0028\001\"@\n\021LeaseWorkResponse\022+\n\006leases\030\001 \003" +
-      "(\0132\023.latchwork.v1.LeaseR\006leases\"\267\001\n\021Repo" +
-      "rtWorkRequest\022\033\n\tworker_id\030\001 \001(\tR\010worker" +
-      "Id\022\031\n\010lease_id\030\002 \001(\tR\007leaseId\0223\n\007outcome" +
-      "\030\003 \001(\0162\031.latchwork.v1.WorkOutcomeR\007outco" +
-      "me\022\033\n\texit_code\030\004 \001(\005R\010exitCode\022\030\n\007messa" +
-      "ge\030\005 \001(\tR\007message\"0\n\022ReportWorkResponse\022" +
-      "\032\n\010accepted\030\001 \001(\010R\010accepted\"\225\001\n\023AppendOu" +
-      "tputRequest\022\033\n\tworker_id\030\001 \001(\tR\010workerId" +
-      "\022\031\n\010lease_id\030\002 \001(\tR\007leaseId\0222\n\006stream\030\003 " +
-      "\001(\0162\032.latchwork.v1.OutputStreamR\006stream\022" +
-      "\022\n\004data\030\004 \001(\014R\004data\"2\n\024AppendOutputRespo" +
-      "nse\022\032\n\010accepted\030\001 \001(\010R\010accepted*\262\001\n\013Work" +
-      "Outcome\022\034\n\030WORK_OUTCOME_UNSPECIFIED\020\000\022\030\n" +
-      "\024WORK_OUTCOME_STARTED\020\001\022\027\n\023WORK_OUTCOME_" +
-      "EXITED\020\002\022\032\n\026WORK_OUTCOME_TIMED_OUT\020\003\022\027\n\023" +
-      "WORK_OUTCOME_KILLED\020\004\022\035\n\031WORK_OUTCOME_ST" +
-      "ART_FAILED\020\0052\260\003\n\rWorkerService\022[\n\016Regist" +
-      "erWorker\022#.latchwork.v1.RegisterWorkerRe" +
-      "quest\032$.latchwork.v1.RegisterWorkerRespo" +
-      "nse\022L\n\tHeartbeat\022\036.latchwork.v1.Heartbea" +
-      "tRequest\032\037.latchwork.v1.HeartbeatRespons" +
-      "e\022L\n\tLeaseWork\022\036.latchwork.v1.LeaseWorkR" +
-      "equest\032\037.latchwork.v1.LeaseWorkResponse\022" +
-      "O\n\nReportWork\022\037.latchwork.v1.ReportWorkR" +
-      "equest\032 .latchwork.v1.ReportWorkResponse" +
-      "\022U\n\014AppendOutput\022!.latchwork.v1.AppendOu" +
-      "tputRequest\032\".latchwork.v1.AppendOutputR" +
-      "esponseB\227\001\n\017io.latchwork.v1B\013WorkerProto" +
-      "P\001ZAgithub.com/latchwork/latchwork/clien" +
-      "ts/go/latchworkv1;latchworkv1\242\002\003LWX\252\002\014La" +
-      "tchwork.V1\312\002\014Latchwork\\V1\352\002\rLatchwork::V" +
-      "1b\006proto3"
+      "rictions\030\007 \001(\tR\014restrictions\022\033\n\tlease_id" +
+      "s\030\010 \003(\tR\010leaseIds\032=\n\017PropertiesEntry\022\020\n\003" +
+      "key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001" +
+      "\"\210\001\n\026RegisterWorkerResponse\022\033\n\tworker_id" +
+      "\030\001 \001(\tR\010workerId\022+\n\021heartbeat_seconds\030\002 " +
+      "\001(\005R\020heartbeatSeconds\022$\n\016kept_lease_ids\030" +
+      "\003 \003(\tR\014keptLeaseIds\"L\n\020HeartbeatRequest\022" +
+      "\033\n\tworker_id\030\001 \001(\tR\010workerId\022\033\n\tlease_id" +
+      "s\030\002 \003(\tR\010leaseIds\"\245\001\n\021HeartbeatResponse\022" +
+      "$\n\016kill_lease_ids\030\001 \003(\tR\014killLeaseIds\022*\n" +
+      "\021suspend_lease_ids\030\002 \003(\tR\017suspendLeaseId" +
+      "s\022(\n\020resume_lease_ids\030\003 \003(\tR\016resumeLease" +
+      "Ids\022\024\n\005known\030\004 \001(\010R\005known\"q\n\020LeaseWorkRe" +
+      "quest\022\033\n\tworker_id\030\001 \001(\tR\010workerId\022\035\n\nma" +
+      "x_leases\030\002 \001(\005R\tmaxLeases\022!\n\014wait_second" +
+      "s\030\003 \001(\005R\013waitSeconds\"\312\002\n\005Lease\022\031\n\010lease_" +
+      "id\030\001 \001(\tR\007leaseId\022\025\n\006job_id\030\002 \001(\003R\005jobId" +
+      "\022\033\n\twork_name\030\003 \001(\tR\010workName\022\033\n\tsubjob_" +
+      "id\030\004 \001(\005R\010subjobId\022\030\n\007cmdline\030\005 \001(\tR\007cmd" +
+      "line\022.\n\003env\030\006 \003(\0132\034.latchwork.v1.Lease.E" +
+      "nvEntryR\003env\022\020\n\003cwd\030\007 \001(\tR\003cwd\022\'\n\017timeou" +
+      "t_seconds\030\010 \001(\005R\016timeoutSeconds\022\030\n\007attem" +
+      "pt\030\t \001(\005R\007attempt\0326\n\010EnvEntry\022\020\n\003key\030\001 \001" +
+      "(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"@\n\021Lea" +
+      "seWorkResponse\022+\n\006leases\030\001 \003(\0132\023.latchwo" +
+      "rk.v1.LeaseR\006leases\"\267\001\n\021ReportWorkReques" +
+      "t\022\033\n\tworker_id\030\001 \001(\tR\010workerId\022\031\n\010lease_" +
+      "id\030\002 \001(\tR\007leaseId\0223\n\007outcome\030\003 \001(\0162\031.lat" +
+      "chwork.v1.WorkOutcomeR\007outcome\022\033\n\texit_c" +
+      "ode\030\004 \001(\005R\010exitCode\022\030\n\007message\030\005 \001(\tR\007me" +
+      "ssage\"0\n\022ReportWorkResponse\022\032\n\010accepted\030" +
+      "\001 \001(\010R\010accepted\"\225\001\n\023AppendOutputRequest\022" +
+      "\033\n\tworker_id\030\001 \001(\tR\010workerId\022\031\n\010lease_id" +
+      "\030\002 \001(\tR\007leaseId\0222\n\006stream\030\003 \001(\0162\032.latchw" +
+      "ork.v1.OutputStreamR\006stream\022\022\n\004data\030\004 \001(" +
+      "\014R\004data\"2\n\024AppendOutputResponse\022\032\n\010accep" +
+      "ted\030\001 \001(\010R\010accepted*\262\001\n\013WorkOutcome\022\034\n\030W" +
+      "ORK_OUTCOME_UNSPECIFIED\020\000\022\030\n\024WORK_OUTCOM" +
+      "E_STARTED\020\001\022\027\n\023WORK_OUTCOME_EXITED\020\002\022\032\n\026" +
+      "WORK_OUTCOME_TIMED_OUT\020\003\022\027\n\023WORK_OUTCOME" +
+      "_KILLED\020\004\022\035\n\031WORK_OUTCOME_START_FAILED\020\005" +
+      "2\260\003\n\rWorkerService\022[\n\016RegisterWorker\022#.l" +
+      "atchwork.v1.RegisterWorkerRequest\032$.latc" +
+      "hwork.v1.RegisterWorkerResponse\022L\n\tHeart" +
+      "beat\022\036.latchwork.v1.HeartbeatRequest\032\037.l" +
+      "atchwork.v1.HeartbeatResponse\022L\n\tLeaseWo" +
+      "rk\022\036.latchwork.v1.LeaseWorkRequest\032\037.lat" +
+      "chwork.v1.LeaseWorkResponse\022O\n\nReportWor" +
+      "k\022\037.latchwork.v1.ReportWorkRequest\032 .lat" +
+      "chwork.v1.ReportWorkResponse\022U\n\014AppendOu" +
+      "tput\022!.latchwork.v1.AppendOutputRequest\032" +
+      "\".latchwork.v1.AppendOutputResponseB\227\001\n\017" +
+      "io.latchwork.v1B\013WorkerProtoP\001ZAgithub.c" +
+      "om/latchwork/latchwork/clients/go/latchw" +
+      "orkv1;latchworkv1\242\002\003LWX\252\002\014Latchwork.V1\312\002" +
+      "\014Latchwork\\V1\352\002\rLatchwork::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -176,7 +177,7 @@ public final class WorkerProto extends com.google.protobuf.GeneratedFile {
     internal_static_latchwork_v1_RegisterWorkerRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_latchwork_v1_RegisterWorkerRequest_descriptor,
-        new java.lang.String[] { "Host", "Slots", "Resources", "Properties", "Groups", "Cluster", "Restrictions", });
+        new java.lang.String[] { "Host", "Slots", "Resources", "Properties", "Groups", "Cluster", "Restrictions", "LeaseIds", });
     internal_static_latchwork_v1_RegisterWorkerRequest_PropertiesEntry_descriptor =
       internal_static_latchwork_v1_RegisterWorkerRequest_descriptor.getNestedType(0);
     internal_static_latchwork_v1_RegisterWorkerRequest_PropertiesEntry_fieldAccessorTable = new
@@ -188,7 +189,7 @@ public final class WorkerProto extends com.google.protobuf.GeneratedFile {
     internal_static_latchwork_v1_RegisterWorkerResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_latchwork_v1_RegisterWorkerResponse_descriptor,
-        new java.lang.String[] { "WorkerId", "HeartbeatSeconds", });
+        new java.lang.String[] { "WorkerId", "HeartbeatSeconds", "KeptLeaseIds", });
     internal_static_latchwork_v1_HeartbeatRequest_descriptor =
       getDescriptor().getMessageType(2);
     internal_static_latchwork_v1_HeartbeatRequest_fieldAccessorTable = new
