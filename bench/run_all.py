@@ -44,6 +44,10 @@ QUICK = {
     "laggard_latency": ["--events", "60000", "--replay", "5000", "--changes", "100"],
     "runaway_callbacks": ["--loops", "20", "--idle-seconds", "1"],
     "health_latency": ["--rounds", "1", "--idle-seconds", "1"],
+    "scheduling_cost": [
+        *["--hosts", "50", "--jobs", "500", "--routings", "100"],
+        *["--samples", "200", "--rounds", "2", "--probes", "100"],
+    ],
 }
 # Benchmarks that keep no data directory (in-process and pipes only): no --workdir for them.
 NO_WORKDIR = frozenset({"sandbox_overhead"})
@@ -117,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         ("laggard_latency", fresh_process("laggard_latency.py")),
         ("runaway_callbacks", fresh_process("runaway_callbacks.py")),
         ("health_latency", fresh_process("health_latency.py")),
+        # In-process supervisors that freeze what they load (gc.freeze, as `serve` does).
+        ("scheduling_cost", fresh_process("scheduling_cost.py")),
     ]
     for name, run in benchmarks:
         flags = QUICK[name] if args.quick else []

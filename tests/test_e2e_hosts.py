@@ -63,9 +63,11 @@ def test_hosts_are_listed_with_what_their_workers_declare(tmp_path: Path) -> Non
             assert local.resources.cores >= 1 and not local.HasField("last_heartbeat")
             assert list(hosts.list("node-a")) == ["node-a"]
 
-            # GetHost shows the work a host runs: the local host is locked, so node-a runs it.
+            # GetHost shows the work a host runs: the local host is locked, so node-a runs it
+            # (a job of a cluster its restrictions admit).
             hosts.lock("testhost", reason="head node")
-            job = client.submit([{"name": "long", "package": {"cmdline": "exec sleep 300"}}])
+            long = {"name": "long", "cluster": "/show/a", "package": {"cmdline": "exec sleep 300"}}
+            job = client.submit([long])
             job_id = job.jobs[0].id
             events_until(client, lambda e: e.job_id == job_id and e.status == "running")
             reply = hosts.get("node-a")

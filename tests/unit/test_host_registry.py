@@ -132,7 +132,8 @@ def test_a_second_worker_under_an_up_host_name_takes_it_over(farm: Farm) -> None
 def test_lock_drains_and_unlock_resumes(farm: Farm) -> None:
     sup = farm.open()
     worker = sup.register_worker("node7", Sink(), NODE7)
-    sup.submit([frames_spec("1-4", cpus=4)])
+    # node7 takes only jobs of the clusters under /show (its restrictions).
+    sup.submit([frames_spec("1-4", cpus=4, cluster="/show/a")])
     [running] = sup.lease(worker, 1)
     results, seq = sup.control_hosts(HostAction.LOCK, ["node7"], "disk swap (by wrangler)")
     assert results == [("node7", True)] and seq == sup.event_log.head_seq

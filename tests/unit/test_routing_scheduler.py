@@ -8,6 +8,7 @@ from latchwork.server.core.changes import Changes
 from latchwork.server.core.model import Job
 from latchwork.server.core.routing.hosts import Host, HostState, Resources, Usage
 from latchwork.server.core.routing.licences import GlobalResources
+from latchwork.server.core.routing.restrictions import parse_restrictions
 from latchwork.server.core.scheduler import Scheduler
 
 from .factories import frames_spec, new_job
@@ -137,3 +138,40 @@ def test_without_a_host_anything_goes_as_before() -> None:
     offer_all(scheduler, new_job(frames_spec("1", priority=2), job_id=2))
     picked = [scheduler.next(), scheduler.next(), scheduler.next()]
     assert [(p[0].id if p else None) for p in picked] == [1, 2, None]
+
+
+def test_a_queue_is_listed_once_so_the_skip_bound_counts_routings() -> None:
+    # Found by bench/scheduling_cost.py: job X leads a routing's queue; a more urgent job Y of
+    # the same routing is offered (X's entry goes stale), Y's only instance becomes busy, the
+    # queue is listed again under X, and X's old entry was current again next to the new one.
+    # Duplicates used up the bound of queues set aside per decision, and hosts got nothing
+    # while work they could run waited.
+    scheduler = Scheduler(max_refused=2)
+    x = new_job(frames_spec("1-3", cpus=3, priority=50, hosts="big"), job_id=1)
+    plain = new_job(frames_spec("1", priority=100), job_id=3)
+    offer_all(scheduler, x, plain)
+    y = new_job(frames_spec("1-2", cpus=1, priority=10, hosts="big"), job_id=2)
+    offer_all(scheduler, y)
+    assert take(scheduler, BIG) == "2:1"  # Y's one instance is busy now
+    assert take(scheduler, SMALL) == "3:1"  # the big-only queue is set aside once, not twice
+    assert take(scheduler, BIG) == "1:1"
+
+
+def test_a_host_restricted_to_clusters_takes_no_job_of_the_root_cluster() -> None:
+    # A job with no routing attributes is in the root cluster "/"; a host whose restrictions
+    # do not admit "/" must not take it (docs/routing.md), however cheap the no-routing check.
+    restricted = Host(
+        "restricted",
+        Resources(cores=4, memory_mb=8_000),
+        slots_total=4,
+        restrictions=parse_restrictions("/show/+"),
+    )
+    scheduler = Scheduler()
+    offer_all(
+        scheduler,
+        new_job(frames_spec("1", priority=1), job_id=1),
+        new_job(frames_spec("1", priority=2, cluster="/show/a"), job_id=2),
+    )
+    assert take(scheduler, restricted) == "2:1"
+    assert take(scheduler, restricted) == ""
+    assert take(scheduler, SMALL) == "1:1"

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from .model import Job, JobSpec, Subjob, WorkItem
 from .routing.hosts import Host, HostState
 from .routing.licences import GlobalResources
+from .routing.restrictions import ROOT_CLUSTER
 from .routing.routing import ANYWHERE, JobRouting, RoutingRejected, parse_routing, suits
 from .states import WorkStatus
 
@@ -80,12 +81,18 @@ class _Queue:
     heap: list[tuple[int, int]] = field(default_factory=list)
     queued: set[int] = field(default_factory=set)
     listed: tuple[int, int] | None = None  # the entry this queue has in the queues' heap
+    listing: int = 0  # which push of it is current: one current entry per queue, ever
 
 
 class Scheduler:
     def __init__(self, max_refused: int = MAX_REFUSED_QUEUES) -> None:
         self._queues: dict[RoutingKey, _Queue] = {}
-        self._tops: list[tuple[int, int, RoutingKey]] = []
+        # (priority, job id, listing, key): ``listing`` is unique per push, so an entry is
+        # current only if it is the queue's latest push; every older one is stale, even when
+        # the queue is listed again under the same job (which once made duplicates that used
+        # up the bound of queues set aside per decision).
+        self._tops: list[tuple[int, int, int, RoutingKey]] = []
+        self._listings = 0
         self._pending: dict[int, list[int]] = {}
         self._by_id: dict[int, Job] = {}
         self._routing: dict[int, tuple[RoutingKey, JobRouting]] = {}
@@ -125,8 +132,7 @@ class Scheduler:
             entry = (job.priority, job.id)
             heapq.heappush(queue.heap, entry)
             if queue.listed is None or entry < queue.listed:
-                queue.listed = entry
-                heapq.heappush(self._tops, (*entry, key))
+                self._list(queue, entry)
 
     def offer_new(self, job: Job) -> None:
         """Note that every work item of a new ``job`` may be runnable: all its indices at
@@ -168,13 +174,13 @@ class Scheduler:
         suits it, ``licences`` included) and the instance to run it in, or None."""
         if host is not None and (host.state is not HostState.UP or host.free_slots < 1):
             return None
-        refused: list[tuple[int, int, RoutingKey]] = []
+        refused: list[tuple[int, int, int, RoutingKey]] = []
         picked = None
         while self._tops:
             entry = self._tops[0]
-            queue = self._queues.get(entry[2])
-            if queue is None or queue.listed != (entry[0], entry[1]):
-                heapq.heappop(self._tops)  # stale: the queue's top changed since
+            queue = self._queues.get(entry[3])
+            if queue is None or queue.listing != entry[2]:
+                heapq.heappop(self._tops)  # stale: the queue was listed again since
                 continue
             head = self._head(queue)
             if head is None or queue.heap[0] != queue.listed:
@@ -225,11 +231,17 @@ class Scheduler:
     def _relist(self, queue: _Queue) -> None:
         """Put the queue back in the queues' heap under its current top (or drop it)."""
         if queue.heap:
-            queue.listed = queue.heap[0]
-            heapq.heappush(self._tops, (*queue.listed, queue.key))
+            self._list(queue, queue.heap[0])
         else:
             queue.listed = None
             del self._queues[queue.key]
+
+    def _list(self, queue: _Queue, entry: tuple[int, int]) -> None:
+        """List ``queue`` under ``entry`` (its most urgent job); its older entries go stale."""
+        self._listings += 1
+        queue.listed = entry
+        queue.listing = self._listings
+        heapq.heappush(self._tops, (*entry, self._listings, queue.key))
 
     def _peek_pending(self, job: Job) -> WorkItem | None:
         heap = self._pending.get(job.id)
@@ -243,5 +255,7 @@ class Scheduler:
 
 def _suits(routing: JobRouting, host: Host, licences: GlobalResources | None) -> bool:
     if routing is ANYWHERE:
-        return True  # up with a free slot: checked once per decision in next()
+        # Up with a free slot is checked once per decision in next(); what is left for a job
+        # with no routing attributes is the host's own restrictions, against the root cluster.
+        return host.restrictions is None or host.restrictions.allows(ROOT_CLUSTER)
     return suits(routing, host, licences)
