@@ -3,6 +3,7 @@ usage, and what a restarted supervisor knows."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from latchwork.server.core.triggers.resolve import resolve
 from latchwork.server.host_registry import HostAction, HostInfo
 from latchwork.server.output import OutputStore
 from latchwork.server.store import SqliteStore
+from latchwork.server.store.errors import StorageError
 from latchwork.server.supervisor import Supervisor
 from latchwork.v1.supervisor_pb2 import ListHostsRequest
 
@@ -253,3 +255,23 @@ async def test_list_hosts_returns_the_hosts_and_the_global_resources(tmp_path: P
         ]
     finally:
         store.close()
+
+
+def test_a_host_row_is_written_with_its_event_or_not_at_all(
+    farm: Farm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sup = farm.open()
+    sup.register_worker("node7", Sink(), NODE7)
+
+    def full_disk(*_args: object, **_kwargs: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr("latchwork.server.store.sqlite.write_changes", full_disk)
+    with pytest.raises(StorageError):
+        sup.control_hosts(HostAction.LOCK, ["node7"], "disk swap")
+    monkeypatch.undo()
+    [stored] = [h for h in sup.store.load_hosts() if h.name == "node7"]
+    assert not stored.locked, "the lock's row was stored without its event"
+    view = sup.get_host("node7")
+    assert view is not None and not view.locked
+    assert [e.name for e in host_events(sup)] == [EventName.UP]

@@ -322,7 +322,7 @@ async def test_failed_store_write_changes_nothing(
     sup.submit([frames_spec(label="a")])
     real_write = sup.store.write
 
-    def broken(changes: Changes, submission: tuple[str, str] | None = None) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
         raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(sup.store, "write", broken)
@@ -341,7 +341,7 @@ async def test_submit_after_a_failed_store_write_gets_fresh_job_ids(
     sup.submit([frames_spec(label="a"), frames_spec(label="b")])
     real_write = sup.store.write
 
-    def broken(changes: Changes, submission: tuple[str, str] | None = None) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
         raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(sup.store, "write", broken)

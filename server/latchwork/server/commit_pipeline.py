@@ -32,7 +32,7 @@ error re-raised to the caller, which may retry.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .callback_runs import CallbackRuns, RunQueue
@@ -44,6 +44,7 @@ from .job_index import JobIndex
 from .leases import LeaseRegistry, WorkSignal
 from .store import SqliteStore
 from .store.errors import StorageError
+from .store.sqlite_hosts import StoredHost
 from .throttled_log import ThrottledLog
 from .triggering import Triggering
 
@@ -58,6 +59,7 @@ class _Commit:
     changes: Changes
     submission: tuple[str, str] | None
     firings: list[Firing]
+    hosts: Sequence[StoredHost] = ()
     offered: bool = False
 
 
@@ -113,12 +115,16 @@ class CommitPipeline:
         changes: Changes,
         submission: tuple[str, str] | None = None,
         firings: list[Firing] | None = None,
+        *,
+        hosts: Sequence[StoredHost] = (),
     ) -> None:
         """Store ``changes`` with the events, latches and firings they cause; then act on them.
 
         ``submission``: the (request id, digest) of a Submit, recorded in the same
-        transaction; ``firings``: those already found (catch-up of callbacks registered)."""
-        batch = _Commit(changes, submission, firings if firings is not None else [])
+        transaction; ``firings``: those already found (catch-up of callbacks registered);
+        ``hosts``: host rows written in the same transaction as the host events of
+        ``changes`` (the host registry's changes of state)."""
+        batch = _Commit(changes, submission, firings if firings is not None else [], hosts)
         self._index_new_jobs(batch)
         try:
             for stage in self._storing:
@@ -176,7 +182,7 @@ class CommitPipeline:
         self._triggering.observe(batch.changes, batch.firings)
 
     def _write(self, batch: _Commit) -> None:
-        self._store.write(batch.changes, batch.submission)
+        self._store.write(batch.changes, batch.submission, hosts=batch.hosts)
 
     def _publish(self, batch: _Commit) -> None:
         self._log.publish(batch.changes.events)

@@ -54,6 +54,7 @@ import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Protocol
 
 from .core.changes import Changes
 from .core.errors import NotFound
@@ -64,6 +65,13 @@ from .core.routing.restrictions import ROOT_CLUSTER, Restrictions, parse_restric
 from .store.sqlite_hosts import StoredHost
 
 log = logging.getLogger(__name__)
+
+
+class HostCommit(Protocol):
+    """The commit pipeline's ``commit``, as the registry calls it: its host rows are written in
+    the transaction of the events that announce their change."""
+
+    def __call__(self, changes: Changes, *, hosts: Sequence[StoredHost]) -> None: ...
 
 
 class HostAction(StrEnum):
@@ -155,7 +163,7 @@ class HostRegistry:
     def __init__(
         self,
         save: Callable[[list[StoredHost]], None],
-        commit: Callable[[Changes], None],
+        commit: HostCommit,
         clock: Callable[[], float],
     ) -> None:
         """``save`` writes host rows (the store's ``save_hosts``); ``commit`` is the commit
@@ -342,11 +350,13 @@ class HostRegistry:
         return self._hosts.get(name) if name is not None else None
 
     def _store(self, changes: Changes, hosts: list[_Host]) -> None:
-        """Write the hosts' rows, then commit their events (raises StorageError: then
-        nothing changes in memory)."""
-        self._save([host.stored() for host in hosts])
+        """Write the hosts' rows with their events, in one transaction (raises StorageError:
+        then nothing changes in memory or in the store)."""
+        rows = [host.stored() for host in hosts]
         if changes.events:
-            self._commit(changes)
+            self._commit(changes, hosts=rows)
+        else:
+            self._save(rows)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -86,17 +86,24 @@ class SqliteStore:
             seq += 1
             event.seq = seq
 
-    def write(self, changes: Changes, submission: tuple[str, str] | None = None) -> None:
+    def write(
+        self,
+        changes: Changes,
+        submission: tuple[str, str] | None = None,
+        *,
+        hosts: Sequence[StoredHost] = (),
+    ) -> None:
         """Store ``changes`` in one transaction (numbering its events if not done yet).
 
         ``submission`` (request id, digest) records an idempotent Submit in the same
-        transaction. On failure nothing is written and the events are unnumbered.
+        transaction, and so are ``hosts`` (the rows of hosts whose state the events announce).
+        On failure nothing is written and the events are unnumbered.
         """
         if changes.events and not changes.events[0].seq:
             self.number_events(changes)
         seq = changes.events[-1].seq if changes.events else self.head_seq
         try:
-            write_changes(self._db, changes, seq, submission)
+            write_changes(self._db, changes, seq, submission, hosts)
         except BaseException:
             for event in changes.events:
                 event.seq = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..core.routing.hosts import Resources
@@ -53,9 +54,15 @@ def _spec(host: StoredHost) -> str:
     )
 
 
-def save_hosts(db: sqlite3.Connection, hosts: list[StoredHost]) -> None:
+def save_hosts(db: sqlite3.Connection, hosts: Sequence[StoredHost]) -> None:
     """Insert or replace these hosts' rows, in one transaction."""
     with Transaction(db):
+        put_hosts(db, hosts)
+
+
+def put_hosts(db: sqlite3.Connection, hosts: Sequence[StoredHost]) -> None:
+    """Insert or replace these hosts' rows, in the caller's transaction."""
+    if hosts:
         db.executemany(
             "INSERT OR REPLACE INTO hosts "
             "(name, spec, locked, lock_reason, registered, last_heartbeat) "

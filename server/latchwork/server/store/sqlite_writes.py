@@ -8,6 +8,7 @@ disagree, and an event is published only after it is durable.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 from ..core.changes import Changes
 from .codec import encode_spec
@@ -28,6 +29,7 @@ from .rows import (
     work_row,
 )
 from .sqlite_connection import Transaction, placeholders
+from .sqlite_hosts import StoredHost, put_hosts
 from .sqlite_staging import unstage
 
 _INSERT_JOBS = f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES ({placeholders(JOB_COLUMNS)})"
@@ -56,12 +58,17 @@ _INSERT_SUBMISSION = (
 
 
 def write_changes(
-    db: sqlite3.Connection, changes: Changes, seq: int, submission: tuple[str, str] | None
+    db: sqlite3.Connection,
+    changes: Changes,
+    seq: int,
+    submission: tuple[str, str] | None,
+    hosts: Sequence[StoredHost] = (),
 ) -> None:
     """Store ``changes``, whose events are numbered, in one transaction; ``seq`` is the
     head of the log after them. ``submission`` (request id, digest) records an idempotent
     Submit. On failure nothing is written and the error is raised."""
     with Transaction(db):
+        put_hosts(db, hosts)
         jobs = list(changes.dirty_jobs.values())
         known = {job.id for job in changes.new_jobs}
         # Rows of new jobs inserted here; staged ones were written before and are shown
