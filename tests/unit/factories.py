@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from latchwork.server.callbacks import LanguagePolicy
 from latchwork.server.core import transitions as t
@@ -85,3 +87,47 @@ def python_supervisor(
         languages=LanguagePolicy(enabled=frozenset({"qube", "python"})),
         run_queue=run_queue,
     )
+
+
+class TickingClock:
+    """A clock that moves one second at every reading, from 1000 (times stay distinct)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+class Farm:
+    """Opens (and reopens) a supervisor on one data directory.
+
+    ``clock``: one clock for every supervisor opened (a test moves it by hand); None gives
+    each a fresh :class:`TickingClock`. ``supervisor_args`` go to every ``Supervisor``.
+    """
+
+    def __init__(
+        self, root: Path, clock: Callable[[], float] | None = None, **supervisor_args: Any
+    ) -> None:
+        self.root = root
+        self.clock = clock
+        self.supervisor_args = supervisor_args
+        self.stores: list[SqliteStore] = []
+
+    def open(self) -> Supervisor:
+        store = SqliteStore(self.root / "latchwork.db")
+        self.stores.append(store)
+        clock = self.clock if self.clock is not None else TickingClock()
+        return Supervisor(
+            store, OutputStore(self.root / "output"), clock=clock, **self.supervisor_args
+        )
+
+    def restart(self) -> Supervisor:
+        """The supervisor dies (kill -9: nothing is requeued) and starts again."""
+        self.stores[-1].close()
+        return self.open()
+
+    def close(self) -> None:
+        for store in self.stores:
+            store.close()

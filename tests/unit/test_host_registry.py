@@ -4,7 +4,6 @@ usage, and what a restarted supervisor knows."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,39 +24,7 @@ from latchwork.server.store.errors import StorageError
 from latchwork.server.supervisor import Supervisor
 from latchwork.v1.supervisor_pb2 import ListHostsRequest
 
-from .factories import Sink, frames_spec
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        self.now += 1.0
-        return self.now
-
-
-class Farm:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.stores: list[SqliteStore] = []
-
-    def open(self) -> Supervisor:
-        store = SqliteStore(self.root / "latchwork.db")
-        self.stores.append(store)
-        return Supervisor(store, OutputStore(self.root / "output"), clock=Clock())
-
-    def close(self) -> None:
-        for store in self.stores:
-            store.close()
-
-
-@pytest.fixture
-def farm(tmp_path: Path) -> Iterator[Farm]:
-    farm = Farm(tmp_path)
-    yield farm
-    farm.close()
-
+from .factories import Farm, Sink, frames_spec
 
 NODE7 = HostInfo(
     "node7",

@@ -18,11 +18,9 @@ from latchwork.server.core.states import WorkStatus
 from latchwork.server.core.transitions import WorkOutcome
 from latchwork.server.host_registry import HostInfo
 from latchwork.server.leases import LeaseGrant
-from latchwork.server.output import OutputStore
-from latchwork.server.store import SqliteStore
 from latchwork.server.supervisor import Supervisor
 
-from .factories import Sink, frames_spec
+from .factories import Farm, Sink, frames_spec
 
 GRACE = 30.0
 
@@ -35,34 +33,10 @@ class Clock:
         return self.now
 
 
-class Farm:
-    """Opens (and reopens) a supervisor on one data directory, on one clock."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.clock = Clock()
-        self.stores: list[SqliteStore] = []
-
-    def open(self) -> Supervisor:
-        store = SqliteStore(self.root / "latchwork.db")
-        self.stores.append(store)
-        return Supervisor(
-            store, OutputStore(self.root / "output"), clock=self.clock, global_resources={"nuke": 4}
-        )
-
-    def restart(self) -> Supervisor:
-        """The supervisor dies (kill -9: nothing is requeued) and starts again."""
-        self.stores[-1].close()
-        return self.open()
-
-    def close(self) -> None:
-        for store in self.stores:
-            store.close()
-
-
 @pytest.fixture
 def farm(tmp_path: Path) -> Iterator[Farm]:
-    farm = Farm(tmp_path)
+    """One fixed clock for every supervisor (tests move it), licences nuke = 4."""
+    farm = Farm(tmp_path, clock=Clock(), global_resources={"nuke": 4})
     yield farm
     farm.close()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,44 +16,10 @@ from latchwork.server.core.states import JobStatus, WorkStatus
 from latchwork.server.core.submission import SubmissionRejected
 from latchwork.server.core.transitions import WorkOutcome
 from latchwork.server.eventlog import EventLog
-from latchwork.server.output import OutputStore
 from latchwork.server.store import SqliteStore
 from latchwork.server.supervisor import RequestConflict, Supervisor
 
-from .factories import Sink, frames_spec
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        self.now += 1.0
-        return self.now
-
-
-class Farm:
-    """Opens (and reopens) a supervisor on one data directory."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.stores: list[SqliteStore] = []
-
-    def open(self) -> Supervisor:
-        store = SqliteStore(self.root / "latchwork.db")
-        self.stores.append(store)
-        return Supervisor(store, OutputStore(self.root / "output"), clock=Clock())
-
-    def close(self) -> None:
-        for store in self.stores:
-            store.close()
-
-
-@pytest.fixture
-def farm(tmp_path: Path) -> Iterator[Farm]:
-    farm = Farm(tmp_path)
-    yield farm
-    farm.close()
+from .factories import Farm, Sink, frames_spec
 
 
 def all_events(sup: Supervisor) -> list[Event]:
