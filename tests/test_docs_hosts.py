@@ -4,20 +4,17 @@ written: a real supervisor with an SMTP server, real ``latchwork worker`` proces
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from .hostfarm import FAST_HOSTS_ENV, Hosts, start_worker, up
 from .serverproc import ServerProcess
+from .smtp_inbox import Inbox, running_inbox
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 EXAMPLES = [
@@ -27,29 +24,10 @@ EXAMPLES = [
 ]
 
 
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def inbox() -> Iterator[tuple[_Inbox, int]]:
-    handler = _Inbox()
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    with running_inbox() as running:
+        yield running
 
 
 def test_each_page_has_its_host_example() -> None:
@@ -57,7 +35,7 @@ def test_each_page_has_its_host_example() -> None:
 
 
 @pytest.mark.parametrize(("page", "code"), EXAMPLES, ids=[page for page, _ in EXAMPLES])
-def test_host_example(tmp_path: Path, inbox: tuple[_Inbox, int], page: str, code: str) -> None:
+def test_host_example(tmp_path: Path, inbox: tuple[Inbox, int], page: str, code: str) -> None:
     handler, port = inbox
     env = {
         **FAST_HOSTS_ENV,

@@ -8,44 +8,24 @@ mail with a message naming them; and either way the run ends, once.
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from latchwork.client import Client
 from latchwork.v1 import supervisor_pb2
 
 from .serverproc import ServerProcess
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self.recipients: list[str] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        self.recipients.extend(envelope.rcpt_tos)
-        return "250 OK"
+from .smtp_inbox import Inbox, running_inbox
 
 
 @pytest.fixture
-def smtp() -> Iterator[tuple[_Inbox, int]]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    with running_inbox() as running:
+        yield running
 
 
 def _job(name: str, code: str, mailaddress: str = "wrangler@example.com") -> dict[str, Any]:
@@ -68,7 +48,7 @@ def _finished(client: Client, job_ids: list[int]) -> dict[int, supervisor_pb2.Ca
 
 
 def test_line_breaks_in_subjects_and_addresses_end_the_run(
-    tmp_path: Path, smtp: tuple[_Inbox, int]
+    tmp_path: Path, smtp: tuple[Inbox, int]
 ) -> None:
     inbox, port = smtp
     server = ServerProcess(

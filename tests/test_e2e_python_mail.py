@@ -2,51 +2,29 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from latchwork.client import LatchworkError
 from latchwork.v1 import job_pb2, supervisor_pb2
 
 from .serverproc import ServerProcess
+from .smtp_inbox import Inbox, running_inbox
 from .waiting import wait_job
 
 
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    with running_inbox() as running:
+        yield running
 
 
 @pytest.fixture
-def inbox() -> Iterator[tuple[_Inbox, int]]:
-    handler = _Inbox()
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
-
-
-@pytest.fixture
-def mail_server(tmp_path: Path, inbox: tuple[_Inbox, int]) -> Iterator[ServerProcess]:
+def mail_server(tmp_path: Path, inbox: tuple[Inbox, int]) -> Iterator[ServerProcess]:
     server = ServerProcess(
         tmp_path / "data",
         env={"LATCHWORK_SMTP_HOST": "127.0.0.1", "LATCHWORK_SMTP_PORT": str(inbox[1])},
@@ -138,7 +116,7 @@ def test_python_syntax_errors_are_refused_at_submit(server: ServerProcess) -> No
 
 
 def test_mail_language_and_mail_status(
-    mail_server: ServerProcess, inbox: tuple[_Inbox, int]
+    mail_server: ServerProcess, inbox: tuple[Inbox, int]
 ) -> None:
     handler, _ = inbox
     with mail_server.client() as client:
