@@ -15,7 +15,6 @@ import sys
 import time
 from collections.abc import Iterator
 
-import grpc
 import pytest
 
 from latchwork.client import Client, LatchworkError, NotFoundError, PermissionDeniedError, qb
@@ -35,13 +34,6 @@ def farm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     server = ServerProcess(base / "data", slots=1, extra=["--config", str(config)]).start()
     worker: subprocess.Popen[bytes] | None = None
     try:
-        with server.client() as lw:
-            try:
-                lw.list_hosts()
-            except LatchworkError as error:
-                if error.code == grpc.StatusCode.UNIMPLEMENTED:
-                    pytest.skip("the supervisor does not serve ListHosts yet")
-                raise
         with open(base / "worker.log", "wb") as log:
             worker = subprocess.Popen(
                 [
