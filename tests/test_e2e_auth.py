@@ -28,6 +28,7 @@ def secured(tmp_path: Path) -> ServerProcess:
         f'[[token]]\ntoken = "{BOB}"\nuser = "bob"\n\n'
         f'[[token]]\ntoken = "{ADMIN}"\nuser = "wrangler"\nadmin = true\n'
     )
+    tokens.chmod(0o600)  # a tokens file others can read is refused
     return ServerProcess(tmp_path / "data", env={"LATCHWORK_TOKENS_FILE": str(tokens)}).start()
 
 

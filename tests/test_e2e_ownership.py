@@ -35,6 +35,7 @@ def secured(tmp_path: Path) -> Iterator[ServerProcess]:
         f'[[token]]\ntoken = "{BOB}"\nuser = "bob"\n\n'
         f'[[token]]\ntoken = "{ADMIN}"\nuser = "wrangler"\nadmin = true\n'
     )
+    tokens.chmod(0o600)  # a tokens file others can read is refused
     server = ServerProcess(
         tmp_path / "data", slots=0, env={"LATCHWORK_TOKENS_FILE": str(tokens)}
     ).start()

@@ -77,10 +77,14 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerPr
     key, cert = self_signed(root)
     tokens = root / "tokens.toml"
     tokens.write_text(f'[[token]]\ntoken = "{TOKEN}"\nuser = "pipeline"\n')
+    tokens.chmod(0o600)  # a tokens file others can read is refused
     env = {
         "LATCHWORK_TLS_CERT": str(cert),
         "LATCHWORK_TLS_KEY": str(key),
         "LATCHWORK_TOKENS_FILE": str(tokens),
+        # "pipeline" is no account on this host: its frames run as the supervisor
+        # (tests/test_e2e_run_as.py covers run_as = owner).
+        "LATCHWORK_RUN_AS": "worker",
     }
     process = ServerProcess(root / "data", env=env).start()
     yield process, cert

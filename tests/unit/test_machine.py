@@ -29,8 +29,8 @@ def test_detected_resources_and_overrides() -> None:
 def test_worker_flags_become_its_registration(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, object] = {}
 
-    def fake_run(address: str, slots: int, host: str, info: object) -> None:
-        seen.update(address=address, slots=slots, host=host, info=info)
+    def fake_run(address: str, slots: int, host: str, info: object, policy: object = None) -> None:
+        seen.update(address=address, slots=slots, host=host, info=info, policy=policy)
 
     monkeypatch.setattr("latchwork.worker.process.run", fake_run)
     parser = argparse.ArgumentParser()

@@ -478,7 +478,10 @@ type Lease struct {
 	// Kill the process after this many seconds and report a timeout (0: none).
 	TimeoutSeconds int32 `protobuf:"varint,8,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
 	// The attempt number, from 1.
-	Attempt       int32 `protobuf:"varint,9,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Attempt int32 `protobuf:"varint,9,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	// The job's owner: a worker that runs frames as their owner (run_as = owner) runs this
+	// one as this account of its host, or fails its start when the host has no such user.
+	User          string `protobuf:"bytes,10,opt,name=user,proto3" json:"user,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -574,6 +577,13 @@ func (x *Lease) GetAttempt() int32 {
 		return x.Attempt
 	}
 	return 0
+}
+
+func (x *Lease) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
 }
 
 // Leased work.
@@ -904,7 +914,7 @@ const file_latchwork_v1_worker_proto_rawDesc = "" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x1d\n" +
 	"\n" +
 	"max_leases\x18\x02 \x01(\x05R\tmaxLeases\x12!\n" +
-	"\fwait_seconds\x18\x03 \x01(\x05R\vwaitSeconds\"\xca\x02\n" +
+	"\fwait_seconds\x18\x03 \x01(\x05R\vwaitSeconds\"\xde\x02\n" +
 	"\x05Lease\x12\x19\n" +
 	"\blease_id\x18\x01 \x01(\tR\aleaseId\x12\x15\n" +
 	"\x06job_id\x18\x02 \x01(\x03R\x05jobId\x12\x1b\n" +
@@ -914,7 +924,9 @@ const file_latchwork_v1_worker_proto_rawDesc = "" +
 	"\x03env\x18\x06 \x03(\v2\x1c.latchwork.v1.Lease.EnvEntryR\x03env\x12\x10\n" +
 	"\x03cwd\x18\a \x01(\tR\x03cwd\x12'\n" +
 	"\x0ftimeout_seconds\x18\b \x01(\x05R\x0etimeoutSeconds\x12\x18\n" +
-	"\aattempt\x18\t \x01(\x05R\aattempt\x1a6\n" +
+	"\aattempt\x18\t \x01(\x05R\aattempt\x12\x12\n" +
+	"\x04user\x18\n" +
+	" \x01(\tR\x04user\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"@\n" +

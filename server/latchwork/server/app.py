@@ -2,7 +2,8 @@
 
 Start-up refuses, with one line and a non-zero exit, what would corrupt or confuse: a second
 supervisor on the same data directory (an exclusive lock, taken before anything is read) or on
-the same port, and a database that is read-only, foreign, newer or corrupt.
+the same port, a database that is read-only, foreign, newer or corrupt, a tokens file others
+can read, and open mode (no tokens) on a network address unless allowed (open_mode.py).
 
 Shutdown on SIGTERM or SIGINT is orderly: stop taking requests, requeue the local pool's
 running work and end its processes, then close the store, so a restart finds nothing half done.
@@ -41,9 +42,11 @@ from .config import Settings
 from .core.firing_budget import FiringBudget
 from .core.limits import DEFAULT_LIMITS
 from .core.model import CallbackLanguage
+from .file_modes import private_dir
 from .instance_lock import InstanceLock, InstanceLocked
 from .localpool import LocalPool
 from .mailer import Mailer, MailSettings
+from .open_mode import check_open_mode
 from .output import OutputStore
 from .runner import kill_orphans
 from .startup import StartupError
@@ -95,9 +98,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
 
 def _lock_data_dir(data_dir: Path) -> InstanceLock:
-    """One supervisor per data directory, locked before anything in it is read."""
+    """One supervisor per data directory, locked before anything in it is read. The
+    directory is private (0700: :mod:`latchwork.server.file_modes`)."""
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)
         return InstanceLock.acquire(data_dir / LOCK_NAME, "starting")
     except InstanceLocked as held:
         raise StartupError(f"data directory {data_dir} is in use by {held.holder()}") from None
@@ -160,6 +164,7 @@ async def _serve_locked(settings: Settings, stop: asyncio.Event, lock: InstanceL
         tokens = load_tokens(Path(settings.tokens_file)) if settings.tokens_file else {}
     except TokenFileError as error:
         raise StartupError(str(error)) from None
+    check_open_mode(settings.listen, bool(tokens), settings.allow_open_network)
     interceptors: list[grpc.aio.ServerInterceptor] = [UnexpectedErrorInterceptor()]
     if tokens:
         interceptors.append(TokenInterceptor(tokens))
@@ -282,6 +287,7 @@ async def _run(
         slots=settings.slots,
         host=settings.host,
         kill_grace=settings.kill_grace_seconds,
+        policy=settings.frame_policy,
     )
     pool_task = asyncio.create_task(pool.run()) if settings.slots > 0 else None
     reaper = asyncio.create_task(_keep_running("worker reaper", worker_service.reap_lost_workers))

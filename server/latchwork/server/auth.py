@@ -5,12 +5,19 @@ themselves in the ``latchwork-user`` metadata. With one, every Latchwork RPC nee
 ``authorization: Bearer <token>``; the token decides the user, and only admins may act for
 other users or register farm-wide (global) triggers. Health and reflection stay open so load
 balancers and grpcurl can see the service.
+
+Each token has a role: ``user`` (the default), ``worker`` or ``admin``. WorkerService (leasing
+work, reporting it, its output) is for workers and admins only, and a worker's token is good
+for WorkerService only: whoever holds an ordinary token must not receive other users' frames,
+and a token stolen from a render node must not submit or kill jobs. The supervisor's local pool
+calls the supervisor in process and needs no token.
 """
 
 from __future__ import annotations
 
 import contextvars
 import hmac
+import stat
 import tomllib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,6 +28,8 @@ import grpc
 
 USER_METADATA_KEY = "latchwork-user"
 PROTECTED_PREFIX = "/latchwork."
+WORKER_SERVICE_PREFIX = "/latchwork.v1.WorkerService/"
+ROLES = ("user", "worker", "admin")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +37,7 @@ class Identity:
     user: str
     admin: bool = False
     authenticated: bool = False
+    worker: bool = False
 
 
 CALLER: contextvars.ContextVar[Identity | None] = contextvars.ContextVar("caller", default=None)
@@ -38,7 +48,9 @@ class TokenFileError(ValueError):
 
 
 def load_tokens(path: Path) -> dict[str, Identity]:
-    """``[[token]]`` tables with ``token``, ``user`` and optional ``admin``."""
+    """``[[token]]`` tables with ``token``, ``user`` and optional ``role`` (``user``,
+    ``worker`` or ``admin``) or ``admin = true`` (the same as ``role = "admin"``)."""
+    _refuse_shared(path)
     try:
         table = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as error:
@@ -50,10 +62,29 @@ def load_tokens(path: Path) -> dict[str, Identity]:
             raise TokenFileError(f"{path}: token[{index}].token: a string of 16+ characters")
         if not isinstance(user, str) or not user:
             raise TokenFileError(f"{path}: token[{index}].user: required")
-        tokens[token] = Identity(user, bool(entry.get("admin", False)), True)
+        role = entry.get("role", "admin" if entry.get("admin", False) else "user")
+        if role not in ROLES:
+            raise TokenFileError(f"{path}: token[{index}].role: one of {', '.join(ROLES)}")
+        if entry.get("admin", False) and role != "admin":
+            raise TokenFileError(f"{path}: token[{index}]: admin = true with role {role!r}")
+        tokens[token] = Identity(user, role == "admin", True, role == "worker")
     if not tokens:
         raise TokenFileError(f"{path}: no [[token]] entries")
     return tokens
+
+
+def _refuse_shared(path: Path) -> None:
+    """A tokens file group or others may read or write is refused, as ssh refuses such a
+    key: whoever reads it is any user, admin included (frames may run as other users)."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return  # reading it says why
+    if mode & 0o066:
+        raise TokenFileError(
+            f"tokens file {path} has mode {mode:04o}: group or others may read or change it, "
+            f"and it holds bearer tokens; make it this supervisor's user's only (chmod 600 {path})"
+        )
 
 
 def caller_of(context: Any) -> Identity:
@@ -65,6 +96,20 @@ def caller_of(context: Any) -> Identity:
         if key == USER_METADATA_KEY and isinstance(value, str) and value:
             return Identity(value)
     return Identity("anonymous")
+
+
+def refusal(identity: Identity, method: str) -> str | None:
+    """Why ``identity`` may not call ``method`` (PERMISSION_DENIED), None when it may."""
+    if method.startswith(WORKER_SERVICE_PREFIX):
+        if identity.worker or identity.admin:
+            return None
+        return (
+            f"WorkerService needs a token with role 'worker' or 'admin'; "
+            f"{identity.user!r}'s token has role 'user'"
+        )
+    if identity.worker:
+        return f"{identity.user!r}'s token has role 'worker': it may call WorkerService only"
+    return None
 
 
 class TokenInterceptor(grpc.aio.ServerInterceptor):
@@ -97,6 +142,8 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
                         grpc.StatusCode.UNAUTHENTICATED,
                         "a valid 'authorization: Bearer <token>' is required",
                     )
+                if (why := refusal(identity, method)) is not None:
+                    await context.abort(grpc.StatusCode.PERMISSION_DENIED, why)
                 reset = CALLER.set(identity)
                 try:
                     return await inner_unary(request, context)
@@ -118,6 +165,8 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
                         grpc.StatusCode.UNAUTHENTICATED,
                         "a valid 'authorization: Bearer <token>' is required",
                     )
+                if (why := refusal(identity, method)) is not None:
+                    await context.abort(grpc.StatusCode.PERMISSION_DENIED, why)
                 reset = CALLER.set(identity)
                 try:
                     async for item in inner_stream(request, context):

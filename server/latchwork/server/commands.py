@@ -32,6 +32,14 @@ class Serve:
             "--slots", type=int, help="local worker slots (default: one per core; 0: none)"
         )
         parser.add_argument("--host", help="host name shown for local work")
+        parser.add_argument(
+            "--insecure-open",
+            action="store_const",
+            const=True,
+            dest="allow_open_network",
+            help="allow open mode (no tokens file) on a non-loopback address: anyone who can "
+            "reach it can act as any user",
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         from latchwork.server.app import run
@@ -45,6 +53,7 @@ class Serve:
                 listen=args.listen,
                 slots=args.slots,
                 host=args.host,
+                allow_open_network=args.allow_open_network,
             )
         except ConfigError as error:
             print(f"latchwork serve: {error}", file=sys.stderr)

@@ -16,6 +16,7 @@ from .core.firing_budget import BudgetLimits
 from .core.model import CallbackLanguage
 from .core.routing.errors import RoutingSyntaxError
 from .core.routing.licences import parse_limits
+from .frame_user import FramePolicy, default_run_as, parse_passthrough
 
 
 def default_data_dir() -> Path:
@@ -41,6 +42,9 @@ class Settings:
     shutdown_grace_seconds: float = 5.0
     durability: str = "normal"
     tokens_file: str = ""
+    # Open mode (no tokens_file) on a non-loopback address is refused unless this is set
+    # (--insecure-open); docs/configuration.md#open-mode.
+    allow_open_network: bool = False
     tls_cert: str = ""
     tls_key: str = ""
     retention_events: int = 0
@@ -67,6 +71,13 @@ class Settings:
     # Licence limits (docs/routing.md): "nuke=10, maya=4"; in the file a [global_resources]
     # table (nuke = 10) or this string.
     global_resources: str = ""
+    # Who the local pool's frames run as (docs/operations.md#who-frames-run-as): "owner",
+    # "worker", or "" for owner when tokens are configured and the supervisor runs as root.
+    run_as: str = ""
+    run_as_min_uid: int = 1000
+    # Variables of the supervisor's environment frames also get: "LM_LICENSE_FILE, ..."; in
+    # the file a list of names or this string.
+    frame_env_passthrough: str = ""
 
     @property
     def database(self) -> Path:
@@ -94,6 +105,14 @@ class Settings:
         return parse_limits(self.global_resources)
 
     @property
+    def frame_policy(self) -> FramePolicy:
+        return FramePolicy(
+            run_as=self.run_as or default_run_as(bool(self.tokens_file)),
+            min_uid=self.run_as_min_uid,
+            passthrough=parse_passthrough(self.frame_env_passthrough),
+        )
+
+    @property
     def enabled_languages(self) -> frozenset[str]:
         return frozenset(x.strip() for x in self.languages.split(",") if x.strip())
 
@@ -113,9 +132,23 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             return int(value)
         if kind == "float":
             return float(value)
+        if kind == "bool":
+            return _boolean(value)
+        if isinstance(value, list):  # a list of names: frame_env_passthrough
+            return ",".join(str(item) for item in value)
         return str(value)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{source}: {name} = {value!r} is not a valid {kind}") from error
+
+
+def _boolean(value: Any) -> bool:
+    """A TOML boolean, or the words a variable or flag may give for one."""
+    if isinstance(value, bool):
+        return value
+    words = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+    if isinstance(value, str) and value.strip().lower() in words:
+        return words[value.strip().lower()]
+    raise ValueError(value)
 
 
 def load_settings(
@@ -163,6 +196,8 @@ def load_settings(
         )
     if settings.callback_cascade_window_seconds <= 0:
         raise ConfigError("callback_cascade_window_seconds: must be more than 0")
+    if settings.run_as not in ("", "owner", "worker"):
+        raise ConfigError(f"run_as = {settings.run_as!r}: use 'owner' or 'worker'")
     if settings.smtp_tls not in ("none", "starttls", "ssl"):
         raise ConfigError(f"smtp_tls = {settings.smtp_tls!r}: use 'none', 'starttls' or 'ssl'")
     try:

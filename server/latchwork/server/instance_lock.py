@@ -48,7 +48,7 @@ class InstanceLock:
         cannot be opened at all (a read-only directory, say)."""
         # os.open makes the descriptor non-inheritable: a frame the supervisor starts must
         # not keep the lock alive after the supervisor is gone.
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -19,7 +19,7 @@ left unclaimed when the grace period ends.
 from __future__ import annotations
 
 import asyncio
-import uuid
+import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -86,7 +86,8 @@ class LeaseRegistry:
     # --- workers -------------------------------------------------------------------------
 
     def register_worker(self, host: str, sink: LeaseSink) -> str:
-        worker_id = uuid.uuid4().hex
+        # Unguessable, as lease ids are: a worker id is what a worker proves itself by.
+        worker_id = secrets.token_hex(16)
         self._workers[worker_id] = _Worker(worker_id, host, sink)
         return worker_id
 
@@ -195,7 +196,8 @@ class LeaseRegistry:
             if picked is None:
                 break
             job, item, subjob = picked
-            lease_id = uuid.uuid4().hex
+            # Unguessable: only the worker that runs a lease may report it or re-attach it.
+            lease_id = secrets.token_hex(16)
             job_routing = scheduler.routing_of(job)
             if not routing.started(worker_id, lease_id, job_routing):
                 scheduler.offer(job, item)  # a licence taken meanwhile: never oversubscribe

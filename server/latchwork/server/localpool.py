@@ -14,6 +14,7 @@ import logging
 import socket
 
 from .core.transitions import WorkOutcome
+from .frame_user import FramePolicy
 from .host_registry import HostInfo
 from .leases import LeaseGrant
 from .machine import detect_resources
@@ -38,12 +39,16 @@ class LocalPool:
         slots: int,
         host: str = "",
         kill_grace: float = 0.5,
+        policy: FramePolicy | None = None,
     ) -> None:
+        """``policy``: who frames run as and what they inherit (default: as the supervisor,
+        in a clean environment)."""
         self.supervisor = supervisor
         self.outputs = outputs
         self.slots = slots
         self.host = host or socket.gethostname()
         self.kill_grace = kill_grace
+        self.policy = policy or FramePolicy()
         self._processes: dict[str, ManagedProcess] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._accepting = True
@@ -112,7 +117,7 @@ class LocalPool:
         try:
             stdout, stderr = self.outputs.prepare(grant.job_id, grant.work_index, grant.attempt)
             process = ManagedProcess.start(
-                grant.process, stdout, stderr, kill_grace=self.kill_grace
+                grant.process, stdout, stderr, kill_grace=self.kill_grace, policy=self.policy
             )
         except Exception as error:
             await self._report(

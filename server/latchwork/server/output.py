@@ -1,7 +1,9 @@
 """Captured output of work items: one file per work item, attempt and stream.
 
 Files rather than rows: a process writes its output straight into them, so capturing costs the
-supervisor nothing however chatty the process is.
+supervisor nothing however chatty the process is. The directories are 0700 and the files
+0600, created so by the supervisor (:mod:`latchwork.server.file_modes`): output may hold
+secrets, and frames may run as other users on this machine.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from .file_modes import open_private_append, private_dir, private_file
 
 DEFAULT_READ_LIMIT = 1 << 20
 
@@ -29,18 +33,24 @@ class OutputStore:
         return self.root / str(job_id) / f"{work_index}.{attempt}.{'err' if stderr else 'out'}"
 
     def prepare(self, job_id: int, work_index: int, attempt: int) -> tuple[Path, Path]:
-        if job_id not in self._made:
-            (self.root / str(job_id)).mkdir(parents=True, exist_ok=True)
-            self._made.add(job_id)
-        return (
-            self.path(job_id, work_index, attempt, False),
-            self.path(job_id, work_index, attempt, True),
-        )
+        """The stdout and stderr files of a run, created empty and private (0600), for a
+        process to write into."""
+        self._job_dir(job_id)
+        out = private_file(self.path(job_id, work_index, attempt, False))
+        err = private_file(self.path(job_id, work_index, attempt, True))
+        return out, err
 
     def append(self, job_id: int, work_index: int, attempt: int, stderr: bool, data: bytes) -> None:
-        self.prepare(job_id, work_index, attempt)
-        with open(self.path(job_id, work_index, attempt, stderr), "ab") as handle:
-            handle.write(data)
+        self._job_dir(job_id)
+        with open(open_private_append(self.path(job_id, work_index, attempt, stderr)), "ab") as f:
+            f.write(data)
+
+    def _job_dir(self, job_id: int) -> None:
+        if job_id not in self._made:
+            if not self._made:
+                private_dir(self.root)
+            private_dir(self.root / str(job_id))
+            self._made.add(job_id)
 
     def read(
         self, job_id: int, work_index: int, attempt: int, stderr: bool, offset: int, limit: int

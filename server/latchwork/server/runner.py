@@ -2,7 +2,8 @@
 
 Each process leads its own process group so that kill, suspend and resume reach everything it
 started. Output goes straight to files; the exit is noticed through a pidfd on the event loop,
-so a running process costs no thread and no polling.
+so a running process costs no thread and no polling. Who the process runs as and the
+environment it gets (built from nothing) are :mod:`.frame_user`'s.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from pathlib import Path
 
 from .core.command import ProcessSpec
 from .core.transitions import WorkOutcome
+from .frame_user import FramePolicy, FrameUser, FrameUserError, frame_environment, frame_user
+
+_AS_WORKER = FramePolicy()
 
 
 class StartFailed(Exception):
@@ -58,11 +62,21 @@ class ManagedProcess:
 
     @classmethod
     def start(
-        cls, spec: ProcessSpec, stdout: Path, stderr: Path, *, kill_grace: float = 0.5
+        cls,
+        spec: ProcessSpec,
+        stdout: Path,
+        stderr: Path,
+        *,
+        kill_grace: float = 0.5,
+        policy: FramePolicy = _AS_WORKER,
     ) -> ManagedProcess:
-        """Start the process; any failure on the way is raised as ``StartFailed``."""
+        """Start the process as the user ``policy`` says, in a clean environment; any failure
+        on the way (an owner this host cannot run as, too) is raised as ``StartFailed``."""
         try:
-            return cls(_spawn(spec, stdout, stderr), kill_grace)
+            user = frame_user(spec.user, policy)
+            return cls(_spawn(spec, stdout, stderr, user, policy), kill_grace)
+        except FrameUserError as error:
+            raise StartFailed(str(error)) from error
         except Exception as error:
             raise StartFailed(start_failure_reason(error)) from error
 
@@ -121,21 +135,32 @@ class ManagedProcess:
         return RunResult(WorkOutcome.EXITED, code, f"exit code {code}")
 
 
-def _spawn(spec: ProcessSpec, stdout: Path, stderr: Path) -> subprocess.Popen[bytes]:
+def _spawn(
+    spec: ProcessSpec, stdout: Path, stderr: Path, user: FrameUser, policy: FramePolicy
+) -> subprocess.Popen[bytes]:
     # Bytes throughout: converting os.environ to str and back for every process was the
-    # largest cost of a spawn after fork/exec itself.
-    env = dict(os.environb)
-    env.update((key.encode(), value.encode()) for key, value in spec.env.items())
+    # largest cost of a spawn after fork/exec itself. Nothing of this process's own
+    # environment is copied (frame_user.frame_environment).
+    env = frame_environment(user, spec.env, policy.passthrough)
     with open(stdout, "wb") as out, open(stderr, "wb") as err:
+        if user.switch:
+            # Written by the frame, read by its owner.
+            os.fchown(out.fileno(), user.uid, user.gid)
+            os.fchown(err.fileno(), user.uid, user.gid)
         return subprocess.Popen(
             ["/bin/sh", "-c", spec.cmdline],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
             env=env,
-            cwd=spec.cwd or None,
+            # Without a cwd of its own, a frame run as its owner starts in the owner's home
+            # (the worker's directory may be closed to it).
+            cwd=spec.cwd or (user.home if user.switch else None),
             start_new_session=True,
             close_fds=True,
+            user=user.uid if user.switch else None,
+            group=user.gid if user.switch else None,
+            extra_groups=list(user.groups) if user.switch else None,
         )
 
 

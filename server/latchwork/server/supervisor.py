@@ -197,6 +197,7 @@ class Supervisor:
         self.report = leases.report
         self.report_and_lease = leases.report_and_lease
         self.lease_entry = leases.lease_entry
+        self.lease_sink = leases.lease_sink
         self.drop_worker = leases.drop_worker
         self.recover = leases.recover
         self.reattach = leases.reattach

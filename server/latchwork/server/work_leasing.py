@@ -141,6 +141,11 @@ class WorkLeasing:
     def lease_entry(self, lease_id: str) -> tuple[Job, WorkItem] | None:
         return self._leasing.entry(lease_id)
 
+    def lease_sink(self, lease_id: str) -> LeaseSink | None:
+        """The sink of the worker that holds the lease (None: ended, or waiting to be
+        re-attached): the WorkerService's proof that a lease is the caller's."""
+        return self._leasing.sink_for(lease_id)
+
     def drop_worker(self, worker_id: str, reason: str) -> None:
         """Take back every lease of a worker that left or was lost."""
         if not self._leasing.knows_worker(worker_id):

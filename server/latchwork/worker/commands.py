@@ -11,6 +11,7 @@ runner) is imported when the command runs, so that ``latchwork --help`` stays qu
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from latchwork.server.commands import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
@@ -22,7 +23,12 @@ class Worker:
     help = "run work for a supervisor on this machine"
 
     def configure(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--supervisor", required=True, help="HOST:PORT of the supervisor")
+        parser.add_argument(
+            "--supervisor",
+            required=True,
+            help="HOST:PORT of the supervisor; with tokens, LATCHWORK_TOKEN holds this worker's "
+            "token (role worker, docs/configuration.md)",
+        )
         parser.add_argument(
             "--slots", type=int, default=0, help="work items at once (default: cores)"
         )
@@ -50,8 +56,30 @@ class Worker:
         parser.add_argument(
             "--restrictions", default="", help="take only jobs of these clusters (/show/+)"
         )
+        # Who frames run as and what they inherit (docs/operations.md#who-frames-run-as).
+        parser.add_argument(
+            "--run-as",
+            choices=("owner", "worker"),
+            default=None,
+            help="frames run as their job's owner or as this worker "
+            "(default: owner when run as root with a token, else worker)",
+        )
+        parser.add_argument(
+            "--run-as-min-uid",
+            type=int,
+            default=1000,
+            metavar="UID",
+            help="with --run-as owner, owners below this uid are refused (default: 1000)",
+        )
+        parser.add_argument(
+            "--env-passthrough",
+            default="",
+            metavar="NAMES",
+            help="comma-separated variables of this worker's environment frames also get",
+        )
 
     def run(self, args: argparse.Namespace) -> int:
+        from latchwork.server.frame_user import FramePolicy, default_run_as, parse_passthrough
         from latchwork.server.host_registry import HostInfo
         from latchwork.server.machine import detect_resources
         from latchwork.server.startup import StartupError
@@ -72,8 +100,15 @@ class Worker:
             cluster=args.cluster,
             restrictions=args.restrictions,
         )
+        # The worker has a token when it sends one (LATCHWORK_TOKEN, or a --token flag).
+        has_token = bool(getattr(args, "token", "") or os.environ.get("LATCHWORK_TOKEN"))
+        policy = FramePolicy(
+            run_as=args.run_as or default_run_as(has_token),
+            min_uid=args.run_as_min_uid,
+            passthrough=parse_passthrough(args.env_passthrough),
+        )
         try:
-            run(args.supervisor, slots, args.host, info)
+            run(args.supervisor, slots, args.host, info, policy)
         except StartupError as error:
             print(f"latchwork worker: {error}", file=sys.stderr)
             return EXIT_REFUSED

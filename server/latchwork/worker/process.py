@@ -13,6 +13,7 @@ import logging
 import signal
 import socket
 
+from latchwork.server.frame_user import FramePolicy
 from latchwork.server.host_registry import HostInfo
 from latchwork.server.instance_lock import InstanceLock, InstanceLocked, worker_lock_path
 from latchwork.server.startup import StartupError
@@ -23,7 +24,13 @@ from .remote_worker import RemoteWorker
 log = logging.getLogger(__name__)
 
 
-def run(address: str, slots: int, host: str = "", info: HostInfo | None = None) -> None:
+def run(
+    address: str,
+    slots: int,
+    host: str = "",
+    info: HostInfo | None = None,
+    policy: FramePolicy | None = None,
+) -> None:
     """``latchwork worker``: refuses to start (StartupError) while a worker with the same
     identity (host name and supervisor address) runs on this machine. ``info``: what to
     declare about the host (default: the detected resources)."""
@@ -47,7 +54,9 @@ def run(address: str, slots: int, host: str = "", info: HostInfo | None = None) 
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await RemoteWorker(address, slots=slots, host=identity, frames=frames, info=info).run(stop)
+        await RemoteWorker(
+            address, slots=slots, host=identity, frames=frames, info=info, policy=policy
+        ).run(stop)
 
     with lock:
         # Before registering: what a previous run of this identity left must not run on

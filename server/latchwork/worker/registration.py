@@ -25,6 +25,13 @@ from latchwork.v1 import host_pb2, worker_pb2, worker_pb2_grpc
 log = logging.getLogger(__name__)
 
 Metadata = tuple[tuple[str, str], ...]
+_REFUSALS = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.UNAUTHENTICATED,
+    }
+)
 
 
 class Registration:
@@ -62,8 +69,9 @@ class Registration:
                 response = await stub.RegisterWorker(request, metadata=self._metadata)
                 break
             except grpc.aio.AioRpcError as error:
-                if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
-                    # What this host declares is wrong: trying again cannot help.
+                if error.code() in _REFUSALS:
+                    # What this host declares is wrong, or its token (LATCHWORK_TOKEN) is
+                    # missing or not a worker's: trying again cannot help.
                     raise StartupError(f"the supervisor refused: {error.details()}") from None
                 log.warning("cannot register with %s: %s", self.address, error.details())
                 await asyncio.sleep(self._retry_seconds)

@@ -32,6 +32,7 @@ import grpc
 
 from latchwork.server.core.command import ProcessSpec
 from latchwork.server.core.transitions import WorkOutcome
+from latchwork.server.frame_user import FramePolicy, default_run_as
 from latchwork.server.host_registry import HostInfo
 from latchwork.server.machine import detect_resources
 from latchwork.server.runner import ManagedProcess, RunResult, start_failure_reason
@@ -90,9 +91,12 @@ class RemoteWorker:
         kill_grace: float = 0.5,
         frames: FrameGuard | None = None,
         info: HostInfo | None = None,
+        policy: FramePolicy | None = None,
     ) -> None:
         """``info``: what to declare about this host (resources, properties, groups, cluster,
-        restrictions); its name and slots are this worker's. Default: the detected resources."""
+        restrictions); its name and slots are this worker's. Default: the detected resources.
+        ``policy``: who frames run as and what they inherit (default: as their owner when this
+        worker has a token and runs as root, else as the worker)."""
         self.address = address
         self._frames = frames or FrameGuard.unguarded()
         self.slots = slots
@@ -109,6 +113,7 @@ class RemoteWorker:
         self._upload_log = ThrottledLog(log)
         token = os.environ.get("LATCHWORK_TOKEN")
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self.policy = policy or FramePolicy(run_as=default_run_as(bool(token)))
         self._registration = Registration(address, self.info, self._metadata, self._drop)
         self._held = self._registration.held  # leases from grant to stored report
 
@@ -242,8 +247,12 @@ class RemoteWorker:
         self._held.add(lease.lease_id)
         try:
             self._frames.starting(lease.lease_id)
-            spec = ProcessSpec(cmdline=lease.cmdline, env=dict(lease.env), cwd=lease.cwd)
-            process = ManagedProcess.start(spec, stdout, stderr, kill_grace=self.kill_grace)
+            spec = ProcessSpec(
+                cmdline=lease.cmdline, env=dict(lease.env), cwd=lease.cwd, user=lease.user
+            )
+            process = ManagedProcess.start(
+                spec, stdout, stderr, kill_grace=self.kill_grace, policy=self.policy
+            )
             self._frames.started(lease.lease_id, process.pid)
         except Exception as error:
             self._frames.ended(lease.lease_id)

@@ -3,6 +3,12 @@
 A remote worker is the same kind of worker as the local pool; the difference is that the
 supervisor cannot signal its processes directly, so kill/suspend/resume requests wait in a
 queue that the worker collects with its next heartbeat.
+
+Who may call is decided twice (issue 13): the token interceptor lets only worker and admin
+tokens in (:mod:`..auth`); here, with tokens, a worker id belongs to the identity that
+registered it, and in every mode a lease belongs to the worker it was granted to. So a worker
+reports, uploads output for and heartbeats only its own leases and worker ids, whoever else
+holds a worker token.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from dataclasses import dataclass, field
 
 from latchwork.v1 import job_pb2, worker_pb2, worker_pb2_grpc
 
-from ..core.errors import FailedPrecondition, InvalidRequest
+from ..auth import caller_of
+from ..core.errors import FailedPrecondition, InvalidRequest, PermissionDenied
 from ..core.submission import FieldError
 from ..core.transitions import WorkOutcome
 from ..leases import LeaseGrant
@@ -39,6 +46,7 @@ class RemoteSink:
     """Signals for a remote worker's processes, delivered with its next heartbeat."""
 
     last_seen: float
+    owner: str = ""  # with tokens: the user (token identity) that registered the worker
     kill_ids: set[str] = field(default_factory=set)
     suspend_ids: set[str] = field(default_factory=set)
     resume_ids: set[str] = field(default_factory=set)
@@ -66,6 +74,7 @@ def lease_to_pb(grant: LeaseGrant) -> worker_pb2.Lease:
         cwd=grant.process.cwd,
         timeout_seconds=int(grant.timeout_seconds + 0.999) if grant.timeout_seconds else 0,
         attempt=grant.attempt,
+        user=grant.process.user,
     )
 
 
@@ -80,7 +89,33 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         self.heartbeat_seconds = heartbeat_seconds
         self._sinks: dict[str, RemoteSink] = {}
 
-    def _known(self, worker_id: str) -> RemoteSink:
+    def _own(self, worker_id: str, context: Context) -> None:
+        """Refuse a worker id registered under another token identity (PERMISSION_DENIED)."""
+        caller = caller_of(context)
+        sink = self._sinks.get(worker_id)
+        if caller.authenticated and sink is not None and sink.owner != caller.user:
+            raise PermissionDenied(
+                f"worker {worker_id!r} was registered by another identity, not {caller.user!r}"
+            )
+
+    def _own_lease(self, worker_id: str, sink: RemoteSink, lease_id: str) -> bool:
+        """True when the lease is the worker's; False when it ended (or never was); refuses
+        (PERMISSION_DENIED) a lease that another worker holds or that waits to be re-attached."""
+        if self.supervisor.lease_sink(lease_id) is sink:
+            return True
+        if self.supervisor.lease_entry(lease_id) is None:
+            return False
+        raise PermissionDenied(f"lease {lease_id!r} is not held by worker {worker_id!r}")
+
+    def _may_claim(self, user: str, lease_id: str) -> bool:
+        """Whether a registration may ask to re-attach the lease: one waiting for its worker
+        (since a restart) or held by a remote worker of the same token identity; never the
+        local pool's, nor another identity's."""
+        holder = self.supervisor.lease_sink(lease_id)
+        return holder is None or (isinstance(holder, RemoteSink) and holder.owner == user)
+
+    def _known(self, worker_id: str, context: Context) -> RemoteSink:
+        self._own(worker_id, context)
         sink = self._sinks.get(worker_id)
         if sink is None or not self.supervisor.knows_worker(worker_id):
             raise FailedPrecondition(
@@ -94,12 +129,15 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
     ) -> worker_pb2.RegisterWorkerResponse:
         _check(checks.check_register_worker(request))
         info = host_rpcs.host_info_from_register(request)
-        sink = RemoteSink(last_seen=time.monotonic())
+        caller = caller_of(context)
+        owner = caller.user if caller.authenticated else ""
+        sink = RemoteSink(last_seen=time.monotonic(), owner=owner)
         worker_id = self.supervisor.register_worker(request.host, sink, info)
         self._sinks[worker_id] = sink
         # A worker back after a restart of the supervisor (or after being lost) keeps the
         # leases still waiting for it; it kills the frames of the others.
-        kept = self.supervisor.reattach(worker_id, request.lease_ids) if request.lease_ids else []
+        claimed = [lease for lease in request.lease_ids if self._may_claim(owner, lease)]
+        kept = self.supervisor.reattach(worker_id, claimed) if claimed else []
         return worker_pb2.RegisterWorkerResponse(
             worker_id=worker_id, heartbeat_seconds=self.heartbeat_seconds, kept_lease_ids=kept
         )
@@ -108,6 +146,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         self, request: worker_pb2.HeartbeatRequest, context: Context
     ) -> worker_pb2.HeartbeatResponse:
         _check(checks.check_heartbeat(request))
+        self._own(request.worker_id, context)
         sink = self._sinks.get(request.worker_id)
         if sink is None or not self.supervisor.knows_worker(request.worker_id):
             return worker_pb2.HeartbeatResponse(known=False, kill_lease_ids=request.lease_ids)
@@ -130,7 +169,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         self, request: worker_pb2.LeaseWorkRequest, context: Context
     ) -> worker_pb2.LeaseWorkResponse:
         _check(checks.check_lease(request))
-        self._known(request.worker_id)
+        self._known(request.worker_id, context)
         deadline = time.monotonic() + min(max(request.wait_seconds, 0), MAX_WAIT_SECONDS)
         while True:
             signal = self.supervisor.work_signal()
@@ -145,10 +184,11 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         self, request: worker_pb2.ReportWorkRequest, context: Context
     ) -> worker_pb2.ReportWorkResponse:
         _check(checks.check_report(request))
-        self._known(request.worker_id)
+        sink = self._known(request.worker_id, context)
+        if not self._own_lease(request.worker_id, sink, request.lease_id):
+            return worker_pb2.ReportWorkResponse(accepted=False)
         if request.outcome == worker_pb2.WORK_OUTCOME_STARTED:
-            accepted = self.supervisor.lease_entry(request.lease_id) is not None
-            return worker_pb2.ReportWorkResponse(accepted=accepted)
+            return worker_pb2.ReportWorkResponse(accepted=True)
         outcome = _OUTCOMES[request.outcome]
         accepted = self.supervisor.report(
             request.lease_id, outcome, request.exit_code, request.message
@@ -159,7 +199,9 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         self, request: worker_pb2.AppendOutputRequest, context: Context
     ) -> worker_pb2.AppendOutputResponse:
         _check(checks.check_append(request))
-        self._known(request.worker_id)
+        sink = self._known(request.worker_id, context)
+        if not self._own_lease(request.worker_id, sink, request.lease_id):
+            return worker_pb2.AppendOutputResponse(accepted=False)
         entry = self.supervisor.lease_entry(request.lease_id)
         if entry is None:
             return worker_pb2.AppendOutputResponse(accepted=False)

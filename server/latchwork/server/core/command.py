@@ -22,6 +22,9 @@ class ProcessSpec:
     cmdline: str
     env: dict[str, str]
     cwd: str
+    # The job's owner: with run_as = "owner" the frame runs as this account
+    # (docs/operations.md#who-frames-run-as).
+    user: str = ""
 
 
 def frame_values(work_name: str) -> dict[str, str]:
@@ -59,4 +62,4 @@ def process_for(job: Job, work: WorkItem, subjob_id: int, lease_id: str) -> Proc
             "QB_SUBJOB_ID": str(subjob_id),
         }
     )
-    return ProcessSpec(cmdline=cmdline, env=env, cwd=job.spec.cwd)
+    return ProcessSpec(cmdline=cmdline, env=env, cwd=job.spec.cwd, user=job.user)

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
+from ..file_modes import private_dir, private_file, tighten_if_present
 from .errors import StoreUnusable, unusable
 from .migrations import MIGRATIONS
 
@@ -29,8 +30,9 @@ def opening(path: Path, durability: str) -> Iterator[sqlite3.Connection]:
     The block runs the rest of the store's opening: an error of SQLite's in it is refused
     like one while opening (``StoreUnusable``), and any error closes the connection.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     _refuse_unusable_file(path)
+    _make_private(path)
     try:
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     except sqlite3.Error as error:
@@ -115,6 +117,15 @@ def _refuse_unusable_file(path: Path) -> None:
             header = handle.read(len(_SQLITE_HEADER))
         if header != _SQLITE_HEADER:
             raise StoreUnusable(f"{path} is not a Latchwork database (it is not an SQLite file)")
+
+
+def _make_private(path: Path) -> None:
+    """The database 0600 (created so, or tightened when ours), and any WAL or shared-memory
+    file an older Latchwork left; SQLite gives new ones the database's mode
+    (:mod:`latchwork.server.file_modes`)."""
+    private_file(path)
+    for suffix in ("-wal", "-shm"):
+        tighten_if_present(path.with_name(path.name + suffix))
 
 
 def _refuse_foreign_or_newer(db: sqlite3.Connection, path: Path) -> None:

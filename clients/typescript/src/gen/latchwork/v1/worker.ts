@@ -187,6 +187,11 @@ export interface Lease {
   timeoutSeconds: number;
   /** The attempt number, from 1. */
   attempt: number;
+  /**
+   * The job's owner: a worker that runs frames as their owner (run_as = owner) runs this
+   * one as this account of its host, or fails its start when the host has no such user.
+   */
+  user: string;
 }
 
 export interface Lease_EnvEntry {
@@ -1012,6 +1017,7 @@ function createBaseLease(): Lease {
     cwd: "",
     timeoutSeconds: 0,
     attempt: 0,
+    user: "",
   };
 }
 
@@ -1043,6 +1049,9 @@ export const Lease: MessageFns<Lease> = {
     }
     if (message.attempt !== 0) {
       writer.uint32(72).int32(message.attempt);
+    }
+    if (message.user !== "") {
+      writer.uint32(82).string(message.user);
     }
     return writer;
   },
@@ -1135,6 +1144,14 @@ export const Lease: MessageFns<Lease> = {
             message.attempt = reader.int32();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1191,6 +1208,7 @@ export const Lease: MessageFns<Lease> = {
         ? globalThis.Number(object.timeout_seconds)
         : 0,
       attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
     };
   },
 
@@ -1229,6 +1247,9 @@ export const Lease: MessageFns<Lease> = {
     if (message.attempt !== 0) {
       obj.attempt = Math.round(message.attempt);
     }
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
     return obj;
   },
 
@@ -1254,6 +1275,7 @@ export const Lease: MessageFns<Lease> = {
     message.cwd = object.cwd ?? "";
     message.timeoutSeconds = object.timeoutSeconds ?? 0;
     message.attempt = object.attempt ?? 0;
+    message.user = object.user ?? "";
     return message;
   },
 };

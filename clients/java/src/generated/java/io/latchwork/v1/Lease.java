@@ -36,6 +36,7 @@ private static final long serialVersionUID = 0L;
     workName_ = "";
     cmdline_ = "";
     cwd_ = "";
+    user_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -411,6 +412,55 @@ java.lang.String defaultValue) {
     return attempt_;
   }
 
+  public static final int USER_FIELD_NUMBER = 10;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object user_ = "";
+  /**
+   * <pre>
+   * The job's owner: a worker that runs frames as their owner (run_as = owner) runs this
+   * one as this account of its host, or fails its start when the host has no such user.
+   * </pre>
+   *
+   * <code>string user = 10 [json_name = "user"];</code>
+   * @return The user.
+   */
+  @java.lang.Override
+  public java.lang.String getUser() {
+    java.lang.Object ref = user_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      user_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * The job's owner: a worker that runs frames as their owner (run_as = owner) runs this
+   * one as this account of its host, or fails its start when the host has no such user.
+   * </pre>
+   *
+   * <code>string user = 10 [json_name = "user"];</code>
+   * @return The bytes for user.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getUserBytes() {
+    java.lang.Object ref = user_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      user_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -455,6 +505,9 @@ java.lang.String defaultValue) {
     if (attempt_ != 0) {
       output.writeInt32(9, attempt_);
     }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(user_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 10, user_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -496,6 +549,9 @@ java.lang.String defaultValue) {
     if (attempt_ != 0) {
       size += com.google.protobuf.CodedOutputStream
         .computeInt32Size(9, attempt_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(user_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(10, user_);
     }
     return size;
   }
@@ -539,6 +595,8 @@ java.lang.String defaultValue) {
         != other.getTimeoutSeconds()) return false;
     if (getAttempt()
         != other.getAttempt()) return false;
+    if (!getUser()
+        .equals(other.getUser())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -571,6 +629,8 @@ java.lang.String defaultValue) {
     hash = (53 * hash) + getTimeoutSeconds();
     hash = (37 * hash) + ATTEMPT_FIELD_NUMBER;
     hash = (53 * hash) + getAttempt();
+    hash = (37 * hash) + USER_FIELD_NUMBER;
+    hash = (53 * hash) + getUser().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -737,6 +797,7 @@ java.lang.String defaultValue) {
       cwd_ = "";
       timeoutSeconds_ = 0;
       attempt_ = 0;
+      user_ = "";
       return this;
     }
 
@@ -798,6 +859,9 @@ java.lang.String defaultValue) {
       if (((from_bitField0_ & 0x00000100) != 0)) {
         result.attempt_ = attempt_;
       }
+      if (((from_bitField0_ & 0x00000200) != 0)) {
+        result.user_ = user_;
+      }
     }
 
     @java.lang.Override
@@ -846,6 +910,11 @@ java.lang.String defaultValue) {
       }
       if (other.getAttempt() != 0) {
         setAttempt(other.getAttempt());
+      }
+      if (!other.getUser().isEmpty()) {
+        user_ = other.user_;
+        bitField0_ |= 0x00000200;
+        onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -920,6 +989,11 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x00000100;
               break;
             } // case 72
+            case 82: {
+              user_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000200;
+              break;
+            } // case 82
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1632,6 +1706,103 @@ java.lang.String defaultValue) {
     public Builder clearAttempt() {
       bitField0_ = (bitField0_ & ~0x00000100);
       attempt_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object user_ = "";
+    /**
+     * <pre>
+     * The job's owner: a worker that runs frames as their owner (run_as = owner) runs this
+     * one as this account of its host, or fails its start when the host has no such user.
+     * </pre>
+     *
+     * <code>string user = 10 [json_name = "user"];</code>
+     * @return The user.
+     */
+    public java.lang.String getUser() {
+      java.lang.Object ref = user_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        user_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The job's owner: a worker that runs frames as their owner (run_as = owner) runs this
+     * one as this account of its host, or fails its start when the host has no such user.
+     * </pre>
+     *
+     * <code>string user = 10 [json_name = "user"];</code>
+     * @return The bytes for user.
+     */
+    public com.google.protobuf.ByteString
+        getUserBytes() {
+      java.lang.Object ref = user_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        user_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The job's owner: a worker that runs frames as their owner (run_as = owner) runs this
+     * one as this account of its host, or fails its start when the host has no such user.
+     * </pre>
+     *
+     * <code>string user = 10 [json_name = "user"];</code>
+     * @param value The user to set.
+     * @return This builder for chaining.
+     */
+    public Builder setUser(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      user_ = value;
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The job's owner: a worker that runs frames as their owner (run_as = owner) runs this
+     * one as this account of its host, or fails its start when the host has no such user.
+     * </pre>
+     *
+     * <code>string user = 10 [json_name = "user"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearUser() {
+      user_ = getDefaultInstance().getUser();
+      bitField0_ = (bitField0_ & ~0x00000200);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The job's owner: a worker that runs frames as their owner (run_as = owner) runs this
+     * one as this account of its host, or fails its start when the host has no such user.
+     * </pre>
+     *
+     * <code>string user = 10 [json_name = "user"];</code>
+     * @param value The bytes for user to set.
+     * @return This builder for chaining.
+     */
+    public Builder setUserBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      user_ = value;
+      bitField0_ |= 0x00000200;
       onChanged();
       return this;
     }

@@ -183,4 +183,26 @@ java.lang.String defaultValue);
    * @return The attempt.
    */
   int getAttempt();
+
+  /**
+   * <pre>
+   * The job's owner: a worker that runs frames as their owner (run_as = owner) runs this
+   * one as this account of its host, or fails its start when the host has no such user.
+   * </pre>
+   *
+   * <code>string user = 10 [json_name = "user"];</code>
+   * @return The user.
+   */
+  java.lang.String getUser();
+  /**
+   * <pre>
+   * The job's owner: a worker that runs frames as their owner (run_as = owner) runs this
+   * one as this account of its host, or fails its start when the host has no such user.
+   * </pre>
+   *
+   * <code>string user = 10 [json_name = "user"];</code>
+   * @return The bytes for user.
+   */
+  com.google.protobuf.ByteString
+      getUserBytes();
 }

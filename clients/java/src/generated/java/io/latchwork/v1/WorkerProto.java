@@ -124,47 +124,48 @@ public final class WorkerProto extends com.google.protobuf.GeneratedFile {
       "Ids\022\024\n\005known\030\004 \001(\010R\005known\"q\n\020LeaseWorkRe" +
       "quest\022\033\n\tworker_id\030\001 \001(\tR\010workerId\022\035\n\nma" +
       "x_leases\030\002 \001(\005R\tmaxLeases\022!\n\014wait_second" +
-      "s\030\003 \001(\005R\013waitSeconds\"\312\002\n\005Lease\022\031\n\010lease_" +
+      "s\030\003 \001(\005R\013waitSeconds\"\336\002\n\005Lease\022\031\n\010lease_" +
       "id\030\001 \001(\tR\007leaseId\022\025\n\006job_id\030\002 \001(\003R\005jobId" +
       "\022\033\n\twork_name\030\003 \001(\tR\010workName\022\033\n\tsubjob_" +
       "id\030\004 \001(\005R\010subjobId\022\030\n\007cmdline\030\005 \001(\tR\007cmd" +
       "line\022.\n\003env\030\006 \003(\0132\034.latchwork.v1.Lease.E" +
       "nvEntryR\003env\022\020\n\003cwd\030\007 \001(\tR\003cwd\022\'\n\017timeou" +
       "t_seconds\030\010 \001(\005R\016timeoutSeconds\022\030\n\007attem" +
-      "pt\030\t \001(\005R\007attempt\0326\n\010EnvEntry\022\020\n\003key\030\001 \001" +
-      "(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"@\n\021Lea" +
-      "seWorkResponse\022+\n\006leases\030\001 \003(\0132\023.latchwo" +
-      "rk.v1.LeaseR\006leases\"\267\001\n\021ReportWorkReques" +
-      "t\022\033\n\tworker_id\030\001 \001(\tR\010workerId\022\031\n\010lease_" +
-      "id\030\002 \001(\tR\007leaseId\0223\n\007outcome\030\003 \001(\0162\031.lat" +
-      "chwork.v1.WorkOutcomeR\007outcome\022\033\n\texit_c" +
-      "ode\030\004 \001(\005R\010exitCode\022\030\n\007message\030\005 \001(\tR\007me" +
-      "ssage\"0\n\022ReportWorkResponse\022\032\n\010accepted\030" +
-      "\001 \001(\010R\010accepted\"\225\001\n\023AppendOutputRequest\022" +
-      "\033\n\tworker_id\030\001 \001(\tR\010workerId\022\031\n\010lease_id" +
-      "\030\002 \001(\tR\007leaseId\0222\n\006stream\030\003 \001(\0162\032.latchw" +
-      "ork.v1.OutputStreamR\006stream\022\022\n\004data\030\004 \001(" +
-      "\014R\004data\"2\n\024AppendOutputResponse\022\032\n\010accep" +
-      "ted\030\001 \001(\010R\010accepted*\262\001\n\013WorkOutcome\022\034\n\030W" +
-      "ORK_OUTCOME_UNSPECIFIED\020\000\022\030\n\024WORK_OUTCOM" +
-      "E_STARTED\020\001\022\027\n\023WORK_OUTCOME_EXITED\020\002\022\032\n\026" +
-      "WORK_OUTCOME_TIMED_OUT\020\003\022\027\n\023WORK_OUTCOME" +
-      "_KILLED\020\004\022\035\n\031WORK_OUTCOME_START_FAILED\020\005" +
-      "2\260\003\n\rWorkerService\022[\n\016RegisterWorker\022#.l" +
-      "atchwork.v1.RegisterWorkerRequest\032$.latc" +
-      "hwork.v1.RegisterWorkerResponse\022L\n\tHeart" +
-      "beat\022\036.latchwork.v1.HeartbeatRequest\032\037.l" +
-      "atchwork.v1.HeartbeatResponse\022L\n\tLeaseWo" +
-      "rk\022\036.latchwork.v1.LeaseWorkRequest\032\037.lat" +
-      "chwork.v1.LeaseWorkResponse\022O\n\nReportWor" +
-      "k\022\037.latchwork.v1.ReportWorkRequest\032 .lat" +
-      "chwork.v1.ReportWorkResponse\022U\n\014AppendOu" +
-      "tput\022!.latchwork.v1.AppendOutputRequest\032" +
-      "\".latchwork.v1.AppendOutputResponseB\227\001\n\017" +
-      "io.latchwork.v1B\013WorkerProtoP\001ZAgithub.c" +
-      "om/latchwork/latchwork/clients/go/latchw" +
-      "orkv1;latchworkv1\242\002\003LWX\252\002\014Latchwork.V1\312\002" +
-      "\014Latchwork\\V1\352\002\rLatchwork::V1b\006proto3"
+      "pt\030\t \001(\005R\007attempt\022\022\n\004user\030\n \001(\tR\004user\0326\n" +
+      "\010EnvEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001" +
+      "(\tR\005value:\0028\001\"@\n\021LeaseWorkResponse\022+\n\006le" +
+      "ases\030\001 \003(\0132\023.latchwork.v1.LeaseR\006leases\"" +
+      "\267\001\n\021ReportWorkRequest\022\033\n\tworker_id\030\001 \001(\t" +
+      "R\010workerId\022\031\n\010lease_id\030\002 \001(\tR\007leaseId\0223\n" +
+      "\007outcome\030\003 \001(\0162\031.latchwork.v1.WorkOutcom" +
+      "eR\007outcome\022\033\n\texit_code\030\004 \001(\005R\010exitCode\022" +
+      "\030\n\007message\030\005 \001(\tR\007message\"0\n\022ReportWorkR" +
+      "esponse\022\032\n\010accepted\030\001 \001(\010R\010accepted\"\225\001\n\023" +
+      "AppendOutputRequest\022\033\n\tworker_id\030\001 \001(\tR\010" +
+      "workerId\022\031\n\010lease_id\030\002 \001(\tR\007leaseId\0222\n\006s" +
+      "tream\030\003 \001(\0162\032.latchwork.v1.OutputStreamR" +
+      "\006stream\022\022\n\004data\030\004 \001(\014R\004data\"2\n\024AppendOut" +
+      "putResponse\022\032\n\010accepted\030\001 \001(\010R\010accepted*" +
+      "\262\001\n\013WorkOutcome\022\034\n\030WORK_OUTCOME_UNSPECIF" +
+      "IED\020\000\022\030\n\024WORK_OUTCOME_STARTED\020\001\022\027\n\023WORK_" +
+      "OUTCOME_EXITED\020\002\022\032\n\026WORK_OUTCOME_TIMED_O" +
+      "UT\020\003\022\027\n\023WORK_OUTCOME_KILLED\020\004\022\035\n\031WORK_OU" +
+      "TCOME_START_FAILED\020\0052\260\003\n\rWorkerService\022[" +
+      "\n\016RegisterWorker\022#.latchwork.v1.Register" +
+      "WorkerRequest\032$.latchwork.v1.RegisterWor" +
+      "kerResponse\022L\n\tHeartbeat\022\036.latchwork.v1." +
+      "HeartbeatRequest\032\037.latchwork.v1.Heartbea" +
+      "tResponse\022L\n\tLeaseWork\022\036.latchwork.v1.Le" +
+      "aseWorkRequest\032\037.latchwork.v1.LeaseWorkR" +
+      "esponse\022O\n\nReportWork\022\037.latchwork.v1.Rep" +
+      "ortWorkRequest\032 .latchwork.v1.ReportWork" +
+      "Response\022U\n\014AppendOutput\022!.latchwork.v1." +
+      "AppendOutputRequest\032\".latchwork.v1.Appen" +
+      "dOutputResponseB\227\001\n\017io.latchwork.v1B\013Wor" +
+      "kerProtoP\001ZAgithub.com/latchwork/latchwo" +
+      "rk/clients/go/latchworkv1;latchworkv1\242\002\003" +
+      "LWX\252\002\014Latchwork.V1\312\002\014Latchwork\\V1\352\002\rLatc" +
+      "hwork::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -213,7 +214,7 @@ public final class WorkerProto extends com.google.protobuf.GeneratedFile {
     internal_static_latchwork_v1_Lease_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_latchwork_v1_Lease_descriptor,
-        new java.lang.String[] { "LeaseId", "JobId", "WorkName", "SubjobId", "Cmdline", "Env", "Cwd", "TimeoutSeconds", "Attempt", });
+        new java.lang.String[] { "LeaseId", "JobId", "WorkName", "SubjobId", "Cmdline", "Env", "Cwd", "TimeoutSeconds", "Attempt", "User", });
     internal_static_latchwork_v1_Lease_EnvEntry_descriptor =
       internal_static_latchwork_v1_Lease_descriptor.getNestedType(0);
     internal_static_latchwork_v1_Lease_EnvEntry_fieldAccessorTable = new
