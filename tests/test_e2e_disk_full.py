@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,12 +19,11 @@ import pytest
 from latchwork.client import LatchworkError
 from latchwork.v1 import job_pb2
 
+from .privileges import needs_root
 from .serverproc import ServerProcess
 from .waiting import wait_job
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0, reason="mounting the small tmpfs that gets full needs root"
-)
+pytestmark = needs_root("mounting the small tmpfs that gets full")
 
 TMPFS_SIZE = "16m"
 

@@ -15,6 +15,7 @@ from latchwork.client import Client
 from latchwork.server.open_mode import ROOT_OPEN_WARNING, listens_on_loopback
 from latchwork.v1 import job_pb2
 
+from .privileges import needs_root
 from .serverproc import ServerProcess, run_refused
 from .waiting import wait_job
 
@@ -127,7 +128,7 @@ def test_a_network_address_with_tokens_needs_no_flag(tmp_path: Path) -> None:
     assert ROOT_OPEN_WARNING not in server.log_path.read_text()
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="the warning is for a supervisor run as root")
+@needs_root("the warning is for a supervisor run as root")
 def test_open_mode_as_root_warns_at_start(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path / "data", slots=0).start()
     server.stop()

@@ -21,10 +21,11 @@ import pytest
 from latchwork.client import Client
 from latchwork.v1 import job_pb2
 
+from .privileges import needs_root
 from .serverproc import ServerProcess
 from .waiting import FINAL
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+pytestmark = needs_root("switching users")
 
 SUPERVISOR_ENV = {"LW13_SECRET": "hunter2", "LW13_PASS": "passed-through"}
 PROBE = "id -u; id -G; cat {secret}; env"

@@ -4,7 +4,6 @@ later. The bad files are real: made by a previous run, then damaged."""
 
 from __future__ import annotations
 
-import os
 import random
 import sqlite3
 import subprocess
@@ -15,9 +14,8 @@ import pytest
 
 from latchwork.server.store.migrations import MIGRATIONS
 
+from .privileges import require_root
 from .serverproc import ServerProcess, run_refused
-
-ROOT = os.geteuid() == 0
 
 
 @pytest.fixture
@@ -42,8 +40,7 @@ def _one_line(stderr: str) -> str:
 
 @pytest.fixture
 def immutable(data_dir: Path) -> Iterator[Path]:
-    if not ROOT:
-        pytest.skip("chattr +i needs root (root ignores permission bits, so chmod cannot test)")
+    require_root("chattr +i (root ignores permission bits, so chmod cannot test)")
     database = data_dir / "latchwork.db"
     subprocess.run(["chattr", "+i", str(database)], check=True)
     yield database

@@ -13,6 +13,8 @@ import pytest
 from latchwork.server.auth import TokenFileError, load_tokens
 from latchwork.server.file_modes import private_dir, private_file
 
+from ..privileges import needs_root
+
 NOBODY = 65534
 
 
@@ -39,7 +41,7 @@ def test_ours_are_tightened_and_their_contents_kept(tmp_path: Path) -> None:
     assert file.read_bytes() == b"kept"
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+@needs_root("giving a file to another user")
 def test_someone_elses_are_left_alone_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
