@@ -37,6 +37,7 @@ QUICK = {
     ],
     "dependency_latency": ["--pairs", "10"],
     "sandbox_overhead": ["--runs", "200", "--rounds", "1"],
+    "cage_overhead": ["--runs", "200", "--rounds", "1"],
     "subscribe_throughput": [
         *["--events", "2000", "--jobs", "200", "--subscribers", "1,10"],
         *["--rounds", "1", "--changes", "50"],
@@ -50,7 +51,7 @@ QUICK = {
     ],
 }
 # Benchmarks that keep no data directory (in-process and pipes only): no --workdir for them.
-NO_WORKDIR = frozenset({"sandbox_overhead"})
+NO_WORKDIR = frozenset({"sandbox_overhead", "cage_overhead"})
 
 
 def fresh_process(script: str) -> Callable[[list[str]], int]:
@@ -116,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         ("callback_firings", callback_firings.main),
         ("dependency_latency", dependency_latency.main),
         ("sandbox_overhead", fresh_process("sandbox_overhead.py")),
+        ("cage_overhead", fresh_process("cage_overhead.py")),
         # Its own process too: client processes and 100 channels, best started from a small one.
         ("subscribe_throughput", fresh_process("subscribe_throughput.py")),
         ("laggard_latency", fresh_process("laggard_latency.py")),

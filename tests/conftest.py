@@ -7,7 +7,10 @@ import pytest
 
 from latchwork.client import Client
 
+from .os_users import users
 from .serverproc import ServerProcess
+
+__all__ = ["users"]  # the fixture of real OS users, for every test that asks for it
 
 
 @pytest.fixture

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import os
 import pwd
-import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ import pytest
 from latchwork.client import Client
 from latchwork.v1 import job_pb2
 
+from .os_users import Users, token_of, write_tokens
 from .privileges import needs_root
 from .serverproc import ServerProcess
 from .waiting import FINAL
@@ -29,32 +28,6 @@ pytestmark = needs_root("switching users")
 
 SUPERVISOR_ENV = {"LW13_SECRET": "hunter2", "LW13_PASS": "passed-through"}
 PROBE = "id -u; id -G; cat {secret}; env"
-
-
-class Users:
-    """Two OS users (the first also in a group of its own) and a group, removed at the end."""
-
-    def __init__(self) -> None:
-        tag = secrets.token_hex(3)
-        self.group = f"lw13g_{tag}"
-        self.alice, self.bob = f"lw13a_{tag}", f"lw13b_{tag}"
-        subprocess.run(["groupadd", self.group], check=True)
-        subprocess.run(["useradd", "-m", "-G", self.group, self.alice], check=True)
-        subprocess.run(["useradd", "-m", self.bob], check=True)
-
-    def remove(self) -> None:
-        for name in (self.alice, self.bob):
-            subprocess.run(["userdel", "-r", name], check=False, capture_output=True)
-        subprocess.run(["groupdel", self.group], check=False, capture_output=True)
-
-
-@pytest.fixture
-def users() -> Iterator[Users]:
-    made = Users()
-    try:
-        yield made
-    finally:
-        made.remove()
 
 
 @pytest.fixture
@@ -68,13 +41,6 @@ def secret_file(tmp_path: Path) -> Path:
     secret.write_text("root only\n")
     secret.chmod(0o600)
     return secret
-
-
-def _tokens(path: Path, users: list[str]) -> Path:
-    entry = '[[token]]\ntoken = "tok-{0}-0123456789"\nuser = "{0}"\n\n'
-    path.write_text("".join(entry.format(name) for name in users))
-    path.chmod(0o600)
-    return path
 
 
 def _run(client: Client, cmdline: str) -> tuple[job_pb2.Job, str, str]:
@@ -112,7 +78,9 @@ def _check_owner_frame(out: str, err: str, name: str, secret: Path) -> None:
 def test_frames_run_as_their_owner_in_a_clean_environment(
     tmp_path: Path, users: Users, secret_file: Path
 ) -> None:
-    tokens = _tokens(tmp_path / "tokens.toml", [users.alice, users.bob, "root", "daemon", "ghost"])
+    tokens = write_tokens(
+        tmp_path / "tokens.toml", [users.alice, users.bob, "root", "daemon", "ghost"]
+    )
     server = ServerProcess(
         tmp_path / "data",
         env={
@@ -124,7 +92,7 @@ def test_frames_run_as_their_owner_in_a_clean_environment(
     try:
         probe = PROBE.format(secret=secret_file) + f"; cat {tokens}"
         for name in (users.alice, users.bob):
-            with Client(server.address, token=f"tok-{name}-0123456789") as client:
+            with Client(server.address, token=token_of(name)) as client:
                 job, out, err = _run(client, probe)
                 assert job.status == job_pb2.JOB_STATUS_FAILED  # cat fails: it may not read
                 _check_owner_frame(out, err, name, secret_file)
@@ -138,7 +106,7 @@ def test_frames_run_as_their_owner_in_a_clean_environment(
             "ghost": "is not a user on this host",
         }
         for name, reason in reasons.items():
-            with Client(server.address, token=f"tok-{name}-0123456789") as client:
+            with Client(server.address, token=token_of(name)) as client:
                 job, out, _ = _run(client, "id -u")
                 assert job.status == job_pb2.JOB_STATUS_FAILED
                 assert job.work[0].status == job_pb2.WORK_STATUS_FAILED

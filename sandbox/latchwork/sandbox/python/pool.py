@@ -35,6 +35,8 @@ from typing import Any
 
 from latchwork.sandbox.actions import CallbackAction
 
+from .cage import CageSettings
+from .cage.fleet import FleetCage
 from .policy import compile_callback
 from .protocol import (
     HEADER,
@@ -252,8 +254,9 @@ def _signal_name(returncode: int | None) -> str:
 class _Worker:
     """One worker process and its pipes."""
 
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, cage: dict[str, Any]) -> None:
         self.process = process
+        self.cage = cage  # its cage settings (its uid goes back to the pool once reaped)
         self.pid = process.pid
         self.runs = 0
         self.killed = False
@@ -262,20 +265,18 @@ class _Worker:
         self._drain = asyncio.create_task(self._drain_stderr())
 
     @classmethod
-    async def spawn(cls, limits: Limits) -> _Worker:
+    async def spawn(cls, limits: Limits, fleet: FleetCage, argv: tuple[str, ...]) -> _Worker:
+        cage = fleet.worker_settings()
         settings = {
             "cpu_seconds": limits.cpu_seconds,
             "memory_bytes": limits.memory_bytes,
             "max_output_bytes": limits.max_output_bytes,
             "runs_per_worker": limits.runs_per_worker,
+            "cage": cage,
         }
         try:
             process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-I",
-                "-B",
-                "-m",
-                WORKER_MODULE,
+                *argv,
                 json.dumps(settings),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
@@ -287,8 +288,9 @@ class _Worker:
                 limit=2**20,
             )
         except OSError as error:
+            fleet.release(cage)
             raise SandboxError(f"cannot start a sandbox worker: {error}") from error
-        worker = cls(process)
+        worker = cls(process, cage)
         try:
             hello = await asyncio.wait_for(worker.receive(4096), START_TIMEOUT)
             if hello.get("ready") is not True:
@@ -296,6 +298,7 @@ class _Worker:
         except BaseException as error:
             worker.kill()
             await worker.reap()
+            fleet.release(cage)
             if not isinstance(error, Exception):
                 raise  # cancelled: the process is gone, pass it on
             tail = worker.stderr_text()
@@ -304,8 +307,9 @@ class _Worker:
                 f"{_signal_name(process.returncode)})" + (f": {tail}" if tail else "")
             ) from error
         worker.hello = hello
-        if hello.get("note"):
-            log.warning("sandbox worker %d: %s", worker.pid, str(hello["note"])[:200])
+        notes = hello.get("notes")
+        for note in notes[:10] if isinstance(notes, list) else []:
+            fleet.say(str(note))  # a layer it could not apply: said once per pool
         return worker
 
     async def _drain_stderr(self) -> None:
@@ -364,11 +368,23 @@ class _Worker:
 class SandboxPool:
     """``size`` worker processes running Python callbacks under ``limits``."""
 
-    def __init__(self, size: int = 2, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(
+        self,
+        size: int = 2,
+        limits: Limits = DEFAULT_LIMITS,
+        cage: CageSettings | None = None,
+        *,
+        worker_argv: tuple[str, ...] = (),
+    ) -> None:
+        """``cage``: the kernel cage (default: every layer); ``worker_argv`` exists for tests,
+        which start probe processes that lock down exactly like a worker (default: ``python -I -B
+        -m`` :data:`WORKER_MODULE`; the worker's settings as JSON follow)."""
         if size < 1:
             raise ValueError("a sandbox pool needs at least one worker")
         self.size = size
         self.limits = limits
+        self.fleet = FleetCage(cage or CageSettings(), size, limits.memory_bytes)
+        self._worker_argv = worker_argv or (sys.executable, "-I", "-B", "-m", WORKER_MODULE)
         self.replaced = 0  # workers started to replace one (diagnostics, tests)
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._workers: set[_Worker] = set()
@@ -413,15 +429,18 @@ class SandboxPool:
         async with self._start_lock:
             if self._started or self._closed:
                 return
+            if self.fleet.cgroup is None:
+                self.fleet.start()
             started = await asyncio.gather(
-                *(_Worker.spawn(self.limits) for _ in range(self.size)), return_exceptions=True
+                *(self._spawn() for _ in range(self.size)), return_exceptions=True
             )
             workers = [w for w in started if isinstance(w, _Worker)]
             failures = [w for w in started if not isinstance(w, _Worker)]
             if failures:
                 for worker in workers:
                     worker.kill()
-                await asyncio.gather(*(worker.reap() for worker in workers))
+                await asyncio.gather(*(self._reap(worker) for worker in workers))
+                self.fleet.close()
                 failure = failures[0]
                 if isinstance(failure, SandboxError):
                     raise failure
@@ -539,15 +558,22 @@ class SandboxPool:
         if worker not in self._workers:
             return  # retired before, or the pool is closing
         self._workers.discard(worker)
-        self._background(worker.reap(), self._reaps)
+        self._background(self._reap(worker), self._reaps)
         if not self._closed:
             self._background(self._replace(), self._spawns)
+
+    def _spawn(self) -> Coroutine[Any, Any, _Worker]:
+        return _Worker.spawn(self.limits, self.fleet, self._worker_argv)
+
+    async def _reap(self, worker: _Worker) -> None:
+        await worker.reap()
+        self.fleet.release(worker.cage)
 
     async def _replace(self) -> None:
         delay = 0.1
         while not self._closed:
             try:
-                worker = await _Worker.spawn(self.limits)
+                worker = await self._spawn()
             except SandboxError as error:
                 self._spawn_failures += 1
                 self._last_error = str(error)
@@ -557,7 +583,7 @@ class SandboxPool:
                 continue
             if self.closed:  # closed while it started
                 worker.kill()
-                await worker.reap()
+                await self._reap(worker)
                 return
             self._spawn_failures = 0
             self.replaced += 1
@@ -579,5 +605,6 @@ class SandboxPool:
         for worker in workers:
             worker.kill()
         await asyncio.gather(
-            *(worker.reap() for worker in workers), *list(self._reaps), return_exceptions=True
+            *(self._reap(worker) for worker in workers), *list(self._reaps), return_exceptions=True
         )
+        self.fleet.close()

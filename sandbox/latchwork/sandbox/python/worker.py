@@ -6,8 +6,10 @@ environment. Before it reads any request it
 
 1. moves its protocol channel off fds 0/1 (they become /dev/null) and imports and warms up
    everything callbacks may use (time zones, ``strptime``, ...), so nothing needs a file later;
-2. drops root to ``nobody`` if it runs as root (rlimits bind root only after that);
-3. applies its rlimits: no core files, no file writes (``RLIMIT_FSIZE`` 0), no new processes
+2. locks itself into the kernel cage (:func:`lock_down`, :mod:`.cage`): a private network
+   namespace, the fleet cgroup, a uid of its own from the pool's range (``nobody`` with the
+   cage off), then the rlimits below, then the seccomp allow-list;
+3. the rlimits: no core files, no file writes (``RLIMIT_FSIZE`` 0), no new processes
    (``RLIMIT_NPROC`` 0), no new file descriptors at all (``RLIMIT_NOFILE`` = the fds it holds),
    an address-space cap (``RLIMIT_AS``); and before every run it arms a CPU budget
    (``ITIMER_PROF``, backed by ``RLIMIT_CPU``: SIGPROF's or SIGXCPU's default action ends the
@@ -42,6 +44,7 @@ from types import CodeType, TracebackType
 from typing import Any
 
 from .api import Qb, callback_names, recorded_actions
+from .cage import cgroups, network, seccomp_filter, uids
 from .policy import (
     SOURCE_NAME,
     OutputLimitExceeded,
@@ -70,15 +73,23 @@ class Settings:
     memory_bytes: int
     max_output_bytes: int
     runs_per_worker: int
+    layers: frozenset[str] = frozenset()  # the cage's layers to apply (cage.LAYERS)
+    uid: int | None = None  # this worker's own uid ("uids" layer)
+    cgroup_procs: tuple[str, ...] = ()  # the fleet cgroup's cgroup.procs files
 
     @classmethod
     def from_json(cls, text: str) -> Settings:
         data = json.loads(text)
+        cage = data.get("cage", {})
+        uid = cage.get("uid")
         return cls(
             cpu_seconds=float(data["cpu_seconds"]),
             memory_bytes=int(data["memory_bytes"]),
             max_output_bytes=int(data["max_output_bytes"]),
             runs_per_worker=int(data["runs_per_worker"]),
+            layers=frozenset(str(layer) for layer in cage.get("layers", [])),
+            uid=None if uid is None else int(uid),
+            cgroup_procs=tuple(str(path) for path in cage.get("cgroup_procs", [])),
         )
 
 
@@ -138,7 +149,8 @@ def warm_up() -> None:
     re.compile(r"\N{BULLET}\w+", re.IGNORECASE)
 
 
-def _drop_privileges() -> str:
+def _drop_to_nobody() -> str:
+    """With the cage off: what workers did before it, all as ``nobody``."""
     if os.geteuid() != 0:
         return ""
     try:
@@ -148,6 +160,28 @@ def _drop_privileges() -> str:
     except OSError as error:  # no CAP_SETUID: stay, the rlimits still apply
         return f"could not drop root: {error}"
     return ""
+
+
+def lock_down(settings: Settings, channel: Channel) -> tuple[int, list[str]]:
+    """Everything a worker does to itself before it reads a request, in this order: private
+    network (needs root), fleet cgroup (needs root), its own uid (needs root), rlimits, seccomp
+    (last: it forbids what the others use). Returns the hard CPU limit and what could not be
+    applied (one note per missing layer). Test probes call this same function."""
+    notes: list[str] = []
+    layers = settings.layers
+    if "netns" in layers:
+        notes.append(network.enter_private_network())
+    if "cgroup" in layers:
+        notes.append(cgroups.join(list(settings.cgroup_procs)) if settings.cgroup_procs else "")
+    rules, note = seccomp_filter.build_filter() if "seccomp" in layers else (None, "")
+    notes.append(note)
+    notes.append(uids.become(settings.uid) if "uids" in layers else _drop_to_nobody())
+    gc.collect()
+    gc.freeze()  # the interpreter's own objects: never scanned again, collections stay cheap
+    cpu_hard = _apply_limits(settings, channel)
+    if rules is not None:
+        notes.append(seccomp_filter.load_filter(rules))
+    return cpu_hard, [note for note in notes if note]
 
 
 def _fill_fd_holes(highest: int) -> None:
@@ -313,12 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     sys.unraisablehook = lambda unraisable: None  # finalizer errors of user code: not ours
     warm_up()
     warnings.simplefilter("ignore")  # no stderr noise from user code's warnings
-    note = _drop_privileges()
-    gc.collect()
-    gc.freeze()  # the interpreter's own objects: never scanned again, collections stay cheap
-    cpu_hard = _apply_limits(settings, channel)
+    cpu_hard, notes = lock_down(settings, channel)
     runner = Runner(settings, cpu_hard)
-    channel.send({"ready": True, "pid": os.getpid(), "uid": os.getuid(), "note": note})
+    channel.send({"ready": True, "pid": os.getpid(), "uid": os.getuid(), "notes": notes})
     while True:
         request = channel.receive()
         if request is None:

@@ -2,8 +2,10 @@
 
 A subscriber reads the event log from its cursor in batches and then waits for the head to
 move; one that lags behind what the store retains is told so (OUT_OF_RANGE), never skipped
-silently. Events go out pre-encoded (:class:`~.encoded_events.EncodedEvents`): each is encoded
-once for every subscriber that receives it.
+silently. A caller's :class:`~..core.visibility.ReadScope` applies to the snapshot, the
+catch-up and the live events alike (after the request's own filter). Events go out
+pre-encoded (:class:`~.encoded_events.EncodedEvents`): each is encoded once for every
+subscriber that receives it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from latchwork.v1 import supervisor_pb2
 from ..core.errors import OutOfRange
 from ..core.events import Event
 from ..core.filters import EventFilter
+from ..core.visibility import EVERYTHING, ReadScope
 from ..supervisor import Supervisor
 from . import convert
 
@@ -28,10 +31,12 @@ async def subscription(
     *,
     heartbeat_seconds: int,
     encode: Callable[[Event], bytes],
+    scope: ReadScope = EVERYTHING,
 ) -> AsyncIterator[supervisor_pb2.SubscribeResponse | bytes]:
     """The messages of one Subscribe call (the request already checked), until cancelled.
 
-    ``heartbeat_seconds``: the default period of heartbeats while no event comes."""
+    ``heartbeat_seconds``: the default period of heartbeats while no event comes; ``scope``:
+    what the caller may see (``visibility``)."""
     log = supervisor.event_log
     event_filter = EventFilter(
         job_ids=frozenset(request.job_ids),
@@ -52,7 +57,7 @@ async def subscription(
         snapshot = [
             convert.job_to_pb(job)
             for job in supervisor.all_jobs()
-            if _job_matches(event_filter, job.id, job.pgrp, job.label, job.user)
+            if scope.sees(job) and _job_matches(event_filter, job.id, job.pgrp, job.label, job.user)
         ]
         for job_pb in snapshot:
             yield supervisor_pb2.SubscribeResponse(snapshot_job=job_pb)
@@ -78,7 +83,7 @@ async def subscription(
             )
         if batch:
             for event in batch:
-                if event_filter.matches(event):
+                if event_filter.matches(event) and scope.sees_event(event):
                     yield encode(event)
             cursor = batch[-1].seq
             continue

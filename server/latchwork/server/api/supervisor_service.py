@@ -1,4 +1,9 @@
-"""The SupervisorService servicer: requests in, core calls, responses out."""
+"""The SupervisorService servicer: requests in, core calls, responses out.
+
+Every read of job data takes the caller's :class:`~..core.visibility.ReadScope` from
+:mod:`.visibility` (``visibility = "own"``: a non-admin user reads only their own jobs); the
+RPCs that change jobs treat a job the caller may not see as missing.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from ..core.submission import FieldError, container_problems
 from ..core.triggers.parser import parse_trigger
 from ..core.triggers.resolve import resolve
 from ..core.triggers.syntax import TriggerSyntaxError
+from ..core.visibility import ReadPolicy
 from ..supervisor import JobQuery, Supervisor
 from . import checks, convert, host_rpcs, modify_request, page_tokens
 from .encoded_events import EncodedEvents
@@ -26,6 +32,17 @@ from .errors import Context
 from .ownership import caller_name, require_owner, require_tree_owner
 from .page_tokens import BadPageToken, Listing
 from .subscribe import subscription
+from .visibility import (
+    caller_scope,
+    control_targets,
+    hidden_as_missing,
+    job_targets,
+    submit_targets,
+    visible_children,
+    visible_job,
+    visible_runs,
+    visible_users,
+)
 
 DEFAULT_HEARTBEAT_SECONDS = 5
 MAX_PAGE_SIZE = 1000
@@ -91,9 +108,16 @@ def _before_id(listing: Listing, token: str, call: str) -> int:
 
 
 class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
-    def __init__(self, supervisor: Supervisor, *, heartbeat_seconds: int = 5) -> None:
+    def __init__(
+        self,
+        supervisor: Supervisor,
+        *,
+        heartbeat_seconds: int = 5,
+        read_policy: ReadPolicy | None = None,
+    ) -> None:
         self.supervisor = supervisor
         self.heartbeat_seconds = heartbeat_seconds
+        self.read_policy = read_policy or ReadPolicy()
         # Events go out pre-encoded (registration.add_supervisor_service lets bytes through).
         self.encoded = EncodedEvents()
 
@@ -119,6 +143,9 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
                 if spec.user and spec.user != caller.user
             ]
             _check(others)
+        hidden_as_missing(
+            caller_scope(self.read_policy, context), submit_targets(request, self.supervisor)
+        )
         require_tree_owner(context, self.supervisor, request)
         result = await self.supervisor.submit_async(
             read.specs,
@@ -140,14 +167,13 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
         self, request: supervisor_pb2.GetJobRequest, context: Context
     ) -> supervisor_pb2.GetJobResponse:
         _check(checks.check_get_job(request))
-        job = self.supervisor.get_job(request.job_id)
-        if job is None:
-            raise NotFound(f"job {request.job_id} does not exist")
+        scope = caller_scope(self.read_policy, context)
+        job = visible_job(scope, request.job_id, self.supervisor.get_job(request.job_id))
         return supervisor_pb2.GetJobResponse(
             job=convert.job_to_pb(
                 job,
                 detail=True,
-                child_ids=self.supervisor.children_of(job.id),
+                child_ids=visible_children(scope, job, self.supervisor),
                 callbacks=self.supervisor.callbacks_of(job.id),
                 waiting_reason=self.supervisor.waiting_reasons([job]).get(job.id, ""),
             )
@@ -159,6 +185,9 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
         _check(checks.check_list_jobs(request))
         before_id = _before_id(Listing.LIST_JOBS, request.page_token, "ListJobs")
         limit = _page_size(request.page_size)
+        users = visible_users(caller_scope(self.read_policy, context), request.users)
+        if users is None:  # only other users' jobs asked for: none exists for this caller
+            return supervisor_pb2.ListJobsResponse()
         jobs = self.supervisor.list_jobs(
             JobQuery(
                 # UNSPECIFIED means "any" in a filter; check_list_jobs refused unknown numbers.
@@ -167,7 +196,7 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
                     for s in request.statuses
                     if s in convert.JOB_STATUS_FROM_PB
                 ),
-                users=frozenset(request.users),
+                users=users,
                 pgrps=frozenset(request.pgrps),
                 name_glob=request.name_glob,
                 parent_id=request.parent_id,
@@ -186,6 +215,9 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
         self, request: supervisor_pb2.ControlJobsRequest, context: Context
     ) -> supervisor_pb2.ControlJobsResponse:
         _check(checks.check_control(request))
+        hidden_as_missing(
+            caller_scope(self.read_policy, context), control_targets(request, self.supervisor)
+        )
         require_owner(
             context,
             [
@@ -219,6 +251,10 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
         self, request: supervisor_pb2.ModifyJobsRequest, context: Context
     ) -> supervisor_pb2.ModifyJobsResponse:
         _check(modify_request.check_modify(request))
+        hidden_as_missing(
+            caller_scope(self.read_policy, context),
+            job_targets("job_ids", request.job_ids, self.supervisor),
+        )
         caller = caller_of(context)
         result = self.supervisor.modify_jobs(
             list(request.job_ids),
@@ -234,6 +270,8 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
         self, request: supervisor_pb2.GetWorkOutputRequest, context: Context
     ) -> supervisor_pb2.GetWorkOutputResponse:
         _check(checks.check_work_output(request))
+        scope = caller_scope(self.read_policy, context)
+        visible_job(scope, request.job_id, self.supervisor.get_job(request.job_id))
         job, item = self.supervisor.work_of(request.job_id, request.work_name)
         attempt = request.attempt or item.attempts
         if attempt > item.attempts:
@@ -266,7 +304,11 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
     ) -> AsyncIterator[supervisor_pb2.SubscribeResponse | bytes]:
         _check(checks.check_subscribe(request))
         stream = subscription(
-            self.supervisor, request, heartbeat_seconds=self.heartbeat_seconds, encode=self.encoded
+            self.supervisor,
+            request,
+            heartbeat_seconds=self.heartbeat_seconds,
+            encode=self.encoded,
+            scope=caller_scope(self.read_policy, context),
         )
         async for message in stream:
             yield message
@@ -278,7 +320,10 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
             many = f"{len(request.callbacks)} callbacks; a job has at most {limit}"
             _check([FieldError("callbacks", many)])
         _check(checks.check_add_callbacks(request))
-        require_owner(context, [self.supervisor.get_job(request.job_id)])
+        job = self.supervisor.get_job(request.job_id)
+        if job is not None:
+            visible_job(caller_scope(self.read_policy, context), request.job_id, job)
+        require_owner(context, [job])
         callbacks = await self.supervisor.add_callbacks_async(
             request.job_id, [convert.callback_spec_from_pb(c) for c in request.callbacks]
         )
@@ -292,11 +337,13 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
         _check(checks.check_list_runs(request))
         before_id = _before_id(Listing.LIST_CALLBACK_RUNS, request.page_token, "ListCallbackRuns")
         limit = _page_size(request.page_size)
-        runs = self.supervisor.list_runs(
-            job_id=request.job_id,
-            callback_id=request.callback_id,
-            before_id=before_id,
-            limit=limit + 1,
+        runs = await visible_runs(
+            self.supervisor,
+            caller_scope(self.read_policy, context),
+            request.job_id,
+            request.callback_id,
+            before_id,
+            limit + 1,
         )
         page, rest = runs[:limit], runs[limit:]
         return supervisor_pb2.ListCallbackRunsResponse(
@@ -322,10 +369,14 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
         host = self.supervisor.get_host(request.name)
         if host is None:
             raise NotFound(f"name: host {request.name!r} is not on the farm")
+        # Hosts are the farm's, visible to all; what runs there is named only to those who may
+        # see its job (another user's frames count in slots_in_use, unnamed).
+        scope = caller_scope(self.read_policy, context)
         running = []
         for worker_id in self.supervisor.host_workers(host.name):
             for lease_id in sorted(self.supervisor.worker_leases(worker_id)):
-                if (entry := self.supervisor.lease_entry(lease_id)) is not None:
+                entry = self.supervisor.lease_entry(lease_id)
+                if entry is not None and scope.sees(entry[0]):
                     running.append(f"{entry[0].id}:{entry[1].name}")
         return supervisor_pb2.GetHostResponse(host=host_rpcs.host_to_pb(host), running=running)
 
@@ -350,9 +401,8 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
         _check(checks.check_validate_trigger(request))
         owner = None
         if request.job_id:
-            owner = self.supervisor.get_job(request.job_id)
-            if owner is None:
-                raise NotFound(f"job {request.job_id} does not exist")
+            scope = caller_scope(self.read_policy, context)
+            owner = visible_job(scope, request.job_id, self.supervisor.get_job(request.job_id))
         try:
             expr = parse_trigger(request.triggers)
             if owner is not None:
