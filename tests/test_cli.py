@@ -79,7 +79,8 @@ def test_validate_against_a_job(server: ServerProcess, client: Client) -> None:
 
 
 def test_graph_dot_has_dependency_and_child_edges(server: ServerProcess, client: Client) -> None:
-    first = client.submit([{"name": "render", "label": "A", "package": {"cmdline": "sleep 0.3"}}])
+    held = {"name": "render", "label": "A", "status": "blocked", "package": {"cmdline": "true"}}
+    first = client.submit([held])  # held until the graph was drawn: its dependents stay blocked
     a = first.jobs[0].id
     rest = client.submit(
         [
@@ -117,6 +118,7 @@ def test_graph_dot_has_dependency_and_child_edges(server: ServerProcess, client:
     assert f"j{c} -> j{c}" not in dot  # a trigger on the job itself is no dependency
     assert 'fillcolor="orange"' in dot  # the blocked jobs
     assert len(re.findall(r" -> ", dot)) == 4
+    client.control("unblock", [a])
     _wait(client, c)
     after = _latchwork(server, "graph", str(first.pgrp)).stdout
     assert f'j{c} [label="{c} C\\npublish\\ncomplete", fillcolor="palegreen"];' in after
@@ -186,7 +188,7 @@ def test_watch_filters_until_done(server: ServerProcess, client: Client) -> None
     ]
     runs = _latchwork(server, "watch", "--job", b, "--until-done", "--callbacks", "--type", "job")
     assert runs.returncode == 0, runs.stderr
-    assert re.search(rf"complete-callback job {b}  \(callback \d+: unblock job {b}", runs.stdout)
+    assert re.search(rf"complete-callback\s+{b}  .*  callback \d+: unblock job {b}", runs.stdout)
     assert "work" not in runs.stdout
     user = _latchwork(server, "watch", "--job", a, "--until-done", "--user", "nobody")
     assert user.returncode == 0 and user.stdout == ""

@@ -29,6 +29,7 @@ SUBCOMMANDS = [
     "suspend",
     "resume",
     "remove",
+    "requeue",
     "logs",
     "validate",
     "graph",

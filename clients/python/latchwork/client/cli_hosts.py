@@ -20,6 +20,7 @@ from google.protobuf.json_format import MessageToDict
 
 from latchwork.v1 import host_pb2
 
+from .cli_table import table
 from .client import Client
 from .exit_codes import EXIT_OK
 
@@ -62,20 +63,6 @@ def ago(stamp: Any, now: float | None = None) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit} ago"
     return f"{seconds}s ago"
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
-    """Aligned columns, two spaces apart; the columns in ``right`` (numbers) right-aligned."""
-    columns = zip(headers, *rows, strict=False)
-    widths = [max(len(str(cell)) for cell in column) for column in columns]
-    lines = []
-    for row in (headers, *rows):
-        cells = [
-            str(cell).rjust(width) if i in right else str(cell).ljust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append("  ".join(cells).rstrip())
-    return lines
 
 
 def host_row(host: host_pb2.Host, now: float | None = None) -> list[str]:
