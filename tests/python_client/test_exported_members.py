@@ -11,7 +11,7 @@ from __future__ import annotations
 import types
 
 import latchwork.client
-from latchwork.client import aio, client, errors
+from latchwork.client import aio, client, errors, qb
 
 # What ``latchwork.client`` exports; adding or removing a name means editing this list.
 PUBLIC = [
@@ -77,3 +77,52 @@ def test_documented_module_addresses_still_resolve() -> None:
     ]
     for name in client.__all__:
         assert hasattr(client, name), name
+
+
+# What ``latchwork.client.qb`` offers (Qube's names); the modules behind it (qb_objects,
+# qb_jobinfo, qb_work, qb_connection, qb_hosts) may move code, never these names.
+QB_PUBLIC = [
+    "Host",
+    "Job",
+    "JobAttributeError",
+    "LatchworkError",
+    "Work",
+    "block",
+    "blockwork",
+    "connect",
+    "genchunks",
+    "genframes",
+    "hostinfo",
+    "interrupt",
+    "jobinfo",
+    "kill",
+    "killwork",
+    "modify",
+    "remove",
+    "requeue",
+    "requeuework",
+    "resume",
+    "retry",
+    "retrywork",
+    "submit",
+    "submitcallback",
+    "suspend",
+    "unblock",
+    "unblockwork",
+    "waitfor",
+    "workblock",
+    "workinfo",
+    "workkill",
+    "workrequeue",
+    "workretry",
+    "workunblock",
+]
+
+
+def test_qb_surface_is_pinned() -> None:
+    assert qb.__all__ == QB_PUBLIC
+    for name in QB_PUBLIC:
+        assert hasattr(qb, name), name
+    assert qb.LatchworkError is latchwork.client.LatchworkError
+    assert qb.requeuework is qb.workrequeue
+    assert qb.retrywork is qb.workretry and qb.blockwork is qb.workblock

@@ -1,4 +1,4 @@
-"""Operator control: block, unblock, kill, retry, suspend, resume and remove jobs or work items.
+"""Operator control: block, unblock, kill, retry, suspend, resume, remove, requeue jobs or work.
 
 Which transition carries out each action is the core's table (:mod:`.core.actions`); this
 service checks the targets, applies the action to each in one ``Changes`` and commits it, so an

@@ -9,7 +9,7 @@ none is ever dropped silently, so a job never runs without a condition its autho
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
@@ -95,6 +95,39 @@ class JobSpecError(RequestError):
     """A job dictionary that cannot be turned into a JobSpec; names the key (a ValueError too)."""
 
 
+def submission_pgrp(jobs: Sequence[Any], pgrp: int = 0, path: str = "jobs") -> int:
+    """The process group a submission joins: ``pgrp``, or the ``pgrp`` its job dicts name.
+
+    Qube lets each job dict carry the group to join (``{"pgrp": 12, ...}``); Latchwork
+    submits a list of jobs as one transaction into one group, so every dict that names a
+    group must name the same one, and agree with a ``pgrp`` argument that is not 0. A dict
+    without the key joins whatever the others name; 0 everywhere starts a new group.
+    """
+    chosen: tuple[str, int] | None = ("pgrp", pgrp) if pgrp else None
+    for index, job in enumerate(jobs):
+        if not isinstance(job, Mapping) or "pgrp" not in job:
+            continue
+        where = f"{path}[{index}].pgrp"
+        value = _int(job["pgrp"], where)
+        if value < 0:
+            raise JobSpecError(f"{where}: {value} is not a process group id (0 starts a new one)")
+        if chosen is None:
+            chosen = (where, value)
+        elif chosen[1] != value:
+            raise JobSpecError(
+                f"{where}: {value} differs from {chosen[0]} ({chosen[1]}): one submission joins "
+                "one process group; submit the jobs of each group separately"
+            )
+    return chosen[1] if chosen is not None else 0
+
+
+def without_pgrp(job: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``job`` without its ``pgrp`` key (the group belongs to the submission, not the spec)."""
+    if "pgrp" not in job:
+        return job
+    return {key: value for key, value in job.items() if key != "pgrp"}
+
+
 def job_spec_from_dict(job: Mapping[str, Any], path: str = "job") -> job_pb2.JobSpec:
     spec = job_pb2.JobSpec()
     for key, value in job.items():
@@ -126,6 +159,11 @@ def job_spec_from_dict(job: Mapping[str, Any], path: str = "job") -> job_pb2.Job
         elif key == "callbacks":
             for index, callback in enumerate(value or ()):
                 spec.callbacks.append(callback_spec_from_dict(callback, f"{where}[{index}]"))
+        elif key == "pgrp":
+            raise JobSpecError(
+                f"{where}: the process group is the submission's: pass the job to submit "
+                "(which reads it), or pgrp= to submit"
+            )
         elif key in UNSUPPORTED_QUBE_KEYS:
             raise JobSpecError(f"{where}: not supported by Latchwork: {UNSUPPORTED_QUBE_KEYS[key]}")
         else:
@@ -184,6 +222,7 @@ def callback_spec_from_dict(callback: Any, where: str) -> job_pb2.CallbackSpec:
         language=str(callback.get("language", "qube")),
         code=str(callback.get("code", "")),
         max=_int(callback.get("max", 0), f"{where}.max"),
+        work=str(callback.get("work", "")),
     )
     if "catch_up" in callback:
         spec.catch_up = bool(callback["catch_up"])

@@ -19,7 +19,12 @@ from typing import Any, ParamSpec, TypedDict, TypeVar
 from latchwork.v1 import job_pb2, supervisor_pb2
 
 from .errors import LatchworkError, RequestError
-from .jobspec import callback_spec_from_dict, job_spec_from_dict
+from .jobspec import (
+    callback_spec_from_dict,
+    job_spec_from_dict,
+    submission_pgrp,
+    without_pgrp,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -51,6 +56,7 @@ ACTIONS = {
     "suspend": supervisor_pb2.ACTION_SUSPEND,
     "resume": supervisor_pb2.ACTION_RESUME,
     "remove": supervisor_pb2.ACTION_REMOVE,
+    "requeue": supervisor_pb2.ACTION_REQUEUE,
 }
 
 HOST_ACTIONS = {
@@ -82,13 +88,21 @@ class JobChanges(TypedDict, total=False):
 def submit(
     jobs: Iterable[JobInput], pgrp: int, request_id: str | None
 ) -> supervisor_pb2.SubmitRequest:
-    """Dicts (Qube's job dict) or JobSpecs; a request id is always sent, so retries are safe."""
+    """Dicts (Qube's job dict) or JobSpecs; a request id is always sent, so retries are safe.
+
+    A dict may name the process group to join (``"pgrp"``, as in Qube); every one that does
+    must agree with the others and with ``pgrp`` (``submission_pgrp``).
+    """
+    jobs = list(jobs)
+    group = submission_pgrp(jobs, pgrp)
     specs = [
-        job if isinstance(job, job_pb2.JobSpec) else job_spec_from_dict(job, f"jobs[{i}]")
+        job
+        if isinstance(job, job_pb2.JobSpec)
+        else job_spec_from_dict(without_pgrp(job), f"jobs[{i}]")
         for i, job in enumerate(jobs)
     ]
     return supervisor_pb2.SubmitRequest(
-        jobs=specs, pgrp=pgrp, request_id=request_id or uuid.uuid4().hex
+        jobs=specs, pgrp=group, request_id=request_id or uuid.uuid4().hex
     )
 
 

@@ -46,11 +46,12 @@ TRANSITIONS: Mapping[str, Carriers] = MappingProxyType(
         "requeue": Carriers(verbs.requeue_job, verbs.requeue_work_action),
         "complete": Carriers(work=verbs.complete_work),
         # "mail" changes no state: whoever applies the actions sends the mail first.
+        # "submit" adds jobs, as a Submit does (server/latchwork/server/callback_submit.py).
     }
 )
 """verb name -> the transitions that carry it out."""
 
-NO_TRANSITION = frozenset({"mail"})
+NO_TRANSITION = frozenset({"mail", "submit"})
 """Verbs that no transition carries out."""
 
 
@@ -64,6 +65,7 @@ class OperatorAction(StrEnum):
     SUSPEND = "suspend"
     RESUME = "resume"
     REMOVE = "remove"
+    REQUEUE = "requeue"
 
 
 def _job_transition(verb: str) -> JobTransition:
