@@ -67,6 +67,12 @@ $(INSTALLED): pyproject.toml $(PKG_ROOTS_FILE) | $(PY)
 	  mkdir -p "build/gen/latchwork/$$pkg" && touch "build/gen/latchwork/$$pkg/__init__.py"; \
 	done
 	$(PY) -m pip install --quiet -e '.[dev]'
+	# libseccomp2, for the sandbox's seccomp allow-list (pyseccomp loads it): in Debian's base
+	# system; installed here when missing and we may, else the cage logs the missing layer.
+	@PATH="$$PATH:/sbin:/usr/sbin"; ldconfig -p | grep -q 'libseccomp\.so\.2' \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	       && apt-get install -y -q libseccomp2 >/dev/null; } \
+	  || echo "warning: libseccomp2 is missing: sandbox workers run without seccomp (logged)"
 	touch $@
 
 $(STUBS): $(PROTOS) $(PROTO_DIRS) tools/gen_stubs.py $(INSTALLED)
@@ -85,10 +91,20 @@ $(BUF_STAMP):
 # ---------------------------------------------------------------------------------------------
 # public targets
 
-serve: bootstrap
+# Python only: the venv and the stubs; no npm, no network for buf (a lint tool, see lint).
+serve: $(INSTALLED) $(STUBS)
 	$(BIN)/latchwork serve $(ARGS)
 
 stubs: $(STUBS)
+
+# The API as one descriptor set (imports and comments included), for a new language's generator
+# or a tool that reads one (clients/README.md, "Any other language"). Python only.
+PROTOSET := build/latchwork.protoset
+.PHONY: protoset
+protoset: $(PROTOSET)
+
+$(PROTOSET): $(PROTOS) $(PROTO_DIRS) tools/build_protoset.py | $(INSTALLED)
+	$(PY) tools/build_protoset.py $@
 
 typecheck: bootstrap
 	$(MYPY)

@@ -1,8 +1,9 @@
 """Running a generated client's example and checking what it printed.
 
-Every language's example (clients/<lang>/run-example.sh) follows one script: subscribe, print
-``{"live": head}`` once the stream is live, submit A and B (B depends on A), print
-``{"submitted": {...}}``, then one JSON line per event until B's job completes. The checks
+Every language's example (clients/<lang>/run-example.sh) follows one script, the one
+clients/README.md shows: submit A and B (B depends on A), print ``{"submitted": {...}}``, subscribe
+to their process group after the submission's seq and print that seq as ``{"live": seq}``, then
+one JSON line per event until B's job completes. No deadline on the stream. The checks
 here are the issue's acceptance: B's ``complete`` after A's, and no gap or duplicate in seq.
 """
 

@@ -6,6 +6,7 @@ rather than being skipped.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,38 @@ def test_example_streams_a_then_b_without_gaps(language: str, server: ServerProc
     check_example(run)
     # All of both jobs' events, and nothing else, on a server that only this example uses.
     assert {e["job"] for e in run.events} == {"A", "B"}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_example_follows_only_its_jobs_on_a_busy_supervisor(
+    language: str, server: ServerProcess
+) -> None:
+    """Another user submits all through the run (blocked jobs: events, no slots taken): the
+    example subscribes to its own process group only, so it never sees their events, and it has
+    no deadline to run out of (the Go example used to follow the whole farm and give up after
+    60 s on a busy supervisor)."""
+    done = threading.Event()
+    blocked = {"name": "noise", "status": "blocked", "package": {"cmdline": "true"}}
+    with Client(server.address, user="other") as lw:
+        noise = [lw.submit([blocked] * 5).pgrp]  # busy before the example starts
+
+        def keep_submitting() -> None:
+            while not done.is_set():
+                noise.append(lw.submit([blocked] * 5).pgrp)
+
+        other = threading.Thread(target=keep_submitting)
+        other.start()
+        try:
+            run = run_example(language, server.address)
+        finally:
+            done.set()
+            other.join()
+    assert run.returncode == 0, run.stderr
+    assert {e["job"] for e in run.events} == {"A", "B"}, "an event of another process group"
+    seqs = [e["seq"] for e in run.events]
+    assert seqs == sorted(set(seqs)) and seqs[0] > run.live
+    last = run.events[-1]
+    assert (last["job"], last["type"], last["name"]) == ("B", "job", "complete")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -166,8 +166,10 @@ func (s *Subscription) classify(err error) error {
 }
 
 // retryable: the connection or the server went away (a restart, a shutdown, a proxy cut),
-// not a verdict on the request. The supervisor never ends a stream by itself, so a clean end
-// of stream means the same; CANCELLED counts only when the caller did not cancel.
+// not a verdict on the request (docs/subscribe.md, "Resuming, from any language"). The
+// supervisor never ends a stream by itself, so a clean end of stream means the same; it never
+// sends UNKNOWN either, so UNKNOWN is the transport's (other stacks report a broken HTTP/2
+// stream that way); CANCELLED counts only when the caller did not cancel.
 func (s *Subscription) retryable(err error) bool {
 	if s.ctx.Err() != nil {
 		return false
@@ -175,6 +177,9 @@ func (s *Subscription) retryable(err error) bool {
 	if errors.Is(err, io.EOF) {
 		return true
 	}
-	code := status.Code(err)
-	return code == codes.Unavailable || code == codes.Canceled
+	switch status.Code(err) {
+	case codes.Unavailable, codes.Canceled, codes.Unknown:
+		return true
+	}
+	return false
 }

@@ -194,3 +194,35 @@ func TestAnUnreachableSupervisorFailsAtOnce(t *testing.T) {
 		t.Fatalf("got %v, want UNAVAILABLE at once", err)
 	}
 }
+
+// The resumable codes are the ones docs/subscribe.md lists for every language: UNKNOWN is how
+// some stacks (tonic, for one) report a broken HTTP/2 stream, so it resumes too; a verdict on
+// the request, or the supervisor's own INTERNAL, is returned.
+func TestResumesOnUnknownButNotOnAVerdict(t *testing.T) {
+	for _, tc := range []struct {
+		end     error
+		resumes bool
+	}{
+		{status.Error(codes.Unknown, "h2 protocol error: error reading a body from connection"), true},
+		{status.Error(codes.Canceled, "the server shut down"), true},
+		{status.Error(codes.Internal, "the supervisor failed unexpectedly (reference 3f9c)"), false},
+		{status.Error(codes.PermissionDenied, "not yours"), false},
+	} {
+		fake := &scriptedSupervisor{scripts: []script{
+			{items: []*v1.SubscribeResponse{event(3)}, end: tc.end},
+			{items: []*v1.SubscribeResponse{event(4)}},
+		}}
+		client := serve(t, fake)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		sub := latchwork.Subscribe(ctx, client.Supervisor, &v1.SubscribeRequest{AfterSeq: 2})
+		seqs(t, sub, 1)
+		item, err := sub.Recv()
+		cancel()
+		if tc.resumes && (err != nil || item.GetEvent().GetSeq() != 4) {
+			t.Errorf("after %v: got %v, %v; want event 4 from a resumed stream", tc.end, item, err)
+		}
+		if !tc.resumes && status.Code(err) != status.Code(tc.end) {
+			t.Errorf("after %v: got %v, %v; want the error itself", tc.end, item, err)
+		}
+	}
+}

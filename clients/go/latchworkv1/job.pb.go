@@ -421,7 +421,11 @@ type CallbackSpec struct {
 	// value matching the glob.
 	Criteria map[string]string `protobuf:"bytes,6,rep,name=criteria,proto3" json:"criteria,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Job data keys copied into the tree handed to the callback.
-	IncludeData   []string `protobuf:"bytes,7,rep,name=include_data,json=includeData,proto3" json:"include_data,omitempty"`
+	IncludeData []string `protobuf:"bytes,7,rep,name=include_data,json=includeData,proto3" json:"include_data,omitempty"`
+	// The work item this callback's work-scoped commands (unblock-work-self,
+	// ...) act on when its trigger binds none with '*'; must name a work item
+	// of the job. Empty: the work item the trigger names, if any.
+	Work          string `protobuf:"bytes,8,opt,name=work,proto3" json:"work,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -503,6 +507,13 @@ func (x *CallbackSpec) GetIncludeData() []string {
 		return x.IncludeData
 	}
 	return nil
+}
+
+func (x *CallbackSpec) GetWork() string {
+	if x != nil {
+		return x.Work
+	}
+	return ""
 }
 
 // A job as submitted. Field names follow Qube's job dictionary.
@@ -1015,7 +1026,11 @@ type Callback struct {
 	FromDependency bool `protobuf:"varint,5,opt,name=from_dependency,json=fromDependency,proto3" json:"from_dependency,omitempty"`
 	// Why the firing budget suspended it (it fires no more; add it again once the
 	// cause is fixed), or empty while it may fire. See docs/callbacks.md.
-	Suspended     string `protobuf:"bytes,6,opt,name=suspended,proto3" json:"suspended,omitempty"`
+	Suspended string `protobuf:"bytes,6,opt,name=suspended,proto3" json:"suspended,omitempty"`
+	// For a universal callback (the admin's, attached to every job submitted; see
+	// docs/callbacks.md#universal-callbacks): the callbacks.conf file it came from.
+	// Empty for the job's own callbacks.
+	Universal     string `protobuf:"bytes,7,opt,name=universal,proto3" json:"universal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1088,6 +1103,13 @@ func (x *Callback) GetFromDependency() bool {
 func (x *Callback) GetSuspended() string {
 	if x != nil {
 		return x.Suspended
+	}
+	return ""
+}
+
+func (x *Callback) GetUniversal() string {
+	if x != nil {
+		return x.Universal
 	}
 	return ""
 }
@@ -1368,7 +1390,7 @@ const file_latchwork_v1_job_proto_rawDesc = "" +
 	"\apadding\x18\x03 \x01(\x05R\apadding\"P\n" +
 	"\bWorkSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x120\n" +
-	"\x06status\x18\x02 \x01(\x0e2\x18.latchwork.v1.WorkStatusR\x06status\"\xbf\x02\n" +
+	"\x06status\x18\x02 \x01(\x0e2\x18.latchwork.v1.WorkStatusR\x06status\"\xd3\x02\n" +
 	"\fCallbackSpec\x12\x1a\n" +
 	"\btriggers\x18\x01 \x01(\tR\btriggers\x12\x1a\n" +
 	"\blanguage\x18\x02 \x01(\tR\blanguage\x12\x12\n" +
@@ -1376,7 +1398,8 @@ const file_latchwork_v1_job_proto_rawDesc = "" +
 	"\x03max\x18\x04 \x01(\x05R\x03max\x12\x1e\n" +
 	"\bcatch_up\x18\x05 \x01(\bH\x00R\acatchUp\x88\x01\x01\x12D\n" +
 	"\bcriteria\x18\x06 \x03(\v2(.latchwork.v1.CallbackSpec.CriteriaEntryR\bcriteria\x12!\n" +
-	"\finclude_data\x18\a \x03(\tR\vincludeData\x1a;\n" +
+	"\finclude_data\x18\a \x03(\tR\vincludeData\x12\x12\n" +
+	"\x04work\x18\b \x01(\tR\x04work\x1a;\n" +
 	"\rCriteriaEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\v\n" +
@@ -1438,14 +1461,15 @@ const file_latchwork_v1_job_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x120\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x18.latchwork.v1.WorkStatusR\x06status\x12\x12\n" +
 	"\x04host\x18\x03 \x01(\tR\x04host\x12\x1b\n" +
-	"\twork_name\x18\x04 \x01(\tR\bworkName\"\xbe\x01\n" +
+	"\twork_name\x18\x04 \x01(\tR\bworkName\"\xdc\x01\n" +
 	"\bCallback\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x15\n" +
 	"\x06job_id\x18\x02 \x01(\x03R\x05jobId\x12.\n" +
 	"\x04spec\x18\x03 \x01(\v2\x1a.latchwork.v1.CallbackSpecR\x04spec\x12\x14\n" +
 	"\x05fired\x18\x04 \x01(\x05R\x05fired\x12'\n" +
 	"\x0ffrom_dependency\x18\x05 \x01(\bR\x0efromDependency\x12\x1c\n" +
-	"\tsuspended\x18\x06 \x01(\tR\tsuspended\"\xa6\x01\n" +
+	"\tsuspended\x18\x06 \x01(\tR\tsuspended\x12\x1c\n" +
+	"\tuniversal\x18\a \x01(\tR\tuniversal\"\xa6\x01\n" +
 	"\n" +
 	"WorkCounts\x12\x18\n" +
 	"\apending\x18\x01 \x01(\x05R\apending\x12\x18\n" +

@@ -42,6 +42,9 @@ const (
 	Action_ACTION_RESUME Action = 6
 	// Kill and remove the job from the queue (history is kept).
 	Action_ACTION_REMOVE Action = 7
+	// Take running work off its host and back to pending (Qube's requeue and interrupt): no
+	// failure and no retry is counted; work that is not running is left as it is.
+	Action_ACTION_REQUEUE Action = 8
 )
 
 // Enum value maps for Action.
@@ -55,6 +58,7 @@ var (
 		5: "ACTION_SUSPEND",
 		6: "ACTION_RESUME",
 		7: "ACTION_REMOVE",
+		8: "ACTION_REQUEUE",
 	}
 	Action_value = map[string]int32{
 		"ACTION_UNSPECIFIED": 0,
@@ -65,6 +69,7 @@ var (
 		"ACTION_SUSPEND":     5,
 		"ACTION_RESUME":      6,
 		"ACTION_REMOVE":      7,
+		"ACTION_REQUEUE":     8,
 	}
 )
 
@@ -2701,7 +2706,7 @@ const file_latchwork_v1_supervisor_proto_rawDesc = "" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"N\n" +
 	"\x12ModifyJobsResponse\x12&\n" +
 	"\x0fchanged_job_ids\x18\x01 \x03(\x03R\rchangedJobIds\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\x03R\x03seq*\xa3\x01\n" +
+	"\x03seq\x18\x02 \x01(\x03R\x03seq*\xb7\x01\n" +
 	"\x06Action\x12\x16\n" +
 	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fACTION_BLOCK\x10\x01\x12\x12\n" +
@@ -2710,7 +2715,8 @@ const file_latchwork_v1_supervisor_proto_rawDesc = "" +
 	"\fACTION_RETRY\x10\x04\x12\x12\n" +
 	"\x0eACTION_SUSPEND\x10\x05\x12\x11\n" +
 	"\rACTION_RESUME\x10\x06\x12\x11\n" +
-	"\rACTION_REMOVE\x10\a*\x84\x01\n" +
+	"\rACTION_REMOVE\x10\a\x12\x12\n" +
+	"\x0eACTION_REQUEUE\x10\b*\x84\x01\n" +
 	"\x0fCallbackOutcome\x12 \n" +
 	"\x1cCALLBACK_OUTCOME_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CALLBACK_OUTCOME_OK\x10\x01\x12\x1a\n" +

@@ -39,6 +39,17 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // The supervisor: submit jobs, watch their events, control them.
+//
+// Errors (docs/errors.md lists every code and when): a refused call ends with
+// a gRPC status whose message is written for people. INVALID_ARGUMENT also
+// carries, for programs, a google.rpc.Status in the `grpc-status-details-bin`
+// trailer whose details hold one google.rpc.BadRequest: one FieldViolation
+// per problem, `field` its path in the request ("jobs[2].label",
+// "work[1].work_name", "page_token") and `description` what is wrong. At most
+// 20 are listed (the message then ends with "and N more"); field paths are
+// cut to 100 characters, descriptions to 200. The request was checked whole
+// and nothing was changed. Helpers: FieldViolations (Go), fieldViolations
+// (TypeScript), FieldViolations.of (Java), LatchworkError.violations (Python).
 type SupervisorServiceClient interface {
 	// Submits jobs atomically: all of them are stored, or none (then the
 	// status is INVALID_ARGUMENT; its message and BadRequest details name the
@@ -46,7 +57,12 @@ type SupervisorServiceClient interface {
 	// (docs/limits.md). Retrying with the same request_id returns the first
 	// answer.
 	Submit(ctx context.Context, in *SubmitRequest, opts ...grpc.CallOption) (*SubmitResponse, error)
-	// Streams events in sequence order, resuming after a given seq.
+	// Streams events in sequence order, resuming after a given seq. It never
+	// ends by itself: a stream that ends, or fails with UNAVAILABLE, UNKNOWN
+	// (a broken HTTP/2 stream as some libraries report it) or a CANCELLED the
+	// caller did not cause, is resumed by calling again with after_seq = the
+	// last event's seq (or heartbeat's head_seq). OUT_OF_RANGE is a gap; every
+	// other code is final (docs/subscribe.md, "Resuming, from any language").
 	Subscribe(ctx context.Context, in *SubscribeRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SubscribeResponse], error)
 	// Returns one job with its work, subjobs, callbacks and children.
 	GetJob(ctx context.Context, in *GetJobRequest, opts ...grpc.CallOption) (*GetJobResponse, error)
@@ -228,6 +244,17 @@ func (c *supervisorServiceClient) ModifyJobs(ctx context.Context, in *ModifyJobs
 // for forward compatibility.
 //
 // The supervisor: submit jobs, watch their events, control them.
+//
+// Errors (docs/errors.md lists every code and when): a refused call ends with
+// a gRPC status whose message is written for people. INVALID_ARGUMENT also
+// carries, for programs, a google.rpc.Status in the `grpc-status-details-bin`
+// trailer whose details hold one google.rpc.BadRequest: one FieldViolation
+// per problem, `field` its path in the request ("jobs[2].label",
+// "work[1].work_name", "page_token") and `description` what is wrong. At most
+// 20 are listed (the message then ends with "and N more"); field paths are
+// cut to 100 characters, descriptions to 200. The request was checked whole
+// and nothing was changed. Helpers: FieldViolations (Go), fieldViolations
+// (TypeScript), FieldViolations.of (Java), LatchworkError.violations (Python).
 type SupervisorServiceServer interface {
 	// Submits jobs atomically: all of them are stored, or none (then the
 	// status is INVALID_ARGUMENT; its message and BadRequest details name the
@@ -235,7 +262,12 @@ type SupervisorServiceServer interface {
 	// (docs/limits.md). Retrying with the same request_id returns the first
 	// answer.
 	Submit(context.Context, *SubmitRequest) (*SubmitResponse, error)
-	// Streams events in sequence order, resuming after a given seq.
+	// Streams events in sequence order, resuming after a given seq. It never
+	// ends by itself: a stream that ends, or fails with UNAVAILABLE, UNKNOWN
+	// (a broken HTTP/2 stream as some libraries report it) or a CANCELLED the
+	// caller did not cause, is resumed by calling again with after_seq = the
+	// last event's seq (or heartbeat's head_seq). OUT_OF_RANGE is a gap; every
+	// other code is final (docs/subscribe.md, "Resuming, from any language").
 	Subscribe(*SubscribeRequest, grpc.ServerStreamingServer[SubscribeResponse]) error
 	// Returns one job with its work, subjobs, callbacks and children.
 	GetJob(context.Context, *GetJobRequest) (*GetJobResponse, error)

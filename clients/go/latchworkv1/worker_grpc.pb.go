@@ -31,6 +31,9 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // The worker side: machines that run work for the supervisor.
+//
+// Errors are SupervisorService's (docs/errors.md): INVALID_ARGUMENT carries a
+// google.rpc.BadRequest with one FieldViolation per problem, by field path.
 type WorkerServiceClient interface {
 	// Announces a worker and its slots; returns its id and lease settings.
 	RegisterWorker(ctx context.Context, in *RegisterWorkerRequest, opts ...grpc.CallOption) (*RegisterWorkerResponse, error)
@@ -107,6 +110,9 @@ func (c *workerServiceClient) AppendOutput(ctx context.Context, in *AppendOutput
 // for forward compatibility.
 //
 // The worker side: machines that run work for the supervisor.
+//
+// Errors are SupervisorService's (docs/errors.md): INVALID_ARGUMENT carries a
+// google.rpc.BadRequest with one FieldViolation per problem, by field path.
 type WorkerServiceServer interface {
 	// Announces a worker and its slots; returns its id and lease settings.
 	RegisterWorker(context.Context, *RegisterWorkerRequest) (*RegisterWorkerResponse, error)

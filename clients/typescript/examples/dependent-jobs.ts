@@ -1,11 +1,11 @@
 /**
  * Dependent jobs, watched live (the same example as in every Latchwork client):
  *
- * 1. subscribe to new events and wait for the first heartbeat: everything after its head_seq
- *    will be delivered, so print it as {"live": N};
- * 2. submit job A (three frames) and job B, which waits for A to complete;
- * 3. print every event as one JSON line until B's job completes (exit 0), or a job fails, the
- *    stream has a gap or 60 s pass (exit 1).
+ * 1. submit job A (three frames) and job B, which waits for A to complete;
+ * 2. subscribe to their process group's events after the submission's seq (nothing of A and B
+ *    can be missed, nothing of the rest of the farm is sent), printed as {"live": N};
+ * 3. print every event as one JSON line until B's job completes (exit 0), or a job fails or the
+ *    stream has a gap (exit 1). No deadline: a stream lasts as long as the jobs take.
  *
  * stdout carries only the JSON lines; diagnostics go to stderr. The stream resumes by itself if
  * the connection drops, so the printed seqs stay consecutive.
@@ -27,8 +27,6 @@ import {
   unary,
 } from "../src/index.js";
 
-const DEADLINE_MS = 60_000;
-
 /** One line per write: on Linux, writes to a pipe or file are synchronous, so nothing lingers. */
 function emit(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
@@ -46,25 +44,24 @@ function enumWord(name: string, prefix: string): string {
 
 async function main(): Promise<number> {
   const lw = connect();
-  const deadline = setTimeout(() => fail(`job B did not complete within ${DEADLINE_MS / 1000} s`), DEADLINE_MS);
+  const submitted = await submitJobs(lw);
+  emit({ submitted: { pgrp: submitted.pgrp, A: submitted.A, B: submitted.B } });
   // Callback runs too: the dependency is a callback on A, and its run takes a seq of its own.
-  const request = { afterSeq: -1, heartbeatSeconds: 1, includeCallbackRuns: true };
+  const request = {
+    pgrps: [submitted.pgrp],
+    afterSeq: submitted.seq,
+    heartbeatSeconds: 1,
+    includeCallbackRuns: true,
+  };
   const stream = subscribe(lw.supervisor, request, {
     onResume: (afterSeq, error) =>
       process.stderr.write(`dependent-jobs: resuming after seq ${afterSeq} (${error?.message ?? "the server ended the stream"})\n`),
   });
+  emit({ live: submitted.seq });
 
-  let submitted: { pgrp: number; A: number; B: number } | undefined;
   try {
     for await (const response of stream) {
       const item = response.item;
-      if (submitted === undefined) {
-        if (item?.$case !== "heartbeat") continue; // before "live": not ours to print
-        emit({ live: item.value.headSeq });
-        submitted = await submitJobs(lw);
-        emit({ submitted });
-        continue;
-      }
       if (item?.$case !== "event") continue;
       const event: Event = item.value;
       emit({
@@ -94,14 +91,13 @@ async function main(): Promise<number> {
     }
     throw error;
   } finally {
-    clearTimeout(deadline);
     await stream.return(); // cancels the call
     lw.close();
   }
 }
 
 /** Submits A and B as one process group; B runs only once A's job is complete. */
-async function submitJobs(lw: Latchwork): Promise<{ pgrp: number; A: number; B: number }> {
+async function submitJobs(lw: Latchwork): Promise<{ pgrp: number; seq: number; A: number; B: number }> {
   const request = SubmitRequest.fromPartial({
     requestId: randomUUID(),
     jobs: [
@@ -126,7 +122,7 @@ async function submitJobs(lw: Latchwork): Promise<{ pgrp: number; A: number; B: 
     if (job === undefined) fail(`the submit response has no job labelled ${label}`);
     return job.id;
   };
-  return { pgrp: response.pgrp, A: id("A"), B: id("B") };
+  return { pgrp: response.pgrp, seq: response.seq, A: id("A"), B: id("B") };
 }
 
 main().then(

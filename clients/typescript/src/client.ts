@@ -135,18 +135,24 @@ export interface SubscribeOptions {
   onResume?: (afterSeq: number, error: grpc.ServiceError | undefined) => void;
 }
 
-// A lost connection (UNAVAILABLE) and a call cut by a shutting-down server (CANCELLED, which we
-// never see for our own cancel since we stop reading first) are worth reopening; anything else
-// (a bad request, permission) would fail the same way again, so it is thrown.
-const RESUMABLE = new Set<grpc.status>([grpc.status.UNAVAILABLE, grpc.status.CANCELLED]);
+// A lost connection (UNAVAILABLE), a broken HTTP/2 stream that the transport reports as UNKNOWN
+// (the supervisor never sends UNKNOWN itself) and a call cut by a shutting-down server
+// (CANCELLED, which we never see for our own cancel since we stop reading first) are worth
+// reopening: docs/subscribe.md, "Resuming, from any language". Anything else (a bad request,
+// permission, the supervisor's INTERNAL) would fail the same way again, so it is thrown.
+export const RESUMABLE: ReadonlySet<grpc.status> = new Set<grpc.status>([
+  grpc.status.UNAVAILABLE,
+  grpc.status.UNKNOWN,
+  grpc.status.CANCELLED,
+]);
 const FIRST_DELAY_MS = 100;
 const MAX_DELAY_MS = 2000;
 
 /**
  * `SupervisorService.Subscribe` that resumes by itself: it yields the `SubscribeResponse` items
- * (events, heartbeats, snapshot items) and, when the stream breaks (UNAVAILABLE: connection lost,
- * server restart), reopens it with the same filters and `afterSeq` = the last position delivered
- * (the last event's seq, or a later heartbeat's head_seq), with wait-for-ready and a short
+ * (events, heartbeats, snapshot items) and, when the stream breaks (`RESUMABLE`: connection lost,
+ * server restart or shutdown), reopens it with the same filters and `afterSeq` = the last position
+ * delivered (the last event's seq, or a later heartbeat's head_seq), with wait-for-ready and a short
  * backoff. The consumer therefore sees every matching event once, in order; as a defence it never
  * yields an event whose seq is not above the last one. A snapshot is only requested again if the
  * previous call broke before its `snapshotEnd`.

@@ -5,6 +5,7 @@
  *   import { connect, subscribe, unary, SubmitRequest } from "@latchwork/client";
  */
 export * from "./client.js";
+export * from "./errors.js";
 export * from "./gen/google/protobuf/timestamp.js";
 export * from "./gen/latchwork/v1/event.js";
 export * from "./gen/latchwork/v1/host.js";

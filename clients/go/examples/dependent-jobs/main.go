@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
 	"time"
 
@@ -27,8 +28,10 @@ func main() {
 }
 
 func run() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	// Ctrl-C stops the example; nothing else does. A stream has no deadline: it lasts as long
+	// as the jobs take, and resumes by itself across lost connections.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
 	client, err := latchwork.Dial(latchwork.Options{})
 	if err != nil {
 		return err
@@ -36,50 +39,7 @@ func run() error {
 	defer client.Close()
 	out := json.NewEncoder(os.Stdout)
 
-	// Subscribe before submitting: the first heartbeat says the stream is live at head_seq,
-	// so every event of the jobs submitted after it will arrive.
-	events := latchwork.Subscribe(ctx, client.Supervisor, &latchworkv1.SubscribeRequest{
-		AfterSeq:            -1,
-		HeartbeatSeconds:    1,
-		IncludeCallbackRuns: true,
-	})
-	events.Resumed = func(afterSeq int64, cause error) {
-		fmt.Fprintf(os.Stderr, "dependent-jobs: resuming after seq %d (%v)\n", afterSeq, cause)
-	}
-	for {
-		item, err := events.Recv()
-		if err != nil {
-			return err
-		}
-		if beat := item.GetHeartbeat(); beat != nil {
-			if err := out.Encode(map[string]int64{"live": beat.GetHeadSeq()}); err != nil {
-				return err
-			}
-			break
-		}
-	}
-
-	submitted, err := client.Supervisor.Submit(ctx, &latchworkv1.SubmitRequest{
-		RequestId: requestID(),
-		Jobs: []*latchworkv1.JobSpec{
-			{
-				Name:      "example-A",
-				Label:     "A",
-				Prototype: latchworkv1.Prototype_PROTOTYPE_CMDRANGE,
-				Command: &latchworkv1.Command{
-					Cmdline:    "sleep 0.3; echo frame QB_FRAME_NUMBER",
-					FrameRange: "1-3",
-				},
-			},
-			{
-				Name:       "example-B",
-				Label:      "B",
-				Prototype:  latchworkv1.Prototype_PROTOTYPE_CMDLINE,
-				Command:    &latchworkv1.Command{Cmdline: "echo B ran after A"},
-				Dependency: "link-complete-job-A",
-			},
-		},
-	})
+	submitted, err := submit(ctx, client)
 	if err != nil {
 		return fmt.Errorf("submit: %w", err)
 	}
@@ -87,6 +47,22 @@ func run() error {
 	jobA, jobB := submitted.GetJobs()[0].GetId(), submitted.GetJobs()[1].GetId()
 	err = out.Encode(map[string]any{"submitted": map[string]int64{"pgrp": pgrp, "A": jobA, "B": jobB}})
 	if err != nil {
+		return err
+	}
+
+	// Only this process group's events, from just after the submission: the events of the
+	// rest of the farm are never sent, and nothing of A and B can be missed (events before
+	// the call started are read from the supervisor's log).
+	events := latchwork.Subscribe(ctx, client.Supervisor, &latchworkv1.SubscribeRequest{
+		Pgrps:               []int64{pgrp},
+		AfterSeq:            submitted.GetSeq(),
+		HeartbeatSeconds:    1,
+		IncludeCallbackRuns: true, // the dependency is a callback on A: its run has a seq too
+	})
+	events.Resumed = func(afterSeq int64, cause error) {
+		fmt.Fprintf(os.Stderr, "dependent-jobs: resuming after seq %d (%v)\n", afterSeq, cause)
+	}
+	if err := out.Encode(map[string]int64{"live": submitted.GetSeq()}); err != nil {
 		return err
 	}
 
@@ -115,6 +91,34 @@ func run() error {
 			return nil
 		}
 	}
+}
+
+// submit sends A (three frames) and B, which runs once A is complete. The request id makes a
+// retried Submit store nothing twice, so the call may wait for a supervisor that restarts.
+func submit(ctx context.Context, client *latchwork.Client) (*latchworkv1.SubmitResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second) // a unary call does have a deadline
+	defer cancel()
+	return client.Supervisor.Submit(ctx, &latchworkv1.SubmitRequest{
+		RequestId: requestID(),
+		Jobs: []*latchworkv1.JobSpec{
+			{
+				Name:      "example-A",
+				Label:     "A",
+				Prototype: latchworkv1.Prototype_PROTOTYPE_CMDRANGE,
+				Command: &latchworkv1.Command{
+					Cmdline:    "sleep 0.3; echo frame QB_FRAME_NUMBER",
+					FrameRange: "1-3",
+				},
+			},
+			{
+				Name:       "example-B",
+				Label:      "B",
+				Prototype:  latchworkv1.Prototype_PROTOTYPE_CMDLINE,
+				Command:    &latchworkv1.Command{Cmdline: "echo B ran after A"},
+				Dependency: "link-complete-job-A",
+			},
+		},
+	})
 }
 
 // eventLine is the printed form of an event; field order is fixed by the struct.

@@ -39,9 +39,13 @@ RECONNECT_OPTIONS = [
     ("grpc.max_reconnect_backoff_ms", 2000),
 ]
 
-# Codes after which a stream is worth opening again: the connection went, or the server ended
-# the call while shutting down. Everything else is the caller's problem and is raised.
-RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED})
+# Codes after which a stream is worth opening again (docs/subscribe.md, "Resuming, from any
+# language"): the connection went, the server ended the call while shutting down, or the
+# transport reported a broken HTTP/2 stream as UNKNOWN (the supervisor never sends UNKNOWN).
+# Everything else is the caller's problem and is raised.
+RETRYABLE = frozenset(
+    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCode.UNKNOWN}
+)
 
 # What a subscriber is handed: Events, or with heartbeats/snapshot the raw stream items.
 StreamItem = supervisor_pb2.SubscribeResponse | event_pb2.Event

@@ -315,6 +315,12 @@ export interface CallbackSpec {
   criteria: { [key: string]: string };
   /** Job data keys copied into the tree handed to the callback. */
   includeData: string[];
+  /**
+   * The work item this callback's work-scoped commands (unblock-work-self,
+   * ...) act on when its trigger binds none with '*'; must name a work item
+   * of the job. Empty: the work item the trigger names, if any.
+   */
+  work: string;
 }
 
 export interface CallbackSpec_CriteriaEntry {
@@ -469,6 +475,12 @@ export interface Callback {
    * cause is fixed), or empty while it may fire. See docs/callbacks.md.
    */
   suspended: string;
+  /**
+   * For a universal callback (the admin's, attached to every job submitted; see
+   * docs/callbacks.md#universal-callbacks): the callbacks.conf file it came from.
+   * Empty for the job's own callbacks.
+   */
+  universal: string;
 }
 
 /** Counts of a job's work items by status. */
@@ -725,7 +737,7 @@ export const WorkSpec: MessageFns<WorkSpec> = {
 };
 
 function createBaseCallbackSpec(): CallbackSpec {
-  return { triggers: "", language: "", code: "", max: 0, catchUp: undefined, criteria: {}, includeData: [] };
+  return { triggers: "", language: "", code: "", max: 0, catchUp: undefined, criteria: {}, includeData: [], work: "" };
 }
 
 export const CallbackSpec: MessageFns<CallbackSpec> = {
@@ -750,6 +762,9 @@ export const CallbackSpec: MessageFns<CallbackSpec> = {
     });
     for (const v of message.includeData) {
       writer.uint32(58).string(v!);
+    }
+    if (message.work !== "") {
+      writer.uint32(66).string(message.work);
     }
     return writer;
   },
@@ -826,6 +841,14 @@ export const CallbackSpec: MessageFns<CallbackSpec> = {
             message.includeData.push(reader.string());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.work = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -868,6 +891,7 @@ export const CallbackSpec: MessageFns<CallbackSpec> = {
         : globalThis.Array.isArray(object?.include_data)
         ? object.include_data.map((e: any) => globalThis.String(e))
         : [],
+      work: isSet(object.work) ? globalThis.String(object.work) : "",
     };
   },
 
@@ -900,6 +924,9 @@ export const CallbackSpec: MessageFns<CallbackSpec> = {
     if (message.includeData?.length) {
       obj.includeData = message.includeData;
     }
+    if (message.work !== "") {
+      obj.work = message.work;
+    }
     return obj;
   },
 
@@ -923,6 +950,7 @@ export const CallbackSpec: MessageFns<CallbackSpec> = {
       {},
     );
     message.includeData = object.includeData?.map((e) => e) || [];
+    message.work = object.work ?? "";
     return message;
   },
 };
@@ -2142,7 +2170,7 @@ export const Subjob: MessageFns<Subjob> = {
 };
 
 function createBaseCallback(): Callback {
-  return { id: 0, jobId: 0, spec: undefined, fired: 0, fromDependency: false, suspended: "" };
+  return { id: 0, jobId: 0, spec: undefined, fired: 0, fromDependency: false, suspended: "", universal: "" };
 }
 
 export const Callback: MessageFns<Callback> = {
@@ -2164,6 +2192,9 @@ export const Callback: MessageFns<Callback> = {
     }
     if (message.suspended !== "") {
       writer.uint32(50).string(message.suspended);
+    }
+    if (message.universal !== "") {
+      writer.uint32(58).string(message.universal);
     }
     return writer;
   },
@@ -2229,6 +2260,14 @@ export const Callback: MessageFns<Callback> = {
             message.suspended = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.universal = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2257,6 +2296,7 @@ export const Callback: MessageFns<Callback> = {
         ? globalThis.Boolean(object.from_dependency)
         : false,
       suspended: isSet(object.suspended) ? globalThis.String(object.suspended) : "",
+      universal: isSet(object.universal) ? globalThis.String(object.universal) : "",
     };
   },
 
@@ -2280,6 +2320,9 @@ export const Callback: MessageFns<Callback> = {
     if (message.suspended !== "") {
       obj.suspended = message.suspended;
     }
+    if (message.universal !== "") {
+      obj.universal = message.universal;
+    }
     return obj;
   },
 
@@ -2296,6 +2339,7 @@ export const Callback: MessageFns<Callback> = {
     message.fired = object.fired ?? 0;
     message.fromDependency = object.fromDependency ?? false;
     message.suspended = object.suspended ?? "";
+    message.universal = object.universal ?? "";
     return message;
   },
 };

@@ -63,6 +63,11 @@ export enum Action {
   ACTION_RESUME = 6,
   /** ACTION_REMOVE - Kill and remove the job from the queue (history is kept). */
   ACTION_REMOVE = 7,
+  /**
+   * ACTION_REQUEUE - Take running work off its host and back to pending (Qube's requeue and interrupt): no
+   * failure and no retry is counted; work that is not running is left as it is.
+   */
+  ACTION_REQUEUE = 8,
   UNRECOGNIZED = -1,
 }
 
@@ -92,6 +97,9 @@ export function actionFromJSON(object: any): Action {
     case 7:
     case "ACTION_REMOVE":
       return Action.ACTION_REMOVE;
+    case 8:
+    case "ACTION_REQUEUE":
+      return Action.ACTION_REQUEUE;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -117,6 +125,8 @@ export function actionToJSON(object: Action): string {
       return "ACTION_RESUME";
     case Action.ACTION_REMOVE:
       return "ACTION_REMOVE";
+    case Action.ACTION_REQUEUE:
+      return "ACTION_REQUEUE";
     case Action.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -4694,7 +4704,20 @@ export const ModifyJobsResponse: MessageFns<ModifyJobsResponse> = {
   },
 };
 
-/** The supervisor: submit jobs, watch their events, control them. */
+/**
+ * The supervisor: submit jobs, watch their events, control them.
+ *
+ * Errors (docs/errors.md lists every code and when): a refused call ends with
+ * a gRPC status whose message is written for people. INVALID_ARGUMENT also
+ * carries, for programs, a google.rpc.Status in the `grpc-status-details-bin`
+ * trailer whose details hold one google.rpc.BadRequest: one FieldViolation
+ * per problem, `field` its path in the request ("jobs[2].label",
+ * "work[1].work_name", "page_token") and `description` what is wrong. At most
+ * 20 are listed (the message then ends with "and N more"); field paths are
+ * cut to 100 characters, descriptions to 200. The request was checked whole
+ * and nothing was changed. Helpers: FieldViolations (Go), fieldViolations
+ * (TypeScript), FieldViolations.of (Java), LatchworkError.violations (Python).
+ */
 export type SupervisorServiceService = typeof SupervisorServiceService;
 export const SupervisorServiceService = {
   /**
@@ -4713,7 +4736,14 @@ export const SupervisorServiceService = {
     responseSerialize: (value: SubmitResponse): Buffer => Buffer.from(SubmitResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SubmitResponse => SubmitResponse.decode(value),
   },
-  /** Streams events in sequence order, resuming after a given seq. */
+  /**
+   * Streams events in sequence order, resuming after a given seq. It never
+   * ends by itself: a stream that ends, or fails with UNAVAILABLE, UNKNOWN
+   * (a broken HTTP/2 stream as some libraries report it) or a CANCELLED the
+   * caller did not cause, is resumed by calling again with after_seq = the
+   * last event's seq (or heartbeat's head_seq). OUT_OF_RANGE is a gap; every
+   * other code is final (docs/subscribe.md, "Resuming, from any language").
+   */
   subscribe: {
     path: "/latchwork.v1.SupervisorService/Subscribe" as const,
     requestStream: false as const,
@@ -4861,7 +4891,14 @@ export interface SupervisorServiceServer extends UntypedServiceImplementation {
    * answer.
    */
   submit: handleUnaryCall<SubmitRequest, SubmitResponse>;
-  /** Streams events in sequence order, resuming after a given seq. */
+  /**
+   * Streams events in sequence order, resuming after a given seq. It never
+   * ends by itself: a stream that ends, or fails with UNAVAILABLE, UNKNOWN
+   * (a broken HTTP/2 stream as some libraries report it) or a CANCELLED the
+   * caller did not cause, is resumed by calling again with after_seq = the
+   * last event's seq (or heartbeat's head_seq). OUT_OF_RANGE is a gap; every
+   * other code is final (docs/subscribe.md, "Resuming, from any language").
+   */
   subscribe: handleServerStreamingCall<SubscribeRequest, SubscribeResponse>;
   /** Returns one job with its work, subjobs, callbacks and children. */
   getJob: handleUnaryCall<GetJobRequest, GetJobResponse>;
@@ -4920,7 +4957,14 @@ export interface SupervisorServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SubmitResponse) => void,
   ): ClientUnaryCall;
-  /** Streams events in sequence order, resuming after a given seq. */
+  /**
+   * Streams events in sequence order, resuming after a given seq. It never
+   * ends by itself: a stream that ends, or fails with UNAVAILABLE, UNKNOWN
+   * (a broken HTTP/2 stream as some libraries report it) or a CANCELLED the
+   * caller did not cause, is resumed by calling again with after_seq = the
+   * last event's seq (or heartbeat's head_seq). OUT_OF_RANGE is a gap; every
+   * other code is final (docs/subscribe.md, "Resuming, from any language").
+   */
   subscribe(request: SubscribeRequest, options?: Partial<CallOptions>): ClientReadableStream<SubscribeResponse>;
   subscribe(
     request: SubscribeRequest,

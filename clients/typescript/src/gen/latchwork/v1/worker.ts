@@ -1836,7 +1836,12 @@ export const AppendOutputResponse: MessageFns<AppendOutputResponse> = {
   },
 };
 
-/** The worker side: machines that run work for the supervisor. */
+/**
+ * The worker side: machines that run work for the supervisor.
+ *
+ * Errors are SupervisorService's (docs/errors.md): INVALID_ARGUMENT carries a
+ * google.rpc.BadRequest with one FieldViolation per problem, by field path.
+ */
 export type WorkerServiceService = typeof WorkerServiceService;
 export const WorkerServiceService = {
   /** Announces a worker and its slots; returns its id and lease settings. */

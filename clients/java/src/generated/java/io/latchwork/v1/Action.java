@@ -79,6 +79,15 @@ public enum Action
    * <code>ACTION_REMOVE = 7;</code>
    */
   ACTION_REMOVE(7),
+  /**
+   * <pre>
+   * Take running work off its host and back to pending (Qube's requeue and interrupt): no
+   * failure and no retry is counted; work that is not running is left as it is.
+   * </pre>
+   *
+   * <code>ACTION_REQUEUE = 8;</code>
+   */
+  ACTION_REQUEUE(8),
   UNRECOGNIZED(-1),
   ;
 
@@ -155,6 +164,15 @@ public enum Action
    * <code>ACTION_REMOVE = 7;</code>
    */
   public static final int ACTION_REMOVE_VALUE = 7;
+  /**
+   * <pre>
+   * Take running work off its host and back to pending (Qube's requeue and interrupt): no
+   * failure and no retry is counted; work that is not running is left as it is.
+   * </pre>
+   *
+   * <code>ACTION_REQUEUE = 8;</code>
+   */
+  public static final int ACTION_REQUEUE_VALUE = 8;
 
 
   public final int getNumber() {
@@ -189,6 +207,7 @@ public enum Action
       case 5: return ACTION_SUSPEND;
       case 6: return ACTION_RESUME;
       case 7: return ACTION_REMOVE;
+      case 8: return ACTION_REQUEUE;
       default: return null;
     }
   }

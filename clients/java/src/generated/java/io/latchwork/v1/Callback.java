@@ -33,6 +33,7 @@ private static final long serialVersionUID = 0L;
   }
   private Callback() {
     suspended_ = "";
+    universal_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -201,6 +202,57 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int UNIVERSAL_FIELD_NUMBER = 7;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object universal_ = "";
+  /**
+   * <pre>
+   * For a universal callback (the admin's, attached to every job submitted; see
+   * docs/callbacks.md#universal-callbacks): the callbacks.conf file it came from.
+   * Empty for the job's own callbacks.
+   * </pre>
+   *
+   * <code>string universal = 7 [json_name = "universal"];</code>
+   * @return The universal.
+   */
+  @java.lang.Override
+  public java.lang.String getUniversal() {
+    java.lang.Object ref = universal_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      universal_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * For a universal callback (the admin's, attached to every job submitted; see
+   * docs/callbacks.md#universal-callbacks): the callbacks.conf file it came from.
+   * Empty for the job's own callbacks.
+   * </pre>
+   *
+   * <code>string universal = 7 [json_name = "universal"];</code>
+   * @return The bytes for universal.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getUniversalBytes() {
+    java.lang.Object ref = universal_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      universal_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -233,6 +285,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(suspended_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 6, suspended_);
     }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(universal_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 7, universal_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -259,6 +314,9 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(suspended_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(6, suspended_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(universal_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(7, universal_);
     }
     return size;
   }
@@ -299,6 +357,8 @@ private static final long serialVersionUID = 0L;
         != other.getFromDependency()) return false;
     if (!getSuspended()
         .equals(other.getSuspended())) return false;
+    if (!getUniversal()
+        .equals(other.getUniversal())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -327,6 +387,8 @@ private static final long serialVersionUID = 0L;
         getFromDependency());
     hash = (37 * hash) + SUSPENDED_FIELD_NUMBER;
     hash = (53 * hash) + getSuspended().hashCode();
+    hash = (37 * hash) + UNIVERSAL_FIELD_NUMBER;
+    hash = (53 * hash) + getUniversal().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -478,6 +540,7 @@ private static final long serialVersionUID = 0L;
       fired_ = 0;
       fromDependency_ = false;
       suspended_ = "";
+      universal_ = "";
       return this;
     }
 
@@ -533,6 +596,9 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000020) != 0)) {
         result.suspended_ = suspended_;
       }
+      if (((from_bitField0_ & 0x00000040) != 0)) {
+        result.universal_ = universal_;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -566,6 +632,11 @@ private static final long serialVersionUID = 0L;
       if (!other.getSuspended().isEmpty()) {
         suspended_ = other.suspended_;
         bitField0_ |= 0x00000020;
+        onChanged();
+      }
+      if (!other.getUniversal().isEmpty()) {
+        universal_ = other.universal_;
+        bitField0_ |= 0x00000040;
         onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
@@ -624,6 +695,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000020;
               break;
             } // case 50
+            case 58: {
+              universal_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000040;
+              break;
+            } // case 58
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1065,6 +1141,108 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       suspended_ = value;
       bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object universal_ = "";
+    /**
+     * <pre>
+     * For a universal callback (the admin's, attached to every job submitted; see
+     * docs/callbacks.md#universal-callbacks): the callbacks.conf file it came from.
+     * Empty for the job's own callbacks.
+     * </pre>
+     *
+     * <code>string universal = 7 [json_name = "universal"];</code>
+     * @return The universal.
+     */
+    public java.lang.String getUniversal() {
+      java.lang.Object ref = universal_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        universal_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * For a universal callback (the admin's, attached to every job submitted; see
+     * docs/callbacks.md#universal-callbacks): the callbacks.conf file it came from.
+     * Empty for the job's own callbacks.
+     * </pre>
+     *
+     * <code>string universal = 7 [json_name = "universal"];</code>
+     * @return The bytes for universal.
+     */
+    public com.google.protobuf.ByteString
+        getUniversalBytes() {
+      java.lang.Object ref = universal_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        universal_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * For a universal callback (the admin's, attached to every job submitted; see
+     * docs/callbacks.md#universal-callbacks): the callbacks.conf file it came from.
+     * Empty for the job's own callbacks.
+     * </pre>
+     *
+     * <code>string universal = 7 [json_name = "universal"];</code>
+     * @param value The universal to set.
+     * @return This builder for chaining.
+     */
+    public Builder setUniversal(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      universal_ = value;
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * For a universal callback (the admin's, attached to every job submitted; see
+     * docs/callbacks.md#universal-callbacks): the callbacks.conf file it came from.
+     * Empty for the job's own callbacks.
+     * </pre>
+     *
+     * <code>string universal = 7 [json_name = "universal"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearUniversal() {
+      universal_ = getDefaultInstance().getUniversal();
+      bitField0_ = (bitField0_ & ~0x00000040);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * For a universal callback (the admin's, attached to every job submitted; see
+     * docs/callbacks.md#universal-callbacks): the callbacks.conf file it came from.
+     * Empty for the job's own callbacks.
+     * </pre>
+     *
+     * <code>string universal = 7 [json_name = "universal"];</code>
+     * @param value The bytes for universal to set.
+     * @return This builder for chaining.
+     */
+    public Builder setUniversalBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      universal_ = value;
+      bitField0_ |= 0x00000040;
       onChanged();
       return this;
     }

@@ -98,4 +98,28 @@ public interface CallbackOrBuilder extends
    */
   com.google.protobuf.ByteString
       getSuspendedBytes();
+
+  /**
+   * <pre>
+   * For a universal callback (the admin's, attached to every job submitted; see
+   * docs/callbacks.md#universal-callbacks): the callbacks.conf file it came from.
+   * Empty for the job's own callbacks.
+   * </pre>
+   *
+   * <code>string universal = 7 [json_name = "universal"];</code>
+   * @return The universal.
+   */
+  java.lang.String getUniversal();
+  /**
+   * <pre>
+   * For a universal callback (the admin's, attached to every job submitted; see
+   * docs/callbacks.md#universal-callbacks): the callbacks.conf file it came from.
+   * Empty for the job's own callbacks.
+   * </pre>
+   *
+   * <code>string universal = 7 [json_name = "universal"];</code>
+   * @return The bytes for universal.
+   */
+  com.google.protobuf.ByteString
+      getUniversalBytes();
 }

@@ -37,6 +37,7 @@ private static final long serialVersionUID = 0L;
     code_ = "";
     includeData_ =
         com.google.protobuf.LazyStringArrayList.emptyList();
+    work_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -407,6 +408,57 @@ java.lang.String defaultValue) {
     return includeData_.getByteString(index);
   }
 
+  public static final int WORK_FIELD_NUMBER = 8;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object work_ = "";
+  /**
+   * <pre>
+   * The work item this callback's work-scoped commands (unblock-work-self,
+   * ...) act on when its trigger binds none with '*'; must name a work item
+   * of the job. Empty: the work item the trigger names, if any.
+   * </pre>
+   *
+   * <code>string work = 8 [json_name = "work"];</code>
+   * @return The work.
+   */
+  @java.lang.Override
+  public java.lang.String getWork() {
+    java.lang.Object ref = work_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      work_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * The work item this callback's work-scoped commands (unblock-work-self,
+   * ...) act on when its trigger binds none with '*'; must name a work item
+   * of the job. Empty: the work item the trigger names, if any.
+   * </pre>
+   *
+   * <code>string work = 8 [json_name = "work"];</code>
+   * @return The bytes for work.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getWorkBytes() {
+    java.lang.Object ref = work_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      work_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -444,6 +496,9 @@ java.lang.String defaultValue) {
         6);
     for (int i = 0; i < includeData_.size(); i++) {
       com.google.protobuf.GeneratedMessage.writeString(output, 7, includeData_.getRaw(i));
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(work_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 8, work_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -483,6 +538,9 @@ java.lang.String defaultValue) {
       }
       size += dataSize;
       size += 1 * getIncludeDataList().size();
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(work_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(8, work_);
     }
     return size;
   }
@@ -525,6 +583,8 @@ java.lang.String defaultValue) {
         other.internalGetCriteria())) return false;
     if (!getIncludeDataList()
         .equals(other.getIncludeDataList())) return false;
+    if (!getWork()
+        .equals(other.getWork())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -557,6 +617,8 @@ java.lang.String defaultValue) {
       hash = (37 * hash) + INCLUDE_DATA_FIELD_NUMBER;
       hash = (53 * hash) + getIncludeDataList().hashCode();
     }
+    hash = (37 * hash) + WORK_FIELD_NUMBER;
+    hash = (53 * hash) + getWork().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -722,6 +784,7 @@ java.lang.String defaultValue) {
       internalGetMutableCriteria().clear();
       includeData_ =
           com.google.protobuf.LazyStringArrayList.emptyList();
+      work_ = "";
       return this;
     }
 
@@ -780,6 +843,9 @@ java.lang.String defaultValue) {
         includeData_.makeImmutable();
         result.includeData_ = includeData_;
       }
+      if (((from_bitField0_ & 0x00000080) != 0)) {
+        result.work_ = work_;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -827,6 +893,11 @@ java.lang.String defaultValue) {
           ensureIncludeDataIsMutable();
           includeData_.addAll(other.includeData_);
         }
+        onChanged();
+      }
+      if (!other.getWork().isEmpty()) {
+        work_ = other.work_;
+        bitField0_ |= 0x00000080;
         onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
@@ -892,6 +963,11 @@ java.lang.String defaultValue) {
               includeData_.add(input.readStringRequireUtf8());
               break;
             } // case 58
+            case 66: {
+              work_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000080;
+              break;
+            } // case 66
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1594,6 +1670,108 @@ java.lang.String defaultValue) {
       ensureIncludeDataIsMutable();
       includeData_.add(value);
       bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object work_ = "";
+    /**
+     * <pre>
+     * The work item this callback's work-scoped commands (unblock-work-self,
+     * ...) act on when its trigger binds none with '*'; must name a work item
+     * of the job. Empty: the work item the trigger names, if any.
+     * </pre>
+     *
+     * <code>string work = 8 [json_name = "work"];</code>
+     * @return The work.
+     */
+    public java.lang.String getWork() {
+      java.lang.Object ref = work_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        work_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The work item this callback's work-scoped commands (unblock-work-self,
+     * ...) act on when its trigger binds none with '*'; must name a work item
+     * of the job. Empty: the work item the trigger names, if any.
+     * </pre>
+     *
+     * <code>string work = 8 [json_name = "work"];</code>
+     * @return The bytes for work.
+     */
+    public com.google.protobuf.ByteString
+        getWorkBytes() {
+      java.lang.Object ref = work_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        work_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The work item this callback's work-scoped commands (unblock-work-self,
+     * ...) act on when its trigger binds none with '*'; must name a work item
+     * of the job. Empty: the work item the trigger names, if any.
+     * </pre>
+     *
+     * <code>string work = 8 [json_name = "work"];</code>
+     * @param value The work to set.
+     * @return This builder for chaining.
+     */
+    public Builder setWork(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      work_ = value;
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The work item this callback's work-scoped commands (unblock-work-self,
+     * ...) act on when its trigger binds none with '*'; must name a work item
+     * of the job. Empty: the work item the trigger names, if any.
+     * </pre>
+     *
+     * <code>string work = 8 [json_name = "work"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearWork() {
+      work_ = getDefaultInstance().getWork();
+      bitField0_ = (bitField0_ & ~0x00000080);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The work item this callback's work-scoped commands (unblock-work-self,
+     * ...) act on when its trigger binds none with '*'; must name a work item
+     * of the job. Empty: the work item the trigger names, if any.
+     * </pre>
+     *
+     * <code>string work = 8 [json_name = "work"];</code>
+     * @param value The bytes for work to set.
+     * @return This builder for chaining.
+     */
+    public Builder setWorkBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      work_ = value;
+      bitField0_ |= 0x00000080;
       onChanged();
       return this;
     }

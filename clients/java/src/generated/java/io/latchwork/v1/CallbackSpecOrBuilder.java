@@ -200,4 +200,28 @@ java.lang.String defaultValue);
    */
   com.google.protobuf.ByteString
       getIncludeDataBytes(int index);
+
+  /**
+   * <pre>
+   * The work item this callback's work-scoped commands (unblock-work-self,
+   * ...) act on when its trigger binds none with '*'; must name a work item
+   * of the job. Empty: the work item the trigger names, if any.
+   * </pre>
+   *
+   * <code>string work = 8 [json_name = "work"];</code>
+   * @return The work.
+   */
+  java.lang.String getWork();
+  /**
+   * <pre>
+   * The work item this callback's work-scoped commands (unblock-work-self,
+   * ...) act on when its trigger binds none with '*'; must name a work item
+   * of the job. Empty: the work item the trigger names, if any.
+   * </pre>
+   *
+   * <code>string work = 8 [json_name = "work"];</code>
+   * @return The bytes for work.
+   */
+  com.google.protobuf.ByteString
+      getWorkBytes();
 }

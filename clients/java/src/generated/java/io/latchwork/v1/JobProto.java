@@ -101,97 +101,98 @@ public final class JobProto extends com.google.protobuf.GeneratedFile {
       "nge\030\002 \001(\tR\nframeRange\022\030\n\007padding\030\003 \001(\005R\007" +
       "padding\"P\n\010WorkSpec\022\022\n\004name\030\001 \001(\tR\004name\022" +
       "0\n\006status\030\002 \001(\0162\030.latchwork.v1.WorkStatu" +
-      "sR\006status\"\277\002\n\014CallbackSpec\022\032\n\010triggers\030\001" +
+      "sR\006status\"\323\002\n\014CallbackSpec\022\032\n\010triggers\030\001" +
       " \001(\tR\010triggers\022\032\n\010language\030\002 \001(\tR\010langua" +
       "ge\022\022\n\004code\030\003 \001(\tR\004code\022\020\n\003max\030\004 \001(\005R\003max" +
       "\022\036\n\010catch_up\030\005 \001(\010H\000R\007catchUp\210\001\001\022D\n\010crit" +
       "eria\030\006 \003(\0132(.latchwork.v1.CallbackSpec.C" +
       "riteriaEntryR\010criteria\022!\n\014include_data\030\007" +
-      " \003(\tR\013includeData\032;\n\rCriteriaEntry\022\020\n\003ke" +
-      "y\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001B\013" +
-      "\n\t_catch_up\"\201\010\n\007JobSpec\022\022\n\004name\030\001 \001(\tR\004n" +
-      "ame\022\024\n\005label\030\002 \001(\tR\005label\022\020\n\003pid\030\003 \001(\003R\003" +
-      "pid\022/\n\006status\030\004 \001(\0162\027.latchwork.v1.JobSt" +
-      "atusR\006status\0225\n\tprototype\030\005 \001(\0162\027.latchw" +
-      "ork.v1.PrototypeR\tprototype\022/\n\007command\030\006" +
-      " \001(\0132\025.latchwork.v1.CommandR\007command\022.\n\006" +
-      "agenda\030\007 \003(\0132\026.latchwork.v1.WorkSpecR\006ag" +
-      "enda\022\022\n\004cpus\030\010 \001(\005R\004cpus\022\032\n\010priority\030\t \001" +
-      "(\005R\010priority\0228\n\tcallbacks\030\n \003(\0132\032.latchw" +
-      "ork.v1.CallbackSpecR\tcallbacks\022\036\n\ndepend" +
-      "ency\030\013 \001(\tR\ndependency\022 \n\013mailaddress\030\014 " +
-      "\001(\tR\013mailaddress\022\030\n\007timeout\030\r \001(\005R\007timeo" +
-      "ut\022%\n\016agenda_timeout\030\016 \001(\005R\ragendaTimeou" +
-      "t\022\024\n\005retry\030\017 \001(\005R\005retry\0223\n\004data\030\020 \003(\0132\037." +
-      "latchwork.v1.JobSpec.DataEntryR\004data\0220\n\003" +
-      "env\030\021 \003(\0132\036.latchwork.v1.JobSpec.EnvEntr" +
-      "yR\003env\022\020\n\003cwd\030\022 \001(\tR\003cwd\022\022\n\004user\030\023 \001(\tR\004" +
-      "user\022\"\n\014reservations\030\024 \001(\tR\014reservations" +
-      "\022\"\n\014requirements\030\025 \001(\tR\014requirements\022\024\n\005" +
-      "hosts\030\026 \001(\tR\005hosts\022\034\n\tomithosts\030\027 \001(\tR\to" +
-      "mithosts\022\026\n\006groups\030\030 \001(\tR\006groups\022\036\n\nomit" +
-      "groups\030\031 \001(\tR\nomitgroups\022\030\n\007cluster\030\032 \001(" +
-      "\tR\007cluster\022\"\n\014restrictions\030\033 \001(\tR\014restri" +
-      "ctions\0327\n\tDataEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n" +
-      "\005value\030\002 \001(\tR\005value:\0028\001\0326\n\010EnvEntry\022\020\n\003k" +
-      "ey\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"" +
-      "\362\002\n\004Work\022\024\n\005index\030\001 \001(\005R\005index\022\022\n\004name\030\002" +
-      " \001(\tR\004name\0220\n\006status\030\003 \001(\0162\030.latchwork.v" +
-      "1.WorkStatusR\006status\022\030\n\007retries\030\004 \001(\005R\007r" +
-      "etries\022\032\n\010attempts\030\005 \001(\005R\010attempts\022\033\n\tsu" +
-      "bjob_id\030\006 \001(\005R\010subjobId\022\022\n\004host\030\007 \001(\tR\004h" +
-      "ost\022\033\n\texit_code\030\010 \001(\005R\010exitCode\0229\n\nstar" +
-      "t_time\030\t \001(\0132\032.google.protobuf.Timestamp" +
-      "R\tstartTime\0225\n\010end_time\030\n \001(\0132\032.google.p" +
-      "rotobuf.TimestampR\007endTime\022\030\n\007message\030\013 " +
-      "\001(\tR\007message\"{\n\006Subjob\022\016\n\002id\030\001 \001(\005R\002id\0220" +
-      "\n\006status\030\002 \001(\0162\030.latchwork.v1.WorkStatus" +
-      "R\006status\022\022\n\004host\030\003 \001(\tR\004host\022\033\n\twork_nam" +
-      "e\030\004 \001(\tR\010workName\"\276\001\n\010Callback\022\016\n\002id\030\001 \001" +
-      "(\003R\002id\022\025\n\006job_id\030\002 \001(\003R\005jobId\022.\n\004spec\030\003 " +
-      "\001(\0132\032.latchwork.v1.CallbackSpecR\004spec\022\024\n" +
-      "\005fired\030\004 \001(\005R\005fired\022\'\n\017from_dependency\030\005" +
-      " \001(\010R\016fromDependency\022\034\n\tsuspended\030\006 \001(\tR" +
-      "\tsuspended\"\246\001\n\nWorkCounts\022\030\n\007pending\030\001 \001" +
-      "(\005R\007pending\022\030\n\007blocked\030\002 \001(\005R\007blocked\022\030\n" +
-      "\007running\030\003 \001(\005R\007running\022\032\n\010complete\030\004 \001(" +
-      "\005R\010complete\022\026\n\006failed\030\005 \001(\005R\006failed\022\026\n\006k" +
-      "illed\030\006 \001(\005R\006killed\"\342\004\n\003Job\022\016\n\002id\030\001 \001(\003R" +
-      "\002id\022\022\n\004pgrp\030\002 \001(\003R\004pgrp\022\024\n\005label\030\003 \001(\tR\005" +
-      "label\022)\n\004spec\030\004 \001(\0132\025.latchwork.v1.JobSp" +
-      "ecR\004spec\022/\n\006status\030\005 \001(\0162\027.latchwork.v1." +
-      "JobStatusR\006status\022\022\n\004user\030\006 \001(\tR\004user\022;\n" +
-      "\013submit_time\030\007 \001(\0132\032.google.protobuf.Tim" +
-      "estampR\nsubmitTime\0229\n\nstart_time\030\010 \001(\0132\032" +
-      ".google.protobuf.TimestampR\tstartTime\0225\n" +
-      "\010end_time\030\t \001(\0132\032.google.protobuf.Timest" +
-      "ampR\007endTime\0220\n\006counts\030\n \001(\0132\030.latchwork" +
-      ".v1.WorkCountsR\006counts\022&\n\004work\030\013 \003(\0132\022.l" +
-      "atchwork.v1.WorkR\004work\022.\n\007subjobs\030\014 \003(\0132" +
-      "\024.latchwork.v1.SubjobR\007subjobs\0224\n\tcallba" +
-      "cks\030\r \003(\0132\026.latchwork.v1.CallbackR\tcallb" +
-      "acks\022\033\n\tchild_ids\030\016 \003(\003R\010childIds\022%\n\016wai" +
-      "ting_reason\030\017 \001(\tR\rwaitingReason*\200\002\n\tJob" +
-      "Status\022\032\n\026JOB_STATUS_UNSPECIFIED\020\000\022\026\n\022JO" +
-      "B_STATUS_PENDING\020\001\022\026\n\022JOB_STATUS_BLOCKED" +
-      "\020\002\022\026\n\022JOB_STATUS_WAITING\020\003\022\026\n\022JOB_STATUS" +
-      "_RUNNING\020\004\022\030\n\024JOB_STATUS_SUSPENDED\020\005\022\027\n\023" +
-      "JOB_STATUS_COMPLETE\020\006\022\025\n\021JOB_STATUS_FAIL" +
-      "ED\020\007\022\025\n\021JOB_STATUS_KILLED\020\010\022\026\n\022JOB_STATU" +
-      "S_REMOVED\020\t*\276\001\n\nWorkStatus\022\033\n\027WORK_STATU" +
-      "S_UNSPECIFIED\020\000\022\027\n\023WORK_STATUS_PENDING\020\001" +
-      "\022\027\n\023WORK_STATUS_BLOCKED\020\002\022\027\n\023WORK_STATUS" +
-      "_RUNNING\020\003\022\030\n\024WORK_STATUS_COMPLETE\020\004\022\026\n\022" +
-      "WORK_STATUS_FAILED\020\005\022\026\n\022WORK_STATUS_KILL" +
-      "ED\020\006*U\n\tPrototype\022\031\n\025PROTOTYPE_UNSPECIFI" +
-      "ED\020\000\022\025\n\021PROTOTYPE_CMDLINE\020\001\022\026\n\022PROTOTYPE" +
-      "_CMDRANGE\020\002*a\n\014OutputStream\022\035\n\031OUTPUT_ST" +
-      "REAM_UNSPECIFIED\020\000\022\030\n\024OUTPUT_STREAM_STDO" +
-      "UT\020\001\022\030\n\024OUTPUT_STREAM_STDERR\020\002B\224\001\n\017io.la" +
-      "tchwork.v1B\010JobProtoP\001ZAgithub.com/latch" +
-      "work/latchwork/clients/go/latchworkv1;la" +
-      "tchworkv1\242\002\003LWX\252\002\014Latchwork.V1\312\002\014Latchwo" +
-      "rk\\V1\352\002\rLatchwork::V1b\006proto3"
+      " \003(\tR\013includeData\022\022\n\004work\030\010 \001(\tR\004work\032;\n" +
+      "\rCriteriaEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005valu" +
+      "e\030\002 \001(\tR\005value:\0028\001B\013\n\t_catch_up\"\201\010\n\007JobS" +
+      "pec\022\022\n\004name\030\001 \001(\tR\004name\022\024\n\005label\030\002 \001(\tR\005" +
+      "label\022\020\n\003pid\030\003 \001(\003R\003pid\022/\n\006status\030\004 \001(\0162" +
+      "\027.latchwork.v1.JobStatusR\006status\0225\n\tprot" +
+      "otype\030\005 \001(\0162\027.latchwork.v1.PrototypeR\tpr" +
+      "ototype\022/\n\007command\030\006 \001(\0132\025.latchwork.v1." +
+      "CommandR\007command\022.\n\006agenda\030\007 \003(\0132\026.latch" +
+      "work.v1.WorkSpecR\006agenda\022\022\n\004cpus\030\010 \001(\005R\004" +
+      "cpus\022\032\n\010priority\030\t \001(\005R\010priority\0228\n\tcall" +
+      "backs\030\n \003(\0132\032.latchwork.v1.CallbackSpecR" +
+      "\tcallbacks\022\036\n\ndependency\030\013 \001(\tR\ndependen" +
+      "cy\022 \n\013mailaddress\030\014 \001(\tR\013mailaddress\022\030\n\007" +
+      "timeout\030\r \001(\005R\007timeout\022%\n\016agenda_timeout" +
+      "\030\016 \001(\005R\ragendaTimeout\022\024\n\005retry\030\017 \001(\005R\005re" +
+      "try\0223\n\004data\030\020 \003(\0132\037.latchwork.v1.JobSpec" +
+      ".DataEntryR\004data\0220\n\003env\030\021 \003(\0132\036.latchwor" +
+      "k.v1.JobSpec.EnvEntryR\003env\022\020\n\003cwd\030\022 \001(\tR" +
+      "\003cwd\022\022\n\004user\030\023 \001(\tR\004user\022\"\n\014reservations" +
+      "\030\024 \001(\tR\014reservations\022\"\n\014requirements\030\025 \001" +
+      "(\tR\014requirements\022\024\n\005hosts\030\026 \001(\tR\005hosts\022\034" +
+      "\n\tomithosts\030\027 \001(\tR\tomithosts\022\026\n\006groups\030\030" +
+      " \001(\tR\006groups\022\036\n\nomitgroups\030\031 \001(\tR\nomitgr" +
+      "oups\022\030\n\007cluster\030\032 \001(\tR\007cluster\022\"\n\014restri" +
+      "ctions\030\033 \001(\tR\014restrictions\0327\n\tDataEntry\022" +
+      "\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:" +
+      "\0028\001\0326\n\010EnvEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005val" +
+      "ue\030\002 \001(\tR\005value:\0028\001\"\362\002\n\004Work\022\024\n\005index\030\001 " +
+      "\001(\005R\005index\022\022\n\004name\030\002 \001(\tR\004name\0220\n\006status" +
+      "\030\003 \001(\0162\030.latchwork.v1.WorkStatusR\006status" +
+      "\022\030\n\007retries\030\004 \001(\005R\007retries\022\032\n\010attempts\030\005" +
+      " \001(\005R\010attempts\022\033\n\tsubjob_id\030\006 \001(\005R\010subjo" +
+      "bId\022\022\n\004host\030\007 \001(\tR\004host\022\033\n\texit_code\030\010 \001" +
+      "(\005R\010exitCode\0229\n\nstart_time\030\t \001(\0132\032.googl" +
+      "e.protobuf.TimestampR\tstartTime\0225\n\010end_t" +
+      "ime\030\n \001(\0132\032.google.protobuf.TimestampR\007e" +
+      "ndTime\022\030\n\007message\030\013 \001(\tR\007message\"{\n\006Subj" +
+      "ob\022\016\n\002id\030\001 \001(\005R\002id\0220\n\006status\030\002 \001(\0162\030.lat" +
+      "chwork.v1.WorkStatusR\006status\022\022\n\004host\030\003 \001" +
+      "(\tR\004host\022\033\n\twork_name\030\004 \001(\tR\010workName\"\334\001" +
+      "\n\010Callback\022\016\n\002id\030\001 \001(\003R\002id\022\025\n\006job_id\030\002 \001" +
+      "(\003R\005jobId\022.\n\004spec\030\003 \001(\0132\032.latchwork.v1.C" +
+      "allbackSpecR\004spec\022\024\n\005fired\030\004 \001(\005R\005fired\022" +
+      "\'\n\017from_dependency\030\005 \001(\010R\016fromDependency" +
+      "\022\034\n\tsuspended\030\006 \001(\tR\tsuspended\022\034\n\tuniver" +
+      "sal\030\007 \001(\tR\tuniversal\"\246\001\n\nWorkCounts\022\030\n\007p" +
+      "ending\030\001 \001(\005R\007pending\022\030\n\007blocked\030\002 \001(\005R\007" +
+      "blocked\022\030\n\007running\030\003 \001(\005R\007running\022\032\n\010com" +
+      "plete\030\004 \001(\005R\010complete\022\026\n\006failed\030\005 \001(\005R\006f" +
+      "ailed\022\026\n\006killed\030\006 \001(\005R\006killed\"\342\004\n\003Job\022\016\n" +
+      "\002id\030\001 \001(\003R\002id\022\022\n\004pgrp\030\002 \001(\003R\004pgrp\022\024\n\005lab" +
+      "el\030\003 \001(\tR\005label\022)\n\004spec\030\004 \001(\0132\025.latchwor" +
+      "k.v1.JobSpecR\004spec\022/\n\006status\030\005 \001(\0162\027.lat" +
+      "chwork.v1.JobStatusR\006status\022\022\n\004user\030\006 \001(" +
+      "\tR\004user\022;\n\013submit_time\030\007 \001(\0132\032.google.pr" +
+      "otobuf.TimestampR\nsubmitTime\0229\n\nstart_ti" +
+      "me\030\010 \001(\0132\032.google.protobuf.TimestampR\tst" +
+      "artTime\0225\n\010end_time\030\t \001(\0132\032.google.proto" +
+      "buf.TimestampR\007endTime\0220\n\006counts\030\n \001(\0132\030" +
+      ".latchwork.v1.WorkCountsR\006counts\022&\n\004work" +
+      "\030\013 \003(\0132\022.latchwork.v1.WorkR\004work\022.\n\007subj" +
+      "obs\030\014 \003(\0132\024.latchwork.v1.SubjobR\007subjobs" +
+      "\0224\n\tcallbacks\030\r \003(\0132\026.latchwork.v1.Callb" +
+      "ackR\tcallbacks\022\033\n\tchild_ids\030\016 \003(\003R\010child" +
+      "Ids\022%\n\016waiting_reason\030\017 \001(\tR\rwaitingReas" +
+      "on*\200\002\n\tJobStatus\022\032\n\026JOB_STATUS_UNSPECIFI" +
+      "ED\020\000\022\026\n\022JOB_STATUS_PENDING\020\001\022\026\n\022JOB_STAT" +
+      "US_BLOCKED\020\002\022\026\n\022JOB_STATUS_WAITING\020\003\022\026\n\022" +
+      "JOB_STATUS_RUNNING\020\004\022\030\n\024JOB_STATUS_SUSPE" +
+      "NDED\020\005\022\027\n\023JOB_STATUS_COMPLETE\020\006\022\025\n\021JOB_S" +
+      "TATUS_FAILED\020\007\022\025\n\021JOB_STATUS_KILLED\020\010\022\026\n" +
+      "\022JOB_STATUS_REMOVED\020\t*\276\001\n\nWorkStatus\022\033\n\027" +
+      "WORK_STATUS_UNSPECIFIED\020\000\022\027\n\023WORK_STATUS" +
+      "_PENDING\020\001\022\027\n\023WORK_STATUS_BLOCKED\020\002\022\027\n\023W" +
+      "ORK_STATUS_RUNNING\020\003\022\030\n\024WORK_STATUS_COMP" +
+      "LETE\020\004\022\026\n\022WORK_STATUS_FAILED\020\005\022\026\n\022WORK_S" +
+      "TATUS_KILLED\020\006*U\n\tPrototype\022\031\n\025PROTOTYPE" +
+      "_UNSPECIFIED\020\000\022\025\n\021PROTOTYPE_CMDLINE\020\001\022\026\n" +
+      "\022PROTOTYPE_CMDRANGE\020\002*a\n\014OutputStream\022\035\n" +
+      "\031OUTPUT_STREAM_UNSPECIFIED\020\000\022\030\n\024OUTPUT_S" +
+      "TREAM_STDOUT\020\001\022\030\n\024OUTPUT_STREAM_STDERR\020\002" +
+      "B\224\001\n\017io.latchwork.v1B\010JobProtoP\001ZAgithub" +
+      ".com/latchwork/latchwork/clients/go/latc" +
+      "hworkv1;latchworkv1\242\002\003LWX\252\002\014Latchwork.V1" +
+      "\312\002\014Latchwork\\V1\352\002\rLatchwork::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -215,7 +216,7 @@ public final class JobProto extends com.google.protobuf.GeneratedFile {
     internal_static_latchwork_v1_CallbackSpec_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_latchwork_v1_CallbackSpec_descriptor,
-        new java.lang.String[] { "Triggers", "Language", "Code", "Max", "CatchUp", "Criteria", "IncludeData", });
+        new java.lang.String[] { "Triggers", "Language", "Code", "Max", "CatchUp", "Criteria", "IncludeData", "Work", });
     internal_static_latchwork_v1_CallbackSpec_CriteriaEntry_descriptor =
       internal_static_latchwork_v1_CallbackSpec_descriptor.getNestedType(0);
     internal_static_latchwork_v1_CallbackSpec_CriteriaEntry_fieldAccessorTable = new
@@ -257,7 +258,7 @@ public final class JobProto extends com.google.protobuf.GeneratedFile {
     internal_static_latchwork_v1_Callback_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_latchwork_v1_Callback_descriptor,
-        new java.lang.String[] { "Id", "JobId", "Spec", "Fired", "FromDependency", "Suspended", });
+        new java.lang.String[] { "Id", "JobId", "Spec", "Fired", "FromDependency", "Suspended", "Universal", });
     internal_static_latchwork_v1_WorkCounts_descriptor =
       getDescriptor().getMessageType(7);
     internal_static_latchwork_v1_WorkCounts_fieldAccessorTable = new

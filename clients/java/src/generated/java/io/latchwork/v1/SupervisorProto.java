@@ -328,48 +328,48 @@ public final class SupervisorProto extends com.google.protobuf.GeneratedFile {
       ".JobChangesR\007changes\022\026\n\006reason\030\003 \001(\tR\006re" +
       "ason\"N\n\022ModifyJobsResponse\022&\n\017changed_jo" +
       "b_ids\030\001 \003(\003R\rchangedJobIds\022\020\n\003seq\030\002 \001(\003R" +
-      "\003seq*\243\001\n\006Action\022\026\n\022ACTION_UNSPECIFIED\020\000\022" +
+      "\003seq*\267\001\n\006Action\022\026\n\022ACTION_UNSPECIFIED\020\000\022" +
       "\020\n\014ACTION_BLOCK\020\001\022\022\n\016ACTION_UNBLOCK\020\002\022\017\n" +
       "\013ACTION_KILL\020\003\022\020\n\014ACTION_RETRY\020\004\022\022\n\016ACTI" +
       "ON_SUSPEND\020\005\022\021\n\rACTION_RESUME\020\006\022\021\n\rACTIO" +
-      "N_REMOVE\020\007*\204\001\n\017CallbackOutcome\022 \n\034CALLBA" +
-      "CK_OUTCOME_UNSPECIFIED\020\000\022\027\n\023CALLBACK_OUT" +
-      "COME_OK\020\001\022\032\n\026CALLBACK_OUTCOME_ERROR\020\002\022\032\n" +
-      "\026CALLBACK_OUTCOME_LIMIT\020\003*W\n\nHostAction\022" +
-      "\033\n\027HOST_ACTION_UNSPECIFIED\020\000\022\024\n\020HOST_ACT" +
-      "ION_LOCK\020\001\022\026\n\022HOST_ACTION_UNLOCK\020\0022\276\010\n\021S" +
-      "upervisorService\022C\n\006Submit\022\033.latchwork.v" +
-      "1.SubmitRequest\032\034.latchwork.v1.SubmitRes" +
-      "ponse\022N\n\tSubscribe\022\036.latchwork.v1.Subscr" +
-      "ibeRequest\032\037.latchwork.v1.SubscribeRespo" +
-      "nse0\001\022C\n\006GetJob\022\033.latchwork.v1.GetJobReq" +
-      "uest\032\034.latchwork.v1.GetJobResponse\022I\n\010Li" +
-      "stJobs\022\035.latchwork.v1.ListJobsRequest\032\036." +
-      "latchwork.v1.ListJobsResponse\022R\n\013Control" +
-      "Jobs\022 .latchwork.v1.ControlJobsRequest\032!" +
-      ".latchwork.v1.ControlJobsResponse\022U\n\014Add" +
-      "Callbacks\022!.latchwork.v1.AddCallbacksReq" +
-      "uest\032\".latchwork.v1.AddCallbacksResponse" +
-      "\022a\n\020ListCallbackRuns\022%.latchwork.v1.List" +
-      "CallbackRunsRequest\032&.latchwork.v1.ListC" +
-      "allbackRunsResponse\022^\n\017ValidateTrigger\022$" +
-      ".latchwork.v1.ValidateTriggerRequest\032%.l" +
-      "atchwork.v1.ValidateTriggerResponse\022X\n\rG" +
-      "etWorkOutput\022\".latchwork.v1.GetWorkOutpu" +
-      "tRequest\032#.latchwork.v1.GetWorkOutputRes" +
-      "ponse\022L\n\tListHosts\022\036.latchwork.v1.ListHo" +
-      "stsRequest\032\037.latchwork.v1.ListHostsRespo" +
-      "nse\022F\n\007GetHost\022\034.latchwork.v1.GetHostReq" +
-      "uest\032\035.latchwork.v1.GetHostResponse\022U\n\014C" +
-      "ontrolHosts\022!.latchwork.v1.ControlHostsR" +
-      "equest\032\".latchwork.v1.ControlHostsRespon" +
-      "se\022O\n\nModifyJobs\022\037.latchwork.v1.ModifyJo" +
-      "bsRequest\032 .latchwork.v1.ModifyJobsRespo" +
-      "nseB\233\001\n\017io.latchwork.v1B\017SupervisorProto" +
-      "P\001ZAgithub.com/latchwork/latchwork/clien" +
-      "ts/go/latchworkv1;latchworkv1\242\002\003LWX\252\002\014La" +
-      "tchwork.V1\312\002\014Latchwork\\V1\352\002\rLatchwork::V" +
-      "1b\006proto3"
+      "N_REMOVE\020\007\022\022\n\016ACTION_REQUEUE\020\010*\204\001\n\017Callb" +
+      "ackOutcome\022 \n\034CALLBACK_OUTCOME_UNSPECIFI" +
+      "ED\020\000\022\027\n\023CALLBACK_OUTCOME_OK\020\001\022\032\n\026CALLBAC" +
+      "K_OUTCOME_ERROR\020\002\022\032\n\026CALLBACK_OUTCOME_LI" +
+      "MIT\020\003*W\n\nHostAction\022\033\n\027HOST_ACTION_UNSPE" +
+      "CIFIED\020\000\022\024\n\020HOST_ACTION_LOCK\020\001\022\026\n\022HOST_A" +
+      "CTION_UNLOCK\020\0022\276\010\n\021SupervisorService\022C\n\006" +
+      "Submit\022\033.latchwork.v1.SubmitRequest\032\034.la" +
+      "tchwork.v1.SubmitResponse\022N\n\tSubscribe\022\036" +
+      ".latchwork.v1.SubscribeRequest\032\037.latchwo" +
+      "rk.v1.SubscribeResponse0\001\022C\n\006GetJob\022\033.la" +
+      "tchwork.v1.GetJobRequest\032\034.latchwork.v1." +
+      "GetJobResponse\022I\n\010ListJobs\022\035.latchwork.v" +
+      "1.ListJobsRequest\032\036.latchwork.v1.ListJob" +
+      "sResponse\022R\n\013ControlJobs\022 .latchwork.v1." +
+      "ControlJobsRequest\032!.latchwork.v1.Contro" +
+      "lJobsResponse\022U\n\014AddCallbacks\022!.latchwor" +
+      "k.v1.AddCallbacksRequest\032\".latchwork.v1." +
+      "AddCallbacksResponse\022a\n\020ListCallbackRuns" +
+      "\022%.latchwork.v1.ListCallbackRunsRequest\032" +
+      "&.latchwork.v1.ListCallbackRunsResponse\022" +
+      "^\n\017ValidateTrigger\022$.latchwork.v1.Valida" +
+      "teTriggerRequest\032%.latchwork.v1.Validate" +
+      "TriggerResponse\022X\n\rGetWorkOutput\022\".latch" +
+      "work.v1.GetWorkOutputRequest\032#.latchwork" +
+      ".v1.GetWorkOutputResponse\022L\n\tListHosts\022\036" +
+      ".latchwork.v1.ListHostsRequest\032\037.latchwo" +
+      "rk.v1.ListHostsResponse\022F\n\007GetHost\022\034.lat" +
+      "chwork.v1.GetHostRequest\032\035.latchwork.v1." +
+      "GetHostResponse\022U\n\014ControlHosts\022!.latchw" +
+      "ork.v1.ControlHostsRequest\032\".latchwork.v" +
+      "1.ControlHostsResponse\022O\n\nModifyJobs\022\037.l" +
+      "atchwork.v1.ModifyJobsRequest\032 .latchwor" +
+      "k.v1.ModifyJobsResponseB\233\001\n\017io.latchwork" +
+      ".v1B\017SupervisorProtoP\001ZAgithub.com/latch" +
+      "work/latchwork/clients/go/latchworkv1;la" +
+      "tchworkv1\242\002\003LWX\252\002\014Latchwork.V1\312\002\014Latchwo" +
+      "rk\\V1\352\002\rLatchwork::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,

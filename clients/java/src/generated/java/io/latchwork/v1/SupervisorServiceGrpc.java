@@ -5,6 +5,16 @@ import static io.grpc.MethodDescriptor.generateFullMethodName;
 /**
  * <pre>
  * The supervisor: submit jobs, watch their events, control them.
+ * Errors (docs/errors.md lists every code and when): a refused call ends with
+ * a gRPC status whose message is written for people. INVALID_ARGUMENT also
+ * carries, for programs, a google.rpc.Status in the `grpc-status-details-bin`
+ * trailer whose details hold one google.rpc.BadRequest: one FieldViolation
+ * per problem, `field` its path in the request ("jobs[2].label",
+ * "work[1].work_name", "page_token") and `description` what is wrong. At most
+ * 20 are listed (the message then ends with "and N more"); field paths are
+ * cut to 100 characters, descriptions to 200. The request was checked whole
+ * and nothing was changed. Helpers: FieldViolations (Go), fieldViolations
+ * (TypeScript), FieldViolations.of (Java), LatchworkError.violations (Python).
  * </pre>
  */
 @io.grpc.stub.annotations.GrpcGenerated
@@ -480,6 +490,16 @@ public final class SupervisorServiceGrpc {
   /**
    * <pre>
    * The supervisor: submit jobs, watch their events, control them.
+   * Errors (docs/errors.md lists every code and when): a refused call ends with
+   * a gRPC status whose message is written for people. INVALID_ARGUMENT also
+   * carries, for programs, a google.rpc.Status in the `grpc-status-details-bin`
+   * trailer whose details hold one google.rpc.BadRequest: one FieldViolation
+   * per problem, `field` its path in the request ("jobs[2].label",
+   * "work[1].work_name", "page_token") and `description` what is wrong. At most
+   * 20 are listed (the message then ends with "and N more"); field paths are
+   * cut to 100 characters, descriptions to 200. The request was checked whole
+   * and nothing was changed. Helpers: FieldViolations (Go), fieldViolations
+   * (TypeScript), FieldViolations.of (Java), LatchworkError.violations (Python).
    * </pre>
    */
   public interface AsyncService {
@@ -500,7 +520,12 @@ public final class SupervisorServiceGrpc {
 
     /**
      * <pre>
-     * Streams events in sequence order, resuming after a given seq.
+     * Streams events in sequence order, resuming after a given seq. It never
+     * ends by itself: a stream that ends, or fails with UNAVAILABLE, UNKNOWN
+     * (a broken HTTP/2 stream as some libraries report it) or a CANCELLED the
+     * caller did not cause, is resumed by calling again with after_seq = the
+     * last event's seq (or heartbeat's head_seq). OUT_OF_RANGE is a gap; every
+     * other code is final (docs/subscribe.md, "Resuming, from any language").
      * </pre>
      */
     default void subscribe(io.latchwork.v1.SubscribeRequest request,
@@ -627,6 +652,16 @@ public final class SupervisorServiceGrpc {
    * Base class for the server implementation of the service SupervisorService.
    * <pre>
    * The supervisor: submit jobs, watch their events, control them.
+   * Errors (docs/errors.md lists every code and when): a refused call ends with
+   * a gRPC status whose message is written for people. INVALID_ARGUMENT also
+   * carries, for programs, a google.rpc.Status in the `grpc-status-details-bin`
+   * trailer whose details hold one google.rpc.BadRequest: one FieldViolation
+   * per problem, `field` its path in the request ("jobs[2].label",
+   * "work[1].work_name", "page_token") and `description` what is wrong. At most
+   * 20 are listed (the message then ends with "and N more"); field paths are
+   * cut to 100 characters, descriptions to 200. The request was checked whole
+   * and nothing was changed. Helpers: FieldViolations (Go), fieldViolations
+   * (TypeScript), FieldViolations.of (Java), LatchworkError.violations (Python).
    * </pre>
    */
   public static abstract class SupervisorServiceImplBase
@@ -641,6 +676,16 @@ public final class SupervisorServiceGrpc {
    * A stub to allow clients to do asynchronous rpc calls to service SupervisorService.
    * <pre>
    * The supervisor: submit jobs, watch their events, control them.
+   * Errors (docs/errors.md lists every code and when): a refused call ends with
+   * a gRPC status whose message is written for people. INVALID_ARGUMENT also
+   * carries, for programs, a google.rpc.Status in the `grpc-status-details-bin`
+   * trailer whose details hold one google.rpc.BadRequest: one FieldViolation
+   * per problem, `field` its path in the request ("jobs[2].label",
+   * "work[1].work_name", "page_token") and `description` what is wrong. At most
+   * 20 are listed (the message then ends with "and N more"); field paths are
+   * cut to 100 characters, descriptions to 200. The request was checked whole
+   * and nothing was changed. Helpers: FieldViolations (Go), fieldViolations
+   * (TypeScript), FieldViolations.of (Java), LatchworkError.violations (Python).
    * </pre>
    */
   public static final class SupervisorServiceStub
@@ -673,7 +718,12 @@ public final class SupervisorServiceGrpc {
 
     /**
      * <pre>
-     * Streams events in sequence order, resuming after a given seq.
+     * Streams events in sequence order, resuming after a given seq. It never
+     * ends by itself: a stream that ends, or fails with UNAVAILABLE, UNKNOWN
+     * (a broken HTTP/2 stream as some libraries report it) or a CANCELLED the
+     * caller did not cause, is resumed by calling again with after_seq = the
+     * last event's seq (or heartbeat's head_seq). OUT_OF_RANGE is a gap; every
+     * other code is final (docs/subscribe.md, "Resuming, from any language").
      * </pre>
      */
     public void subscribe(io.latchwork.v1.SubscribeRequest request,
@@ -812,6 +862,16 @@ public final class SupervisorServiceGrpc {
    * A stub to allow clients to do synchronous rpc calls to service SupervisorService.
    * <pre>
    * The supervisor: submit jobs, watch their events, control them.
+   * Errors (docs/errors.md lists every code and when): a refused call ends with
+   * a gRPC status whose message is written for people. INVALID_ARGUMENT also
+   * carries, for programs, a google.rpc.Status in the `grpc-status-details-bin`
+   * trailer whose details hold one google.rpc.BadRequest: one FieldViolation
+   * per problem, `field` its path in the request ("jobs[2].label",
+   * "work[1].work_name", "page_token") and `description` what is wrong. At most
+   * 20 are listed (the message then ends with "and N more"); field paths are
+   * cut to 100 characters, descriptions to 200. The request was checked whole
+   * and nothing was changed. Helpers: FieldViolations (Go), fieldViolations
+   * (TypeScript), FieldViolations.of (Java), LatchworkError.violations (Python).
    * </pre>
    */
   public static final class SupervisorServiceBlockingV2Stub
@@ -843,7 +903,12 @@ public final class SupervisorServiceGrpc {
 
     /**
      * <pre>
-     * Streams events in sequence order, resuming after a given seq.
+     * Streams events in sequence order, resuming after a given seq. It never
+     * ends by itself: a stream that ends, or fails with UNAVAILABLE, UNKNOWN
+     * (a broken HTTP/2 stream as some libraries report it) or a CANCELLED the
+     * caller did not cause, is resumed by calling again with after_seq = the
+     * last event's seq (or heartbeat's head_seq). OUT_OF_RANGE is a gap; every
+     * other code is final (docs/subscribe.md, "Resuming, from any language").
      * </pre>
      */
     @io.grpc.ExperimentalApi("https://github.com/grpc/grpc-java/issues/10918")
@@ -972,6 +1037,16 @@ public final class SupervisorServiceGrpc {
    * A stub to allow clients to do limited synchronous rpc calls to service SupervisorService.
    * <pre>
    * The supervisor: submit jobs, watch their events, control them.
+   * Errors (docs/errors.md lists every code and when): a refused call ends with
+   * a gRPC status whose message is written for people. INVALID_ARGUMENT also
+   * carries, for programs, a google.rpc.Status in the `grpc-status-details-bin`
+   * trailer whose details hold one google.rpc.BadRequest: one FieldViolation
+   * per problem, `field` its path in the request ("jobs[2].label",
+   * "work[1].work_name", "page_token") and `description` what is wrong. At most
+   * 20 are listed (the message then ends with "and N more"); field paths are
+   * cut to 100 characters, descriptions to 200. The request was checked whole
+   * and nothing was changed. Helpers: FieldViolations (Go), fieldViolations
+   * (TypeScript), FieldViolations.of (Java), LatchworkError.violations (Python).
    * </pre>
    */
   public static final class SupervisorServiceBlockingStub
@@ -1003,7 +1078,12 @@ public final class SupervisorServiceGrpc {
 
     /**
      * <pre>
-     * Streams events in sequence order, resuming after a given seq.
+     * Streams events in sequence order, resuming after a given seq. It never
+     * ends by itself: a stream that ends, or fails with UNAVAILABLE, UNKNOWN
+     * (a broken HTTP/2 stream as some libraries report it) or a CANCELLED the
+     * caller did not cause, is resumed by calling again with after_seq = the
+     * last event's seq (or heartbeat's head_seq). OUT_OF_RANGE is a gap; every
+     * other code is final (docs/subscribe.md, "Resuming, from any language").
      * </pre>
      */
     public java.util.Iterator<io.latchwork.v1.SubscribeResponse> subscribe(
@@ -1131,6 +1211,16 @@ public final class SupervisorServiceGrpc {
    * A stub to allow clients to do ListenableFuture-style rpc calls to service SupervisorService.
    * <pre>
    * The supervisor: submit jobs, watch their events, control them.
+   * Errors (docs/errors.md lists every code and when): a refused call ends with
+   * a gRPC status whose message is written for people. INVALID_ARGUMENT also
+   * carries, for programs, a google.rpc.Status in the `grpc-status-details-bin`
+   * trailer whose details hold one google.rpc.BadRequest: one FieldViolation
+   * per problem, `field` its path in the request ("jobs[2].label",
+   * "work[1].work_name", "page_token") and `description` what is wrong. At most
+   * 20 are listed (the message then ends with "and N more"); field paths are
+   * cut to 100 characters, descriptions to 200. The request was checked whole
+   * and nothing was changed. Helpers: FieldViolations (Go), fieldViolations
+   * (TypeScript), FieldViolations.of (Java), LatchworkError.violations (Python).
    * </pre>
    */
   public static final class SupervisorServiceFutureStub

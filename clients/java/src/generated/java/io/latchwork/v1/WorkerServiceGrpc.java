@@ -5,6 +5,8 @@ import static io.grpc.MethodDescriptor.generateFullMethodName;
 /**
  * <pre>
  * The worker side: machines that run work for the supervisor.
+ * Errors are SupervisorService's (docs/errors.md): INVALID_ARGUMENT carries a
+ * google.rpc.BadRequest with one FieldViolation per problem, by field path.
  * </pre>
  */
 @io.grpc.stub.annotations.GrpcGenerated
@@ -232,6 +234,8 @@ public final class WorkerServiceGrpc {
   /**
    * <pre>
    * The worker side: machines that run work for the supervisor.
+   * Errors are SupervisorService's (docs/errors.md): INVALID_ARGUMENT carries a
+   * google.rpc.BadRequest with one FieldViolation per problem, by field path.
    * </pre>
    */
   public interface AsyncService {
@@ -291,6 +295,8 @@ public final class WorkerServiceGrpc {
    * Base class for the server implementation of the service WorkerService.
    * <pre>
    * The worker side: machines that run work for the supervisor.
+   * Errors are SupervisorService's (docs/errors.md): INVALID_ARGUMENT carries a
+   * google.rpc.BadRequest with one FieldViolation per problem, by field path.
    * </pre>
    */
   public static abstract class WorkerServiceImplBase
@@ -305,6 +311,8 @@ public final class WorkerServiceGrpc {
    * A stub to allow clients to do asynchronous rpc calls to service WorkerService.
    * <pre>
    * The worker side: machines that run work for the supervisor.
+   * Errors are SupervisorService's (docs/errors.md): INVALID_ARGUMENT carries a
+   * google.rpc.BadRequest with one FieldViolation per problem, by field path.
    * </pre>
    */
   public static final class WorkerServiceStub
@@ -380,6 +388,8 @@ public final class WorkerServiceGrpc {
    * A stub to allow clients to do synchronous rpc calls to service WorkerService.
    * <pre>
    * The worker side: machines that run work for the supervisor.
+   * Errors are SupervisorService's (docs/errors.md): INVALID_ARGUMENT carries a
+   * google.rpc.BadRequest with one FieldViolation per problem, by field path.
    * </pre>
    */
   public static final class WorkerServiceBlockingV2Stub
@@ -450,6 +460,8 @@ public final class WorkerServiceGrpc {
    * A stub to allow clients to do limited synchronous rpc calls to service WorkerService.
    * <pre>
    * The worker side: machines that run work for the supervisor.
+   * Errors are SupervisorService's (docs/errors.md): INVALID_ARGUMENT carries a
+   * google.rpc.BadRequest with one FieldViolation per problem, by field path.
    * </pre>
    */
   public static final class WorkerServiceBlockingStub
@@ -520,6 +532,8 @@ public final class WorkerServiceGrpc {
    * A stub to allow clients to do ListenableFuture-style rpc calls to service WorkerService.
    * <pre>
    * The worker side: machines that run work for the supervisor.
+   * Errors are SupervisorService's (docs/errors.md): INVALID_ARGUMENT carries a
+   * google.rpc.BadRequest with one FieldViolation per problem, by field path.
    * </pre>
    */
   public static final class WorkerServiceFutureStub

@@ -19,7 +19,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>It remembers its position: the seq of the last event, or a heartbeat's {@code head_seq} or the
  * snapshot's end when later. When the stream ends with UNAVAILABLE (connection lost, supervisor
- * restarted), with CANCELLED from the server (it shut down), or simply ends, it calls {@code
+ * restarted), UNKNOWN (a broken HTTP/2 stream, as some stacks report it), with CANCELLED from the
+ * server (it shut down), or simply ends, it calls {@code
  * Subscribe} again with the same filters and {@code after_seq} = the position, with wait-for-ready
  * and a small backoff (100 ms doubling to 2 s), and goes on as if nothing happened. Only once the
  * supervisor has answered: a first call that fails (a wrong address, a supervisor that is down)
@@ -267,6 +268,9 @@ public final class ResumingSubscription implements Iterator<SubscribeResponse>, 
     }
     switch (status.getCode()) {
       case UNAVAILABLE:
+      case UNKNOWN:
+        // UNKNOWN: the supervisor never sends it, so it is the transport's (other stacks report
+        // a broken HTTP/2 stream that way). docs/subscribe.md, "Resuming, from any language".
         break;
       case CANCELLED:
         // The server cancels streams when it shuts down: resume. A cancelled context of the

@@ -24,12 +24,13 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The clients' shared example: watch the event stream, submit job A (three frames) and job B that
- * waits for A, print every event as a JSON line until B completes. Resumes transparently when the
- * connection is lost. Exit status 0 when B completed, 1 on a failure, a gap or after 60 s.
+ * The clients' shared example: submit job A (three frames) and job B that waits for A, follow
+ * their process group's events from the submission on, print every event as a JSON line until
+ * B completes. Resumes transparently when the connection is lost. Exit status 0 when B
+ * completed, 1 on a failure or a gap.
  */
 public final class DependentJobs {
-  private static final long DEADLINE_SECONDS = 60;
+  private static final long SUBMIT_DEADLINE_SECONDS = 30;
 
   private static final PrintStream OUT =
       new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
@@ -45,11 +46,7 @@ public final class DependentJobs {
       status = 1;
     } catch (StatusRuntimeException error) {
       Status s = error.getStatus();
-      if (s.getCode() == Status.Code.DEADLINE_EXCEEDED) {
-        System.err.println("dependent-jobs: gave up after " + DEADLINE_SECONDS + " s: " + s);
-      } else {
-        System.err.println("dependent-jobs: " + s);
-      }
+      System.err.println("dependent-jobs: " + s);
       status = 1;
     } catch (Exception error) {
       System.err.println("dependent-jobs: " + error);
@@ -60,36 +57,9 @@ public final class DependentJobs {
   }
 
   private static int run(String address) throws Exception {
-    Deadline deadline = Deadline.after(DEADLINE_SECONDS, TimeUnit.SECONDS);
-    // include_callback_runs: the callback run that unblocks B is an event too (type callback);
-    // without it the printed seqs would skip it.
-    SubscribeRequest request =
-        SubscribeRequest.newBuilder()
-            .setAfterSeq(-1)
-            .setHeartbeatSeconds(1)
-            .setIncludeCallbackRuns(true)
-            .build();
-    try (Latchwork latchwork = Latchwork.connect(address);
-        ResumingSubscription events =
-            ResumingSubscription.builder(latchwork.supervisor(), request)
-                .deadline(deadline)
-                .onResume(
-                    (afterSeq, cause, delayMillis) ->
-                        System.err.printf(
-                            "dependent-jobs: stream lost (%s), resuming after seq %d in %d ms%n",
-                            cause.getCode(), afterSeq, delayMillis))
-                .build()) {
-      // 1. Every event after the first heartbeat's head_seq will be delivered.
-      long live = -1;
-      while (live < 0) {
-        SubscribeResponse item = nextItem(events);
-        if (item.hasHeartbeat()) {
-          live = item.getHeartbeat().getHeadSeq();
-        }
-      }
-      line(new Json().field("live", live));
-
-      // 2. A (frames 1-3), and B which waits for A to complete.
+    try (Latchwork latchwork = Latchwork.connect(address)) {
+      // 1. A (frames 1-3), and B which waits for A to complete. A unary call has a deadline.
+      Deadline deadline = Deadline.after(SUBMIT_DEADLINE_SECONDS, TimeUnit.SECONDS);
       SubmitRequest submit =
           SubmitRequest.newBuilder()
               .setRequestId(UUID.randomUUID().toString())
@@ -118,34 +88,59 @@ public final class DependentJobs {
           new Json()
               .object("submitted", new Json().field("pgrp", pgrp).field("A", idA).field("B", idB)));
 
-      // 3. Every event, until B's job completes.
-      while (true) {
-        SubscribeResponse item = nextItem(events);
-        if (!item.hasEvent()) {
-          continue;
-        }
-        Event event = item.getEvent();
-        line(
-            new Json()
-                .field("seq", event.getSeq())
-                .field("job", event.getPgrp() == pgrp ? event.getLabel() : "")
-                .field("job_id", event.getJobId())
-                .field("name", enumName(event.getName(), "EVENT_NAME_", event.getNameValue()))
-                .field("type", enumName(event.getEventType(), "EVENT_TYPE_", event.getEventTypeValue()))
-                .field("work", event.getWorkName())
-                .field("status", event.getStatus()));
-        boolean jobEvent = event.getEventType() == EventType.EVENT_TYPE_JOB;
-        if (jobEvent && event.getName() == EventName.EVENT_NAME_FAILED
-            && (event.getJobId() == idA || event.getJobId() == idB)) {
-          System.err.printf(
-              "dependent-jobs: job %s (%d) failed: %s%n",
-              event.getLabel(), event.getJobId(), event.getMessage());
-          return 1;
-        }
-        if (jobEvent && event.getName() == EventName.EVENT_NAME_COMPLETE
-            && event.getJobId() == idB) {
-          return 0;
-        }
+      // 2. Only this process group's events, after the submission's seq: nothing of A and B can
+      // be missed, nothing of the rest of the farm is sent. include_callback_runs: the callback
+      // run that unblocks B is an event too (type callback). No deadline: a stream lasts as
+      // long as the jobs take.
+      SubscribeRequest request =
+          SubscribeRequest.newBuilder()
+              .addPgrps(pgrp)
+              .setAfterSeq(submitted.getSeq())
+              .setHeartbeatSeconds(1)
+              .setIncludeCallbackRuns(true)
+              .build();
+      try (ResumingSubscription events =
+          ResumingSubscription.builder(latchwork.supervisor(), request)
+              .onResume(
+                  (afterSeq, cause, delayMillis) ->
+                      System.err.printf(
+                          "dependent-jobs: stream lost (%s), resuming after seq %d in %d ms%n",
+                          cause.getCode(), afterSeq, delayMillis))
+              .build()) {
+        line(new Json().field("live", submitted.getSeq()));
+        return follow(events, pgrp, idA, idB);
+      }
+    }
+  }
+
+  /** Prints every event until B's job completes (0) or a job fails (1). */
+  private static int follow(ResumingSubscription events, long pgrp, long idA, long idB) {
+    while (true) {
+      SubscribeResponse item = nextItem(events);
+      if (!item.hasEvent()) {
+        continue;
+      }
+      Event event = item.getEvent();
+      line(
+          new Json()
+              .field("seq", event.getSeq())
+              .field("job", event.getPgrp() == pgrp ? event.getLabel() : "")
+              .field("job_id", event.getJobId())
+              .field("name", enumName(event.getName(), "EVENT_NAME_", event.getNameValue()))
+              .field("type", enumName(event.getEventType(), "EVENT_TYPE_", event.getEventTypeValue()))
+              .field("work", event.getWorkName())
+              .field("status", event.getStatus()));
+      boolean jobEvent = event.getEventType() == EventType.EVENT_TYPE_JOB;
+      if (jobEvent && event.getName() == EventName.EVENT_NAME_FAILED
+          && (event.getJobId() == idA || event.getJobId() == idB)) {
+        System.err.printf(
+            "dependent-jobs: job %s (%d) failed: %s%n",
+            event.getLabel(), event.getJobId(), event.getMessage());
+        return 1;
+      }
+      if (jobEvent && event.getName() == EventName.EVENT_NAME_COMPLETE
+          && event.getJobId() == idB) {
+        return 0;
       }
     }
   }

@@ -171,6 +171,35 @@ class ResumingSubscriptionTest {
     assertEquals("Bearer sesame", headers.get(0).get(Latchwork.AUTHORIZATION_KEY));
   }
 
+  /**
+   * docs/subscribe.md's rule for every language: UNKNOWN (how tonic and others report a broken
+   * HTTP/2 stream; the supervisor never sends it) resumes; the supervisor's INTERNAL is thrown.
+   */
+  @Test
+  void unknownResumesButInternalIsThrown() {
+    script.add(
+        (request, out) -> {
+          out.onNext(event(3));
+          out.onError(Status.UNKNOWN.withDescription("h2 protocol error").asRuntimeException());
+        });
+    script.add(
+        (request, out) -> {
+          out.onNext(event(4));
+          out.onError(
+              Status.INTERNAL.withDescription("the supervisor failed unexpectedly").asRuntimeException());
+        });
+    List<Long> resumes = new ArrayList<>();
+    try (ResumingSubscription events =
+        subscribe(SubscribeRequest.newBuilder().setAfterSeq(2).build(), resumes)) {
+      assertEquals(3, events.next().getEvent().getSeq());
+      assertEquals(4, events.next().getEvent().getSeq());
+      StatusRuntimeException thrown = assertThrows(StatusRuntimeException.class, events::hasNext);
+      assertEquals(Status.Code.INTERNAL, thrown.getStatus().getCode());
+    }
+    assertEquals(List.of(3L), resumes);
+    assertEquals(3, requests.get(1).getAfterSeq());
+  }
+
   @Test
   void snapshotIsAskedForOnlyUntilItsEnd() {
     script.add(
