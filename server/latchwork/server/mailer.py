@@ -25,6 +25,9 @@ from string import Template
 
 SUBJECT_LIMIT = 200
 """Characters of a subject kept; the rest is cut (with "...")."""
+BODY_LIMIT = 100_000
+"""Characters of a body kept: a template naming a large variable many times still makes a
+bounded mail (each value is bounded too: ``mail_variables.VALUE_LIMIT``)."""
 _ADDRESS = re.compile(r"[^\s@<>()\[\]\\,;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 
 
@@ -48,13 +51,42 @@ class MailError(Exception):
 
 
 def render(template: str, variables: Mapping[str, str]) -> tuple[str, str]:
-    """(subject, body) of a template; unknown ``$NAMES`` are left as they are."""
-    text = Template(template).safe_substitute(variables)
+    """(subject, body) of a template: ``$NAME`` and ``${NAME}`` expand, a ``$NAME`` that is
+    not a variable is left as written, ``$$`` is a ``$``; the text is cut at
+    :data:`BODY_LIMIT` characters (a first line ``Subject: ...`` sets the subject)."""
+    text = expand(template, variables)
     first, _, rest = text.partition("\n")
     if first.lower().startswith("subject:"):
         return first[len("subject:") :].strip(), rest.lstrip("\n")
     subject = f"[latchwork] job {variables.get('JOB_ID', '?')} {variables.get('JOB_STATUS', '')}"
     return subject.strip(), text
+
+
+def expand(template: str, variables: Mapping[str, str], limit: int = BODY_LIMIT) -> str:
+    """``template`` with its variables expanded, as ``string.Template.safe_substitute`` does,
+    but never past ``limit`` characters: expansion stops there, so a template naming a large
+    variable thousands of times costs no more than the limit."""
+    out: list[str] = []
+    size = pos = 0
+    for match in Template.pattern.finditer(template):
+        name = match.group("named") or match.group("braced")
+        if match.group("escaped") is not None:
+            value = "$"
+        elif name is not None and name in variables:
+            value = variables[name]
+        else:
+            value = match.group(0)
+        out += [template[pos : match.start()], value]
+        size += match.start() - pos + len(value)
+        pos = match.end()
+        if size > limit:
+            break
+    else:
+        out.append(template[pos:])
+    text = "".join(out)
+    if len(text) > limit:
+        text = text[:limit] + f"\n[cut: the message is over {limit:,} characters]\n"
+    return text
 
 
 def recipients(addresses: str) -> list[str]:
