@@ -40,6 +40,40 @@ def test_frame_values(name: str, number: str, start: str, end: str) -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("name", "padding", "start", "end"),
+    [
+        ("7", 4, "0007", "0007"),
+        ("12345", 4, "12345", "12345"),
+        ("-7", 4, "-007", "-007"),
+        ("1-10", 4, "0001", "0010"),
+        ("-5--1", 3, "-05", "-01"),
+        ("0012", 2, "0012", "0012"),
+        ("7", 0, "7", "7"),
+        ("a", 4, "a", "a"),
+        ("shot_010", 4, "shot_010", "shot_010"),
+    ],
+)
+def test_padding_zero_fills_numbers_and_leaves_other_names(
+    name: str, padding: int, start: str, end: str
+) -> None:
+    values = frame_values(name, padding)
+    assert (values["QB_FRAME_START"], values["QB_FRAME_END"]) == (start, end)
+    assert values["QB_FRAME_NUMBER"] == start
+
+
+def test_padding_formats_the_command_and_the_environment_not_the_name() -> None:
+    job = cmdrange("render -s QB_FRAME_START -e QB_FRAME_END out.QB_FRAME_NUMBER.exr", "1-10", "12",
+                   padding=4)  # fmt: skip
+    chunk = process_for(job, job.work[0], 0, "lease")
+    assert chunk.cmdline == "render -s 0001 -e 0010 out.0001.exr"
+    assert (chunk.env["QB_FRAME_START"], chunk.env["QB_FRAME_END"]) == ("0001", "0010")
+    frame = process_for(job, job.work[1], 0, "lease")
+    assert frame.cmdline == "render -s 0012 -e 0012 out.0012.exr"
+    assert frame.env["LATCHWORK_WORK_NAME"] == "12"
+    assert [w.name for w in job.work] == ["1-10", "12"]
+
+
 def test_frame_tokens_are_substituted_for_a_frame() -> None:
     job = cmdrange("render -f QB_FRAME_NUMBER -s QB_FRAME_START -e QB_FRAME_END", "7")
     process = process_for(job, job.work[0], 0, "lease")

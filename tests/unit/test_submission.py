@@ -244,14 +244,14 @@ def test_make_job_from_a_frame_range() -> None:
     job = make_job(spec, 12, 10, "comp", "bob", 55.0)
     assert (job.id, job.pgrp, job.label, job.user, job.submit_time) == (12, 10, "comp", "bob", 55.0)
     assert [(w.index, w.name, w.status) for w in job.work] == [
-        (0, "0008", WorkStatus.PENDING),
-        (1, "0009", WorkStatus.PENDING),
-        (2, "0010", WorkStatus.PENDING),
+        (0, "8", WorkStatus.PENDING),  # padding formats the command's number, not the name
+        (1, "9", WorkStatus.PENDING),
+        (2, "10", WorkStatus.PENDING),
     ]
     assert [s.id for s in job.subjobs] == [0, 1]
     assert all(not s.busy and s.status is WorkStatus.PENDING for s in job.subjobs)
     assert job.status is JobStatus.PENDING
-    assert job.work_named("0009") is job.work[1]
+    assert job.work_named("9") is job.work[1]
     assert job.counts()[WorkStatus.PENDING] == 3
 
 

@@ -29,7 +29,8 @@ from .world import standard_world
 def test_job_links_hold_the_job(text: str, trigger: str) -> None:
     desugared = desugar_dependency(text)
     assert (desugared.hold_job, desugared.hold_work) == (True, False)
-    spec = desugared.callback
+    [part] = desugared.callbacks
+    spec = part.callback
     assert (spec.triggers, spec.language, spec.code) == (trigger, "qube", "unblock-self")
     assert (spec.max, spec.catch_up) == (0, True)
 
@@ -46,23 +47,25 @@ def test_job_links_hold_the_job(text: str, trigger: str) -> None:
 def test_work_links_hold_the_work(text: str, trigger: str) -> None:
     desugared = desugar_dependency(text)
     assert (desugared.hold_job, desugared.hold_work) == (False, True)
-    assert desugared.callback.triggers == trigger
-    assert desugared.callback.code == "unblock-work-self"
+    [part] = desugared.callbacks
+    assert part.callback.triggers == trigger
+    assert part.callback.code == "unblock-work-self"
 
 
 def test_a_mix_folds_the_job_links_into_the_frame_to_frame_trigger() -> None:
     desugared = desugar_dependency("12, link-complete-work-A , link-done-job-B")
     assert (desugared.hold_job, desugared.hold_work) == (False, True)
-    assert desugared.callback.triggers == "complete-work-A-* && complete-job-12 && done-job-B"
-    assert desugared.callback.code == "unblock-work-self"
+    [part] = desugared.callbacks
+    assert part.callback.triggers == "complete-work-A-* && complete-job-12 && done-job-B"
+    assert part.callback.code == "unblock-work-self"
     # generated atom offsets -> where each entry starts in the dependency text
-    assert desugared.origins == ((0, 4), (21, 0), (40, 27))
+    assert part.origins == ((0, 4), (21, 0), (40, 27))
 
 
 def test_desugared_triggers_parse_and_resolve() -> None:
     world = standard_world()
-    desugared = desugar_dependency("1, link-done-work-B, link-complete-job-C")
-    expr = parse_trigger(desugared.callback.triggers)
+    [part] = desugar_dependency("1, link-done-work-B, link-complete-job-C").callbacks
+    expr = parse_trigger(part.callback.triggers)
     watches = resolve(expr, world.context(world.jobs[4]))
     assert [(w.job_id, w.type.value, w.extra) for w in watches] == [
         (2, "work", "*"),
@@ -94,7 +97,7 @@ def test_bad_entries(text: str, offset: int, fragment: str) -> None:
 
 
 def test_origin_of_maps_trigger_offsets_back_to_entries() -> None:
-    desugared = desugar_dependency("12, link-complete-job-nope")
+    [desugared] = desugar_dependency("12, link-complete-job-nope").callbacks
     trigger = desugared.callback.triggers
     assert trigger == "complete-job-12 && complete-job-nope"
     nope = trigger.index("nope")
@@ -109,7 +112,7 @@ def test_origin_of_maps_trigger_offsets_back_to_entries() -> None:
 def test_origin_of_an_error_found_by_resolve() -> None:
     world = standard_world()
     text = "link-complete-work-A, 2 ,  link-done-job-missing"
-    desugared = desugar_dependency(text)
+    [desugared] = desugar_dependency(text).callbacks
     with pytest.raises(TriggerSyntaxError) as caught:
         resolve(parse_trigger(desugared.callback.triggers), world.context(world.jobs[4]))
     assert desugared.origin_of(caught.value.offset) == text.index("link-done-job-missing")

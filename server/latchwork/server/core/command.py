@@ -2,6 +2,10 @@
 
 Qube substitutes frame tokens into the command line itself (``QB_FRAME_NUMBER``); Latchwork
 does the same and also exports them, so both styles of command work.
+
+``padding`` formats the numbers the command sees (``7`` -> ``0007``), never the work items'
+names: a frame-to-frame link matches frames by name, and ``1`` must stay ``1`` whatever the
+padding of the job that links to it.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from dataclasses import dataclass
 from .model import Job, Prototype, WorkItem
 
 _CHUNK = re.compile(r"^(-?\d+)-(-?\d+)$")
+_NUMBER = re.compile(r"^-?\d+$")
 # A bare token is replaced; ``$QB_FRAME_NUMBER`` and ``${QB_FRAME_NUMBER}`` are left for the
 # shell, which finds the same value in the environment.
 _TOKEN = re.compile(r"(?<![$\w{])(QB_FRAME_NUMBER|QB_FRAME_START|QB_FRAME_END|QB_FRAME_STEP)(?!\w)")
@@ -27,13 +32,17 @@ class ProcessSpec:
     user: str = ""
 
 
-def frame_values(work_name: str) -> dict[str, str]:
-    """Frame tokens for a work item named ``12`` (a frame) or ``1-10`` (a chunk)."""
+def frame_values(work_name: str, padding: int = 0) -> dict[str, str]:
+    """Frame tokens for a work item named ``12`` (a frame) or ``1-10`` (a chunk).
+
+    Numbers are zero-filled to ``padding`` digits (both ends of a chunk); other names are left
+    as they are.
+    """
     chunk = _CHUNK.match(work_name)
     if chunk:
-        start, end = chunk.group(1), chunk.group(2)
+        start, end = _pad(chunk.group(1), padding), _pad(chunk.group(2), padding)
     else:
-        start = end = work_name
+        start = end = _pad(work_name, padding)
     return {
         "QB_FRAME_NUMBER": start,
         "QB_FRAME_START": start,
@@ -42,11 +51,18 @@ def frame_values(work_name: str) -> dict[str, str]:
     }
 
 
+def _pad(number: str, padding: int) -> str:
+    """``7`` -> ``0007`` and ``-7`` -> ``-007`` for padding 4 (a sign counts, as in printf)."""
+    if padding <= 0 or not _NUMBER.match(number):
+        return number
+    return number.zfill(padding)
+
+
 def process_for(job: Job, work: WorkItem, subjob_id: int, lease_id: str) -> ProcessSpec:
     cmdline = job.spec.cmdline
     env = dict(job.spec.env)
     if job.spec.prototype is Prototype.CMDRANGE:
-        values = frame_values(work.name)
+        values = frame_values(work.name, job.spec.padding)
         cmdline = _TOKEN.sub(lambda match: values[match.group(1)], cmdline)
         env.update(values)
     env.update(

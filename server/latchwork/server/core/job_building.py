@@ -29,13 +29,15 @@ def work_names_for(spec: JobSpec, limits: Limits = DEFAULT_LIMITS) -> list[WorkS
     """The job's work items: its agenda, its frame range, or one item per instance.
 
     A cmdline job has no agenda in Qube; each instance runs the command once. Modelling those
-    runs as work items named ``0`` .. ``cpus-1`` gives every job the same shape.
+    runs as work items named ``0`` .. ``cpus-1`` gives every job the same shape. Frames are
+    named by their number as written (``padding`` formats what the command sees, not the name:
+    core.command).
     """
     if spec.agenda:
         return list(spec.agenda)
     if spec.prototype is Prototype.CMDRANGE:
         frames = parse_frame_range(spec.frame_range, limits.work_items_per_job)
-        return [WorkSpec(_pad(frame, spec.padding)) for frame in frames]
+        return [WorkSpec(str(frame)) for frame in frames]
     return [WorkSpec(str(i)) for i in range(max(spec.cpus, 1))]
 
 
@@ -45,10 +47,6 @@ def work_items_for(spec: JobSpec, limits: Limits = DEFAULT_LIMITS) -> list[WorkI
         WorkItem(index=i, name=w.name, status=w.status)
         for i, w in enumerate(work_names_for(spec, limits))
     ]
-
-
-def _pad(frame: int, padding: int) -> str:
-    return str(frame).zfill(padding) if padding > 0 else str(frame)
 
 
 def unplaced_job(spec: JobSpec, limits: Limits = DEFAULT_LIMITS) -> Job:
