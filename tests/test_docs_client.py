@@ -40,3 +40,13 @@ def test_example(docs_server: ServerProcess, doc: str, code: str) -> None:
             "KILLED": job_pb2.JOB_STATUS_KILLED,
         }
         exec(compile(code, f"docs/{doc}", "exec"), namespace)
+
+
+KILL_EXAMPLE = next(code for doc, code in EXAMPLES if 'lw.control("kill"' in code)
+
+
+@pytest.mark.parametrize("run", range(5))
+def test_kill_example_reads_the_output_every_time(docs_server: ServerProcess, run: int) -> None:
+    """The kill example reads back what the frame printed before it was killed; it waits for
+    that line itself, so it passes every run, however the frame and the kill interleave."""
+    test_example(docs_server, "python-client.md", KILL_EXAMPLE)

@@ -268,6 +268,25 @@ CORPUS = [
         "died",
     ),
     Case("too_many_actions", "for i in range(5000):\n    qb.unblock(1)", "error", "at most 1000"),
+    # --- qb.submit: a job is the sanctioned way to run a process; its dicts are bounded ------
+    Case(
+        "submit_huge_env",
+        "qb.submit({'package': {'cmdline': 'true'}, 'env': {'E': 'x' * 200000}})",
+        "error",
+        "over 131072 bytes",
+    ),
+    Case(
+        "submit_too_many_jobs",
+        "for i in range(3):\n    qb.submit([{'package': {'cmdline': 'true'}}] * 40)",
+        "error",
+        "at most 100 jobs",
+    ),
+    Case("submit_cyclic_dict", "d = {}\nd['d'] = d\nqb.submit(d)", "error", "nested deeper"),
+    Case("submit_live_object", "qb.submit({'data': qb})", "error", "JSON"),
+    Case("submit_function", "qb.submit({'data': len})", "error", "JSON"),
+    Case("submit_lone_surrogate", "qb.submit({'name': '\\ud800'})", "error", "not valid Unicode"),
+    Case("submit_negative_pgrp", "qb.submit({}, pgrp=-1)", "error", "process group id"),
+    Case("submit_dict_subclass", "class D(dict):\n    pass\nqb.submit(D(name='x'))", "compile"),
     # --- fork / exec / socket / file ---------------------------------------------------------
     Case("fork", "import os\nos.fork()", "compile"),
     Case("subprocess", "import subprocess\nsubprocess.run(['touch', MARKER])", "compile"),
@@ -286,7 +305,7 @@ def test_the_corpus_is_big_and_named_uniquely() -> None:
 
 @pytest.fixture(scope="module")
 def marker() -> Iterator[Path]:
-    # In /tmp and world-writable: an escaped payload could write it even as ``nobody``.
+    # In /tmp and world-writable: an escaped payload could write it even as a sandbox uid.
     directory = Path(tempfile.mkdtemp(prefix="latchwork-escape-"))
     os.chmod(directory, 0o777)
     yield directory / "escaped"

@@ -187,6 +187,7 @@ _CALLBACK: dict[str, Any] = {
     "catch_up": False,
     "criteria": {"shot": "sh0*"},
     "include_data": ["shot"],
+    "work": "12",
 }
 
 # THE table: the name mapping between the proto, the core and a Qube job dict. Sample values

@@ -5,7 +5,8 @@ supervisor checks each against the owner's rights and applies them all in one tr
 none of them.
 
 :data:`VERBS` is the one table of which verb applies to a job, a work item or a subjob and how
-each language spells it. The wire check (``python/protocol.py``), the qube command table
+each language spells it (a verb with no qube spelling, such as ``submit``, is ``qb``'s only).
+The wire check (``python/protocol.py``), the qube command table
 (``qube.py``) and the ``qb`` functions (``python/api.py``) are derived from it, and the server
 maps each verb to the transition that carries it out in one dict checked against it
 (``latchwork.server.core.actions.TRANSITIONS``). To add a verb or a spelling, edit this table.
@@ -31,6 +32,7 @@ class Verb(StrEnum):
     COMPLETE = "complete"
     REQUEUE = "requeue"
     MAIL = "mail"
+    SUBMIT = "submit"
 
 
 class Scope(StrEnum):
@@ -116,6 +118,10 @@ VERBS: Mapping[Verb, VerbSpec] = MappingProxyType(
         Verb.COMPLETE: VerbSpec(work=Spelling(("complete-work-self",), ("workcomplete",))),
         # qb.mail(text) records the text too; qube's mail-status sends the status mail.
         Verb.MAIL: VerbSpec(job=Spelling(("mail-status",), ("mail",))),
+        # qb.submit(jobs) asks for new jobs, owned by the callback's owner: the sanctioned way
+        # to run a script on an event (``submission.py``). It acts on no existing job (its
+        # job_id is the owner's) and has no qube spelling: a qube command carries no job dict.
+        Verb.SUBMIT: VerbSpec(job=Spelling((), ("submit",))),
     }
 )
 
@@ -134,9 +140,13 @@ class CallbackAction:
     job_id: int
     work_name: str = ""
     subjob_id: int = -1
-    text: str = ""  # the message of a MAIL action (sandboxed Python's qb.mail); "" otherwise
+    # The message of a MAIL action (sandboxed Python's qb.mail); the jobs of a SUBMIT action
+    # (JSON, ``submission.encode_submission``); "" otherwise.
+    text: str = ""
 
     def describe(self) -> str:
+        if self.verb is Verb.SUBMIT:
+            return "submit jobs"
         if self.scope is Scope.WORK:
             return f"{self.verb.value} work {self.job_id}:{self.work_name}"
         if self.scope is Scope.SUBJOB:

@@ -42,6 +42,7 @@ from .config import Settings
 from .core.firing_budget import FiringBudget
 from .core.limits import DEFAULT_LIMITS
 from .core.model import CallbackLanguage
+from .core.visibility import ReadPolicy, Visibility
 from .file_modes import private_dir
 from .instance_lock import InstanceLock, InstanceLocked
 from .localpool import LocalPool
@@ -54,6 +55,7 @@ from .store import SqliteStore
 from .store.errors import StorageError, StoreUnusable
 from .supervisor import Supervisor
 from .throttled_log import ThrottledLog
+from .universal_callbacks import UniversalCallbacksError, watch_universal_callbacks
 
 log = logging.getLogger("latchwork")
 
@@ -217,6 +219,7 @@ async def _run(
     )
     policy = language_policy(settings, mail)
     admins = settings.admin_set | {who.user for who in tokens.values() if who.admin}
+    read_policy = ReadPolicy(Visibility(settings.visibility), admins, tokens=bool(tokens))
     # Python and mail runs go from the supervisor to the runner through this queue.
     run_queue = OwnerQueue.for_slots(settings.sandbox_workers, settings.sandbox_owner_runs)
     supervisor = Supervisor(
@@ -228,7 +231,12 @@ async def _run(
         run_queue=run_queue,
         firing_budget=FiringBudget(settings.firing_budget),
         global_resources=settings.global_resource_limits,
+        read_policy=read_policy,
     )
+    try:
+        watch_universal_callbacks(supervisor.universal_callbacks, settings.universal_callbacks_dir)
+    except UniversalCallbacksError as error:
+        raise StartupError(f"universal_callbacks_dir: {error}") from None
     sandbox: SandboxPool | None = None
     if CallbackLanguage.PYTHON in policy.enabled:
         sandbox = SandboxPool(
@@ -238,10 +246,16 @@ async def _run(
                 wall_seconds=settings.callback_wall_seconds,
                 memory_bytes=settings.callback_memory_mb * 2**20,
             ),
+            cage=settings.sandbox_cage_settings,
         )
         await sandbox.start()
     callback_runner = CallbackRunner(
-        supervisor, sandbox, Mailer(mail), run_queue, concurrency=settings.sandbox_workers
+        supervisor,
+        sandbox,
+        Mailer(mail),
+        run_queue,
+        concurrency=settings.sandbox_workers,
+        read_policy=read_policy,
     )
     try:
         stale = supervisor.recover(settings.reattach_grace_seconds)
@@ -268,7 +282,10 @@ async def _run(
     supervisor.resume_pending_runs()
 
     add_supervisor_service(
-        SupervisorService(supervisor, heartbeat_seconds=settings.heartbeat_seconds), server
+        SupervisorService(
+            supervisor, heartbeat_seconds=settings.heartbeat_seconds, read_policy=read_policy
+        ),
+        server,
     )
     worker_service = WorkerService(supervisor, heartbeat_seconds=settings.heartbeat_seconds)
     worker_pb2_grpc.add_WorkerServiceServicer_to_server(worker_service, server)

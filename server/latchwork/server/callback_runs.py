@@ -17,13 +17,15 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
-from latchwork.sandbox.actions import CallbackAction
+from latchwork.sandbox.actions import CallbackAction, Verb
 
+from .callback_submit import CallbackSubmitter, CheckedSubmit
 from .callbacks import ActionRefused, apply_actions, check_actions, needs_async, qube_run_actions
 from .core.changes import Changes
 from .core.events import Event, EventName, EventType
 from .core.model import Job
 from .core.runs import CallbackRun, CallbackRunOutcome, failure_message
+from .core.triggers.engine import Firing
 from .store.errors import StorageError
 from .triggering import Triggering
 
@@ -47,8 +49,9 @@ class CommitHost(Protocol):
 
     def get_job(self, job_id: int) -> Job | None: ...
 
-    def commit(self, changes: Changes) -> None:
-        """Store and act on ``changes`` (which ends with :meth:`CallbackRuns.drain`)."""
+    def commit(self, changes: Changes, *, firings: list[Firing] | None = None) -> None:
+        """Store and act on ``changes`` (which ends with :meth:`CallbackRuns.drain`);
+        ``firings``: those already found (catch-up of the callbacks of jobs a run submitted)."""
         ...
 
     def reload(self) -> None:
@@ -75,6 +78,9 @@ class CallbackRuns:
         self._clock = clock
         self._run_queue = run_queue
         self.pending: deque[CallbackRun] = deque()
+        # Jobs a run submits (qb.submit): set by the supervisor once the Submit service exists;
+        # without it a run that submits ends as an error.
+        self.submitter: CallbackSubmitter | None = None
         self._draining = False
         self.timers_changed = asyncio.Event()
 
@@ -165,11 +171,13 @@ class CallbackRuns:
         get_job = self._host.get_job
         owner = get_job(run.job_id)
         lines: list[str] = [output] if output else []
+        firings: list[Firing] = []
         if not error and not limit:
             try:
                 if owner is None:
                     raise ActionRefused(f"job {run.job_id} no longer exists")
                 check_actions(actions, owner, get_job)
+                submits = self.check_submits(actions, owner)
                 lines.extend(
                     apply_actions(
                         changes,
@@ -178,15 +186,20 @@ class CallbackRuns:
                         f"callback {run.callback_id} ({run.triggers})",
                     )
                 )
+                if submits and self.submitter is not None:
+                    submitted, firings = self.submitter.apply(changes, submits, owner, run.depth)
+                    lines.extend(submitted)
             except ActionRefused as refused:
                 changes = Changes(now=changes.now)
                 error = str(refused)
+                firings = []
             except Exception as unexpected:
                 log.exception("callback run %d: applying its actions failed", run.id)
                 # The actions may have changed the model halfway: take it back from the store.
                 self._host.reload()
                 owner = get_job(run.job_id)
                 changes = Changes(now=changes.now)
+                firings = []
                 error = failure_message("its actions could not be applied", unexpected)
         if limit:
             run.outcome = CallbackRunOutcome.LIMIT
@@ -204,9 +217,18 @@ class CallbackRuns:
         # What this run's actions cause fires callbacks one level deeper in the cascade.
         self._triggering.cascade_depth = run.depth + 1
         try:
-            self._host.commit(changes)
+            self._host.commit(changes, firings=firings)
         finally:
             self._triggering.cascade_depth = 0
+
+    def check_submits(self, actions: Sequence[CallbackAction], owner: Job) -> list[CheckedSubmit]:
+        """The run's ``qb.submit`` calls, checked before anything of the run is applied (and by
+        the callback runner before it sends a run's mail); ActionRefused if one may not be."""
+        if not any(action.verb is Verb.SUBMIT for action in actions):
+            return []
+        if self.submitter is None:
+            raise ActionRefused("qb.submit: this supervisor does not take jobs from callbacks")
+        return self.submitter.check(actions, owner)
 
     # --- timers ----------------------------------------------------------------------------
 

@@ -19,8 +19,9 @@ from .core.changes import Changes
 from .core.model import CallbackLanguage, CallbackSpec, Job
 from .core.states import WorkStatus
 from .core.submission import FieldError
-from .core.triggers.dependency import Desugared
+from .core.triggers.dependency import DependencyCallback
 from .core.triggers.engine import Callback
+from .core.triggers.frame_links import check_frame_links
 from .core.triggers.parser import parse_trigger
 from .core.triggers.resolve import ResolveContext, resolve
 from .core.triggers.syntax import TriggerSyntaxError
@@ -52,7 +53,7 @@ def compile_callback(
     path: str,
     policy: LanguagePolicy,
     *,
-    from_dependency: Desugared | None = None,
+    from_dependency: DependencyCallback | None = None,
     registered_seq: int = 0,
     check_python_code: bool = True,
 ) -> tuple[Callback | None, list[FieldError]]:
@@ -66,6 +67,8 @@ def compile_callback(
     try:
         expr = parse_trigger(spec.triggers)
         watches = resolve(expr, context)
+        if from_dependency is not None:
+            check_frame_links(watches, context.owner, context.job_by_id, from_dependency.skip_work)
     except TriggerSyntaxError as error:
         offset = from_dependency.origin_of(error.offset) if from_dependency else error.offset
         hint = f"; {error.hint}" if error.hint else ""
@@ -76,6 +79,8 @@ def compile_callback(
         errors.append(FieldError(f"{path}.language", refusal))
     if spec.max < 0:
         errors.append(FieldError(f"{path}.max", "must not be negative (0: unlimited)"))
+    if spec.work and context.owner.work_named(spec.work) is None:
+        errors.append(_no_such_work(spec.work, path, from_dependency))
     callback = Callback(
         id=callback_id,
         job_id=context.owner.id,
@@ -84,6 +89,7 @@ def compile_callback(
         watches=watches,
         from_dependency=from_dependency is not None,
         registered_seq=registered_seq,
+        skip_work=from_dependency.skip_work if from_dependency else frozenset(),
     )
     if spec.language == CallbackLanguage.QUBE and not refusal:
         errors.extend(_check_qube(callback, f"{path}.code", policy, context.owner))
@@ -101,6 +107,13 @@ def compile_callback(
     return (None if errors else callback), errors
 
 
+def _no_such_work(work: str, path: str, origin: DependencyCallback | None) -> FieldError:
+    message = f"this job has no work item {work[:80]!r}"
+    if origin is not None:
+        return FieldError(f"{path}.dependency", f"{message} (offset {origin.work_origin})")
+    return FieldError(f"{path}.work", message)
+
+
 def _check_qube(
     callback: Callback, path: str, policy: LanguagePolicy, owner: Job | None = None
 ) -> list[FieldError]:
@@ -115,6 +128,7 @@ def _check_qube(
         elif (
             command.scope is Scope.WORK
             and not _binds(callback, "work")
+            and not callback.spec.work  # checked, with its own path, by compile_callback
             and (name := named_extra(callback, "work"))
             and owner is not None
             and owner.work_named(name) is None
@@ -146,7 +160,9 @@ def _check_qube(
 
 
 def work_target(callback: Callback) -> bool:
-    return any(w.type.value == "work" and w.extra for w in callback.watches)
+    return bool(callback.spec.work) or any(
+        w.type.value == "work" and w.extra for w in callback.watches
+    )
 
 
 def subjob_target(callback: Callback) -> bool:
@@ -162,11 +178,30 @@ def named_extra(callback: Callback, kind: str) -> str:
 
 
 def qube_run_actions(callback: Callback, binding: str) -> list[CallbackAction]:
-    """The actions a qube callback asks for when it fires with ``binding``."""
+    """The actions a qube callback asks for when it fires with ``binding``.
+
+    Work-scoped commands act on the work item the trigger's ``*`` bound, else on the
+    callback's ``work``, else on the work item its trigger names.
+    """
     commands = parse_qube(callback.spec.code)
-    work_name = binding if _binds(callback, "work") else named_extra(callback, "work")
+    if _binds(callback, "work"):
+        work_name = binding
+    else:
+        work_name = callback.spec.work or named_extra(callback, "work")
     subjob = binding if _binds(callback, "subjob") else named_extra(callback, "subjob")
-    return qube_actions(commands, callback.job_id, work_name, int(subjob) if subjob else -1)
+    actions = qube_actions(commands, callback.job_id, work_name, int(subjob) if subjob else -1)
+    if callback.skip_work and any(_unblocks_job(a) for a in actions):
+        # A dependency's whole-job release: the frames with entries of their own stay held
+        # until their callbacks release them (core.triggers.dependency).
+        actions += [
+            CallbackAction(Verb.BLOCK, Scope.WORK, callback.job_id, work_name=name)
+            for name in sorted(callback.skip_work)
+        ]
+    return actions
+
+
+def _unblocks_job(action: CallbackAction) -> bool:
+    return action.verb is Verb.UNBLOCK and action.scope is Scope.JOB
 
 
 def _binds(callback: Callback, kind: str) -> bool:
@@ -235,8 +270,10 @@ def apply_actions(
     for action in actions:
         job = jobs(action.job_id)
         assert job is not None  # checked by check_actions
-        if action.verb is Verb.MAIL:
-            continue  # sent by the caller before anything is applied
+        if action.verb in (Verb.MAIL, Verb.SUBMIT):
+            # Mail is sent by the caller before anything is applied; jobs are submitted by
+            # the caller after (callback_submit.py).
+            continue
         if action.scope is Scope.JOB:
             changed = _JOB_VERBS[action.verb](changes, job, reason)
         elif action.scope is Scope.WORK:

@@ -29,6 +29,8 @@ from .core.events import Event
 from .core.model import CallbackLanguage, Job
 from .core.runs import CallbackRun, failure_message
 from .core.triggers.engine import Callback
+from .core.visibility import ReadPolicy
+from .mail_variables import STATUS_TEMPLATE, mail_variables
 from .mailer import Mailer, MailError, recipients, render
 from .store.errors import StorageError
 
@@ -60,6 +62,9 @@ class RunHost(Protocol):
 
     def subtree(self, root_id: int) -> list[Job]: ...
 
+    async def check_submits(self, actions: Sequence[CallbackAction], owner: Job) -> None:
+        """Raise :class:`ActionRefused` if a ``qb.submit`` of the run may not be applied."""
+
     def finish_run(
         self,
         run: CallbackRun,
@@ -72,14 +77,6 @@ class RunHost(Protocol):
     ) -> None:
         """Apply the run's actions (all or none) and record how it ended; raises
         :class:`StorageError` when the store refuses, with nothing applied."""
-
-
-STATUS_TEMPLATE = """Subject: [latchwork] job $JOB_ID ($JOB_NAME) is $JOB_STATUS
-
-Job $JOB_ID "$JOB_NAME" (label $JOB_LABEL, process group $PGRP, user $JOB_USER) is $JOB_STATUS.
-Work: $WORK_COUNTS.
-Event: $EVENT_NAME-$EVENT_TYPE $WORK_NAME $EVENT_MESSAGE
-"""
 
 
 FINISH_RETRY_FIRST_SECONDS = 0.1
@@ -131,26 +128,6 @@ def event_snapshot(event: Event | None, binding: str) -> dict[str, object]:
         "status": event.status,
         "message": event.message,
         "binding": binding,
-    }
-
-
-def mail_variables(job: Job, event: Event | None, run: CallbackRun) -> dict[str, str]:
-    counts = ", ".join(f"{n} {s.value}" for s, n in job.tally.items() if n)
-    return {
-        "JOB_ID": str(job.id),
-        "JOB_NAME": job.spec.name,
-        "JOB_LABEL": job.label,
-        "JOB_STATUS": job.status.value,
-        "JOB_USER": job.user,
-        "PGRP": str(job.pgrp),
-        "WORK_NAME": run.binding or (event.work_name if event else ""),
-        "SUBJOB_ID": str(event.subjob_id) if event and event.subjob_id >= 0 else "",
-        "EVENT_NAME": event.name.value if event else "",
-        "EVENT_TYPE": event.type.value if event else "",
-        "EVENT_MESSAGE": event.message if event else "",
-        "HOST": event.host if event else "",
-        "TRIGGER": run.triggers,
-        "WORK_COUNTS": counts,
     }
 
 
@@ -248,14 +225,18 @@ class CallbackRunner:
         mailer: Mailer,
         queue: OwnerQueue,
         concurrency: int = 2,
+        read_policy: ReadPolicy | None = None,
     ) -> None:
         """``queue``: where the supervisor puts the runs for this runner; both are given it
-        when the process is wired (:meth:`OwnerQueue.for_slots` sizes it for ``concurrency``)."""
+        when the process is wired (:meth:`OwnerQueue.for_slots` sizes it for ``concurrency``).
+        ``read_policy``: what a callback may read of other jobs (``visibility``): what its
+        owner could."""
         self.host = host
         self.sandbox = sandbox
         self.mailer = mailer
         self.concurrency = max(concurrency, 1)
         self.queue = queue
+        self.read_policy = read_policy or ReadPolicy()
 
     async def serve(self) -> None:
         """Run queued callbacks, ``concurrency`` at a time, until cancelled."""
@@ -328,14 +309,16 @@ class CallbackRunner:
             if ended.error or ended.limit:
                 return ended
         elif callback.spec.language == CallbackLanguage.MAIL:
-            subject, body = render(callback.spec.code, mail_variables(owner, event, run))
+            variables = mail_variables(owner, event, run, host.clock())
+            subject, body = render(callback.spec.code, variables)
             mails.append((recipients(owner.spec.mailaddress), subject, body))
         else:
             ended.actions = qube_run_actions(callback, run.binding)
         try:
             # Check first, then mail, then apply: a refused action sends nothing.
             check_actions(ended.actions, owner, host.get_job)
-            variables = mail_variables(owner, event, run)
+            await host.check_submits(ended.actions, owner)  # qb.submit: checked again at finish
+            variables = mail_variables(owner, event, run, host.clock())
             for action in ended.actions:
                 if action.verb is Verb.MAIL:
                     text = getattr(action, "text", "") or STATUS_TEMPLATE
@@ -352,6 +335,8 @@ class CallbackRunner:
         self, callback: Callback, owner: Job, event: Event | None, run: CallbackRun
     ) -> PythonCall:
         host = self.host
+        # A callback reads what its owner could read (visibility = "own": their jobs only).
+        scope = self.read_policy.scope(owner.user)
         # Code that never names job, jobinfo or getattr cannot see job snapshots: for it, skip
         # the owner's work list and the other jobs (a per-frame callback of a 4,000-frame job
         # would otherwise copy and encode 4,000 work items per firing).
@@ -365,7 +350,7 @@ class CallbackRunner:
             if len(members) <= SNAPSHOT_GROUP_LIMIT:
                 wanted.update(members)
             for job_id in sorted(wanted - {owner.id, 0}):
-                if (job := host.get_job(job_id)) is not None:
+                if (job := host.get_job(job_id)) is not None and scope.sees(job):
                     jobs[str(job_id)] = job_snapshot(
                         job, with_work=len(job.work) <= SNAPSHOT_WORK_LIMIT
                     )
@@ -376,12 +361,15 @@ class CallbackRunner:
             tree = [
                 {**job_snapshot(job, include_data=False), "data": _pick(job.spec.data, keys)}
                 for job in host.subtree(tree_roots[0])
+                if scope.sees(job)
             ]
         return PythonCall(
             code=callback.spec.code,
             owner_id=owner.id,
             binding=run.binding,
-            event=event_snapshot(event, run.binding),
+            event=event_snapshot(
+                event if event is None or scope.sees_event(event) else None, run.binding
+            ),
             job=job_snapshot(owner, with_work=reads_jobs),
             jobs=jobs,
             tree=tree,

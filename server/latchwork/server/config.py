@@ -12,6 +12,13 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from latchwork.sandbox.python.cage import (
+    CAGE_OFF,
+    DEFAULT_UID_BASE,
+    DEFAULT_UID_COUNT,
+    CageSettings,
+)
+
 from .core.firing_budget import BudgetLimits
 from .core.model import CallbackLanguage
 from .core.routing.errors import RoutingSyntaxError
@@ -78,6 +85,20 @@ class Settings:
     # Variables of the supervisor's environment frames also get: "LM_LICENSE_FILE, ..."; in
     # the file a list of names or this string.
     frame_env_passthrough: str = ""
+    # Who reads whose jobs (docs/configuration.md#read-isolation): "all" (the shared farm) or
+    # "own" (a non-admin user reads only their own jobs, events, runs and output).
+    visibility: str = "all"
+    # The admin's callbacks attached to every job (docs/callbacks.md#universal-callbacks): a
+    # directory holding callbacks.conf; "" for none. Reloaded on SIGHUP.
+    universal_callbacks_dir: str = ""
+    # The sandbox's kernel cage (docs/configuration.md#sandbox-cage). sandbox_cage = false is
+    # for benchmarks and diagnosis only. Each worker gets its own uid from the range; the fleet
+    # cgroup's limits are derived from the pool when 0.
+    sandbox_cage: bool = True
+    sandbox_uid_base: int = DEFAULT_UID_BASE
+    sandbox_uid_count: int = DEFAULT_UID_COUNT
+    sandbox_fleet_memory_mb: int = 0
+    sandbox_fleet_cpus: float = 0.0
 
     @property
     def database(self) -> Path:
@@ -110,6 +131,18 @@ class Settings:
             run_as=self.run_as or default_run_as(bool(self.tokens_file)),
             min_uid=self.run_as_min_uid,
             passthrough=parse_passthrough(self.frame_env_passthrough),
+        )
+
+    @property
+    def sandbox_cage_settings(self) -> CageSettings:
+        """The cage of the Python sandbox (ValueError for a bad uid range or limit)."""
+        if not self.sandbox_cage:
+            return CAGE_OFF
+        return CageSettings(
+            uid_base=self.sandbox_uid_base,
+            uid_count=self.sandbox_uid_count,
+            fleet_memory_bytes=self.sandbox_fleet_memory_mb * 2**20,
+            fleet_cpus=self.sandbox_fleet_cpus,
         )
 
     @property
@@ -198,6 +231,12 @@ def load_settings(
         raise ConfigError("callback_cascade_window_seconds: must be more than 0")
     if settings.run_as not in ("", "owner", "worker"):
         raise ConfigError(f"run_as = {settings.run_as!r}: use 'owner' or 'worker'")
+    if settings.visibility not in ("all", "own"):
+        raise ConfigError(f"visibility = {settings.visibility!r}: use 'all' or 'own'")
+    try:
+        settings.sandbox_cage_settings  # noqa: B018 (checked here, used by the wiring)
+    except ValueError as error:
+        raise ConfigError(f"sandbox_uid_base/sandbox_uid_count/sandbox_fleet_*: {error}") from error
     if settings.smtp_tls not in ("none", "starttls", "ssl"):
         raise ConfigError(f"smtp_tls = {settings.smtp_tls!r}: use 'none', 'starttls' or 'ssl'")
     try:

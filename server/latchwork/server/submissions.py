@@ -34,12 +34,13 @@ from .core.submission import (
     validate_submission,
 )
 from .core.triggers.dependency import Desugared, hold, read_dependency
-from .core.triggers.engine import Callback
+from .core.triggers.engine import Callback, Firing
 from .eventlog import EventLog
 from .job_index import JobIndex, freeze_long_lived
 from .staging import Prepared, Stager, SubmitResult, fresh_label
 from .store import SqliteStore
 from .triggering import Submitted, Triggering
+from .universal_callbacks import UniversalCallbacks
 
 
 class RequestConflict(AlreadyExists):
@@ -77,6 +78,9 @@ class Submissions:
         self._freeze = freeze
         self._known_globals = frozenset(known_globals)
         self._stager = Stager(self, store, triggering, clock, retry_seconds=STORAGE_RETRY_SECONDS)
+        # The admin's callbacks, attached to every job submitted (none until app.py loads a
+        # directory); not counted against the user's callback limits.
+        self.universal = UniversalCallbacks(triggering.policy, limits)
 
     # --- what the checks and the stager see (JobLookup, StagingHost) --------------------
 
@@ -239,6 +243,26 @@ class Submissions:
         if errors:
             raise SubmissionRejected(errors)
         changes = Changes(now=self._clock())
+        jobs, group, firings = self.place(changes, specs, pgrp=pgrp, user=user, prepared=prepared)
+        # On failure _commit reloads the state, job id counter included, from the store.
+        self._pipeline.commit(changes, (request_id, digest) if request_id else None, firings)
+        return SubmitResult(jobs, group, self._log.head_seq)
+
+    def place(
+        self,
+        changes: Changes,
+        specs: Sequence[JobSpec],
+        *,
+        pgrp: int = 0,
+        user: str = "",
+        prepared: Prepared | None = None,
+        check_python_code: bool = True,
+    ) -> tuple[list[Job], int, list[Firing]]:
+        """Make the jobs of a checked submission and their callbacks, into ``changes``, which
+        the caller commits (with the firings returned): a Submit alone, or a callback's
+        ``qb.submit`` with the run's other actions (``callback_submit``). Returns the jobs
+        and their process group. On a failure the caller reloads the model from the store.
+        ``check_python_code=False``: the caller checked the Python code (in the checker process)."""
         jobs: list[Job] = []
         group = pgrp
         taken = self.labels_in_pgrp(pgrp) if pgrp else set()
@@ -254,14 +278,11 @@ class Submissions:
             else:
                 job = make_job(normalize(spec), job_id, group, label, owner, changes.now)
             jobs.append(job)
-        callbacks = self._callbacks_for(specs, jobs, None, errors)
+        callbacks = self._callbacks_for(specs, jobs, None, [], check_python_code=check_python_code)
         self._index.advance_job_ids(jobs[-1].id)
         for job in jobs:
             transitions.submit(changes, job)
-        firings = self._triggering.register(changes, callbacks)
-        # On failure _commit reloads the state, job id counter included, from the store.
-        self._pipeline.commit(changes, (request_id, digest) if request_id else None, firings)
-        return SubmitResult(jobs, group, self._log.head_seq)
+        return jobs, group, self._triggering.register(changes, callbacks)
 
     def _replayed(self, request_id: str, digest: str) -> SubmitResult | None:
         """The stored answer to an idempotent Submit already applied, or None."""
@@ -281,6 +302,8 @@ class Submissions:
         jobs: list[Job],
         desugared: list[Desugared | None] | None,
         errors: list[FieldError],
+        *,
+        check_python_code: bool = True,
     ) -> list[Callback]:
         """Compile a submission's callbacks and dependencies; raises with every problem.
 
@@ -305,9 +328,16 @@ class Submissions:
                 dependency=dependency,
                 submitted=submitted,
                 registered_seq=self._log.head_seq,
+                check_python_code=check_python_code,
             )
             errors.extend(problems)
             callbacks.extend(compiled)
+            if not errors:
+                callbacks.extend(
+                    self.universal.attach(
+                        self._triggering, job, path, registered_seq=self._log.head_seq
+                    )
+                )
         if errors:
             self._triggering.forget_ids(callbacks)
             raise SubmissionRejected(errors)
@@ -332,7 +362,8 @@ class Submissions:
         if not specs:
             raise SubmissionRejected([FieldError("callbacks", "give at least one callback")])
         limit = self._limits.callbacks_per_job
-        has = len(self._triggering.callbacks_of(job_id))
+        # Universal callbacks are the admin's: they take nothing from the user's allowance.
+        has = sum(not c.universal for c in self._triggering.callbacks_of(job_id))
         if has + len(specs) > limit:
             raise SubmissionRejected(
                 [

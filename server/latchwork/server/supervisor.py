@@ -35,6 +35,7 @@ from typing import Protocol
 from . import job_index
 from .callback_runs import RUN_BUDGET_SECONDS as RUN_BUDGET_SECONDS  # re-exported (bench)
 from .callback_runs import RunQueue as RunQueue  # re-exported (tests)
+from .callback_submit import CallbackSubmitter
 from .callbacks import LanguagePolicy
 from .codecheck import CodeChecker
 from .commit_pipeline import CommitPipeline
@@ -47,6 +48,7 @@ from .core.model import Job
 from .core.runs import CallbackRun
 from .core.triggers.engine import Callback
 from .core.triggers.resolve import ResolveContext
+from .core.visibility import ReadPolicy
 from .eventlog import EventLog
 from .host_registry import HostRegistry
 from .job_index import JobIndex
@@ -96,6 +98,7 @@ class Supervisor:
         run_queue: RunQueue | None = None,
         firing_budget: FiringBudget | None = None,
         global_resources: Mapping[str, int] | None = None,
+        read_policy: ReadPolicy | None = None,
     ) -> None:
         """``freeze_long_lived``: exempt what is loaded, and what each large Submit adds, from
         Python's cyclic garbage collector (:func:`~.job_index.freeze_long_lived`).
@@ -104,7 +107,8 @@ class Supervisor:
         ``run_queue``: where Python and mail callback runs are handed out; without one they
         end as errors. ``firing_budget``: the bound on runaway cascades (default limits when
         not given). ``global_resources``: the licence limits (``{"nuke": 10}``,
-        docs/routing.md)."""
+        docs/routing.md). ``read_policy``: who may read which jobs (``visibility``); new
+        triggers may name only jobs their owner may read."""
         # The collaborators, for the wiring and for tests; the API layer uses the methods.
         self.store = store
         self.outputs = outputs
@@ -126,6 +130,7 @@ class Supervisor:
             languages or LanguagePolicy(),
             admins,
             budget=firing_budget,
+            reads=read_policy,
         )
         pipeline = CommitPipeline(
             store,
@@ -151,6 +156,15 @@ class Supervisor:
             known_globals=routing.known_globals,
         )
         self._submissions = submissions
+        # Jobs submitted by callbacks (qb.submit): checked as their owner's Submit.
+        self.callback_submitter = runs.submitter = CallbackSubmitter(
+            submissions,
+            limits,
+            admins,
+            known_globals=routing.known_globals,
+            code_checker=self.code_checker,
+            reads=read_policy,
+        )
         control = Control(index, pipeline, self._log, clock)
         modifications = Modifications(
             index, pipeline, self._log, clock, limits, known_globals=routing.known_globals
@@ -176,8 +190,10 @@ class Supervisor:
         self.add_callbacks = submissions.add_callbacks
         self.add_callbacks_async = submissions.add_callbacks_async
         self.callbacks_of = self.triggering.callbacks_of
+        self.universal_callbacks = submissions.universal  # loaded and reloaded by app.py
         # --- callback runs and timers (CallbackRuns, in the pipeline) ---
         self.finish_run = runs.finish
+        self.check_submits = self.callback_submitter.check_async
         self.resume_pending_runs = runs.drain  # the runs a previous supervisor left (outbox)
         self.timers_changed = runs.timers_changed
         self.next_timer = runs.next_timer

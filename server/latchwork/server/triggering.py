@@ -16,12 +16,13 @@ from .core.changes import Changes
 from .core.errors import FieldError
 from .core.events import Event, EventName, EventType
 from .core.firing_budget import FiringBudget
-from .core.model import CallbackSpec, Job
+from .core.model import CallbackLanguage, CallbackSpec, Job
 from .core.runs import CallbackRun
 from .core.tree_events import tree_events
-from .core.triggers.dependency import Desugared
+from .core.triggers.dependency import DependencyCallback, Desugared, skipped_work
 from .core.triggers.engine import Callback, Firing, TriggerEngine
 from .core.triggers.resolve import ResolveContext, Watch
+from .core.visibility import ReadPolicy
 from .store import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,13 @@ class Triggering:
         admins: frozenset[str] = frozenset(),
         *,
         budget: FiringBudget | None = None,
+        reads: ReadPolicy | None = None,
     ) -> None:
         self.store = store
         self.admins = admins
+        # With visibility = "own", a new trigger may name only jobs its owner may read: a
+        # trigger on another user's job would say when it ends, its labels and work names.
+        self.reads = reads if reads is not None else ReadPolicy()
         self.lookups = lookups
         self.policy = policy
         self.engine = TriggerEngine(self._job_data)
@@ -81,6 +86,7 @@ class Triggering:
         self.engine = TriggerEngine(self._job_data)
         self._last_callback_id = self.store.last_callback_id()
         self._last_run_id = self.store.last_run_id()
+        loaded: list[Callback] = []
         for stored in self.store.load_callbacks():
             owner = self.lookups.job(stored.job_id)
             if owner is None:
@@ -88,9 +94,11 @@ class Triggering:
             callback, errors = compile_callback(
                 stored.spec,
                 stored.id,
-                self.context(owner),
+                # Accepted when it was registered: a later `visibility` change keeps it.
+                self.context(owner, scoped=False),
                 f"callback {stored.id}",
-                LanguagePolicy(enabled=frozenset({stored.spec.language})),
+                # Its language, and mail: a qube `mail-status` accepted then is kept too.
+                LanguagePolicy(enabled=frozenset({stored.spec.language, CallbackLanguage.MAIL})),
                 registered_seq=stored.registered_seq,
                 # Checked when it was accepted; the sandbox checks it again before each run.
                 # Checking it here would compile every stored Python callback on the loop.
@@ -102,20 +110,30 @@ class Triggering:
             callback.from_dependency = stored.from_dependency
             callback.fired = stored.fired
             callback.restore(stored.state)
+            loaded.append(callback)
             if not owner.removed:
                 self.engine.add(callback)
+        _restore_skipped_work(loaded)
         return self.store.pending_runs()
 
-    def context(self, owner: Job, submitted: Submitted | None = None) -> ResolveContext:
-        """How ``owner``'s triggers see other jobs, those of its own submission included."""
+    def context(
+        self, owner: Job, submitted: Submitted | None = None, *, scoped: bool = True
+    ) -> ResolveContext:
+        """How ``owner``'s triggers see other jobs, those of its own submission included.
+        ``scoped``: only the jobs ``owner``'s user may read (``visibility``); a job they may not
+        read is as one that does not exist."""
         by_id_extra = submitted.by_id if submitted else {}
         by_label_extra = submitted.by_label if submitted else {}
+        scope = self.reads.scope(owner.user)
+        sees = scope.sees if scoped and not scope.everything else (lambda job: job is not None)
 
         def by_id(job_id: int) -> Job | None:
-            return by_id_extra.get(job_id) or self.lookups.job(job_id)
+            job = by_id_extra.get(job_id) or self.lookups.job(job_id)
+            return job if sees(job) else None
 
         def by_label(label: str) -> Job | None:
-            return by_label_extra.get(label) or self.lookups.by_label(owner.pgrp, label)
+            job = by_label_extra.get(label) or self.lookups.by_label(owner.pgrp, label)
+            return job if sees(job) else None
 
         return ResolveContext(
             owner=owner,
@@ -135,18 +153,20 @@ class Triggering:
         dependency: Desugared | None = None,
         submitted: Submitted | None = None,
         registered_seq: int = 0,
+        check_python_code: bool = True,
     ) -> tuple[list[Callback], list[FieldError]]:
-        """Compile a job's callbacks (and its dependency's); ids are taken only on success."""
+        """Compile a job's callbacks (and its dependency's); ids are taken only on success.
+        ``check_python_code=False``: the Python code was checked already (universal ones)."""
         if not specs and dependency is None:
             return [], []
         context = self.context(owner, submitted)
         callbacks: list[Callback] = []
         errors: list[FieldError] = []
-        entries: list[tuple[CallbackSpec, str, Desugared | None]] = [
+        entries: list[tuple[CallbackSpec, str, DependencyCallback | None]] = [
             (spec, f"{path}.callbacks[{i}]", None) for i, spec in enumerate(specs)
         ]
         if dependency is not None:
-            entries.append((dependency.callback, path, dependency))
+            entries.extend((part.callback, path, part) for part in dependency.callbacks)
         next_id = self._last_callback_id
         for spec, where, origin in entries:
             next_id += 1
@@ -158,6 +178,7 @@ class Triggering:
                 self.policy,
                 from_dependency=origin,
                 registered_seq=registered_seq,
+                check_python_code=check_python_code,
             )
             errors.extend(problems)
             if callback is not None:
@@ -214,7 +235,8 @@ class Triggering:
                 due[id(firing)] = due_time
         suspended = False
         for firing in firings:
-            if not self._within_budget(changes, firing.callback, depth):
+            firing_depth = self._depth_of(firing, depth)
+            if not self._within_budget(changes, firing.callback, firing_depth):
                 suspended = True
                 continue
             self._last_run_id += 1
@@ -229,7 +251,7 @@ class Triggering:
                     event_seq=firing.event.seq,
                     due_time=due_time,
                     delay_seconds=max(changes.now - due_time, 0.0),
-                    depth=depth,
+                    depth=firing_depth,
                 )
             )
             self.engine.touched.add(firing.callback.id)
@@ -239,6 +261,15 @@ class Triggering:
             if (touched := self.engine.callbacks.get(callback_id)) is not None:
                 changes.dirty_callbacks[callback_id] = touched
         self.engine.touched.clear()
+
+    def _depth_of(self, firing: Firing, depth: int) -> int:
+        """A firing's cascade depth: the commit's, or deeper when the callback's job or the
+        event's job was submitted by a callback (``Job.cascade_depth``, ``qb.submit``)."""
+        for job_id in (firing.callback.job_id, firing.event.job_id):
+            job = self.lookups.job(job_id) if job_id else None
+            if job is not None and job.cascade_depth > depth:
+                depth = job.cascade_depth
+        return depth
 
     def _within_budget(self, changes: Changes, callback: Callback, depth: int) -> bool:
         """Charge a firing to the budget; over it, suspend the callback and announce why."""
@@ -305,3 +336,17 @@ def _constant(value: int) -> Callable[[float], int]:
         return value
 
     return mark
+
+
+def _restore_skipped_work(callbacks: Iterable[Callback]) -> None:
+    """Tell each dependency callback with no ``work`` of its own which frames wait under their
+    own callbacks (derived, not stored: the specs say it; core.triggers.dependency)."""
+    by_job: dict[int, list[Callback]] = {}
+    for callback in callbacks:
+        if callback.from_dependency:
+            by_job.setdefault(callback.job_id, []).append(callback)
+    for siblings in by_job.values():
+        skip = skipped_work(c.spec for c in siblings)
+        for callback in siblings:
+            if not callback.spec.work:
+                callback.skip_work = skip

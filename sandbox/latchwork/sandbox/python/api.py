@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from latchwork.sandbox.actions import VERBS, CallbackAction, Scope, Verb
+from latchwork.sandbox.submission import MAX_SUBMIT_JOBS, encode_submission
 
 from .policy import NOT_FOUND, Facade
 from .protocol import (
@@ -126,12 +127,13 @@ class Record(Facade):
 
 
 # The qb functions, derived from the one table of verbs (latchwork.sandbox.actions.VERBS).
-# Job functions: name -> (verb, whether "jobid.subid" strings may name a subjob). qb.mail has a
-# method of its own: it takes a text, not jobs.
+# Job functions: name -> (verb, whether "jobid.subid" strings may name a subjob). qb.mail and
+# qb.submit have methods of their own: they take a text and job dicts, not jobs.
+_OWN_METHODS = frozenset({Verb.MAIL, Verb.SUBMIT})
 _JOB_COMMANDS: dict[str, tuple[Verb, bool]] = {
     name: (verb, Scope.SUBJOB in spec.scopes)
     for verb, spec in VERBS.items()
-    if spec.job is not None and verb is not Verb.MAIL
+    if spec.job is not None and verb not in _OWN_METHODS
     for name in spec.job.qb
 }
 _WORK_COMMANDS: dict[str, Verb] = {
@@ -212,10 +214,11 @@ class Qb(Facade):
     """Qube's callback API. Each command records actions; the supervisor applies them later,
     all or none, after checking the owner's rights."""
 
-    __slots__ = ("_actions", "_owner_id", "_snapshots", "_text_total")
+    __slots__ = ("_actions", "_owner_id", "_snapshots", "_submitted", "_text_total")
     _actions: list[CallbackAction]
     _owner_id: int
     _snapshots: dict[int, Mapping[str, object]]
+    _submitted: int
     _text_total: int
 
     def __init__(
@@ -230,6 +233,7 @@ class Qb(Facade):
         object.__setattr__(self, "_snapshots", snapshots)
         object.__setattr__(self, "_actions", [])
         object.__setattr__(self, "_text_total", 0)
+        object.__setattr__(self, "_submitted", 0)
 
     def _sandbox_lookup_(self, name: str) -> Any:
         return getattr(self, name) if name in QB_METHODS else NOT_FOUND
@@ -305,7 +309,9 @@ class Qb(Facade):
             raise ValueError(problem)
         total = self._text_total + len(action.text) + len(action.work_name)
         if total > MAX_TEXT_TOTAL:
-            raise RuntimeError(f"the mail texts and work names of one run exceed {MAX_TEXT_TOTAL}")
+            raise RuntimeError(
+                f"the mail texts, submitted jobs and work names of one run exceed {MAX_TEXT_TOTAL}"
+            )
         object.__setattr__(self, "_text_total", total)
         self._actions.append(action)
 
@@ -333,6 +339,20 @@ class Qb(Facade):
         if len(text) > MAX_MAIL_TEXT:
             raise ValueError(f"a mail text has at most {MAX_MAIL_TEXT} characters")
         self._add(CallbackAction(Verb.MAIL, Scope.JOB, self._owner_id, text=text))
+
+    def submit(self, jobs: object, pgrp: int = 0) -> None:
+        """Submit jobs as the callback's owner, Qube style: ``qb.submit({"name": ..., "package":
+        {"cmdline": ...}})`` or a list of such dicts; ``pgrp``: join that process group.
+
+        The jobs are checked and submitted by the supervisor after the code returns, with the
+        run's other actions, all or none, exactly as a Submit from the owner would be. So this
+        returns None, not job ids: the run's record (its output) lists the jobs submitted.
+        """
+        text, count = encode_submission(jobs, pgrp)
+        if self._submitted + count > MAX_SUBMIT_JOBS:
+            raise RuntimeError(f"a callback run submits at most {MAX_SUBMIT_JOBS} jobs")
+        self._add(CallbackAction(Verb.SUBMIT, Scope.JOB, self._owner_id, text=text))
+        object.__setattr__(self, "_submitted", self._submitted + count)
 
 
 def _job_function(name: str) -> Callable[[Qb, object], None]:

@@ -16,6 +16,7 @@ import struct
 from typing import Any
 
 from latchwork.sandbox.actions import CallbackAction, Scope, Verb, verbs_for
+from latchwork.sandbox.submission import SubmissionError, decode_submission
 
 HEADER = struct.Struct(">I")
 MAX_REQUEST_BYTES = 64 * 2**20
@@ -27,7 +28,8 @@ MAX_NAME_LENGTH = 256
 MAX_MAIL_TEXT = 16 * 1024
 """One ``qb.mail()`` text: at most this many characters."""
 MAX_TEXT_TOTAL = 256 * 1024
-"""All the mail texts and work names of one run together: at most this many characters."""
+"""All the mail texts, submitted jobs (``qb.submit``'s JSON) and work names of one run together:
+at most this many characters."""
 MAX_ERROR_LENGTH = 2000
 MAX_JOB_ID = 2**63 - 1
 MAX_SUBJOB_ID = 2**31 - 1
@@ -94,8 +96,15 @@ def check_action(action: CallbackAction) -> str | None:
             return "mail is sent about a job"
         if len(action.text) > MAX_MAIL_TEXT:
             return f"a mail text has at most {MAX_MAIL_TEXT} characters"
+    elif action.verb is Verb.SUBMIT:
+        if action.scope is not Scope.JOB:
+            return "jobs are submitted by the callback's own job"
+        try:
+            decode_submission(action.text)
+        except SubmissionError as error:
+            return f"submit: {error}"
     elif action.text:
-        return "only a mail action has a text"
+        return "only a mail or submit action has a text"
     return None
 
 

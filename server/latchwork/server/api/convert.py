@@ -96,6 +96,7 @@ def callback_spec_to_pb(c: CallbackSpec) -> job_pb2.CallbackSpec:
         catch_up=c.catch_up,
         criteria=c.criteria,
         include_data=c.include_data,
+        work=c.work,
     )
 
 
@@ -108,6 +109,7 @@ def callback_spec_from_pb(c: job_pb2.CallbackSpec) -> CallbackSpec:
         catch_up=c.catch_up if c.HasField("catch_up") else True,
         criteria=dict(c.criteria),
         include_data=list(c.include_data),
+        work=c.work,
     )
 
 
@@ -119,6 +121,7 @@ def callback_to_pb(callback: Callback) -> job_pb2.Callback:
         fired=callback.fired,
         from_dependency=callback.from_dependency,
         suspended=callback.suspended,
+        universal=callback.universal,
     )
 
 

@@ -11,6 +11,7 @@ from latchwork.v1 import supervisor_pb2
 from ..auth import caller_of
 from ..core.errors import PermissionDenied
 from ..core.model import Job
+from ..core.tree_rights import tree_refusal
 from ..supervisor import Supervisor
 from .errors import Context
 
@@ -34,24 +35,16 @@ def require_owner(context: Context, jobs: list[Job | None]) -> None:
 def require_tree_owner(
     context: Context, supervisor: Supervisor, request: supervisor_pb2.SubmitRequest
 ) -> None:
-    """With tokens, only the owner of a process group (of its lead job) or of a parent job, or
-    an admin, may add jobs to that group or below that job: another user's jobs there could
-    take labels the owner's triggers resolve to, or decide when the owner's tree callbacks fire.
-    """
+    """With tokens, the tree rule (:mod:`..core.tree_rights`) for the caller; admins pass."""
     caller = caller_of(context)
     if not caller.authenticated or caller.admin:
         return
-    if request.pgrp > 0:
-        leader = supervisor.get_job(request.pgrp)
-        if leader is not None and leader.pgrp == leader.id and leader.user != caller.user:
-            raise PermissionDenied(
-                f"pgrp: process group {leader.id} belongs to {leader.user!r} (the owner of "
-                f"job {leader.id}); {caller.user!r} is not an admin"
-            )
-    for index, spec in enumerate(request.jobs):
-        parent = supervisor.get_job(spec.pid) if spec.pid > 0 else None
-        if parent is not None and parent.user != caller.user:
-            raise PermissionDenied(
-                f"jobs[{index}].pid: job {parent.id} belongs to {parent.user!r}; "
-                f"{caller.user!r} is not an admin"
-            )
+    refusal = tree_refusal(
+        caller.user,
+        request.pgrp,
+        [spec.pid for spec in request.jobs],
+        supervisor.get_job,
+        not_admin=f"{caller.user!r} is not an admin",
+    )
+    if refusal is not None:
+        raise PermissionDenied(str(refusal))

@@ -37,6 +37,9 @@ class CallbackSpec:
     catch_up: bool = True
     criteria: dict[str, str] = field(default_factory=dict)
     include_data: list[str] = field(default_factory=list)
+    # The work item work-scoped commands act on when the trigger binds none ("": the one the
+    # trigger names). A dependency's frame-specific entries use it (core.triggers.dependency).
+    work: str = ""
 
 
 @dataclass(slots=True)
@@ -146,6 +149,10 @@ class Job:
     end_time: float = 0.0
     work_by_name: dict[str, WorkItem] = field(default_factory=dict)
     tally: dict[WorkStatus, int] = field(default_factory=dict)
+    # 0 for a job submitted by a client; d + 1 for one a callback run of cascade depth d
+    # submitted (qb.submit): its events fire callbacks at that depth at least, so that jobs
+    # whose callbacks submit jobs meet the firing budget (server/callback_submit.py).
+    cascade_depth: int = 0
 
     def __post_init__(self) -> None:
         self.work_by_name = {item.name: item for item in self.work}

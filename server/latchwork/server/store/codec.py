@@ -40,6 +40,7 @@ def _callback_dict(spec: CallbackSpec) -> dict[str, Any]:
         "catch_up": spec.catch_up,
         "criteria": spec.criteria,
         "include_data": spec.include_data,
+        "work": spec.work,
     }
 
 

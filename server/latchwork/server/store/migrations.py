@@ -157,3 +157,12 @@ MIGRATIONS.append(
     ) WITHOUT ROWID;
     """
 )
+
+MIGRATIONS.append(
+    # 6: each job's place in a cascade of callbacks: 0 for a job a client submitted, d + 1 for
+    # one a callback run of depth d submitted (qb.submit), so that the firing budget still
+    # bounds callbacks that submit jobs whose callbacks submit jobs after a restart.
+    """
+    ALTER TABLE jobs ADD COLUMN cascade_depth INTEGER NOT NULL DEFAULT 0;
+    """
+)

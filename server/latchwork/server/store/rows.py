@@ -21,7 +21,7 @@ from .records import StagedChunk, StoredCallback
 
 JOB_COLUMNS = (
     "id, pgrp, pid, label, user, status, blocked, suspended, removed, spec, submit_time, "
-    "start_time, end_time"
+    "start_time, end_time, cascade_depth"
 )
 WORK_COLUMNS = (
     "job_id, idx, name, status, retries, attempts, subjob_id, host, exit_code, start_time, "
@@ -58,6 +58,7 @@ def job_row(j: Job) -> tuple[object, ...]:
         j.submit_time,
         j.start_time,
         j.end_time,
+        j.cascade_depth,
     )
 
 
@@ -77,6 +78,7 @@ def job_from_row(row: Sequence[Any]) -> Job:
         status=JobStatus(row[5]),
         start_time=row[11],
         end_time=row[12],
+        cascade_depth=row[13],
     )
 
 

@@ -42,6 +42,12 @@ class Callback:
     timer_marks: dict[int, int] = field(default_factory=dict)
     registered_seq: int = 0
     suspended: str = ""  # why the firing budget stopped it (docs/callbacks.md); "" if not
+    # Bindings of '*' it ignores: a dependency's frames that wait under callbacks of their own
+    # (core.triggers.dependency). Derived from the job's callbacks, not stored.
+    skip_work: frozenset[str] = frozenset()
+    # The callbacks.conf file a universal callback came from; "" for the job's own
+    # (docs/callbacks.md#universal-callbacks). Kept with the latch state: no column needed.
+    universal: str = ""
 
     @property
     def active(self) -> bool:
@@ -57,7 +63,8 @@ class Callback:
         return self.spec.max > 0 and self.fired >= self.spec.max
 
     def state(self) -> dict[str, Any]:
-        """The latch state and any suspension, as stored: restored exactly after a restart."""
+        """The latch state, any suspension and the universal origin, as stored: restored
+        exactly after a restart."""
         state: dict[str, Any] = {
             "shared": sorted(self.shared),
             "bound": {k: sorted(v) for k, v in self.bound.items()},
@@ -65,6 +72,8 @@ class Callback:
         }
         if self.suspended:
             state["suspended"] = self.suspended
+        if self.universal:
+            state["universal"] = self.universal
         return state
 
     def restore(self, state: Mapping[str, Any]) -> None:
@@ -72,6 +81,7 @@ class Callback:
         self.bound = {k: set(v) for k, v in state.get("bound", {}).items()}
         self.timer_marks = {int(k): int(v) for k, v in state.get("timers", {}).items()}
         self.suspended = str(state.get("suspended", ""))
+        self.universal = str(state.get("universal", ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +157,8 @@ class TriggerEngine:
                 binding = watch.matches_extra(event.work_name, event.subjob_id, event.host)
                 if binding is None or not self._criteria_hold(callback, event.job_id):
                     continue
+                if watch.wildcard and binding in callback.skip_work:
+                    continue
                 if watch.wildcard:
                     callback.bound.setdefault(binding, set()).add(position)
                 else:
@@ -197,6 +209,8 @@ class TriggerEngine:
         watch = callback.watches[position]
         binding = watch.matches_extra(event.work_name, event.subjob_id, event.host)
         if binding is None or not self._criteria_hold(callback, event.job_id):
+            return []
+        if watch.wildcard and binding in callback.skip_work:
             return []
         if watch.wildcard:
             latched = callback.bound.setdefault(binding, set())
