@@ -129,6 +129,8 @@ def test_the_documented_set_runs_on_every_job(
         own = {"triggers": "done-job-self", "language": "qube", "code": "block-self"}
         mine = client.submit([_frames("mine", "true", callbacks=[own])]).jobs[0]
         assert _universal(client, mine.id) == ["", "logFailures.py"]
+        shown = server.cli("job", str(mine.id)).stdout
+        assert "universal: logFailures.py (the admin's, on every job)" in shown
 
         (status_run,) = _wait_runs(client, done.id, 1)
         assert status_run.outcome == supervisor_pb2.CALLBACK_OUTCOME_OK

@@ -145,6 +145,10 @@ def _callback_lines(client: Client, job: job_pb2.Job, runs_wanted: int) -> list[
             f"{callback.id:>8}  {callback.spec.language or 'qube':<8} {callback.fired:>5}  "
             f"{dependency:<3}  {callback.spec.triggers}"
         )
+        if callback.universal:
+            lines.append(f"{'':>8}  universal: {callback.universal} (the admin's, on every job)")
+        if callback.spec.work:
+            lines.append(f"{'':>8}  acts on work {callback.spec.work}")
         if callback.suspended:
             lines.append(f"{'':>8}  suspended: {callback.suspended}")
     runs = list(itertools.islice(client.callback_runs(job_id=job.id), runs_wanted))
