@@ -26,7 +26,7 @@ from .core.routing.hosts import Host, HostState
 from .core.routing.licences import GlobalResources
 from .core.routing.reservations import Reservation
 from .core.routing.restrictions import ROOT_CLUSTER, parse_restrictions
-from .core.routing.routing import JobRouting, explain_wait
+from .core.routing.routing import JobRouting, WaitExplanation, explain_wait
 from .core.scheduler import NO_ROUTING, RoutingKey, parse_key, routing_key
 from .core.states import WorkStatus
 from .host_registry import HostRegistry
@@ -138,6 +138,17 @@ class RoutingState:
             self._hosts.note_started(worker_id, lease_id, routing.reservation)
 
     # --- why a job waits -------------------------------------------------------------------
+
+    def wait_explanation(self, job: Job) -> WaitExplanation | None:
+        """Why routing keeps ``job``'s pending work from running, with every reason (the
+        latch inspector, core.explain); None when it has no pending work it may run, no
+        routing attributes, or no host list is attached."""
+        if not job.tally[WorkStatus.PENDING] or not job.dispatchable:
+            return None
+        key = routing_key(job.spec)
+        if key == NO_ROUTING or self._host_list is None:
+            return None
+        return explain_wait(parse_key(key), self._host_list.routing_hosts(), self.licences)
 
     def waiting_reasons(self, jobs: Iterable[Job]) -> dict[int, str]:
         """Job id -> why its pending work is not running (Job.waiting_reason), for the jobs

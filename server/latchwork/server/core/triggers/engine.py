@@ -48,6 +48,11 @@ class Callback:
     # The callbacks.conf file a universal callback came from; "" for the job's own
     # (docs/callbacks.md#universal-callbacks). Kept with the latch state: no column needed.
     universal: str = ""
+    # The seq of the event that latched each latched position (shared, and per binding), for
+    # the latch inspector (core.explain). Kept with the latch state; absent for latches made
+    # by an event without a seq (0) or before the supervisor kept them.
+    shared_seqs: dict[int, int] = field(default_factory=dict)
+    bound_seqs: dict[str, dict[int, int]] = field(default_factory=dict)
 
     @property
     def active(self) -> bool:
@@ -74,6 +79,14 @@ class Callback:
             state["suspended"] = self.suspended
         if self.universal:
             state["universal"] = self.universal
+        if self.shared_seqs or self.bound_seqs:
+            state["seqs"] = {
+                "shared": {str(k): v for k, v in sorted(self.shared_seqs.items())},
+                "bound": {
+                    b: {str(k): v for k, v in sorted(seqs.items())}
+                    for b, seqs in self.bound_seqs.items()
+                },
+            }
         return state
 
     def restore(self, state: Mapping[str, Any]) -> None:
@@ -82,6 +95,26 @@ class Callback:
         self.timer_marks = {int(k): int(v) for k, v in state.get("timers", {}).items()}
         self.suspended = str(state.get("suspended", ""))
         self.universal = str(state.get("universal", ""))
+        seqs = state.get("seqs", {})
+        self.shared_seqs = {int(k): int(v) for k, v in seqs.get("shared", {}).items()}
+        self.bound_seqs = {
+            b: {int(k): int(v) for k, v in positions.items()}
+            for b, positions in seqs.get("bound", {}).items()
+        }
+
+    def note_latch(self, binding: str | None, position: int, seq: int) -> None:
+        """Remember which event latched ``position`` (``binding`` None: a shared latch); the
+        first one counts, as the latch itself does. A seq of 0 (unknown) is not kept."""
+        if seq <= 0:
+            return
+        seqs = self.shared_seqs if binding is None else self.bound_seqs.setdefault(binding, {})
+        seqs.setdefault(position, seq)
+
+    def latched_seq(self, binding: str | None, position: int) -> int:
+        """The seq of the event that latched ``position`` (0: not latched, or unknown)."""
+        if binding is None:
+            return self.shared_seqs.get(position, 0)
+        return self.bound_seqs.get(binding, {}).get(position, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,8 +194,10 @@ class TriggerEngine:
                     continue
                 if watch.wildcard:
                     callback.bound.setdefault(binding, set()).add(position)
+                    callback.note_latch(binding, position, event.seq)
                 else:
                     callback.shared.add(position)
+                    callback.note_latch(None, position, event.seq)
                 latest[binding] = event
                 self.touched.add(callback.id)
         firings: list[Firing] = []
@@ -217,11 +252,13 @@ class TriggerEngine:
             if position in latched:
                 return []
             latched.add(position)
+            callback.note_latch(binding, position, event.seq)
             candidates = [binding]
         else:
             if position in callback.shared:
                 return []
             callback.shared.add(position)
+            callback.note_latch(None, position, event.seq)
             candidates = list(callback.bound) if callback.has_wildcard else []
             candidates.append("")
         self.touched.add(callback.id)
@@ -233,6 +270,7 @@ class TriggerEngine:
         """A time or repeat atom's moment came; ``mark`` records which occurrence it was."""
         callback.timer_marks[position] = mark
         callback.shared.add(position)
+        callback.note_latch(None, position, event.seq)
         self.touched.add(callback.id)
         candidates = [*callback.bound, ""] if callback.has_wildcard else [""]
         return self._fire_ready(callback, candidates, event)
@@ -250,8 +288,10 @@ class TriggerEngine:
             callback.fired += 1
             if binding:
                 callback.bound.pop(binding, None)
+                callback.bound_seqs.pop(binding, None)
             else:
                 callback.shared.clear()
+                callback.shared_seqs.clear()
             firings.append(Firing(callback, binding, event))
         if callback.exhausted:
             self.remove_from_index(callback)
@@ -263,6 +303,8 @@ class TriggerEngine:
         callback.suspended = reason
         callback.shared.clear()
         callback.bound.clear()
+        callback.shared_seqs.clear()
+        callback.bound_seqs.clear()
         self.remove_from_index(callback)
         self.touched.add(callback.id)
 
