@@ -26,6 +26,7 @@ from .core.events import Event, EventName, EventType
 from .core.model import Job
 from .core.runs import CallbackRun, CallbackRunOutcome, failure_message
 from .core.triggers.engine import Firing
+from .log_format import run_ids
 from .store.errors import StorageError
 from .triggering import Triggering
 
@@ -120,7 +121,11 @@ class CallbackRuns:
                     asyncio.get_running_loop().call_later(STORAGE_RETRY_SECONDS, self.drain)
                     return
                 except Exception:
-                    log.exception("callback run %d could not be recorded as finished", run.id)
+                    log.exception(
+                        "callback run %d could not be recorded as finished",
+                        run.id,
+                        extra=run_ids(run),
+                    )
         finally:
             self._draining = False
         if self.pending:
@@ -149,7 +154,7 @@ class CallbackRuns:
                 run.start_time = self._clock()
                 actions = qube_run_actions(callback, run.binding)
         except Exception as unexpected:
-            log.exception("callback run %d failed", run.id)
+            log.exception("callback run %d failed", run.id, extra=run_ids(run))
             error = failure_message("the callback could not run", unexpected)
         run.start_time = run.start_time or self._clock()
         run.duration_ms = (time.perf_counter() - started) * 1000
@@ -194,7 +199,9 @@ class CallbackRuns:
                 error = str(refused)
                 firings = []
             except Exception as unexpected:
-                log.exception("callback run %d: applying its actions failed", run.id)
+                log.exception(
+                    "callback run %d: applying its actions failed", run.id, extra=run_ids(run)
+                )
                 # The actions may have changed the model halfway: take it back from the store.
                 self._host.reload()
                 owner = get_job(run.job_id)

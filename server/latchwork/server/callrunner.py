@@ -30,6 +30,7 @@ from .core.model import CallbackLanguage, Job
 from .core.runs import CallbackRun, failure_message
 from .core.triggers.engine import Callback
 from .core.visibility import ReadPolicy
+from .log_format import run_ids
 from .mail_variables import STATUS_TEMPLATE, mail_variables
 from .mailer import Mailer, MailError, recipients, render
 from .store.errors import StorageError
@@ -255,7 +256,9 @@ class CallbackRunner:
             except Exception:
                 # Only recording the run's end can fail here (run() ends every other failure
                 # as an error run): the record stays pending and runs again at the next start.
-                log.exception("callback run %d could not be recorded as finished", run.id)
+                log.exception(
+                    "callback run %d could not be recorded as finished", run.id, extra=run_ids(run)
+                )
             finally:
                 self.queue.done(run)
 
@@ -268,7 +271,7 @@ class CallbackRunner:
         try:
             ended = await self._execute(run)
         except Exception as unexpected:
-            log.exception("callback run %d failed", run.id)
+            log.exception("callback run %d failed", run.id, extra=run_ids(run))
             ended = _Ended(error=failure_message("the run failed", unexpected))
         run.duration_ms = (time.perf_counter() - started) * 1000
         failed = bool(ended.error or ended.limit)

@@ -217,7 +217,13 @@ class HostRegistry:
         )
         changes = Changes(now=now)
         if known is not None and known.up:
-            log.info("host %s: worker %s takes over from %s", info.name, worker_id, known.worker_id)
+            log.info(
+                "host %s: worker %s takes over from %s",
+                info.name,
+                worker_id,
+                known.worker_id,
+                extra={"host": info.name, "worker_id": worker_id},
+            )
         elif not info.local:
             changes.emit(_host_event(EventName.UP, info.name, _describe(info)))
         self._store(changes, [host])
@@ -335,6 +341,10 @@ class HostRegistry:
     def get(self, name: str) -> HostView | None:
         host = self._hosts.get(name)
         return host.view() if host is not None else None
+
+    def running_leases(self) -> int:
+        """How many frames hold a share of a known host now (the metrics' ``leases``)."""
+        return len(self._running)
 
     def workers_of(self, name: str) -> list[str]:
         """The registered workers that run under this host name (the holder first)."""

@@ -420,6 +420,11 @@ class SandboxPool:
         return self._closed
 
     @property
+    def idle_workers(self) -> int:
+        """Workers waiting for a run now (read-only; the supervisor's metrics)."""
+        return self._idle.qsize()
+
+    @property
     def pids(self) -> list[int]:
         """The process ids of the live workers."""
         return sorted(worker.pid for worker in self._workers)

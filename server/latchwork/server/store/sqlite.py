@@ -19,7 +19,8 @@ The work is done in modules of one concept each, which a second store may mirror
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..core.changes import Changes
@@ -42,6 +43,9 @@ from .sqlite_writes import write_changes
 class SqliteStore:
     def __init__(self, path: Path, *, durability: str = "normal") -> None:
         self.path = path
+        # Called after each successful write with the changes and the seconds the write took
+        # (the metrics' hook: server/metrics.py); it must not raise.
+        self.on_write: Callable[[Changes, float], None] | None = None
         with opening(path, durability) as db:
             self._db = db
             self.leftover_staged = sqlite_staging.delete_staged(db, 0, 0)
@@ -102,6 +106,7 @@ class SqliteStore:
         if changes.events and not changes.events[0].seq:
             self.number_events(changes)
         seq = changes.events[-1].seq if changes.events else self.head_seq
+        started = time.perf_counter()
         try:
             write_changes(self._db, changes, seq, submission, hosts)
         except BaseException:
@@ -109,6 +114,8 @@ class SqliteStore:
                 event.seq = 0
             raise
         self.head_seq = seq
+        if self.on_write is not None:
+            self.on_write(changes, time.perf_counter() - started)
 
     # --- callbacks, their runs, submissions ----------------------------------------------
 
