@@ -119,8 +119,19 @@ lint: bootstrap
 	if [ $$rc -ne 0 ]; then echo "lint FAILED" >&2; fi; \
 	exit $$rc
 
-test: lint clients-check clients-build
+test: lint clients-check clients-build browser-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Headless Chromium and its driver for the dashboard's tests (tests/browser): Debian's
+# `chromium` and `chromium-driver`, installed with apt-get when missing and we may (root);
+# else the browser tests fail saying what to install. Nothing is fetched at test time.
+.PHONY: browser-deps
+browser-deps:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	       && { apt-get update -q >/dev/null \
+	            && apt-get install -y -q chromium chromium-driver >/dev/null; }; } \
+	  || echo "warning: chromium and chromium-driver are missing: the browser tests will fail" >&2
 
 # ---------------------------------------------------------------------------------------------
 # generated clients (clients/<lang>/: Go, TypeScript, Java; see clients/README.md)

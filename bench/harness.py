@@ -31,6 +31,7 @@ class Served:
         self.log_path = log_path
         self.env = env or {}
         self.address = ""
+        self.printed: list[str] = []  # the stdout lines read up to the ready line, with it
         self.process: subprocess.Popen[str] | None = None
 
     @property
@@ -57,6 +58,7 @@ class Served:
                     f"{' '.join(self.argv[1:4])} exited early; {self.log_path} ends with:\n"
                     + self.log_tail()
                 )
+            self.printed.append(line)
             match = _READY.search(line)
             if match:
                 self.address = f"{match.group(1)}:{match.group(2)}"

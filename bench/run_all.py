@@ -43,6 +43,10 @@ QUICK = {
         *["--rounds", "1", "--changes", "50"],
     ],
     "laggard_latency": ["--events", "60000", "--replay", "5000", "--changes", "100"],
+    "dashboard_load": [
+        *["--jobs", "2000", "--frames", "1", "--rounds", "1", "--changes", "50"],
+        *["--pairs", "10"],
+    ],
     "runaway_callbacks": ["--loops", "20", "--idle-seconds", "1"],
     "health_latency": ["--rounds", "1", "--idle-seconds", "1"],
     "scheduling_cost": [
@@ -121,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         # Its own process too: client processes and 100 channels, best started from a small one.
         ("subscribe_throughput", fresh_process("subscribe_throughput.py")),
         ("laggard_latency", fresh_process("laggard_latency.py")),
+        # A supervisor with its HTTP side, dashboard clients in a spawned process.
+        ("dashboard_load", fresh_process("dashboard_load.py")),
         ("runaway_callbacks", fresh_process("runaway_callbacks.py")),
         ("health_latency", fresh_process("health_latency.py")),
         # In-process supervisors that freeze what they load (gc.freeze, as `serve` does).

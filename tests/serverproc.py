@@ -1,4 +1,5 @@
-"""A real ``latchwork serve`` process for tests: its own data directory and a free port."""
+"""A real ``latchwork serve`` process for tests: its own data directory and free ports (gRPC,
+and the dashboard's HTTP side unless ``http_listen=None``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import grpc
 from latchwork.client import Client
 
 _READY = re.compile(r"serving on (\S+):(\d+)")
+_DASHBOARD = re.compile(r"dashboard on http://(\S+?)/?$")
 
 
 class ServerProcess:
@@ -25,8 +27,11 @@ class ServerProcess:
         slots: int = 2,
         extra: list[str] | None = None,
         env: dict[str, str] | None = None,
+        http_listen: str | None = "127.0.0.1:0",
     ) -> None:
         self.data_dir = data_dir
+        self.http_listen = http_listen
+        self.http_address = ""  # host:port of the HTTP side, once started (if any)
         self.slots = slots
         self.extra = extra or []
         self.env = env or {}
@@ -51,6 +56,7 @@ class ServerProcess:
                 str(self.slots),
                 "--host",
                 "testhost",
+                *(["--http-listen", self.http_listen] if self.http_listen is not None else []),
                 *self.extra,
             ],
             stdout=subprocess.PIPE,
@@ -64,11 +70,18 @@ class ServerProcess:
             line = self.process.stdout.readline()
             if not line:
                 raise RuntimeError(f"latchwork serve exited early; see {self.log_path}")
+            dashboard = _DASHBOARD.search(line.strip())
+            if dashboard:
+                self.http_address = dashboard.group(1)
             match = _READY.search(line)
             if match:
                 self.address = f"{match.group(1)}:{match.group(2)}"
                 return self
         raise RuntimeError("latchwork serve did not start in time")
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.http_address}"
 
     def client(self) -> Client:
         return Client(self.address, user="tester")

@@ -33,6 +33,7 @@ SUBCOMMANDS = [
     "logs",
     "validate",
     "graph",
+    "why",
     "hosts",
     "host",
     "modify",

@@ -126,3 +126,32 @@ def test_qb_surface_is_pinned() -> None:
     assert qb.LatchworkError is latchwork.client.LatchworkError
     assert qb.requeuework is qb.workrequeue
     assert qb.retrywork is qb.workretry and qb.blockwork is qb.workblock
+
+
+# The calls ``Client`` and ``AsyncClient`` offer, the same names on both; adding one (as
+# ``explain_job`` for ExplainJob, issue 15) means editing this list.
+CLIENT_METHODS = [
+    "add_callbacks",
+    "callback_runs",
+    "close",
+    "control",
+    "control_hosts",
+    "explain_job",
+    "get_host",
+    "get_job",
+    "list_hosts",
+    "list_jobs",
+    "lock_hosts",
+    "modify_jobs",
+    "submit",
+    "subscribe",
+    "summarize_farm",
+    "unlock_hosts",
+    "validate_trigger",
+    "work_output",
+]
+
+
+def test_client_methods_are_pinned_and_the_same_sync_and_async() -> None:
+    for cls in (latchwork.client.Client, latchwork.client.AsyncClient):
+        assert sorted(n for n in dir(cls) if not n.startswith("_")) == CLIENT_METHODS, cls

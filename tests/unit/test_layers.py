@@ -45,6 +45,9 @@ GRPC_ALLOWED: dict[str, str] = {
     "latchwork.worker": "wiring: a gRPC client process",
     # The client library, qb and the CLI speak the API; gRPC is what they are made of.
     "latchwork.client": "wiring: the gRPC client",
+    # The HTTP side is an adapter like the API layer, and a gRPC client of the supervisor
+    # (over its private socket): every JSON call goes through the same RPCs and checks.
+    "latchwork.server.http": "the HTTP adapter: a gRPC client of the API layer",
     # KNOWN VIOLATION (issue 11, item 5): TokenInterceptor is a grpc.aio server interceptor,
     # transport glue that belongs in the API layer (latchwork.server.api.auth). Moving it
     # touches server/latchwork/server/api/*, rewritten by another part of issue 11 at the same time;

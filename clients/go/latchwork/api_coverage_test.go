@@ -35,6 +35,8 @@ var (
 	_ func(sup, ctx, *v1.GetHostRequest, ...opt) (*v1.GetHostResponse, error)                                = sup.GetHost
 	_ func(sup, ctx, *v1.ControlHostsRequest, ...opt) (*v1.ControlHostsResponse, error)                      = sup.ControlHosts
 	_ func(sup, ctx, *v1.ModifyJobsRequest, ...opt) (*v1.ModifyJobsResponse, error)                          = sup.ModifyJobs
+	_ func(sup, ctx, *v1.ExplainJobRequest, ...opt) (*v1.ExplainJobResponse, error)                          = sup.ExplainJob
+	_ func(sup, ctx, *v1.SummarizeFarmRequest, ...opt) (*v1.SummarizeFarmResponse, error)                    = sup.SummarizeFarm
 
 	_ func(wrk, ctx, *v1.RegisterWorkerRequest, ...opt) (*v1.RegisterWorkerResponse, error) = wrk.RegisterWorker
 	_ func(wrk, ctx, *v1.HeartbeatRequest, ...opt) (*v1.HeartbeatResponse, error)           = wrk.Heartbeat
@@ -59,6 +61,8 @@ func TestFullMethodNames(t *testing.T) {
 		v1.SupervisorService_GetHost_FullMethodName:          "/latchwork.v1.SupervisorService/GetHost",
 		v1.SupervisorService_ControlHosts_FullMethodName:     "/latchwork.v1.SupervisorService/ControlHosts",
 		v1.SupervisorService_ModifyJobs_FullMethodName:       "/latchwork.v1.SupervisorService/ModifyJobs",
+		v1.SupervisorService_ExplainJob_FullMethodName:       "/latchwork.v1.SupervisorService/ExplainJob",
+		v1.SupervisorService_SummarizeFarm_FullMethodName:    "/latchwork.v1.SupervisorService/SummarizeFarm",
 		v1.WorkerService_RegisterWorker_FullMethodName:       "/latchwork.v1.WorkerService/RegisterWorker",
 		v1.WorkerService_Heartbeat_FullMethodName:            "/latchwork.v1.WorkerService/Heartbeat",
 		v1.WorkerService_LeaseWork_FullMethodName:            "/latchwork.v1.WorkerService/LeaseWork",
@@ -74,7 +78,7 @@ func TestFullMethodNames(t *testing.T) {
 		v1.SupervisorService_ServiceDesc.ServiceName: len(v1.SupervisorService_ServiceDesc.Methods) + len(v1.SupervisorService_ServiceDesc.Streams),
 		v1.WorkerService_ServiceDesc.ServiceName:     len(v1.WorkerService_ServiceDesc.Methods) + len(v1.WorkerService_ServiceDesc.Streams),
 	}
-	if services["latchwork.v1.SupervisorService"] != 13 || services["latchwork.v1.WorkerService"] != 5 {
+	if services["latchwork.v1.SupervisorService"] != 15 || services["latchwork.v1.WorkerService"] != 5 {
 		t.Errorf("RPCs per service: %v; update this file and its coverage when the protos change", services)
 	}
 }

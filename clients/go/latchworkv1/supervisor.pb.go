@@ -364,8 +364,12 @@ type SubscribeRequest struct {
 	// Seconds between heartbeats when no event flows (0: the server default;
 	// otherwise 1 to 3600).
 	HeartbeatSeconds int32 `protobuf:"varint,10,opt,name=heartbeat_seconds,json=heartbeatSeconds,proto3" json:"heartbeat_seconds,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Send a heartbeat at once when the stream has caught up with the log's head
+	// (the end of the replay after `after_seq`, like Kubernetes' initial-events-end
+	// bookmark): a reader of past events knows when it has them all.
+	CaughtUpHeartbeat bool `protobuf:"varint,11,opt,name=caught_up_heartbeat,json=caughtUpHeartbeat,proto3" json:"caught_up_heartbeat,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *SubscribeRequest) Reset() {
@@ -466,6 +470,13 @@ func (x *SubscribeRequest) GetHeartbeatSeconds() int32 {
 		return x.HeartbeatSeconds
 	}
 	return 0
+}
+
+func (x *SubscribeRequest) GetCaughtUpHeartbeat() bool {
+	if x != nil {
+		return x.CaughtUpHeartbeat
+	}
+	return false
 }
 
 // A heartbeat: the stream is alive and the log's head is at `head_seq`.
@@ -2519,6 +2530,534 @@ func (x *ModifyJobsResponse) GetSeq() int64 {
 	return 0
 }
 
+// Nothing to choose: the summary covers every job the caller may read.
+type SummarizeFarmRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SummarizeFarmRequest) Reset() {
+	*x = SummarizeFarmRequest{}
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SummarizeFarmRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SummarizeFarmRequest) ProtoMessage() {}
+
+func (x *SummarizeFarmRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SummarizeFarmRequest.ProtoReflect.Descriptor instead.
+func (*SummarizeFarmRequest) Descriptor() ([]byte, []int) {
+	return file_latchwork_v1_supervisor_proto_rawDescGZIP(), []int{33}
+}
+
+// The farm at a glance.
+type SummarizeFarmResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Jobs by status, keyed by JobStatus name ("JOB_STATUS_RUNNING"); a status
+	// with no job is left out.
+	JobsByStatus map[string]int64 `protobuf:"bytes,1,rep,name=jobs_by_status,json=jobsByStatus,proto3" json:"jobs_by_status,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Work items by status, keyed by WorkStatus name ("WORK_STATUS_COMPLETE").
+	FramesByStatus map[string]int64 `protobuf:"bytes,2,rep,name=frames_by_status,json=framesByStatus,proto3" json:"frames_by_status,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// The newest `failed` events of jobs the caller reads, newest first (at
+	// most 20, from the newest 50,000 events).
+	RecentFailures []*Event `protobuf:"bytes,3,rep,name=recent_failures,json=recentFailures,proto3" json:"recent_failures,omitempty"`
+	// The log's head when the summary was made.
+	HeadSeq int64 `protobuf:"varint,4,opt,name=head_seq,json=headSeq,proto3" json:"head_seq,omitempty"`
+	// The names of the jobs in `recent_failures`, by job id.
+	JobNames      map[int64]string `protobuf:"bytes,5,rep,name=job_names,json=jobNames,proto3" json:"job_names,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SummarizeFarmResponse) Reset() {
+	*x = SummarizeFarmResponse{}
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SummarizeFarmResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SummarizeFarmResponse) ProtoMessage() {}
+
+func (x *SummarizeFarmResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SummarizeFarmResponse.ProtoReflect.Descriptor instead.
+func (*SummarizeFarmResponse) Descriptor() ([]byte, []int) {
+	return file_latchwork_v1_supervisor_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *SummarizeFarmResponse) GetJobsByStatus() map[string]int64 {
+	if x != nil {
+		return x.JobsByStatus
+	}
+	return nil
+}
+
+func (x *SummarizeFarmResponse) GetFramesByStatus() map[string]int64 {
+	if x != nil {
+		return x.FramesByStatus
+	}
+	return nil
+}
+
+func (x *SummarizeFarmResponse) GetRecentFailures() []*Event {
+	if x != nil {
+		return x.RecentFailures
+	}
+	return nil
+}
+
+func (x *SummarizeFarmResponse) GetHeadSeq() int64 {
+	if x != nil {
+		return x.HeadSeq
+	}
+	return 0
+}
+
+func (x *SummarizeFarmResponse) GetJobNames() map[int64]string {
+	if x != nil {
+		return x.JobNames
+	}
+	return nil
+}
+
+// Which job to explain.
+type ExplainJobRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The job's id.
+	JobId         int64 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExplainJobRequest) Reset() {
+	*x = ExplainJobRequest{}
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExplainJobRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExplainJobRequest) ProtoMessage() {}
+
+func (x *ExplainJobRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExplainJobRequest.ProtoReflect.Descriptor instead.
+func (*ExplainJobRequest) Descriptor() ([]byte, []int) {
+	return file_latchwork_v1_supervisor_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ExplainJobRequest) GetJobId() int64 {
+	if x != nil {
+		return x.JobId
+	}
+	return 0
+}
+
+// Why a job is where it is.
+type ExplainJobResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The job's id.
+	JobId int64 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	// One sentence: why the job is where it is ("blocked: waits for 1 of 2
+	// callbacks", "pending: no host can ever run this job: ...").
+	StatusReason string `protobuf:"bytes,2,opt,name=status_reason,json=statusReason,proto3" json:"status_reason,omitempty"`
+	// Every callback of the job, in the order they were added.
+	Callbacks []*CallbackExplanation `protobuf:"bytes,3,rep,name=callbacks,proto3" json:"callbacks,omitempty"`
+	// Why routing keeps the job's pending work from running ("all 4 hosts:
+	// requirements not met: host.memory >= 64000", "licence nuke 10/10 in
+	// use"); empty when routing is not why.
+	RoutingReasons []string `protobuf:"bytes,4,rep,name=routing_reasons,json=routingReasons,proto3" json:"routing_reasons,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ExplainJobResponse) Reset() {
+	*x = ExplainJobResponse{}
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExplainJobResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExplainJobResponse) ProtoMessage() {}
+
+func (x *ExplainJobResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExplainJobResponse.ProtoReflect.Descriptor instead.
+func (*ExplainJobResponse) Descriptor() ([]byte, []int) {
+	return file_latchwork_v1_supervisor_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ExplainJobResponse) GetJobId() int64 {
+	if x != nil {
+		return x.JobId
+	}
+	return 0
+}
+
+func (x *ExplainJobResponse) GetStatusReason() string {
+	if x != nil {
+		return x.StatusReason
+	}
+	return ""
+}
+
+func (x *ExplainJobResponse) GetCallbacks() []*CallbackExplanation {
+	if x != nil {
+		return x.Callbacks
+	}
+	return nil
+}
+
+func (x *ExplainJobResponse) GetRoutingReasons() []string {
+	if x != nil {
+		return x.RoutingReasons
+	}
+	return nil
+}
+
+// One callback's trigger and what of it holds now.
+type CallbackExplanation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The callback's id.
+	CallbackId int64 `protobuf:"varint,1,opt,name=callback_id,json=callbackId,proto3" json:"callback_id,omitempty"`
+	// Its trigger expression as written (the nodes' offsets index into it).
+	Triggers string `protobuf:"bytes,2,opt,name=triggers,proto3" json:"triggers,omitempty"`
+	// Its code (for dependency callbacks, the action they take).
+	Code string `protobuf:"bytes,3,opt,name=code,proto3" json:"code,omitempty"`
+	// Whether the job's `dependency` attribute added it.
+	FromDependency bool `protobuf:"varint,4,opt,name=from_dependency,json=fromDependency,proto3" json:"from_dependency,omitempty"`
+	// How many times it has fired.
+	Fired int32 `protobuf:"varint,5,opt,name=fired,proto3" json:"fired,omitempty"`
+	// Whether it can fire no more: it reached its `max` or was suspended.
+	Satisfied bool `protobuf:"varint,6,opt,name=satisfied,proto3" json:"satisfied,omitempty"`
+	// The trigger as a tree; `latched` ignores `*` bindings (see `bindings`).
+	Root *TriggerNode `protobuf:"bytes,7,opt,name=root,proto3" json:"root,omitempty"`
+	// For a trigger with `*` atoms: each binding latched so far (the first
+	// 100 by name; `more_bindings` counts the rest).
+	Bindings []*BindingExplanation `protobuf:"bytes,8,rep,name=bindings,proto3" json:"bindings,omitempty"`
+	// How many bindings were left out of `bindings`.
+	MoreBindings  int32 `protobuf:"varint,9,opt,name=more_bindings,json=moreBindings,proto3" json:"more_bindings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallbackExplanation) Reset() {
+	*x = CallbackExplanation{}
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallbackExplanation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallbackExplanation) ProtoMessage() {}
+
+func (x *CallbackExplanation) ProtoReflect() protoreflect.Message {
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallbackExplanation.ProtoReflect.Descriptor instead.
+func (*CallbackExplanation) Descriptor() ([]byte, []int) {
+	return file_latchwork_v1_supervisor_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *CallbackExplanation) GetCallbackId() int64 {
+	if x != nil {
+		return x.CallbackId
+	}
+	return 0
+}
+
+func (x *CallbackExplanation) GetTriggers() string {
+	if x != nil {
+		return x.Triggers
+	}
+	return ""
+}
+
+func (x *CallbackExplanation) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *CallbackExplanation) GetFromDependency() bool {
+	if x != nil {
+		return x.FromDependency
+	}
+	return false
+}
+
+func (x *CallbackExplanation) GetFired() int32 {
+	if x != nil {
+		return x.Fired
+	}
+	return 0
+}
+
+func (x *CallbackExplanation) GetSatisfied() bool {
+	if x != nil {
+		return x.Satisfied
+	}
+	return false
+}
+
+func (x *CallbackExplanation) GetRoot() *TriggerNode {
+	if x != nil {
+		return x.Root
+	}
+	return nil
+}
+
+func (x *CallbackExplanation) GetBindings() []*BindingExplanation {
+	if x != nil {
+		return x.Bindings
+	}
+	return nil
+}
+
+func (x *CallbackExplanation) GetMoreBindings() int32 {
+	if x != nil {
+		return x.MoreBindings
+	}
+	return 0
+}
+
+// A node of a trigger's tree.
+type TriggerNode struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "and", "or", "not" or "atom".
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The atom's or sub-expression's text, canonical.
+	Text string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	// Character offset of the node in the callback's `triggers`.
+	Offset int32 `protobuf:"varint,3,opt,name=offset,proto3" json:"offset,omitempty"`
+	// Whether this node holds now (for the callback as a whole, ignoring
+	// bindings).
+	Latched bool `protobuf:"varint,4,opt,name=latched,proto3" json:"latched,omitempty"`
+	// For an atom: the seq of the event that latched it (0: not latched, or
+	// latched before the supervisor kept seqs).
+	LatchedSeq int64 `protobuf:"varint,5,opt,name=latched_seq,json=latchedSeq,proto3" json:"latched_seq,omitempty"`
+	// For an atom: the job it watches (0: a host or global atom).
+	WatchesJobId int64 `protobuf:"varint,6,opt,name=watches_job_id,json=watchesJobId,proto3" json:"watches_job_id,omitempty"`
+	// The operands of an "and", "or" or "not".
+	Children      []*TriggerNode `protobuf:"bytes,7,rep,name=children,proto3" json:"children,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TriggerNode) Reset() {
+	*x = TriggerNode{}
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TriggerNode) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TriggerNode) ProtoMessage() {}
+
+func (x *TriggerNode) ProtoReflect() protoreflect.Message {
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TriggerNode.ProtoReflect.Descriptor instead.
+func (*TriggerNode) Descriptor() ([]byte, []int) {
+	return file_latchwork_v1_supervisor_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *TriggerNode) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *TriggerNode) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *TriggerNode) GetOffset() int32 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *TriggerNode) GetLatched() bool {
+	if x != nil {
+		return x.Latched
+	}
+	return false
+}
+
+func (x *TriggerNode) GetLatchedSeq() int64 {
+	if x != nil {
+		return x.LatchedSeq
+	}
+	return 0
+}
+
+func (x *TriggerNode) GetWatchesJobId() int64 {
+	if x != nil {
+		return x.WatchesJobId
+	}
+	return 0
+}
+
+func (x *TriggerNode) GetChildren() []*TriggerNode {
+	if x != nil {
+		return x.Children
+	}
+	return nil
+}
+
+// The atoms of a trigger as one `*` binding sees them.
+type BindingExplanation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The work item, subjob or host name `*` stands for.
+	Binding string `protobuf:"bytes,1,opt,name=binding,proto3" json:"binding,omitempty"`
+	// Whether the trigger holds for this binding now.
+	Satisfied bool `protobuf:"varint,2,opt,name=satisfied,proto3" json:"satisfied,omitempty"`
+	// Every atom of the trigger, left to right, latched or not for it.
+	Atoms         []*TriggerNode `protobuf:"bytes,3,rep,name=atoms,proto3" json:"atoms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BindingExplanation) Reset() {
+	*x = BindingExplanation{}
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BindingExplanation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BindingExplanation) ProtoMessage() {}
+
+func (x *BindingExplanation) ProtoReflect() protoreflect.Message {
+	mi := &file_latchwork_v1_supervisor_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BindingExplanation.ProtoReflect.Descriptor instead.
+func (*BindingExplanation) Descriptor() ([]byte, []int) {
+	return file_latchwork_v1_supervisor_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *BindingExplanation) GetBinding() string {
+	if x != nil {
+		return x.Binding
+	}
+	return ""
+}
+
+func (x *BindingExplanation) GetSatisfied() bool {
+	if x != nil {
+		return x.Satisfied
+	}
+	return false
+}
+
+func (x *BindingExplanation) GetAtoms() []*TriggerNode {
+	if x != nil {
+		return x.Atoms
+	}
+	return nil
+}
+
 var File_latchwork_v1_supervisor_proto protoreflect.FileDescriptor
 
 const file_latchwork_v1_supervisor_proto_rawDesc = "" +
@@ -2532,7 +3071,7 @@ const file_latchwork_v1_supervisor_proto_rawDesc = "" +
 	"\x0eSubmitResponse\x12%\n" +
 	"\x04jobs\x18\x01 \x03(\v2\x11.latchwork.v1.JobR\x04jobs\x12\x12\n" +
 	"\x04pgrp\x18\x02 \x01(\x03R\x04pgrp\x12\x10\n" +
-	"\x03seq\x18\x03 \x01(\x03R\x03seq\"\xe7\x02\n" +
+	"\x03seq\x18\x03 \x01(\x03R\x03seq\"\x97\x03\n" +
 	"\x10SubscribeRequest\x12\x17\n" +
 	"\ajob_ids\x18\x01 \x03(\x03R\x06jobIds\x12\x14\n" +
 	"\x05pgrps\x18\x02 \x03(\x03R\x05pgrps\x12\x16\n" +
@@ -2544,7 +3083,8 @@ const file_latchwork_v1_supervisor_proto_rawDesc = "" +
 	"\tafter_seq\x18\b \x01(\x03R\bafterSeq\x12\x1a\n" +
 	"\bsnapshot\x18\t \x01(\bR\bsnapshot\x12+\n" +
 	"\x11heartbeat_seconds\x18\n" +
-	" \x01(\x05R\x10heartbeatSeconds\"V\n" +
+	" \x01(\x05R\x10heartbeatSeconds\x12.\n" +
+	"\x13caught_up_heartbeat\x18\v \x01(\bR\x11caughtUpHeartbeat\"V\n" +
 	"\tHeartbeat\x12\x19\n" +
 	"\bhead_seq\x18\x01 \x01(\x03R\aheadSeq\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\x1f\n" +
@@ -2706,7 +3246,54 @@ const file_latchwork_v1_supervisor_proto_rawDesc = "" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"N\n" +
 	"\x12ModifyJobsResponse\x12&\n" +
 	"\x0fchanged_job_ids\x18\x01 \x03(\x03R\rchangedJobIds\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\x03R\x03seq*\xb7\x01\n" +
+	"\x03seq\x18\x02 \x01(\x03R\x03seq\"\x16\n" +
+	"\x14SummarizeFarmRequest\"\xc1\x04\n" +
+	"\x15SummarizeFarmResponse\x12[\n" +
+	"\x0ejobs_by_status\x18\x01 \x03(\v25.latchwork.v1.SummarizeFarmResponse.JobsByStatusEntryR\fjobsByStatus\x12a\n" +
+	"\x10frames_by_status\x18\x02 \x03(\v27.latchwork.v1.SummarizeFarmResponse.FramesByStatusEntryR\x0eframesByStatus\x12<\n" +
+	"\x0frecent_failures\x18\x03 \x03(\v2\x13.latchwork.v1.EventR\x0erecentFailures\x12\x19\n" +
+	"\bhead_seq\x18\x04 \x01(\x03R\aheadSeq\x12N\n" +
+	"\tjob_names\x18\x05 \x03(\v21.latchwork.v1.SummarizeFarmResponse.JobNamesEntryR\bjobNames\x1a?\n" +
+	"\x11JobsByStatusEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1aA\n" +
+	"\x13FramesByStatusEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1a;\n" +
+	"\rJobNamesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x03R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"*\n" +
+	"\x11ExplainJobRequest\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\x03R\x05jobId\"\xba\x01\n" +
+	"\x12ExplainJobResponse\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\x03R\x05jobId\x12#\n" +
+	"\rstatus_reason\x18\x02 \x01(\tR\fstatusReason\x12?\n" +
+	"\tcallbacks\x18\x03 \x03(\v2!.latchwork.v1.CallbackExplanationR\tcallbacks\x12'\n" +
+	"\x0frouting_reasons\x18\x04 \x03(\tR\x0eroutingReasons\"\xd5\x02\n" +
+	"\x13CallbackExplanation\x12\x1f\n" +
+	"\vcallback_id\x18\x01 \x01(\x03R\n" +
+	"callbackId\x12\x1a\n" +
+	"\btriggers\x18\x02 \x01(\tR\btriggers\x12\x12\n" +
+	"\x04code\x18\x03 \x01(\tR\x04code\x12'\n" +
+	"\x0ffrom_dependency\x18\x04 \x01(\bR\x0efromDependency\x12\x14\n" +
+	"\x05fired\x18\x05 \x01(\x05R\x05fired\x12\x1c\n" +
+	"\tsatisfied\x18\x06 \x01(\bR\tsatisfied\x12-\n" +
+	"\x04root\x18\a \x01(\v2\x19.latchwork.v1.TriggerNodeR\x04root\x12<\n" +
+	"\bbindings\x18\b \x03(\v2 .latchwork.v1.BindingExplanationR\bbindings\x12#\n" +
+	"\rmore_bindings\x18\t \x01(\x05R\fmoreBindings\"\xe5\x01\n" +
+	"\vTriggerNode\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\x12\x16\n" +
+	"\x06offset\x18\x03 \x01(\x05R\x06offset\x12\x18\n" +
+	"\alatched\x18\x04 \x01(\bR\alatched\x12\x1f\n" +
+	"\vlatched_seq\x18\x05 \x01(\x03R\n" +
+	"latchedSeq\x12$\n" +
+	"\x0ewatches_job_id\x18\x06 \x01(\x03R\fwatchesJobId\x125\n" +
+	"\bchildren\x18\a \x03(\v2\x19.latchwork.v1.TriggerNodeR\bchildren\"}\n" +
+	"\x12BindingExplanation\x12\x18\n" +
+	"\abinding\x18\x01 \x01(\tR\abinding\x12\x1c\n" +
+	"\tsatisfied\x18\x02 \x01(\bR\tsatisfied\x12/\n" +
+	"\x05atoms\x18\x03 \x03(\v2\x19.latchwork.v1.TriggerNodeR\x05atoms*\xb7\x01\n" +
 	"\x06Action\x12\x16\n" +
 	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fACTION_BLOCK\x10\x01\x12\x12\n" +
@@ -2726,7 +3313,7 @@ const file_latchwork_v1_supervisor_proto_rawDesc = "" +
 	"HostAction\x12\x1b\n" +
 	"\x17HOST_ACTION_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10HOST_ACTION_LOCK\x10\x01\x12\x16\n" +
-	"\x12HOST_ACTION_UNLOCK\x10\x022\xbe\b\n" +
+	"\x12HOST_ACTION_UNLOCK\x10\x022\xe9\t\n" +
 	"\x11SupervisorService\x12C\n" +
 	"\x06Submit\x12\x1b.latchwork.v1.SubmitRequest\x1a\x1c.latchwork.v1.SubmitResponse\x12N\n" +
 	"\tSubscribe\x12\x1e.latchwork.v1.SubscribeRequest\x1a\x1f.latchwork.v1.SubscribeResponse0\x01\x12C\n" +
@@ -2741,7 +3328,10 @@ const file_latchwork_v1_supervisor_proto_rawDesc = "" +
 	"\aGetHost\x12\x1c.latchwork.v1.GetHostRequest\x1a\x1d.latchwork.v1.GetHostResponse\x12U\n" +
 	"\fControlHosts\x12!.latchwork.v1.ControlHostsRequest\x1a\".latchwork.v1.ControlHostsResponse\x12O\n" +
 	"\n" +
-	"ModifyJobs\x12\x1f.latchwork.v1.ModifyJobsRequest\x1a .latchwork.v1.ModifyJobsResponseB\x9b\x01\n" +
+	"ModifyJobs\x12\x1f.latchwork.v1.ModifyJobsRequest\x1a .latchwork.v1.ModifyJobsResponse\x12O\n" +
+	"\n" +
+	"ExplainJob\x12\x1f.latchwork.v1.ExplainJobRequest\x1a .latchwork.v1.ExplainJobResponse\x12X\n" +
+	"\rSummarizeFarm\x12\".latchwork.v1.SummarizeFarmRequest\x1a#.latchwork.v1.SummarizeFarmResponseB\x9b\x01\n" +
 	"\x0fio.latchwork.v1B\x0fSupervisorProtoP\x01ZAgithub.com/latchwork/latchwork/clients/go/latchworkv1;latchworkv1\xa2\x02\x03LWX\xaa\x02\fLatchwork.V1\xca\x02\fLatchwork\\V1\xea\x02\rLatchwork::V1b\x06proto3"
 
 var (
@@ -2757,7 +3347,7 @@ func file_latchwork_v1_supervisor_proto_rawDescGZIP() []byte {
 }
 
 var file_latchwork_v1_supervisor_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_latchwork_v1_supervisor_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_latchwork_v1_supervisor_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_latchwork_v1_supervisor_proto_goTypes = []any{
 	(Action)(0),                      // 0: latchwork.v1.Action
 	(CallbackOutcome)(0),             // 1: latchwork.v1.CallbackOutcome
@@ -2795,85 +3385,108 @@ var file_latchwork_v1_supervisor_proto_goTypes = []any{
 	(*JobChanges)(nil),               // 33: latchwork.v1.JobChanges
 	(*ModifyJobsRequest)(nil),        // 34: latchwork.v1.ModifyJobsRequest
 	(*ModifyJobsResponse)(nil),       // 35: latchwork.v1.ModifyJobsResponse
-	nil,                              // 36: latchwork.v1.JobChanges.DataEntry
-	(*JobSpec)(nil),                  // 37: latchwork.v1.JobSpec
-	(*Job)(nil),                      // 38: latchwork.v1.Job
-	(EventName)(0),                   // 39: latchwork.v1.EventName
-	(EventType)(0),                   // 40: latchwork.v1.EventType
-	(*timestamppb.Timestamp)(nil),    // 41: google.protobuf.Timestamp
-	(*Event)(nil),                    // 42: latchwork.v1.Event
-	(JobStatus)(0),                   // 43: latchwork.v1.JobStatus
-	(*CallbackSpec)(nil),             // 44: latchwork.v1.CallbackSpec
-	(*Callback)(nil),                 // 45: latchwork.v1.Callback
-	(*TriggerExpr)(nil),              // 46: latchwork.v1.TriggerExpr
-	(*TriggerError)(nil),             // 47: latchwork.v1.TriggerError
-	(OutputStream)(0),                // 48: latchwork.v1.OutputStream
-	(*Host)(nil),                     // 49: latchwork.v1.Host
-	(*GlobalResource)(nil),           // 50: latchwork.v1.GlobalResource
+	(*SummarizeFarmRequest)(nil),     // 36: latchwork.v1.SummarizeFarmRequest
+	(*SummarizeFarmResponse)(nil),    // 37: latchwork.v1.SummarizeFarmResponse
+	(*ExplainJobRequest)(nil),        // 38: latchwork.v1.ExplainJobRequest
+	(*ExplainJobResponse)(nil),       // 39: latchwork.v1.ExplainJobResponse
+	(*CallbackExplanation)(nil),      // 40: latchwork.v1.CallbackExplanation
+	(*TriggerNode)(nil),              // 41: latchwork.v1.TriggerNode
+	(*BindingExplanation)(nil),       // 42: latchwork.v1.BindingExplanation
+	nil,                              // 43: latchwork.v1.JobChanges.DataEntry
+	nil,                              // 44: latchwork.v1.SummarizeFarmResponse.JobsByStatusEntry
+	nil,                              // 45: latchwork.v1.SummarizeFarmResponse.FramesByStatusEntry
+	nil,                              // 46: latchwork.v1.SummarizeFarmResponse.JobNamesEntry
+	(*JobSpec)(nil),                  // 47: latchwork.v1.JobSpec
+	(*Job)(nil),                      // 48: latchwork.v1.Job
+	(EventName)(0),                   // 49: latchwork.v1.EventName
+	(EventType)(0),                   // 50: latchwork.v1.EventType
+	(*timestamppb.Timestamp)(nil),    // 51: google.protobuf.Timestamp
+	(*Event)(nil),                    // 52: latchwork.v1.Event
+	(JobStatus)(0),                   // 53: latchwork.v1.JobStatus
+	(*CallbackSpec)(nil),             // 54: latchwork.v1.CallbackSpec
+	(*Callback)(nil),                 // 55: latchwork.v1.Callback
+	(*TriggerExpr)(nil),              // 56: latchwork.v1.TriggerExpr
+	(*TriggerError)(nil),             // 57: latchwork.v1.TriggerError
+	(OutputStream)(0),                // 58: latchwork.v1.OutputStream
+	(*Host)(nil),                     // 59: latchwork.v1.Host
+	(*GlobalResource)(nil),           // 60: latchwork.v1.GlobalResource
 }
 var file_latchwork_v1_supervisor_proto_depIdxs = []int32{
-	37, // 0: latchwork.v1.SubmitRequest.jobs:type_name -> latchwork.v1.JobSpec
-	38, // 1: latchwork.v1.SubmitResponse.jobs:type_name -> latchwork.v1.Job
-	39, // 2: latchwork.v1.SubscribeRequest.names:type_name -> latchwork.v1.EventName
-	40, // 3: latchwork.v1.SubscribeRequest.types:type_name -> latchwork.v1.EventType
-	41, // 4: latchwork.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
-	42, // 5: latchwork.v1.SubscribeResponse.event:type_name -> latchwork.v1.Event
+	47, // 0: latchwork.v1.SubmitRequest.jobs:type_name -> latchwork.v1.JobSpec
+	48, // 1: latchwork.v1.SubmitResponse.jobs:type_name -> latchwork.v1.Job
+	49, // 2: latchwork.v1.SubscribeRequest.names:type_name -> latchwork.v1.EventName
+	50, // 3: latchwork.v1.SubscribeRequest.types:type_name -> latchwork.v1.EventType
+	51, // 4: latchwork.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
+	52, // 5: latchwork.v1.SubscribeResponse.event:type_name -> latchwork.v1.Event
 	6,  // 6: latchwork.v1.SubscribeResponse.heartbeat:type_name -> latchwork.v1.Heartbeat
-	38, // 7: latchwork.v1.SubscribeResponse.snapshot_job:type_name -> latchwork.v1.Job
+	48, // 7: latchwork.v1.SubscribeResponse.snapshot_job:type_name -> latchwork.v1.Job
 	7,  // 8: latchwork.v1.SubscribeResponse.snapshot_end:type_name -> latchwork.v1.SnapshotEnd
-	38, // 9: latchwork.v1.GetJobResponse.job:type_name -> latchwork.v1.Job
-	43, // 10: latchwork.v1.ListJobsRequest.statuses:type_name -> latchwork.v1.JobStatus
-	38, // 11: latchwork.v1.ListJobsResponse.jobs:type_name -> latchwork.v1.Job
+	48, // 9: latchwork.v1.GetJobResponse.job:type_name -> latchwork.v1.Job
+	53, // 10: latchwork.v1.ListJobsRequest.statuses:type_name -> latchwork.v1.JobStatus
+	48, // 11: latchwork.v1.ListJobsResponse.jobs:type_name -> latchwork.v1.Job
 	0,  // 12: latchwork.v1.ControlJobsRequest.action:type_name -> latchwork.v1.Action
 	13, // 13: latchwork.v1.ControlJobsRequest.work:type_name -> latchwork.v1.WorkRef
-	43, // 14: latchwork.v1.ControlResult.job_status:type_name -> latchwork.v1.JobStatus
+	53, // 14: latchwork.v1.ControlResult.job_status:type_name -> latchwork.v1.JobStatus
 	15, // 15: latchwork.v1.ControlJobsResponse.results:type_name -> latchwork.v1.ControlResult
-	44, // 16: latchwork.v1.AddCallbacksRequest.callbacks:type_name -> latchwork.v1.CallbackSpec
-	45, // 17: latchwork.v1.AddCallbacksResponse.callbacks:type_name -> latchwork.v1.Callback
+	54, // 16: latchwork.v1.AddCallbacksRequest.callbacks:type_name -> latchwork.v1.CallbackSpec
+	55, // 17: latchwork.v1.AddCallbacksResponse.callbacks:type_name -> latchwork.v1.Callback
 	1,  // 18: latchwork.v1.CallbackRun.outcome:type_name -> latchwork.v1.CallbackOutcome
-	41, // 19: latchwork.v1.CallbackRun.start_time:type_name -> google.protobuf.Timestamp
+	51, // 19: latchwork.v1.CallbackRun.start_time:type_name -> google.protobuf.Timestamp
 	19, // 20: latchwork.v1.ListCallbackRunsResponse.runs:type_name -> latchwork.v1.CallbackRun
-	46, // 21: latchwork.v1.ValidateTriggerResponse.expr:type_name -> latchwork.v1.TriggerExpr
-	47, // 22: latchwork.v1.ValidateTriggerResponse.error:type_name -> latchwork.v1.TriggerError
-	48, // 23: latchwork.v1.GetWorkOutputRequest.stream:type_name -> latchwork.v1.OutputStream
-	49, // 24: latchwork.v1.ListHostsResponse.hosts:type_name -> latchwork.v1.Host
-	50, // 25: latchwork.v1.ListHostsResponse.resources:type_name -> latchwork.v1.GlobalResource
-	49, // 26: latchwork.v1.GetHostResponse.host:type_name -> latchwork.v1.Host
+	56, // 21: latchwork.v1.ValidateTriggerResponse.expr:type_name -> latchwork.v1.TriggerExpr
+	57, // 22: latchwork.v1.ValidateTriggerResponse.error:type_name -> latchwork.v1.TriggerError
+	58, // 23: latchwork.v1.GetWorkOutputRequest.stream:type_name -> latchwork.v1.OutputStream
+	59, // 24: latchwork.v1.ListHostsResponse.hosts:type_name -> latchwork.v1.Host
+	60, // 25: latchwork.v1.ListHostsResponse.resources:type_name -> latchwork.v1.GlobalResource
+	59, // 26: latchwork.v1.GetHostResponse.host:type_name -> latchwork.v1.Host
 	2,  // 27: latchwork.v1.ControlHostsRequest.action:type_name -> latchwork.v1.HostAction
 	31, // 28: latchwork.v1.ControlHostsResponse.results:type_name -> latchwork.v1.HostControlResult
-	36, // 29: latchwork.v1.JobChanges.data:type_name -> latchwork.v1.JobChanges.DataEntry
+	43, // 29: latchwork.v1.JobChanges.data:type_name -> latchwork.v1.JobChanges.DataEntry
 	33, // 30: latchwork.v1.ModifyJobsRequest.changes:type_name -> latchwork.v1.JobChanges
-	3,  // 31: latchwork.v1.SupervisorService.Submit:input_type -> latchwork.v1.SubmitRequest
-	5,  // 32: latchwork.v1.SupervisorService.Subscribe:input_type -> latchwork.v1.SubscribeRequest
-	9,  // 33: latchwork.v1.SupervisorService.GetJob:input_type -> latchwork.v1.GetJobRequest
-	11, // 34: latchwork.v1.SupervisorService.ListJobs:input_type -> latchwork.v1.ListJobsRequest
-	14, // 35: latchwork.v1.SupervisorService.ControlJobs:input_type -> latchwork.v1.ControlJobsRequest
-	17, // 36: latchwork.v1.SupervisorService.AddCallbacks:input_type -> latchwork.v1.AddCallbacksRequest
-	20, // 37: latchwork.v1.SupervisorService.ListCallbackRuns:input_type -> latchwork.v1.ListCallbackRunsRequest
-	22, // 38: latchwork.v1.SupervisorService.ValidateTrigger:input_type -> latchwork.v1.ValidateTriggerRequest
-	24, // 39: latchwork.v1.SupervisorService.GetWorkOutput:input_type -> latchwork.v1.GetWorkOutputRequest
-	26, // 40: latchwork.v1.SupervisorService.ListHosts:input_type -> latchwork.v1.ListHostsRequest
-	28, // 41: latchwork.v1.SupervisorService.GetHost:input_type -> latchwork.v1.GetHostRequest
-	30, // 42: latchwork.v1.SupervisorService.ControlHosts:input_type -> latchwork.v1.ControlHostsRequest
-	34, // 43: latchwork.v1.SupervisorService.ModifyJobs:input_type -> latchwork.v1.ModifyJobsRequest
-	4,  // 44: latchwork.v1.SupervisorService.Submit:output_type -> latchwork.v1.SubmitResponse
-	8,  // 45: latchwork.v1.SupervisorService.Subscribe:output_type -> latchwork.v1.SubscribeResponse
-	10, // 46: latchwork.v1.SupervisorService.GetJob:output_type -> latchwork.v1.GetJobResponse
-	12, // 47: latchwork.v1.SupervisorService.ListJobs:output_type -> latchwork.v1.ListJobsResponse
-	16, // 48: latchwork.v1.SupervisorService.ControlJobs:output_type -> latchwork.v1.ControlJobsResponse
-	18, // 49: latchwork.v1.SupervisorService.AddCallbacks:output_type -> latchwork.v1.AddCallbacksResponse
-	21, // 50: latchwork.v1.SupervisorService.ListCallbackRuns:output_type -> latchwork.v1.ListCallbackRunsResponse
-	23, // 51: latchwork.v1.SupervisorService.ValidateTrigger:output_type -> latchwork.v1.ValidateTriggerResponse
-	25, // 52: latchwork.v1.SupervisorService.GetWorkOutput:output_type -> latchwork.v1.GetWorkOutputResponse
-	27, // 53: latchwork.v1.SupervisorService.ListHosts:output_type -> latchwork.v1.ListHostsResponse
-	29, // 54: latchwork.v1.SupervisorService.GetHost:output_type -> latchwork.v1.GetHostResponse
-	32, // 55: latchwork.v1.SupervisorService.ControlHosts:output_type -> latchwork.v1.ControlHostsResponse
-	35, // 56: latchwork.v1.SupervisorService.ModifyJobs:output_type -> latchwork.v1.ModifyJobsResponse
-	44, // [44:57] is the sub-list for method output_type
-	31, // [31:44] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	44, // 31: latchwork.v1.SummarizeFarmResponse.jobs_by_status:type_name -> latchwork.v1.SummarizeFarmResponse.JobsByStatusEntry
+	45, // 32: latchwork.v1.SummarizeFarmResponse.frames_by_status:type_name -> latchwork.v1.SummarizeFarmResponse.FramesByStatusEntry
+	52, // 33: latchwork.v1.SummarizeFarmResponse.recent_failures:type_name -> latchwork.v1.Event
+	46, // 34: latchwork.v1.SummarizeFarmResponse.job_names:type_name -> latchwork.v1.SummarizeFarmResponse.JobNamesEntry
+	40, // 35: latchwork.v1.ExplainJobResponse.callbacks:type_name -> latchwork.v1.CallbackExplanation
+	41, // 36: latchwork.v1.CallbackExplanation.root:type_name -> latchwork.v1.TriggerNode
+	42, // 37: latchwork.v1.CallbackExplanation.bindings:type_name -> latchwork.v1.BindingExplanation
+	41, // 38: latchwork.v1.TriggerNode.children:type_name -> latchwork.v1.TriggerNode
+	41, // 39: latchwork.v1.BindingExplanation.atoms:type_name -> latchwork.v1.TriggerNode
+	3,  // 40: latchwork.v1.SupervisorService.Submit:input_type -> latchwork.v1.SubmitRequest
+	5,  // 41: latchwork.v1.SupervisorService.Subscribe:input_type -> latchwork.v1.SubscribeRequest
+	9,  // 42: latchwork.v1.SupervisorService.GetJob:input_type -> latchwork.v1.GetJobRequest
+	11, // 43: latchwork.v1.SupervisorService.ListJobs:input_type -> latchwork.v1.ListJobsRequest
+	14, // 44: latchwork.v1.SupervisorService.ControlJobs:input_type -> latchwork.v1.ControlJobsRequest
+	17, // 45: latchwork.v1.SupervisorService.AddCallbacks:input_type -> latchwork.v1.AddCallbacksRequest
+	20, // 46: latchwork.v1.SupervisorService.ListCallbackRuns:input_type -> latchwork.v1.ListCallbackRunsRequest
+	22, // 47: latchwork.v1.SupervisorService.ValidateTrigger:input_type -> latchwork.v1.ValidateTriggerRequest
+	24, // 48: latchwork.v1.SupervisorService.GetWorkOutput:input_type -> latchwork.v1.GetWorkOutputRequest
+	26, // 49: latchwork.v1.SupervisorService.ListHosts:input_type -> latchwork.v1.ListHostsRequest
+	28, // 50: latchwork.v1.SupervisorService.GetHost:input_type -> latchwork.v1.GetHostRequest
+	30, // 51: latchwork.v1.SupervisorService.ControlHosts:input_type -> latchwork.v1.ControlHostsRequest
+	34, // 52: latchwork.v1.SupervisorService.ModifyJobs:input_type -> latchwork.v1.ModifyJobsRequest
+	38, // 53: latchwork.v1.SupervisorService.ExplainJob:input_type -> latchwork.v1.ExplainJobRequest
+	36, // 54: latchwork.v1.SupervisorService.SummarizeFarm:input_type -> latchwork.v1.SummarizeFarmRequest
+	4,  // 55: latchwork.v1.SupervisorService.Submit:output_type -> latchwork.v1.SubmitResponse
+	8,  // 56: latchwork.v1.SupervisorService.Subscribe:output_type -> latchwork.v1.SubscribeResponse
+	10, // 57: latchwork.v1.SupervisorService.GetJob:output_type -> latchwork.v1.GetJobResponse
+	12, // 58: latchwork.v1.SupervisorService.ListJobs:output_type -> latchwork.v1.ListJobsResponse
+	16, // 59: latchwork.v1.SupervisorService.ControlJobs:output_type -> latchwork.v1.ControlJobsResponse
+	18, // 60: latchwork.v1.SupervisorService.AddCallbacks:output_type -> latchwork.v1.AddCallbacksResponse
+	21, // 61: latchwork.v1.SupervisorService.ListCallbackRuns:output_type -> latchwork.v1.ListCallbackRunsResponse
+	23, // 62: latchwork.v1.SupervisorService.ValidateTrigger:output_type -> latchwork.v1.ValidateTriggerResponse
+	25, // 63: latchwork.v1.SupervisorService.GetWorkOutput:output_type -> latchwork.v1.GetWorkOutputResponse
+	27, // 64: latchwork.v1.SupervisorService.ListHosts:output_type -> latchwork.v1.ListHostsResponse
+	29, // 65: latchwork.v1.SupervisorService.GetHost:output_type -> latchwork.v1.GetHostResponse
+	32, // 66: latchwork.v1.SupervisorService.ControlHosts:output_type -> latchwork.v1.ControlHostsResponse
+	35, // 67: latchwork.v1.SupervisorService.ModifyJobs:output_type -> latchwork.v1.ModifyJobsResponse
+	39, // 68: latchwork.v1.SupervisorService.ExplainJob:output_type -> latchwork.v1.ExplainJobResponse
+	37, // 69: latchwork.v1.SupervisorService.SummarizeFarm:output_type -> latchwork.v1.SummarizeFarmResponse
+	55, // [55:70] is the sub-list for method output_type
+	40, // [40:55] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_latchwork_v1_supervisor_proto_init() }
@@ -2898,7 +3511,7 @@ func file_latchwork_v1_supervisor_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchwork_v1_supervisor_proto_rawDesc), len(file_latchwork_v1_supervisor_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   34,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -32,6 +32,8 @@ const (
 	SupervisorService_GetHost_FullMethodName          = "/latchwork.v1.SupervisorService/GetHost"
 	SupervisorService_ControlHosts_FullMethodName     = "/latchwork.v1.SupervisorService/ControlHosts"
 	SupervisorService_ModifyJobs_FullMethodName       = "/latchwork.v1.SupervisorService/ModifyJobs"
+	SupervisorService_ExplainJob_FullMethodName       = "/latchwork.v1.SupervisorService/ExplainJob"
+	SupervisorService_SummarizeFarm_FullMethodName    = "/latchwork.v1.SupervisorService/SummarizeFarm"
 )
 
 // SupervisorServiceClient is the client API for SupervisorService service.
@@ -90,6 +92,14 @@ type SupervisorServiceClient interface {
 	// the owner or an admin, every change valid, applied to all jobs or none.
 	// Each changed job gets a `modified` event.
 	ModifyJobs(ctx context.Context, in *ModifyJobsRequest, opts ...grpc.CallOption) (*ModifyJobsResponse, error)
+	// Why a job is where it is: each callback's trigger as a tree with every
+	// atom latched (and by which event) or awaited, per `*` binding, and why
+	// routing keeps its pending work from running (docs/why.md).
+	ExplainJob(ctx context.Context, in *ExplainJobRequest, opts ...grpc.CallOption) (*ExplainJobResponse, error)
+	// The farm at a glance, as the caller may read it: jobs and frames by
+	// status, the newest failures. What a dashboard's overview shows: one pass
+	// over the jobs, shared by callers who read the same jobs for a second.
+	SummarizeFarm(ctx context.Context, in *SummarizeFarmRequest, opts ...grpc.CallOption) (*SummarizeFarmResponse, error)
 }
 
 type supervisorServiceClient struct {
@@ -239,6 +249,26 @@ func (c *supervisorServiceClient) ModifyJobs(ctx context.Context, in *ModifyJobs
 	return out, nil
 }
 
+func (c *supervisorServiceClient) ExplainJob(ctx context.Context, in *ExplainJobRequest, opts ...grpc.CallOption) (*ExplainJobResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExplainJobResponse)
+	err := c.cc.Invoke(ctx, SupervisorService_ExplainJob_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *supervisorServiceClient) SummarizeFarm(ctx context.Context, in *SummarizeFarmRequest, opts ...grpc.CallOption) (*SummarizeFarmResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SummarizeFarmResponse)
+	err := c.cc.Invoke(ctx, SupervisorService_SummarizeFarm_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SupervisorServiceServer is the server API for SupervisorService service.
 // All implementations must embed UnimplementedSupervisorServiceServer
 // for forward compatibility.
@@ -295,6 +325,14 @@ type SupervisorServiceServer interface {
 	// the owner or an admin, every change valid, applied to all jobs or none.
 	// Each changed job gets a `modified` event.
 	ModifyJobs(context.Context, *ModifyJobsRequest) (*ModifyJobsResponse, error)
+	// Why a job is where it is: each callback's trigger as a tree with every
+	// atom latched (and by which event) or awaited, per `*` binding, and why
+	// routing keeps its pending work from running (docs/why.md).
+	ExplainJob(context.Context, *ExplainJobRequest) (*ExplainJobResponse, error)
+	// The farm at a glance, as the caller may read it: jobs and frames by
+	// status, the newest failures. What a dashboard's overview shows: one pass
+	// over the jobs, shared by callers who read the same jobs for a second.
+	SummarizeFarm(context.Context, *SummarizeFarmRequest) (*SummarizeFarmResponse, error)
 	mustEmbedUnimplementedSupervisorServiceServer()
 }
 
@@ -343,6 +381,12 @@ func (UnimplementedSupervisorServiceServer) ControlHosts(context.Context, *Contr
 }
 func (UnimplementedSupervisorServiceServer) ModifyJobs(context.Context, *ModifyJobsRequest) (*ModifyJobsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ModifyJobs not implemented")
+}
+func (UnimplementedSupervisorServiceServer) ExplainJob(context.Context, *ExplainJobRequest) (*ExplainJobResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExplainJob not implemented")
+}
+func (UnimplementedSupervisorServiceServer) SummarizeFarm(context.Context, *SummarizeFarmRequest) (*SummarizeFarmResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SummarizeFarm not implemented")
 }
 func (UnimplementedSupervisorServiceServer) mustEmbedUnimplementedSupervisorServiceServer() {}
 func (UnimplementedSupervisorServiceServer) testEmbeddedByValue()                           {}
@@ -592,6 +636,42 @@ func _SupervisorService_ModifyJobs_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SupervisorService_ExplainJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExplainJobRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SupervisorServiceServer).ExplainJob(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SupervisorService_ExplainJob_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SupervisorServiceServer).ExplainJob(ctx, req.(*ExplainJobRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SupervisorService_SummarizeFarm_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SummarizeFarmRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SupervisorServiceServer).SummarizeFarm(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SupervisorService_SummarizeFarm_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SupervisorServiceServer).SummarizeFarm(ctx, req.(*SummarizeFarmRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SupervisorService_ServiceDesc is the grpc.ServiceDesc for SupervisorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -646,6 +726,14 @@ var SupervisorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ModifyJobs",
 			Handler:    _SupervisorService_ModifyJobs_Handler,
+		},
+		{
+			MethodName: "ExplainJob",
+			Handler:    _SupervisorService_ExplainJob_Handler,
+		},
+		{
+			MethodName: "SummarizeFarm",
+			Handler:    _SupervisorService_SummarizeFarm_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

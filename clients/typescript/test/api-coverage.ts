@@ -24,6 +24,10 @@ import {
   ControlHostsResponse,
   ControlJobsRequest,
   ControlJobsResponse,
+  ExplainJobRequest,
+  ExplainJobResponse,
+  SummarizeFarmRequest,
+  SummarizeFarmResponse,
   GetHostRequest,
   GetHostResponse,
   GetJobRequest,
@@ -173,6 +177,18 @@ const supervisorRpcs: Record<keyof typeof SupervisorServiceService, Rpc<S>> = {
     ModifyJobsRequest,
     ModifyJobsResponse,
   ),
+  explainJob: unary(
+    "/latchwork.v1.SupervisorService/ExplainJob",
+    (c: S) => c.explainJob,
+    ExplainJobRequest,
+    ExplainJobResponse,
+  ),
+  summarizeFarm: unary(
+    "/latchwork.v1.SupervisorService/SummarizeFarm",
+    (c: S) => c.summarizeFarm,
+    SummarizeFarmRequest,
+    SummarizeFarmResponse,
+  ),
 };
 
 const workerRpcs: Record<keyof typeof WorkerServiceService, Rpc<W>> = {
@@ -268,7 +284,7 @@ try {
   const count =
     check("SupervisorService", SupervisorServiceService, supervisorRpcs, supervisor) +
     check("WorkerService", WorkerServiceService, workerRpcs, worker);
-  assert.equal(count, 18);
+  assert.equal(count, 20);
 } finally {
   supervisor.close();
   worker.close();

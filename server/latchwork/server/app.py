@@ -44,9 +44,14 @@ from .core.limits import DEFAULT_LIMITS
 from .core.model import CallbackLanguage
 from .core.visibility import ReadPolicy, Visibility
 from .file_modes import private_dir
+from .http.bridge import BridgeSocket
+from .http.sessions import AccessPolicy
+from .http.site import HttpSide, bind_http, start_http
 from .instance_lock import InstanceLock, InstanceLocked
 from .localpool import LocalPool
+from .log_format import configure_logging
 from .mailer import Mailer, MailSettings
+from .metrics import Metrics
 from .open_mode import check_open_mode
 from .output import OutputStore
 from .runner import kill_orphans
@@ -184,6 +189,11 @@ async def _serve_locked(settings: Settings, stop: asyncio.Event, lock: InstanceL
         ],
     )
     port = _listen(settings, server)
+    http_socket = bind_http(
+        settings.http_listen,
+        has_tokens=bool(tokens),
+        allow_open_network=settings.allow_open_network,
+    )
     host = settings.listen.rsplit(":", 1)[0]
     lock.describe(f"serving on {host}:{port}")
     try:
@@ -195,9 +205,11 @@ async def _serve_locked(settings: Settings, stop: asyncio.Event, lock: InstanceL
     except OSError as error:
         raise StartupError(f"{settings.database} cannot be opened: {error}") from None
     try:
-        await _run(settings, stop, server, store, tokens, port)
+        await _run(settings, stop, server, store, tokens, port, http_socket)
     finally:
         store.close()
+        if http_socket is not None:
+            http_socket.close()
 
 
 async def _run(
@@ -207,6 +219,7 @@ async def _run(
     store: SqliteStore,
     tokens: dict[str, Identity],
     port: int,
+    http_socket: socket.socket | None,
 ) -> None:
     outputs = OutputStore(settings.output_dir)
     mail = MailSettings(
@@ -257,6 +270,9 @@ async def _run(
         concurrency=settings.sandbox_workers,
         read_policy=read_policy,
     )
+    # Prometheus metrics (docs/operations.md#metrics): the HTTP side's /metrics serves
+    # metrics.exposition().
+    metrics = Metrics(supervisor, run_queue=run_queue, sandbox=sandbox)
     try:
         stale = supervisor.recover(settings.reattach_grace_seconds)
     except StorageError as error:
@@ -294,7 +310,19 @@ async def _run(
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
+    # The HTTP side calls the gRPC API over a private Unix socket (server/latchwork/server/http).
+    bridge_socket = BridgeSocket(settings.data_dir) if http_socket is not None else None
+    if bridge_socket is not None:
+        bridge_socket.add_to(server)
     await server.start()
+    http_side: HttpSide | None = None
+    if http_socket is not None and bridge_socket is not None:
+        bridge_socket.restrict()
+        access = AccessPolicy(tokens, frozenset(admins), settings.visibility)
+        http_side = await start_http(
+            http_socket, bridge_socket.address, access, metrics_text=metrics.exposition
+        )
+        print(f"latchwork serve: dashboard on {http_side.url}", flush=True)
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
 
@@ -322,6 +350,8 @@ async def _run(
 
     await stop.wait()
     log.info("shutting down")
+    if http_side is not None:
+        await http_side.stop()
     await health_servicer.enter_graceful_shutdown()
     reaper.cancel()
     timers.cancel()
@@ -339,6 +369,9 @@ async def _run(
     if pool_task is not None:
         pool_task.cancel()
     await server.stop(settings.shutdown_grace_seconds)
+    if bridge_socket is not None:
+        bridge_socket.remove()
+    metrics.close()
     print("latchwork: stopped", flush=True)
 
 
@@ -384,9 +417,5 @@ async def _retain(supervisor: Supervisor, settings: Settings) -> None:
 
 def run(settings: Settings) -> None:
     """``latchwork serve``; raises ``StartupError`` (one line for the operator) if it cannot."""
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(settings.log_format, sys.stderr)
     asyncio.run(serve(settings))

@@ -29,6 +29,10 @@ class Serve:
         parser.add_argument("--data-dir", type=Path, help="where the database and output live")
         parser.add_argument("--listen", help="address to listen on (default localhost:50051)")
         parser.add_argument(
+            "--http-listen",
+            help='dashboard and HTTP API address (default 127.0.0.1:50052; "" for none)',
+        )
+        parser.add_argument(
             "--slots", type=int, help="local worker slots (default: one per core; 0: none)"
         )
         parser.add_argument("--host", help="host name shown for local work")
@@ -51,6 +55,7 @@ class Serve:
                 config_file=args.config,
                 data_dir=args.data_dir,
                 listen=args.listen,
+                http_listen=args.http_listen,
                 slots=args.slots,
                 host=args.host,
                 allow_open_network=args.allow_open_network,

@@ -39,6 +39,9 @@ class ConfigError(ValueError):
 class Settings:
     data_dir: Path
     listen: str = "localhost:50051"
+    # The HTTP side: dashboard, JSON + event-stream API, /metrics, /healthz
+    # (docs/configuration.md#dashboard); "" turns it off.
+    http_listen: str = "127.0.0.1:50052"
     slots: int = os.cpu_count() or 1
     host: str = ""
     heartbeat_seconds: int = 5
@@ -99,6 +102,9 @@ class Settings:
     sandbox_uid_count: int = DEFAULT_UID_COUNT
     sandbox_fleet_memory_mb: int = 0
     sandbox_fleet_cpus: float = 0.0
+    # How log lines look (docs/configuration.md): "text", or "json" (JSON lines with the
+    # job/work/host/run ids, for a log collector; server/log_format.py).
+    log_format: str = "text"
 
     @property
     def database(self) -> Path:
@@ -231,6 +237,8 @@ def load_settings(
         raise ConfigError("callback_cascade_window_seconds: must be more than 0")
     if settings.run_as not in ("", "owner", "worker"):
         raise ConfigError(f"run_as = {settings.run_as!r}: use 'owner' or 'worker'")
+    if settings.log_format not in ("text", "json"):
+        raise ConfigError(f"log_format = {settings.log_format!r}: use 'text' or 'json'")
     if settings.visibility not in ("all", "own"):
         raise ConfigError(f"visibility = {settings.visibility!r}: use 'all' or 'own'")
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Iterator
 
 from .core.events import Event
 from .store import SqliteStore
@@ -19,12 +20,17 @@ class EventLog:
         self._recent: deque[Event] = deque(maxlen=window)
         self.head_seq = store.head_seq
         self._advanced = asyncio.Event()
+        # For the metrics (server/metrics.py): events published since the start, and the
+        # Subscribe streams following the log now (api/subscribe.py counts them).
+        self.published = 0
+        self.subscribers = 0
 
     def publish(self, events: list[Event]) -> None:
         """Make stored events visible to readers (they must be numbered and committed)."""
         if not events:
             return
         self._recent.extend(events)
+        self.published += len(events)
         self.head_seq = events[-1].seq
         self._advanced.set()
         self._advanced = asyncio.Event()
@@ -38,6 +44,10 @@ class EventLog:
             stop = min(start + limit, len(self._recent))
             return [self._recent[i] for i in range(start, stop)]
         return self._store.read_events(after_seq, limit)
+
+    def newest_first(self) -> Iterator[Event]:
+        """The remembered events, newest first (the in-memory window only)."""
+        return reversed(self._recent)
 
     def forget_before(self, oldest: int) -> None:
         """Drop remembered events the store no longer retains, so both tell the same story."""

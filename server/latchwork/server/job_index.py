@@ -87,6 +87,11 @@ class JobIndex:
     def get_job(self, job_id: int) -> Job | None:
         return self.jobs.get(job_id)
 
+    def jobs_in_any_order(self) -> list[Job]:
+        """Every job, removed ones included, unsorted: for counting, where all_jobs' sort of
+        100,000 jobs would be the larger part of the cost."""
+        return list(self.jobs.values())
+
     def all_jobs(self) -> list[Job]:
         """Every job, removed ones included, in id order."""
         return sorted(self.jobs.values(), key=lambda job: job.id)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Protocol
 
 from . import job_index
@@ -77,6 +77,8 @@ class EventFeed(Protocol):
     def read(self, after_seq: int, limit: int) -> list[Event]: ...
 
     def oldest_seq(self) -> int: ...
+
+    def newest_first(self) -> Iterator[Event]: ...
 
     async def wait_beyond(self, seq: int, timeout: float) -> bool: ...
 
@@ -178,6 +180,7 @@ class Supervisor:
         # --- the model (JobIndex) ---
         self.get_job = index.get_job
         self.all_jobs = index.all_jobs
+        self.jobs_in_any_order = index.jobs_in_any_order
         self.job_by_label = index.job_by_label
         self.children_of = index.children_of
         self.subtree = index.subtree
@@ -223,6 +226,7 @@ class Supervisor:
         self.requeue_all = leases.requeue_all
         # --- routing: licences, why a job waits (RoutingState) ---
         self.waiting_reasons = routing.waiting_reasons
+        self.wait_explanation = routing.wait_explanation
         self.worker_heartbeat = leases.heartbeat
         # --- the farm's hosts (HostRegistry) ---
         self.list_hosts = hosts.hosts

@@ -95,6 +95,18 @@ class AsyncClient(BaseClient["SupervisorServiceAsyncStub"]):
         response = await self._call(self._stub.GetJob, requests.get_job(job_id))
         return response.job  # type: ignore[no-any-return]
 
+    async def explain_job(self, job_id: int) -> supervisor_pb2.ExplainJobResponse:
+        """Why the job is where it is: each callback's trigger with every atom latched (and
+        by which event's seq) or awaited, per ``*`` binding, and routing's reasons."""
+        request = requests.explain_job(job_id)
+        return await self._call(self._stub.ExplainJob, request)  # type: ignore[no-any-return]
+
+    async def summarize_farm(self) -> supervisor_pb2.SummarizeFarmResponse:
+        """The farm at a glance, as this caller reads it: jobs and frames by status (keyed by
+        the enums' names) and the newest failures."""
+        request = supervisor_pb2.SummarizeFarmRequest()
+        return await self._call(self._stub.SummarizeFarm, request)  # type: ignore[no-any-return]
+
     async def list_jobs(self, **filters: Any) -> AsyncIterator[job_pb2.Job]:
         """Every job matching ``filters`` (ListJobsRequest fields), page after page."""
         token = ""

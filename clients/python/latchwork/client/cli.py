@@ -23,7 +23,7 @@ from typing import Protocol
 
 import grpc
 
-from . import cli_control, cli_hosts, cli_jobs, cli_triggers, cli_watch
+from . import cli_control, cli_hosts, cli_jobs, cli_triggers, cli_watch, cli_why
 from .client import Client, LatchworkError
 from .exit_codes import EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE
 from .jobspec import JobSpecError
@@ -83,6 +83,7 @@ def _parser(contributed: Mapping[str, Command]) -> argparse.ArgumentParser:
     cli_control.configure_actions(sub)
     cli_jobs.configure_logs(sub)
     cli_triggers.configure(sub)
+    cli_why.configure(sub)
     cli_hosts.configure(sub)
     return parser
 
@@ -92,6 +93,7 @@ _HANDLERS: dict[str, Callable[[Client, argparse.Namespace], int]] = {
     **cli_jobs.HANDLERS,
     **cli_watch.HANDLERS,
     **cli_triggers.HANDLERS,
+    **cli_why.HANDLERS,
     **cli_hosts.HANDLERS,
 }
 _CLIENT_COMMANDS = frozenset(_HANDLERS)

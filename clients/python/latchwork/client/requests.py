@@ -149,6 +149,11 @@ def get_job(job_id: int) -> supervisor_pb2.GetJobRequest:
 
 
 @_builder
+def explain_job(job_id: int) -> supervisor_pb2.ExplainJobRequest:
+    return supervisor_pb2.ExplainJobRequest(job_id=job_id)
+
+
+@_builder
 def list_jobs(token: str, filters: Mapping[str, Any]) -> supervisor_pb2.ListJobsRequest:
     return supervisor_pb2.ListJobsRequest(page_token=token, **filters)
 

@@ -19,6 +19,7 @@ from ..core.errors import OutOfRange
 from ..core.events import Event
 from ..core.filters import EventFilter
 from ..core.visibility import EVERYTHING, ReadScope
+from ..eventlog import EventLog
 from ..supervisor import Supervisor
 from . import convert
 
@@ -73,26 +74,38 @@ async def subscription(
                 f"events after seq {cursor} are no longer retained; the oldest is {oldest}"
             )
     heartbeat = request.heartbeat_seconds or heartbeat_seconds
-    while True:
-        batch = log.read(cursor, STREAM_BATCH)
-        if batch and batch[0].seq != cursor + 1 and cursor > 0:
-            # The events after the cursor were trimmed while this subscriber lagged:
-            # say so, never skip them silently.
-            raise OutOfRange(
-                f"events after seq {cursor} are no longer retained; the oldest is {batch[0].seq}"
-            )
-        if batch:
-            for event in batch:
-                if event_filter.matches(event) and scope.sees_event(event):
-                    yield encode(event)
-            cursor = batch[-1].seq
-            continue
-        if not await log.wait_beyond(cursor, heartbeat):
-            yield supervisor_pb2.SubscribeResponse(
-                heartbeat=supervisor_pb2.Heartbeat(
-                    head_seq=log.head_seq, time=convert.timestamp(time.time())
+    # Counted while it follows the log (the metrics' latchwork_subscribers).
+    counted = log if isinstance(log, EventLog) else None
+    if counted is not None:
+        counted.subscribers += 1
+    # Whether the caught-up heartbeat (request.caught_up_heartbeat) is still to be sent.
+    announce = request.caught_up_heartbeat
+    try:
+        while True:
+            batch = log.read(cursor, STREAM_BATCH)
+            if batch and batch[0].seq != cursor + 1 and cursor > 0:
+                # The events after the cursor were trimmed while this subscriber lagged:
+                # say so, never skip them silently.
+                raise OutOfRange(
+                    f"events after seq {cursor} are no longer retained; "
+                    f"the oldest is {batch[0].seq}"
                 )
-            )
+            if batch:
+                for event in batch:
+                    if event_filter.matches(event) and scope.sees_event(event):
+                        yield encode(event)
+                cursor = batch[-1].seq
+                continue
+            if announce or not await log.wait_beyond(cursor, heartbeat):
+                announce = False
+                yield supervisor_pb2.SubscribeResponse(
+                    heartbeat=supervisor_pb2.Heartbeat(
+                        head_seq=log.head_seq, time=convert.timestamp(time.time())
+                    )
+                )
+    finally:
+        if counted is not None:
+            counted.subscribers -= 1
 
 
 def _job_matches(event_filter: EventFilter, job_id: int, pgrp: int, label: str, user: str) -> bool:

@@ -29,6 +29,8 @@ from ..supervisor import JobQuery, Supervisor
 from . import checks, convert, host_rpcs, modify_request, page_tokens
 from .encoded_events import EncodedEvents
 from .errors import Context
+from .explain import explain_job_rpc
+from .farm_summary import FarmSummaries
 from .ownership import caller_name, require_owner, require_tree_owner
 from .page_tokens import BadPageToken, Listing
 from .subscribe import subscription
@@ -118,6 +120,7 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
         self.supervisor = supervisor
         self.heartbeat_seconds = heartbeat_seconds
         self.read_policy = read_policy or ReadPolicy()
+        self.farm_summaries = FarmSummaries(supervisor)
         # Events go out pre-encoded (registration.add_supervisor_service lets bytes through).
         self.encoded = EncodedEvents()
 
@@ -394,6 +397,17 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
             ],
             seq=seq,
         )
+
+    async def ExplainJob(
+        self, request: supervisor_pb2.ExplainJobRequest, context: Context
+    ) -> supervisor_pb2.ExplainJobResponse:
+        scope = caller_scope(self.read_policy, context)
+        return explain_job_rpc(self.supervisor, scope, request)
+
+    async def SummarizeFarm(
+        self, request: supervisor_pb2.SummarizeFarmRequest, context: Context
+    ) -> supervisor_pb2.SummarizeFarmResponse:
+        return await self.farm_summaries.summary(caller_scope(self.read_policy, context))
 
     async def ValidateTrigger(
         self, request: supervisor_pb2.ValidateTriggerRequest, context: Context

@@ -277,6 +277,12 @@ export interface SubscribeRequest {
    * otherwise 1 to 3600).
    */
   heartbeatSeconds: number;
+  /**
+   * Send a heartbeat at once when the stream has caught up with the log's head
+   * (the end of the replay after `after_seq`, like Kubernetes' initial-events-end
+   * bookmark): a reader of past events knows when it has them all.
+   */
+  caughtUpHeartbeat: boolean;
 }
 
 /** A heartbeat: the stream is alive and the log's head is at `head_seq`. */
@@ -645,6 +651,131 @@ export interface ModifyJobsResponse {
   seq: number;
 }
 
+/** Nothing to choose: the summary covers every job the caller may read. */
+export interface SummarizeFarmRequest {
+}
+
+/** The farm at a glance. */
+export interface SummarizeFarmResponse {
+  /**
+   * Jobs by status, keyed by JobStatus name ("JOB_STATUS_RUNNING"); a status
+   * with no job is left out.
+   */
+  jobsByStatus: { [key: string]: number };
+  /** Work items by status, keyed by WorkStatus name ("WORK_STATUS_COMPLETE"). */
+  framesByStatus: { [key: string]: number };
+  /**
+   * The newest `failed` events of jobs the caller reads, newest first (at
+   * most 20, from the newest 50,000 events).
+   */
+  recentFailures: Event[];
+  /** The log's head when the summary was made. */
+  headSeq: number;
+  /** The names of the jobs in `recent_failures`, by job id. */
+  jobNames: { [key: number]: string };
+}
+
+export interface SummarizeFarmResponse_JobsByStatusEntry {
+  key: string;
+  value: number;
+}
+
+export interface SummarizeFarmResponse_FramesByStatusEntry {
+  key: string;
+  value: number;
+}
+
+export interface SummarizeFarmResponse_JobNamesEntry {
+  key: number;
+  value: string;
+}
+
+/** Which job to explain. */
+export interface ExplainJobRequest {
+  /** The job's id. */
+  jobId: number;
+}
+
+/** Why a job is where it is. */
+export interface ExplainJobResponse {
+  /** The job's id. */
+  jobId: number;
+  /**
+   * One sentence: why the job is where it is ("blocked: waits for 1 of 2
+   * callbacks", "pending: no host can ever run this job: ...").
+   */
+  statusReason: string;
+  /** Every callback of the job, in the order they were added. */
+  callbacks: CallbackExplanation[];
+  /**
+   * Why routing keeps the job's pending work from running ("all 4 hosts:
+   * requirements not met: host.memory >= 64000", "licence nuke 10/10 in
+   * use"); empty when routing is not why.
+   */
+  routingReasons: string[];
+}
+
+/** One callback's trigger and what of it holds now. */
+export interface CallbackExplanation {
+  /** The callback's id. */
+  callbackId: number;
+  /** Its trigger expression as written (the nodes' offsets index into it). */
+  triggers: string;
+  /** Its code (for dependency callbacks, the action they take). */
+  code: string;
+  /** Whether the job's `dependency` attribute added it. */
+  fromDependency: boolean;
+  /** How many times it has fired. */
+  fired: number;
+  /** Whether it can fire no more: it reached its `max` or was suspended. */
+  satisfied: boolean;
+  /** The trigger as a tree; `latched` ignores `*` bindings (see `bindings`). */
+  root?:
+    | TriggerNode
+    | undefined;
+  /**
+   * For a trigger with `*` atoms: each binding latched so far (the first
+   * 100 by name; `more_bindings` counts the rest).
+   */
+  bindings: BindingExplanation[];
+  /** How many bindings were left out of `bindings`. */
+  moreBindings: number;
+}
+
+/** A node of a trigger's tree. */
+export interface TriggerNode {
+  /** "and", "or", "not" or "atom". */
+  kind: string;
+  /** The atom's or sub-expression's text, canonical. */
+  text: string;
+  /** Character offset of the node in the callback's `triggers`. */
+  offset: number;
+  /**
+   * Whether this node holds now (for the callback as a whole, ignoring
+   * bindings).
+   */
+  latched: boolean;
+  /**
+   * For an atom: the seq of the event that latched it (0: not latched, or
+   * latched before the supervisor kept seqs).
+   */
+  latchedSeq: number;
+  /** For an atom: the job it watches (0: a host or global atom). */
+  watchesJobId: number;
+  /** The operands of an "and", "or" or "not". */
+  children: TriggerNode[];
+}
+
+/** The atoms of a trigger as one `*` binding sees them. */
+export interface BindingExplanation {
+  /** The work item, subjob or host name `*` stands for. */
+  binding: string;
+  /** Whether the trigger holds for this binding now. */
+  satisfied: boolean;
+  /** Every atom of the trigger, left to right, latched or not for it. */
+  atoms: TriggerNode[];
+}
+
 function createBaseSubmitRequest(): SubmitRequest {
   return { jobs: [], pgrp: 0, requestId: "" };
 }
@@ -863,6 +994,7 @@ function createBaseSubscribeRequest(): SubscribeRequest {
     afterSeq: 0,
     snapshot: false,
     heartbeatSeconds: 0,
+    caughtUpHeartbeat: false,
   };
 }
 
@@ -913,6 +1045,9 @@ export const SubscribeRequest: MessageFns<SubscribeRequest> = {
     }
     if (message.heartbeatSeconds !== 0) {
       writer.uint32(80).int32(message.heartbeatSeconds);
+    }
+    if (message.caughtUpHeartbeat !== false) {
+      writer.uint32(88).bool(message.caughtUpHeartbeat);
     }
     return writer;
   },
@@ -1050,6 +1185,14 @@ export const SubscribeRequest: MessageFns<SubscribeRequest> = {
             message.heartbeatSeconds = reader.int32();
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.caughtUpHeartbeat = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1090,6 +1233,11 @@ export const SubscribeRequest: MessageFns<SubscribeRequest> = {
         : isSet(object.heartbeat_seconds)
         ? globalThis.Number(object.heartbeat_seconds)
         : 0,
+      caughtUpHeartbeat: isSet(object.caughtUpHeartbeat)
+        ? globalThis.Boolean(object.caughtUpHeartbeat)
+        : isSet(object.caught_up_heartbeat)
+        ? globalThis.Boolean(object.caught_up_heartbeat)
+        : false,
     };
   },
 
@@ -1125,6 +1273,9 @@ export const SubscribeRequest: MessageFns<SubscribeRequest> = {
     if (message.heartbeatSeconds !== 0) {
       obj.heartbeatSeconds = Math.round(message.heartbeatSeconds);
     }
+    if (message.caughtUpHeartbeat !== false) {
+      obj.caughtUpHeartbeat = message.caughtUpHeartbeat;
+    }
     return obj;
   },
 
@@ -1143,6 +1294,7 @@ export const SubscribeRequest: MessageFns<SubscribeRequest> = {
     message.afterSeq = object.afterSeq ?? 0;
     message.snapshot = object.snapshot ?? false;
     message.heartbeatSeconds = object.heartbeatSeconds ?? 0;
+    message.caughtUpHeartbeat = object.caughtUpHeartbeat ?? false;
     return message;
   },
 };
@@ -4704,6 +4856,1298 @@ export const ModifyJobsResponse: MessageFns<ModifyJobsResponse> = {
   },
 };
 
+function createBaseSummarizeFarmRequest(): SummarizeFarmRequest {
+  return {};
+}
+
+export const SummarizeFarmRequest: MessageFns<SummarizeFarmRequest> = {
+  encode(_: SummarizeFarmRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SummarizeFarmRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSummarizeFarmRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): SummarizeFarmRequest {
+    return {};
+  },
+
+  toJSON(_: SummarizeFarmRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SummarizeFarmRequest>, I>>(base?: I): SummarizeFarmRequest {
+    return SummarizeFarmRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SummarizeFarmRequest>, I>>(_: I): SummarizeFarmRequest {
+    const message = createBaseSummarizeFarmRequest();
+    return message;
+  },
+};
+
+function createBaseSummarizeFarmResponse(): SummarizeFarmResponse {
+  return { jobsByStatus: {}, framesByStatus: {}, recentFailures: [], headSeq: 0, jobNames: {} };
+}
+
+export const SummarizeFarmResponse: MessageFns<SummarizeFarmResponse> = {
+  encode(message: SummarizeFarmResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    globalThis.Object.entries(message.jobsByStatus).forEach(([key, value]: [string, number]) => {
+      SummarizeFarmResponse_JobsByStatusEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
+    });
+    globalThis.Object.entries(message.framesByStatus).forEach(([key, value]: [string, number]) => {
+      SummarizeFarmResponse_FramesByStatusEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
+    for (const v of message.recentFailures) {
+      Event.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.headSeq !== 0) {
+      writer.uint32(32).int64(message.headSeq);
+    }
+    globalThis.Object.entries(message.jobNames).forEach(([key, value]: [string, string]) => {
+      SummarizeFarmResponse_JobNamesEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SummarizeFarmResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSummarizeFarmResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const entry1 = SummarizeFarmResponse_JobsByStatusEntry.decode(reader, reader.uint32());
+            if (entry1.value !== undefined) {
+              message.jobsByStatus[entry1.key] = entry1.value;
+            }
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const entry2 = SummarizeFarmResponse_FramesByStatusEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.framesByStatus[entry2.key] = entry2.value;
+            }
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.recentFailures.push(Event.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.headSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            const entry5 = SummarizeFarmResponse_JobNamesEntry.decode(reader, reader.uint32());
+            if (entry5.value !== undefined) {
+              message.jobNames[entry5.key] = entry5.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SummarizeFarmResponse {
+    return {
+      jobsByStatus: isObject(object.jobsByStatus)
+        ? (globalThis.Object.entries(object.jobsByStatus) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.jobs_by_status)
+        ? (globalThis.Object.entries(object.jobs_by_status) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      framesByStatus: isObject(object.framesByStatus)
+        ? (globalThis.Object.entries(object.framesByStatus) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.frames_by_status)
+        ? (globalThis.Object.entries(object.frames_by_status) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      recentFailures: globalThis.Array.isArray(object?.recentFailures)
+        ? object.recentFailures.map((e: any) => Event.fromJSON(e))
+        : globalThis.Array.isArray(object?.recent_failures)
+        ? object.recent_failures.map((e: any) => Event.fromJSON(e))
+        : [],
+      headSeq: isSet(object.headSeq)
+        ? globalThis.Number(object.headSeq)
+        : isSet(object.head_seq)
+        ? globalThis.Number(object.head_seq)
+        : 0,
+      jobNames: isObject(object.jobNames)
+        ? (globalThis.Object.entries(object.jobNames) as [string, any][]).reduce(
+          (acc: { [key: number]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, globalThis.Number(key), {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.job_names)
+        ? (globalThis.Object.entries(object.job_names) as [string, any][]).reduce(
+          (acc: { [key: number]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, globalThis.Number(key), {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: SummarizeFarmResponse): unknown {
+    const obj: any = {};
+    if (message.jobsByStatus) {
+      const entries = globalThis.Object.entries(message.jobsByStatus) as [string, number][];
+      if (entries.length > 0) {
+        obj.jobsByStatus = {};
+        entries.forEach(([k, v]) => {
+          obj.jobsByStatus[k] = Math.round(v);
+        });
+      }
+    }
+    if (message.framesByStatus) {
+      const entries = globalThis.Object.entries(message.framesByStatus) as [string, number][];
+      if (entries.length > 0) {
+        obj.framesByStatus = {};
+        entries.forEach(([k, v]) => {
+          obj.framesByStatus[k] = Math.round(v);
+        });
+      }
+    }
+    if (message.recentFailures?.length) {
+      obj.recentFailures = message.recentFailures.map((e) => Event.toJSON(e));
+    }
+    if (message.headSeq !== 0) {
+      obj.headSeq = Math.round(message.headSeq);
+    }
+    if (message.jobNames) {
+      const entries = globalThis.Object.entries(message.jobNames) as [string, string][];
+      if (entries.length > 0) {
+        obj.jobNames = {};
+        entries.forEach(([k, v]) => {
+          obj.jobNames[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SummarizeFarmResponse>, I>>(base?: I): SummarizeFarmResponse {
+    return SummarizeFarmResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SummarizeFarmResponse>, I>>(object: I): SummarizeFarmResponse {
+    const message = createBaseSummarizeFarmResponse();
+    message.jobsByStatus = (globalThis.Object.entries(object.jobsByStatus ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.framesByStatus = (globalThis.Object.entries(object.framesByStatus ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.recentFailures = object.recentFailures?.map((e) => Event.fromPartial(e)) || [];
+    message.headSeq = object.headSeq ?? 0;
+    message.jobNames = (globalThis.Object.entries(object.jobNames ?? {}) as [string, string][]).reduce(
+      (acc: { [key: number]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[globalThis.Number(key)] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseSummarizeFarmResponse_JobsByStatusEntry(): SummarizeFarmResponse_JobsByStatusEntry {
+  return { key: "", value: 0 };
+}
+
+export const SummarizeFarmResponse_JobsByStatusEntry: MessageFns<SummarizeFarmResponse_JobsByStatusEntry> = {
+  encode(message: SummarizeFarmResponse_JobsByStatusEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).int64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SummarizeFarmResponse_JobsByStatusEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSummarizeFarmResponse_JobsByStatusEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SummarizeFarmResponse_JobsByStatusEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: SummarizeFarmResponse_JobsByStatusEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SummarizeFarmResponse_JobsByStatusEntry>, I>>(
+    base?: I,
+  ): SummarizeFarmResponse_JobsByStatusEntry {
+    return SummarizeFarmResponse_JobsByStatusEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SummarizeFarmResponse_JobsByStatusEntry>, I>>(
+    object: I,
+  ): SummarizeFarmResponse_JobsByStatusEntry {
+    const message = createBaseSummarizeFarmResponse_JobsByStatusEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseSummarizeFarmResponse_FramesByStatusEntry(): SummarizeFarmResponse_FramesByStatusEntry {
+  return { key: "", value: 0 };
+}
+
+export const SummarizeFarmResponse_FramesByStatusEntry: MessageFns<SummarizeFarmResponse_FramesByStatusEntry> = {
+  encode(message: SummarizeFarmResponse_FramesByStatusEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).int64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SummarizeFarmResponse_FramesByStatusEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSummarizeFarmResponse_FramesByStatusEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SummarizeFarmResponse_FramesByStatusEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: SummarizeFarmResponse_FramesByStatusEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SummarizeFarmResponse_FramesByStatusEntry>, I>>(
+    base?: I,
+  ): SummarizeFarmResponse_FramesByStatusEntry {
+    return SummarizeFarmResponse_FramesByStatusEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SummarizeFarmResponse_FramesByStatusEntry>, I>>(
+    object: I,
+  ): SummarizeFarmResponse_FramesByStatusEntry {
+    const message = createBaseSummarizeFarmResponse_FramesByStatusEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseSummarizeFarmResponse_JobNamesEntry(): SummarizeFarmResponse_JobNamesEntry {
+  return { key: 0, value: "" };
+}
+
+export const SummarizeFarmResponse_JobNamesEntry: MessageFns<SummarizeFarmResponse_JobNamesEntry> = {
+  encode(message: SummarizeFarmResponse_JobNamesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== 0) {
+      writer.uint32(8).int64(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SummarizeFarmResponse_JobNamesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSummarizeFarmResponse_JobNamesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.key = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SummarizeFarmResponse_JobNamesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.Number(object.key) : 0,
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: SummarizeFarmResponse_JobNamesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== 0) {
+      obj.key = Math.round(message.key);
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SummarizeFarmResponse_JobNamesEntry>, I>>(
+    base?: I,
+  ): SummarizeFarmResponse_JobNamesEntry {
+    return SummarizeFarmResponse_JobNamesEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SummarizeFarmResponse_JobNamesEntry>, I>>(
+    object: I,
+  ): SummarizeFarmResponse_JobNamesEntry {
+    const message = createBaseSummarizeFarmResponse_JobNamesEntry();
+    message.key = object.key ?? 0;
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseExplainJobRequest(): ExplainJobRequest {
+  return { jobId: 0 };
+}
+
+export const ExplainJobRequest: MessageFns<ExplainJobRequest> = {
+  encode(message: ExplainJobRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== 0) {
+      writer.uint32(8).int64(message.jobId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExplainJobRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExplainJobRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.jobId = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExplainJobRequest {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.Number(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.Number(object.job_id)
+        : 0,
+    };
+  },
+
+  toJSON(message: ExplainJobRequest): unknown {
+    const obj: any = {};
+    if (message.jobId !== 0) {
+      obj.jobId = Math.round(message.jobId);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExplainJobRequest>, I>>(base?: I): ExplainJobRequest {
+    return ExplainJobRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExplainJobRequest>, I>>(object: I): ExplainJobRequest {
+    const message = createBaseExplainJobRequest();
+    message.jobId = object.jobId ?? 0;
+    return message;
+  },
+};
+
+function createBaseExplainJobResponse(): ExplainJobResponse {
+  return { jobId: 0, statusReason: "", callbacks: [], routingReasons: [] };
+}
+
+export const ExplainJobResponse: MessageFns<ExplainJobResponse> = {
+  encode(message: ExplainJobResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== 0) {
+      writer.uint32(8).int64(message.jobId);
+    }
+    if (message.statusReason !== "") {
+      writer.uint32(18).string(message.statusReason);
+    }
+    for (const v of message.callbacks) {
+      CallbackExplanation.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.routingReasons) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExplainJobResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExplainJobResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.jobId = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.statusReason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.callbacks.push(CallbackExplanation.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.routingReasons.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExplainJobResponse {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.Number(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.Number(object.job_id)
+        : 0,
+      statusReason: isSet(object.statusReason)
+        ? globalThis.String(object.statusReason)
+        : isSet(object.status_reason)
+        ? globalThis.String(object.status_reason)
+        : "",
+      callbacks: globalThis.Array.isArray(object?.callbacks)
+        ? object.callbacks.map((e: any) => CallbackExplanation.fromJSON(e))
+        : [],
+      routingReasons: globalThis.Array.isArray(object?.routingReasons)
+        ? object.routingReasons.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.routing_reasons)
+        ? object.routing_reasons.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ExplainJobResponse): unknown {
+    const obj: any = {};
+    if (message.jobId !== 0) {
+      obj.jobId = Math.round(message.jobId);
+    }
+    if (message.statusReason !== "") {
+      obj.statusReason = message.statusReason;
+    }
+    if (message.callbacks?.length) {
+      obj.callbacks = message.callbacks.map((e) => CallbackExplanation.toJSON(e));
+    }
+    if (message.routingReasons?.length) {
+      obj.routingReasons = message.routingReasons;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExplainJobResponse>, I>>(base?: I): ExplainJobResponse {
+    return ExplainJobResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExplainJobResponse>, I>>(object: I): ExplainJobResponse {
+    const message = createBaseExplainJobResponse();
+    message.jobId = object.jobId ?? 0;
+    message.statusReason = object.statusReason ?? "";
+    message.callbacks = object.callbacks?.map((e) => CallbackExplanation.fromPartial(e)) || [];
+    message.routingReasons = object.routingReasons?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseCallbackExplanation(): CallbackExplanation {
+  return {
+    callbackId: 0,
+    triggers: "",
+    code: "",
+    fromDependency: false,
+    fired: 0,
+    satisfied: false,
+    root: undefined,
+    bindings: [],
+    moreBindings: 0,
+  };
+}
+
+export const CallbackExplanation: MessageFns<CallbackExplanation> = {
+  encode(message: CallbackExplanation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.callbackId !== 0) {
+      writer.uint32(8).int64(message.callbackId);
+    }
+    if (message.triggers !== "") {
+      writer.uint32(18).string(message.triggers);
+    }
+    if (message.code !== "") {
+      writer.uint32(26).string(message.code);
+    }
+    if (message.fromDependency !== false) {
+      writer.uint32(32).bool(message.fromDependency);
+    }
+    if (message.fired !== 0) {
+      writer.uint32(40).int32(message.fired);
+    }
+    if (message.satisfied !== false) {
+      writer.uint32(48).bool(message.satisfied);
+    }
+    if (message.root !== undefined) {
+      TriggerNode.encode(message.root, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.bindings) {
+      BindingExplanation.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.moreBindings !== 0) {
+      writer.uint32(72).int32(message.moreBindings);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CallbackExplanation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCallbackExplanation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.callbackId = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.triggers = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.fromDependency = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.fired = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.satisfied = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.root = TriggerNode.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.bindings.push(BindingExplanation.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.moreBindings = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CallbackExplanation {
+    return {
+      callbackId: isSet(object.callbackId)
+        ? globalThis.Number(object.callbackId)
+        : isSet(object.callback_id)
+        ? globalThis.Number(object.callback_id)
+        : 0,
+      triggers: isSet(object.triggers) ? globalThis.String(object.triggers) : "",
+      code: isSet(object.code) ? globalThis.String(object.code) : "",
+      fromDependency: isSet(object.fromDependency)
+        ? globalThis.Boolean(object.fromDependency)
+        : isSet(object.from_dependency)
+        ? globalThis.Boolean(object.from_dependency)
+        : false,
+      fired: isSet(object.fired) ? globalThis.Number(object.fired) : 0,
+      satisfied: isSet(object.satisfied) ? globalThis.Boolean(object.satisfied) : false,
+      root: isSet(object.root) ? TriggerNode.fromJSON(object.root) : undefined,
+      bindings: globalThis.Array.isArray(object?.bindings)
+        ? object.bindings.map((e: any) => BindingExplanation.fromJSON(e))
+        : [],
+      moreBindings: isSet(object.moreBindings)
+        ? globalThis.Number(object.moreBindings)
+        : isSet(object.more_bindings)
+        ? globalThis.Number(object.more_bindings)
+        : 0,
+    };
+  },
+
+  toJSON(message: CallbackExplanation): unknown {
+    const obj: any = {};
+    if (message.callbackId !== 0) {
+      obj.callbackId = Math.round(message.callbackId);
+    }
+    if (message.triggers !== "") {
+      obj.triggers = message.triggers;
+    }
+    if (message.code !== "") {
+      obj.code = message.code;
+    }
+    if (message.fromDependency !== false) {
+      obj.fromDependency = message.fromDependency;
+    }
+    if (message.fired !== 0) {
+      obj.fired = Math.round(message.fired);
+    }
+    if (message.satisfied !== false) {
+      obj.satisfied = message.satisfied;
+    }
+    if (message.root !== undefined) {
+      obj.root = TriggerNode.toJSON(message.root);
+    }
+    if (message.bindings?.length) {
+      obj.bindings = message.bindings.map((e) => BindingExplanation.toJSON(e));
+    }
+    if (message.moreBindings !== 0) {
+      obj.moreBindings = Math.round(message.moreBindings);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CallbackExplanation>, I>>(base?: I): CallbackExplanation {
+    return CallbackExplanation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CallbackExplanation>, I>>(object: I): CallbackExplanation {
+    const message = createBaseCallbackExplanation();
+    message.callbackId = object.callbackId ?? 0;
+    message.triggers = object.triggers ?? "";
+    message.code = object.code ?? "";
+    message.fromDependency = object.fromDependency ?? false;
+    message.fired = object.fired ?? 0;
+    message.satisfied = object.satisfied ?? false;
+    message.root = (object.root !== undefined && object.root !== null)
+      ? TriggerNode.fromPartial(object.root)
+      : undefined;
+    message.bindings = object.bindings?.map((e) => BindingExplanation.fromPartial(e)) || [];
+    message.moreBindings = object.moreBindings ?? 0;
+    return message;
+  },
+};
+
+function createBaseTriggerNode(): TriggerNode {
+  return { kind: "", text: "", offset: 0, latched: false, latchedSeq: 0, watchesJobId: 0, children: [] };
+}
+
+export const TriggerNode: MessageFns<TriggerNode> = {
+  encode(message: TriggerNode, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== "") {
+      writer.uint32(10).string(message.kind);
+    }
+    if (message.text !== "") {
+      writer.uint32(18).string(message.text);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(24).int32(message.offset);
+    }
+    if (message.latched !== false) {
+      writer.uint32(32).bool(message.latched);
+    }
+    if (message.latchedSeq !== 0) {
+      writer.uint32(40).int64(message.latchedSeq);
+    }
+    if (message.watchesJobId !== 0) {
+      writer.uint32(48).int64(message.watchesJobId);
+    }
+    for (const v of message.children) {
+      TriggerNode.encode(v!, writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TriggerNode {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTriggerNode();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.offset = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.latched = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.latchedSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.watchesJobId = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.children.push(TriggerNode.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TriggerNode {
+    return {
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      text: isSet(object.text) ? globalThis.String(object.text) : "",
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      latched: isSet(object.latched) ? globalThis.Boolean(object.latched) : false,
+      latchedSeq: isSet(object.latchedSeq)
+        ? globalThis.Number(object.latchedSeq)
+        : isSet(object.latched_seq)
+        ? globalThis.Number(object.latched_seq)
+        : 0,
+      watchesJobId: isSet(object.watchesJobId)
+        ? globalThis.Number(object.watchesJobId)
+        : isSet(object.watches_job_id)
+        ? globalThis.Number(object.watches_job_id)
+        : 0,
+      children: globalThis.Array.isArray(object?.children)
+        ? object.children.map((e: any) => TriggerNode.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: TriggerNode): unknown {
+    const obj: any = {};
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.text !== "") {
+      obj.text = message.text;
+    }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    if (message.latched !== false) {
+      obj.latched = message.latched;
+    }
+    if (message.latchedSeq !== 0) {
+      obj.latchedSeq = Math.round(message.latchedSeq);
+    }
+    if (message.watchesJobId !== 0) {
+      obj.watchesJobId = Math.round(message.watchesJobId);
+    }
+    if (message.children?.length) {
+      obj.children = message.children.map((e) => TriggerNode.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TriggerNode>, I>>(base?: I): TriggerNode {
+    return TriggerNode.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TriggerNode>, I>>(object: I): TriggerNode {
+    const message = createBaseTriggerNode();
+    message.kind = object.kind ?? "";
+    message.text = object.text ?? "";
+    message.offset = object.offset ?? 0;
+    message.latched = object.latched ?? false;
+    message.latchedSeq = object.latchedSeq ?? 0;
+    message.watchesJobId = object.watchesJobId ?? 0;
+    message.children = object.children?.map((e) => TriggerNode.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBindingExplanation(): BindingExplanation {
+  return { binding: "", satisfied: false, atoms: [] };
+}
+
+export const BindingExplanation: MessageFns<BindingExplanation> = {
+  encode(message: BindingExplanation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.binding !== "") {
+      writer.uint32(10).string(message.binding);
+    }
+    if (message.satisfied !== false) {
+      writer.uint32(16).bool(message.satisfied);
+    }
+    for (const v of message.atoms) {
+      TriggerNode.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BindingExplanation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBindingExplanation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.binding = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.satisfied = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.atoms.push(TriggerNode.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BindingExplanation {
+    return {
+      binding: isSet(object.binding) ? globalThis.String(object.binding) : "",
+      satisfied: isSet(object.satisfied) ? globalThis.Boolean(object.satisfied) : false,
+      atoms: globalThis.Array.isArray(object?.atoms) ? object.atoms.map((e: any) => TriggerNode.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: BindingExplanation): unknown {
+    const obj: any = {};
+    if (message.binding !== "") {
+      obj.binding = message.binding;
+    }
+    if (message.satisfied !== false) {
+      obj.satisfied = message.satisfied;
+    }
+    if (message.atoms?.length) {
+      obj.atoms = message.atoms.map((e) => TriggerNode.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BindingExplanation>, I>>(base?: I): BindingExplanation {
+    return BindingExplanation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BindingExplanation>, I>>(object: I): BindingExplanation {
+    const message = createBaseBindingExplanation();
+    message.binding = object.binding ?? "";
+    message.satisfied = object.satisfied ?? false;
+    message.atoms = object.atoms?.map((e) => TriggerNode.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * The supervisor: submit jobs, watch their events, control them.
  *
@@ -4880,6 +6324,35 @@ export const SupervisorServiceService = {
     responseSerialize: (value: ModifyJobsResponse): Buffer => Buffer.from(ModifyJobsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ModifyJobsResponse => ModifyJobsResponse.decode(value),
   },
+  /**
+   * Why a job is where it is: each callback's trigger as a tree with every
+   * atom latched (and by which event) or awaited, per `*` binding, and why
+   * routing keeps its pending work from running (docs/why.md).
+   */
+  explainJob: {
+    path: "/latchwork.v1.SupervisorService/ExplainJob" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExplainJobRequest): Buffer => Buffer.from(ExplainJobRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExplainJobRequest => ExplainJobRequest.decode(value),
+    responseSerialize: (value: ExplainJobResponse): Buffer => Buffer.from(ExplainJobResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExplainJobResponse => ExplainJobResponse.decode(value),
+  },
+  /**
+   * The farm at a glance, as the caller may read it: jobs and frames by
+   * status, the newest failures. What a dashboard's overview shows: one pass
+   * over the jobs, shared by callers who read the same jobs for a second.
+   */
+  summarizeFarm: {
+    path: "/latchwork.v1.SupervisorService/SummarizeFarm" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SummarizeFarmRequest): Buffer => Buffer.from(SummarizeFarmRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SummarizeFarmRequest => SummarizeFarmRequest.decode(value),
+    responseSerialize: (value: SummarizeFarmResponse): Buffer =>
+      Buffer.from(SummarizeFarmResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SummarizeFarmResponse => SummarizeFarmResponse.decode(value),
+  },
 } as const;
 
 export interface SupervisorServiceServer extends UntypedServiceImplementation {
@@ -4932,6 +6405,18 @@ export interface SupervisorServiceServer extends UntypedServiceImplementation {
    * Each changed job gets a `modified` event.
    */
   modifyJobs: handleUnaryCall<ModifyJobsRequest, ModifyJobsResponse>;
+  /**
+   * Why a job is where it is: each callback's trigger as a tree with every
+   * atom latched (and by which event) or awaited, per `*` binding, and why
+   * routing keeps its pending work from running (docs/why.md).
+   */
+  explainJob: handleUnaryCall<ExplainJobRequest, ExplainJobResponse>;
+  /**
+   * The farm at a glance, as the caller may read it: jobs and frames by
+   * status, the newest failures. What a dashboard's overview shows: one pass
+   * over the jobs, shared by callers who read the same jobs for a second.
+   */
+  summarizeFarm: handleUnaryCall<SummarizeFarmRequest, SummarizeFarmResponse>;
 }
 
 export interface SupervisorServiceClient extends Client {
@@ -5156,6 +6641,46 @@ export interface SupervisorServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ModifyJobsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Why a job is where it is: each callback's trigger as a tree with every
+   * atom latched (and by which event) or awaited, per `*` binding, and why
+   * routing keeps its pending work from running (docs/why.md).
+   */
+  explainJob(
+    request: ExplainJobRequest,
+    callback: (error: ServiceError | null, response: ExplainJobResponse) => void,
+  ): ClientUnaryCall;
+  explainJob(
+    request: ExplainJobRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExplainJobResponse) => void,
+  ): ClientUnaryCall;
+  explainJob(
+    request: ExplainJobRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExplainJobResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The farm at a glance, as the caller may read it: jobs and frames by
+   * status, the newest failures. What a dashboard's overview shows: one pass
+   * over the jobs, shared by callers who read the same jobs for a second.
+   */
+  summarizeFarm(
+    request: SummarizeFarmRequest,
+    callback: (error: ServiceError | null, response: SummarizeFarmResponse) => void,
+  ): ClientUnaryCall;
+  summarizeFarm(
+    request: SummarizeFarmRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SummarizeFarmResponse) => void,
+  ): ClientUnaryCall;
+  summarizeFarm(
+    request: SummarizeFarmRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SummarizeFarmResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -470,6 +470,23 @@ private static final long serialVersionUID = 0L;
     return heartbeatSeconds_;
   }
 
+  public static final int CAUGHT_UP_HEARTBEAT_FIELD_NUMBER = 11;
+  private boolean caughtUpHeartbeat_ = false;
+  /**
+   * <pre>
+   * Send a heartbeat at once when the stream has caught up with the log's head
+   * (the end of the replay after `after_seq`, like Kubernetes' initial-events-end
+   * bookmark): a reader of past events knows when it has them all.
+   * </pre>
+   *
+   * <code>bool caught_up_heartbeat = 11 [json_name = "caughtUpHeartbeat"];</code>
+   * @return The caughtUpHeartbeat.
+   */
+  @java.lang.Override
+  public boolean getCaughtUpHeartbeat() {
+    return caughtUpHeartbeat_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -530,6 +547,9 @@ private static final long serialVersionUID = 0L;
     }
     if (heartbeatSeconds_ != 0) {
       output.writeInt32(10, heartbeatSeconds_);
+    }
+    if (caughtUpHeartbeat_ != false) {
+      output.writeBool(11, caughtUpHeartbeat_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -619,6 +639,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeInt32Size(10, heartbeatSeconds_);
     }
+    if (caughtUpHeartbeat_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(11, caughtUpHeartbeat_);
+    }
     return size;
   }
   @java.lang.Override
@@ -661,6 +685,8 @@ private static final long serialVersionUID = 0L;
         != other.getSnapshot()) return false;
     if (getHeartbeatSeconds()
         != other.getHeartbeatSeconds()) return false;
+    if (getCaughtUpHeartbeat()
+        != other.getCaughtUpHeartbeat()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -707,6 +733,9 @@ private static final long serialVersionUID = 0L;
         getSnapshot());
     hash = (37 * hash) + HEARTBEAT_SECONDS_FIELD_NUMBER;
     hash = (53 * hash) + getHeartbeatSeconds();
+    hash = (37 * hash) + CAUGHT_UP_HEARTBEAT_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getCaughtUpHeartbeat());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -854,6 +883,7 @@ private static final long serialVersionUID = 0L;
       afterSeq_ = 0L;
       snapshot_ = false;
       heartbeatSeconds_ = 0;
+      caughtUpHeartbeat_ = false;
       return this;
     }
 
@@ -922,6 +952,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000200) != 0)) {
         result.heartbeatSeconds_ = heartbeatSeconds_;
+      }
+      if (((from_bitField0_ & 0x00000400) != 0)) {
+        result.caughtUpHeartbeat_ = caughtUpHeartbeat_;
       }
     }
 
@@ -1012,6 +1045,9 @@ private static final long serialVersionUID = 0L;
       }
       if (other.getHeartbeatSeconds() != 0) {
         setHeartbeatSeconds(other.getHeartbeatSeconds());
+      }
+      if (other.getCaughtUpHeartbeat() != false) {
+        setCaughtUpHeartbeat(other.getCaughtUpHeartbeat());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1131,6 +1167,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000200;
               break;
             } // case 80
+            case 88: {
+              caughtUpHeartbeat_ = input.readBool();
+              bitField0_ |= 0x00000400;
+              break;
+            } // case 88
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2216,6 +2257,56 @@ private static final long serialVersionUID = 0L;
     public Builder clearHeartbeatSeconds() {
       bitField0_ = (bitField0_ & ~0x00000200);
       heartbeatSeconds_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private boolean caughtUpHeartbeat_ ;
+    /**
+     * <pre>
+     * Send a heartbeat at once when the stream has caught up with the log's head
+     * (the end of the replay after `after_seq`, like Kubernetes' initial-events-end
+     * bookmark): a reader of past events knows when it has them all.
+     * </pre>
+     *
+     * <code>bool caught_up_heartbeat = 11 [json_name = "caughtUpHeartbeat"];</code>
+     * @return The caughtUpHeartbeat.
+     */
+    @java.lang.Override
+    public boolean getCaughtUpHeartbeat() {
+      return caughtUpHeartbeat_;
+    }
+    /**
+     * <pre>
+     * Send a heartbeat at once when the stream has caught up with the log's head
+     * (the end of the replay after `after_seq`, like Kubernetes' initial-events-end
+     * bookmark): a reader of past events knows when it has them all.
+     * </pre>
+     *
+     * <code>bool caught_up_heartbeat = 11 [json_name = "caughtUpHeartbeat"];</code>
+     * @param value The caughtUpHeartbeat to set.
+     * @return This builder for chaining.
+     */
+    public Builder setCaughtUpHeartbeat(boolean value) {
+
+      caughtUpHeartbeat_ = value;
+      bitField0_ |= 0x00000400;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Send a heartbeat at once when the stream has caught up with the log's head
+     * (the end of the replay after `after_seq`, like Kubernetes' initial-events-end
+     * bookmark): a reader of past events knows when it has them all.
+     * </pre>
+     *
+     * <code>bool caught_up_heartbeat = 11 [json_name = "caughtUpHeartbeat"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearCaughtUpHeartbeat() {
+      bitField0_ = (bitField0_ & ~0x00000400);
+      caughtUpHeartbeat_ = false;
       onChanged();
       return this;
     }

@@ -289,4 +289,16 @@ public interface SubscribeRequestOrBuilder extends
    * @return The heartbeatSeconds.
    */
   int getHeartbeatSeconds();
+
+  /**
+   * <pre>
+   * Send a heartbeat at once when the stream has caught up with the log's head
+   * (the end of the replay after `after_seq`, like Kubernetes' initial-events-end
+   * bookmark): a reader of past events knows when it has them all.
+   * </pre>
+   *
+   * <code>bool caught_up_heartbeat = 11 [json_name = "caughtUpHeartbeat"];</code>
+   * @return The caughtUpHeartbeat.
+   */
+  boolean getCaughtUpHeartbeat();
 }

@@ -196,6 +196,56 @@ public final class SupervisorProto extends com.google.protobuf.GeneratedFile {
   static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_latchwork_v1_ModifyJobsResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_SummarizeFarmRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_SummarizeFarmRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_SummarizeFarmResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_SummarizeFarmResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_SummarizeFarmResponse_JobsByStatusEntry_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_SummarizeFarmResponse_JobsByStatusEntry_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_SummarizeFarmResponse_FramesByStatusEntry_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_SummarizeFarmResponse_FramesByStatusEntry_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_SummarizeFarmResponse_JobNamesEntry_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_SummarizeFarmResponse_JobNamesEntry_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_ExplainJobRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_ExplainJobRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_ExplainJobResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_ExplainJobResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_CallbackExplanation_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_CallbackExplanation_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_TriggerNode_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_TriggerNode_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_BindingExplanation_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_BindingExplanation_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -214,7 +264,7 @@ public final class SupervisorProto extends com.google.protobuf.GeneratedFile {
       "s\022\022\n\004pgrp\030\002 \001(\003R\004pgrp\022\035\n\nrequest_id\030\003 \001(" +
       "\tR\trequestId\"]\n\016SubmitResponse\022%\n\004jobs\030\001" +
       " \003(\0132\021.latchwork.v1.JobR\004jobs\022\022\n\004pgrp\030\002 " +
-      "\001(\003R\004pgrp\022\020\n\003seq\030\003 \001(\003R\003seq\"\347\002\n\020Subscrib" +
+      "\001(\003R\004pgrp\022\020\n\003seq\030\003 \001(\003R\003seq\"\227\003\n\020Subscrib" +
       "eRequest\022\027\n\007job_ids\030\001 \003(\003R\006jobIds\022\024\n\005pgr" +
       "ps\030\002 \003(\003R\005pgrps\022\026\n\006labels\030\003 \003(\tR\006labels\022" +
       "\024\n\005users\030\004 \003(\tR\005users\022-\n\005names\030\005 \003(\0162\027.l" +
@@ -223,153 +273,197 @@ public final class SupervisorProto extends com.google.protobuf.GeneratedFile {
       "nclude_callback_runs\030\007 \001(\010R\023includeCallb" +
       "ackRuns\022\033\n\tafter_seq\030\010 \001(\003R\010afterSeq\022\032\n\010" +
       "snapshot\030\t \001(\010R\010snapshot\022+\n\021heartbeat_se" +
-      "conds\030\n \001(\005R\020heartbeatSeconds\"V\n\tHeartbe" +
-      "at\022\031\n\010head_seq\030\001 \001(\003R\007headSeq\022.\n\004time\030\002 " +
-      "\001(\0132\032.google.protobuf.TimestampR\004time\"\037\n" +
-      "\013SnapshotEnd\022\020\n\003seq\030\001 \001(\003R\003seq\"\371\001\n\021Subsc" +
-      "ribeResponse\022+\n\005event\030\001 \001(\0132\023.latchwork." +
-      "v1.EventH\000R\005event\0227\n\theartbeat\030\002 \001(\0132\027.l" +
-      "atchwork.v1.HeartbeatH\000R\theartbeat\0226\n\014sn" +
-      "apshot_job\030\003 \001(\0132\021.latchwork.v1.JobH\000R\013s" +
-      "napshotJob\022>\n\014snapshot_end\030\004 \001(\0132\031.latch" +
-      "work.v1.SnapshotEndH\000R\013snapshotEndB\006\n\004it" +
-      "em\"&\n\rGetJobRequest\022\025\n\006job_id\030\001 \001(\003R\005job" +
-      "Id\"5\n\016GetJobResponse\022#\n\003job\030\001 \001(\0132\021.latc" +
-      "hwork.v1.JobR\003job\"\350\001\n\017ListJobsRequest\0223\n" +
-      "\010statuses\030\001 \003(\0162\027.latchwork.v1.JobStatus" +
-      "R\010statuses\022\024\n\005users\030\002 \003(\tR\005users\022\024\n\005pgrp" +
-      "s\030\003 \003(\003R\005pgrps\022\033\n\tname_glob\030\004 \001(\tR\010nameG" +
-      "lob\022\033\n\tparent_id\030\005 \001(\003R\010parentId\022\033\n\tpage" +
-      "_size\030\006 \001(\005R\010pageSize\022\035\n\npage_token\030\007 \001(" +
-      "\tR\tpageToken\"a\n\020ListJobsResponse\022%\n\004jobs" +
-      "\030\001 \003(\0132\021.latchwork.v1.JobR\004jobs\022&\n\017next_" +
-      "page_token\030\002 \001(\tR\rnextPageToken\"=\n\007WorkR" +
-      "ef\022\025\n\006job_id\030\001 \001(\003R\005jobId\022\033\n\twork_name\030\002" +
-      " \001(\tR\010workName\"\236\001\n\022ControlJobsRequest\022,\n" +
-      "\006action\030\001 \001(\0162\024.latchwork.v1.ActionR\006act" +
-      "ion\022\027\n\007job_ids\030\002 \003(\003R\006jobIds\022)\n\004work\030\003 \003" +
-      "(\0132\025.latchwork.v1.WorkRefR\004work\022\026\n\006reaso" +
-      "n\030\004 \001(\tR\006reason\"\225\001\n\rControlResult\022\025\n\006job" +
-      "_id\030\001 \001(\003R\005jobId\022\033\n\twork_name\030\002 \001(\tR\010wor" +
-      "kName\022\030\n\007changed\030\003 \001(\010R\007changed\0226\n\njob_s" +
-      "tatus\030\004 \001(\0162\027.latchwork.v1.JobStatusR\tjo" +
-      "bStatus\"^\n\023ControlJobsResponse\0225\n\007result" +
-      "s\030\001 \003(\0132\033.latchwork.v1.ControlResultR\007re" +
-      "sults\022\020\n\003seq\030\002 \001(\003R\003seq\"f\n\023AddCallbacksR" +
-      "equest\022\025\n\006job_id\030\001 \001(\003R\005jobId\0228\n\tcallbac" +
-      "ks\030\002 \003(\0132\032.latchwork.v1.CallbackSpecR\tca" +
-      "llbacks\"L\n\024AddCallbacksResponse\0224\n\tcallb" +
-      "acks\030\001 \003(\0132\026.latchwork.v1.CallbackR\tcall" +
-      "backs\"\257\003\n\013CallbackRun\022\016\n\002id\030\001 \001(\003R\002id\022\037\n" +
-      "\013callback_id\030\002 \001(\003R\ncallbackId\022\025\n\006job_id" +
-      "\030\003 \001(\003R\005jobId\022\032\n\010triggers\030\004 \001(\tR\010trigger" +
-      "s\022\030\n\007binding\030\005 \001(\tR\007binding\022\033\n\tevent_seq" +
-      "\030\006 \001(\003R\010eventSeq\0227\n\007outcome\030\007 \001(\0162\035.latc" +
-      "hwork.v1.CallbackOutcomeR\007outcome\0229\n\nsta" +
-      "rt_time\030\010 \001(\0132\032.google.protobuf.Timestam" +
-      "pR\tstartTime\022\037\n\013duration_ms\030\t \001(\001R\ndurat" +
-      "ionMs\022\026\n\006output\030\n \001(\tR\006output\022\024\n\005error\030\013" +
-      " \001(\tR\005error\022\035\n\nerror_line\030\014 \001(\005R\terrorLi" +
-      "ne\022#\n\rdelay_seconds\030\r \001(\001R\014delaySeconds\"" +
-      "\215\001\n\027ListCallbackRunsRequest\022\025\n\006job_id\030\001 " +
-      "\001(\003R\005jobId\022\037\n\013callback_id\030\002 \001(\003R\ncallbac" +
-      "kId\022\033\n\tpage_size\030\003 \001(\005R\010pageSize\022\035\n\npage" +
-      "_token\030\004 \001(\tR\tpageToken\"q\n\030ListCallbackR" +
-      "unsResponse\022-\n\004runs\030\001 \003(\0132\031.latchwork.v1" +
-      ".CallbackRunR\004runs\022&\n\017next_page_token\030\002 " +
-      "\001(\tR\rnextPageToken\"K\n\026ValidateTriggerReq" +
-      "uest\022\032\n\010triggers\030\001 \001(\tR\010triggers\022\025\n\006job_" +
-      "id\030\002 \001(\003R\005jobId\"\230\001\n\027ValidateTriggerRespo" +
-      "nse\022-\n\004expr\030\001 \001(\0132\031.latchwork.v1.Trigger" +
-      "ExprR\004expr\022\034\n\tcanonical\030\002 \001(\tR\tcanonical" +
-      "\0220\n\005error\030\003 \001(\0132\032.latchwork.v1.TriggerEr" +
-      "rorR\005error\"\306\001\n\024GetWorkOutputRequest\022\025\n\006j" +
-      "ob_id\030\001 \001(\003R\005jobId\022\033\n\twork_name\030\002 \001(\tR\010w" +
-      "orkName\0222\n\006stream\030\003 \001(\0162\032.latchwork.v1.O" +
-      "utputStreamR\006stream\022\030\n\007attempt\030\004 \001(\005R\007at" +
-      "tempt\022\026\n\006offset\030\005 \001(\003R\006offset\022\024\n\005limit\030\006" +
-      " \001(\005R\005limit\"\214\001\n\025GetWorkOutputResponse\022\022\n" +
-      "\004data\030\001 \001(\014R\004data\022\037\n\013next_offset\030\002 \001(\003R\n" +
-      "nextOffset\022\022\n\004size\030\003 \001(\003R\004size\022\020\n\003eof\030\004 " +
-      "\001(\010R\003eof\022\030\n\007attempt\030\005 \001(\005R\007attempt\"(\n\020Li" +
-      "stHostsRequest\022\024\n\005names\030\001 \003(\tR\005names\"y\n\021" +
-      "ListHostsResponse\022(\n\005hosts\030\001 \003(\0132\022.latch" +
-      "work.v1.HostR\005hosts\022:\n\tresources\030\002 \003(\0132\034" +
-      ".latchwork.v1.GlobalResourceR\tresources\"" +
-      "$\n\016GetHostRequest\022\022\n\004name\030\001 \001(\tR\004name\"S\n" +
-      "\017GetHostResponse\022&\n\004host\030\001 \001(\0132\022.latchwo" +
-      "rk.v1.HostR\004host\022\030\n\007running\030\002 \003(\tR\007runni" +
-      "ng\"u\n\023ControlHostsRequest\0220\n\006action\030\001 \001(" +
-      "\0162\030.latchwork.v1.HostActionR\006action\022\024\n\005n" +
-      "ames\030\002 \003(\tR\005names\022\026\n\006reason\030\003 \001(\tR\006reaso" +
-      "n\"A\n\021HostControlResult\022\022\n\004name\030\001 \001(\tR\004na" +
-      "me\022\030\n\007changed\030\002 \001(\010R\007changed\"c\n\024ControlH" +
-      "ostsResponse\0229\n\007results\030\001 \003(\0132\037.latchwor" +
-      "k.v1.HostControlResultR\007results\022\020\n\003seq\030\002" +
-      " \001(\003R\003seq\"\236\005\n\nJobChanges\022\037\n\010priority\030\001 \001" +
-      "(\005H\000R\010priority\210\001\001\022\027\n\004cpus\030\002 \001(\005H\001R\004cpus\210" +
-      "\001\001\022\031\n\005retry\030\003 \001(\005H\002R\005retry\210\001\001\022\'\n\014reserva" +
-      "tions\030\004 \001(\tH\003R\014reservations\210\001\001\022\'\n\014requir" +
-      "ements\030\005 \001(\tH\004R\014requirements\210\001\001\022\031\n\005hosts" +
-      "\030\006 \001(\tH\005R\005hosts\210\001\001\022!\n\tomithosts\030\007 \001(\tH\006R" +
-      "\tomithosts\210\001\001\022\033\n\006groups\030\010 \001(\tH\007R\006groups\210" +
-      "\001\001\022#\n\nomitgroups\030\t \001(\tH\010R\nomitgroups\210\001\001\022" +
-      "\035\n\007cluster\030\n \001(\tH\tR\007cluster\210\001\001\022\'\n\014restri" +
-      "ctions\030\013 \001(\tH\nR\014restrictions\210\001\001\0226\n\004data\030" +
-      "\014 \003(\0132\".latchwork.v1.JobChanges.DataEntr" +
-      "yR\004data\022\037\n\013remove_data\030\r \003(\tR\nremoveData" +
-      "\0327\n\tDataEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value" +
-      "\030\002 \001(\tR\005value:\0028\001B\013\n\t_priorityB\007\n\005_cpusB" +
-      "\010\n\006_retryB\017\n\r_reservationsB\017\n\r_requireme" +
-      "ntsB\010\n\006_hostsB\014\n\n_omithostsB\t\n\007_groupsB\r" +
-      "\n\013_omitgroupsB\n\n\010_clusterB\017\n\r_restrictio" +
-      "ns\"x\n\021ModifyJobsRequest\022\027\n\007job_ids\030\001 \003(\003" +
-      "R\006jobIds\0222\n\007changes\030\002 \001(\0132\030.latchwork.v1" +
-      ".JobChangesR\007changes\022\026\n\006reason\030\003 \001(\tR\006re" +
-      "ason\"N\n\022ModifyJobsResponse\022&\n\017changed_jo" +
-      "b_ids\030\001 \003(\003R\rchangedJobIds\022\020\n\003seq\030\002 \001(\003R" +
-      "\003seq*\267\001\n\006Action\022\026\n\022ACTION_UNSPECIFIED\020\000\022" +
-      "\020\n\014ACTION_BLOCK\020\001\022\022\n\016ACTION_UNBLOCK\020\002\022\017\n" +
-      "\013ACTION_KILL\020\003\022\020\n\014ACTION_RETRY\020\004\022\022\n\016ACTI" +
-      "ON_SUSPEND\020\005\022\021\n\rACTION_RESUME\020\006\022\021\n\rACTIO" +
-      "N_REMOVE\020\007\022\022\n\016ACTION_REQUEUE\020\010*\204\001\n\017Callb" +
-      "ackOutcome\022 \n\034CALLBACK_OUTCOME_UNSPECIFI" +
-      "ED\020\000\022\027\n\023CALLBACK_OUTCOME_OK\020\001\022\032\n\026CALLBAC" +
-      "K_OUTCOME_ERROR\020\002\022\032\n\026CALLBACK_OUTCOME_LI" +
-      "MIT\020\003*W\n\nHostAction\022\033\n\027HOST_ACTION_UNSPE" +
-      "CIFIED\020\000\022\024\n\020HOST_ACTION_LOCK\020\001\022\026\n\022HOST_A" +
-      "CTION_UNLOCK\020\0022\276\010\n\021SupervisorService\022C\n\006" +
-      "Submit\022\033.latchwork.v1.SubmitRequest\032\034.la" +
-      "tchwork.v1.SubmitResponse\022N\n\tSubscribe\022\036" +
-      ".latchwork.v1.SubscribeRequest\032\037.latchwo" +
-      "rk.v1.SubscribeResponse0\001\022C\n\006GetJob\022\033.la" +
-      "tchwork.v1.GetJobRequest\032\034.latchwork.v1." +
-      "GetJobResponse\022I\n\010ListJobs\022\035.latchwork.v" +
-      "1.ListJobsRequest\032\036.latchwork.v1.ListJob" +
-      "sResponse\022R\n\013ControlJobs\022 .latchwork.v1." +
-      "ControlJobsRequest\032!.latchwork.v1.Contro" +
-      "lJobsResponse\022U\n\014AddCallbacks\022!.latchwor" +
-      "k.v1.AddCallbacksRequest\032\".latchwork.v1." +
-      "AddCallbacksResponse\022a\n\020ListCallbackRuns" +
-      "\022%.latchwork.v1.ListCallbackRunsRequest\032" +
-      "&.latchwork.v1.ListCallbackRunsResponse\022" +
-      "^\n\017ValidateTrigger\022$.latchwork.v1.Valida" +
-      "teTriggerRequest\032%.latchwork.v1.Validate" +
-      "TriggerResponse\022X\n\rGetWorkOutput\022\".latch" +
-      "work.v1.GetWorkOutputRequest\032#.latchwork" +
-      ".v1.GetWorkOutputResponse\022L\n\tListHosts\022\036" +
-      ".latchwork.v1.ListHostsRequest\032\037.latchwo" +
-      "rk.v1.ListHostsResponse\022F\n\007GetHost\022\034.lat" +
-      "chwork.v1.GetHostRequest\032\035.latchwork.v1." +
-      "GetHostResponse\022U\n\014ControlHosts\022!.latchw" +
-      "ork.v1.ControlHostsRequest\032\".latchwork.v" +
-      "1.ControlHostsResponse\022O\n\nModifyJobs\022\037.l" +
-      "atchwork.v1.ModifyJobsRequest\032 .latchwor" +
-      "k.v1.ModifyJobsResponseB\233\001\n\017io.latchwork" +
-      ".v1B\017SupervisorProtoP\001ZAgithub.com/latch" +
-      "work/latchwork/clients/go/latchworkv1;la" +
-      "tchworkv1\242\002\003LWX\252\002\014Latchwork.V1\312\002\014Latchwo" +
-      "rk\\V1\352\002\rLatchwork::V1b\006proto3"
+      "conds\030\n \001(\005R\020heartbeatSeconds\022.\n\023caught_" +
+      "up_heartbeat\030\013 \001(\010R\021caughtUpHeartbeat\"V\n" +
+      "\tHeartbeat\022\031\n\010head_seq\030\001 \001(\003R\007headSeq\022.\n" +
+      "\004time\030\002 \001(\0132\032.google.protobuf.TimestampR" +
+      "\004time\"\037\n\013SnapshotEnd\022\020\n\003seq\030\001 \001(\003R\003seq\"\371" +
+      "\001\n\021SubscribeResponse\022+\n\005event\030\001 \001(\0132\023.la" +
+      "tchwork.v1.EventH\000R\005event\0227\n\theartbeat\030\002" +
+      " \001(\0132\027.latchwork.v1.HeartbeatH\000R\theartbe" +
+      "at\0226\n\014snapshot_job\030\003 \001(\0132\021.latchwork.v1." +
+      "JobH\000R\013snapshotJob\022>\n\014snapshot_end\030\004 \001(\013" +
+      "2\031.latchwork.v1.SnapshotEndH\000R\013snapshotE" +
+      "ndB\006\n\004item\"&\n\rGetJobRequest\022\025\n\006job_id\030\001 " +
+      "\001(\003R\005jobId\"5\n\016GetJobResponse\022#\n\003job\030\001 \001(" +
+      "\0132\021.latchwork.v1.JobR\003job\"\350\001\n\017ListJobsRe" +
+      "quest\0223\n\010statuses\030\001 \003(\0162\027.latchwork.v1.J" +
+      "obStatusR\010statuses\022\024\n\005users\030\002 \003(\tR\005users" +
+      "\022\024\n\005pgrps\030\003 \003(\003R\005pgrps\022\033\n\tname_glob\030\004 \001(" +
+      "\tR\010nameGlob\022\033\n\tparent_id\030\005 \001(\003R\010parentId" +
+      "\022\033\n\tpage_size\030\006 \001(\005R\010pageSize\022\035\n\npage_to" +
+      "ken\030\007 \001(\tR\tpageToken\"a\n\020ListJobsResponse" +
+      "\022%\n\004jobs\030\001 \003(\0132\021.latchwork.v1.JobR\004jobs\022" +
+      "&\n\017next_page_token\030\002 \001(\tR\rnextPageToken\"" +
+      "=\n\007WorkRef\022\025\n\006job_id\030\001 \001(\003R\005jobId\022\033\n\twor" +
+      "k_name\030\002 \001(\tR\010workName\"\236\001\n\022ControlJobsRe" +
+      "quest\022,\n\006action\030\001 \001(\0162\024.latchwork.v1.Act" +
+      "ionR\006action\022\027\n\007job_ids\030\002 \003(\003R\006jobIds\022)\n\004" +
+      "work\030\003 \003(\0132\025.latchwork.v1.WorkRefR\004work\022" +
+      "\026\n\006reason\030\004 \001(\tR\006reason\"\225\001\n\rControlResul" +
+      "t\022\025\n\006job_id\030\001 \001(\003R\005jobId\022\033\n\twork_name\030\002 " +
+      "\001(\tR\010workName\022\030\n\007changed\030\003 \001(\010R\007changed\022" +
+      "6\n\njob_status\030\004 \001(\0162\027.latchwork.v1.JobSt" +
+      "atusR\tjobStatus\"^\n\023ControlJobsResponse\0225" +
+      "\n\007results\030\001 \003(\0132\033.latchwork.v1.ControlRe" +
+      "sultR\007results\022\020\n\003seq\030\002 \001(\003R\003seq\"f\n\023AddCa" +
+      "llbacksRequest\022\025\n\006job_id\030\001 \001(\003R\005jobId\0228\n" +
+      "\tcallbacks\030\002 \003(\0132\032.latchwork.v1.Callback" +
+      "SpecR\tcallbacks\"L\n\024AddCallbacksResponse\022" +
+      "4\n\tcallbacks\030\001 \003(\0132\026.latchwork.v1.Callba" +
+      "ckR\tcallbacks\"\257\003\n\013CallbackRun\022\016\n\002id\030\001 \001(" +
+      "\003R\002id\022\037\n\013callback_id\030\002 \001(\003R\ncallbackId\022\025" +
+      "\n\006job_id\030\003 \001(\003R\005jobId\022\032\n\010triggers\030\004 \001(\tR" +
+      "\010triggers\022\030\n\007binding\030\005 \001(\tR\007binding\022\033\n\te" +
+      "vent_seq\030\006 \001(\003R\010eventSeq\0227\n\007outcome\030\007 \001(" +
+      "\0162\035.latchwork.v1.CallbackOutcomeR\007outcom" +
+      "e\0229\n\nstart_time\030\010 \001(\0132\032.google.protobuf." +
+      "TimestampR\tstartTime\022\037\n\013duration_ms\030\t \001(" +
+      "\001R\ndurationMs\022\026\n\006output\030\n \001(\tR\006output\022\024\n" +
+      "\005error\030\013 \001(\tR\005error\022\035\n\nerror_line\030\014 \001(\005R" +
+      "\terrorLine\022#\n\rdelay_seconds\030\r \001(\001R\014delay" +
+      "Seconds\"\215\001\n\027ListCallbackRunsRequest\022\025\n\006j" +
+      "ob_id\030\001 \001(\003R\005jobId\022\037\n\013callback_id\030\002 \001(\003R" +
+      "\ncallbackId\022\033\n\tpage_size\030\003 \001(\005R\010pageSize" +
+      "\022\035\n\npage_token\030\004 \001(\tR\tpageToken\"q\n\030ListC" +
+      "allbackRunsResponse\022-\n\004runs\030\001 \003(\0132\031.latc" +
+      "hwork.v1.CallbackRunR\004runs\022&\n\017next_page_" +
+      "token\030\002 \001(\tR\rnextPageToken\"K\n\026ValidateTr" +
+      "iggerRequest\022\032\n\010triggers\030\001 \001(\tR\010triggers" +
+      "\022\025\n\006job_id\030\002 \001(\003R\005jobId\"\230\001\n\027ValidateTrig" +
+      "gerResponse\022-\n\004expr\030\001 \001(\0132\031.latchwork.v1" +
+      ".TriggerExprR\004expr\022\034\n\tcanonical\030\002 \001(\tR\tc" +
+      "anonical\0220\n\005error\030\003 \001(\0132\032.latchwork.v1.T" +
+      "riggerErrorR\005error\"\306\001\n\024GetWorkOutputRequ" +
+      "est\022\025\n\006job_id\030\001 \001(\003R\005jobId\022\033\n\twork_name\030" +
+      "\002 \001(\tR\010workName\0222\n\006stream\030\003 \001(\0162\032.latchw" +
+      "ork.v1.OutputStreamR\006stream\022\030\n\007attempt\030\004" +
+      " \001(\005R\007attempt\022\026\n\006offset\030\005 \001(\003R\006offset\022\024\n" +
+      "\005limit\030\006 \001(\005R\005limit\"\214\001\n\025GetWorkOutputRes" +
+      "ponse\022\022\n\004data\030\001 \001(\014R\004data\022\037\n\013next_offset" +
+      "\030\002 \001(\003R\nnextOffset\022\022\n\004size\030\003 \001(\003R\004size\022\020" +
+      "\n\003eof\030\004 \001(\010R\003eof\022\030\n\007attempt\030\005 \001(\005R\007attem" +
+      "pt\"(\n\020ListHostsRequest\022\024\n\005names\030\001 \003(\tR\005n" +
+      "ames\"y\n\021ListHostsResponse\022(\n\005hosts\030\001 \003(\013" +
+      "2\022.latchwork.v1.HostR\005hosts\022:\n\tresources" +
+      "\030\002 \003(\0132\034.latchwork.v1.GlobalResourceR\tre" +
+      "sources\"$\n\016GetHostRequest\022\022\n\004name\030\001 \001(\tR" +
+      "\004name\"S\n\017GetHostResponse\022&\n\004host\030\001 \001(\0132\022" +
+      ".latchwork.v1.HostR\004host\022\030\n\007running\030\002 \003(" +
+      "\tR\007running\"u\n\023ControlHostsRequest\0220\n\006act" +
+      "ion\030\001 \001(\0162\030.latchwork.v1.HostActionR\006act" +
+      "ion\022\024\n\005names\030\002 \003(\tR\005names\022\026\n\006reason\030\003 \001(" +
+      "\tR\006reason\"A\n\021HostControlResult\022\022\n\004name\030\001" +
+      " \001(\tR\004name\022\030\n\007changed\030\002 \001(\010R\007changed\"c\n\024" +
+      "ControlHostsResponse\0229\n\007results\030\001 \003(\0132\037." +
+      "latchwork.v1.HostControlResultR\007results\022" +
+      "\020\n\003seq\030\002 \001(\003R\003seq\"\236\005\n\nJobChanges\022\037\n\010prio" +
+      "rity\030\001 \001(\005H\000R\010priority\210\001\001\022\027\n\004cpus\030\002 \001(\005H" +
+      "\001R\004cpus\210\001\001\022\031\n\005retry\030\003 \001(\005H\002R\005retry\210\001\001\022\'\n" +
+      "\014reservations\030\004 \001(\tH\003R\014reservations\210\001\001\022\'" +
+      "\n\014requirements\030\005 \001(\tH\004R\014requirements\210\001\001\022" +
+      "\031\n\005hosts\030\006 \001(\tH\005R\005hosts\210\001\001\022!\n\tomithosts\030" +
+      "\007 \001(\tH\006R\tomithosts\210\001\001\022\033\n\006groups\030\010 \001(\tH\007R" +
+      "\006groups\210\001\001\022#\n\nomitgroups\030\t \001(\tH\010R\nomitgr" +
+      "oups\210\001\001\022\035\n\007cluster\030\n \001(\tH\tR\007cluster\210\001\001\022\'" +
+      "\n\014restrictions\030\013 \001(\tH\nR\014restrictions\210\001\001\022" +
+      "6\n\004data\030\014 \003(\0132\".latchwork.v1.JobChanges." +
+      "DataEntryR\004data\022\037\n\013remove_data\030\r \003(\tR\nre" +
+      "moveData\0327\n\tDataEntry\022\020\n\003key\030\001 \001(\tR\003key\022" +
+      "\024\n\005value\030\002 \001(\tR\005value:\0028\001B\013\n\t_priorityB\007" +
+      "\n\005_cpusB\010\n\006_retryB\017\n\r_reservationsB\017\n\r_r" +
+      "equirementsB\010\n\006_hostsB\014\n\n_omithostsB\t\n\007_" +
+      "groupsB\r\n\013_omitgroupsB\n\n\010_clusterB\017\n\r_re" +
+      "strictions\"x\n\021ModifyJobsRequest\022\027\n\007job_i" +
+      "ds\030\001 \003(\003R\006jobIds\0222\n\007changes\030\002 \001(\0132\030.latc" +
+      "hwork.v1.JobChangesR\007changes\022\026\n\006reason\030\003" +
+      " \001(\tR\006reason\"N\n\022ModifyJobsResponse\022&\n\017ch" +
+      "anged_job_ids\030\001 \003(\003R\rchangedJobIds\022\020\n\003se" +
+      "q\030\002 \001(\003R\003seq\"\026\n\024SummarizeFarmRequest\"\301\004\n" +
+      "\025SummarizeFarmResponse\022[\n\016jobs_by_status" +
+      "\030\001 \003(\01325.latchwork.v1.SummarizeFarmRespo" +
+      "nse.JobsByStatusEntryR\014jobsByStatus\022a\n\020f" +
+      "rames_by_status\030\002 \003(\01327.latchwork.v1.Sum" +
+      "marizeFarmResponse.FramesByStatusEntryR\016" +
+      "framesByStatus\022<\n\017recent_failures\030\003 \003(\0132" +
+      "\023.latchwork.v1.EventR\016recentFailures\022\031\n\010" +
+      "head_seq\030\004 \001(\003R\007headSeq\022N\n\tjob_names\030\005 \003" +
+      "(\01321.latchwork.v1.SummarizeFarmResponse." +
+      "JobNamesEntryR\010jobNames\032?\n\021JobsByStatusE" +
+      "ntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\003R\005v" +
+      "alue:\0028\001\032A\n\023FramesByStatusEntry\022\020\n\003key\030\001" +
+      " \001(\tR\003key\022\024\n\005value\030\002 \001(\003R\005value:\0028\001\032;\n\rJ" +
+      "obNamesEntry\022\020\n\003key\030\001 \001(\003R\003key\022\024\n\005value\030" +
+      "\002 \001(\tR\005value:\0028\001\"*\n\021ExplainJobRequest\022\025\n" +
+      "\006job_id\030\001 \001(\003R\005jobId\"\272\001\n\022ExplainJobRespo" +
+      "nse\022\025\n\006job_id\030\001 \001(\003R\005jobId\022#\n\rstatus_rea" +
+      "son\030\002 \001(\tR\014statusReason\022?\n\tcallbacks\030\003 \003" +
+      "(\0132!.latchwork.v1.CallbackExplanationR\tc" +
+      "allbacks\022\'\n\017routing_reasons\030\004 \003(\tR\016routi" +
+      "ngReasons\"\325\002\n\023CallbackExplanation\022\037\n\013cal" +
+      "lback_id\030\001 \001(\003R\ncallbackId\022\032\n\010triggers\030\002" +
+      " \001(\tR\010triggers\022\022\n\004code\030\003 \001(\tR\004code\022\'\n\017fr" +
+      "om_dependency\030\004 \001(\010R\016fromDependency\022\024\n\005f" +
+      "ired\030\005 \001(\005R\005fired\022\034\n\tsatisfied\030\006 \001(\010R\tsa" +
+      "tisfied\022-\n\004root\030\007 \001(\0132\031.latchwork.v1.Tri" +
+      "ggerNodeR\004root\022<\n\010bindings\030\010 \003(\0132 .latch" +
+      "work.v1.BindingExplanationR\010bindings\022#\n\r" +
+      "more_bindings\030\t \001(\005R\014moreBindings\"\345\001\n\013Tr" +
+      "iggerNode\022\022\n\004kind\030\001 \001(\tR\004kind\022\022\n\004text\030\002 " +
+      "\001(\tR\004text\022\026\n\006offset\030\003 \001(\005R\006offset\022\030\n\007lat" +
+      "ched\030\004 \001(\010R\007latched\022\037\n\013latched_seq\030\005 \001(\003" +
+      "R\nlatchedSeq\022$\n\016watches_job_id\030\006 \001(\003R\014wa" +
+      "tchesJobId\0225\n\010children\030\007 \003(\0132\031.latchwork" +
+      ".v1.TriggerNodeR\010children\"}\n\022BindingExpl" +
+      "anation\022\030\n\007binding\030\001 \001(\tR\007binding\022\034\n\tsat" +
+      "isfied\030\002 \001(\010R\tsatisfied\022/\n\005atoms\030\003 \003(\0132\031" +
+      ".latchwork.v1.TriggerNodeR\005atoms*\267\001\n\006Act" +
+      "ion\022\026\n\022ACTION_UNSPECIFIED\020\000\022\020\n\014ACTION_BL" +
+      "OCK\020\001\022\022\n\016ACTION_UNBLOCK\020\002\022\017\n\013ACTION_KILL" +
+      "\020\003\022\020\n\014ACTION_RETRY\020\004\022\022\n\016ACTION_SUSPEND\020\005" +
+      "\022\021\n\rACTION_RESUME\020\006\022\021\n\rACTION_REMOVE\020\007\022\022" +
+      "\n\016ACTION_REQUEUE\020\010*\204\001\n\017CallbackOutcome\022 " +
+      "\n\034CALLBACK_OUTCOME_UNSPECIFIED\020\000\022\027\n\023CALL" +
+      "BACK_OUTCOME_OK\020\001\022\032\n\026CALLBACK_OUTCOME_ER" +
+      "ROR\020\002\022\032\n\026CALLBACK_OUTCOME_LIMIT\020\003*W\n\nHos" +
+      "tAction\022\033\n\027HOST_ACTION_UNSPECIFIED\020\000\022\024\n\020" +
+      "HOST_ACTION_LOCK\020\001\022\026\n\022HOST_ACTION_UNLOCK" +
+      "\020\0022\351\t\n\021SupervisorService\022C\n\006Submit\022\033.lat" +
+      "chwork.v1.SubmitRequest\032\034.latchwork.v1.S" +
+      "ubmitResponse\022N\n\tSubscribe\022\036.latchwork.v" +
+      "1.SubscribeRequest\032\037.latchwork.v1.Subscr" +
+      "ibeResponse0\001\022C\n\006GetJob\022\033.latchwork.v1.G" +
+      "etJobRequest\032\034.latchwork.v1.GetJobRespon" +
+      "se\022I\n\010ListJobs\022\035.latchwork.v1.ListJobsRe" +
+      "quest\032\036.latchwork.v1.ListJobsResponse\022R\n" +
+      "\013ControlJobs\022 .latchwork.v1.ControlJobsR" +
+      "equest\032!.latchwork.v1.ControlJobsRespons" +
+      "e\022U\n\014AddCallbacks\022!.latchwork.v1.AddCall" +
+      "backsRequest\032\".latchwork.v1.AddCallbacks" +
+      "Response\022a\n\020ListCallbackRuns\022%.latchwork" +
+      ".v1.ListCallbackRunsRequest\032&.latchwork." +
+      "v1.ListCallbackRunsResponse\022^\n\017ValidateT" +
+      "rigger\022$.latchwork.v1.ValidateTriggerReq" +
+      "uest\032%.latchwork.v1.ValidateTriggerRespo" +
+      "nse\022X\n\rGetWorkOutput\022\".latchwork.v1.GetW" +
+      "orkOutputRequest\032#.latchwork.v1.GetWorkO" +
+      "utputResponse\022L\n\tListHosts\022\036.latchwork.v" +
+      "1.ListHostsRequest\032\037.latchwork.v1.ListHo" +
+      "stsResponse\022F\n\007GetHost\022\034.latchwork.v1.Ge" +
+      "tHostRequest\032\035.latchwork.v1.GetHostRespo" +
+      "nse\022U\n\014ControlHosts\022!.latchwork.v1.Contr" +
+      "olHostsRequest\032\".latchwork.v1.ControlHos" +
+      "tsResponse\022O\n\nModifyJobs\022\037.latchwork.v1." +
+      "ModifyJobsRequest\032 .latchwork.v1.ModifyJ" +
+      "obsResponse\022O\n\nExplainJob\022\037.latchwork.v1" +
+      ".ExplainJobRequest\032 .latchwork.v1.Explai" +
+      "nJobResponse\022X\n\rSummarizeFarm\022\".latchwor" +
+      "k.v1.SummarizeFarmRequest\032#.latchwork.v1" +
+      ".SummarizeFarmResponseB\233\001\n\017io.latchwork." +
+      "v1B\017SupervisorProtoP\001ZAgithub.com/latchw" +
+      "ork/latchwork/clients/go/latchworkv1;lat" +
+      "chworkv1\242\002\003LWX\252\002\014Latchwork.V1\312\002\014Latchwor" +
+      "k\\V1\352\002\rLatchwork::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -397,7 +491,7 @@ public final class SupervisorProto extends com.google.protobuf.GeneratedFile {
     internal_static_latchwork_v1_SubscribeRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_latchwork_v1_SubscribeRequest_descriptor,
-        new java.lang.String[] { "JobIds", "Pgrps", "Labels", "Users", "Names", "Types", "IncludeCallbackRuns", "AfterSeq", "Snapshot", "HeartbeatSeconds", });
+        new java.lang.String[] { "JobIds", "Pgrps", "Labels", "Users", "Names", "Types", "IncludeCallbackRuns", "AfterSeq", "Snapshot", "HeartbeatSeconds", "CaughtUpHeartbeat", });
     internal_static_latchwork_v1_Heartbeat_descriptor =
       getDescriptor().getMessageType(3);
     internal_static_latchwork_v1_Heartbeat_fieldAccessorTable = new
@@ -584,6 +678,66 @@ public final class SupervisorProto extends com.google.protobuf.GeneratedFile {
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_latchwork_v1_ModifyJobsResponse_descriptor,
         new java.lang.String[] { "ChangedJobIds", "Seq", });
+    internal_static_latchwork_v1_SummarizeFarmRequest_descriptor =
+      getDescriptor().getMessageType(33);
+    internal_static_latchwork_v1_SummarizeFarmRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_SummarizeFarmRequest_descriptor,
+        new java.lang.String[] { });
+    internal_static_latchwork_v1_SummarizeFarmResponse_descriptor =
+      getDescriptor().getMessageType(34);
+    internal_static_latchwork_v1_SummarizeFarmResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_SummarizeFarmResponse_descriptor,
+        new java.lang.String[] { "JobsByStatus", "FramesByStatus", "RecentFailures", "HeadSeq", "JobNames", });
+    internal_static_latchwork_v1_SummarizeFarmResponse_JobsByStatusEntry_descriptor =
+      internal_static_latchwork_v1_SummarizeFarmResponse_descriptor.getNestedType(0);
+    internal_static_latchwork_v1_SummarizeFarmResponse_JobsByStatusEntry_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_SummarizeFarmResponse_JobsByStatusEntry_descriptor,
+        new java.lang.String[] { "Key", "Value", });
+    internal_static_latchwork_v1_SummarizeFarmResponse_FramesByStatusEntry_descriptor =
+      internal_static_latchwork_v1_SummarizeFarmResponse_descriptor.getNestedType(1);
+    internal_static_latchwork_v1_SummarizeFarmResponse_FramesByStatusEntry_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_SummarizeFarmResponse_FramesByStatusEntry_descriptor,
+        new java.lang.String[] { "Key", "Value", });
+    internal_static_latchwork_v1_SummarizeFarmResponse_JobNamesEntry_descriptor =
+      internal_static_latchwork_v1_SummarizeFarmResponse_descriptor.getNestedType(2);
+    internal_static_latchwork_v1_SummarizeFarmResponse_JobNamesEntry_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_SummarizeFarmResponse_JobNamesEntry_descriptor,
+        new java.lang.String[] { "Key", "Value", });
+    internal_static_latchwork_v1_ExplainJobRequest_descriptor =
+      getDescriptor().getMessageType(35);
+    internal_static_latchwork_v1_ExplainJobRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_ExplainJobRequest_descriptor,
+        new java.lang.String[] { "JobId", });
+    internal_static_latchwork_v1_ExplainJobResponse_descriptor =
+      getDescriptor().getMessageType(36);
+    internal_static_latchwork_v1_ExplainJobResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_ExplainJobResponse_descriptor,
+        new java.lang.String[] { "JobId", "StatusReason", "Callbacks", "RoutingReasons", });
+    internal_static_latchwork_v1_CallbackExplanation_descriptor =
+      getDescriptor().getMessageType(37);
+    internal_static_latchwork_v1_CallbackExplanation_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_CallbackExplanation_descriptor,
+        new java.lang.String[] { "CallbackId", "Triggers", "Code", "FromDependency", "Fired", "Satisfied", "Root", "Bindings", "MoreBindings", });
+    internal_static_latchwork_v1_TriggerNode_descriptor =
+      getDescriptor().getMessageType(38);
+    internal_static_latchwork_v1_TriggerNode_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_TriggerNode_descriptor,
+        new java.lang.String[] { "Kind", "Text", "Offset", "Latched", "LatchedSeq", "WatchesJobId", "Children", });
+    internal_static_latchwork_v1_BindingExplanation_descriptor =
+      getDescriptor().getMessageType(39);
+    internal_static_latchwork_v1_BindingExplanation_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_BindingExplanation_descriptor,
+        new java.lang.String[] { "Binding", "Satisfied", "Atoms", });
     descriptor.resolveAllFeaturesImmutable();
     com.google.protobuf.TimestampProto.getDescriptor();
     io.latchwork.v1.EventProto.getDescriptor();

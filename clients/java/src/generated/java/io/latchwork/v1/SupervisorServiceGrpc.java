@@ -428,6 +428,68 @@ public final class SupervisorServiceGrpc {
     return getModifyJobsMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<io.latchwork.v1.ExplainJobRequest,
+      io.latchwork.v1.ExplainJobResponse> getExplainJobMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ExplainJob",
+      requestType = io.latchwork.v1.ExplainJobRequest.class,
+      responseType = io.latchwork.v1.ExplainJobResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.latchwork.v1.ExplainJobRequest,
+      io.latchwork.v1.ExplainJobResponse> getExplainJobMethod() {
+    io.grpc.MethodDescriptor<io.latchwork.v1.ExplainJobRequest, io.latchwork.v1.ExplainJobResponse> getExplainJobMethod;
+    if ((getExplainJobMethod = SupervisorServiceGrpc.getExplainJobMethod) == null) {
+      synchronized (SupervisorServiceGrpc.class) {
+        if ((getExplainJobMethod = SupervisorServiceGrpc.getExplainJobMethod) == null) {
+          SupervisorServiceGrpc.getExplainJobMethod = getExplainJobMethod =
+              io.grpc.MethodDescriptor.<io.latchwork.v1.ExplainJobRequest, io.latchwork.v1.ExplainJobResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ExplainJob"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.latchwork.v1.ExplainJobRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.latchwork.v1.ExplainJobResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new SupervisorServiceMethodDescriptorSupplier("ExplainJob"))
+              .build();
+        }
+      }
+    }
+    return getExplainJobMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<io.latchwork.v1.SummarizeFarmRequest,
+      io.latchwork.v1.SummarizeFarmResponse> getSummarizeFarmMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "SummarizeFarm",
+      requestType = io.latchwork.v1.SummarizeFarmRequest.class,
+      responseType = io.latchwork.v1.SummarizeFarmResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.latchwork.v1.SummarizeFarmRequest,
+      io.latchwork.v1.SummarizeFarmResponse> getSummarizeFarmMethod() {
+    io.grpc.MethodDescriptor<io.latchwork.v1.SummarizeFarmRequest, io.latchwork.v1.SummarizeFarmResponse> getSummarizeFarmMethod;
+    if ((getSummarizeFarmMethod = SupervisorServiceGrpc.getSummarizeFarmMethod) == null) {
+      synchronized (SupervisorServiceGrpc.class) {
+        if ((getSummarizeFarmMethod = SupervisorServiceGrpc.getSummarizeFarmMethod) == null) {
+          SupervisorServiceGrpc.getSummarizeFarmMethod = getSummarizeFarmMethod =
+              io.grpc.MethodDescriptor.<io.latchwork.v1.SummarizeFarmRequest, io.latchwork.v1.SummarizeFarmResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "SummarizeFarm"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.latchwork.v1.SummarizeFarmRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.latchwork.v1.SummarizeFarmResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new SupervisorServiceMethodDescriptorSupplier("SummarizeFarm"))
+              .build();
+        }
+      }
+    }
+    return getSummarizeFarmMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -646,6 +708,30 @@ public final class SupervisorServiceGrpc {
         io.grpc.stub.StreamObserver<io.latchwork.v1.ModifyJobsResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getModifyJobsMethod(), responseObserver);
     }
+
+    /**
+     * <pre>
+     * Why a job is where it is: each callback's trigger as a tree with every
+     * atom latched (and by which event) or awaited, per `*` binding, and why
+     * routing keeps its pending work from running (docs/why.md).
+     * </pre>
+     */
+    default void explainJob(io.latchwork.v1.ExplainJobRequest request,
+        io.grpc.stub.StreamObserver<io.latchwork.v1.ExplainJobResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getExplainJobMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * The farm at a glance, as the caller may read it: jobs and frames by
+     * status, the newest failures. What a dashboard's overview shows: one pass
+     * over the jobs, shared by callers who read the same jobs for a second.
+     * </pre>
+     */
+    default void summarizeFarm(io.latchwork.v1.SummarizeFarmRequest request,
+        io.grpc.stub.StreamObserver<io.latchwork.v1.SummarizeFarmResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getSummarizeFarmMethod(), responseObserver);
+    }
   }
 
   /**
@@ -856,6 +942,32 @@ public final class SupervisorServiceGrpc {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getModifyJobsMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * Why a job is where it is: each callback's trigger as a tree with every
+     * atom latched (and by which event) or awaited, per `*` binding, and why
+     * routing keeps its pending work from running (docs/why.md).
+     * </pre>
+     */
+    public void explainJob(io.latchwork.v1.ExplainJobRequest request,
+        io.grpc.stub.StreamObserver<io.latchwork.v1.ExplainJobResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getExplainJobMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * The farm at a glance, as the caller may read it: jobs and frames by
+     * status, the newest failures. What a dashboard's overview shows: one pass
+     * over the jobs, shared by callers who read the same jobs for a second.
+     * </pre>
+     */
+    public void summarizeFarm(io.latchwork.v1.SummarizeFarmRequest request,
+        io.grpc.stub.StreamObserver<io.latchwork.v1.SummarizeFarmResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getSummarizeFarmMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -1031,6 +1143,30 @@ public final class SupervisorServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
           getChannel(), getModifyJobsMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * Why a job is where it is: each callback's trigger as a tree with every
+     * atom latched (and by which event) or awaited, per `*` binding, and why
+     * routing keeps its pending work from running (docs/why.md).
+     * </pre>
+     */
+    public io.latchwork.v1.ExplainJobResponse explainJob(io.latchwork.v1.ExplainJobRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getExplainJobMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * The farm at a glance, as the caller may read it: jobs and frames by
+     * status, the newest failures. What a dashboard's overview shows: one pass
+     * over the jobs, shared by callers who read the same jobs for a second.
+     * </pre>
+     */
+    public io.latchwork.v1.SummarizeFarmResponse summarizeFarm(io.latchwork.v1.SummarizeFarmRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getSummarizeFarmMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -1205,6 +1341,30 @@ public final class SupervisorServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getModifyJobsMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * Why a job is where it is: each callback's trigger as a tree with every
+     * atom latched (and by which event) or awaited, per `*` binding, and why
+     * routing keeps its pending work from running (docs/why.md).
+     * </pre>
+     */
+    public io.latchwork.v1.ExplainJobResponse explainJob(io.latchwork.v1.ExplainJobRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getExplainJobMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * The farm at a glance, as the caller may read it: jobs and frames by
+     * status, the newest failures. What a dashboard's overview shows: one pass
+     * over the jobs, shared by callers who read the same jobs for a second.
+     * </pre>
+     */
+    public io.latchwork.v1.SummarizeFarmResponse summarizeFarm(io.latchwork.v1.SummarizeFarmRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getSummarizeFarmMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -1375,6 +1535,32 @@ public final class SupervisorServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getModifyJobsMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * Why a job is where it is: each callback's trigger as a tree with every
+     * atom latched (and by which event) or awaited, per `*` binding, and why
+     * routing keeps its pending work from running (docs/why.md).
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.latchwork.v1.ExplainJobResponse> explainJob(
+        io.latchwork.v1.ExplainJobRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getExplainJobMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * The farm at a glance, as the caller may read it: jobs and frames by
+     * status, the newest failures. What a dashboard's overview shows: one pass
+     * over the jobs, shared by callers who read the same jobs for a second.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.latchwork.v1.SummarizeFarmResponse> summarizeFarm(
+        io.latchwork.v1.SummarizeFarmRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getSummarizeFarmMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_SUBMIT = 0;
@@ -1390,6 +1576,8 @@ public final class SupervisorServiceGrpc {
   private static final int METHODID_GET_HOST = 10;
   private static final int METHODID_CONTROL_HOSTS = 11;
   private static final int METHODID_MODIFY_JOBS = 12;
+  private static final int METHODID_EXPLAIN_JOB = 13;
+  private static final int METHODID_SUMMARIZE_FARM = 14;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -1459,6 +1647,14 @@ public final class SupervisorServiceGrpc {
         case METHODID_MODIFY_JOBS:
           serviceImpl.modifyJobs((io.latchwork.v1.ModifyJobsRequest) request,
               (io.grpc.stub.StreamObserver<io.latchwork.v1.ModifyJobsResponse>) responseObserver);
+          break;
+        case METHODID_EXPLAIN_JOB:
+          serviceImpl.explainJob((io.latchwork.v1.ExplainJobRequest) request,
+              (io.grpc.stub.StreamObserver<io.latchwork.v1.ExplainJobResponse>) responseObserver);
+          break;
+        case METHODID_SUMMARIZE_FARM:
+          serviceImpl.summarizeFarm((io.latchwork.v1.SummarizeFarmRequest) request,
+              (io.grpc.stub.StreamObserver<io.latchwork.v1.SummarizeFarmResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -1569,6 +1765,20 @@ public final class SupervisorServiceGrpc {
               io.latchwork.v1.ModifyJobsRequest,
               io.latchwork.v1.ModifyJobsResponse>(
                 service, METHODID_MODIFY_JOBS)))
+        .addMethod(
+          getExplainJobMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.latchwork.v1.ExplainJobRequest,
+              io.latchwork.v1.ExplainJobResponse>(
+                service, METHODID_EXPLAIN_JOB)))
+        .addMethod(
+          getSummarizeFarmMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.latchwork.v1.SummarizeFarmRequest,
+              io.latchwork.v1.SummarizeFarmResponse>(
+                service, METHODID_SUMMARIZE_FARM)))
         .build();
   }
 
@@ -1630,6 +1840,8 @@ public final class SupervisorServiceGrpc {
               .addMethod(getGetHostMethod())
               .addMethod(getControlHostsMethod())
               .addMethod(getModifyJobsMethod())
+              .addMethod(getExplainJobMethod())
+              .addMethod(getSummarizeFarmMethod())
               .build();
         }
       }

@@ -19,6 +19,10 @@ import io.latchwork.v1.ControlHostsRequest;
 import io.latchwork.v1.ControlHostsResponse;
 import io.latchwork.v1.ControlJobsRequest;
 import io.latchwork.v1.ControlJobsResponse;
+import io.latchwork.v1.ExplainJobRequest;
+import io.latchwork.v1.ExplainJobResponse;
+import io.latchwork.v1.SummarizeFarmRequest;
+import io.latchwork.v1.SummarizeFarmResponse;
 import io.latchwork.v1.GetHostRequest;
 import io.latchwork.v1.GetHostResponse;
 import io.latchwork.v1.GetJobRequest;
@@ -199,6 +203,23 @@ class ApiCoverageTest {
         SupervisorServiceGrpc.getModifyJobsMethod();
     check(modifyJobsMethod, "latchwork.v1.SupervisorService/ModifyJobs", MethodType.UNARY);
 
+    // ExplainJob
+    Function<ExplainJobRequest, ExplainJobResponse> explainJob = blocking::explainJob;
+    BiConsumer<ExplainJobRequest, StreamObserver<ExplainJobResponse>> explainJobAsync =
+        async::explainJob;
+    MethodDescriptor<ExplainJobRequest, ExplainJobResponse> explainJobMethod =
+        SupervisorServiceGrpc.getExplainJobMethod();
+    check(explainJobMethod, "latchwork.v1.SupervisorService/ExplainJob", MethodType.UNARY);
+
+    // SummarizeFarm
+    Function<SummarizeFarmRequest, SummarizeFarmResponse> summarizeFarm = blocking::summarizeFarm;
+    BiConsumer<SummarizeFarmRequest, StreamObserver<SummarizeFarmResponse>> summarizeFarmAsync =
+        async::summarizeFarm;
+    MethodDescriptor<SummarizeFarmRequest, SummarizeFarmResponse> summarizeFarmMethod =
+        SupervisorServiceGrpc.getSummarizeFarmMethod();
+    check(
+        summarizeFarmMethod, "latchwork.v1.SupervisorService/SummarizeFarm", MethodType.UNARY);
+
     assertNotNull(submit);
     assertNotNull(submitAsync);
     assertNotNull(subscribe);
@@ -225,6 +246,10 @@ class ApiCoverageTest {
     assertNotNull(controlHostsAsync);
     assertNotNull(modifyJobs);
     assertNotNull(modifyJobsAsync);
+    assertNotNull(explainJob);
+    assertNotNull(explainJobAsync);
+    assertNotNull(summarizeFarm);
+    assertNotNull(summarizeFarmAsync);
 
     checkService(
         SupervisorServiceGrpc.getServiceDescriptor(),
@@ -241,7 +266,9 @@ class ApiCoverageTest {
         "ListHosts",
         "GetHost",
         "ControlHosts",
-        "ModifyJobs");
+        "ModifyJobs",
+        "ExplainJob",
+        "SummarizeFarm");
   }
 
   /**

@@ -1,0 +1,418 @@
+"""Dashboard load: Subscribe and dependency latency without and with 10 dashboard clients.
+
+Issue 15's acceptance: with 10 dashboard clients following the stream and 100,000 jobs held,
+Subscribe and dependency latency p99 move by no more than 20 %. One ``latchwork serve --slots
+2 --http-listen 127.0.0.1:0`` first holds ``--jobs`` blocked cmdrange jobs of ``--frames``
+frames (Submits of ``--batch`` jobs). Then, ``--rounds`` times, two phases in turn (the order
+alternating from one round to the next, so drift and other load fall on both):
+
+* ``alone``: no HTTP client at all;
+* ``dashboards``: ``--dashboards`` clients in a process of their own
+  (``bench/dashboard_clients.py``), each logged in as a wrangler of its own (``wrangler1``,
+  ``wrangler2``, ...; ``--same-user``: all as one), following ``GET /api/events`` (SSE, every
+  event parsed) and reading ``GET /api/overview`` every ``--poll`` seconds, as the overview
+  page does; the phase is measured once every stream is open.
+
+Each phase measures, in this order:
+
+* Subscribe latency, as ``bench/subscribe_throughput.py`` does: one live gRPC subscriber
+  (``after_seq = -1``), one job blocked / unblocked ``--changes`` times, one ControlJobs call at
+  a time; the latency is the arrival at the subscriber minus the event's ``time`` (the
+  supervisor's clock when it made the change). The toggled job has ``hosts: nowhere``, so
+  unblocking it never starts it;
+* dependency latency, as ``bench/dependency_latency.py``'s ``dependency`` kind does:
+  ``--pairs`` pairs of one-frame jobs, B with ``dependency: link-complete-job-A``, one pair at
+  a time, from A's work ``complete`` event to B's work ``running`` event (the supervisor's
+  event log).
+
+Printed: p50 / p99 / max of both latencies per phase (every round's samples pooled), the
+ratios dashboards / alone, every round's p99 (the spread), the supervisor's CPU and the other
+processes' CPU per phase, and what the dashboard clients saw (events, their latency, the time
+an overview took).
+
+Run: ``.venv/bin/python bench/dashboard_load.py [--jobs 100000 --rounds 4 --dashboards 10]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import queue
+import re
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.dashboard_clients import run_dashboards
+from bench.dependency_latency import Follower, jobs_of
+from bench.dependency_latency import percentile as nearest_rank
+from bench.eventstream import METADATA
+from bench.harness import (
+    OtherLoad,
+    Served,
+    add_workdir_flag,
+    listing,
+    machine,
+    median,
+    supervisor,
+)
+from bench.subscribe_throughput import measure_latency
+from latchwork.client.jobspec import job_spec_from_dict
+from latchwork.v1 import supervisor_pb2, supervisor_pb2_grpc
+
+PHASES = ("alone", "dashboards")
+_DASHBOARD = re.compile(r"latchwork serve: dashboard on (http://\S+?)/?\s*$")
+
+
+# --- the supervisor -------------------------------------------------------------------------
+
+
+def dashboard_url(served: Served, timeout: float = 30.0) -> str:
+    """The base URL of the supervisor's HTTP side, from its ``dashboard on`` stdout line."""
+    assert served.process is not None and served.process.stdout is not None
+    for line in served.printed:
+        if match := _DASHBOARD.search(line):
+            return match.group(1)
+    # Printed after the ready line: read on, in a thread (the pipe's text buffer may already
+    # hold the line, so waiting on the file descriptor could miss it).
+    stdout = served.process.stdout
+    lines: queue.Queue[str] = queue.Queue()
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if not line:
+            break
+        if match := _DASHBOARD.search(line):
+            return match.group(1)
+    raise SystemExit(
+        "the supervisor printed no 'latchwork serve: dashboard on http://HOST:PORT/' line "
+        f"(does it have the HTTP side?); see {served.log_path}"
+    )
+
+
+def hold_jobs(
+    stub: supervisor_pb2_grpc.SupervisorServiceStub, jobs: int, frames: int, batch: int
+) -> None:
+    """``jobs`` blocked cmdrange jobs of ``frames`` frames, ``batch`` jobs per Submit."""
+    for first in range(0, jobs, batch):
+        specs = [
+            job_spec_from_dict(
+                {
+                    "name": f"held{first + i}",
+                    "prototype": "cmdrange",
+                    "package": {"cmdline": "true", "range": f"1-{frames}"},
+                    "status": "blocked",
+                },
+                f"jobs[{i}]",
+            )
+            for i in range(min(batch, jobs - first))
+        ]
+        request = supervisor_pb2.SubmitRequest(jobs=specs)
+        stub.Submit(request, metadata=METADATA, timeout=600)
+
+
+def toggled_job(stub: supervisor_pb2_grpc.SupervisorServiceStub) -> int:
+    """A blocked job no host suits: block / unblock it as often as we like, it never runs."""
+    spec = {"name": "toggled", "package": {"cmdline": "true"}, "status": "blocked"}
+    request = supervisor_pb2.SubmitRequest(jobs=[job_spec_from_dict({**spec, "hosts": "nowhere"})])
+    return int(stub.Submit(request, metadata=METADATA, timeout=30).jobs[0].id)
+
+
+# --- the dashboard clients ------------------------------------------------------------------
+
+
+class Dashboards:
+    """The dashboard clients' process, for one phase: open on enter, stopped on exit."""
+
+    def __init__(self, base_url: str, users: list[str], poll: float, stream: bool) -> None:
+        self.ctx = multiprocessing.get_context("spawn")
+        self.stop, self.ready, self.results = self.ctx.Event(), self.ctx.Queue(), self.ctx.Queue()
+        self.process = self.ctx.Process(
+            target=run_dashboards,
+            args=(base_url, users, poll, stream, self.stop, self.ready, self.results),
+            daemon=True,
+        )
+        self.outcome: dict[str, Any] = {}
+
+    def __enter__(self) -> Dashboards:
+        self.process.start()
+        deadline = time.monotonic() + 120
+        answer = "no answer within 120 s"
+        while time.monotonic() < deadline:
+            try:
+                answer = self.ready.get(timeout=1)
+                break
+            except queue.Empty:
+                if not self.process.is_alive():
+                    answer = f"the process ended (exit code {self.process.exitcode})"
+                    break
+        if answer != "ok":
+            self.process.join(10)
+            raise SystemExit(f"the dashboard clients failed: {answer}")
+        time.sleep(1.0)  # past the streams' first bytes and the first overview polls
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.outcome = self.results.get(timeout=60)
+        self.process.join(10)
+        if "error" in self.outcome:
+            raise SystemExit(f"the dashboard clients failed: {self.outcome['error']}")
+
+    @property
+    def pid(self) -> int:
+        return int(self.process.pid or 0)
+
+
+# --- CPU per phase --------------------------------------------------------------------------
+
+
+def _cpu_seconds(pid: int) -> float:
+    """A live process's CPU seconds, with its waited-for children's (the frames it ran)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy_seconds() -> float:
+    user, nice, system = (int(x) for x in Path("/proc/stat").read_text().split()[1:4])
+    return (user + nice + system) / os.sysconf("SC_CLK_TCK")
+
+
+class PhaseCpu:
+    """CPU of the supervisor, of the dashboard clients and of every other process in a phase."""
+
+    def __init__(self, server_pid: int, clients_pid: int = 0) -> None:
+        self.server_pid, self.clients_pid = server_pid, clients_pid
+        self.wall = time.monotonic()
+        self.machine = _machine_busy_seconds()
+        self.server = _cpu_seconds(server_pid)
+        self.clients = _cpu_seconds(clients_pid) if clients_pid else 0.0
+        self.own = sum(os.times()[:2])
+
+    def end(self) -> dict[str, float]:
+        """Cores used on average: the supervisor's, the clients'; and the other processes'
+        share of the whole machine."""
+        wall = time.monotonic() - self.wall
+        server = _cpu_seconds(self.server_pid) - self.server
+        clients = _cpu_seconds(self.clients_pid) - self.clients if self.clients_pid else 0.0
+        own = sum(os.times()[:2]) - self.own
+        other = _machine_busy_seconds() - self.machine - server - clients - own
+        cores = len(os.sched_getaffinity(0))
+        return {
+            "seconds": wall,
+            "server": server / wall,
+            "clients": clients / wall,
+            "other": max(other, 0.0) / wall / cores,
+        }
+
+
+# --- one phase ------------------------------------------------------------------------------
+
+
+def measure_phase(
+    stub: supervisor_pb2_grpc.SupervisorServiceStub,
+    follower: Follower,
+    toggled: int,
+    changes: int,
+    pairs: int,
+    timeout: float,
+) -> tuple[list[float], list[float]]:
+    """(Subscribe latencies, dependency latencies), seconds."""
+    subscribe, _ = measure_latency(stub, toggled, 1, changes)
+    dependency = []
+    for _ in range(pairs):
+        request = supervisor_pb2.SubmitRequest(
+            jobs=[job_spec_from_dict(j) for j in jobs_of("dependency")]
+        )
+        response = stub.Submit(request, metadata=METADATA, timeout=30)
+        follower.wait_ended([j.id for j in response.jobs], timeout)
+        dependency.append(follower.latency("dependency", response)[0])
+    return subscribe, dependency
+
+
+def _row(label: str, values: list[float]) -> str:
+    ms = [v * 1e3 for v in values]
+    return (
+        f"   {label:<36} p50 {nearest_rank(ms, 0.5):7.2f}  p99 {nearest_rank(ms, 0.99):7.2f}  "
+        f"max {max(ms):7.2f} ms  ({len(ms)} samples)"
+    )
+
+
+def _ratio(label: str, samples: dict[str, list[float]]) -> str:
+    p50 = nearest_rank(samples["dashboards"], 0.5) / nearest_rank(samples["alone"], 0.5)
+    p99 = nearest_rank(samples["dashboards"], 0.99) / nearest_rank(samples["alone"], 0.99)
+    return f"   {label:<36} p50 {p50:5.2f}   p99 {p99:5.2f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=100_000, help="blocked jobs held (100000)")
+    parser.add_argument("--frames", type=int, default=2, help="frames per held job (2)")
+    parser.add_argument("--batch", type=int, default=1000, help="held jobs per Submit (1000)")
+    parser.add_argument("--dashboards", type=int, default=10, help="dashboard clients (10)")
+    parser.add_argument(
+        "--poll", type=float, default=2.0, help="overview period, s; 0: no overview (2)"
+    )
+    parser.add_argument(
+        "--no-stream",
+        dest="stream",
+        action="store_false",
+        help="the dashboard clients do not follow /api/events (to see the overview's share)",
+    )
+    parser.add_argument(
+        "--same-user",
+        action="store_true",
+        help="every dashboard client logs in as one user (default: wrangler1, wrangler2, ...)",
+    )
+    parser.add_argument("--rounds", type=int, default=4, help="rounds of both phases (4)")
+    parser.add_argument("--changes", type=int, default=500, help="changes per phase (500)")
+    parser.add_argument("--pairs", type=int, default=200, help="dependency pairs per phase (200)")
+    parser.add_argument("--slots", type=int, default=2, help="local slots (2)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="per pair, s (60)")
+    add_workdir_flag(parser)
+    args = parser.parse_args(argv)
+    users = ["wrangler" if args.same_user else f"wrangler{i + 1}" for i in range(args.dashboards)]
+
+    print(
+        f"== dashboard load: Subscribe and dependency latency, alone and with {args.dashboards} "
+        f"dashboard clients, {args.jobs:,} jobs held"
+    )
+    print(f"   machine: {machine()}")
+    load = OtherLoad()
+    subscribe: dict[str, list[list[float]]] = {phase: [] for phase in PHASES}
+    dependency: dict[str, list[list[float]]] = {phase: [] for phase in PHASES}
+    cpu: dict[str, list[dict[str, float]]] = {phase: [] for phase in PHASES}
+    seen: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="latchwork-bench-", dir=args.workdir) as tmp:
+        served = supervisor(Path(tmp) / "dashboard", slots=args.slots)
+        served.argv += ["--http-listen", "127.0.0.1:0"]
+        with served, grpc.insecure_channel(served.address) as channel:
+            base_url = dashboard_url(served)
+            stub = supervisor_pb2_grpc.SupervisorServiceStub(channel)
+            started = time.monotonic()
+            hold_jobs(stub, args.jobs, args.frames, args.batch)
+            held_s = time.monotonic() - started
+            toggled = toggled_job(stub)
+            warm = stub.Submit(
+                supervisor_pb2.SubmitRequest(
+                    jobs=[job_spec_from_dict(j) for j in jobs_of("dependency")]
+                ),
+                metadata=METADATA,
+                timeout=30,
+            )
+            follower = Follower(stub, warm.seq - 1)
+            follower.wait_ended([j.id for j in warm.jobs], args.timeout)
+            for round_ in range(args.rounds):
+                for phase in PHASES if round_ % 2 == 0 else PHASES[::-1]:
+                    if phase == "alone":
+                        phase_cpu = PhaseCpu(served.pid)
+                        sub, dep = measure_phase(
+                            stub, follower, toggled, args.changes, args.pairs, args.timeout
+                        )
+                        cpu[phase].append(phase_cpu.end())
+                    else:
+                        with Dashboards(base_url, users, args.poll, args.stream) as clients:
+                            phase_cpu = PhaseCpu(served.pid, clients.pid)
+                            sub, dep = measure_phase(
+                                stub, follower, toggled, args.changes, args.pairs, args.timeout
+                            )
+                            cpu[phase].append(phase_cpu.end())
+                        seen.append(clients.outcome)
+                    subscribe[phase].append(sub)
+                    dependency[phase].append(dep)
+            follower.collector.close()
+    load_note = load.report()
+
+    print(
+        f"   workdir: {Path(tmp).parent}; latchwork serve --slots {args.slots}; "
+        f"{args.jobs:,} blocked jobs of {args.frames} frame(s) held (submitted in {held_s:.0f} s)"
+    )
+    print(f"   {load_note}")
+    print(
+        f"   {args.rounds} round(s) of both phases, order alternating; per phase {args.changes} "
+        f"changes and {args.pairs} dependency pairs; the rounds' samples pooled"
+    )
+    print()
+    pooled_sub = {phase: [x for r in subscribe[phase] for x in r] for phase in PHASES}
+    pooled_dep = {phase: [x for r in dependency[phase] for x in r] for phase in PHASES}
+    for phase in PHASES:
+        label = "alone" if phase == "alone" else f"with {args.dashboards} dashboard client(s)"
+        print(f"   {label}:")
+        print(_row("Subscribe, change -> subscriber", pooled_sub[phase]))
+        print(_row("dependency, A complete -> B running", pooled_dep[phase]))
+        server = [c["server"] for c in cpu[phase]]
+        client_cores = [c["clients"] for c in cpu[phase]]
+        other = [c["other"] for c in cpu[phase]]
+        seconds = [c["seconds"] for c in cpu[phase]]
+        print(
+            f"   per round: phase {listing(seconds, 1, 1)} s; supervisor {listing(server, 1, 2)} "
+            f"cores, dashboard clients {listing(client_cores, 1, 2)} cores; other processes "
+            f"{listing(other, 100, 0)} % of the machine"
+        )
+    print()
+    print("   ratios, with dashboard clients / alone:")
+    print(_ratio("Subscribe", pooled_sub))
+    print(_ratio("dependency", pooled_dep))
+    print()
+    print("   p99 per round (ms), in the order run; alone / with dashboard clients:")
+    for what, data in (("Subscribe", subscribe), ("dependency", dependency)):
+        for phase in PHASES:
+            p99s = [nearest_rank(r, 0.99) for r in data[phase]]
+            print(f"   {what:<11} {phase:<10} {listing(p99s, 1e3, 2)}")
+    print()
+    who = "all as one user" if args.same_user else "one user each"
+    does = [
+        *(["SSE"] if args.stream else []),
+        *([f"/api/overview every {args.poll:g} s"] * (args.poll > 0)),
+    ]
+    print(f"   the {args.dashboards} dashboard clients ({who}; {' + '.join(does)}), all rounds:")
+    _print_clients(seen)
+    _print_cost(cpu, seen)
+    return 0
+
+
+def _print_cost(cpu: dict[str, list[dict[str, float]]], seen: list[dict[str, Any]]) -> None:
+    """The supervisor's extra CPU per event and dashboard client, medians of the rounds."""
+    spent = {phase: median([c["server"] * c["seconds"] for c in cpu[phase]]) for phase in PHASES}
+    deliveries = median([sum(r["events"] for r in outcome["reports"]) for outcome in seen])
+    if deliveries:
+        extra = (spent["dashboards"] - spent["alone"]) / deliveries
+        print(
+            f"   supervisor CPU per phase (median): alone {spent['alone']:.1f} s, with the "
+            f"clients {spent['dashboards']:.1f} s: {extra * 1e6:.0f} µs more per event "
+            "delivered to a dashboard client (its overview polls included)"
+        )
+
+
+def _print_clients(seen: list[dict[str, Any]]) -> None:
+    reports = [r for outcome in seen for r in outcome["reports"]]
+    latencies = [x for r in reports for x in r["latencies"]]
+    overview = [x for r in reports for x in r["overview_seconds"]]
+    unanswered = [x for r in reports for x in r["overview_unanswered"]]
+    events = [r["events"] for r in reports]
+    print(f"   events received per client and phase: {min(events)}-{max(events)}")
+    if latencies:
+        print(_row("SSE, change -> dashboard client", latencies))
+    if overview:
+        print(_row("GET /api/overview, answered", overview))
+    if unanswered:
+        print(
+            f"   GET /api/overview still unanswered when a phase ended: {len(unanswered)}, "
+            f"asked {min(unanswered):.1f}-{max(unanswered):.1f} s before"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

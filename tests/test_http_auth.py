@@ -1,0 +1,79 @@
+"""The HTTP side with a tokens file: a login for everything, the gRPC refusals passed on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from latchwork.client import Client
+
+from .http_client import Http
+from .serverproc import ServerProcess
+
+ALICE, BOB, ADMIN = "alice-token-0123456789", "bob-token-0123456789ab", "admin-token-0123456789"
+WORKER = "worker-token-0123456789"
+
+
+@pytest.fixture
+def secured(tmp_path: Path) -> Iterator[ServerProcess]:
+    tokens = tmp_path / "tokens.toml"
+    tokens.write_text(
+        f'[[token]]\ntoken = "{ALICE}"\nuser = "alice"\n\n'
+        f'[[token]]\ntoken = "{BOB}"\nuser = "bob"\n\n'
+        f'[[token]]\ntoken = "{WORKER}"\nuser = "node1"\nrole = "worker"\n\n'
+        f'[[token]]\ntoken = "{ADMIN}"\nuser = "wrangler"\nadmin = true\n'
+    )
+    tokens.chmod(0o600)
+    process = ServerProcess(tmp_path / "data", env={"LATCHWORK_TOKENS_FILE": str(tokens)})
+    yield process.start()
+    process.stop()
+
+
+def test_everything_needs_a_login_and_refusals_are_the_grpc_ones(secured: ServerProcess) -> None:
+    with Client(secured.address, token=ALICE) as alice:
+        job = alice.submit(
+            [{"name": "mine", "package": {"cmdline": "true"}, "status": "blocked"}]
+        ).jobs[0]
+    stranger = Http(secured.http_url)
+    for path in ("/api/jobs", f"/api/jobs/{job.id}", "/api/overview", "/api/events"):
+        refused = stranger.get(path)
+        assert refused.status == 401, path
+        assert refused.error["code"] == "UNAUTHENTICATED"
+    assert stranger.get("/api/whoami").body["logged_in"] is False
+    assert stranger.get("/healthz").status == 200
+    assert stranger.post("/api/login", {"token": "not-a-token-at-all"}).status == 401
+    assert (
+        stranger.post("/api/login", {"user": "alice"}).error["field_violations"][0]["field"]
+        == "token"
+    )
+    worker = stranger.post("/api/login", {"token": WORKER})
+    assert worker.status == 403 and "role 'worker'" in worker.error["message"]
+    assert Http(secured.http_url, token="forged-token-000000").get("/api/jobs").status == 401
+
+    bob = Http(secured.http_url)
+    login = bob.post("/api/login", {"token": BOB})
+    assert login.body == {
+        "user": "bob",
+        "admin": False,
+        "open": False,
+        "logged_in": True,
+        "visibility": "all",
+    }
+    assert int(bob.get("/api/jobs").body["jobs"][0]["id"]) == job.id
+    denied = bob.post(f"/api/jobs/{job.id}/control", {"action": "kill"})
+    assert denied.status == 403 and denied.error["code"] == "PERMISSION_DENIED"
+    with Client(secured.address, token=BOB) as bob_grpc, pytest.raises(Exception) as grpc_refusal:
+        bob_grpc.control("kill", [job.id])
+    assert denied.error["message"] == grpc_refusal.value.message  # type: ignore[attr-defined]
+    assert bob.post(f"/api/jobs/{job.id}/modify", {"priority": 1}).status == 403
+    forged = bob.post(f"/api/jobs/{job.id}/control", {"action": "kill"}, csrf=False)
+    assert forged.status == 403 and "X-Latchwork" in forged.error["message"]
+    bob.post("/api/logout")
+    assert bob.get("/api/jobs").status == 401, "logged out"
+
+    admin = Http(secured.http_url, token=ADMIN)
+    assert admin.get("/api/whoami").body["admin"] is True
+    killed = admin.post(f"/api/jobs/{job.id}/control", {"action": "kill"})
+    assert killed.status == 200 and killed.body["results"][0]["changed"] is True
