@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 from collections import Counter as Tally
 from collections.abc import Callable, Iterator, Sequence
-from operator import itemgetter
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
@@ -26,8 +25,10 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
 from .core.changes import Changes
+from .core.farm_summary import count_jobs
 from .core.runs import CallbackRun
 from .core.states import JobStatus, WorkStatus
+from .core.visibility import EVERYTHING
 from .eventlog import EventLog
 from .supervisor import Supervisor
 from .throttled_log import ThrottledLog
@@ -182,15 +183,11 @@ class _ModelCollector(Collector):
         yield from self._sandbox_families(read)
 
     def _jobs_and_frames(self, read: bool) -> Iterator[Metric]:
-        jobs: dict[JobStatus, int] = dict.fromkeys(JobStatus, 0)
-        frames: dict[WorkStatus, int] = dict.fromkeys(WorkStatus, 0)
+        jobs: Tally[JobStatus] = Tally(dict.fromkeys(JobStatus, 0))
+        frames: Tally[WorkStatus] = Tally(dict.fromkeys(WorkStatus, 0))
         if read:
-            # Counted in C where it can be (7 ms at 20,000 jobs of 10 frames, on the loop).
-            held = list(self._supervisor.index.jobs.values())
-            jobs.update(Tally([job.status for job in held]))
-            tallies = [job.tally for job in held if job.status is not JobStatus.REMOVED]
-            for work_status in WorkStatus:
-                frames[work_status] = sum(map(itemgetter(work_status), tallies))
+            # The overview's counting (7 ms at 20,000 jobs of 10 frames, on the loop).
+            count_jobs(self._supervisor.jobs_in_any_order(), EVERYTHING, jobs, frames)
         by_job = GaugeMetricFamily("latchwork_jobs", "Jobs held, by status.", labels=["status"])
         for job_status, count in jobs.items():
             by_job.add_metric([job_status.value], count)

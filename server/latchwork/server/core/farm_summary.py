@@ -24,7 +24,6 @@ FAILURE_SCAN = 50_000
 """How many of the newest events are searched for them (the in-memory window)."""
 
 _status = attrgetter("status")
-_tally = attrgetter("tally")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +40,11 @@ def count_jobs(
     job_counts: Counter[JobStatus],
     frame_counts: Counter[WorkStatus],
 ) -> None:
-    """Add the ``jobs`` ``scope`` sees to the counts (a chunk at a time, if the caller likes)."""
+    """Add the ``jobs`` ``scope`` sees to the counts (a chunk at a time, if the caller likes).
+    A removed job counts as a job, but its frames no longer count as the farm's."""
     seen = jobs if scope.everything else [job for job in jobs if scope.sees(job)]
     job_counts.update(map(_status, seen))
-    tallies = list(map(_tally, seen))
+    tallies = [job.tally for job in seen if job.status is not JobStatus.REMOVED]
     for status in WorkStatus:
         frame_counts[status] += sum(map(itemgetter(status), tallies))
 
