@@ -46,6 +46,7 @@ from .core.job_dicts import dict_pgrp, job_specs
 from .core.limits import Limits
 from .core.model import CallbackLanguage, Job, JobSpec
 from .core.submission import validate_submission
+from .core.token_buckets import TokenBuckets
 from .core.tree_rights import tree_refusal
 from .core.triggers.engine import Firing
 from .core.visibility import ReadPolicy
@@ -60,8 +61,9 @@ SUBMIT_WINDOW_SECONDS = 60.0
 """...refilled at ``SUBMIT_BURST`` per this many seconds (33 jobs a second)."""
 
 
-class SubmitBudget:
-    """A token bucket per user for the jobs their callbacks submit. Pure: the clock is given."""
+class SubmitBudget(TokenBuckets[str]):
+    """Per user, the jobs their callbacks submit: :data:`SUBMIT_BURST` per
+    :data:`SUBMIT_WINDOW_SECONDS` (the firing budget's kind of bucket, keyed by user)."""
 
     def __init__(
         self,
@@ -69,19 +71,7 @@ class SubmitBudget:
         window_seconds: float = SUBMIT_WINDOW_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.burst = burst
-        self.window_seconds = window_seconds
-        self._rate = burst / window_seconds
-        self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # user -> (tokens, stamp)
-
-    def available(self, user: str) -> float:
-        now = self._clock()
-        tokens, stamp = self._buckets.get(user, (float(self.burst), now))
-        return min(float(self.burst), tokens + (now - stamp) * self._rate)
-
-    def spend(self, user: str, count: int) -> None:
-        self._buckets[user] = (self.available(user) - count, self._clock())
+        super().__init__(burst, window_seconds, clock)
 
 
 class CodeChecker(Protocol):

@@ -24,10 +24,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .token_buckets import TokenBuckets
+
 DEFAULT_MAX_DEPTH = 100
 DEFAULT_BURST = 20_000
 DEFAULT_WINDOW_SECONDS = 60.0
-_PRUNE_EVERY = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +45,6 @@ class BudgetLimits:
         if self.window_seconds <= 0:
             raise ValueError("window_seconds must be positive")
 
-    @property
-    def refill_per_second(self) -> float:
-        return self.burst / self.window_seconds
-
 
 @dataclass(frozen=True, slots=True)
 class OverBudget:
@@ -57,12 +54,6 @@ class OverBudget:
     message: str
 
 
-@dataclass(slots=True)
-class _Bucket:
-    tokens: float
-    stamp: float
-
-
 class FiringBudget:
     """Counts firings per callback and refuses those over the limits."""
 
@@ -70,9 +61,9 @@ class FiringBudget:
         self, limits: BudgetLimits | None = None, clock: Callable[[], float] | None = None
     ) -> None:
         self.limits = limits or BudgetLimits()
-        self._clock = clock or time.monotonic
-        self._buckets: dict[int, _Bucket] = {}
-        self._takes = 0
+        self._buckets: TokenBuckets[int] = TokenBuckets(
+            self.limits.burst, self.limits.window_seconds, clock or time.monotonic
+        )
 
     def admit(self, callback_id: int, depth: int) -> OverBudget | None:
         """Spend what a firing of ``callback_id`` at ``depth`` costs; None when it may fire."""
@@ -85,45 +76,20 @@ class FiringBudget:
             )
         if depth == 0 or not limits.burst:
             return None
-        now = self._clock()
-        bucket = self._refilled(callback_id, now)
-        if bucket.tokens < 1.0:
+        if not self._buckets.take(callback_id):
             return OverBudget(
                 "rate",
                 f"it fired in cascades faster than its budget of {limits.burst} firings "
                 f"per {limits.window_seconds:g} s (all {limits.burst} spent)",
             )
-        bucket.tokens -= 1.0
-        self._takes += 1
-        if self._takes % _PRUNE_EVERY == 0:
-            self._prune(now)
         return None
 
     def tokens(self, callback_id: int) -> float:
         """Firings the callback may still make in a cascade right now (for tests, diagnostics)."""
-        return self._refilled(callback_id, self._clock()).tokens
+        return self._buckets.available(callback_id)
 
     def forget(self, callback_id: int) -> None:
-        self._buckets.pop(callback_id, None)
-
-    def _refilled(self, callback_id: int, now: float) -> _Bucket:
-        full = float(self.limits.burst)
-        bucket = self._buckets.get(callback_id)
-        if bucket is None:
-            bucket = self._buckets[callback_id] = _Bucket(full, now)
-            return bucket
-        elapsed = max(now - bucket.stamp, 0.0)
-        bucket.tokens = min(full, bucket.tokens + elapsed * self.limits.refill_per_second)
-        bucket.stamp = now
-        return bucket
-
-    def _prune(self, now: float) -> None:
-        """Drop buckets that are full again: they hold nothing a new bucket would not."""
-        full = float(self.limits.burst)
-        rate = self.limits.refill_per_second
-        for callback_id, bucket in list(self._buckets.items()):
-            if bucket.tokens + (now - bucket.stamp) * rate >= full:
-                del self._buckets[callback_id]
+        self._buckets.forget(callback_id)
 
     def __len__(self) -> int:
         return len(self._buckets)
