@@ -32,7 +32,6 @@ from latchwork.v1 import supervisor_pb2
 WINDOW = 10_000
 """Frames a feed keeps for clients that lag a little."""
 
-Metadata = tuple[tuple[str, str], ...]
 OpenStream = Callable[
     [supervisor_pb2.SubscribeRequest], AsyncIterable[supervisor_pb2.SubscribeResponse]
 ]

@@ -1,10 +1,10 @@
 """Recent events of a job (or of a kind), read through Subscribe as any client would.
 
 Subscribe streams from a seq onwards and never ends, so the reader first learns the head of the
-log (the ``snapshot_end`` of a snapshot request), then replays the last ``scan`` events with the
-filter and stops at the head, or at the heartbeat Subscribe sends as soon as it has caught up
-(``caught_up_heartbeat``) when the filter's last event is older than the head. Only the last
-``limit`` are kept.
+log (the caught-up heartbeat of a stream of new events only), then replays the last ``scan``
+events with the filter and stops at the head, or at the heartbeat Subscribe sends as soon as it
+has caught up (``caught_up_heartbeat``) when the filter's last event is older than the head.
+Only the last ``limit`` are kept.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 from .calls import metadata, stub
 from .json_bodies import int_param, path_id, to_json
 
-NO_JOB = 2**62  # a job id no supervisor hands out: a snapshot of nothing, just its end
+NO_JOB = 2**62  # a job id no supervisor hands out: a stream of nothing, just its heartbeat
 DEFAULT_SCAN = 50_000
 MAX_LIMIT = 1000
 
@@ -32,14 +32,16 @@ Metadata = tuple[tuple[str, str], ...]
 
 
 async def head_seq(service: SupervisorServiceAsyncStub, md: Metadata) -> int:
-    """The seq of the newest event in the log."""
+    """The seq of the newest event in the log: a stream of only new events is caught up at
+    once, and its caught-up heartbeat says where (no snapshot, which would list every job)."""
     call = service.Subscribe(
-        supervisor_pb2.SubscribeRequest(job_ids=[NO_JOB], snapshot=True), metadata=md
+        supervisor_pb2.SubscribeRequest(job_ids=[NO_JOB], after_seq=-1, caught_up_heartbeat=True),
+        metadata=md,
     )
     try:
         async for item in call:
-            if item.HasField("snapshot_end"):
-                return item.snapshot_end.seq
+            if item.HasField("heartbeat"):
+                return item.heartbeat.head_seq
     finally:
         call.cancel()
     return 0

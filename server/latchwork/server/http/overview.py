@@ -35,7 +35,6 @@ async def build_overview(service: SupervisorServiceAsyncStub, md: Metadata) -> d
         "head_seq": summary.head_seq,
         "jobs_by_status": dict(summary.jobs_by_status),
         "frames_by_status": dict(summary.frames_by_status),
-        "jobs_counted_all": True,
         "hosts": _host_counts(hosts.hosts),
         "recent_failures": [
             {
