@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -180,11 +181,14 @@ def run_dashboards(
     stop: Any,
     ready: Any,
     results: Any,
+    niceness: int = 0,
 ) -> None:
     """The process's body, one client per user name: ``ready`` gets "ok" once every stream is
     open (or the error), then the clients run until ``stop`` is set; ``results`` gets their
-    reports (or the error)."""
+    reports (or the error). ``niceness``: added to the process's nice value first."""
     try:
+        if niceness:
+            os.nice(niceness)
         results.put(asyncio.run(_run(base_url, users, period, stream, stop, ready)))
     except BaseException as error:  # reported to the parent, which stops
         ready.put(repr(error))

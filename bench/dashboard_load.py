@@ -136,12 +136,14 @@ def toggled_job(stub: supervisor_pb2_grpc.SupervisorServiceStub) -> int:
 class Dashboards:
     """The dashboard clients' process, for one phase: open on enter, stopped on exit."""
 
-    def __init__(self, base_url: str, users: list[str], poll: float, stream: bool) -> None:
+    def __init__(
+        self, base_url: str, users: list[str], poll: float, stream: bool, niceness: int
+    ) -> None:
         self.ctx = multiprocessing.get_context("spawn")
         self.stop, self.ready, self.results = self.ctx.Event(), self.ctx.Queue(), self.ctx.Queue()
         self.process = self.ctx.Process(
             target=run_dashboards,
-            args=(base_url, users, poll, stream, self.stop, self.ready, self.results),
+            args=(base_url, users, poll, stream, self.stop, self.ready, self.results, niceness),
             daemon=True,
         )
         self.outcome: dict[str, Any] = {}
@@ -276,6 +278,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="every dashboard client logs in as one user (default: wrangler1, wrangler2, ...)",
     )
+    parser.add_argument(
+        "--clients-nice",
+        type=int,
+        default=19,
+        help="nice value of the dashboard clients' process (19): they stand for browsers on "
+        "other machines, so on this box they take only the CPU left idle; 0: compete",
+    )
     parser.add_argument("--rounds", type=int, default=4, help="rounds of both phases (4)")
     parser.add_argument("--changes", type=int, default=500, help="changes per phase (500)")
     parser.add_argument("--pairs", type=int, default=200, help="dependency pairs per phase (200)")
@@ -323,7 +332,9 @@ def main(argv: list[str] | None = None) -> int:
                         )
                         cpu[phase].append(phase_cpu.end())
                     else:
-                        with Dashboards(base_url, users, args.poll, args.stream) as clients:
+                        with Dashboards(
+                            base_url, users, args.poll, args.stream, args.clients_nice
+                        ) as clients:
                             phase_cpu = PhaseCpu(served.pid, clients.pid)
                             sub, dep = measure_phase(
                                 stub, follower, toggled, args.changes, args.pairs, args.timeout
@@ -377,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         *(["SSE"] if args.stream else []),
         *([f"/api/overview every {args.poll:g} s"] * (args.poll > 0)),
     ]
+    does.append(f"nice {args.clients_nice}")
     print(f"   the {args.dashboards} dashboard clients ({who}; {' + '.join(does)}), all rounds:")
     _print_clients(seen)
     _print_cost(cpu, seen)

@@ -80,3 +80,77 @@ async def test_a_full_window_sends_laggards_back_to_their_own_stream() -> None:
     with pytest.raises(Behind):
         feed.after(1)  # seq 2 was dropped from the window
     feed.close()
+
+
+class Socket:
+    """What a follower writes to: the frames sent, and a backlog the test sets."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.waiting = 0
+
+    async def send(self, frame: bytes) -> None:
+        self.sent.append(frame)
+
+    def backlog(self) -> int:
+        return self.waiting
+
+
+async def test_the_feed_writes_each_new_frame_to_its_followers_once() -> None:
+    log = Upstream(head=10)
+    feed = Feed(supervisor_pb2.SubscribeRequest())
+    await feed.start(log.stream, _encode)
+    sockets = [Socket(), Socket()]
+    followers = [feed.follow(10, s.send, s.backlog) for s in sockets]
+    log.append(3)
+    await _settle()
+    assert [s.sent for s in sockets] == [[b"11", b"12", b"13"]] * 2
+    assert [f.cursor for f in followers] == [13, 13]
+    assert not any(f.released.done() for f in followers)
+    feed.close()
+    await _settle()
+    assert all(f.released.done() for f in followers)  # the feed ended: clients reconnect
+
+
+async def test_a_follower_whose_socket_lags_is_let_go_at_its_last_frame() -> None:
+    log = Upstream(head=0)
+    feed = Feed(supervisor_pb2.SubscribeRequest())
+    await feed.start(log.stream, _encode)
+    slow, quick = Socket(), Socket()
+    slow_follower = feed.follow(0, slow.send, slow.backlog)
+    feed.follow(0, quick.send, quick.backlog)
+    log.append(2)
+    await _settle()
+    slow.waiting = 10**6
+    log.append(2)
+    await _settle()
+    assert slow.sent == [b"1", b"2"] and slow_follower.cursor == 2
+    assert slow_follower.released.done()  # its own task goes on from seq 2
+    assert [seq for seq, _ in feed.after(slow_follower.cursor)] == [3, 4]
+    assert quick.sent == [b"1", b"2", b"3", b"4"]
+    feed.close()
+
+
+async def test_a_follower_ahead_of_the_feed_gets_nothing_twice() -> None:
+    log = Upstream(head=0)
+    feed = Feed(supervisor_pb2.SubscribeRequest())
+    await feed.start(log.stream, _encode)
+    socket = Socket()
+    # caught up by a replay of its own at seq 2, before the feed has seen seqs 1 and 2
+    follower = feed.follow(2, socket.send, socket.backlog)
+    log.append(3)
+    await _settle()
+    assert socket.sent == [b"3"] and follower.cursor == 3
+    feed.close()
+
+
+async def test_a_client_behind_the_window_is_not_taken_as_a_follower() -> None:
+    log = Upstream(head=0)
+    feed = Feed(supervisor_pb2.SubscribeRequest())
+    await feed.start(log.stream, _encode)
+    log.append(2)
+    await _settle()
+    socket = Socket()
+    follower = feed.follow(1, socket.send, socket.backlog)
+    assert follower.released.done()  # it must read seq 2 from the window first
+    feed.close()

@@ -15,7 +15,8 @@ Submits, operator control, leases and reports, callback runs and timers all buil
 
 and only once the write succeeded, the effects, which cannot be taken back:
 
-6. **publish** the events to the event log (subscribers see only what is stored);
+6. **publish** the events to the event log (subscribers see only what is stored), and count
+   the jobs touched again in the farm's totals (:mod:`.core.farm_counts`);
 7. forget the callbacks of removed jobs in the trigger engine;
 8. note the new runs and timers (:class:`CallbackRuns`);
 9. **offer** what became runnable to the scheduler;
@@ -102,6 +103,7 @@ class CommitPipeline:
         # Stages 6-12: only after the write succeeded.
         self._effects: tuple[_Stage, ...] = (
             self._publish,
+            self._recount,
             self._forget_removed_jobs,
             self._note_runs,
             self._offer,
@@ -186,6 +188,9 @@ class CommitPipeline:
 
     def _publish(self, batch: _Commit) -> None:
         self._log.publish(batch.changes.events)
+
+    def _recount(self, batch: _Commit) -> None:
+        self._index.recount(batch.changes)
 
     def _forget_removed_jobs(self, batch: _Commit) -> None:
         for job in batch.changes.dirty_jobs.values():

@@ -10,7 +10,8 @@ import asyncio
 from collections import deque
 from collections.abc import Iterator
 
-from .core.events import Event
+from .core.events import Event, EventName
+from .core.farm_summary import RECENT_FAILURES
 from .store import SqliteStore
 
 
@@ -18,6 +19,8 @@ class EventLog:
     def __init__(self, store: SqliteStore, *, window: int = 50_000) -> None:
         self._store = store
         self._recent: deque[Event] = deque(maxlen=window)
+        # The newest ``failed`` events of jobs, so that the overview need not search for them.
+        self._failures: deque[Event] = deque(maxlen=RECENT_FAILURES)
         self.head_seq = store.head_seq
         self._advanced = asyncio.Event()
         # For the metrics (server/metrics.py): events published since the start, and the
@@ -30,6 +33,9 @@ class EventLog:
         if not events:
             return
         self._recent.extend(events)
+        for event in events:
+            if event.name is EventName.FAILED and event.job_id:
+                self._failures.append(event)
         self.published += len(events)
         self.head_seq = events[-1].seq
         self._advanced.set()
@@ -48,6 +54,12 @@ class EventLog:
     def newest_first(self) -> Iterator[Event]:
         """The remembered events, newest first (the in-memory window only)."""
         return reversed(self._recent)
+
+    def recent_failures(self) -> list[Event]:
+        """The newest ``failed`` events of jobs still in the window, newest first: what
+        :func:`.core.farm_summary.recent_failures` finds there for a reader who sees all."""
+        oldest = self._recent[0].seq if self._recent else 0
+        return [event for event in reversed(self._failures) if event.seq >= oldest]
 
     def forget_before(self, oldest: int) -> None:
         """Drop remembered events the store no longer retains, so both tell the same story."""

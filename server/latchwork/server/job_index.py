@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterable
 
 from . import queries
 from .core.changes import Changes
+from .core.farm_counts import FarmCounts
 from .core.model import Job, WorkItem
 from .core.scheduler import Scheduler
 from .core.states import WorkStatus
@@ -34,6 +35,8 @@ class JobIndex:
         self._children: dict[int, list[int]] = {}
         self._leasing = leasing
         self.scheduler = Scheduler()
+        self.counts = FarmCounts()
+        """The farm's totals by status, noted after each stored commit (:meth:`recount`)."""
         self._last_job_id = 0
         # The highest job id a staged Submit took: never reused, even if the Submit failed.
         self._taken_last_id = 0
@@ -56,6 +59,17 @@ class JobIndex:
                     self._leasing.restore(item.lease_id, job, item)
                 elif item.status is WorkStatus.PENDING:
                     self.scheduler.offer(job, item)
+        self.counts.reset(self.jobs.values())
+
+    def recount(self, changes: Changes) -> None:
+        """Count again the jobs a stored commit added or touched."""
+        note = self.counts.note
+        for job in changes.new_jobs:
+            note(job)
+        for job in changes.dirty_jobs.values():
+            note(job)
+        for job in changes.respecified.values():
+            note(job)
 
     def add(self, job: Job) -> None:
         self.jobs[job.id] = job

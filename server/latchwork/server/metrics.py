@@ -15,7 +15,6 @@ supervisors, and each one's figures are its own.
 from __future__ import annotations
 
 import logging
-from collections import Counter as Tally
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
@@ -25,10 +24,8 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
 from .core.changes import Changes
-from .core.farm_summary import count_jobs
 from .core.runs import CallbackRun
 from .core.states import JobStatus, WorkStatus
-from .core.visibility import EVERYTHING
 from .eventlog import EventLog
 from .supervisor import Supervisor
 from .throttled_log import ThrottledLog
@@ -183,11 +180,12 @@ class _ModelCollector(Collector):
         yield from self._sandbox_families(read)
 
     def _jobs_and_frames(self, read: bool) -> Iterator[Metric]:
-        jobs: Tally[JobStatus] = Tally(dict.fromkeys(JobStatus, 0))
-        frames: Tally[WorkStatus] = Tally(dict.fromkeys(WorkStatus, 0))
+        jobs = dict.fromkeys(JobStatus, 0)
+        frames = dict.fromkeys(WorkStatus, 0)
         if read:
-            # The overview's counting (7 ms at 20,000 jobs of 10 frames, on the loop).
-            count_jobs(self._supervisor.jobs_in_any_order(), EVERYTHING, jobs, frames)
+            # The totals the supervisor keeps commit by commit (core.farm_counts).
+            jobs.update(self._supervisor.farm_counts.jobs)
+            frames.update(self._supervisor.farm_counts.frames)
         by_job = GaugeMetricFamily("latchwork_jobs", "Jobs held, by status.", labels=["status"])
         for job_status, count in jobs.items():
             by_job.add_metric([job_status.value], count)

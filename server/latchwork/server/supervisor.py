@@ -80,6 +80,8 @@ class EventFeed(Protocol):
 
     def newest_first(self) -> Iterator[Event]: ...
 
+    def recent_failures(self) -> list[Event]: ...
+
     async def wait_beyond(self, seq: int, timeout: float) -> bool: ...
 
 
@@ -181,6 +183,7 @@ class Supervisor:
         self.get_job = index.get_job
         self.all_jobs = index.all_jobs
         self.jobs_in_any_order = index.jobs_in_any_order
+        self.farm_counts = index.counts
         self.job_by_label = index.job_by_label
         self.children_of = index.children_of
         self.subtree = index.subtree

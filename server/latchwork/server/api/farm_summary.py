@@ -1,6 +1,9 @@
 """SummarizeFarm on the wire: the farm at a glance (core.farm_summary) for one reader.
 
-Every dashboard asks for it every few seconds, and a summary is one pass over every job:
+Every dashboard asks for it every few seconds. For a reader who sees everything (open mode,
+``visibility = "all"``, an admin) it is read off the totals the supervisor keeps
+(:mod:`..core.farm_counts`) and the event log's newest failures: no pass over the jobs. A reader
+who sees only their own jobs needs a pass over every job:
 - one summary per reader scope (everyone, or one user under ``visibility = "own"``) is shared
   for :data:`SHARED_SECONDS`, and callers who ask while it is being made wait for that one, so
   ten open dashboards cost what one does;
@@ -17,7 +20,7 @@ from collections.abc import Callable
 
 from latchwork.v1 import job_pb2, supervisor_pb2
 
-from ..core.farm_summary import count_jobs, finish_summary, recent_failures
+from ..core.farm_summary import FarmSummary, count_jobs, finish_summary, recent_failures
 from ..core.states import JobStatus, WorkStatus
 from ..core.visibility import ReadScope
 from ..supervisor import Supervisor
@@ -54,15 +57,13 @@ class FarmSummaries:
         supervisor = self._supervisor
         started = self._clock()
         head_seq = supervisor.event_log.head_seq
-        failures = recent_failures(supervisor.event_log.newest_first(), scope)
-        jobs = supervisor.jobs_in_any_order()
-        job_counts: Counter[JobStatus] = Counter()
-        frame_counts: Counter[WorkStatus] = Counter()
-        for start in range(0, len(jobs), CHUNK):
-            if start:
-                await asyncio.sleep(0)
-            count_jobs(jobs[start : start + CHUNK], scope, job_counts, frame_counts)
-        summary = finish_summary(job_counts, frame_counts, failures, head_seq)
+        if scope.everything:
+            counts = supervisor.farm_counts
+            summary = finish_summary(
+                counts.jobs, counts.frames, supervisor.event_log.recent_failures(), head_seq
+            )
+        else:
+            summary = await self._count_scope(scope, head_seq)
         response = Summary(
             jobs_by_status={
                 job_pb2.JobStatus.Name(convert.JOB_STATUS_TO_PB[status]): count
@@ -84,3 +85,16 @@ class FarmSummaries:
             self._made.clear()
         self._made[scope.user] = (started, response)
         return response
+
+    async def _count_scope(self, scope: ReadScope, head_seq: int) -> FarmSummary:
+        """The summary of one user's jobs: a pass over every job, a chunk at a time."""
+        supervisor = self._supervisor
+        failures = recent_failures(supervisor.event_log.newest_first(), scope)
+        jobs = supervisor.jobs_in_any_order()
+        job_counts: Counter[JobStatus] = Counter()
+        frame_counts: Counter[WorkStatus] = Counter()
+        for start in range(0, len(jobs), CHUNK):
+            if start:
+                await asyncio.sleep(0)
+            count_jobs(jobs[start : start + CHUNK], scope, job_counts, frame_counts)
+        return finish_summary(job_counts, frame_counts, failures, head_seq)

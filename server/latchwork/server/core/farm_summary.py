@@ -1,15 +1,17 @@
 """The farm at a glance: jobs and frames by status, and the newest failures, as one reader sees
 them. What a dashboard's overview shows.
 
-Counted from the jobs' own tallies (each job keeps its work items counted by status), so a
-summary costs one pass over the jobs, never over their frames; :func:`count_jobs` takes them in
-chunks so that the API can let the event loop breathe between chunks on a farm of 100,000 jobs.
+For a reader who sees every job the supervisor keeps the totals up to date
+(:mod:`.farm_counts`). For one who sees only their own, they are counted from the jobs' own
+tallies (each job keeps its work items counted by status), so a summary costs one pass over
+the jobs, never over their frames; :func:`count_jobs` takes them in chunks so that the API can
+let the event loop breathe between chunks on a farm of 100,000 jobs.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 
@@ -72,8 +74,8 @@ def summarize_farm(
 
 
 def finish_summary(
-    job_counts: Counter[JobStatus],
-    frame_counts: Counter[WorkStatus],
+    job_counts: Mapping[JobStatus, int],
+    frame_counts: Mapping[WorkStatus, int],
     failures: list[Event],
     head_seq: int,
 ) -> FarmSummary:

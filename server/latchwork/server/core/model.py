@@ -101,6 +101,10 @@ same name by the proto (a top-level field), the store's JSON and a Qube job dict
 a field to :class:`JobSpec` (and to the proto) is all the adapters need."""
 
 
+Counted = tuple[JobStatus, tuple[int, ...]]
+"""A job's part of the farm's totals: its status, and its frames by status (``()`` once removed)."""
+
+
 @dataclass(slots=True)
 class WorkItem:
     index: int
@@ -153,6 +157,8 @@ class Job:
     # submitted (qb.submit): its events fire callbacks at that depth at least, so that jobs
     # whose callbacks submit jobs meet the firing budget (server/callback_submit.py).
     cascade_depth: int = 0
+    # What the job adds to the farm's totals now (core.farm_counts): set by FarmCounts only.
+    counted: Counted | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.work_by_name = {item.name: item for item in self.work}

@@ -12,6 +12,12 @@ bounded window; each client reads the window from its own position. Gapless, as 
 - a client that falls behind the window (its frames were dropped) goes back to a Subscribe of
   its own from its last seq, so a slow dashboard never costs the feed memory.
 
+Once a client has caught up it **follows** the feed: the feed itself writes each new frame to
+every follower as it arrives, so an event costs one socket write per dashboard and no task
+switch (waking ten client tasks per event cost the supervisor's loop more than the writes).
+A follower whose socket does not take the frames at once (more than :data:`BACKLOG_BYTES`
+waiting) is let go: its own task goes on from its last seq through the window or a replay.
+
 Which clients may share a feed: those who read the same events. Under ``visibility = "all"``
 (and in open mode) every reader sees every event, so the key is the filter alone; under
 ``own`` it is the caller's credentials too.
@@ -23,7 +29,7 @@ import asyncio
 import contextlib
 from bisect import bisect_right
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Hashable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Hashable
 
 import grpc
 
@@ -31,6 +37,8 @@ from latchwork.v1 import supervisor_pb2
 
 WINDOW = 10_000
 """Frames a feed keeps for clients that lag a little."""
+BACKLOG_BYTES = 64 * 1024
+"""Bytes waiting in a follower's socket beyond which the feed stops writing to it."""
 
 OpenStream = Callable[
     [supervisor_pb2.SubscribeRequest], AsyncIterable[supervisor_pb2.SubscribeResponse]
@@ -45,6 +53,42 @@ class FeedEnded(Exception):
 
 class Behind(Exception):
     """The client's next frames were already dropped from the window."""
+
+
+class Follower:
+    """A caught-up client the feed writes to: ``send`` writes a frame (it must not wait for a
+    slow reader: the feed checks ``backlog``, the bytes not yet taken by the socket, first)."""
+
+    def __init__(
+        self, cursor: int, send: Callable[[bytes], Awaitable[None]], backlog: Callable[[], int]
+    ) -> None:
+        self.cursor = cursor
+        self._send = send
+        self._backlog = backlog
+        self.released: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        """Done when the feed lets the client go (slow, ended, or a failed write)."""
+
+    async def deliver(self, seq: int, frame: bytes) -> None:
+        if self.released.done() or seq <= self.cursor:
+            return  # (a client that caught up by a replay may be ahead of the feed)
+        if self._backlog() > BACKLOG_BYTES:
+            self.release()
+            return
+        try:
+            await self._send(frame)
+        except Exception:  # the connection went: the client's task finds out on its own
+            self.release()
+            return
+        self.cursor = seq
+
+    def release(self) -> None:
+        if not self.released.done():
+            self.released.set_result(None)
+
+    async def wait_released(self, timeout: float) -> bool:
+        """Wait until released; False after ``timeout`` (time for a keepalive)."""
+        done, _ = await asyncio.wait((self.released,), timeout=timeout)
+        return bool(done)
 
 
 class Feed:
@@ -63,6 +107,7 @@ class Feed:
         self._advanced = asyncio.Event()
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._followers: list[Follower] = []
 
     async def start(self, open_stream: OpenStream, encode: Encode) -> None:
         if self._task is None:
@@ -85,11 +130,17 @@ class Feed:
                         self.start_seq = item.heartbeat.head_seq
                         self._ready.set()
                 elif item.HasField("event"):
+                    seq = item.event.seq
+                    frame = encode(item)
                     if len(self._seqs) == self._seqs.maxlen:
                         self._dropped_seq = self._seqs[0]
-                    self._seqs.append(item.event.seq)
-                    self._frames.append(encode(item))
-                    self.position = max(self.position, item.event.seq)
+                    self._seqs.append(seq)
+                    self._frames.append(frame)
+                    self.position = max(self.position, seq)
+                    for follower in self._followers:
+                        await follower.deliver(seq, frame)
+                    if any(follower.released.done() for follower in self._followers):
+                        self._followers = [f for f in self._followers if not f.released.done()]
                 self._wake()
         except grpc.aio.AioRpcError:
             pass
@@ -99,6 +150,9 @@ class Feed:
                 cancel()
             self.ended = True
             self._ready.set()
+            for follower in self._followers:
+                follower.release()
+            self._followers = []
             self._wake()
 
     def _wake(self) -> None:
@@ -112,6 +166,23 @@ class Feed:
             raise Behind
         start = bisect_right(self._seqs, seq)
         return [(self._seqs[i], self._frames[i]) for i in range(start, len(self._seqs))]
+
+    def follow(
+        self, cursor: int, send: Callable[[bytes], Awaitable[None]], backlog: Callable[[], int]
+    ) -> Follower:
+        """Hand a client that has read everything up to ``cursor`` (the window's newest frame,
+        :meth:`after` was empty) over to the feed, which writes it every later frame."""
+        follower = Follower(cursor, send, backlog)
+        if self.ended or (self._seqs and self._seqs[-1] > cursor):
+            follower.release()  # not caught up after all: the caller reads the window again
+        else:
+            self._followers.append(follower)
+        return follower
+
+    def unfollow(self, follower: Follower) -> None:
+        follower.release()
+        if follower in self._followers:
+            self._followers.remove(follower)
 
     async def wait(self, timeout: float) -> bool:
         """Wait for something new; False on timeout."""

@@ -11,6 +11,7 @@ events after the cursor are no longer kept (Subscribe's OUT_OF_RANGE), one ``eve
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections import OrderedDict
@@ -24,7 +25,7 @@ from latchwork.v1 import event_pb2, supervisor_pb2
 
 from .calls import metadata, stub
 from .errors import from_grpc, invalid
-from .feeds import Behind, FeedEnded, Feeds, OpenStream
+from .feeds import Behind, Feed, FeedEnded, Feeds, OpenStream
 
 __all__ = ["FEEDS", "FRAMES", "SHARED_READS", "Feeds", "events"]
 from .json_bodies import int_param, to_json
@@ -125,8 +126,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                     continue
                 if feed.ended:
                     break  # the browser reconnects with Last-Event-ID
-                if not await feed.wait(keepalive):
-                    await response.write(b": keepalive\n\n")
+                cursor = await _follow(feed, response, request.transport, cursor, keepalive)
     except FeedEnded:
         pass
     except grpc.aio.AioRpcError as error:
@@ -139,6 +139,27 @@ async def events(request: web.Request) -> web.StreamResponse:
     except (ConnectionResetError, ConnectionError):
         pass  # the browser went away
     return response
+
+
+async def _follow(
+    feed: Feed,
+    response: web.StreamResponse,
+    transport: asyncio.Transport | None,
+    cursor: int,
+    keepalive: int,
+) -> int:
+    """Let the feed write to this caught-up client until it lets go; the seq it got to."""
+
+    def backlog() -> int:
+        return transport.get_write_buffer_size() if transport is not None else 0
+
+    follower = feed.follow(cursor, response.write, backlog)
+    try:
+        while not await follower.wait_released(keepalive):
+            await response.write(b": keepalive\n\n")
+    finally:
+        feed.unfollow(follower)
+    return follower.cursor
 
 
 async def _replay(
