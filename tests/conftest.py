@@ -8,6 +8,7 @@ import pytest
 from latchwork.client import Client
 
 from .os_users import users
+from .pg_server import PostgresServer, session_server, stop_session_server
 from .privileges import require_root
 from .serverproc import ServerProcess
 
@@ -25,6 +26,21 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 def client(server: ServerProcess) -> Iterator[Client]:
     with server.client() as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """The session's real PostgreSQL server (tests/pg_server.py), stopped at the end."""
+    yield session_server()
+    stop_session_server()
+
+
+@pytest.fixture
+def postgres_url(pg_server: PostgresServer) -> Iterator[str]:
+    """The URL of a fresh, empty database on the session's server, dropped after the test."""
+    url = pg_server.fresh_url()
+    yield url
+    pg_server.drop(url)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,5 +1,12 @@
 """A real ``latchwork serve`` process for tests: its own data directory and free ports (gRPC,
-and the dashboard's HTTP side unless ``http_listen=None``)."""
+and the dashboard's HTTP side unless ``http_listen=None``).
+
+Its store is the SQLite file in the data directory, or the PostgreSQL database ``store=URL``
+names. With ``LATCHWORK_TEST_STORE=postgresql`` in the environment (``make test-pg``) every
+ServerProcess that names no store keeps its state in a database of the test process's
+PostgreSQL server (tests/pg_server.py's ``session_server``): one database per data directory,
+so a test that restarts a supervisor on its data directory finds its state again.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +25,34 @@ from latchwork.client import Client
 _READY = re.compile(r"serving on (\S+):(\d+)")
 _DASHBOARD = re.compile(r"dashboard on http://(\S+?)/?$")
 
+TEST_STORE_VARIABLE = "LATCHWORK_TEST_STORE"
+"""``postgresql`` runs every ServerProcess of the run on PostgreSQL; unset (or ``sqlite``) on
+the SQLite file."""
+
+_test_databases: dict[Path, str] = {}
+
+
+def wants_postgres() -> bool:
+    """Whether this run keeps every ServerProcess's state in PostgreSQL (and which is asked for
+    is spelled right: a typo must not quietly test SQLite)."""
+    wanted = os.environ.get(TEST_STORE_VARIABLE, "")
+    if wanted not in ("", "sqlite", "postgresql"):
+        raise RuntimeError(f"{TEST_STORE_VARIABLE}={wanted!r}: use 'postgresql' or 'sqlite'")
+    return wanted == "postgresql"
+
+
+def default_store(data_dir: Path) -> str | None:
+    """The store a ServerProcess on ``data_dir`` uses when it names none: None (SQLite),
+    or under ``LATCHWORK_TEST_STORE=postgresql`` the data directory's own database."""
+    if not wants_postgres():
+        return None
+    from .pg_server import session_server  # psycopg, and a server, only when asked for
+
+    key = data_dir.resolve()
+    if key not in _test_databases:
+        _test_databases[key] = session_server().fresh_url()
+    return _test_databases[key]
+
 
 class ServerProcess:
     def __init__(
@@ -28,8 +63,11 @@ class ServerProcess:
         extra: list[str] | None = None,
         env: dict[str, str] | None = None,
         http_listen: str | None = "127.0.0.1:0",
+        store: str | None = None,
     ) -> None:
         self.data_dir = data_dir
+        # None: as the run asks (above); "": the SQLite file whatever the run asks; a URL.
+        self.store = store if store is not None else default_store(data_dir)
         self.http_listen = http_listen
         self.http_address = ""  # host:port of the HTTP side, once started (if any)
         self.slots = slots
@@ -57,6 +95,7 @@ class ServerProcess:
                 "--host",
                 "testhost",
                 *(["--http-listen", self.http_listen] if self.http_listen is not None else []),
+                *(["--store", self.store] if self.store else []),
                 *self.extra,
             ],
             stdout=subprocess.PIPE,

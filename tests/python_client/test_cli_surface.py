@@ -2,8 +2,9 @@
 
 Scripts, docs and service units call ``latchwork serve``, ``latchwork submit`` and so on; the
 command is composed of what the client defines and what other packages contribute through the
-``latchwork.commands`` entry points (the server ``serve``, the worker ``worker``). A subcommand that
-appears or disappears (an entry point lost in packaging, say) must be a decision.
+``latchwork.commands`` entry points (the server ``serve`` and ``migrate``, the worker ``worker``).
+A subcommand that appears or disappears (an entry point lost in packaging, say) must be a
+decision.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from importlib.metadata import entry_points
 from latchwork.client import cli
 
 SUBCOMMANDS = [
+    "migrate",
     "serve",
     "worker",
     "submit",
@@ -53,6 +55,7 @@ def test_subcommands_are_pinned() -> None:
 def test_the_server_and_the_worker_contribute_serve_and_worker_by_entry_point() -> None:
     points = {p.name: p.value for p in entry_points(group=cli.COMMAND_GROUP)}
     assert points == {
+        "migrate": "latchwork.server.commands:migrate",
         "serve": "latchwork.server.commands:serve",
         "worker": "latchwork.worker.commands:worker",
     }

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import psycopg
 
 from latchwork.server.callbacks import LanguagePolicy
 from latchwork.server.core import transitions as t
@@ -13,7 +17,8 @@ from latchwork.server.core.events import Event
 from latchwork.server.core.model import Job, JobSpec, Prototype, WorkItem, WorkSpec
 from latchwork.server.core.submission import make_job, normalize
 from latchwork.server.output import OutputStore
-from latchwork.server.store import SqliteStore
+from latchwork.server.store.opening import is_postgres_url, open_store
+from latchwork.server.store.protocol import Store
 from latchwork.server.supervisor import RunQueue, Supervisor
 
 
@@ -51,6 +56,20 @@ def start(changes: Changes, job: Job, name: str, lease_id: str, host: str = "nod
     return work
 
 
+def table_rows(location: str | Path, tables: tuple[str, ...]) -> dict[str, int]:
+    """Rows in each table of the store at ``location`` (staged or not), read over a
+    connection of its own: an SQLite file or a PostgreSQL URL."""
+    if isinstance(location, str) and is_postgres_url(location):
+        with psycopg.connect(location) as pg:
+            return {t: _first(pg.execute(f"SELECT COUNT(*) FROM {t}").fetchone()) for t in tables}
+    with contextlib.closing(sqlite3.connect(location)) as db:
+        return {t: _first(db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()) for t in tables}
+
+
+def _first(row: Any) -> int:
+    return int(row[0])
+
+
 def summary(events: list[Event]) -> list[tuple[str, str, str, str, str]]:
     """(type, name, work_name, status, previous_status) of each event."""
     return [(e.type, e.name, e.work_name, e.status, e.previous_status) for e in events]
@@ -76,9 +95,7 @@ class Sink:
         self.calls.append(("resume", lease_id))
 
 
-def python_supervisor(
-    store: SqliteStore, root: Path, run_queue: RunQueue | None = None
-) -> Supervisor:
+def python_supervisor(store: Store, root: Path, run_queue: RunQueue | None = None) -> Supervisor:
     """A supervisor over a real store that accepts qube and Python callbacks; Python runs go
     to ``run_queue`` (a callback runner's queue) when one is given."""
     return Supervisor(
@@ -104,19 +121,27 @@ class Farm:
     """Opens (and reopens) a supervisor on one data directory.
 
     ``clock``: one clock for every supervisor opened (a test moves it by hand); None gives
-    each a fresh :class:`TickingClock`. ``supervisor_args`` go to every ``Supervisor``.
+    each a fresh :class:`TickingClock`. ``location``: the store (an SQLite file or a
+    PostgreSQL URL; the fixture ``store_location`` gives both); None: ``root/latchwork.db``.
+    ``supervisor_args`` go to every ``Supervisor``.
     """
 
     def __init__(
-        self, root: Path, clock: Callable[[], float] | None = None, **supervisor_args: Any
+        self,
+        root: Path,
+        clock: Callable[[], float] | None = None,
+        *,
+        location: str | Path | None = None,
+        **supervisor_args: Any,
     ) -> None:
         self.root = root
         self.clock = clock
+        self.location = root / "latchwork.db" if location is None else location
         self.supervisor_args = supervisor_args
-        self.stores: list[SqliteStore] = []
+        self.stores: list[Store] = []
 
     def open(self) -> Supervisor:
-        store = SqliteStore(self.root / "latchwork.db")
+        store = open_store(self.location)
         self.stores.append(store)
         clock = self.clock if self.clock is not None else TickingClock()
         return Supervisor(

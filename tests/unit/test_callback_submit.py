@@ -9,6 +9,7 @@ tests (``tests/test_e2e_callback_submit.py``) run real callbacks and real frames
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,21 +35,20 @@ from latchwork.server.core.states import JobStatus
 from latchwork.server.core.visibility import ReadPolicy, Visibility
 from latchwork.server.mailer import Mailer, MailSettings
 from latchwork.server.output import OutputStore
-from latchwork.server.store import SqliteStore
+from latchwork.server.store.protocol import Store
 from latchwork.server.supervisor import Supervisor
 
 from .factories import frames_spec, python_supervisor
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    opened = SqliteStore(tmp_path / "latchwork.db")
-    yield opened
-    opened.close()
+def store(any_store: Store) -> Store:
+    """An SQLite store, then a PostgreSQL one."""
+    return any_store
 
 
 @pytest.fixture
-def sup(store: SqliteStore, tmp_path: Path) -> Iterator[Supervisor]:
+def sup(store: Store, tmp_path: Path) -> Iterator[Supervisor]:
     made = python_supervisor(store, tmp_path)
     yield made
     made.code_checker.close()  # its process, if a test started one
@@ -84,7 +84,7 @@ def test_a_submit_action_makes_an_ordinary_job_of_the_owner(sup: Supervisor) -> 
     assert new.status is JobStatus.PENDING
 
 
-def test_the_cascade_depth_is_stored(store: SqliteStore, tmp_path: Path) -> None:
+def test_the_cascade_depth_is_stored(store: Store, tmp_path: Path) -> None:
     sup = python_supervisor(store, tmp_path)
     owner = sup.submit([frames_spec("1")], user="alice").jobs[0]
     _finish(sup, owner.id, _submits(owner.id, (PUBLISH, 0)), depth=4)
@@ -138,7 +138,7 @@ def test_another_users_parent_and_user_key_are_refused(sup: Supervisor) -> None:
 
 
 def test_under_own_visibility_another_users_tree_is_refused_as_missing(
-    store: SqliteStore, tmp_path: Path
+    store: Store, tmp_path: Path
 ) -> None:
     """A callback under ``visibility = "own"`` learns nothing of bob: his group and his job
     are refused as a group and a job that do not exist would be."""
@@ -156,7 +156,7 @@ def test_under_own_visibility_another_users_tree_is_refused_as_missing(
     assert stored.error == f"qb.submit jobs[0].pid: parent job {bobs.id} does not exist"
 
 
-def test_an_admins_callback_has_admin_rights(store: SqliteStore, tmp_path: Path) -> None:
+def test_an_admins_callback_has_admin_rights(store: Store, tmp_path: Path) -> None:
     sup = Supervisor(
         store,
         OutputStore(tmp_path / "output"),
@@ -186,7 +186,7 @@ def test_errors_name_the_field_as_a_submit_does(sup: Supervisor) -> None:
     )
 
 
-def test_the_submissions_limits_apply(store: SqliteStore, tmp_path: Path) -> None:
+def test_the_submissions_limits_apply(store: Store, tmp_path: Path) -> None:
     sup = python_supervisor(store, tmp_path)
     owner = sup.submit([frames_spec("1")], user="alice").jobs[0]
     huge_env = {f"V{i}": "x" for i in range(Limits().env_vars + 1)}
@@ -253,7 +253,7 @@ class FixedSandbox:
         return PythonResult(self.actions, "", "", 0, "", 1.0)
 
 
-async def test_a_refused_submission_sends_no_mail(store: SqliteStore, tmp_path: Path) -> None:
+async def test_a_refused_submission_sends_no_mail(store: Store, tmp_path: Path) -> None:
     queue = OwnerQueue.for_slots(2)
     sup = python_supervisor(store, tmp_path, run_queue=queue)
     bobs = sup.submit([frames_spec("1")], user="bob").jobs[0]
@@ -291,7 +291,9 @@ def test_a_tree_of_callbacks_submitting_jobs_meets_the_owners_budget(sup: Superv
 async def test_python_code_is_judged_by_the_checker_process(sup: Supervisor) -> None:
     owner = sup.submit([frames_spec("1")], user="alice").jobs[0]
     callback = {"triggers": "complete-job-self", "language": "python"}
-    good = {**PUBLISH, "callbacks": [{**callback, "code": "print('judged elsewhere', 1)"}]}
+    # Code of its own: the verdict cache is the process's (this test runs once per store).
+    code = f"print('judged elsewhere', {secrets.randbelow(10**9)})"
+    good = {**PUBLISH, "callbacks": [{**callback, "code": code}]}
     bad = {**PUBLISH, "callbacks": [{**callback, "code": "class Escape:\n    pass"}]}
     # Not judged yet: refused, never compiled in the supervisor's process.
     stored = _finish(sup, owner.id, _submits(owner.id, (good, 0)))

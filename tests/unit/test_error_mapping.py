@@ -31,6 +31,7 @@ from latchwork.server.core.errors import (
 )
 from latchwork.server.core.submission import SubmissionRejected
 from latchwork.server.store.errors import (
+    Deposed,
     StorageCorrupt,
     StorageError,
     StorageFull,
@@ -63,6 +64,7 @@ EXPECTED: dict[type[SupervisorError], tuple[grpc.StatusCode, SupervisorError]] =
     StorageError: (grpc.StatusCode.UNAVAILABLE, StorageError("disk I/O error (SQLITE_IOERR)")),
     StorageUnavailable: (grpc.StatusCode.UNAVAILABLE, StorageUnavailable("locked")),
     StorageCorrupt: (grpc.StatusCode.UNAVAILABLE, StorageCorrupt("malformed")),
+    Deposed: (grpc.StatusCode.UNAVAILABLE, Deposed("epoch 1 no longer leads")),
     StorageFull: (grpc.StatusCode.RESOURCE_EXHAUSTED, StorageFull("database or disk is full")),
 }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from latchwork.server.api.supervisor_service import SupervisorService
@@ -21,6 +22,7 @@ from latchwork.server.host_registry import HostAction, HostInfo
 from latchwork.server.output import OutputStore
 from latchwork.server.store import SqliteStore
 from latchwork.server.store.errors import StorageError
+from latchwork.server.store.postgres import PostgresStore
 from latchwork.server.supervisor import Supervisor
 from latchwork.v1.supervisor_pb2 import ListHostsRequest
 
@@ -231,9 +233,11 @@ def test_a_host_row_is_written_with_its_event_or_not_at_all(
     sup.register_worker("node7", Sink(), NODE7)
 
     def full_disk(*_args: object, **_kwargs: object) -> None:
+        if isinstance(sup.store, PostgresStore):  # the driver's own error, either store
+            raise psycopg.errors.DiskFull("could not extend file: No space left on device")
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr("latchwork.server.store.sqlite.write_changes", full_disk)
+    monkeypatch.setattr("latchwork.server.store.sql_store.write_changes", full_disk)
     with pytest.raises(StorageError):
         sup.control_hosts(HostAction.LOCK, ["node7"], "disk swap")
     monkeypatch.undo()

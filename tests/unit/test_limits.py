@@ -30,6 +30,7 @@ from latchwork.server.core.submission import FieldError, SubmissionRejected, val
 from latchwork.server.core.triggers.parser import MAX_TRIGGER_LENGTH
 from latchwork.server.output import OutputStore
 from latchwork.server.store import SqliteStore
+from latchwork.server.store.opening import open_store
 from latchwork.server.supervisor import Supervisor
 
 from .test_submission import Lookup
@@ -368,11 +369,13 @@ def test_the_supervisor_applies_its_limits(tmp_path: Path) -> None:
         store.close()
 
 
-def test_a_restart_does_not_check_stored_python_code_again(tmp_path: Path) -> None:
+def test_a_restart_does_not_check_stored_python_code_again(
+    tmp_path: Path, store_location: str | Path
+) -> None:
     """Loading the callbacks at start does not compile them (each took up to 0.5 s)."""
     policy = LanguagePolicy(enabled=frozenset({"qube", "python"}))
     code = "x = 1\nprint('restart check')\n"
-    store = SqliteStore(tmp_path / "latchwork.db")
+    store = open_store(store_location)
     try:
         sup = Supervisor(store, OutputStore(tmp_path / "out"), languages=policy)
         spec = job(callbacks=[CallbackSpec("done-job-self", "python", code)])
@@ -380,7 +383,7 @@ def test_a_restart_does_not_check_stored_python_code_again(tmp_path: Path) -> No
     finally:
         store.close()
     pool.forget_verdicts()
-    store = SqliteStore(tmp_path / "latchwork.db")
+    store = open_store(store_location)
     try:
         reopened = Supervisor(store, OutputStore(tmp_path / "out"), languages=policy)
         assert [c.spec.code for c in reopened.callbacks_of(owner.id)] == [code]

@@ -34,9 +34,10 @@ class Clock:
 
 
 @pytest.fixture
-def farm(tmp_path: Path) -> Iterator[Farm]:
-    """One fixed clock for every supervisor (tests move it), licences nuke = 4."""
-    farm = Farm(tmp_path, clock=Clock(), global_resources={"nuke": 4})
+def farm(tmp_path: Path, store_location: str | Path) -> Iterator[Farm]:
+    """One fixed clock for every supervisor (tests move it), licences nuke = 4; on SQLite,
+    then on PostgreSQL."""
+    farm = Farm(tmp_path, clock=Clock(), location=store_location, global_resources={"nuke": 4})
     yield farm
     farm.close()
 

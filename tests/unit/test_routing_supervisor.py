@@ -15,6 +15,7 @@ from latchwork.server.core.transitions import WorkOutcome
 from latchwork.server.host_registry import HostInfo
 from latchwork.server.output import OutputStore
 from latchwork.server.store import SqliteStore
+from latchwork.server.store.opening import open_store
 from latchwork.server.supervisor import Supervisor
 
 from .factories import Sink, frames_spec
@@ -95,14 +96,16 @@ def test_a_refill_after_a_report_reuses_the_licence(sup: Supervisor) -> None:
     assert sup.routing.licences.in_use("nuke") == 2
 
 
-def test_leases_found_running_at_load_hold_their_licences(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "latchwork.db")
+def test_leases_found_running_at_load_hold_their_licences(
+    tmp_path: Path, store_location: str | Path
+) -> None:
+    store = open_store(store_location)
     sup = Supervisor(store, OutputStore(tmp_path / "output"), global_resources={"nuke": 2})
     a = worker(sup, "a")
     sup.submit([frames_spec("1-3", cpus=3, reservations="global.nuke=1")])
     assert len(sup.lease(a, 4)) == 2
     store.close()
-    store = SqliteStore(tmp_path / "latchwork.db")
+    store = open_store(store_location)
     again = Supervisor(store, OutputStore(tmp_path / "output"), global_resources={"nuke": 2})
     assert again.routing.licences.in_use("nuke") == 2
     again.recover()  # this supervisor requeues them: they give their licences back

@@ -1,15 +1,15 @@
 """Large Submits are written staged: in short transactions, invisible until one final commit.
 
-A real supervisor over a real SQLite file. ``STAGE_ABOVE_ROWS`` and ``STAGE_CHUNK_ROWS`` are
-lowered so that a Submit of a few jobs is staged in several chunks; the store's ``stage`` is
-wrapped to look (or act) between two chunks, where the supervisor serves other requests.
+A real supervisor over a real store (an SQLite file, then a PostgreSQL database).
+``STAGE_ABOVE_ROWS`` and ``STAGE_CHUNK_ROWS`` are lowered so that a Submit of a few jobs is
+staged in several chunks; the store's ``stage`` is wrapped to look (or act) between two chunks,
+where the supervisor serves other requests.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,12 +20,13 @@ from latchwork.server.core.model import JobSpec
 from latchwork.server.core.states import WorkStatus
 from latchwork.server.core.submission import SubmissionRejected
 from latchwork.server.output import OutputStore
-from latchwork.server.store import SqliteStore
 from latchwork.server.store.errors import StorageFull
-from latchwork.server.store.sqlite import StagedChunk
+from latchwork.server.store.opening import open_store
+from latchwork.server.store.protocol import Store
+from latchwork.server.store.records import StagedChunk
 from latchwork.server.supervisor import JobQuery, Supervisor
 
-from .factories import frames_spec
+from .factories import frames_spec, table_rows
 
 JOBS = 6
 FRAMES = 20  # 6 jobs x (20 frames + 1 instance) = 126 rows: staged, in chunks of ~30 rows
@@ -38,19 +39,19 @@ def small_stages(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "latchwork.db"
+def db_path(store_location: str | Path) -> str | Path:
+    """The store's file or URL (both, through ``store_location``)."""
+    return store_location
 
 
 @pytest.fixture
-def store(db_path: Path) -> Iterator[SqliteStore]:
-    store = SqliteStore(db_path)
-    yield store
-    store.close()
+def store(any_store: Store) -> Store:
+    """The store at ``db_path`` (the fixtures of tests/unit/conftest.py)."""
+    return any_store
 
 
 @pytest.fixture
-def sup(store: SqliteStore, tmp_path: Path) -> Supervisor:
+def sup(store: Store, tmp_path: Path) -> Supervisor:
     return Supervisor(store, OutputStore(tmp_path / "output"))
 
 
@@ -61,16 +62,12 @@ def big(label_prefix: str = "", **fields: object) -> list[JobSpec]:
     ]
 
 
-def rows(db_path: Path) -> dict[str, int]:
-    """Rows in the file, staged or not, read over a connection of its own."""
-    with sqlite3.connect(db_path) as db:
-        return {
-            table: db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            for table in ("jobs", "work", "subjobs", "events", "submissions", "callbacks")
-        }
+def rows(db_path: str | Path) -> dict[str, int]:
+    """Rows in the store, staged or not, read over a connection of its own."""
+    return table_rows(db_path, ("jobs", "work", "subjobs", "events", "submissions", "callbacks"))
 
 
-def between_chunks(store: SqliteStore, act: Callable[[int], None]) -> list[int]:
+def between_chunks(store: Store, act: Callable[[int], None]) -> list[int]:
     """Call ``act(chunk number)`` after each staged chunk is committed; returns the numbers."""
     stage = store.stage
     seen: list[int] = []
@@ -91,7 +88,7 @@ async def settle() -> None:
 
 
 async def test_staged_rows_are_invisible_until_the_final_commit(
-    sup: Supervisor, store: SqliteStore, db_path: Path
+    sup: Supervisor, store: Store, db_path: str | Path
 ) -> None:
     leader = (await sup.submit_async([frames_spec("1", label="lead")])).jobs[0]
     head = sup.event_log.head_seq
@@ -131,7 +128,7 @@ async def test_staged_rows_are_invisible_until_the_final_commit(
 
 
 async def test_a_dependency_holds_the_staged_work_as_it_would_in_one_piece(
-    sup: Supervisor, store: SqliteStore
+    sup: Supervisor, store: Store
 ) -> None:
     leader = (await sup.submit_async([frames_spec("1-3", label="lead")])).jobs[0]
     result = await sup.submit_async(big(dependency="link-done-work-lead"), pgrp=leader.pgrp)
@@ -144,7 +141,7 @@ async def test_a_dependency_holds_the_staged_work_as_it_would_in_one_piece(
 
 
 async def test_storage_refusing_while_staging_leaves_no_row_and_no_reservation(
-    sup: Supervisor, store: SqliteStore, db_path: Path
+    sup: Supervisor, store: Store, db_path: str | Path
 ) -> None:
     leader = (await sup.submit_async([frames_spec("1", label="lead")])).jobs[0]
     before = rows(db_path)
@@ -163,13 +160,13 @@ async def test_storage_refusing_while_staging_leaves_no_row_and_no_reservation(
     assert sup.labels_in_pgrp(leader.pgrp) == {"lead"}
     assert sup.list_jobs(JobQuery(limit=1000)) == [leader]
     # The labels are free again, and the store takes the same Submit once it can.
-    store.stage = SqliteStore.stage.__get__(store)  # type: ignore[method-assign]
+    store.stage = type(store).stage.__get__(store)  # type: ignore[method-assign]
     result = await sup.submit_async(big("shot"), pgrp=leader.pgrp)
     assert [job.label for job in result.jobs] == [f"shot{i}" for i in range(JOBS)]
 
 
 async def test_the_final_commit_refused_leaves_no_row_and_no_reservation(
-    sup: Supervisor, store: SqliteStore, db_path: Path
+    sup: Supervisor, store: Store, db_path: str | Path
 ) -> None:
     leader = (await sup.submit_async([frames_spec("1", label="lead")])).jobs[0]
     before = rows(db_path)
@@ -191,7 +188,7 @@ async def test_the_final_commit_refused_leaves_no_row_and_no_reservation(
 
 
 async def test_the_checks_again_at_the_end_refuse_a_parent_removed_meanwhile(
-    sup: Supervisor, store: SqliteStore, db_path: Path
+    sup: Supervisor, store: Store, db_path: str | Path
 ) -> None:
     parent = (await sup.submit_async([frames_spec("1", label="root")])).jobs[0]
     before = rows(db_path)
@@ -214,9 +211,9 @@ async def test_the_checks_again_at_the_end_refuse_a_parent_removed_meanwhile(
 
 
 async def test_a_crash_while_staging_is_cleaned_at_the_next_start(
-    db_path: Path, tmp_path: Path
+    db_path: str | Path, tmp_path: Path
 ) -> None:
-    store = SqliteStore(db_path)
+    store = open_store(db_path)
     sup = Supervisor(store, OutputStore(tmp_path / "output"))
     kept = (await sup.submit_async([frames_spec("1-3", label="kept")])).jobs[0]
 
@@ -235,7 +232,7 @@ async def test_a_crash_while_staging_is_cleaned_at_the_next_start(
     store.close()  # before the deleting task could run: the staged rows stay in the file
     assert rows(db_path)["jobs"] > 1
 
-    restarted = SqliteStore(db_path)
+    restarted = open_store(db_path)
     try:
         assert restarted.leftover_staged > 0
         assert rows(db_path)["jobs"] == 1
@@ -250,7 +247,7 @@ async def test_a_crash_while_staging_is_cleaned_at_the_next_start(
 
 
 async def test_a_label_taken_by_a_submit_being_staged_is_refused_to_another(
-    sup: Supervisor, store: SqliteStore
+    sup: Supervisor, store: Store
 ) -> None:
     leader = (await sup.submit_async([frames_spec("1", label="lead")])).jobs[0]
     rivals: list[asyncio.Task[object]] = []
@@ -274,7 +271,7 @@ async def test_a_label_taken_by_a_submit_being_staged_is_refused_to_another(
 
 
 async def test_two_large_submits_of_one_label_at_once_one_wins(
-    sup: Supervisor, store: SqliteStore
+    sup: Supervisor, store: Store
 ) -> None:
     leader = (await sup.submit_async([frames_spec("1", label="lead")])).jobs[0]
     outcomes = await asyncio.gather(
@@ -292,7 +289,7 @@ async def test_two_large_submits_of_one_label_at_once_one_wins(
 
 
 async def test_an_idempotent_retry_while_staging_gives_the_one_copy(
-    sup: Supervisor, store: SqliteStore, db_path: Path
+    sup: Supervisor, store: Store, db_path: str | Path
 ) -> None:
     retries: list[asyncio.Task[object]] = []
 

@@ -1,13 +1,13 @@
 """When the store refuses a change (a full disk), nothing is lost, run twice or left behind.
 
-A real supervisor over a real SQLite file; only the store's ``write`` is made to refuse, the
-way SQLite does while its disk is full, for as long as a test says.
+A real supervisor over a real store (an SQLite file, then a PostgreSQL database); only the
+store's ``write`` is made to refuse, the way SQLite does while its disk is full, for as long
+as a test says.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,8 +19,8 @@ from latchwork.server.core.model import CallbackSpec
 from latchwork.server.core.states import JobStatus, WorkStatus
 from latchwork.server.core.transitions import WorkOutcome
 from latchwork.server.mailer import Mailer, MailSettings
-from latchwork.server.store import SqliteStore
 from latchwork.server.store.errors import StorageFull
+from latchwork.server.store.protocol import Store
 
 from .factories import frames_spec, python_supervisor
 
@@ -28,7 +28,7 @@ from .factories import frames_spec, python_supervisor
 class FullDisk:
     """Makes ``store.write`` refuse while ``full`` is set, counting the refused writes."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.full = False
         self.refused = 0
         write = store.write
@@ -58,15 +58,11 @@ class QuietSandbox:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    store = SqliteStore(tmp_path / "latchwork.db")
-    yield store
-    store.close()
+def store(any_store: Store) -> Store:
+    return any_store
 
 
-async def test_a_refused_registration_leaves_nothing_to_run(
-    store: SqliteStore, tmp_path: Path
-) -> None:
+async def test_a_refused_registration_leaves_nothing_to_run(store: Store, tmp_path: Path) -> None:
     sup = python_supervisor(store, tmp_path)
     disk = FullDisk(store)
     job = sup.submit([frames_spec("1", status=JobStatus.BLOCKED)]).jobs[0]
@@ -81,7 +77,7 @@ async def test_a_refused_registration_leaves_nothing_to_run(
 
 
 async def test_a_run_refused_while_full_is_retried_calmly_and_runs_once(
-    store: SqliteStore, tmp_path: Path
+    store: Store, tmp_path: Path
 ) -> None:
     sup = python_supervisor(store, tmp_path)
     disk = FullDisk(store)
@@ -115,7 +111,7 @@ async def test_a_run_refused_while_full_is_retried_calmly_and_runs_once(
 
 
 async def test_a_python_run_is_handed_out_once_though_a_commit_failed_meanwhile(
-    store: SqliteStore, tmp_path: Path
+    store: Store, tmp_path: Path
 ) -> None:
     queue = OwnerQueue.for_slots(2)
     sup = python_supervisor(store, tmp_path, run_queue=queue)
@@ -143,7 +139,7 @@ async def test_a_python_run_is_handed_out_once_though_a_commit_failed_meanwhile(
 
 
 async def test_a_report_refused_while_full_keeps_its_lease_for_the_retry(
-    store: SqliteStore, tmp_path: Path
+    store: Store, tmp_path: Path
 ) -> None:
     sup = python_supervisor(store, tmp_path)
     disk = FullDisk(store)
@@ -162,7 +158,7 @@ async def test_a_report_refused_while_full_keeps_its_lease_for_the_retry(
 
 
 async def test_a_lost_worker_refused_while_full_can_be_dropped_again(
-    store: SqliteStore, tmp_path: Path
+    store: Store, tmp_path: Path
 ) -> None:
     sup = python_supervisor(store, tmp_path)
     disk = FullDisk(store)

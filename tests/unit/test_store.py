@@ -1,4 +1,8 @@
-"""The SQLite store, on real database files."""
+"""The store, on real SQLite files and real PostgreSQL databases (``store_location``: both).
+
+What only SQLite has (its file, ``PRAGMA user_version``) is tested on SQLite alone here, and
+PostgreSQL's own (its URL, its schema table, copying into it) in test_postgres_store.py.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +19,9 @@ from latchwork.server.core.model import CallbackSpec, Job, JobSpec, Prototype, W
 from latchwork.server.core.states import JobStatus, WorkStatus
 from latchwork.server.store import SqliteStore
 from latchwork.server.store.codec import decode_spec, encode_spec
-from latchwork.server.store.errors import StorageError
+from latchwork.server.store.errors import StorageError, StorageUnavailable
 from latchwork.server.store.migrations import MIGRATIONS
+from latchwork.server.store.opening import open_store
 
 from .factories import agenda_spec, frames_spec, new_job, start
 
@@ -78,8 +83,8 @@ def test_codec_stores_pending_agendas_as_names() -> None:
     assert '"agenda":["a","b"]' in encode_spec(agenda_spec("a", "b"))
 
 
-def test_write_and_load_round_trip(db: Path) -> None:
-    store = SqliteStore(db)
+def test_write_and_load_round_trip(store_location: str | Path) -> None:
+    store = open_store(store_location)
     first = new_job(rich_spec(), job_id=1, label="comp")
     second = new_job(frames_spec("1-3", cpus=2, retry=1), job_id=2, label="plate", pgrp=1)
     store.write(submitted(first, second))
@@ -93,7 +98,7 @@ def test_write_and_load_round_trip(db: Path) -> None:
     store.write(changes)
     store.close()
 
-    reopened = SqliteStore(db)
+    reopened = open_store(store_location)
     state = reopened.load()
     assert state.last_job_id == 2
     assert state.head_seq == reopened.head_seq > 0
@@ -121,8 +126,8 @@ def test_write_and_load_round_trip(db: Path) -> None:
     reopened.close()
 
 
-def test_events_are_stored_with_every_field(db: Path) -> None:
-    store = SqliteStore(db)
+def test_events_are_stored_with_every_field(store_location: str | Path) -> None:
+    store = open_store(store_location)
     changes = Changes(now=3.5)
     changes.emit(
         Event(
@@ -147,8 +152,8 @@ def test_events_are_stored_with_every_field(db: Path) -> None:
     store.close()
 
 
-def test_event_seqs_are_gapless_and_continue_after_reopening(db: Path) -> None:
-    store = SqliteStore(db)
+def test_event_seqs_are_gapless_and_continue_after_reopening(store_location: str | Path) -> None:
+    store = open_store(store_location)
     job = new_job(frames_spec("1-2"))
     changes = submitted(job)
     store.write(changes)
@@ -161,7 +166,7 @@ def test_event_seqs_are_gapless_and_continue_after_reopening(db: Path) -> None:
     assert store.head_seq == 5
     store.close()
 
-    store = SqliteStore(db)
+    store = open_store(store_location)
     assert store.head_seq == 5
     assert store.load().head_seq == 5
     changes3 = Changes(now=4.0)
@@ -174,14 +179,14 @@ def test_event_seqs_are_gapless_and_continue_after_reopening(db: Path) -> None:
     store.close()
 
 
-def test_failed_write_leaves_nothing_and_unnumbers_events(db: Path) -> None:
-    store = SqliteStore(db)
+def test_failed_write_leaves_nothing_and_unnumbers_events(store_location: str | Path) -> None:
+    store = open_store(store_location)
     store.write(submitted(new_job(job_id=1, label="a")))
     head = store.head_seq
 
     # job 2 is fine, job 3 reuses label "a" in process group 1
     clash = submitted(new_job(job_id=2, label="b", pgrp=1), new_job(job_id=3, label="a", pgrp=1))
-    with pytest.raises(StorageError, match="UNIQUE constraint"):
+    with pytest.raises(StorageError, match=r"(?i)unique constraint"):
         store.write(clash)
     assert all(e.seq == 0 for e in clash.events)
     assert store.head_seq == head
@@ -194,14 +199,16 @@ def test_failed_write_leaves_nothing_and_unnumbers_events(db: Path) -> None:
     assert [e.seq for e in ok.events] == [head + 1]
 
 
-def test_failure_at_the_end_of_the_transaction_rolls_back_everything(db: Path) -> None:
-    store = SqliteStore(db)
+def test_failure_at_the_end_of_the_transaction_rolls_back_everything(
+    store_location: str | Path,
+) -> None:
+    store = open_store(store_location)
     store.write(submitted(new_job(job_id=1, label="a")), ("req-1", "digest"))
     job = store.load().jobs[0]
     changes = submitted(new_job(job_id=2, label="b"))
     verbs.block_job(changes, job, "")
     # the request id is already taken: the last statement of the transaction fails
-    with pytest.raises(StorageError, match="UNIQUE constraint"):
+    with pytest.raises(StorageError, match=r"(?i)unique constraint"):
         store.write(changes, ("req-1", "digest"))
     state = store.load()
     assert [j.id for j in state.jobs] == [1]
@@ -236,8 +243,8 @@ def test_database_from_a_newer_latchwork_is_refused(db: Path) -> None:
         SqliteStore(db)
 
 
-def test_submissions_are_found_by_request_id(db: Path) -> None:
-    store = SqliteStore(db)
+def test_submissions_are_found_by_request_id(store_location: str | Path) -> None:
+    store = open_store(store_location)
     assert store.find_submission("r1") is None
     changes = submitted(new_job(job_id=1, label="a"), new_job(job_id=2, label="b", pgrp=1))
     store.write(changes, ("r1", "d1"))
@@ -246,13 +253,23 @@ def test_submissions_are_found_by_request_id(db: Path) -> None:
     assert (found.digest, found.job_ids, found.pgrp, found.seq) == ("d1", [1, 2], 1, 2)
     assert store.find_submission("r2") is None
     store.close()
-    reopened = SqliteStore(db)
+    reopened = open_store(store_location)
     assert reopened.find_submission("r1") == found
     reopened.close()
 
 
-def test_submission_without_new_jobs_is_not_recorded(db: Path) -> None:
-    store = SqliteStore(db)
+def test_submission_without_new_jobs_is_not_recorded(store_location: str | Path) -> None:
+    store = open_store(store_location)
     store.write(Changes(now=1.0), ("r1", "d1"))
     assert store.find_submission("r1") is None
     store.close()
+
+
+def test_a_closed_store_refuses_as_unavailable(store_location: str | Path) -> None:
+    """Shutting down: a request still in flight gets a typed error, never the driver's."""
+    store = open_store(store_location)
+    store.close()
+    with pytest.raises(StorageUnavailable):
+        store.write(submitted(new_job(job_id=1, label="a")))
+    with pytest.raises(StorageUnavailable):
+        store.read_events(0, 10)

@@ -17,6 +17,8 @@ from latchwork.server.core.submission import SubmissionRejected
 from latchwork.server.core.transitions import WorkOutcome
 from latchwork.server.eventlog import EventLog
 from latchwork.server.store import SqliteStore
+from latchwork.server.store.opening import open_store
+from latchwork.server.store.protocol import Store
 from latchwork.server.supervisor import RequestConflict, Supervisor
 
 from .factories import Farm, Sink, frames_spec
@@ -319,7 +321,7 @@ async def test_submit_after_a_failed_store_write_gets_fresh_job_ids(
 # --- the event log -----------------------------------------------------------------------
 
 
-def publish(store: SqliteStore, log: EventLog, count: int) -> list[Event]:
+def publish(store: Store, log: EventLog, count: int) -> list[Event]:
     changes = Changes(now=1.0)
     for i in range(count):
         changes.emit(Event(EventName.DUMMY, EventType.JOB, job_id=i))
@@ -329,9 +331,9 @@ def publish(store: SqliteStore, log: EventLog, count: int) -> list[Event]:
 
 
 async def test_event_log_reads_recent_events_from_memory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store_location: str | Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = SqliteStore(tmp_path / "db")
+    store = open_store(store_location)
     log = EventLog(store, window=4)
     events = publish(store, log, 6)
     monkeypatch.setattr(store, "read_events", pytest.fail)
@@ -345,24 +347,24 @@ async def test_event_log_reads_recent_events_from_memory(
     store.close()
 
 
-async def test_event_log_reads_older_events_from_the_store(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "db")
+async def test_event_log_reads_older_events_from_the_store(store_location: str | Path) -> None:
+    store = open_store(store_location)
     log = EventLog(store, window=4)
     events = publish(store, log, 6)
     old = log.read(0, 100)
     assert [e.seq for e in old] == [1, 2, 3, 4, 5, 6]
     assert old == events
-    assert old[0] is not events[0]  # read back from SQLite
+    assert old[0] is not events[0]  # read back from the store
     assert [e.seq for e in log.read(1, 2)] == [2, 3]
     assert log.oldest_seq() == 1
     store.close()
 
 
-async def test_event_log_after_restart_reads_from_the_store(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "db")
+async def test_event_log_after_restart_reads_from_the_store(store_location: str | Path) -> None:
+    store = open_store(store_location)
     publish(store, EventLog(store), 3)
     store.close()
-    store = SqliteStore(tmp_path / "db")
+    store = open_store(store_location)
     log = EventLog(store)
     assert log.head_seq == 3
     assert [e.seq for e in log.read(1, 10)] == [2, 3]

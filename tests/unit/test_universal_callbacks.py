@@ -6,6 +6,7 @@ Real files in a temporary directory, a real supervisor over a real store; the li
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -145,10 +146,12 @@ def _universal(supervisor: Supervisor, job_id: int) -> list[str]:
 
 
 @pytest.fixture
-def farm(tmp_path: Path) -> Farm:
-    farm = Farm(tmp_path / "data", languages=ALL)
-    (tmp_path / "data").mkdir()
-    return farm
+def farm(tmp_path: Path, store_location: str | Path) -> Iterator[Farm]:
+    """On SQLite (tmp_path/data/latchwork.db), then on PostgreSQL."""
+    farm = Farm(tmp_path / "data", languages=ALL, location=store_location)
+    (tmp_path / "data").mkdir(exist_ok=True)
+    yield farm
+    farm.close()
 
 
 def test_every_new_job_gets_the_set_stored_and_recovered(farm: Farm, tmp_path: Path) -> None:

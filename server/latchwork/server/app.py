@@ -2,8 +2,10 @@
 
 Start-up refuses, with one line and a non-zero exit, what would corrupt or confuse: a second
 supervisor on the same data directory (an exclusive lock, taken before anything is read) or on
-the same port, a database that is read-only, foreign, newer or corrupt, a tokens file others
-can read, and open mode (no tokens) on a network address unless allowed (open_mode.py).
+the same port, a database that is read-only, foreign, newer or corrupt (the SQLite file in the
+data directory, or the PostgreSQL database of ``store``, named without its password), a
+tokens file others can read, and open mode (no tokens) on a network address unless allowed
+(open_mode.py).
 
 Shutdown on SIGTERM or SIGINT is orderly: stop taking requests, requeue the local pool's
 running work and end its processes, then close the store, so a restart finds nothing half done.
@@ -56,8 +58,10 @@ from .open_mode import check_open_mode
 from .output import OutputStore
 from .runner import kill_orphans
 from .startup import StartupError
-from .store import SqliteStore
 from .store.errors import StorageError, StoreUnusable
+from .store.opening import open_store
+from .store.protocol import Store
+from .store_location import is_postgres, redacted
 from .supervisor import Supervisor
 from .throttled_log import ThrottledLog
 from .universal_callbacks import UniversalCallbacksError, watch_universal_callbacks
@@ -188,35 +192,126 @@ async def _serve_locked(settings: Settings, stop: asyncio.Event, lock: InstanceL
             ("grpc.so_reuseport", 0),
         ],
     )
-    port = _listen(settings, server)
-    http_socket = bind_http(
+    if not is_postgres(settings.store_location):
+        port = _listen(settings, server)
+        http_socket = _bind_http(settings, tokens)
+        await _serve_bound(settings, stop, lock, server, tokens, port, http_socket)
+        return
+    # PostgreSQL: stand by until this supervisor leads (standby.py); only then bind gRPC.
+    from .leadership import Leadership  # psycopg, for PostgreSQL only
+    from .standby import keep_the_lead, stand_by
+    from .store.postgres_connection import prepare_database
+
+    try:
+        await asyncio.to_thread(prepare_database, settings.store)
+    except StoreUnusable as error:
+        raise StartupError(redacted(str(error), settings.store_location)) from None
+    http_socket = _bind_http(settings, tokens)
+    leadership = Leadership(
+        settings.store, _advertised(settings.listen), lease_seconds=settings.leader_lease_seconds
+    )
+    deposed = asyncio.Event()
+    try:
+        lock.describe(f"standing by for {settings.store_name}")
+        if not await stand_by(leadership, stop, http_socket):
+            return
+        port = _listen(settings, server)
+        leadership.address = _advertised(settings.listen, port)  # published at the renewal
+        keeper = asyncio.create_task(keep_the_lead(leadership, deposed))
+        deposed_stops = asyncio.create_task(_stop_when(deposed, stop))
+        try:
+            await _serve_bound(
+                settings, stop, lock, server, tokens, port, http_socket, leadership.epoch, deposed
+            )
+        finally:
+            keeper.cancel()
+            deposed_stops.cancel()
+        if deposed.is_set():
+            raise StartupError(
+                f"another supervisor took over {settings.store_name}: this one stopped, having "
+                "written nothing since (start it again to stand by)"
+            )
+        leadership.resign()  # a standby need not wait for the lease to run out
+    finally:
+        leadership.close()
+        if http_socket is not None:
+            http_socket.close()
+
+
+def _bind_http(settings: Settings, tokens: dict[str, Identity]) -> socket.socket | None:
+    return bind_http(
         settings.http_listen,
         has_tokens=bool(tokens),
         allow_open_network=settings.allow_open_network,
     )
+
+
+def _advertised(listen: str, port: int = 0) -> str:
+    """The address clients reach this supervisor at, for the leader's row: the listen
+    address, with this host's name for a wildcard host and the bound port for port 0."""
+    host, _, configured = listen.rpartition(":")
+    if host.strip("[]") in ("", "0.0.0.0", "::"):
+        host = socket.getfqdn()
+    return f"{host}:{port or configured}"
+
+
+async def _stop_when(event: asyncio.Event, stop: asyncio.Event) -> None:
+    await event.wait()
+    stop.set()
+
+
+async def _serve_bound(
+    settings: Settings,
+    stop: asyncio.Event,
+    lock: InstanceLock,
+    server: grpc.aio.Server,
+    tokens: dict[str, Identity],
+    port: int,
+    http_socket: socket.socket | None,
+    epoch: int | None = None,
+    deposed: asyncio.Event | None = None,
+) -> None:
+    """Open the store (fenced by ``epoch``, when leading a shared database) and serve."""
     host = settings.listen.rsplit(":", 1)[0]
     lock.describe(f"serving on {host}:{port}")
-    try:
-        store = SqliteStore(settings.database, durability=settings.durability)
-    except StoreUnusable as error:
-        raise StartupError(str(error)) from None
-    except StorageError as error:
-        raise StartupError(f"{settings.database} cannot be used: {error}") from None
-    except OSError as error:
-        raise StartupError(f"{settings.database} cannot be opened: {error}") from None
+    loop = asyncio.get_running_loop()
+
+    def on_deposed() -> None:  # a write found another leader (from any thread)
+        if deposed is not None:
+            loop.call_soon_threadsafe(deposed.set)
+
+    store = _open_store(settings, epoch, on_deposed if deposed is not None else None)
     try:
         await _run(settings, stop, server, store, tokens, port, http_socket)
     finally:
         store.close()
-        if http_socket is not None:
+        if http_socket is not None and epoch is None:
             http_socket.close()
+
+
+def _open_store(
+    settings: Settings, epoch: int | None = None, on_deposed: Callable[[], None] | None = None
+) -> Store:
+    """The SQLite file under the data directory, or the PostgreSQL database of ``store``.
+    A refusal names the store with its URL's password masked (store_location.py)."""
+    where = settings.store_location
+    try:
+        return open_store(where, durability=settings.durability, epoch=epoch, on_deposed=on_deposed)
+    except StoreUnusable as error:
+        raise StartupError(redacted(str(error), where)) from None
+    except StorageError as error:
+        problem = redacted(str(error), where)
+        raise StartupError(f"{settings.store_name} cannot be used: {problem}") from None
+    except OSError as error:
+        problem = redacted(str(error), where)
+        raise StartupError(f"{settings.store_name} cannot be opened: {problem}") from None
 
 
 async def _run(
     settings: Settings,
     stop: asyncio.Event,
     server: grpc.aio.Server,
-    store: SqliteStore,
+    store: Store,
     tokens: dict[str, Identity],
     port: int,
     http_socket: socket.socket | None,
@@ -277,7 +372,8 @@ async def _run(
         stale = supervisor.recover(settings.reattach_grace_seconds)
     except StorageError as error:
         raise StartupError(
-            f"{settings.database}: cannot record the recovery of running work ({error})"
+            f"{settings.store_name}: cannot record the recovery of running work "
+            f"({redacted(str(error), settings.store_location)})"
         ) from None
     if stale:
         # Only the requeued (local) leases: remote frames may run on this machine too.
@@ -342,8 +438,9 @@ async def _run(
     )
     grace = asyncio.create_task(_keep_running("re-attach grace", lambda: _end_grace(supervisor)))
     host = settings.listen.rsplit(":", 1)[0]
+    store_note = f", store {settings.store_name}" if settings.store else ""
     print(
-        f"latchwork: serving on {host}:{port} (data {settings.data_dir}, "
+        f"latchwork: serving on {host}:{port} (data {settings.data_dir}{store_note}, "
         f"{settings.slots} local slots)",
         flush=True,
     )

@@ -1,7 +1,7 @@
-"""The ``latchwork serve`` subcommand, contributed by the server.
+"""The ``latchwork serve`` and ``latchwork migrate`` subcommands, contributed by the server.
 
 The ``latchwork`` command belongs to the client package, which may not import the server;
-so the server offers ``serve`` through the ``latchwork.commands`` entry-point group
+so the server offers them through the ``latchwork.commands`` entry-point group
 (pyproject.toml) and the client's CLI finds it there (``latchwork worker`` comes the same way
 from :mod:`latchwork.worker.commands`). It is an object with ``help``, ``configure(parser)``
 and ``run(args) -> exit code``, the shape ``latchwork.client.cli`` expects. The heavy imports
@@ -27,6 +27,12 @@ class Serve:
     def configure(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--config", type=Path, help="TOML settings file")
         parser.add_argument("--data-dir", type=Path, help="where the database and output live")
+        parser.add_argument(
+            "--store",
+            metavar="URL",
+            help="keep the state in PostgreSQL (postgresql://USER@HOST/DB) instead of the "
+            "SQLite file in the data directory",
+        )
         parser.add_argument("--listen", help="address to listen on (default localhost:50051)")
         parser.add_argument(
             "--http-listen",
@@ -54,6 +60,7 @@ class Serve:
             settings = load_settings(
                 config_file=args.config,
                 data_dir=args.data_dir,
+                store=args.store,
                 listen=args.listen,
                 http_listen=args.http_listen,
                 slots=args.slots,
@@ -71,4 +78,48 @@ class Serve:
         return EXIT_OK
 
 
+class Migrate:
+    """Copy a stopped supervisor's SQLite store into an empty PostgreSQL database
+    (docs/operations.md#postgresql); the work is in :mod:`latchwork.server.upgrade_to_postgres`."""
+
+    help = "copy a stopped supervisor's SQLite store into an empty PostgreSQL database"
+
+    def configure(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--from",
+            dest="source",
+            type=Path,
+            required=True,
+            metavar="PATH",
+            help="the SQLite store: its latchwork.db, or the data directory holding it",
+        )
+        parser.add_argument(
+            "--to",
+            dest="target",
+            required=True,
+            metavar="URL",
+            help="an empty PostgreSQL database: postgresql://USER[:PASSWORD]@HOST[:PORT]/DB",
+        )
+
+    def run(self, args: argparse.Namespace) -> int:
+        from latchwork.server.store_location import is_postgres, masked
+        from latchwork.server.upgrade_to_postgres import MigrateRefused, migrate
+
+        if not is_postgres(args.target):
+            print(
+                f"latchwork migrate: --to {masked(args.target)!r}: "
+                "give a postgresql:// (or postgres://) URL",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        try:
+            lines = migrate(args.source, args.target)
+        except MigrateRefused as refused:
+            print(f"latchwork migrate: {refused}", file=sys.stderr)
+            return EXIT_REFUSED
+        print("\n".join(lines), flush=True)
+        return EXIT_OK
+
+
 serve = Serve()
+migrate = Migrate()

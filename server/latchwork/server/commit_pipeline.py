@@ -43,9 +43,9 @@ from .core.triggers.engine import Firing
 from .eventlog import EventLog
 from .job_index import JobIndex
 from .leases import LeaseRegistry, WorkSignal
-from .store import SqliteStore
 from .store.errors import StorageError
-from .store.sqlite_hosts import StoredHost
+from .store.hosts import StoredHost
+from .store.protocol import Store
 from .throttled_log import ThrottledLog
 from .triggering import Triggering
 
@@ -76,7 +76,7 @@ class CommitPipeline:
 
     def __init__(
         self,
-        store: SqliteStore,
+        store: Store,
         index: JobIndex,
         triggering: Triggering,
         event_log: EventLog,

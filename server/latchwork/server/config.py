@@ -24,6 +24,7 @@ from .core.model import CallbackLanguage
 from .core.routing.errors import RoutingSyntaxError
 from .core.routing.licences import parse_limits
 from .frame_user import FramePolicy, default_run_as, parse_passthrough
+from .store_location import is_postgres, masked
 
 
 def default_data_dir() -> Path:
@@ -51,6 +52,13 @@ class Settings:
     kill_grace_seconds: float = 0.5
     shutdown_grace_seconds: float = 5.0
     durability: str = "normal"
+    # Where the state lives (docs/operations.md#postgresql): "" for the SQLite file
+    # data_dir/latchwork.db, or a postgresql:// URL; data_dir still holds the output.
+    store: str = ""
+    # With PostgreSQL, supervisors sharing the database take the lead by a lease of this many
+    # seconds (server/leadership.py): a standby takes over within about one lease of the
+    # leader's hanging, at once when its process dies.
+    leader_lease_seconds: float = 5.0
     tokens_file: str = ""
     # Open mode (no tokens_file) on a non-loopback address is refused unless this is set
     # (--insecure-open); docs/configuration.md#open-mode.
@@ -109,6 +117,16 @@ class Settings:
     @property
     def database(self) -> Path:
         return self.data_dir / "latchwork.db"
+
+    @property
+    def store_location(self) -> str | Path:
+        """What ``open_store`` opens: the PostgreSQL URL, else the SQLite file."""
+        return self.store or self.database
+
+    @property
+    def store_name(self) -> str:
+        """The store as logs and refusals name it (a URL's password masked)."""
+        return masked(self.store_location)
 
     @property
     def output_dir(self) -> Path:
@@ -224,8 +242,17 @@ def load_settings(
         settings = replace(settings, **{k: _coerce(k, v, f"--{k}") for k, v in given.items()})
     if settings.slots < 0:
         raise ConfigError(f"slots = {settings.slots}: must be 0 or more")
+    if not 0.5 <= settings.leader_lease_seconds <= 300:
+        raise ConfigError(
+            f"leader_lease_seconds = {settings.leader_lease_seconds}: must be 0.5 to 300"
+        )
     if settings.durability not in ("normal", "full"):
         raise ConfigError(f"durability = {settings.durability!r}: use 'normal' or 'full'")
+    if settings.store and not is_postgres(settings.store):
+        raise ConfigError(
+            f"store = {masked(settings.store)!r}: use a postgresql:// (or postgres://) URL, "
+            "or leave it empty for the SQLite file in data_dir"
+        )
     for name in ("callback_cascade_depth", "callback_cascade_burst", "sandbox_owner_runs"):
         if getattr(settings, name) < 0:
             raise ConfigError(f"{name} = {getattr(settings, name)}: must be 0 (off) or more")

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 
 from .core.events import Event, EventName
 from .core.farm_summary import RECENT_FAILURES
-from .store import SqliteStore
+from .store.protocol import Store
 
 
 class EventLog:
-    def __init__(self, store: SqliteStore, *, window: int = 50_000) -> None:
+    def __init__(self, store: Store, *, window: int = 50_000) -> None:
         self._store = store
         self._recent: deque[Event] = deque(maxlen=window)
         # The newest ``failed`` events of jobs, so that the overview need not search for them.

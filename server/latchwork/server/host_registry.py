@@ -4,7 +4,7 @@ A host is named by its worker (``RegisterWorkerRequest.host``) and holds what th
 declared (slots, resources, properties, groups, cluster, restrictions), its state (up or down),
 an admin's lock (no new work; running work finishes: a drain), what its running frames reserve,
 and when it registered and last sent a heartbeat. Hosts are kept by name, in memory and in the
-store (one row each, :mod:`.store.sqlite_hosts`), so a restarted supervisor lists its farm.
+store (one row each, :mod:`.store.hosts`), so a restarted supervisor lists its farm.
 
 Decisions:
 
@@ -62,7 +62,7 @@ from .core.events import Event, EventName, EventType
 from .core.routing.hosts import Host, HostState, Resources, Usage
 from .core.routing.reservations import Reservation, host_share
 from .core.routing.restrictions import ROOT_CLUSTER, Restrictions, parse_restrictions
-from .store.sqlite_hosts import StoredHost
+from .store.hosts import StoredHost
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,9 @@ only the commit pipeline, a Submit taking job ids, and the scheduler's offers ch
 
 from __future__ import annotations
 
+import contextlib
 import gc
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 
 from . import queries
 from .core.changes import Changes
@@ -155,6 +156,18 @@ class JobIndex:
         return offered
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block (on again after, if it was)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def freeze_long_lived() -> None:
     """Exempt every object alive now from Python's cyclic garbage collector (``gc.freeze``).
 
@@ -166,3 +179,47 @@ def freeze_long_lived() -> None:
     when dropped; only cyclic garbage among them would stay, and jobs are never dropped.
     """
     gc.freeze()
+
+
+# Work items, instances and jobs added, in Submits of any size, after which what is alive is
+# frozen: a full collection then walks at most about this many jobs' objects (a few ms).
+FREEZE_AFTER_ROWS = 5_000
+
+
+class GrowthFreezer:
+    """Freezes what is alive (:func:`freeze_long_lived`) once Submits added ``after_rows`` work
+    items, instances and jobs since the last freeze, whatever their sizes.
+
+    Without it, only a staged Submit froze: history built from Submits below the staging
+    threshold stayed with the collector, and each full collection walked all of it, growing
+    with the history (docs/benchmarks.md, "History and memory"). Each freeze also keeps for
+    good whatever cyclic garbage-to-be is alive at that moment (a request in flight); freezing
+    per ``after_rows`` rather than per Submit bounds that.
+    """
+
+    def __init__(
+        self,
+        enabled: bool,
+        *,
+        after_rows: int | None = None,
+        freeze: Callable[[], None] = freeze_long_lived,
+    ) -> None:
+        """``enabled``: False for the supervisors of a test process (the freeze is process-wide).
+        ``after_rows``: :data:`FREEZE_AFTER_ROWS` by default."""
+        self._enabled = enabled
+        self._after_rows = FREEZE_AFTER_ROWS if after_rows is None else after_rows
+        self._freeze = freeze
+        self._unfrozen_rows = 0
+
+    def added(self, jobs: Iterable[Job]) -> None:
+        """``jobs`` joined the model: count them, and freeze if enough did since the last time."""
+        if not self._enabled:
+            return
+        self._unfrozen_rows += sum(1 + len(job.work) + len(job.subjobs) for job in jobs)
+        if self._unfrozen_rows >= self._after_rows:
+            self.freeze_now()
+
+    def freeze_now(self) -> None:
+        if self._enabled:
+            self._freeze()
+            self._unfrozen_rows = 0

@@ -25,8 +25,8 @@ from .core.submission import (
     place_job,
 )
 from .core.triggers.dependency import Desugared, hold, read_dependency
-from .store import SqliteStore
-from .store.sqlite import StagedChunk
+from .store.protocol import Store
+from .store.records import StagedChunk
 from .throttled_log import ThrottledLog
 from .triggering import Triggering
 
@@ -115,7 +115,7 @@ class Stager:
     def __init__(
         self,
         host: StagingHost,
-        store: SqliteStore,
+        store: Store,
         triggering: Triggering,
         clock: Callable[[], float],
         *,

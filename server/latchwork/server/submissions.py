@@ -36,9 +36,9 @@ from .core.submission import (
 from .core.triggers.dependency import Desugared, hold, read_dependency
 from .core.triggers.engine import Callback, Firing
 from .eventlog import EventLog
-from .job_index import JobIndex, freeze_long_lived
+from .job_index import GrowthFreezer, JobIndex
 from .staging import Prepared, Stager, SubmitResult, fresh_label
-from .store import SqliteStore
+from .store.protocol import Store
 from .triggering import Submitted, Triggering
 from .universal_callbacks import UniversalCallbacks
 
@@ -52,7 +52,7 @@ class Submissions:
 
     def __init__(
         self,
-        store: SqliteStore,
+        store: Store,
         index: JobIndex,
         pipeline: CommitPipeline,
         triggering: Triggering,
@@ -64,8 +64,8 @@ class Submissions:
         freeze: bool,
         known_globals: Collection[str] = frozenset(),
     ) -> None:
-        """``freeze``: after each staged Submit, exempt what it added from the
-        cyclic garbage collector (:func:`~.job_index.freeze_long_lived`).
+        """``freeze``: after each staged Submit, and once smaller ones added enough, exempt
+        what they added from the cyclic garbage collector (:class:`~.job_index.GrowthFreezer`).
         ``known_globals``: the configured global resources reservations may name."""
         self._store = store
         self._index = index
@@ -75,7 +75,7 @@ class Submissions:
         self._code_checker = code_checker
         self._limits = limits
         self._clock = clock
-        self._freeze = freeze
+        self._freezer = GrowthFreezer(freeze)
         self._known_globals = frozenset(known_globals)
         self._stager = Stager(self, store, triggering, clock, retry_seconds=STORAGE_RETRY_SECONDS)
         # The admin's callbacks, attached to every job submitted (none until app.py loads a
@@ -183,8 +183,7 @@ class Submissions:
             transitions.submit(changes, job)
         firings = self._triggering.register(changes, callbacks)
         self._pipeline.commit(changes, submission, firings)
-        if self._freeze:
-            freeze_long_lived()
+        self._freezer.freeze_now()
         return self._log.head_seq
 
     def _prepare(self, specs: Sequence[JobSpec]) -> Prepared:
@@ -282,6 +281,7 @@ class Submissions:
         self._index.advance_job_ids(jobs[-1].id)
         for job in jobs:
             transitions.submit(changes, job)
+        self._freezer.added(jobs)
         return jobs, group, self._triggering.register(changes, callbacks)
 
     def _replayed(self, request_id: str, digest: str) -> SubmitResult | None:

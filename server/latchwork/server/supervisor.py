@@ -59,7 +59,7 @@ from .queries import JobQuery as JobQuery  # re-exported (the API layer, tests)
 from .queries import event_at
 from .routing_state import RegistryHosts, RoutingState
 from .staging import SubmitResult as SubmitResult  # re-exported (the API layer)
-from .store import SqliteStore
+from .store.protocol import Store
 from .submissions import RequestConflict as RequestConflict  # re-exported (tests)
 from .submissions import Submissions
 from .triggering import Lookups, Triggering
@@ -91,7 +91,7 @@ class Supervisor:
 
     def __init__(
         self,
-        store: SqliteStore,
+        store: Store,
         outputs: OutputStore,
         *,
         clock: Callable[[], float] = time.time,
@@ -244,9 +244,14 @@ class Supervisor:
                 "stopped (it was not acknowledged)",
                 store.leftover_staged,
             )
-        pipeline.load()
         if freeze_long_lived:
+            # Loading builds every job's objects at once: a dozen full collections would walk
+            # them again and again (a third of a restart's CPU), to find no garbage.
+            with job_index.collector_paused():
+                pipeline.load()
             job_index.freeze_long_lived()  # what was loaded lives as long as the process
+        else:
+            pipeline.load()
 
     # --- reads over more than one service ------------------------------------------------
 

@@ -23,7 +23,7 @@ from .core.triggers.dependency import DependencyCallback, Desugared, skipped_wor
 from .core.triggers.engine import Callback, Firing, TriggerEngine
 from .core.triggers.resolve import ResolveContext, Watch
 from .core.visibility import ReadPolicy
-from .store import SqliteStore
+from .store.protocol import Store
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class Lookups:
 class Triggering:
     def __init__(
         self,
-        store: SqliteStore,
+        store: Store,
         lookups: Lookups,
         policy: LanguagePolicy,
         admins: frozenset[str] = frozenset(),

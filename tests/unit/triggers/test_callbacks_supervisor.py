@@ -17,7 +17,8 @@ from latchwork.server.core.submission import SubmissionRejected
 from latchwork.server.core.transitions import WorkOutcome
 from latchwork.server.core.triggers.syntax import QUBE_EPOCH
 from latchwork.server.output import OutputStore
-from latchwork.server.store import SqliteStore
+from latchwork.server.store.opening import open_store
+from latchwork.server.store.protocol import Store
 from latchwork.server.supervisor import Supervisor
 
 from ..factories import Sink, frames_spec
@@ -59,13 +60,14 @@ class Worker:
 class Farm:
     """Opens (and reopens) a supervisor on one data directory."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, location: str | Path) -> None:
         self.root = root
+        self.location = location
         self.clock = Clock()
-        self.stores: list[SqliteStore] = []
+        self.stores: list[Store] = []
 
     def open(self) -> Supervisor:
-        store = SqliteStore(self.root / "latchwork.db")
+        store = open_store(self.location)
         self.stores.append(store)
         return Supervisor(store, OutputStore(self.root / "output"), clock=self.clock)
 
@@ -76,8 +78,8 @@ class Farm:
 
 
 @pytest.fixture
-def farm(tmp_path: Path) -> Iterator[Farm]:
-    farm = Farm(tmp_path)
+def farm(tmp_path: Path, store_location: str | Path) -> Iterator[Farm]:
+    farm = Farm(tmp_path, store_location)
     yield farm
     farm.close()
 

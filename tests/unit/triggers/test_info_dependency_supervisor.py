@@ -20,8 +20,8 @@ B, P = WorkStatus.BLOCKED, WorkStatus.PENDING
 
 
 @pytest.fixture
-def farm(tmp_path: Path) -> Iterator[Farm]:
-    farm = Farm(tmp_path)
+def farm(tmp_path: Path, store_location: str | Path) -> Iterator[Farm]:
+    farm = Farm(tmp_path, store_location)
     yield farm
     farm.close()
 

@@ -15,7 +15,8 @@ from latchwork.server.core.model import CallbackSpec, JobSpec, Prototype, WorkSp
 from latchwork.server.core.states import JobStatus, WorkStatus
 from latchwork.server.core.transitions import WorkOutcome
 from latchwork.server.output import OutputStore
-from latchwork.server.store import SqliteStore
+from latchwork.server.store.opening import open_store
+from latchwork.server.store.protocol import Store
 from latchwork.server.supervisor import Supervisor
 
 from ..factories import Sink, frames_spec
@@ -28,12 +29,13 @@ LOOP = [
 
 
 class Farm:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, location: str | Path) -> None:
         self.root = root
-        self.stores: list[SqliteStore] = []
+        self.location = location
+        self.stores: list[Store] = []
 
     def open(self, firing_budget: FiringBudget | None = None) -> Supervisor:
-        store = SqliteStore(self.root / "latchwork.db")
+        store = open_store(self.location)
         self.stores.append(store)
         return Supervisor(store, OutputStore(self.root / "output"), firing_budget=firing_budget)
 
@@ -44,8 +46,8 @@ class Farm:
 
 
 @pytest.fixture
-def farm(tmp_path: Path) -> Iterator[Farm]:
-    farm = Farm(tmp_path)
+def farm(tmp_path: Path, store_location: str | Path) -> Iterator[Farm]:
+    farm = Farm(tmp_path, store_location)
     yield farm
     farm.close()
 

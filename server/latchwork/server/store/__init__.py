@@ -1,4 +1,5 @@
-"""Durable storage of jobs, work, subjobs, the event log and submissions (SQLite)."""
+"""Durable storage of jobs, work, subjobs, the event log and submissions (SQLite or PostgreSQL:
+:mod:`.opening` chooses, :mod:`.protocol` is what the supervisor holds)."""
 
 from .sqlite import SqliteStore, StoredState
 

@@ -54,6 +54,16 @@ class StorageUnavailable(StorageError):
     )
 
 
+class Deposed(StorageUnavailable):
+    """Another supervisor took over the database (server/leadership.py): this one may never
+    write to it again, and stops."""
+
+    public_message = (
+        "this supervisor is no longer the leader (a standby took over); nothing was changed "
+        "— reconnect to the leader"
+    )
+
+
 class StorageCorrupt(StorageError):
     """SQLite found the file damaged."""
 
@@ -91,41 +101,56 @@ def translate(error: sqlite3.Error) -> StorageError:
 
 F = TypeVar("F", bound=Callable[..., Any])
 C = TypeVar("C", bound=type)
+E = TypeVar("E", bound=BaseException)
 
 
-def _typed(method: F) -> F:
-    @functools.wraps(method)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(*args, **kwargs)
-        except sqlite3.Error as error:
-            raise translate(error) from error
+def typed_errors(
+    driver_error: type[E], translated: Callable[[E], StorageError]
+) -> Callable[[C], C]:
+    """A class decorator: every public method (and property) of the class, its bases' too,
+    raises ``translated(error)`` instead of a ``driver_error`` of the database's driver.
 
-    return wrapper  # type: ignore[return-value]
-
-
-def typed_storage_errors(cls: C) -> C:
-    """Wrap every public method (and property) of ``cls`` so it raises ``StorageError``s.
-
-    One mechanism for the whole store: a method added later is covered without thought.
+    One mechanism for every store: a method added later is covered without thought.
     """
-    for name, member in list(vars(cls).items()):
-        if name.startswith("_"):
-            continue
-        if isinstance(member, property) and member.fget is not None:
-            setattr(cls, name, property(_typed(member.fget), member.fset, member.fdel))
-        elif isinstance(member, staticmethod):
-            setattr(cls, name, staticmethod(_typed(member.__func__)))
-        elif isinstance(member, classmethod):
-            setattr(cls, name, classmethod(_typed(member.__func__)))
-        elif callable(member) and not isinstance(member, type):
-            setattr(cls, name, _typed(member))
-    return cls
+
+    def typed(method: F) -> F:
+        @functools.wraps(method)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except driver_error as error:
+                raise translated(error) from error
+
+        return wrapper  # type: ignore[return-value]
+
+    def decorate(cls: C) -> C:
+        members: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__[:-1]):  # a subclass's own member wins
+            members.update(vars(klass))
+        for name, member in members.items():
+            if name.startswith("_"):
+                continue
+            if isinstance(member, property) and member.fget is not None:
+                setattr(cls, name, property(typed(member.fget), member.fset, member.fdel))
+            elif isinstance(member, staticmethod):
+                setattr(cls, name, staticmethod(typed(member.__func__)))
+            elif isinstance(member, classmethod):
+                setattr(cls, name, classmethod(typed(member.__func__)))
+            elif callable(member) and not isinstance(member, type):
+                setattr(cls, name, typed(member))
+        return cls
+
+    return decorate
+
+
+#: The SQLite store's decorator (sqlite3's errors, typed by :func:`translate`).
+typed_storage_errors = typed_errors(sqlite3.Error, translate)
 
 
 class StoreUnusable(RuntimeError):
-    """The database file cannot be used at all. The message is one line naming the file and
-    the problem (read-only, not a Latchwork database, written by a newer version, corrupt)."""
+    """The database cannot be used at all. The message is one line naming the file (or the
+    PostgreSQL database) and the problem (read-only, unreachable, not a Latchwork database,
+    written by a newer version, corrupt)."""
 
 
 def unusable(path: object, error: sqlite3.Error) -> StoreUnusable:

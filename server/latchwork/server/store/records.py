@@ -35,7 +35,7 @@ class StoredCallback:
 @dataclass(slots=True)
 class StagedChunk:
     """Rows of a large Submit written in one short transaction, staged (see
-    :meth:`SqliteStore.stage <latchwork.server.store.sqlite.SqliteStore.stage>`)."""
+    :meth:`SqlStore.stage <latchwork.server.store.sql_store.SqlStore.stage>`)."""
 
     jobs: list[tuple[object, ...]] = field(default_factory=list)
     work: list[tuple[object, ...]] = field(default_factory=list)

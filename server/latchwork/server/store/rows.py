@@ -2,7 +2,8 @@
 
 One place for the layout of every row, so that what is written and what is read cannot drift
 apart. Nothing here touches a database (values in, tuples out), so a second store (PostgreSQL,
-issue 16) with the same tables can share it; only the SQL around the rows is the store's own.
+issue 16) with the same tables shares it. Values are those both databases take alike: booleans
+as 0/1 integers, and the column ``user`` quoted (a reserved word in PostgreSQL).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from .codec import decode_callback, decode_spec, encode_callback, encode_spec
 from .records import StagedChunk, StoredCallback
 
 JOB_COLUMNS = (
-    "id, pgrp, pid, label, user, status, blocked, suspended, removed, spec, submit_time, "
+    'id, pgrp, pid, label, "user", status, blocked, suspended, removed, spec, submit_time, '
     "start_time, end_time, cascade_depth"
 )
 WORK_COLUMNS = (
@@ -29,7 +30,7 @@ WORK_COLUMNS = (
 )
 SUBJOB_COLUMNS = "job_id, id, status, host, start_time, ran_failure"
 EVENT_COLUMNS = (
-    "seq, time, name, type, job_id, pgrp, label, user, subjob_id, work_name, host, status, "
+    'seq, time, name, type, job_id, pgrp, label, "user", subjob_id, work_name, host, status, '
     "previous_status, message, callback_run_id"
 )
 RUN_COLUMNS = (
@@ -51,9 +52,9 @@ def job_row(j: Job) -> tuple[object, ...]:
         j.label,
         j.user,
         j.status.value,
-        j.blocked,
-        j.suspended,
-        j.removed,
+        int(j.blocked),
+        int(j.suspended),
+        int(j.removed),
         encode_spec(j.spec),
         j.submit_time,
         j.start_time,
@@ -85,7 +86,15 @@ def job_from_row(row: Sequence[Any]) -> Job:
 def job_state_row(j: Job) -> tuple[object, ...]:
     """What changes of a stored job: status, blocked, suspended, removed, start and end
     time, then its id (for ``WHERE id``)."""
-    return (j.status.value, j.blocked, j.suspended, j.removed, j.start_time, j.end_time, j.id)
+    return (
+        j.status.value,
+        int(j.blocked),
+        int(j.suspended),
+        int(j.removed),
+        j.start_time,
+        j.end_time,
+        j.id,
+    )
 
 
 def work_row(job_id: int, w: WorkItem) -> tuple[object, ...]:
@@ -127,7 +136,7 @@ def work_from_row(row: Sequence[Any]) -> WorkItem:
 
 def subjob_row(job_id: int, s: Subjob) -> tuple[object, ...]:
     """An instance's row, in the order of :data:`SUBJOB_COLUMNS`."""
-    return (job_id, s.id, s.status.value, s.host, s.start_time, s.ran_failure)
+    return (job_id, s.id, s.status.value, s.host, s.start_time, int(s.ran_failure))
 
 
 def subjob_from_row(row: Sequence[Any]) -> Subjob:
@@ -214,7 +223,7 @@ def callback_row(c: Callback) -> tuple[object, ...]:
         c.id,
         c.job_id,
         encode_callback(c.spec),
-        c.from_dependency,
+        int(c.from_dependency),
         c.fired,
         json.dumps(c.state()),
         c.registered_seq,
@@ -249,7 +258,7 @@ def run_row(r: CallbackRun) -> tuple[object, ...]:
         r.binding,
         r.event_seq,
         r.due_time,
-        r.done,
+        int(r.done),
         r.outcome,
         r.start_time,
         r.duration_ms,

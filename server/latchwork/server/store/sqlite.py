@@ -4,165 +4,38 @@ Every operation of the supervisor is written in one transaction together with th
 caused, so the log and the state can never disagree, and an event is published only after it
 is durable.
 
-:class:`SqliteStore` is the store's one public face: it keeps the head of the event log and
-turns SQLite's errors into typed ones (``typed_storage_errors`` wraps every public method).
-The work is done in modules of one concept each, which a second store may mirror:
-
-- :mod:`.sqlite_connection`: opening (the refusals, migrations) and transactions;
-- :mod:`.sqlite_writes`: the write of one commit;
-- :mod:`.sqlite_staging`: the rows of a large Submit, written ahead;
-- :mod:`.sqlite_reads`: the state at start, callbacks, runs and submissions;
-- :mod:`.sqlite_event_log`: reading and trimming the event log;
-- :mod:`.sqlite_hosts`: the farm's hosts (issue 12);
-- :mod:`.rows` and :mod:`.records`: the table rows and the records handed back (shared).
+:class:`SqliteStore` opens the file (:mod:`.sqlite_connection`: the refusals, the migrations,
+the transactions) and turns SQLite's errors into typed ones (``typed_storage_errors`` wraps
+every public method); what it does is :class:`~.sql_store.SqlStore`'s, shared with the
+PostgreSQL store.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
-from ..core.changes import Changes
-from ..core.events import Event
-from ..core.model import Job
-from ..core.runs import CallbackRun
-from . import sqlite_event_log, sqlite_hosts, sqlite_reads, sqlite_staging
 from .errors import typed_storage_errors
+from .hosts import StoredHost as StoredHost  # re-exported (host_registry)
 from .records import StagedChunk as StagedChunk  # re-exported (staging, tests)
 from .records import StoredCallback as StoredCallback
 from .records import StoredState as StoredState
 from .records import StoredSubmission as StoredSubmission
-from .rows import staged_chunks
-from .sqlite_connection import opening, scalar, schema_version
-from .sqlite_hosts import StoredHost as StoredHost  # re-exported (host_registry)
-from .sqlite_writes import write_changes
+from .sql_store import SqlStore
+from .sqlite_connection import Transaction, opening, schema_version
 
 
 @typed_storage_errors
-class SqliteStore:
+class SqliteStore(SqlStore):
     def __init__(self, path: Path, *, durability: str = "normal") -> None:
         self.path = path
-        # Called after each successful write with the changes and the seconds the write took
-        # (the metrics' hook: server/metrics.py); it must not raise.
-        self.on_write: Callable[[Changes, float], None] | None = None
         with opening(path, durability) as db:
-            self._db = db
-            self.leftover_staged = sqlite_staging.delete_staged(db, 0, 0)
-            self.head_seq = scalar(db, "SELECT COALESCE(MAX(seq), 0) FROM events")
+            self._sqlite = db
+            super().__init__(db, partial(Transaction, db))
 
     def close(self) -> None:
-        self._db.close()
+        self._sqlite.close()
 
     @property
     def schema_version(self) -> int:
-        return schema_version(self._db)
-
-    # --- loading -----------------------------------------------------------------------
-
-    def load(self) -> StoredState:
-        return sqlite_reads.load_state(self._db, self.head_seq)
-
-    # --- staged writes (large Submits) ---------------------------------------------------
-
-    @staticmethod
-    def staged_chunks(jobs: Sequence[Job], chunk_rows: int) -> list[StagedChunk]:
-        """The rows of new jobs, in chunks of at most ``chunk_rows`` rows (a job's row, with
-        its encoded spec, counts as one). Pure (no I/O), so it may run in a thread."""
-        return staged_chunks(jobs, chunk_rows)
-
-    def stage(self, chunk: StagedChunk) -> None:
-        """Write rows of new jobs, staged, in one transaction: invisible to :meth:`load`
-        until :meth:`write` stores them with ``Changes.staged``."""
-        sqlite_staging.stage(self._db, chunk)
-
-    def delete_staged(self, first_id: int, last_id: int) -> int:
-        """Delete the staged jobs with ids in ``first_id``..``last_id`` and their rows (a
-        Submit that failed while or after staging); returns how many jobs."""
-        return sqlite_staging.delete_staged(self._db, first_id, last_id)
-
-    # --- writing -----------------------------------------------------------------------
-
-    def number_events(self, changes: Changes) -> None:
-        """Give the events their sequence numbers, ahead of writing them."""
-        seq = self.head_seq
-        for event in changes.events:
-            seq += 1
-            event.seq = seq
-
-    def write(
-        self,
-        changes: Changes,
-        submission: tuple[str, str] | None = None,
-        *,
-        hosts: Sequence[StoredHost] = (),
-    ) -> None:
-        """Store ``changes`` in one transaction (numbering its events if not done yet).
-
-        ``submission`` (request id, digest) records an idempotent Submit in the same
-        transaction, and so are ``hosts`` (the rows of hosts whose state the events announce).
-        On failure nothing is written and the events are unnumbered.
-        """
-        if changes.events and not changes.events[0].seq:
-            self.number_events(changes)
-        seq = changes.events[-1].seq if changes.events else self.head_seq
-        started = time.perf_counter()
-        try:
-            write_changes(self._db, changes, seq, submission, hosts)
-        except BaseException:
-            for event in changes.events:
-                event.seq = 0
-            raise
-        self.head_seq = seq
-        if self.on_write is not None:
-            self.on_write(changes, time.perf_counter() - started)
-
-    # --- callbacks, their runs, submissions ----------------------------------------------
-
-    def load_callbacks(self) -> list[StoredCallback]:
-        return sqlite_reads.load_callbacks(self._db)
-
-    def last_callback_id(self) -> int:
-        return sqlite_reads.last_callback_id(self._db)
-
-    def last_run_id(self) -> int:
-        return sqlite_reads.last_run_id(self._db)
-
-    def pending_runs(self) -> list[CallbackRun]:
-        return sqlite_reads.pending_runs(self._db)
-
-    def list_runs(
-        self, *, job_id: int = 0, callback_id: int = 0, before_id: int = 0, limit: int = 100
-    ) -> list[CallbackRun]:
-        return sqlite_reads.list_runs(
-            self._db, job_id=job_id, callback_id=callback_id, before_id=before_id, limit=limit
-        )
-
-    def find_submission(self, request_id: str) -> StoredSubmission | None:
-        return sqlite_reads.find_submission(self._db, request_id)
-
-    # --- the event log -----------------------------------------------------------------
-
-    def job_events(self, job_ids: Sequence[int]) -> list[Event]:
-        """Every stored event of these jobs, in order: the history catch-up replays."""
-        return sqlite_event_log.job_events(self._db, job_ids)
-
-    def read_events(self, after_seq: int, limit: int) -> list[Event]:
-        return sqlite_event_log.read_events(self._db, after_seq, limit)
-
-    def trim_events(self, *, keep_last: int = 0, before_time: float = 0.0) -> int:
-        """Delete old events (retention); returns how many. The newest event always stays,
-        so the sequence continues from it after a restart."""
-        return sqlite_event_log.trim_events(self._db, self.head_seq, keep_last, before_time)
-
-    def oldest_seq(self) -> int:
-        return sqlite_event_log.oldest_seq(self._db)
-
-    # --- the farm's hosts ----------------------------------------------------------------
-
-    def save_hosts(self, hosts: list[StoredHost]) -> None:
-        """Insert or replace these hosts' rows, in one transaction."""
-        sqlite_hosts.save_hosts(self._db, hosts)
-
-    def load_hosts(self) -> list[StoredHost]:
-        return sqlite_hosts.load_hosts(self._db)
+        return schema_version(self._sqlite)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
 from ..file_modes import private_dir, private_file, tighten_if_present
+from .database import scalar
 from .errors import StoreUnusable, unusable
 from .migrations import MIGRATIONS
 
@@ -85,17 +86,6 @@ class Transaction:
                 raise
         elif db.in_transaction:
             db.execute("ROLLBACK")
-
-
-def scalar(db: sqlite3.Connection, sql: str, params: Sequence[object] = ()) -> int:
-    """The integer the query answers (0 for no row or NULL)."""
-    row = db.execute(sql, params).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
-
-
-def placeholders(columns: str) -> str:
-    """``?,?,?`` for a list of columns such as ``"id, name, status"``."""
-    return ",".join("?" * (columns.count(",") + 1))
 
 
 def schema_version(db: sqlite3.Connection) -> int:

@@ -1,16 +1,15 @@
 """Reading the store back: the state loaded at start, callbacks, their runs, submissions.
 
-Jobs of a Submit still being written (staged, see :mod:`.sqlite_staging`) are left out of
-the state, but their ids count as taken.
+Jobs of a Submit still being written (staged, see :mod:`.staged`) are left out of the state,
+but their ids count as taken. The same queries on SQLite and PostgreSQL (:mod:`.database`).
 """
 
 from __future__ import annotations
 
-import sqlite3
-
 from ..core.model import Job, Subjob, WorkItem
 from ..core.runs import CallbackRun
 from ..core.states import WorkStatus
+from .database import Database, scalar
 from .records import StoredCallback, StoredState, StoredSubmission
 from .rows import (
     CALLBACK_COLUMNS,
@@ -24,10 +23,9 @@ from .rows import (
     subjob_from_row,
     work_from_row,
 )
-from .sqlite_connection import scalar
 
 
-def load_state(db: sqlite3.Connection, head_seq: int) -> StoredState:
+def load_state(db: Database, head_seq: int) -> StoredState:
     """Every job (not staged) with its work items and instances, as the supervisor keeps
     them in memory."""
     jobs: dict[int, Job] = {}
@@ -63,22 +61,22 @@ def load_state(db: sqlite3.Connection, head_seq: int) -> StoredState:
     )
 
 
-def load_callbacks(db: sqlite3.Connection) -> list[StoredCallback]:
+def load_callbacks(db: Database) -> list[StoredCallback]:
     return [
         callback_from_row(row)
         for row in db.execute(f"SELECT {CALLBACK_COLUMNS} FROM callbacks ORDER BY id")
     ]
 
 
-def last_callback_id(db: sqlite3.Connection) -> int:
+def last_callback_id(db: Database) -> int:
     return scalar(db, "SELECT COALESCE(MAX(id), 0) FROM callbacks")
 
 
-def last_run_id(db: sqlite3.Connection) -> int:
+def last_run_id(db: Database) -> int:
     return scalar(db, "SELECT COALESCE(MAX(id), 0) FROM callback_runs")
 
 
-def pending_runs(db: sqlite3.Connection) -> list[CallbackRun]:
+def pending_runs(db: Database) -> list[CallbackRun]:
     return [
         run_from_row(row)
         for row in db.execute(f"SELECT {RUN_COLUMNS} FROM callback_runs WHERE done = 0 ORDER BY id")
@@ -86,7 +84,7 @@ def pending_runs(db: sqlite3.Connection) -> list[CallbackRun]:
 
 
 def list_runs(
-    db: sqlite3.Connection, *, job_id: int, callback_id: int, before_id: int, limit: int
+    db: Database, *, job_id: int, callback_id: int, before_id: int, limit: int
 ) -> list[CallbackRun]:
     """Runs, newest first, of one job and/or callback (0: any), older than ``before_id``."""
     clauses = ["1=1"]
@@ -111,7 +109,7 @@ def list_runs(
     ]
 
 
-def find_submission(db: sqlite3.Connection, request_id: str) -> StoredSubmission | None:
+def find_submission(db: Database, request_id: str) -> StoredSubmission | None:
     row = db.execute(
         "SELECT digest, job_ids, pgrp, seq FROM submissions WHERE request_id=?",
         (request_id,),

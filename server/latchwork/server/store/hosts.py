@@ -1,19 +1,19 @@
-"""The farm's hosts in SQLite: one row per host name, written when a host changes.
+"""The farm's hosts in the store: one row per host name, written when a host changes.
 
 What a host's worker declared (resources, properties, groups, cluster, restrictions, slots) is
 one JSON document (``spec``): read and written whole, never queried by its parts. Whether a host
 is up is not stored (:mod:`.migrations`, 5): a supervisor that starts knows no worker yet.
+The same statements on SQLite and PostgreSQL (:mod:`.database`).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..core.routing.hosts import Resources
-from .sqlite_connection import Transaction
+from .database import Database, put
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,19 +54,15 @@ def _spec(host: StoredHost) -> str:
     )
 
 
-def save_hosts(db: sqlite3.Connection, hosts: Sequence[StoredHost]) -> None:
-    """Insert or replace these hosts' rows, in one transaction."""
-    with Transaction(db):
-        put_hosts(db, hosts)
+_HOST_COLUMNS = "name, spec, locked, lock_reason, registered, last_heartbeat"
+_PUT_HOSTS = put("hosts", _HOST_COLUMNS, "name")
 
 
-def put_hosts(db: sqlite3.Connection, hosts: Sequence[StoredHost]) -> None:
+def put_hosts(db: Database, hosts: Sequence[StoredHost]) -> None:
     """Insert or replace these hosts' rows, in the caller's transaction."""
     if hosts:
         db.executemany(
-            "INSERT OR REPLACE INTO hosts "
-            "(name, spec, locked, lock_reason, registered, last_heartbeat) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            _PUT_HOSTS,
             [
                 (h.name, _spec(h), int(h.locked), h.lock_reason, h.registered, h.last_heartbeat)
                 for h in hosts
@@ -74,12 +70,9 @@ def put_hosts(db: sqlite3.Connection, hosts: Sequence[StoredHost]) -> None:
         )
 
 
-def load_hosts(db: sqlite3.Connection) -> list[StoredHost]:
+def load_hosts(db: Database) -> list[StoredHost]:
     """Every stored host, by name."""
-    rows = db.execute(
-        "SELECT name, spec, locked, lock_reason, registered, last_heartbeat FROM hosts "
-        "ORDER BY name"
-    ).fetchall()
+    rows = db.execute(f"SELECT {_HOST_COLUMNS} FROM hosts ORDER BY name").fetchall()
     hosts = []
     for name, spec, locked, lock_reason, registered, last_heartbeat in rows:
         data = json.loads(spec)

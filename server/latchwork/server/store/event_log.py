@@ -1,19 +1,19 @@
 """The stored event log: reading it after a sequence number, replaying jobs, retention.
 
-The events themselves are written with the rest of a commit (:mod:`.sqlite_writes`).
+The events themselves are written with the rest of a commit (:mod:`.writes`). The same
+queries on SQLite and PostgreSQL (:mod:`.database`).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
 from ..core.events import Event
+from .database import Database, Transactions, scalar
 from .rows import EVENT_COLUMNS, event_from_row
-from .sqlite_connection import Transaction, scalar
 
 
-def read_events(db: sqlite3.Connection, after_seq: int, limit: int) -> list[Event]:
+def read_events(db: Database, after_seq: int, limit: int) -> list[Event]:
     return [
         event_from_row(row)
         for row in db.execute(
@@ -23,7 +23,7 @@ def read_events(db: sqlite3.Connection, after_seq: int, limit: int) -> list[Even
     ]
 
 
-def job_events(db: sqlite3.Connection, job_ids: Sequence[int]) -> list[Event]:
+def job_events(db: Database, job_ids: Sequence[int]) -> list[Event]:
     """Every stored event of these jobs, in order: the history catch-up replays."""
     if not job_ids:
         return []
@@ -37,7 +37,9 @@ def job_events(db: sqlite3.Connection, job_ids: Sequence[int]) -> list[Event]:
     ]
 
 
-def trim_events(db: sqlite3.Connection, head_seq: int, keep_last: int, before_time: float) -> int:
+def trim_events(
+    db: Database, transaction: Transactions, head_seq: int, keep_last: int, before_time: float
+) -> int:
     """Delete old events (retention); returns how many. The newest event (``head_seq``)
     always stays, so the sequence continues from it after a restart."""
     cutoff = 0
@@ -51,10 +53,10 @@ def trim_events(db: sqlite3.Connection, head_seq: int, keep_last: int, before_ti
     cutoff = min(cutoff, head_seq - 1)
     if cutoff <= 0:
         return 0
-    with Transaction(db):
+    with transaction():
         deleted = db.execute("DELETE FROM events WHERE seq <= ?", (cutoff,)).rowcount
     return int(deleted)
 
 
-def oldest_seq(db: sqlite3.Connection) -> int:
+def oldest_seq(db: Database) -> int:
     return scalar(db, "SELECT COALESCE(MIN(seq), 0) FROM events")

@@ -2,39 +2,32 @@
 
 A Submit of many jobs would hold the database (and the event loop) for long in one
 transaction. Its rows are written in chunks instead, each job's id listed in ``staged_jobs``,
-which hides it from :func:`~.sqlite_reads.load_state`; the commit that stores the Submit's
+which hides it from :func:`~.reads.load_state`; the commit that stores the Submit's
 events makes them visible with one DELETE (:func:`unstage`). A Submit that fails, or a
-process that dies, in between leaves staged rows that :func:`delete_staged` removes.
+process that dies, in between leaves staged rows that :func:`delete_staged` removes. The same
+statements on SQLite and PostgreSQL (:mod:`.database`).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
 from ..core.model import Job
+from .database import Database, Transactions, insert, scalar
 from .records import StagedChunk
 from .rows import JOB_COLUMNS, SUBJOB_COLUMNS, WORK_COLUMNS
-from .sqlite_connection import Transaction, placeholders, scalar
 
 
-def stage(db: sqlite3.Connection, chunk: StagedChunk) -> None:
+def stage(db: Database, transaction: Transactions, chunk: StagedChunk) -> None:
     """Write rows of new jobs, staged, in one transaction."""
-    with Transaction(db):
-        db.executemany(
-            f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES ({placeholders(JOB_COLUMNS)})", chunk.jobs
-        )
+    with transaction():
+        db.executemany(insert("jobs", JOB_COLUMNS), chunk.jobs)
         db.executemany("INSERT INTO staged_jobs (id) VALUES (?)", [(j[0],) for j in chunk.jobs])
-        db.executemany(
-            f"INSERT INTO work ({WORK_COLUMNS}) VALUES ({placeholders(WORK_COLUMNS)})", chunk.work
-        )
-        db.executemany(
-            f"INSERT INTO subjobs ({SUBJOB_COLUMNS}) VALUES ({placeholders(SUBJOB_COLUMNS)})",
-            chunk.subjobs,
-        )
+        db.executemany(insert("work", WORK_COLUMNS), chunk.work)
+        db.executemany(insert("subjobs", SUBJOB_COLUMNS), chunk.subjobs)
 
 
-def delete_staged(db: sqlite3.Connection, first_id: int, last_id: int) -> int:
+def delete_staged(db: Database, transaction: Transactions, first_id: int, last_id: int) -> int:
     """Delete the staged jobs with ids in ``first_id``..``last_id`` and their rows; returns
     how many jobs. ``0, 0``: every staged job (at start, those of a Submit the process died
     in)."""
@@ -43,14 +36,14 @@ def delete_staged(db: sqlite3.Connection, first_id: int, last_id: int) -> int:
     staged = f"SELECT id FROM staged_jobs WHERE {where}"
     if not scalar(db, f"SELECT COUNT(*) FROM staged_jobs WHERE {where}", params):
         return 0
-    with Transaction(db):
+    with transaction():
         for table, key in (("work", "job_id"), ("subjobs", "job_id"), ("jobs", "id")):
             db.execute(f"DELETE FROM {table} WHERE {key} IN ({staged})", params)
         deleted = db.execute(f"DELETE FROM staged_jobs WHERE {where}", params).rowcount
     return int(deleted)
 
 
-def unstage(db: sqlite3.Connection, jobs: Sequence[Job]) -> None:
+def unstage(db: Database, jobs: Sequence[Job]) -> None:
     """Make staged jobs visible: one DELETE of their ids (a Submit's ids are consecutive).
     Runs inside the caller's transaction."""
     first, last = jobs[0].id, jobs[-1].id

@@ -1,0 +1,63 @@
+"""The part of a database connection the store's SQL runs on, whichever database it is.
+
+The store's statements (:mod:`.writes`, :mod:`.staged`, :mod:`.reads`, :mod:`.event_log`,
+:mod:`.hosts`) are written once, in the SQL that SQLite and PostgreSQL both speak, with ``?``
+for parameters. They run on a :class:`Database`: an ``sqlite3.Connection`` is one as it is; a
+PostgreSQL connection is adapted (:class:`~.postgres_connection.PgDatabase`). Transactions are
+the caller's: each store opens them its own way (:class:`Transactions`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+
+class Rows(Protocol):
+    """The cursor a statement answers with."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Database(Protocol):
+    """Runs statements written with ``?`` parameters."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Rows: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> object: ...
+
+
+#: Opens one write transaction: committed when its block completes, else rolled back.
+Transactions = Callable[[], AbstractContextManager[object]]
+
+
+def scalar(db: Database, sql: str, params: Sequence[object] = ()) -> int:
+    """The integer the query answers (0 for no row or NULL)."""
+    row = db.execute(sql, params).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def placeholders(columns: str) -> str:
+    """``?,?,?`` for a list of columns such as ``"id, name, status"``."""
+    return ",".join("?" * (columns.count(",") + 1))
+
+
+def insert(table: str, columns: str) -> str:
+    """``INSERT INTO table (columns) VALUES (?, …)``."""
+    return f"INSERT INTO {table} ({columns}) VALUES ({placeholders(columns)})"
+
+
+def put(table: str, columns: str, key: str) -> str:
+    """Insert, or replace the row of the same ``key`` (an upsert both databases run)."""
+    keys = {k.strip() for k in key.split(",")}
+    others = [c.strip() for c in columns.split(",") if c.strip() not in keys]
+    updates = ", ".join(f"{c}=excluded.{c}" for c in others)
+    return f"{insert(table, columns)} ON CONFLICT ({key}) DO UPDATE SET {updates}"

@@ -1,0 +1,216 @@
+"""Opening a PostgreSQL database for the store, and the connection its statements run on.
+
+Opening refuses, in one line naming the database (its URL without the password) and the
+problem, never a traceback: a URL that is not one, a server that cannot be reached or refuses
+the login, a database that is not Latchwork's, one written by a newer Latchwork. Then it applies
+the schema migrations (:mod:`.pg_migrations`), each in one transaction under an advisory lock,
+so that two supervisors starting at once never apply one twice.
+
+One connection, used from the event loop synchronously as the SQLite store does: in
+autocommit mode, so that a read holds no transaction open, and every write in an explicit
+transaction (``BEGIN`` … ``COMMIT``, :meth:`PgDatabase.transaction`). psycopg's
+``executemany`` sends many rows in pipeline mode, in one round trip; the one or two rows of a
+usual commit go as plain statements, which cost less CPU than entering pipeline mode (psycopg
+prepares a statement on the server once it has run it five times).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from .errors import Deposed, StoreUnusable
+from .pg_migrations import PG_MIGRATIONS
+from .postgres_errors import one_line
+
+#: Seconds to wait for the server when the URL does not say (libpq would wait for ever).
+CONNECT_TIMEOUT = 10
+# Up to this many rows, a statement is sent once per row (see PgDatabase.executemany).
+_FEW_ROWS = 8
+# pg_advisory_xact_lock's key while migrating: "LATCHWRK" as a 64-bit integer.
+_MIGRATION_LOCK = int.from_bytes(b"LATCHWRK", "big") - 2**63
+_QUOTED = re.compile(r'"[^"]*"')
+_FENCE = "SELECT 1 FROM latchwork_leader WHERE id = 1 AND epoch = %s FOR SHARE"
+
+
+def describe(url: str) -> str:
+    """The database as a message may name it: ``postgresql://user@host:port/dbname``, never
+    the password (a URL that cannot be read is not repeated: it may hold one)."""
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.Error:
+        return "the store's URL"
+    user = f"{params['user']}@" if params.get("user") else ""
+    host = str(params.get("host", ""))
+    port = f":{params['port']}" if params.get("port") else ""
+    where = host if not host.startswith("/") else f"[{host}]"
+    return f"postgresql://{user}{where}{port}/{params.get('dbname', '')}"
+
+
+def connect(url: str, durability: str = "normal") -> psycopg.Connection[Any]:
+    """A new connection to ``url`` in autocommit mode (psycopg's errors raised as they are);
+    ``durability = "full"``: every commit flushed by the server before it answers."""
+    params = conninfo_to_dict(url)
+    extra: dict[str, Any] = {}
+    if "connect_timeout" not in params:
+        extra["connect_timeout"] = CONNECT_TIMEOUT
+    conn = psycopg.connect(url, autocommit=True, **extra)
+    if durability == "full":
+        conn.execute("SET synchronous_commit = on")
+    return conn
+
+
+def open_database(url: str, durability: str) -> PgDatabase:
+    """The database of ``url``, checked and migrated (``StoreUnusable`` when it cannot be)."""
+    name = describe(url)
+    try:
+        conninfo_to_dict(url)
+    except psycopg.Error as error:
+        # libpq quotes the part it could not read, which may be the password: not repeated.
+        problem = _QUOTED.sub('"…"', one_line(error))
+        raise StoreUnusable(f"{name} is not a valid PostgreSQL URL ({problem})") from None
+    try:
+        conn = connect(url, durability)
+    except psycopg.Error as error:
+        raise StoreUnusable(f"{name} cannot be reached ({one_line(error)})") from None
+    try:
+        migrate(conn, name)
+    except psycopg.Error as error:
+        conn.close()
+        raise StoreUnusable(f"{name} cannot be opened ({one_line(error)})") from None
+    except BaseException:
+        conn.close()
+        raise
+    return PgDatabase(url, durability, conn)
+
+
+def prepare_database(url: str) -> None:
+    """Check and migrate the database of ``url`` and close it: what a standby does before it
+    waits for the lead (the migrations lock out each other; they write nothing a leader of
+    the same version would not)."""
+    open_database(url, "normal").close()
+
+
+def schema_version(conn: psycopg.Connection[Any], tables: set[str] | None = None) -> int:
+    """The last migration applied (0: none; the table is not there yet)."""
+    if "latchwork_schema" not in (_tables(conn) if tables is None else tables):
+        return 0
+    row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM latchwork_schema").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(conn: psycopg.Connection[Any], name: str) -> None:
+    """Refuse a foreign or newer database, then apply the migrations it lacks, each in one
+    transaction. Both under the migration lock, so that what is read is what another
+    supervisor starting at the same moment has committed in full."""
+    while True:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            tables = _tables(conn)
+            version = schema_version(conn, tables)
+            _refuse_foreign_or_newer(tables, version, name)
+            if version >= len(PG_MIGRATIONS):
+                return
+            if version == 0:
+                conn.execute("CREATE TABLE latchwork_schema (version INTEGER NOT NULL)")
+                conn.execute("INSERT INTO latchwork_schema (version) VALUES (0)")
+            for statement in PG_MIGRATIONS[version].split(";"):
+                if statement.strip():
+                    conn.execute(statement.encode())
+            conn.execute("UPDATE latchwork_schema SET version = %s", (version + 1,))
+
+
+def _tables(conn: psycopg.Connection[Any]) -> set[str]:
+    rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+    return {str(row[0]) for row in rows}
+
+
+def _refuse_foreign_or_newer(tables: set[str], version: int, name: str) -> None:
+    """A database written by a newer Latchwork, or holding another program's tables, is left
+    as it is."""
+    if (version == 0 and tables - {"latchwork_schema"}) or (
+        version > 0 and not {"jobs", "events"} <= tables
+    ):
+        raise StoreUnusable(
+            f"{name} is not a Latchwork database (it holds tables that are not Latchwork's)"
+        )
+    if version > len(PG_MIGRATIONS):
+        raise StoreUnusable(
+            f"{name} was written by a newer version of Latchwork (schema version "
+            f"{version}, newer than this Latchwork's {len(PG_MIGRATIONS)}); upgrade Latchwork"
+        )
+
+
+class PgDatabase:
+    """The store's :class:`~.database.Database` on PostgreSQL: its ``?`` parameters become
+    psycopg's ``%s``; a connection lost between two operations is opened again (once the
+    store is closed, it is not)."""
+
+    def __init__(self, url: str, durability: str, conn: psycopg.Connection[Any]) -> None:
+        self._url = url
+        self._durability = durability
+        self._conn = conn
+        self._closed = False
+        self._sql: dict[str, str] = {}
+        self.fence_epoch: int | None = None
+        """Set by a leading supervisor (server/leadership.py): every write checks it."""
+        self.on_deposed: Callable[[], None] | None = None
+        """Called when a write finds another supervisor leads (before ``Deposed`` is raised)."""
+
+    def _live(self) -> psycopg.Connection[Any]:
+        if self._conn.closed:  # lost (a server restart): open it again, outside any transaction
+            if self._closed:
+                raise psycopg.InterfaceError("the store is closed")
+            self._conn = connect(self._url, self._durability)
+        return self._conn
+
+    def _pg(self, sql: str) -> str:
+        text = self._sql.get(sql)
+        if text is None:
+            text = self._sql[sql] = sql.replace("?", "%s")
+        return text
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
+        return self._live().execute(self._pg(sql), parameters or None)
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> None:
+        rows = list(parameters)
+        if not rows:
+            return
+        with self._live().cursor() as cursor:
+            if len(rows) > _FEW_ROWS:
+                cursor.executemany(self._pg(sql), rows)  # pipeline mode: one round trip
+            else:  # a commit's usual one or two rows: cheaper than entering pipeline mode
+                for row in rows:
+                    cursor.execute(self._pg(sql), row)
+
+    def transaction(self) -> AbstractContextManager[psycopg.Transaction]:
+        if self.fence_epoch is None:
+            return self._live().transaction()
+        return self._fenced_transaction(self.fence_epoch)
+
+    @contextmanager
+    def _fenced_transaction(self, epoch: int) -> Iterator[psycopg.Transaction]:
+        """A write transaction that first checks, under a share lock on the leader's row,
+        that this supervisor's epoch still leads: a takeover (which updates that row) waits
+        for the transaction, and every transaction after it finds the new epoch and
+        writes nothing."""
+        conn = self._live()
+        with conn.transaction() as transaction:
+            if conn.execute(_FENCE, (epoch,)).fetchone() is None:
+                if self.on_deposed is not None:
+                    self.on_deposed()
+                raise Deposed(f"epoch {epoch} no longer leads {describe(self._url)}")
+            yield transaction
+
+    def schema_version(self) -> int:
+        return schema_version(self._live())
+
+    def close(self) -> None:
+        self._closed = True
+        self._conn.close()

@@ -1,0 +1,81 @@
+"""What the supervisor asks of a store, whichever database keeps it (SQLite or PostgreSQL).
+
+The rest of the supervisor is written against :class:`Store`, never against one store's class,
+so that the choice of database is made once, where the store is opened (:mod:`.opening`).
+Both stores give the same answers: one transaction per write, a gapless event sequence, the
+firings (callback runs) written with the events that caused them, errors typed as
+:mod:`.errors` types them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from ..core.changes import Changes
+from ..core.events import Event
+from ..core.model import Job
+from ..core.runs import CallbackRun
+from .hosts import StoredHost
+from .records import StagedChunk, StoredCallback, StoredState, StoredSubmission
+
+
+class Store(Protocol):
+    """The store's public surface (see :class:`~.sql_store.SqlStore` for what each does)."""
+
+    #: The sequence number of the newest stored event (0: none yet).
+    head_seq: int
+    #: Called after each successful write with the changes and the seconds it took.
+    on_write: Callable[[Changes, float], None] | None
+    #: How many staged jobs of an unfinished Submit were deleted when the store was opened.
+    leftover_staged: int
+
+    def close(self) -> None: ...
+
+    @property
+    def schema_version(self) -> int: ...
+
+    def load(self) -> StoredState: ...
+
+    @staticmethod
+    def staged_chunks(jobs: Sequence[Job], chunk_rows: int) -> list[StagedChunk]: ...
+
+    def stage(self, chunk: StagedChunk) -> None: ...
+
+    def delete_staged(self, first_id: int, last_id: int) -> int: ...
+
+    def number_events(self, changes: Changes) -> None: ...
+
+    def write(
+        self,
+        changes: Changes,
+        submission: tuple[str, str] | None = None,
+        *,
+        hosts: Sequence[StoredHost] = (),
+    ) -> None: ...
+
+    def load_callbacks(self) -> list[StoredCallback]: ...
+
+    def last_callback_id(self) -> int: ...
+
+    def last_run_id(self) -> int: ...
+
+    def pending_runs(self) -> list[CallbackRun]: ...
+
+    def list_runs(
+        self, *, job_id: int = 0, callback_id: int = 0, before_id: int = 0, limit: int = 100
+    ) -> list[CallbackRun]: ...
+
+    def find_submission(self, request_id: str) -> StoredSubmission | None: ...
+
+    def job_events(self, job_ids: Sequence[int]) -> list[Event]: ...
+
+    def read_events(self, after_seq: int, limit: int) -> list[Event]: ...
+
+    def trim_events(self, *, keep_last: int = 0, before_time: float = 0.0) -> int: ...
+
+    def oldest_seq(self) -> int: ...
+
+    def save_hosts(self, hosts: list[StoredHost]) -> None: ...
+
+    def load_hosts(self) -> list[StoredHost]: ...

@@ -1,0 +1,160 @@
+"""What both stores do alike: the head of the event log, numbering, and every operation.
+
+SQLite and PostgreSQL run the same statements (:mod:`.database`); a store differs only in
+how it opens its connection, checks and migrates its schema, and opens a transaction.
+:class:`SqlStore` holds everything else, once: :class:`~.sqlite.SqliteStore` and
+:class:`~.postgres.PostgresStore` give it a :class:`~.database.Database` and a transaction
+opener, and wrap it to raise their driver's errors as :mod:`.errors`' types.
+
+The work is done in modules of one concept each:
+
+- :mod:`.writes`: the write of one commit;
+- :mod:`.staged`: the rows of a large Submit, written ahead;
+- :mod:`.reads`: the state at start, callbacks, runs and submissions;
+- :mod:`.event_log`: reading and trimming the event log;
+- :mod:`.hosts`: the farm's hosts (issue 12);
+- :mod:`.rows` and :mod:`.records`: the table rows and the records handed back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from ..core.changes import Changes
+from ..core.events import Event
+from ..core.model import Job
+from ..core.runs import CallbackRun
+from . import event_log, reads, staged
+from . import hosts as host_rows
+from .database import Database, Transactions, scalar
+from .hosts import StoredHost
+from .records import StagedChunk, StoredCallback, StoredState, StoredSubmission
+from .rows import staged_chunks
+from .writes import write_changes
+
+
+class SqlStore:
+    """The store's operations over ``db``; ``transaction()`` opens one write transaction."""
+
+    def __init__(self, db: Database, transaction: Transactions) -> None:
+        self._db = db
+        self._transaction = transaction
+        # Called after each successful write with the changes and the seconds the write took
+        # (the metrics' hook: server/metrics.py); it must not raise.
+        self.on_write: Callable[[Changes, float], None] | None = None
+        self.leftover_staged = staged.delete_staged(db, transaction, 0, 0)
+        self.head_seq = scalar(db, "SELECT COALESCE(MAX(seq), 0) FROM events")
+
+    # --- loading -----------------------------------------------------------------------
+
+    def load(self) -> StoredState:
+        return reads.load_state(self._db, self.head_seq)
+
+    # --- staged writes (large Submits) ---------------------------------------------------
+
+    @staticmethod
+    def staged_chunks(jobs: Sequence[Job], chunk_rows: int) -> list[StagedChunk]:
+        """The rows of new jobs, in chunks of at most ``chunk_rows`` rows (a job's row, with
+        its encoded spec, counts as one). Pure (no I/O), so it may run in a thread."""
+        return staged_chunks(jobs, chunk_rows)
+
+    def stage(self, chunk: StagedChunk) -> None:
+        """Write rows of new jobs, staged, in one transaction: invisible to :meth:`load`
+        until :meth:`write` stores them with ``Changes.staged``."""
+        staged.stage(self._db, self._transaction, chunk)
+
+    def delete_staged(self, first_id: int, last_id: int) -> int:
+        """Delete the staged jobs with ids in ``first_id``..``last_id`` and their rows (a
+        Submit that failed while or after staging); returns how many jobs."""
+        return staged.delete_staged(self._db, self._transaction, first_id, last_id)
+
+    # --- writing -----------------------------------------------------------------------
+
+    def number_events(self, changes: Changes) -> None:
+        """Give the events their sequence numbers, ahead of writing them."""
+        seq = self.head_seq
+        for event in changes.events:
+            seq += 1
+            event.seq = seq
+
+    def write(
+        self,
+        changes: Changes,
+        submission: tuple[str, str] | None = None,
+        *,
+        hosts: Sequence[StoredHost] = (),
+    ) -> None:
+        """Store ``changes`` in one transaction (numbering its events if not done yet).
+
+        ``submission`` (request id, digest) records an idempotent Submit in the same
+        transaction, and so are ``hosts`` (the rows of hosts whose state the events announce).
+        On failure nothing is written and the events are unnumbered.
+        """
+        if changes.events and not changes.events[0].seq:
+            self.number_events(changes)
+        seq = changes.events[-1].seq if changes.events else self.head_seq
+        started = time.perf_counter()
+        try:
+            with self._transaction():
+                write_changes(self._db, changes, seq, submission, hosts)
+        except BaseException:
+            for event in changes.events:
+                event.seq = 0
+            raise
+        self.head_seq = seq
+        if self.on_write is not None:
+            self.on_write(changes, time.perf_counter() - started)
+
+    # --- callbacks, their runs, submissions ----------------------------------------------
+
+    def load_callbacks(self) -> list[StoredCallback]:
+        return reads.load_callbacks(self._db)
+
+    def last_callback_id(self) -> int:
+        return reads.last_callback_id(self._db)
+
+    def last_run_id(self) -> int:
+        return reads.last_run_id(self._db)
+
+    def pending_runs(self) -> list[CallbackRun]:
+        return reads.pending_runs(self._db)
+
+    def list_runs(
+        self, *, job_id: int = 0, callback_id: int = 0, before_id: int = 0, limit: int = 100
+    ) -> list[CallbackRun]:
+        return reads.list_runs(
+            self._db, job_id=job_id, callback_id=callback_id, before_id=before_id, limit=limit
+        )
+
+    def find_submission(self, request_id: str) -> StoredSubmission | None:
+        return reads.find_submission(self._db, request_id)
+
+    # --- the event log -----------------------------------------------------------------
+
+    def job_events(self, job_ids: Sequence[int]) -> list[Event]:
+        """Every stored event of these jobs, in order: the history catch-up replays."""
+        return event_log.job_events(self._db, job_ids)
+
+    def read_events(self, after_seq: int, limit: int) -> list[Event]:
+        return event_log.read_events(self._db, after_seq, limit)
+
+    def trim_events(self, *, keep_last: int = 0, before_time: float = 0.0) -> int:
+        """Delete old events (retention); returns how many. The newest event always stays,
+        so the sequence continues from it after a restart."""
+        return event_log.trim_events(
+            self._db, self._transaction, self.head_seq, keep_last, before_time
+        )
+
+    def oldest_seq(self) -> int:
+        return event_log.oldest_seq(self._db)
+
+    # --- the farm's hosts ----------------------------------------------------------------
+
+    def save_hosts(self, hosts: list[StoredHost]) -> None:
+        """Insert or replace these hosts' rows, in one transaction."""
+        with self._transaction():
+            host_rows.put_hosts(self._db, hosts)
+
+    def load_hosts(self) -> list[StoredHost]:
+        return host_rows.load_hosts(self._db)
