@@ -53,7 +53,12 @@ QUICK = {
         *["--hosts", "50", "--jobs", "500", "--routings", "100"],
         *["--samples", "200", "--rounds", "2", "--probes", "100"],
     ],
+    "farm_throughput": ["--quick", "--reference-seconds", "3"],
+    "history_memory": ["--quick"],
 }
+# A benchmark whose own default is too long for `make bench` (farm_throughput: 1,000,000
+# frames, about half an hour here) runs with these flags instead (about 3 minutes).
+FULL = {"farm_throughput": ["--frames", "100000"]}
 # Benchmarks that keep no data directory (in-process and pipes only): no --workdir for them.
 NO_WORKDIR = frozenset({"sandbox_overhead", "cage_overhead"})
 
@@ -131,9 +136,13 @@ def main(argv: list[str] | None = None) -> int:
         ("health_latency", fresh_process("health_latency.py")),
         # In-process supervisors that freeze what they load (gc.freeze, as `serve` does).
         ("scheduling_cost", fresh_process("scheduling_cost.py")),
+        # Two client processes of simulated workers, best started from a small process.
+        ("farm_throughput", fresh_process("farm_throughput.py")),
+        # One supervisor grown to 100,000 jobs, then restarted: its own process.
+        ("history_memory", fresh_process("history_memory.py")),
     ]
     for name, run in benchmarks:
-        flags = QUICK[name] if args.quick else []
+        flags = QUICK[name] if args.quick else FULL.get(name, [])
         if args.workdir and name not in NO_WORKDIR:
             flags = [*flags, "--workdir", args.workdir]
         print()
