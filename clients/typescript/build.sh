@@ -9,3 +9,4 @@ rm -rf dist   # nothing stale from removed sources
 node_modules/.bin/tsc -p .
 node dist/test/api-coverage.js
 node dist/test/subscribe-resumes.js
+node dist/test/failover.js

@@ -26,7 +26,9 @@ const DefaultAddress = "localhost:50051"
 // Options say where the supervisor is and who is calling. Empty fields fall back to the
 // environment the other Latchwork clients read, so one shell setup serves every language.
 type Options struct {
-	// Address is host:port (LATCHWORK_ADDRESS, then DefaultAddress).
+	// Address is host:port, or several comma-separated for supervisors of which one leads
+	// (LATCHWORK_ADDRESS, then DefaultAddress): calls go to one address at a time and move to the
+	// next when it is UNAVAILABLE, retrying the calls that are safe to repeat (failover.go).
 	Address string
 	// User is sent as the latchwork-user metadata; a supervisor without tokens trusts it
 	// (LATCHWORK_USER, then USER, then "example").
@@ -41,13 +43,17 @@ type Options struct {
 
 // Client is an open connection with both services' stubs.
 type Client struct {
-	Conn       *grpc.ClientConn
+	// Conn carries the calls: the connection itself for one address, the failover over one
+	// connection per address for several.
+	Conn       grpc.ClientConnInterface
 	Supervisor latchworkv1.SupervisorServiceClient
 	Worker     latchworkv1.WorkerServiceClient
+	close      func() error
 }
 
 // Dial opens a connection (lazily, as grpc.NewClient does) with the identity metadata
-// attached to every unary and streaming call.
+// attached to every unary and streaming call; one connection per address when Address lists
+// several.
 func Dial(opts Options) (*Client, error) {
 	opts = opts.withEnvironment()
 	creds := insecure.NewCredentials()
@@ -62,8 +68,41 @@ func Dial(opts Options) (*Client, error) {
 	if opts.Token != "" {
 		pairs = append(pairs, "authorization", "Bearer "+opts.Token)
 	}
+	addresses := SplitAddresses(opts.Address)
+	if len(addresses) == 0 {
+		return nil, fmt.Errorf("latchwork: no address in %q", opts.Address)
+	}
+	conns := make([]*grpc.ClientConn, 0, len(addresses))
+	for _, address := range addresses {
+		conn, err := open(address, creds, pairs)
+		if err != nil {
+			for _, opened := range conns {
+				_ = opened.Close()
+			}
+			return nil, err
+		}
+		conns = append(conns, conn)
+	}
+	if len(conns) == 1 {
+		return newClient(conns[0], conns[0].Close), nil
+	}
+	calls := &failover{conns: conns}
+	return newClient(calls, calls.Close), nil
+}
+
+func newClient(conn grpc.ClientConnInterface, close func() error) *Client {
+	return &Client{
+		Conn:       conn,
+		Supervisor: latchworkv1.NewSupervisorServiceClient(conn),
+		Worker:     latchworkv1.NewWorkerServiceClient(conn),
+		close:      close,
+	}
+}
+
+// open makes one address's connection (lazily, as grpc.NewClient does).
+func open(address string, creds credentials.TransportCredentials, pairs []string) (*grpc.ClientConn, error) {
 	conn, err := grpc.NewClient(
-		opts.Address,
+		address,
 		grpc.WithTransportCredentials(creds),
 		grpc.WithChainUnaryInterceptor(unaryIdentity(pairs)),
 		grpc.WithChainStreamInterceptor(streamIdentity(pairs)),
@@ -77,17 +116,13 @@ func Dial(opts Options) (*Client, error) {
 		}),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("latchwork: %s: %w", opts.Address, err)
+		return nil, fmt.Errorf("latchwork: %s: %w", address, err)
 	}
-	return &Client{
-		Conn:       conn,
-		Supervisor: latchworkv1.NewSupervisorServiceClient(conn),
-		Worker:     latchworkv1.NewWorkerServiceClient(conn),
-	}, nil
+	return conn, nil
 }
 
-// Close releases the connection.
-func (c *Client) Close() error { return c.Conn.Close() }
+// Close releases the connections.
+func (c *Client) Close() error { return c.close() }
 
 func (o Options) withEnvironment() Options {
 	o.Address = firstSet(o.Address, os.Getenv("LATCHWORK_ADDRESS"), DefaultAddress)

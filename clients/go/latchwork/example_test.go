@@ -47,3 +47,20 @@ func ExampleSubscribe() {
 		}
 	}
 }
+
+// Several supervisors of which one leads (the others are standbys that take over): each call
+// goes to one address and moves on to the next when that one is UNAVAILABLE.
+func ExampleDial_severalSupervisors() {
+	ctx := context.Background()
+	client, err := latchwork.Dial(latchwork.Options{Address: "render-sup-1:50051,render-sup-2:50051"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	// A read (as Submit and the controls) is retried on the next address; AddCallbacks is not.
+	reply, err := client.Supervisor.GetJob(ctx, &latchworkv1.GetJobRequest{JobId: 42})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(reply.GetJob().GetStatus())
+}

@@ -12,6 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import * as grpc from "@grpc/grpc-js";
 
+import { FailoverChannel, addressCount, failoverInterceptor, splitAddresses } from "./failover.js";
 import { SubscribeRequest, type SubscribeResponse, SupervisorServiceClient } from "./gen/latchwork/v1/supervisor.js";
 import { WorkerServiceClient } from "./gen/latchwork/v1/worker.js";
 
@@ -20,7 +21,11 @@ export const DEFAULT_ADDRESS = "localhost:50051";
 
 /** What `connect` needs; every field falls back to the environment, as the other clients do. */
 export interface ConnectOptions {
-  /** host:port of the supervisor (default: LATCHWORK_ADDRESS, else localhost:50051). */
+  /**
+   * host:port of the supervisor, or several comma-separated (supervisors of which one leads: calls
+   * go to one at a time and move on when it is UNAVAILABLE; failover.ts). Default:
+   * LATCHWORK_ADDRESS, else localhost:50051.
+   */
   address?: string;
   /** Sent as `latchwork-user` on every call (default: LATCHWORK_USER, else USER, else "example"). */
   user?: string;
@@ -70,11 +75,15 @@ export function connect(options: ConnectOptions = {}): Latchwork {
       },
     });
 
-  const clientOptions: grpc.ClientOptions = {
-    ...RECONNECT_OPTIONS,
-    ...options.channelOptions,
-    interceptors: [identify],
-  };
+  const channelOptions = { ...RECONNECT_OPTIONS, ...options.channelOptions };
+  const clientOptions: grpc.ClientOptions = { ...channelOptions, interceptors: [identify] };
+  const addresses = splitAddresses(address);
+  if (addresses.length === 0) throw new Error(`latchwork: no address in ${JSON.stringify(address)}`);
+  if (addresses.length > 1) {
+    const channel = new FailoverChannel(addresses, credentials, channelOptions);
+    clientOptions.channelOverride = channel;
+    clientOptions.interceptors = [identify, failoverInterceptor(channel)];
+  }
   const supervisor = new SupervisorServiceClient(address, credentials, clientOptions);
   const worker = new WorkerServiceClient(address, credentials, {
     ...clientOptions,
@@ -160,6 +169,8 @@ const MAX_DELAY_MS = 2000;
  * Errors: OUT_OF_RANGE throws `StreamGapError`; anything else is thrown as the grpc-js
  * `ServiceError`. Only the first call fails fast: until the supervisor has sent one item, even
  * UNAVAILABLE (a wrong address, a supervisor that is down) is thrown rather than waited out.
+ * With several addresses (`connect`'s failover), that first call tries each address once, and a
+ * broken stream reopens on the next address, after the same last position.
  *
  * Note: when the stream breaks before anything told it a position (afterSeq -1 and neither an
  * event nor a heartbeat yet), it can only resume "from now" (-1) again.
@@ -176,6 +187,7 @@ export async function* subscribe(
   // Until the supervisor has answered once, a failure is a wrong address, a supervisor that is
   // down or a refused request: reported at once (no wait-for-ready, no retry), not waited out.
   let answered = false;
+  let untried = addressCount(client) - 1; // a first call tries each address once
   let delayMs = FIRST_DELAY_MS;
 
   while (!signal?.aborted) {
@@ -212,6 +224,7 @@ export async function* subscribe(
     }
     if (signal?.aborted) return;
     if (error?.code === grpc.status.OUT_OF_RANGE) throw new StreamGapError(position, error);
+    if (error?.code === grpc.status.UNAVAILABLE && !answered && untried-- > 0) continue;
     if (error && !(answered && RESUMABLE.has(error.code))) throw error;
 
     onResume?.(position, error);

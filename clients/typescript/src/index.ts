@@ -6,6 +6,7 @@
  */
 export * from "./client.js";
 export * from "./errors.js";
+export * from "./failover.js";
 export * from "./gen/google/protobuf/timestamp.js";
 export * from "./gen/latchwork/v1/event.js";
 export * from "./gen/latchwork/v1/host.js";

@@ -14,6 +14,8 @@ import io.latchwork.v1.SupervisorServiceGrpc;
 import io.latchwork.v1.WorkerServiceGrpc;
 import java.io.File;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -35,7 +37,8 @@ import java.util.concurrent.TimeUnit;
  * }</pre>
  *
  * <p>Settings come from the arguments or else from the environment: {@code LATCHWORK_ADDRESS}
- * (default {@value #DEFAULT_ADDRESS}), {@code LATCHWORK_USER} (else {@code USER}, else
+ * (default {@value #DEFAULT_ADDRESS}; several comma-separated addresses fail over, see {@link
+ * FailoverChannel}), {@code LATCHWORK_USER} (else {@code USER}, else
  * "example"), {@code LATCHWORK_TOKEN} and {@code LATCHWORK_TLS_CA} (a PEM file of the CA to trust;
  * switches the channel to TLS).
  */
@@ -60,20 +63,22 @@ public final class Latchwork implements AutoCloseable {
   private final String user;
   private final ManagedChannel channel;
   private final ScheduledExecutorService reconnects;
-  private long reconnectDelayMillis = RECONNECT_MIN_MILLIS;
 
-  private Latchwork(String address, String user, ManagedChannel channel) {
+  private Latchwork(
+      String address,
+      String user,
+      List<ManagedChannel> channels,
+      ScheduledExecutorService reconnects) {
     this.address = address;
     this.user = user;
-    this.channel = channel;
-    this.reconnects =
-        Executors.newSingleThreadScheduledExecutor(
-            runnable -> {
-              Thread thread = new Thread(runnable, "latchwork-reconnect");
-              thread.setDaemon(true);
-              return thread;
-            });
-    watchConnectivity(ConnectivityState.IDLE);
+    this.reconnects = reconnects;
+    this.channel =
+        channels.size() == 1
+            ? channels.get(0)
+            : new FailoverChannel(FailoverChannel.split(address), channels, reconnects);
+    for (ManagedChannel one : channels) {
+      new ReconnectBackoff(one).watch(ConnectivityState.IDLE);
+    }
   }
 
   /** Connects with every setting from the environment. */
@@ -89,7 +94,8 @@ public final class Latchwork implements AutoCloseable {
   /**
    * Connects; a null argument is taken from the environment.
    *
-   * @param address host:port or a gRPC target URI
+   * @param address host:port or a gRPC target URI, or several comma-separated (supervisors of
+   *     which one leads: see {@link FailoverChannel})
    * @param user the user sent as {@code latchwork-user}
    * @param token bearer token (empty: none)
    * @param tlsCaFile PEM file of the CA to trust; switches to TLS (empty: plaintext)
@@ -107,11 +113,25 @@ public final class Latchwork implements AutoCloseable {
         tlsCaFile.isEmpty()
             ? InsecureChannelCredentials.create()
             : TlsChannelCredentials.newBuilder().trustManager(new File(tlsCaFile)).build();
-    ManagedChannel channel =
-        Grpc.newChannelBuilder(address, credentials)
-            .intercept(MetadataUtils.newAttachHeadersInterceptor(callMetadata(user, token)))
-            .build();
-    return new Latchwork(address, user, channel);
+    List<String> addresses = FailoverChannel.split(address);
+    if (addresses.isEmpty()) {
+      throw new IllegalArgumentException("latchwork: no address in \"" + address + "\"");
+    }
+    List<ManagedChannel> channels = new ArrayList<>();
+    for (String one : addresses) {
+      channels.add(
+          Grpc.newChannelBuilder(one, credentials)
+              .intercept(MetadataUtils.newAttachHeadersInterceptor(callMetadata(user, token)))
+              .build());
+    }
+    ScheduledExecutorService reconnects =
+        Executors.newSingleThreadScheduledExecutor(
+            runnable -> {
+              Thread thread = new Thread(runnable, "latchwork-reconnect");
+              thread.setDaemon(true);
+              return thread;
+            });
+    return new Latchwork(address, user, channels, reconnects);
   }
 
   /** The metadata every call carries. */
@@ -124,7 +144,7 @@ public final class Latchwork implements AutoCloseable {
     return metadata;
   }
 
-  /** The supervisor's address. */
+  /** The supervisor's address, as given (several are comma-separated). */
   public String address() {
     return address;
   }
@@ -134,7 +154,7 @@ public final class Latchwork implements AutoCloseable {
     return user;
   }
 
-  /** The channel; calls on it carry the metadata. */
+  /** The channel (a {@link FailoverChannel} for several addresses); calls carry the metadata. */
   public ManagedChannel channel() {
     return channel;
   }
@@ -182,34 +202,43 @@ public final class Latchwork implements AutoCloseable {
   }
 
   /**
-   * Caps gRPC's reconnect backoff: whenever the channel fails to connect, it is told to try again
+   * Caps gRPC's reconnect backoff: whenever a channel fails to connect, it is told to try again
    * after a delay growing from 200 ms to 2 s (reset once connected). Calls made with wait-for-ready
    * (the resuming subscription's) therefore notice a restarted supervisor quickly.
    */
-  private void watchConnectivity(ConnectivityState previous) {
-    if (channel.isShutdown()) {
-      return;
+  private final class ReconnectBackoff {
+    private final ManagedChannel watched;
+    private long delayMillis = RECONNECT_MIN_MILLIS;
+
+    ReconnectBackoff(ManagedChannel watched) {
+      this.watched = watched;
     }
-    ConnectivityState state = channel.getState(false);
-    if (state == ConnectivityState.READY) {
-      synchronized (this) {
-        reconnectDelayMillis = RECONNECT_MIN_MILLIS;
-      }
-    } else if (state == ConnectivityState.TRANSIENT_FAILURE
-        && previous != ConnectivityState.TRANSIENT_FAILURE) {
-      long delay;
-      synchronized (this) {
-        delay = reconnectDelayMillis;
-        reconnectDelayMillis = Math.min(reconnectDelayMillis * 2, RECONNECT_MAX_MILLIS);
-      }
-      delay = delay / 2 + ThreadLocalRandom.current().nextLong(delay / 2 + 1);
-      try {
-        reconnects.schedule(channel::resetConnectBackoff, delay, TimeUnit.MILLISECONDS);
-      } catch (java.util.concurrent.RejectedExecutionException closed) {
+
+    void watch(ConnectivityState previous) {
+      if (watched.isShutdown()) {
         return;
       }
+      ConnectivityState state = watched.getState(false);
+      if (state == ConnectivityState.READY) {
+        synchronized (this) {
+          delayMillis = RECONNECT_MIN_MILLIS;
+        }
+      } else if (state == ConnectivityState.TRANSIENT_FAILURE
+          && previous != ConnectivityState.TRANSIENT_FAILURE) {
+        long delay;
+        synchronized (this) {
+          delay = delayMillis;
+          delayMillis = Math.min(delayMillis * 2, RECONNECT_MAX_MILLIS);
+        }
+        delay = delay / 2 + ThreadLocalRandom.current().nextLong(delay / 2 + 1);
+        try {
+          reconnects.schedule(watched::resetConnectBackoff, delay, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+          return;
+        }
+      }
+      watched.notifyWhenStateChanged(state, () -> watch(state));
     }
-    channel.notifyWhenStateChanged(state, () -> watchConnectivity(state));
   }
 
   private static String firstNonEmpty(String... values) {

@@ -24,7 +24,8 @@ import java.util.concurrent.TimeUnit;
  * Subscribe} again with the same filters and {@code after_seq} = the position, with wait-for-ready
  * and a small backoff (100 ms doubling to 2 s), and goes on as if nothing happened. Only once the
  * supervisor has answered: a first call that fails (a wrong address, a supervisor that is down)
- * throws at once. It never
+ * throws at once (with several addresses, a {@link FailoverChannel}, once each was tried; a
+ * broken stream then reopens on the next address, after the same position). It never
  * yields an event whose seq is not above the last one. With {@code snapshot=true} only the first
  * call asks for the snapshot; resumes ask for events after the position (a stream lost before the
  * snapshot's end asks for the snapshot again, so items of the snapshot may repeat).
@@ -101,6 +102,8 @@ public final class ResumingSubscription implements Iterator<SubscribeResponse>, 
   // The supervisor has answered once. Until then a failure is a wrong address, a supervisor that
   // is down or a refused request: thrown at once (no wait-for-ready, no retry), not waited out.
   private boolean answered;
+  // With several addresses, the first call tries each once before it throws.
+  private int untried;
   private Iterator<SubscribeResponse> call;
   private volatile Context.CancellableContext context;
   private volatile boolean closed;
@@ -121,6 +124,10 @@ public final class ResumingSubscription implements Iterator<SubscribeResponse>, 
     this.position = request.getAfterSeq();
     this.snapshotPending = request.getSnapshot();
     this.backoffMillis = initialBackoffMillis;
+    this.untried =
+        stub.getChannel() instanceof FailoverChannel
+            ? ((FailoverChannel) stub.getChannel()).addresses().size() - 1
+            : 0;
   }
 
   /** Starts building a subscription that sends {@code request} through {@code stub}. */
@@ -166,6 +173,10 @@ public final class ResumingSubscription implements Iterator<SubscribeResponse>, 
         drop();
         if (closed) {
           break;
+        }
+        if (!answered && untried > 0 && error.getStatus().getCode() == Status.Code.UNAVAILABLE) {
+          untried -= 1; // the channel has moved on to the next address
+          continue;
         }
         waitToResume(error, cancelledHere);
       }
