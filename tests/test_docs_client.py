@@ -12,6 +12,7 @@ from latchwork.client import qb
 from latchwork.v1 import job_pb2
 
 from .serverproc import ServerProcess
+from .takeover import free_addresses
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 EXAMPLES = [
@@ -37,6 +38,7 @@ def test_example(docs_server: ServerProcess, doc: str, code: str) -> None:
         namespace = {
             "lw": lw,
             "address": docs_server.address,
+            "standby": free_addresses(1)[0],  # a standby does not listen on its address
             "KILLED": job_pb2.JOB_STATUS_KILLED,
         }
         exec(compile(code, f"docs/{doc}", "exec"), namespace)

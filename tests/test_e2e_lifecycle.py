@@ -12,11 +12,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
 import pytest
 
-from latchwork.v1 import job_pb2, worker_pb2, worker_pb2_grpc
+from latchwork.v1 import job_pb2, worker_pb2
 from latchwork.worker.remote_worker import RemoteWorker
+from latchwork.worker.supervisor_link import SupervisorLink
 
 from .serverproc import ServerProcess, run_refused
 from .waiting import wait_job
@@ -140,8 +140,7 @@ def test_a_remote_worker_reports_a_lease_it_cannot_start(tmp_path: Path) -> None
 async def _run_crafted_lease(address: str, scratch: Path, job_id: int) -> None:
     worker = RemoteWorker(address, slots=1, host="crafted")
     worker._scratch = scratch  # noqa: SLF001 - run() is bypassed to hand it a crafted lease
-    async with grpc.aio.insecure_channel(address) as channel:
-        stub = worker_pb2_grpc.WorkerServiceStub(channel)
+    async with SupervisorLink(address) as stub:
         await worker._register(stub)  # noqa: SLF001
         response = await stub.LeaseWork(
             worker_pb2.LeaseWorkRequest(worker_id=worker.worker_id, max_leases=1, wait_seconds=10)

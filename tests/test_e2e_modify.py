@@ -31,7 +31,7 @@ def modify(
 ) -> supervisor_pb2.ModifyJobsResponse:
     changes = supervisor_pb2.JobChanges(data=data or {}, remove_data=remove_data or [], **values)
     request = supervisor_pb2.ModifyJobsRequest(job_ids=job_ids, changes=changes, reason=reason)
-    return client._call(client._stub.ModifyJobs, request)  # type: ignore[no-any-return]  # noqa: SLF001
+    return client._call("ModifyJobs", request)  # type: ignore[no-any-return]  # noqa: SLF001
 
 
 def frames(cmdline: str, frame_range: str = "1", **extra: object) -> dict[str, object]:

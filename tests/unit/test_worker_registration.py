@@ -15,6 +15,8 @@ from latchwork.worker.registration import Registration
 class Supervisor:
     """RegisterWorker only: keeps the claimed leases named in ``keep``."""
 
+    address = "here:1"
+
     def __init__(self, keep: set[str]) -> None:
         self.keep = keep
         self.requests: list[worker_pb2.RegisterWorkerRequest] = []

@@ -26,8 +26,9 @@ class Worker:
         parser.add_argument(
             "--supervisor",
             required=True,
-            help="HOST:PORT of the supervisor; with tokens, LATCHWORK_TOKEN holds this worker's "
-            "token (role worker, docs/configuration.md)",
+            help="HOST:PORT of the supervisor, or several comma-separated (a leader and its "
+            "standbys: the worker moves to the one that answers); with tokens, LATCHWORK_TOKEN "
+            "holds this worker's token (role worker, docs/configuration.md)",
         )
         parser.add_argument(
             "--slots", type=int, default=0, help="work items at once (default: cores)"

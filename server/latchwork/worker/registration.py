@@ -15,12 +15,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import grpc
 
 from latchwork.server.host_registry import HostInfo
 from latchwork.server.startup import StartupError
-from latchwork.v1 import host_pb2, worker_pb2, worker_pb2_grpc
+from latchwork.v1 import host_pb2, worker_pb2
+
+if TYPE_CHECKING:
+    from .supervisor_link import SupervisorLink
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +51,7 @@ class Registration:
     ) -> None:
         """``drop``: called with each lease the supervisor did not let the worker keep (the
         worker kills its frame)."""
-        self.address = address
+        self.address = address  # every address the supervisor may answer at
         self.info = info
         self.worker_id = ""
         self.heartbeat_seconds = 5
@@ -59,7 +63,7 @@ class Registration:
         self._retry_seconds = retry_seconds
         self._lock = asyncio.Lock()
 
-    async def register(self, stub: worker_pb2_grpc.WorkerServiceAsyncStub) -> None:
+    async def register(self, stub: SupervisorLink) -> None:
         """Register, trying until the supervisor answers, asking to keep the leases held."""
         while True:
             claimed = sorted(self.held)
@@ -73,7 +77,7 @@ class Registration:
                     # What this host declares is wrong, or its token (LATCHWORK_TOKEN) is
                     # missing or not a worker's: trying again cannot help.
                     raise StartupError(f"the supervisor refused: {error.details()}") from None
-                log.warning("cannot register with %s: %s", self.address, error.details())
+                log.warning("cannot register with %s: %s", stub.address, error.details())
                 await asyncio.sleep(self._retry_seconds)
         self.worker_id = response.worker_id
         self.heartbeat_seconds = max(response.heartbeat_seconds, 1)
@@ -86,13 +90,13 @@ class Registration:
             self._drop(lease_id)
         log.info(
             "registered with %s as %s (re-attached %d leases, dropped %d)",
-            self.address,
+            stub.address,  # the one of the supervisor's addresses that answered
             self.worker_id,
             len(kept),
             len(dropped),
         )
 
-    async def register_again(self, stub: worker_pb2_grpc.WorkerServiceAsyncStub, seen: int) -> None:
+    async def register_again(self, stub: SupervisorLink, seen: int) -> None:
         """Register again, unless that happened since registration number ``seen`` (when the
         caller's refused call went out): the heartbeats, the lease loop and every report may
         find at once that the supervisor no longer knows this worker."""

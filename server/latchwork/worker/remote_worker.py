@@ -6,7 +6,8 @@ Heartbeats carry the requests to kill, suspend or resume its processes. Its fram
 however it dies, and a run that starts again removes what a previous one left before it
 registers (``frame_guardian``).
 
-The supervisor may go away (kill -9, SIGTERM, an upgrade) while frames run: they run on, their
+The supervisor may go away (kill -9, SIGTERM, an upgrade, a standby taking over at another of
+the addresses given, ``supervisor_link``) while frames run: they run on, their
 output stays on disk and their reports wait, retried. When the supervisor no longer knows the
 worker (a heartbeat answers ``known = false``, a call is refused with FAILED_PRECONDITION), the
 worker registers again naming every lease it still holds, running or ended and not yet
@@ -37,11 +38,12 @@ from latchwork.server.host_registry import HostInfo
 from latchwork.server.machine import detect_resources
 from latchwork.server.runner import ManagedProcess, RunResult, start_failure_reason
 from latchwork.server.throttled_log import ThrottledLog
-from latchwork.v1 import job_pb2, worker_pb2, worker_pb2_grpc
+from latchwork.v1 import job_pb2, worker_pb2
 
 from .frame_guardian import FrameGuard
 from .registration import Registration
 from .registration import register_request as register_request  # re-exported (tests)
+from .supervisor_link import SupervisorLink
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -97,7 +99,7 @@ class RemoteWorker:
         restrictions); its name and slots are this worker's. Default: the detected resources.
         ``policy``: who frames run as and what they inherit (default: as their owner when this
         worker has a token and runs as root, else as the worker)."""
-        self.address = address
+        self.address = address  # host:port, or several comma-separated (standby supervisors)
         self._frames = frames or FrameGuard.unguarded()
         self.slots = slots
         self.host = host or socket.gethostname()
@@ -126,12 +128,10 @@ class RemoteWorker:
         if (process := self._processes.get(lease_id)) is not None:
             process.kill()
 
-    async def _register(self, stub: worker_pb2_grpc.WorkerServiceAsyncStub) -> None:
+    async def _register(self, stub: SupervisorLink) -> None:
         await self._registration.register(stub)
 
-    async def _register_again(
-        self, stub: worker_pb2_grpc.WorkerServiceAsyncStub, seen: int
-    ) -> None:
+    async def _register_again(self, stub: SupervisorLink, seen: int) -> None:
         await self._registration.register_again(stub, seen)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -144,8 +144,7 @@ class RemoteWorker:
             shutil.rmtree(self._scratch, ignore_errors=True)
 
     async def _serve(self, stop: asyncio.Event) -> None:
-        async with grpc.aio.insecure_channel(self.address, options=_CHANNEL_OPTIONS) as channel:
-            stub = worker_pb2_grpc.WorkerServiceStub(channel)
+        async with SupervisorLink(self.address, _CHANNEL_OPTIONS) as stub:
             await self._until_stopped(self._register(stub))
             if stop.is_set():
                 return
@@ -206,9 +205,7 @@ class RemoteWorker:
         if not task.cancelled() and task.exception() is not None:
             log.error("work runner failed", exc_info=task.exception())
 
-    async def _heartbeats(
-        self, stub: worker_pb2_grpc.WorkerServiceAsyncStub, stop: asyncio.Event
-    ) -> None:
+    async def _heartbeats(self, stub: SupervisorLink, stop: asyncio.Event) -> None:
         while not stop.is_set():
             await asyncio.sleep(self._registration.heartbeat_seconds / 2)
             registration = self._registration.count
@@ -237,9 +234,7 @@ class RemoteWorker:
                 if (process := self._processes.get(lease_id)) is not None:
                     process.resume()
 
-    async def _run_lease(
-        self, stub: worker_pb2_grpc.WorkerServiceAsyncStub, lease: worker_pb2.Lease
-    ) -> None:
+    async def _run_lease(self, stub: SupervisorLink, lease: worker_pb2.Lease) -> None:
         """Run one lease to its end. Whatever goes wrong, the run is reported: an item is
         never left running with nothing behind it."""
         stdout = self._scratch / f"{lease.lease_id}.out"
@@ -290,7 +285,7 @@ class RemoteWorker:
 
     async def _upload_rest(
         self,
-        stub: worker_pb2_grpc.WorkerServiceAsyncStub,
+        stub: SupervisorLink,
         lease_id: str,
         stdout: Path,
         stderr: Path,
@@ -335,7 +330,7 @@ class RemoteWorker:
 
     async def _upload_while_running(
         self,
-        stub: worker_pb2_grpc.WorkerServiceAsyncStub,
+        stub: SupervisorLink,
         lease_id: str,
         stdout: Path,
         stderr: Path,
@@ -353,7 +348,7 @@ class RemoteWorker:
 
     async def _upload(
         self,
-        stub: worker_pb2_grpc.WorkerServiceAsyncStub,
+        stub: SupervisorLink,
         lease_id: str,
         stdout: Path,
         stderr: Path,
@@ -378,7 +373,7 @@ class RemoteWorker:
 
     async def _report(
         self,
-        stub: worker_pb2_grpc.WorkerServiceAsyncStub,
+        stub: SupervisorLink,
         lease_id: str,
         outcome: WorkOutcome,
         exit_code: int,

@@ -1,7 +1,8 @@
 """What ``Client`` and ``AsyncClient`` share, so that the two never import each other.
 
 The two clients differ only in how they wait: blocking calls or ``await``. Everything else is
-here, once: where to connect and as whom (address, user, token, TLS), what each call carries,
+here, once: where to connect and as whom (address, user, token, TLS), the one channel open
+and the move to the next of several addresses (``_failover`` decides), what each call carries,
 which stream items a subscriber sees, and the state of a stream that resumes after a drop
 (``Resumer``: pure bookkeeping, no I/O). Requests are built in ``requests`` and failures become
 ``LatchworkError`` in ``errors``; ``client`` and ``aio`` keep only the calls and their loops.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import getpass
 import os
-import random
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -25,6 +26,7 @@ import grpc
 from latchwork.v1 import event_pb2, supervisor_pb2
 
 from . import requests
+from ._failover import AddressRing, Backoff, parse_addresses
 from .errors import LatchworkError, StreamGapError, not_sent
 
 if TYPE_CHECKING:
@@ -50,6 +52,7 @@ RETRYABLE = frozenset(
 # What a subscriber is handed: Events, or with heartbeats/snapshot the raw stream items.
 StreamItem = supervisor_pb2.SubscribeResponse | event_pb2.Event
 
+ChannelT = TypeVar("ChannelT")
 StubT = TypeVar("StubT")
 
 
@@ -71,21 +74,75 @@ def channel_credentials(tls_ca: str | None) -> grpc.ChannelCredentials | None:
         return grpc.ssl_channel_credentials(root_certificates=handle.read())
 
 
-class BaseClient(Generic[StubT]):
-    """Where a client connects and as whom; the subclass opens the channel and sets ``_stub``.
+class BaseClient(Generic[ChannelT, StubT]):
+    """Where a client connects and as whom, and the one channel it has open.
 
-    ``StubT`` is the generated stub over that channel (blocking or asyncio), so the code that
-    reads ``_stub`` knows which kind of call it makes.
+    ``address`` may list several supervisors (``host:port,host:port``, ``_failover``): the
+    client uses one at a time, from the first; a call that finds it UNAVAILABLE moves the
+    client to the next, whose channel opens on first use, and the old one is closed. The
+    subclass opens a channel and its stub (``_connect``: ``ChannelT`` blocking or asyncio,
+    ``StubT`` the generated stub over it) and closes the channels handed back to it.
     """
 
-    _stub: StubT
-
     def __init__(
-        self, address: str | None = None, *, user: str | None = None, token: str | None = None
+        self,
+        address: str | None = None,
+        *,
+        user: str | None = None,
+        token: str | None = None,
+        tls_ca: str | None = None,
     ) -> None:
         self.address = address or os.environ.get("LATCHWORK_ADDRESS") or DEFAULT_ADDRESS
         self.user = user or os.environ.get("LATCHWORK_USER") or getpass.getuser()
         self._metadata = call_metadata(self.user, token)
+        self._credentials = channel_credentials(tls_ca)  # read now: a bad file fails here
+        self._ring = AddressRing(parse_addresses(self.address))
+        self._lock = threading.Lock()  # calls from several threads share the channel
+        self._open: tuple[int, ChannelT, StubT] | None = None  # (generation, channel, stub)
+        self._closed = False
+
+    def _connect(self, address: str) -> tuple[ChannelT, StubT]:
+        raise NotImplementedError
+
+    def _connection(self) -> tuple[int, ChannelT, StubT]:
+        """The channel to the address in use (opened now if need be) and its generation;
+        ValueError once the client is closed."""
+        with self._lock:
+            if self._closed:
+                raise ValueError("the client is closed")
+            if self._open is None:
+                self._open = (self._ring.generation, *self._connect(self._ring.current))
+            return self._open
+
+    @property
+    def _stub(self) -> StubT:
+        return self._connection()[2]
+
+    @property
+    def _channel(self) -> ChannelT:
+        return self._connection()[1]
+
+    def _after_failure(
+        self, generation: int, error: LatchworkError
+    ) -> tuple[bool, ChannelT | None]:
+        """After a call on ``generation``'s channel failed with ``error``: whether another call
+        moved the client on meanwhile (closing that channel under this one), and the channel
+        the caller must close because this failure moved the client to the next address."""
+        with self._lock:
+            if self._closed:
+                return False, None
+            moved_under = self._ring.generation != generation
+            if error.code != grpc.StatusCode.UNAVAILABLE or not self._ring.move_from(generation):
+                return moved_under, None
+            stale, self._open = self._open, None
+        return moved_under, None if stale is None else stale[1]
+
+    def _release(self) -> ChannelT | None:
+        """Mark the client closed; the channel the caller must close, if one is open."""
+        with self._lock:
+            self._closed = True
+            stale, self._open = self._open, None
+        return None if stale is None else stale[1]
 
 
 def plain_item(item: supervisor_pb2.SubscribeResponse, heartbeats: bool) -> StreamItem | None:
@@ -93,24 +150,6 @@ def plain_item(item: supervisor_pb2.SubscribeResponse, heartbeats: bool) -> Stre
     if heartbeats:
         return item
     return item.event if item.HasField("event") else None
-
-
-class Backoff:
-    """Exponential backoff with jitter; ``reset`` after a call made progress."""
-
-    def __init__(self, initial: float = 0.1, maximum: float = 5.0, factor: float = 2.0) -> None:
-        self.initial = initial
-        self.maximum = maximum
-        self.factor = factor
-        self._next = initial
-
-    def reset(self) -> None:
-        self._next = self.initial
-
-    def delay(self) -> float:
-        delay = self._next * random.uniform(0.5, 1.0)
-        self._next = min(self._next * self.factor, self.maximum)
-        return delay
 
 
 class Resumer:
@@ -196,7 +235,7 @@ def stream_ended() -> LatchworkError:
 
 
 def resume_sync(
-    client: BaseClient[SupervisorServiceStub],
+    client: BaseClient[grpc.Channel, SupervisorServiceStub],
     *,
     after_seq: int = 0,
     snapshot: bool = False,
@@ -205,7 +244,8 @@ def resume_sync(
     give_up_after: float | None = None,
     **filters: Any,
 ) -> Iterator[StreamItem]:
-    """``Client.subscribe`` that reconnects and resumes after a dropped stream.
+    """``Client.subscribe`` that reconnects and resumes after a dropped stream (at the next of
+    the client's addresses when the one in use is unavailable).
 
     Yields Events; with ``heartbeats=True`` or ``snapshot=True`` the SubscribeResponse items.
     ``timeout`` bounds the whole stream (DEADLINE_EXCEEDED); ``give_up_after`` the seconds it
@@ -219,10 +259,11 @@ def resume_sync(
         give_up_after=give_up_after,
         filters=filters,
     )
-    stub = client._stub  # noqa: SLF001 - the resuming stream is part of the client package
+    # The resuming stream is part of the client package: it reaches into the client.
     metadata = client._metadata  # noqa: SLF001
     while True:
         try:
+            generation, _, stub = client._connection()  # noqa: SLF001
             call = stub.Subscribe(state.request(), metadata=metadata, timeout=state.remaining())
         except ValueError as refused:  # grpc's own refusal, e.g. the client was closed
             raise not_sent(refused) from None
@@ -236,4 +277,7 @@ def resume_sync(
             error = LatchworkError.from_rpc_error(rpc_error)
         finally:
             call.cancel()
+        _, stale = client._after_failure(generation, error)  # noqa: SLF001 - to the next address
+        if stale is not None:
+            stale.close()
         time.sleep(state.retry_delay(error))

@@ -33,6 +33,7 @@ from ._base import (
     stream_ended,
 )
 from ._base import resume_sync as resume_sync  # documented here (docs/subscribe.md)
+from ._failover import CallAttempts
 from .errors import LatchworkError, call_failed
 from .errors import StreamGapError as StreamGapError  # raised by ``subscribe``, long imported here
 from .requests import JobChanges, JobInput
@@ -46,16 +47,27 @@ REFUSED = (ValueError, grpc.aio.UsageError)
 
 def open_channel(address: str, tls_ca: str | None = None) -> grpc.aio.Channel:
     """An asyncio channel to ``address``: TLS with ``tls_ca`` (or ``LATCHWORK_TLS_CA``)."""
-    credentials = channel_credentials(tls_ca)
+    return _channel_to(address, channel_credentials(tls_ca))
+
+
+def _channel_to(address: str, credentials: grpc.ChannelCredentials | None) -> grpc.aio.Channel:
     if credentials is not None:
         return grpc.aio.secure_channel(address, credentials, options=RECONNECT_OPTIONS)
     return grpc.aio.insecure_channel(address, options=RECONNECT_OPTIONS)
 
 
-class AsyncClient(BaseClient["SupervisorServiceAsyncStub"]):
-    """``Client`` over ``grpc.aio``; use ``async with AsyncClient(...) as client``."""
+def _closed_under() -> LatchworkError | None:
+    """What a call that raised ``CancelledError`` failed with: None when its task is being
+    cancelled (the caller re-raises), else its channel was closed under it (grpc.aio raises
+    ``CancelledError`` there too), a CANCELLED error, which a moved client makes again."""
+    task = asyncio.current_task()
+    if task is None or task.cancelling():
+        return None
+    return LatchworkError(grpc.StatusCode.CANCELLED, "the call's channel was closed")
 
-    _stub: SupervisorServiceAsyncStub  # only in the generated .pyi: the stub over an aio channel
+
+class AsyncClient(BaseClient[grpc.aio.Channel, "SupervisorServiceAsyncStub"]):
+    """``Client`` over ``grpc.aio``; use ``async with AsyncClient(...) as client``."""
 
     def __init__(
         self,
@@ -65,12 +77,15 @@ class AsyncClient(BaseClient["SupervisorServiceAsyncStub"]):
         token: str | None = None,
         tls_ca: str | None = None,
     ) -> None:
-        super().__init__(address, user=user, token=token)
-        self._channel = open_channel(self.address, tls_ca)
-        self._stub = supervisor_pb2_grpc.SupervisorServiceStub(self._channel)
+        super().__init__(address, user=user, token=token, tls_ca=tls_ca)
+
+    def _connect(self, address: str) -> tuple[grpc.aio.Channel, SupervisorServiceAsyncStub]:
+        channel = _channel_to(address, self._credentials)
+        return channel, supervisor_pb2_grpc.SupervisorServiceStub(channel)
 
     async def close(self) -> None:
-        await self._channel.close()
+        if (channel := self._release()) is not None:
+            await channel.close()
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -78,40 +93,58 @@ class AsyncClient(BaseClient["SupervisorServiceAsyncStub"]):
     async def __aexit__(self, *_: object) -> None:
         await self.close()
 
-    async def _call(self, method: Any, request: Any, timeout: float | None = 30.0) -> Any:
-        try:
-            return await method(request, metadata=self._metadata, timeout=timeout)
-        except (grpc.RpcError, *REFUSED) as error:  # REFUSED: e.g. a call on a closed client
-            raise call_failed(error) from None
+    async def _call(self, method: str, request: Any, timeout: float | None = 30.0) -> Any:
+        """``method`` (its name in the service) with ``request``; on an unavailable supervisor,
+        a repeatable call is made again at the next address (``_failover``)."""
+        attempts = CallAttempts(method, len(self._ring.addresses), timeout)
+        while True:
+            try:
+                generation, _, stub = self._connection()
+            except ValueError as refused:  # the client is closed
+                raise call_failed(refused) from None
+            try:
+                return await getattr(stub, method)(
+                    request, metadata=self._metadata, timeout=attempts.remaining()
+                )
+            except (grpc.RpcError, *REFUSED) as failure:  # REFUSED: a closed channel
+                error = call_failed(failure)
+            except asyncio.CancelledError:
+                if (closed := _closed_under()) is None:
+                    raise
+                error = closed
+            moved_under, stale = self._after_failure(generation, error)
+            if stale is not None:
+                await stale.close()
+            await asyncio.sleep(attempts.retry_delay(error, moved_under))
 
     async def submit(
         self, jobs: Iterable[JobInput], *, pgrp: int = 0, request_id: str | None = None
     ) -> supervisor_pb2.SubmitResponse:
         """Submit jobs as one process group. Safe to retry: a request id is always sent."""
         request = requests.submit(jobs, pgrp, request_id)
-        return await self._call(self._stub.Submit, request)  # type: ignore[no-any-return]
+        return await self._call("Submit", request)  # type: ignore[no-any-return]
 
     async def get_job(self, job_id: int) -> job_pb2.Job:
-        response = await self._call(self._stub.GetJob, requests.get_job(job_id))
+        response = await self._call("GetJob", requests.get_job(job_id))
         return response.job  # type: ignore[no-any-return]
 
     async def explain_job(self, job_id: int) -> supervisor_pb2.ExplainJobResponse:
         """Why the job is where it is: each callback's trigger with every atom latched (and
         by which event's seq) or awaited, per ``*`` binding, and routing's reasons."""
         request = requests.explain_job(job_id)
-        return await self._call(self._stub.ExplainJob, request)  # type: ignore[no-any-return]
+        return await self._call("ExplainJob", request)  # type: ignore[no-any-return]
 
     async def summarize_farm(self) -> supervisor_pb2.SummarizeFarmResponse:
         """The farm at a glance, as this caller reads it: jobs and frames by status (keyed by
         the enums' names) and the newest failures."""
         request = supervisor_pb2.SummarizeFarmRequest()
-        return await self._call(self._stub.SummarizeFarm, request)  # type: ignore[no-any-return]
+        return await self._call("SummarizeFarm", request)  # type: ignore[no-any-return]
 
     async def list_jobs(self, **filters: Any) -> AsyncIterator[job_pb2.Job]:
         """Every job matching ``filters`` (ListJobsRequest fields), page after page."""
         token = ""
         while True:
-            page = await self._call(self._stub.ListJobs, requests.list_jobs(token, filters))
+            page = await self._call("ListJobs", requests.list_jobs(token, filters))
             for job in page.jobs:
                 yield job
             token = page.next_page_token
@@ -126,14 +159,14 @@ class AsyncClient(BaseClient["SupervisorServiceAsyncStub"]):
         reason: str = "",
     ) -> supervisor_pb2.ControlJobsResponse:
         request = requests.control(action, job_ids, work, reason)
-        return await self._call(self._stub.ControlJobs, request)  # type: ignore[no-any-return]
+        return await self._call("ControlJobs", request)  # type: ignore[no-any-return]
 
     async def add_callbacks(
         self, job_id: int, callbacks: Iterable[Mapping[str, Any]]
     ) -> list[job_pb2.Callback]:
         """Register more callbacks (dicts as in a job's ``callbacks``) on an existing job."""
         request = requests.add_callbacks(job_id, callbacks)
-        return list((await self._call(self._stub.AddCallbacks, request)).callbacks)
+        return list((await self._call("AddCallbacks", request)).callbacks)
 
     async def callback_runs(
         self, *, job_id: int = 0, callback_id: int = 0
@@ -142,7 +175,7 @@ class AsyncClient(BaseClient["SupervisorServiceAsyncStub"]):
         token = ""
         while True:
             page = await self._call(
-                self._stub.ListCallbackRuns, requests.callback_runs(job_id, callback_id, token)
+                "ListCallbackRuns", requests.callback_runs(job_id, callback_id, token)
             )
             for run in page.runs:
                 yield run
@@ -155,7 +188,7 @@ class AsyncClient(BaseClient["SupervisorServiceAsyncStub"]):
     ) -> supervisor_pb2.ValidateTriggerResponse:
         """The parsed trigger, or its error (offset and message); resolved against ``job_id``."""
         request = requests.validate_trigger(triggers, job_id)
-        return await self._call(self._stub.ValidateTrigger, request)  # type: ignore[no-any-return]
+        return await self._call("ValidateTrigger", request)  # type: ignore[no-any-return]
 
     async def work_output(
         self,
@@ -167,24 +200,24 @@ class AsyncClient(BaseClient["SupervisorServiceAsyncStub"]):
         offset: int = 0,
     ) -> supervisor_pb2.GetWorkOutputResponse:
         request = requests.work_output(job_id, work_name, stderr, attempt, offset)
-        return await self._call(self._stub.GetWorkOutput, request)  # type: ignore[no-any-return]
+        return await self._call("GetWorkOutput", request)  # type: ignore[no-any-return]
 
     async def list_hosts(self, names: str | Iterable[str] = ()) -> supervisor_pb2.ListHostsResponse:
         """The farm's hosts by name (only ``names`` when given) and its global resources."""
         request = requests.list_hosts(names)
-        return await self._call(self._stub.ListHosts, request)  # type: ignore[no-any-return]
+        return await self._call("ListHosts", request)  # type: ignore[no-any-return]
 
     async def get_host(self, name: str) -> supervisor_pb2.GetHostResponse:
         """One host (``.host``) and the work it runs now (``.running``, "job_id:work_name")."""
         request = requests.get_host(name)
-        return await self._call(self._stub.GetHost, request)  # type: ignore[no-any-return]
+        return await self._call("GetHost", request)  # type: ignore[no-any-return]
 
     async def control_hosts(
         self, action: str, names: str | Iterable[str], reason: str = ""
     ) -> supervisor_pb2.ControlHostsResponse:
         """``lock`` or ``unlock`` hosts (admins only), all or none; one result per host."""
         request = requests.control_hosts(action, names, reason)
-        return await self._call(self._stub.ControlHosts, request)  # type: ignore[no-any-return]
+        return await self._call("ControlHosts", request)  # type: ignore[no-any-return]
 
     async def lock_hosts(
         self, names: str | Iterable[str], reason: str = ""
@@ -209,7 +242,7 @@ class AsyncClient(BaseClient["SupervisorServiceAsyncStub"]):
         drop). What is not named is left as it is. The response lists the jobs that changed.
         """
         request = requests.modify_jobs(job_ids, changes, reason)
-        return await self._call(self._stub.ModifyJobs, request)  # type: ignore[no-any-return]
+        return await self._call("ModifyJobs", request)  # type: ignore[no-any-return]
 
     async def subscribe(
         self,
@@ -239,7 +272,8 @@ class AsyncClient(BaseClient["SupervisorServiceAsyncStub"]):
         )
         while True:
             try:
-                call = self._stub.Subscribe(
+                generation, _, stub = self._connection()
+                call = stub.Subscribe(
                     state.request(), metadata=self._metadata, timeout=state.remaining()
                 )
             except REFUSED as refused:
@@ -252,8 +286,15 @@ class AsyncClient(BaseClient["SupervisorServiceAsyncStub"]):
                 error = stream_ended()
             except grpc.RpcError as rpc_error:
                 error = LatchworkError.from_rpc_error(rpc_error)
+            except asyncio.CancelledError:
+                if (closed := _closed_under()) is None:
+                    raise
+                error = closed
             finally:
                 call.cancel()
+            _, stale = self._after_failure(generation, error)  # on to the next address
+            if stale is not None:
+                await stale.close()
             if not resume:
                 raise error
             await asyncio.sleep(state.retry_delay(error))

@@ -71,7 +71,9 @@ def _parser(contributed: Mapping[str, Command]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="latchwork", description="Latchwork job supervisor")
     parser.add_argument("--version", action="version", version=_version())
     parser.add_argument(
-        "--address", help="supervisor address (default: $LATCHWORK_ADDRESS or localhost:50051)"
+        "--address",
+        help="supervisor address, or several comma-separated (a leader and its standbys) "
+        "(default: $LATCHWORK_ADDRESS or localhost:50051)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     for name, command in contributed.items():
