@@ -7,16 +7,8 @@ gRPC address; when the leader dies a standby takes over; a leader stopped past i
 
 from __future__ import annotations
 
-import json
-import os
-import queue
 import signal
-import subprocess
-import sys
-import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -27,89 +19,7 @@ from latchwork.client import Client
 from latchwork.v1.job_pb2 import JOB_STATUS_COMPLETE as COMPLETE
 from latchwork.v1.job_pb2 import JOB_STATUS_RUNNING as RUNNING
 
-from .pg_server import free_port
-
-
-class Serve:
-    """One ``latchwork serve`` on the shared database; its printed lines, as they come."""
-
-    def __init__(self, root: Path, name: str, url: str, *, lease: float, slots: int) -> None:
-        self.name = name
-        self.port = free_port()
-        self.http_port = free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        data_dir = root / name
-        data_dir.mkdir()
-        config = data_dir.parent / f"{name}.toml"
-        config.write_text(f"leader_lease_seconds = {lease}\n")
-        self.log = (root / f"{name}.log").open("w")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "latchwork.client.cli",
-                "serve",
-                "--config",
-                str(config),
-                "--data-dir",
-                str(data_dir),
-                "--store",
-                url,
-                "--listen",
-                self.address,
-                "--http-listen",
-                f"127.0.0.1:{self.http_port}",
-                "--slots",
-                str(slots),
-                "--host",
-                name,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line)
-
-    def wait_for(self, text: str, timeout: float = 60.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.05)
-            except queue.Empty:
-                if self.process.poll() is not None:
-                    raise AssertionError(
-                        f"{self.name} exited ({self.process.returncode})"
-                    ) from None
-                continue
-            if text in line:
-                return line
-        raise AssertionError(f"{self.name} printed no {text!r} within {timeout} s")
-
-    def healthz(self) -> tuple[int, Any]:
-        url = f"http://127.0.0.1:{self.http_port}/healthz"
-        try:
-            with urllib.request.urlopen(url, timeout=5) as answer:
-                return answer.status, answer.read().decode()
-        except urllib.error.HTTPError as refused:
-            return refused.code, json.loads(refused.read())
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGCONT)
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
+from .standby_proc import Serve
 
 
 @pytest.fixture
@@ -117,7 +27,7 @@ def farm(tmp_path: Path, postgres_url: str) -> Any:
     started: list[Serve] = []
 
     def serve(name: str, *, lease: float = 5.0, slots: int = 0) -> Serve:
-        made = Serve(tmp_path, name, postgres_url, lease=lease, slots=slots)
+        made = Serve.on_database(tmp_path, name, postgres_url, lease=lease, slots=slots)
         started.append(made)
         return made
 
