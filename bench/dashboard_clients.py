@@ -181,14 +181,17 @@ def run_dashboards(
     stop: Any,
     ready: Any,
     results: Any,
-    niceness: int = 0,
+    priority: str = "normal",
 ) -> None:
     """The process's body, one client per user name: ``ready`` gets "ok" once every stream is
     open (or the error), then the clients run until ``stop`` is set; ``results`` gets their
-    reports (or the error). ``niceness``: added to the process's nice value first."""
+    reports (or the error). ``priority``: the process's CPU priority first: ``normal``,
+    ``nice`` (nice 19) or ``idle`` (SCHED_IDLE: it runs only on a core nothing else wants)."""
     try:
-        if niceness:
-            os.nice(niceness)
+        if priority == "nice":
+            os.nice(19)
+        elif priority == "idle":
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
         results.put(asyncio.run(_run(base_url, users, period, stream, stop, ready)))
     except BaseException as error:  # reported to the parent, which stops
         ready.put(repr(error))

@@ -137,13 +137,13 @@ class Dashboards:
     """The dashboard clients' process, for one phase: open on enter, stopped on exit."""
 
     def __init__(
-        self, base_url: str, users: list[str], poll: float, stream: bool, niceness: int
+        self, base_url: str, users: list[str], poll: float, stream: bool, priority: str
     ) -> None:
         self.ctx = multiprocessing.get_context("spawn")
         self.stop, self.ready, self.results = self.ctx.Event(), self.ctx.Queue(), self.ctx.Queue()
         self.process = self.ctx.Process(
             target=run_dashboards,
-            args=(base_url, users, poll, stream, self.stop, self.ready, self.results, niceness),
+            args=(base_url, users, poll, stream, self.stop, self.ready, self.results, priority),
             daemon=True,
         )
         self.outcome: dict[str, Any] = {}
@@ -279,11 +279,12 @@ def main(argv: list[str] | None = None) -> int:
         help="every dashboard client logs in as one user (default: wrangler1, wrangler2, ...)",
     )
     parser.add_argument(
-        "--clients-nice",
-        type=int,
-        default=19,
-        help="nice value of the dashboard clients' process (19): they stand for browsers on "
-        "other machines, so on this box they take only the CPU left idle; 0: compete",
+        "--clients-priority",
+        choices=("idle", "nice", "normal"),
+        default="idle",
+        help="CPU priority of the dashboard clients' process: they stand for browsers on other "
+        "machines, so by default (idle: SCHED_IDLE) they run only on a core nothing else wants; "
+        "nice: nice 19 (still takes slices from the supervisor); normal: they compete",
     )
     parser.add_argument("--rounds", type=int, default=4, help="rounds of both phases (4)")
     parser.add_argument("--changes", type=int, default=500, help="changes per phase (500)")
@@ -333,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
                         cpu[phase].append(phase_cpu.end())
                     else:
                         with Dashboards(
-                            base_url, users, args.poll, args.stream, args.clients_nice
+                            base_url, users, args.poll, args.stream, args.clients_priority
                         ) as clients:
                             phase_cpu = PhaseCpu(served.pid, clients.pid)
                             sub, dep = measure_phase(
@@ -388,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         *(["SSE"] if args.stream else []),
         *([f"/api/overview every {args.poll:g} s"] * (args.poll > 0)),
     ]
-    does.append(f"nice {args.clients_nice}")
+    does.append(f"CPU priority {args.clients_priority}")
     print(f"   the {args.dashboards} dashboard clients ({who}; {' + '.join(does)}), all rounds:")
     _print_clients(seen)
     _print_cost(cpu, seen)

@@ -96,15 +96,15 @@ class Socket:
         return self.waiting
 
 
-async def test_the_feed_writes_each_new_frame_to_its_followers_once() -> None:
+async def test_the_feed_writes_the_new_frames_to_its_followers_once() -> None:
     log = Upstream(head=10)
-    feed = Feed(supervisor_pb2.SubscribeRequest())
+    feed = Feed(supervisor_pb2.SubscribeRequest(), flush_seconds=0)
     await feed.start(log.stream, _encode)
     sockets = [Socket(), Socket()]
     followers = [feed.follow(10, s.send, s.backlog) for s in sockets]
     log.append(3)
     await _settle()
-    assert [s.sent for s in sockets] == [[b"11", b"12", b"13"]] * 2
+    assert [s.sent for s in sockets] == [[b"111213"]] * 2  # gathered: one write each
     assert [f.cursor for f in followers] == [13, 13]
     assert not any(f.released.done() for f in followers)
     feed.close()
@@ -114,7 +114,7 @@ async def test_the_feed_writes_each_new_frame_to_its_followers_once() -> None:
 
 async def test_a_follower_whose_socket_lags_is_let_go_at_its_last_frame() -> None:
     log = Upstream(head=0)
-    feed = Feed(supervisor_pb2.SubscribeRequest())
+    feed = Feed(supervisor_pb2.SubscribeRequest(), flush_seconds=0)
     await feed.start(log.stream, _encode)
     slow, quick = Socket(), Socket()
     slow_follower = feed.follow(0, slow.send, slow.backlog)
@@ -124,16 +124,16 @@ async def test_a_follower_whose_socket_lags_is_let_go_at_its_last_frame() -> Non
     slow.waiting = 10**6
     log.append(2)
     await _settle()
-    assert slow.sent == [b"1", b"2"] and slow_follower.cursor == 2
+    assert slow.sent == [b"12"] and slow_follower.cursor == 2
     assert slow_follower.released.done()  # its own task goes on from seq 2
     assert [seq for seq, _ in feed.after(slow_follower.cursor)] == [3, 4]
-    assert quick.sent == [b"1", b"2", b"3", b"4"]
+    assert quick.sent == [b"12", b"34"]
     feed.close()
 
 
 async def test_a_follower_ahead_of_the_feed_gets_nothing_twice() -> None:
     log = Upstream(head=0)
-    feed = Feed(supervisor_pb2.SubscribeRequest())
+    feed = Feed(supervisor_pb2.SubscribeRequest(), flush_seconds=0)
     await feed.start(log.stream, _encode)
     socket = Socket()
     # caught up by a replay of its own at seq 2, before the feed has seen seqs 1 and 2
@@ -146,7 +146,7 @@ async def test_a_follower_ahead_of_the_feed_gets_nothing_twice() -> None:
 
 async def test_a_client_behind_the_window_is_not_taken_as_a_follower() -> None:
     log = Upstream(head=0)
-    feed = Feed(supervisor_pb2.SubscribeRequest())
+    feed = Feed(supervisor_pb2.SubscribeRequest(), flush_seconds=0)
     await feed.start(log.stream, _encode)
     log.append(2)
     await _settle()

@@ -12,9 +12,12 @@ bounded window; each client reads the window from its own position. Gapless, as 
 - a client that falls behind the window (its frames were dropped) goes back to a Subscribe of
   its own from its last seq, so a slow dashboard never costs the feed memory.
 
-Once a client has caught up it **follows** the feed: the feed itself writes each new frame to
-every follower as it arrives, so an event costs one socket write per dashboard and no task
-switch (waking ten client tasks per event cost the supervisor's loop more than the writes).
+Once a client has caught up it **follows** the feed: the feed itself writes the new frames to
+every follower, gathered for :data:`FLUSH_SECONDS` and sent in one write per dashboard, with
+no task switch per client (waking ten client tasks per event cost the supervisor's loop more
+than the writes, and a write per event and dashboard more than the events' own work). A
+dashboard sees an event at most that much later; the supervisor's own work is not kept
+waiting behind ten dashboards' writes at every event.
 A follower whose socket does not take the frames at once (more than :data:`BACKLOG_BYTES`
 waiting) is let go: its own task goes on from its last seq through the window or a replay.
 
@@ -37,6 +40,8 @@ from latchwork.v1 import supervisor_pb2
 
 WINDOW = 10_000
 """Frames a feed keeps for clients that lag a little."""
+FLUSH_SECONDS = 0.01
+"""How long new frames gather before the feed writes them to its followers."""
 BACKLOG_BYTES = 64 * 1024
 """Bytes waiting in a follower's socket beyond which the feed stops writing to it."""
 
@@ -68,18 +73,21 @@ class Follower:
         self.released: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         """Done when the feed lets the client go (slow, ended, or a failed write)."""
 
-    async def deliver(self, seq: int, frame: bytes) -> None:
-        if self.released.done() or seq <= self.cursor:
-            return  # (a client that caught up by a replay may be ahead of the feed)
+    async def deliver(self, frames: list[tuple[int, bytes]]) -> None:
+        """Write the ``(seq, frame)`` this client has not had yet, in one write."""
+        if self.released.done() or not frames or frames[-1][0] <= self.cursor:
+            return
+        if frames[0][0] <= self.cursor:  # (caught up by a replay: ahead of the feed)
+            frames = [(seq, frame) for seq, frame in frames if seq > self.cursor]
         if self._backlog() > BACKLOG_BYTES:
             self.release()
             return
         try:
-            await self._send(frame)
+            await self._send(b"".join(frame for _, frame in frames))
         except Exception:  # the connection went: the client's task finds out on its own
             self.release()
             return
-        self.cursor = seq
+        self.cursor = frames[-1][0]
 
     def release(self) -> None:
         if not self.released.done():
@@ -94,8 +102,17 @@ class Follower:
 class Feed:
     """One upstream Subscribe and a window of its recent frames, ``(seq, frame)``."""
 
-    def __init__(self, request: supervisor_pb2.SubscribeRequest, window: int = WINDOW) -> None:
+    def __init__(
+        self,
+        request: supervisor_pb2.SubscribeRequest,
+        window: int = WINDOW,
+        flush_seconds: float = FLUSH_SECONDS,
+    ) -> None:
         self._request = request
+        self._flush_seconds = flush_seconds
+        self._unsent: list[tuple[int, bytes]] = []
+        self._flush: asyncio.TimerHandle | None = None
+        self._flushing: asyncio.Task[None] | None = None
         self._seqs: deque[int] = deque(maxlen=window)
         self._frames: deque[bytes] = deque(maxlen=window)
         self.start_seq = -1
@@ -137,10 +154,12 @@ class Feed:
                     self._seqs.append(seq)
                     self._frames.append(frame)
                     self.position = max(self.position, seq)
-                    for follower in self._followers:
-                        await follower.deliver(seq, frame)
-                    if any(follower.released.done() for follower in self._followers):
-                        self._followers = [f for f in self._followers if not f.released.done()]
+                    if self._followers:
+                        self._unsent.append((seq, frame))
+                        if self._flush is None:
+                            self._flush = asyncio.get_running_loop().call_later(
+                                self._flush_seconds, self._start_flush
+                            )
                 self._wake()
         except grpc.aio.AioRpcError:
             pass
@@ -150,10 +169,28 @@ class Feed:
                 cancel()
             self.ended = True
             self._ready.set()
+            if self._flush is not None:
+                self._flush.cancel()
             for follower in self._followers:
                 follower.release()
             self._followers = []
             self._wake()
+
+    def _start_flush(self) -> None:
+        self._flush = None
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.ensure_future(self._write_unsent())
+        else:  # the previous writes are not done: gather on
+            self._flush = asyncio.get_running_loop().call_later(
+                self._flush_seconds, self._start_flush
+            )
+
+    async def _write_unsent(self) -> None:
+        frames, self._unsent = self._unsent, []
+        for follower in self._followers:
+            await follower.deliver(frames)
+        if any(follower.released.done() for follower in self._followers):
+            self._followers = [f for f in self._followers if not f.released.done()]
 
     def _wake(self) -> None:
         self._advanced.set()
