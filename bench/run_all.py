@@ -55,12 +55,13 @@ QUICK = {
     ],
     "farm_throughput": ["--quick", "--reference-seconds", "3"],
     "history_memory": ["--quick"],
+    "failover_torture": ["--kills", "3"],
 }
 # A benchmark whose own default is too long for `make bench` (farm_throughput: 1,000,000
 # frames, about half an hour here) runs with these flags instead (about 3 minutes).
 FULL = {"farm_throughput": ["--frames", "100000"]}
 # Benchmarks that keep no data directory (in-process and pipes only): no --workdir for them.
-NO_WORKDIR = frozenset({"sandbox_overhead", "cage_overhead"})
+NO_WORKDIR = frozenset({"sandbox_overhead", "cage_overhead", "failover_torture"})
 
 
 def fresh_process(script: str) -> Callable[[list[str]], int]:
@@ -140,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         ("farm_throughput", fresh_process("farm_throughput.py")),
         # One supervisor grown to 100,000 jobs, then restarted: its own process.
         ("history_memory", fresh_process("history_memory.py")),
+        ("failover_torture", fresh_process("failover_torture.py")),
     ]
     for name, run in benchmarks:
         flags = QUICK[name] if args.quick else FULL.get(name, [])
