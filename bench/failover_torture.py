@@ -115,6 +115,7 @@ def _check(url: str, acked: list[tuple[int, int]], timeout: float) -> dict[str, 
             )
         }
         runs = db.execute("SELECT COUNT(*) FROM callback_runs WHERE done = 0").fetchone()
+        stored = db.execute("SELECT COUNT(*) FROM jobs").fetchone()
     gaps = sum(1 for a, b in itertools.pairwise(seqs) if b != a + 1)
     return {
         "acknowledged jobs": len(wanted),
@@ -124,6 +125,7 @@ def _check(url: str, acked: list[tuple[int, int]], timeout: float) -> dict[str, 
         "complete without its complete event": sum(
             1 for j in wanted if status.get(j) == "complete" and j not in completes
         ),
+        "stored but not acknowledged (twice?)": (int(stored[0]) if stored else 0) - len(wanted),
         "gaps in the event seqs": gaps,
         "events": len(seqs),
         "callback runs never finished": int(runs[0]) if runs else 0,
