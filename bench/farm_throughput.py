@@ -3,9 +3,10 @@
 One ``latchwork serve --slots 0`` (no local pool; ``--store URL`` is passed on to it) with a
 tokens file, as a farm runs it. ``--workers`` simulated workers (200 by default, 4 slots each)
 in ``--client-processes`` processes of asyncio tasks (``bench/farm_workers.py``) register with
-a worker token, lease over real gRPC and report each lease ``EXITED 0`` at once: what remains
-is the supervisor's cost per frame (a LeaseWork and a ReportWork, their transactions, events,
-scheduling). Heartbeats go out as a real worker sends them.
+a worker token, lease over real gRPC and end each lease ``EXITED 0`` at once, reporting the
+ended leases together in one ReportWork that takes the next leases (``max_leases``): what
+remains is the supervisor's cost per frame (its share of those calls and their transaction,
+events, scheduling). Heartbeats go out as a real worker sends them.
 
 ``--frames`` frames are submitted (with a user token) as cmdrange jobs of ``--job-frames``
 frames of ``true`` (``cpus`` ``--job-cpus``), in chains of ``--chain`` jobs: every job of a
@@ -261,7 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     report(args, frames, elapsed, cpu, worker_cpu, memory, counts, follower, predecessor)
     if reference is not None:
         per_call, calls = reference
-        calls_per_frame = sum(c["lease_calls"] + c["reports"] + c["heartbeats"] for c in counts)
+        calls_per_frame = sum(
+            c["lease_calls"] + c["report_calls"] + c["heartbeats"] for c in counts
+        )
         calls_per_frame /= frames
         print()
         print(
@@ -318,9 +321,12 @@ def report(
     )
     calls = {key: sum(c[key] for c in counts) for key in counts[0] if key != "first_error"}
     per_call = calls["leases"] / max(calls["lease_calls"], 1)
+    per_report = calls["reports"] / max(calls["report_calls"], 1)
+    leases_back = calls["report_leases"] / max(calls["report_calls"], 1)
     print(
         f"   workers: {calls['lease_calls']:,} LeaseWork calls ({per_call:.2f} leases each), "
-        f"{calls['reports']:,} ReportWork ({calls['refused_reports']} refused), "
+        f"{calls['report_calls']:,} ReportWork calls ({per_report:.2f} reports and "
+        f"{leases_back:.2f} new leases each; {calls['refused_reports']} reports refused), "
         f"{calls['heartbeats']:,} heartbeats, {calls['errors']} errors"
         + "".join(f"; {c['first_error']}" for c in counts if c["first_error"])
     )

@@ -4,10 +4,13 @@ A real ``latchwork worker`` spends its time running frames; at farm scale what m
 supervisor is the traffic of many of them. So each simulated worker does what
 :mod:`latchwork.worker.remote_worker` does over real gRPC, with its own channel (its own TCP
 connection, as separate machines have) and a worker token, minus the process: it registers,
-leases up to its free slots (``LeaseWork``, a long poll), and reports every lease ``EXITED 0``
-at once (``ReportWork``), which frees the slot for the next lease; it heartbeats every half
-period, as the real one does. The real worker polls a full set of slots every 50 ms; this one
-asks again as soon as a report frees a slot, so the supervisor is the only brake.
+leases up to its free slots (``LeaseWork``, a long poll) when it has nothing to report, and
+every lease ends ``EXITED 0`` at once; the ended leases are reported together in one
+``ReportWork`` (``reports``) that asks for as many new leases as the worker then has free
+slots (``max_leases``), as :mod:`latchwork.worker.report_batch` does: one call and one
+transaction for a worker's whole set of slots. It heartbeats every half period, as the real
+one does. One call at a time per worker, each sent as soon as the last is answered, so the
+supervisor is the only brake.
 
 Run by the benchmark as ``python bench/farm_workers.py --address H:P --workers N ...`` with the
 token in ``LATCHWORK_TOKEN``; it prints ``ready`` once every worker is registered, runs until
@@ -25,6 +28,7 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 import grpc
@@ -34,6 +38,7 @@ from latchwork.v1 import worker_pb2, worker_pb2_grpc
 # Every worker its own connection: channels to one address would otherwise share a subchannel.
 CHANNEL_OPTIONS = (("grpc.use_local_subchannel_pool", 1),)
 LEASE_WAIT_SECONDS = 5
+MAX_REPORTS = 256  # per ReportWork: the supervisor's bound
 # The reference calls carry about what a lease or a report carries (bytes each way).
 ECHO_METHOD = "/latchwork.bench.Trivial/Echo"
 RESPONSE_BYTES_KEY = "x-response-bytes"
@@ -43,8 +48,10 @@ ECHO_BYTES = 100
 @dataclass
 class Counts:
     lease_calls: int = 0
-    leases: int = 0
-    reports: int = 0
+    leases: int = 0  # granted by LeaseWork
+    report_calls: int = 0
+    reports: int = 0  # (with --echo: the reference's calls)
+    report_leases: int = 0  # granted in the answers to ReportWork
     refused_reports: int = 0
     heartbeats: int = 0
     errors: int = 0
@@ -65,9 +72,8 @@ class SimulatedWorker:
         self.metadata = metadata
         self.worker_id = ""
         self.heartbeat_seconds = 5.0
-        self.busy = 0
-        self.freed = asyncio.Event()
-        self.reports: set[asyncio.Task[None]] = set()  # in flight
+        self.busy = 0  # leases held, not yet reported
+        self.ended: list[str] = []  # leases whose frame ended, to report
 
     async def register(self, stub: worker_pb2_grpc.WorkerServiceAsyncStub) -> None:
         request = worker_pb2.RegisterWorkerRequest(host=self.host, slots=self.slots)
@@ -75,17 +81,23 @@ class SimulatedWorker:
         self.worker_id = response.worker_id
         self.heartbeat_seconds = max(response.heartbeat_seconds, 1)
 
+    def take(self, leases: Iterable[worker_pb2.Lease]) -> None:
+        """Leases granted: their frames end at once, ready to be reported."""
+        for lease in leases:
+            self.busy += 1
+            self.ended.append(lease.lease_id)
+
     async def lease_loop(
         self, stub: worker_pb2_grpc.WorkerServiceAsyncStub, counts: Counts
     ) -> None:
         while True:
-            free = self.slots - self.busy
-            if free <= 0:
-                self.freed.clear()
-                await self.freed.wait()
+            if self.ended:
+                await self.report(stub, counts)
                 continue
             request = worker_pb2.LeaseWorkRequest(
-                worker_id=self.worker_id, max_leases=free, wait_seconds=LEASE_WAIT_SECONDS
+                worker_id=self.worker_id,
+                max_leases=self.slots - self.busy,
+                wait_seconds=LEASE_WAIT_SECONDS,
             )
             try:
                 response = await stub.LeaseWork(request, metadata=self.metadata)
@@ -95,30 +107,32 @@ class SimulatedWorker:
                 continue
             counts.lease_calls += 1
             counts.leases += len(response.leases)
-            for lease in response.leases:
-                self.busy += 1
-                task = asyncio.create_task(self.report(stub, lease.lease_id, counts))
-                self.reports.add(task)
-                task.add_done_callback(self.reports.discard)
+            self.take(response.leases)
 
-    async def report(
-        self, stub: worker_pb2_grpc.WorkerServiceAsyncStub, lease_id: str, counts: Counts
-    ) -> None:
+    async def report(self, stub: worker_pb2_grpc.WorkerServiceAsyncStub, counts: Counts) -> None:
+        """Report the ended leases and take the next ones in the same call."""
+        ended = self.ended[:MAX_REPORTS]
         request = worker_pb2.ReportWorkRequest(
             worker_id=self.worker_id,
-            lease_id=lease_id,
-            outcome=worker_pb2.WORK_OUTCOME_EXITED,
-            exit_code=0,
+            reports=[
+                worker_pb2.WorkReport(lease_id=lease_id, outcome=worker_pb2.WORK_OUTCOME_EXITED)
+                for lease_id in ended
+            ],
+            max_leases=self.slots - self.busy + len(ended),
         )
         try:
             response = await stub.ReportWork(request, metadata=self.metadata)
-            counts.reports += 1
-            counts.refused_reports += 0 if response.accepted else 1
         except grpc.aio.AioRpcError as error:
             counts.error(error)
-        finally:
-            self.busy -= 1
-            self.freed.set()
+            await asyncio.sleep(0.5)
+            return  # reported again
+        del self.ended[: len(ended)]
+        self.busy -= len(ended)
+        counts.report_calls += 1
+        counts.reports += len(ended)
+        counts.refused_reports += sum(not accepted for accepted in response.reports_accepted)
+        counts.report_leases += len(response.leases)
+        self.take(response.leases)
 
     async def heartbeat_loop(
         self, stub: worker_pb2_grpc.WorkerServiceAsyncStub, counts: Counts
@@ -158,7 +172,6 @@ async def run(args: argparse.Namespace, stop: asyncio.Event) -> Counts:
         ]
         print("ready", flush=True)
         await stop.wait()
-        tasks += [task for worker in workers for task in worker.reports]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

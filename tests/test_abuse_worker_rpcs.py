@@ -11,6 +11,7 @@ at start.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import subprocess
@@ -251,6 +252,51 @@ def test_a_worker_touches_only_its_own_worker_id_and_leases(secured: ServerProce
     with Client(secured.address, token=USER) as client:
         assert _final(client, job_id).status == job_pb2.JOB_STATUS_COMPLETE
         assert client.work_output(job_id, "0").data == b"mine\n"
+
+
+def test_batched_reports_are_bounded_distinct_and_the_workers_own(
+    secured: ServerProcess,
+) -> None:
+    """A batch of reports (ReportWorkRequest.reports) is checked whole before anything of it
+    is stored: too many reports or leases asked for, a lease twice, another worker's lease."""
+    job_ids = [_submit(secured, "sleep 300") for _ in range(3)]
+    exited = worker_pb2.WORK_OUTCOME_EXITED
+    with secured.channel() as channel:
+        stub = worker_pb2_grpc.WorkerServiceStub(channel)
+        a_id = _register(stub, NODE_A, "node-a")
+        mine = _lease(stub, NODE_A, a_id)
+        b_id = _register(stub, NODE_B, "node-b")
+        b_first = _lease(stub, NODE_B, b_id)
+        a = _as(NODE_A)
+
+        def batch(*lease_ids: str, max_leases: int = 1) -> worker_pb2.ReportWorkRequest:
+            reports = [worker_pb2.WorkReport(lease_id=x, outcome=exited) for x in lease_ids]
+            return worker_pb2.ReportWorkRequest(
+                worker_id=a_id, reports=reports, max_leases=max_leases
+            )
+
+        invalid = {
+            "reports": batch(*(f"lease-{i}" for i in range(257))),
+            "max_leases": batch(mine, max_leases=257),
+            "reports[1].lease_id": batch(mine, mine),
+        }
+        for path, request in invalid.items():
+            error = _refused(functools.partial(stub.ReportWork, request, metadata=a))
+            assert _code(error) == grpc.StatusCode.INVALID_ARGUMENT, path
+            assert path in _details(error), path
+        error = _refused(lambda: stub.ReportWork(batch(mine, b_first), metadata=a))
+        assert _code(error) == grpc.StatusCode.PERMISSION_DENIED
+        assert "reports[1].lease_id" in _details(error)
+        # Nothing of the refused calls was stored, nor leased: A's frame and B's still run,
+        # and the third job waits.
+        with Client(secured.address, token=USER) as client:
+            statuses = [client.get_job(job_id).work[0].status for job_id in job_ids]
+        running, pending = job_pb2.WORK_STATUS_RUNNING, job_pb2.WORK_STATUS_PENDING
+        assert statuses == [running, running, pending]
+        # A's own batch is accepted, and answered with the next lease.
+        response = stub.ReportWork(batch(mine), metadata=a)
+        assert list(response.reports_accepted) == [True]
+        assert [lease.job_id for lease in response.leases] == [job_ids[2]]
 
 
 def _final(client: Client, job_id: int, timeout: float = 60.0) -> job_pb2.Job:

@@ -632,19 +632,31 @@ func (x *LeaseWorkResponse) GetLeases() []*Lease {
 	return nil
 }
 
-// A report about one lease.
+// A report about one lease, or (with `reports`) several, and a request for the next
+// leases (`max_leases`): the reports and the new leases are stored in one transaction.
+// Every report is checked before any is applied: a lease another worker holds refuses
+// the whole call (PERMISSION_DENIED naming its field path, e.g. `reports[3].lease_id`),
+// and nothing of it is stored.
 type ReportWorkRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The worker's id.
 	WorkerId string `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
-	// The lease.
+	// The lease (empty when every report is in `reports`).
 	LeaseId string `protobuf:"bytes,2,opt,name=lease_id,json=leaseId,proto3" json:"lease_id,omitempty"`
-	// What happened.
+	// What happened (with `lease_id`).
 	Outcome WorkOutcome `protobuf:"varint,3,opt,name=outcome,proto3,enum=latchwork.v1.WorkOutcome" json:"outcome,omitempty"`
-	// Exit code, or minus the signal number that ended it.
+	// Exit code, or minus the signal number that ended it (with `lease_id`).
 	ExitCode int32 `protobuf:"varint,4,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
-	// Details in words.
-	Message       string `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	// Details in words (with `lease_id`).
+	Message string `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	// Further reports, of other leases (at most 256; each lease at most once in a call,
+	// `lease_id` included).
+	Reports []*WorkReport `protobuf:"bytes,6,rep,name=reports,proto3" json:"reports,omitempty"`
+	// How many new leases the worker can take now, answered in
+	// ReportWorkResponse.leases (0, the default: none; at most 256). The slots the
+	// reported leases free count as free. It does not wait for work: with none to
+	// lease it answers with none (LeaseWork waits).
+	MaxLeases     int32 `protobuf:"varint,7,opt,name=max_leases,json=maxLeases,proto3" json:"max_leases,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -714,18 +726,111 @@ func (x *ReportWorkRequest) GetMessage() string {
 	return ""
 }
 
-// Acknowledges a report.
-type ReportWorkResponse struct {
+func (x *ReportWorkRequest) GetReports() []*WorkReport {
+	if x != nil {
+		return x.Reports
+	}
+	return nil
+}
+
+func (x *ReportWorkRequest) GetMaxLeases() int32 {
+	if x != nil {
+		return x.MaxLeases
+	}
+	return 0
+}
+
+// A report about one lease, in ReportWorkRequest.reports.
+type WorkReport struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// False when the lease is no longer valid (the work was taken back).
-	Accepted      bool `protobuf:"varint,1,opt,name=accepted,proto3" json:"accepted,omitempty"`
+	// The lease.
+	LeaseId string `protobuf:"bytes,1,opt,name=lease_id,json=leaseId,proto3" json:"lease_id,omitempty"`
+	// What happened.
+	Outcome WorkOutcome `protobuf:"varint,2,opt,name=outcome,proto3,enum=latchwork.v1.WorkOutcome" json:"outcome,omitempty"`
+	// Exit code, or minus the signal number that ended it.
+	ExitCode int32 `protobuf:"varint,3,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
+	// Details in words.
+	Message       string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
+func (x *WorkReport) Reset() {
+	*x = WorkReport{}
+	mi := &file_latchwork_v1_worker_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WorkReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WorkReport) ProtoMessage() {}
+
+func (x *WorkReport) ProtoReflect() protoreflect.Message {
+	mi := &file_latchwork_v1_worker_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WorkReport.ProtoReflect.Descriptor instead.
+func (*WorkReport) Descriptor() ([]byte, []int) {
+	return file_latchwork_v1_worker_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *WorkReport) GetLeaseId() string {
+	if x != nil {
+		return x.LeaseId
+	}
+	return ""
+}
+
+func (x *WorkReport) GetOutcome() WorkOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return WorkOutcome_WORK_OUTCOME_UNSPECIFIED
+}
+
+func (x *WorkReport) GetExitCode() int32 {
+	if x != nil {
+		return x.ExitCode
+	}
+	return 0
+}
+
+func (x *WorkReport) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// Acknowledges a report.
+type ReportWorkResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// For the report in `lease_id`: false when the lease is no longer valid (the work
+	// was taken back). False when the request has no `lease_id`.
+	Accepted bool `protobuf:"varint,1,opt,name=accepted,proto3" json:"accepted,omitempty"`
+	// The new leases, at most the request's `max_leases` (possibly none).
+	Leases []*Lease `protobuf:"bytes,2,rep,name=leases,proto3" json:"leases,omitempty"`
+	// For each of the request's `reports`, in order: false when that lease is no longer
+	// valid (the work was taken back).
+	ReportsAccepted []bool `protobuf:"varint,3,rep,packed,name=reports_accepted,json=reportsAccepted,proto3" json:"reports_accepted,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
 func (x *ReportWorkResponse) Reset() {
 	*x = ReportWorkResponse{}
-	mi := &file_latchwork_v1_worker_proto_msgTypes[8]
+	mi := &file_latchwork_v1_worker_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -737,7 +842,7 @@ func (x *ReportWorkResponse) String() string {
 func (*ReportWorkResponse) ProtoMessage() {}
 
 func (x *ReportWorkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchwork_v1_worker_proto_msgTypes[8]
+	mi := &file_latchwork_v1_worker_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -750,7 +855,7 @@ func (x *ReportWorkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportWorkResponse.ProtoReflect.Descriptor instead.
 func (*ReportWorkResponse) Descriptor() ([]byte, []int) {
-	return file_latchwork_v1_worker_proto_rawDescGZIP(), []int{8}
+	return file_latchwork_v1_worker_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ReportWorkResponse) GetAccepted() bool {
@@ -758,6 +863,20 @@ func (x *ReportWorkResponse) GetAccepted() bool {
 		return x.Accepted
 	}
 	return false
+}
+
+func (x *ReportWorkResponse) GetLeases() []*Lease {
+	if x != nil {
+		return x.Leases
+	}
+	return nil
+}
+
+func (x *ReportWorkResponse) GetReportsAccepted() []bool {
+	if x != nil {
+		return x.ReportsAccepted
+	}
+	return nil
 }
 
 // Output of a leased work item.
@@ -777,7 +896,7 @@ type AppendOutputRequest struct {
 
 func (x *AppendOutputRequest) Reset() {
 	*x = AppendOutputRequest{}
-	mi := &file_latchwork_v1_worker_proto_msgTypes[9]
+	mi := &file_latchwork_v1_worker_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -789,7 +908,7 @@ func (x *AppendOutputRequest) String() string {
 func (*AppendOutputRequest) ProtoMessage() {}
 
 func (x *AppendOutputRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchwork_v1_worker_proto_msgTypes[9]
+	mi := &file_latchwork_v1_worker_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -802,7 +921,7 @@ func (x *AppendOutputRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendOutputRequest.ProtoReflect.Descriptor instead.
 func (*AppendOutputRequest) Descriptor() ([]byte, []int) {
-	return file_latchwork_v1_worker_proto_rawDescGZIP(), []int{9}
+	return file_latchwork_v1_worker_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AppendOutputRequest) GetWorkerId() string {
@@ -844,7 +963,7 @@ type AppendOutputResponse struct {
 
 func (x *AppendOutputResponse) Reset() {
 	*x = AppendOutputResponse{}
-	mi := &file_latchwork_v1_worker_proto_msgTypes[10]
+	mi := &file_latchwork_v1_worker_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -856,7 +975,7 @@ func (x *AppendOutputResponse) String() string {
 func (*AppendOutputResponse) ProtoMessage() {}
 
 func (x *AppendOutputResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchwork_v1_worker_proto_msgTypes[10]
+	mi := &file_latchwork_v1_worker_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -869,7 +988,7 @@ func (x *AppendOutputResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendOutputResponse.ProtoReflect.Descriptor instead.
 func (*AppendOutputResponse) Descriptor() ([]byte, []int) {
-	return file_latchwork_v1_worker_proto_rawDescGZIP(), []int{10}
+	return file_latchwork_v1_worker_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AppendOutputResponse) GetAccepted() bool {
@@ -931,15 +1050,26 @@ const file_latchwork_v1_worker_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"@\n" +
 	"\x11LeaseWorkResponse\x12+\n" +
-	"\x06leases\x18\x01 \x03(\v2\x13.latchwork.v1.LeaseR\x06leases\"\xb7\x01\n" +
+	"\x06leases\x18\x01 \x03(\v2\x13.latchwork.v1.LeaseR\x06leases\"\x8a\x02\n" +
 	"\x11ReportWorkRequest\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x19\n" +
 	"\blease_id\x18\x02 \x01(\tR\aleaseId\x123\n" +
 	"\aoutcome\x18\x03 \x01(\x0e2\x19.latchwork.v1.WorkOutcomeR\aoutcome\x12\x1b\n" +
 	"\texit_code\x18\x04 \x01(\x05R\bexitCode\x12\x18\n" +
-	"\amessage\x18\x05 \x01(\tR\amessage\"0\n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\x122\n" +
+	"\areports\x18\x06 \x03(\v2\x18.latchwork.v1.WorkReportR\areports\x12\x1d\n" +
+	"\n" +
+	"max_leases\x18\a \x01(\x05R\tmaxLeases\"\x93\x01\n" +
+	"\n" +
+	"WorkReport\x12\x19\n" +
+	"\blease_id\x18\x01 \x01(\tR\aleaseId\x123\n" +
+	"\aoutcome\x18\x02 \x01(\x0e2\x19.latchwork.v1.WorkOutcomeR\aoutcome\x12\x1b\n" +
+	"\texit_code\x18\x03 \x01(\x05R\bexitCode\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"\x88\x01\n" +
 	"\x12ReportWorkResponse\x12\x1a\n" +
-	"\baccepted\x18\x01 \x01(\bR\baccepted\"\x95\x01\n" +
+	"\baccepted\x18\x01 \x01(\bR\baccepted\x12+\n" +
+	"\x06leases\x18\x02 \x03(\v2\x13.latchwork.v1.LeaseR\x06leases\x12)\n" +
+	"\x10reports_accepted\x18\x03 \x03(\bR\x0freportsAccepted\"\x95\x01\n" +
 	"\x13AppendOutputRequest\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x19\n" +
 	"\blease_id\x18\x02 \x01(\tR\aleaseId\x122\n" +
@@ -976,7 +1106,7 @@ func file_latchwork_v1_worker_proto_rawDescGZIP() []byte {
 }
 
 var file_latchwork_v1_worker_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_latchwork_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_latchwork_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_latchwork_v1_worker_proto_goTypes = []any{
 	(WorkOutcome)(0),               // 0: latchwork.v1.WorkOutcome
 	(*RegisterWorkerRequest)(nil),  // 1: latchwork.v1.RegisterWorkerRequest
@@ -987,36 +1117,40 @@ var file_latchwork_v1_worker_proto_goTypes = []any{
 	(*Lease)(nil),                  // 6: latchwork.v1.Lease
 	(*LeaseWorkResponse)(nil),      // 7: latchwork.v1.LeaseWorkResponse
 	(*ReportWorkRequest)(nil),      // 8: latchwork.v1.ReportWorkRequest
-	(*ReportWorkResponse)(nil),     // 9: latchwork.v1.ReportWorkResponse
-	(*AppendOutputRequest)(nil),    // 10: latchwork.v1.AppendOutputRequest
-	(*AppendOutputResponse)(nil),   // 11: latchwork.v1.AppendOutputResponse
-	nil,                            // 12: latchwork.v1.RegisterWorkerRequest.PropertiesEntry
-	nil,                            // 13: latchwork.v1.Lease.EnvEntry
-	(*HostResources)(nil),          // 14: latchwork.v1.HostResources
-	(OutputStream)(0),              // 15: latchwork.v1.OutputStream
+	(*WorkReport)(nil),             // 9: latchwork.v1.WorkReport
+	(*ReportWorkResponse)(nil),     // 10: latchwork.v1.ReportWorkResponse
+	(*AppendOutputRequest)(nil),    // 11: latchwork.v1.AppendOutputRequest
+	(*AppendOutputResponse)(nil),   // 12: latchwork.v1.AppendOutputResponse
+	nil,                            // 13: latchwork.v1.RegisterWorkerRequest.PropertiesEntry
+	nil,                            // 14: latchwork.v1.Lease.EnvEntry
+	(*HostResources)(nil),          // 15: latchwork.v1.HostResources
+	(OutputStream)(0),              // 16: latchwork.v1.OutputStream
 }
 var file_latchwork_v1_worker_proto_depIdxs = []int32{
-	14, // 0: latchwork.v1.RegisterWorkerRequest.resources:type_name -> latchwork.v1.HostResources
-	12, // 1: latchwork.v1.RegisterWorkerRequest.properties:type_name -> latchwork.v1.RegisterWorkerRequest.PropertiesEntry
-	13, // 2: latchwork.v1.Lease.env:type_name -> latchwork.v1.Lease.EnvEntry
+	15, // 0: latchwork.v1.RegisterWorkerRequest.resources:type_name -> latchwork.v1.HostResources
+	13, // 1: latchwork.v1.RegisterWorkerRequest.properties:type_name -> latchwork.v1.RegisterWorkerRequest.PropertiesEntry
+	14, // 2: latchwork.v1.Lease.env:type_name -> latchwork.v1.Lease.EnvEntry
 	6,  // 3: latchwork.v1.LeaseWorkResponse.leases:type_name -> latchwork.v1.Lease
 	0,  // 4: latchwork.v1.ReportWorkRequest.outcome:type_name -> latchwork.v1.WorkOutcome
-	15, // 5: latchwork.v1.AppendOutputRequest.stream:type_name -> latchwork.v1.OutputStream
-	1,  // 6: latchwork.v1.WorkerService.RegisterWorker:input_type -> latchwork.v1.RegisterWorkerRequest
-	3,  // 7: latchwork.v1.WorkerService.Heartbeat:input_type -> latchwork.v1.HeartbeatRequest
-	5,  // 8: latchwork.v1.WorkerService.LeaseWork:input_type -> latchwork.v1.LeaseWorkRequest
-	8,  // 9: latchwork.v1.WorkerService.ReportWork:input_type -> latchwork.v1.ReportWorkRequest
-	10, // 10: latchwork.v1.WorkerService.AppendOutput:input_type -> latchwork.v1.AppendOutputRequest
-	2,  // 11: latchwork.v1.WorkerService.RegisterWorker:output_type -> latchwork.v1.RegisterWorkerResponse
-	4,  // 12: latchwork.v1.WorkerService.Heartbeat:output_type -> latchwork.v1.HeartbeatResponse
-	7,  // 13: latchwork.v1.WorkerService.LeaseWork:output_type -> latchwork.v1.LeaseWorkResponse
-	9,  // 14: latchwork.v1.WorkerService.ReportWork:output_type -> latchwork.v1.ReportWorkResponse
-	11, // 15: latchwork.v1.WorkerService.AppendOutput:output_type -> latchwork.v1.AppendOutputResponse
-	11, // [11:16] is the sub-list for method output_type
-	6,  // [6:11] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	9,  // 5: latchwork.v1.ReportWorkRequest.reports:type_name -> latchwork.v1.WorkReport
+	0,  // 6: latchwork.v1.WorkReport.outcome:type_name -> latchwork.v1.WorkOutcome
+	6,  // 7: latchwork.v1.ReportWorkResponse.leases:type_name -> latchwork.v1.Lease
+	16, // 8: latchwork.v1.AppendOutputRequest.stream:type_name -> latchwork.v1.OutputStream
+	1,  // 9: latchwork.v1.WorkerService.RegisterWorker:input_type -> latchwork.v1.RegisterWorkerRequest
+	3,  // 10: latchwork.v1.WorkerService.Heartbeat:input_type -> latchwork.v1.HeartbeatRequest
+	5,  // 11: latchwork.v1.WorkerService.LeaseWork:input_type -> latchwork.v1.LeaseWorkRequest
+	8,  // 12: latchwork.v1.WorkerService.ReportWork:input_type -> latchwork.v1.ReportWorkRequest
+	11, // 13: latchwork.v1.WorkerService.AppendOutput:input_type -> latchwork.v1.AppendOutputRequest
+	2,  // 14: latchwork.v1.WorkerService.RegisterWorker:output_type -> latchwork.v1.RegisterWorkerResponse
+	4,  // 15: latchwork.v1.WorkerService.Heartbeat:output_type -> latchwork.v1.HeartbeatResponse
+	7,  // 16: latchwork.v1.WorkerService.LeaseWork:output_type -> latchwork.v1.LeaseWorkResponse
+	10, // 17: latchwork.v1.WorkerService.ReportWork:output_type -> latchwork.v1.ReportWorkResponse
+	12, // 18: latchwork.v1.WorkerService.AppendOutput:output_type -> latchwork.v1.AppendOutputResponse
+	14, // [14:19] is the sub-list for method output_type
+	9,  // [9:14] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_latchwork_v1_worker_proto_init() }
@@ -1032,7 +1166,7 @@ func file_latchwork_v1_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchwork_v1_worker_proto_rawDesc), len(file_latchwork_v1_worker_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

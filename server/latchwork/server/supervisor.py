@@ -218,6 +218,7 @@ class Supervisor:
         self.lease = leases.lease
         self.report = leases.report
         self.report_and_lease = leases.report_and_lease
+        self.report_many_and_lease = leases.report_many_and_lease
         self.lease_entry = leases.lease_entry
         self.lease_sink = leases.lease_sink
         self.drop_worker = leases.drop_worker

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 from .commit_pipeline import CommitPipeline
 from .core import transitions
@@ -32,6 +33,16 @@ from .job_index import JobIndex
 from .leases import LeaseGrant, LeaseRegistry, LeaseSink, WorkSignal
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class EndedRun:
+    """A worker's report that a leased run ended: how, with which exit code, why."""
+
+    lease_id: str
+    outcome: WorkOutcome
+    exit_code: int = 0
+    message: str = ""
 
 
 class WorkLeasing:
@@ -112,19 +123,42 @@ class WorkLeasing:
 
         One commit instead of two per frame: the slot a frame frees is refilled at once.
         """
-        entry = self._leasing.entry(lease_id)
+        report = EndedRun(lease_id, outcome, exit_code, message)
+        accepted, grants = self.report_many_and_lease(
+            [report], worker_id=worker_id, max_leases=max_leases
+        )
+        return accepted[0], grants
+
+    def report_many_and_lease(
+        self, reports: Sequence[EndedRun], *, worker_id: str = "", max_leases: int = 0
+    ) -> tuple[list[bool], list[LeaseGrant]]:
+        """Record the ends of several runs and lease the worker's next work, all in one
+        transaction: a remote worker's batch of reports answered with its next leases.
+
+        Returns whether each report was accepted (False: its lease was already taken back),
+        in order, and the new leases. The lease ids must be distinct (the caller checks).
+        """
         changes = Changes(now=self._clock())
-        accepted = False
-        if entry is not None:
+        accepted: list[bool] = []
+        ended: list[str] = []
+        for report in reports:
+            entry = self._leasing.entry(report.lease_id)
+            if entry is None:
+                accepted.append(False)
+                continue
             job, item = entry
-            if outcome is WorkOutcome.TIMED_OUT and not message:
+            message = report.message
+            if report.outcome is WorkOutcome.TIMED_OUT and not message:
                 message = f"timed out after {changes.now - item.start_time:.1f} s"
-            accepted = transitions.finish_work(
-                changes, job, item, lease_id, outcome, exit_code, message
+            accepted.append(
+                transitions.finish_work(
+                    changes, job, item, report.lease_id, report.outcome, report.exit_code, message
+                )
             )
             self._index.offer(changes)
             # Its slots and licences are free for the refill below (taken again on a reload).
-            self._leasing.give_back(lease_id)
+            self._leasing.give_back(report.lease_id)
+            ended.append(report.lease_id)
         grants = (
             self._leasing.grant(changes, self._index.scheduler, worker_id, max_leases)
             if max_leases > 0 and self._hosts.accepts_work(worker_id)
@@ -132,9 +166,9 @@ class WorkLeasing:
         )
         if not changes.empty:
             self._pipeline.commit(changes)
-        # Only now: had the commit failed, the lease would still be running in the reloaded
-        # model, and the worker's retried report must find it still its own.
-        if entry is not None:
+        # Only now: had the commit failed, the leases would still be running in the reloaded
+        # model, and the worker's retried report must find them still its own.
+        for lease_id in ended:
             self._leasing.release(lease_id, kill=False)
         return accepted, grants
 

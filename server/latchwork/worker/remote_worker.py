@@ -1,7 +1,9 @@
 """``latchwork worker``: a machine that runs work for a supervisor over gRPC.
 
 It registers (started by :mod:`.process`), leases work, runs each item with the same runner as
-the local pool, streams the output back while the process runs, and reports how it ended.
+the local pool, streams the output back while the process runs, and reports how it ended: the
+runs that ended together in one call that also takes the next leases (``report_batch``), so
+``LeaseWork`` serves only when there is nothing to report.
 Heartbeats carry the requests to kill, suspend or resume its processes. Its frames die with it,
 however it dies, and a run that starts again removes what a previous one left before it
 registers (``frame_guardian``).
@@ -43,6 +45,9 @@ from latchwork.v1 import job_pb2, worker_pb2
 from .frame_guardian import FrameGuard
 from .registration import Registration
 from .registration import register_request as register_request  # re-exported (tests)
+from .report_batch import FINAL_REFUSALS as _FINAL_REFUSALS
+from .report_batch import REREGISTRATIONS as _REREGISTRATIONS
+from .report_batch import RETRY_MAX_SECONDS, ReportBatcher
 from .supervisor_link import SupervisorLink
 
 log = logging.getLogger(__name__)
@@ -56,30 +61,15 @@ _OUTCOMES = {
 }
 UPLOAD_INTERVAL = 1.0
 UPLOAD_CHUNK = 1 << 20
-RETRY_MAX_SECONDS = 5.0
 # How long the output of a finished run may keep failing to upload before the report goes
 # without it: the report (how the item ended) matters more than its last lines of output.
 UPLOAD_PATIENCE_SECONDS = 60.0
-# Refusals that another try cannot change: the report is dropped. FAILED_PRECONDITION means
-# the supervisor no longer knows this worker (lost or restarted): the worker registers again
-# and goes on with the leases it keeps (at most _REREGISTRATIONS times for one call).
-_REREGISTRATIONS = 3
 # A supervisor that restarts is found again within about a second, not after gRPC's default
 # reconnection backoff (up to two minutes), which would outlast its grace for re-attaching.
 _CHANNEL_OPTIONS = (
     ("grpc.initial_reconnect_backoff_ms", 200),
     ("grpc.min_reconnect_backoff_ms", 200),
     ("grpc.max_reconnect_backoff_ms", 1000),
-)
-_FINAL_REFUSALS = frozenset(
-    {
-        grpc.StatusCode.FAILED_PRECONDITION,
-        grpc.StatusCode.INVALID_ARGUMENT,
-        grpc.StatusCode.PERMISSION_DENIED,
-        grpc.StatusCode.UNAUTHENTICATED,
-        grpc.StatusCode.NOT_FOUND,
-        grpc.StatusCode.UNIMPLEMENTED,
-    }
 )
 
 
@@ -118,6 +108,11 @@ class RemoteWorker:
         self.policy = policy or FramePolicy(run_as=default_run_as(bool(token)))
         self._registration = Registration(address, self.info, self._metadata, self._drop)
         self._held = self._registration.held  # leases from grant to stored report
+        # Reports of ended runs go together, answered with the next leases (report_batch).
+        self._reports = ReportBatcher(
+            self._registration, self._metadata, self._free_after, self._start_lease
+        )
+        self._lease_asking = 0  # the slots the LeaseWork in flight asks for
 
     @property
     def worker_id(self) -> str:
@@ -151,11 +146,12 @@ class RemoteWorker:
             beat = asyncio.create_task(self._heartbeats(stub, stop))
             try:
                 while not stop.is_set():
-                    free = self.slots - len(self._tasks)
+                    free = self.slots - len(self._tasks) - self._reports.asking
                     if free <= 0:
                         await asyncio.sleep(0.05)
                         continue
                     registration = self._registration.count
+                    self._lease_asking = free
                     try:
                         response = await self._until_stopped(
                             stub.LeaseWork(
@@ -166,23 +162,37 @@ class RemoteWorker:
                             )
                         )
                     except grpc.aio.AioRpcError as error:
+                        self._lease_asking = 0
                         if error.code() == grpc.StatusCode.FAILED_PRECONDITION:
                             await self._until_stopped(self._register_again(stub, registration))
                             continue
                         log.warning("lease failed: %s; retrying", error.details())
                         await self._until_stopped(asyncio.sleep(1.0))
                         continue
+                    self._lease_asking = 0
                     for lease in response.leases if response is not None else ():
-                        self._held.add(lease.lease_id)
-                        task = asyncio.create_task(self._run_lease(stub, lease))
-                        self._tasks.add(task)
-                        task.add_done_callback(self._finished)
+                        self._start_lease(stub, lease)
             finally:
                 beat.cancel()
                 for process in self._processes.values():
                     process.kill()
-                if self._tasks:
+                if self._tasks:  # their reports go out meanwhile
                     await asyncio.wait(list(self._tasks), timeout=self.kill_grace + 5)
+
+    def _start_lease(self, stub: SupervisorLink, lease: worker_pb2.Lease) -> None:
+        """Run a lease granted by LeaseWork or in the answer to a report."""
+        self._held.add(lease.lease_id)
+        task = asyncio.create_task(self._run_lease(stub, lease))
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _free_after(self, reported: int) -> int:
+        """The leases the worker can take once ``reported`` ended runs are reported (their
+        slots are free then), besides those the lease loop asks for; none once stopping."""
+        if self._stop.is_set():
+            return 0
+        free = self.slots - len(self._tasks) + reported - self._lease_asking
+        return max(0, min(free, self.slots))
 
     async def _until_stopped(self, work: Awaitable[T]) -> T | None:
         """``work``'s result, or None (``work`` cancelled) if the worker is told to stop first:
@@ -379,49 +389,18 @@ class RemoteWorker:
         exit_code: int,
         message: str,
     ) -> None:
-        """Report how a run ended, trying again for as long as the lease can still be
-        accepted: a supervisor that is briefly full or away must not lose the end of a run.
-        One that no longer knows this worker (it restarted) gets a new registration that
-        claims the lease; the report is dropped once that registration finds the lease taken
-        back, or the supervisor refuses the report as such; and a stopping worker tries only
-        until its shutdown grace runs out."""
-        delay = 0.1
-        registrations = 0
-        while lease_id in self._held:  # else dropped when registering again: taken back
-            registration = self._registration.count
-            try:
-                await stub.ReportWork(
-                    worker_pb2.ReportWorkRequest(
-                        worker_id=self.worker_id,
-                        lease_id=lease_id,
-                        outcome=_OUTCOMES[outcome],
-                        exit_code=exit_code,
-                        message=message,
-                    ),
-                    metadata=self._metadata,
-                )
-                self._held.discard(lease_id)
-                return
-            except grpc.aio.AioRpcError as error:
-                if self._unknown(error) and registrations < _REREGISTRATIONS:
-                    registrations += 1
-                    await self._register_again(stub, registration)
-                    continue
-                if error.code() in _FINAL_REFUSALS:
-                    log.warning(
-                        "report of lease %s refused (%s); the supervisor took it back",
-                        lease_id,
-                        error.details(),
-                    )
-                    self._held.discard(lease_id)
-                    return
-                self._report_log.warning(
-                    "report of lease %s failed (%s); retrying until it is stored",
-                    lease_id,
-                    error.details(),
-                )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, RETRY_MAX_SECONDS)
+        """Report how a run ended, with the other reports ready then, trying again for as long
+        as the lease can still be accepted (:class:`.report_batch.ReportBatcher`): a supervisor
+        that is briefly full or away must not lose the end of a run."""
+        await self._reports.report(
+            stub,
+            worker_pb2.WorkReport(
+                lease_id=lease_id,
+                outcome=_OUTCOMES[outcome],
+                exit_code=exit_code,
+                message=message,
+            ),
+        )
 
     @staticmethod
     def _unknown(error: grpc.aio.AioRpcError) -> bool:

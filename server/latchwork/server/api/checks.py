@@ -192,12 +192,5 @@ def check_lease(request: worker_pb2.LeaseWorkRequest) -> list[FieldError]:
     return errors
 
 
-def check_report(request: worker_pb2.ReportWorkRequest) -> list[FieldError]:
-    errors = list(unknown_enums(request))
-    if not errors and request.outcome == worker_pb2.WORK_OUTCOME_UNSPECIFIED:
-        errors.append(FieldError("outcome", "required: how the work item ended"))
-    return errors
-
-
 def check_append(request: worker_pb2.AppendOutputRequest) -> list[FieldError]:
     return list(unknown_enums(request))

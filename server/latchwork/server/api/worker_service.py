@@ -23,22 +23,14 @@ from latchwork.v1 import job_pb2, worker_pb2, worker_pb2_grpc
 from ..auth import caller_of
 from ..core.errors import FailedPrecondition, InvalidRequest, PermissionDenied
 from ..core.submission import FieldError
-from ..core.transitions import WorkOutcome
 from ..leases import LeaseGrant
 from ..store.errors import StorageError
 from ..supervisor import Supervisor
-from . import checks, host_rpcs
+from . import checks, host_rpcs, work_reports
 from .errors import Context
 
 MAX_WAIT_SECONDS = 60
 MISSED_HEARTBEATS = 3
-
-_OUTCOMES = {
-    worker_pb2.WORK_OUTCOME_EXITED: WorkOutcome.EXITED,
-    worker_pb2.WORK_OUTCOME_TIMED_OUT: WorkOutcome.TIMED_OUT,
-    worker_pb2.WORK_OUTCOME_KILLED: WorkOutcome.KILLED,
-    worker_pb2.WORK_OUTCOME_START_FAILED: WorkOutcome.START_FAILED,
-}
 
 
 @dataclass(slots=True)
@@ -98,14 +90,17 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
                 f"worker {worker_id!r} was registered by another identity, not {caller.user!r}"
             )
 
-    def _own_lease(self, worker_id: str, sink: RemoteSink, lease_id: str) -> bool:
+    def _own_lease(
+        self, worker_id: str, sink: RemoteSink, lease_id: str, where: str = "lease_id"
+    ) -> bool:
         """True when the lease is the worker's; False when it ended (or never was); refuses
-        (PERMISSION_DENIED) a lease that another worker holds or that waits to be re-attached."""
+        (PERMISSION_DENIED) a lease that another worker holds or that waits to be re-attached,
+        naming the request's field (``where``) that holds it."""
         if self.supervisor.lease_sink(lease_id) is sink:
             return True
         if self.supervisor.lease_entry(lease_id) is None:
             return False
-        raise PermissionDenied(f"lease {lease_id!r} is not held by worker {worker_id!r}")
+        raise PermissionDenied(f"{where}: lease {lease_id!r} is not held by worker {worker_id!r}")
 
     def _may_claim(self, user: str, lease_id: str) -> bool:
         """Whether a registration may ask to re-attach the lease: one waiting for its worker
@@ -183,17 +178,29 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
     async def ReportWork(
         self, request: worker_pb2.ReportWorkRequest, context: Context
     ) -> worker_pb2.ReportWorkResponse:
-        _check(checks.check_report(request))
+        """One report (``lease_id``) or several (``reports``), and with ``max_leases`` the
+        worker's next leases: all of it in one transaction, or nothing of it."""
+        _check(work_reports.check_report_work(request))
         sink = self._known(request.worker_id, context)
-        if not self._own_lease(request.worker_id, sink, request.lease_id):
-            return worker_pb2.ReportWorkResponse(accepted=False)
-        if request.outcome == worker_pb2.WORK_OUTCOME_STARTED:
-            return worker_pb2.ReportWorkResponse(accepted=True)
-        outcome = _OUTCOMES[request.outcome]
-        accepted = self.supervisor.report(
-            request.lease_id, outcome, request.exit_code, request.message
+        reports = work_reports.reports_of(request)
+        # Every lease checked before any report is applied: one not this worker's refuses all.
+        owned = [self._own_lease(request.worker_id, sink, r.lease_id, r.where) for r in reports]
+        ending = [r for r, own in zip(reports, owned, strict=True) if own and not r.started]
+        ended, grants = self.supervisor.report_many_and_lease(
+            [r.ended() for r in ending],
+            worker_id=request.worker_id,
+            max_leases=request.max_leases,
         )
-        return worker_pb2.ReportWorkResponse(accepted=accepted)
+        stored = dict(zip((r.lease_id for r in ending), ended, strict=True))
+        accepted = [
+            own and (r.started or stored[r.lease_id]) for r, own in zip(reports, owned, strict=True)
+        ]
+        own_report = bool(request.lease_id or not request.reports)
+        return worker_pb2.ReportWorkResponse(
+            accepted=accepted[0] if own_report else False,
+            reports_accepted=accepted[1:] if own_report else accepted,
+            leases=[lease_to_pb(g) for g in grants],
+        )
 
     async def AppendOutput(
         self, request: worker_pb2.AppendOutputRequest, context: Context

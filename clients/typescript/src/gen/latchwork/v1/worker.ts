@@ -205,10 +205,40 @@ export interface LeaseWorkResponse {
   leases: Lease[];
 }
 
-/** A report about one lease. */
+/**
+ * A report about one lease, or (with `reports`) several, and a request for the next
+ * leases (`max_leases`): the reports and the new leases are stored in one transaction.
+ * Every report is checked before any is applied: a lease another worker holds refuses
+ * the whole call (PERMISSION_DENIED naming its field path, e.g. `reports[3].lease_id`),
+ * and nothing of it is stored.
+ */
 export interface ReportWorkRequest {
   /** The worker's id. */
   workerId: string;
+  /** The lease (empty when every report is in `reports`). */
+  leaseId: string;
+  /** What happened (with `lease_id`). */
+  outcome: WorkOutcome;
+  /** Exit code, or minus the signal number that ended it (with `lease_id`). */
+  exitCode: number;
+  /** Details in words (with `lease_id`). */
+  message: string;
+  /**
+   * Further reports, of other leases (at most 256; each lease at most once in a call,
+   * `lease_id` included).
+   */
+  reports: WorkReport[];
+  /**
+   * How many new leases the worker can take now, answered in
+   * ReportWorkResponse.leases (0, the default: none; at most 256). The slots the
+   * reported leases free count as free. It does not wait for work: with none to
+   * lease it answers with none (LeaseWork waits).
+   */
+  maxLeases: number;
+}
+
+/** A report about one lease, in ReportWorkRequest.reports. */
+export interface WorkReport {
   /** The lease. */
   leaseId: string;
   /** What happened. */
@@ -221,8 +251,18 @@ export interface ReportWorkRequest {
 
 /** Acknowledges a report. */
 export interface ReportWorkResponse {
-  /** False when the lease is no longer valid (the work was taken back). */
+  /**
+   * For the report in `lease_id`: false when the lease is no longer valid (the work
+   * was taken back). False when the request has no `lease_id`.
+   */
   accepted: boolean;
+  /** The new leases, at most the request's `max_leases` (possibly none). */
+  leases: Lease[];
+  /**
+   * For each of the request's `reports`, in order: false when that lease is no longer
+   * valid (the work was taken back).
+   */
+  reportsAccepted: boolean[];
 }
 
 /** Output of a leased work item. */
@@ -1433,7 +1473,7 @@ export const LeaseWorkResponse: MessageFns<LeaseWorkResponse> = {
 };
 
 function createBaseReportWorkRequest(): ReportWorkRequest {
-  return { workerId: "", leaseId: "", outcome: 0, exitCode: 0, message: "" };
+  return { workerId: "", leaseId: "", outcome: 0, exitCode: 0, message: "", reports: [], maxLeases: 0 };
 }
 
 export const ReportWorkRequest: MessageFns<ReportWorkRequest> = {
@@ -1452,6 +1492,12 @@ export const ReportWorkRequest: MessageFns<ReportWorkRequest> = {
     }
     if (message.message !== "") {
       writer.uint32(42).string(message.message);
+    }
+    for (const v of message.reports) {
+      WorkReport.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.maxLeases !== 0) {
+      writer.uint32(56).int32(message.maxLeases);
     }
     return writer;
   },
@@ -1509,6 +1555,22 @@ export const ReportWorkRequest: MessageFns<ReportWorkRequest> = {
             message.message = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.reports.push(WorkReport.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.maxLeases = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1540,6 +1602,14 @@ export const ReportWorkRequest: MessageFns<ReportWorkRequest> = {
         ? globalThis.Number(object.exit_code)
         : 0,
       message: isSet(object.message) ? globalThis.String(object.message) : "",
+      reports: globalThis.Array.isArray(object?.reports)
+        ? object.reports.map((e: any) => WorkReport.fromJSON(e))
+        : [],
+      maxLeases: isSet(object.maxLeases)
+        ? globalThis.Number(object.maxLeases)
+        : isSet(object.max_leases)
+        ? globalThis.Number(object.max_leases)
+        : 0,
     };
   },
 
@@ -1560,6 +1630,12 @@ export const ReportWorkRequest: MessageFns<ReportWorkRequest> = {
     if (message.message !== "") {
       obj.message = message.message;
     }
+    if (message.reports?.length) {
+      obj.reports = message.reports.map((e) => WorkReport.toJSON(e));
+    }
+    if (message.maxLeases !== 0) {
+      obj.maxLeases = Math.round(message.maxLeases);
+    }
     return obj;
   },
 
@@ -1573,18 +1649,155 @@ export const ReportWorkRequest: MessageFns<ReportWorkRequest> = {
     message.outcome = object.outcome ?? 0;
     message.exitCode = object.exitCode ?? 0;
     message.message = object.message ?? "";
+    message.reports = object.reports?.map((e) => WorkReport.fromPartial(e)) || [];
+    message.maxLeases = object.maxLeases ?? 0;
+    return message;
+  },
+};
+
+function createBaseWorkReport(): WorkReport {
+  return { leaseId: "", outcome: 0, exitCode: 0, message: "" };
+}
+
+export const WorkReport: MessageFns<WorkReport> = {
+  encode(message: WorkReport, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.leaseId !== "") {
+      writer.uint32(10).string(message.leaseId);
+    }
+    if (message.outcome !== 0) {
+      writer.uint32(16).int32(message.outcome);
+    }
+    if (message.exitCode !== 0) {
+      writer.uint32(24).int32(message.exitCode);
+    }
+    if (message.message !== "") {
+      writer.uint32(34).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WorkReport {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWorkReport();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.leaseId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.outcome = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.exitCode = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WorkReport {
+    return {
+      leaseId: isSet(object.leaseId)
+        ? globalThis.String(object.leaseId)
+        : isSet(object.lease_id)
+        ? globalThis.String(object.lease_id)
+        : "",
+      outcome: isSet(object.outcome) ? workOutcomeFromJSON(object.outcome) : 0,
+      exitCode: isSet(object.exitCode)
+        ? globalThis.Number(object.exitCode)
+        : isSet(object.exit_code)
+        ? globalThis.Number(object.exit_code)
+        : 0,
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: WorkReport): unknown {
+    const obj: any = {};
+    if (message.leaseId !== "") {
+      obj.leaseId = message.leaseId;
+    }
+    if (message.outcome !== 0) {
+      obj.outcome = workOutcomeToJSON(message.outcome);
+    }
+    if (message.exitCode !== 0) {
+      obj.exitCode = Math.round(message.exitCode);
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WorkReport>, I>>(base?: I): WorkReport {
+    return WorkReport.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WorkReport>, I>>(object: I): WorkReport {
+    const message = createBaseWorkReport();
+    message.leaseId = object.leaseId ?? "";
+    message.outcome = object.outcome ?? 0;
+    message.exitCode = object.exitCode ?? 0;
+    message.message = object.message ?? "";
     return message;
   },
 };
 
 function createBaseReportWorkResponse(): ReportWorkResponse {
-  return { accepted: false };
+  return { accepted: false, leases: [], reportsAccepted: [] };
 }
 
 export const ReportWorkResponse: MessageFns<ReportWorkResponse> = {
   encode(message: ReportWorkResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.accepted !== false) {
       writer.uint32(8).bool(message.accepted);
+    }
+    for (const v of message.leases) {
+      Lease.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.reportsAccepted.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.reportsAccepted) {
+        writer.bool(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -1610,6 +1823,32 @@ export const ReportWorkResponse: MessageFns<ReportWorkResponse> = {
             message.accepted = reader.bool();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.leases.push(Lease.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.reportsAccepted.push(reader.bool());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.reportsAccepted.push(reader.bool());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1623,13 +1862,27 @@ export const ReportWorkResponse: MessageFns<ReportWorkResponse> = {
   },
 
   fromJSON(object: any): ReportWorkResponse {
-    return { accepted: isSet(object.accepted) ? globalThis.Boolean(object.accepted) : false };
+    return {
+      accepted: isSet(object.accepted) ? globalThis.Boolean(object.accepted) : false,
+      leases: globalThis.Array.isArray(object?.leases) ? object.leases.map((e: any) => Lease.fromJSON(e)) : [],
+      reportsAccepted: globalThis.Array.isArray(object?.reportsAccepted)
+        ? object.reportsAccepted.map((e: any) => globalThis.Boolean(e))
+        : globalThis.Array.isArray(object?.reports_accepted)
+        ? object.reports_accepted.map((e: any) => globalThis.Boolean(e))
+        : [],
+    };
   },
 
   toJSON(message: ReportWorkResponse): unknown {
     const obj: any = {};
     if (message.accepted !== false) {
       obj.accepted = message.accepted;
+    }
+    if (message.leases?.length) {
+      obj.leases = message.leases.map((e) => Lease.toJSON(e));
+    }
+    if (message.reportsAccepted?.length) {
+      obj.reportsAccepted = message.reportsAccepted;
     }
     return obj;
   },
@@ -1640,6 +1893,8 @@ export const ReportWorkResponse: MessageFns<ReportWorkResponse> = {
   fromPartial<I extends Exact<DeepPartial<ReportWorkResponse>, I>>(object: I): ReportWorkResponse {
     const message = createBaseReportWorkResponse();
     message.accepted = object.accepted ?? false;
+    message.leases = object.leases?.map((e) => Lease.fromPartial(e)) || [];
+    message.reportsAccepted = object.reportsAccepted?.map((e) => e) || [];
     return message;
   },
 };

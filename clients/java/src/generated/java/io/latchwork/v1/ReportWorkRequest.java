@@ -7,7 +7,11 @@ package io.latchwork.v1;
 
 /**
  * <pre>
- * A report about one lease.
+ * A report about one lease, or (with `reports`) several, and a request for the next
+ * leases (`max_leases`): the reports and the new leases are stored in one transaction.
+ * Every report is checked before any is applied: a lease another worker holds refuses
+ * the whole call (PERMISSION_DENIED naming its field path, e.g. `reports[3].lease_id`),
+ * and nothing of it is stored.
  * </pre>
  *
  * Protobuf type {@code latchwork.v1.ReportWorkRequest}
@@ -36,6 +40,7 @@ private static final long serialVersionUID = 0L;
     leaseId_ = "";
     outcome_ = 0;
     message_ = "";
+    reports_ = java.util.Collections.emptyList();
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -108,7 +113,7 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object leaseId_ = "";
   /**
    * <pre>
-   * The lease.
+   * The lease (empty when every report is in `reports`).
    * </pre>
    *
    * <code>string lease_id = 2 [json_name = "leaseId"];</code>
@@ -129,7 +134,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The lease.
+   * The lease (empty when every report is in `reports`).
    * </pre>
    *
    * <code>string lease_id = 2 [json_name = "leaseId"];</code>
@@ -154,7 +159,7 @@ private static final long serialVersionUID = 0L;
   private int outcome_ = 0;
   /**
    * <pre>
-   * What happened.
+   * What happened (with `lease_id`).
    * </pre>
    *
    * <code>.latchwork.v1.WorkOutcome outcome = 3 [json_name = "outcome"];</code>
@@ -165,7 +170,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * What happened.
+   * What happened (with `lease_id`).
    * </pre>
    *
    * <code>.latchwork.v1.WorkOutcome outcome = 3 [json_name = "outcome"];</code>
@@ -180,7 +185,7 @@ private static final long serialVersionUID = 0L;
   private int exitCode_ = 0;
   /**
    * <pre>
-   * Exit code, or minus the signal number that ended it.
+   * Exit code, or minus the signal number that ended it (with `lease_id`).
    * </pre>
    *
    * <code>int32 exit_code = 4 [json_name = "exitCode"];</code>
@@ -196,7 +201,7 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object message_ = "";
   /**
    * <pre>
-   * Details in words.
+   * Details in words (with `lease_id`).
    * </pre>
    *
    * <code>string message = 5 [json_name = "message"];</code>
@@ -217,7 +222,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Details in words.
+   * Details in words (with `lease_id`).
    * </pre>
    *
    * <code>string message = 5 [json_name = "message"];</code>
@@ -236,6 +241,90 @@ private static final long serialVersionUID = 0L;
     } else {
       return (com.google.protobuf.ByteString) ref;
     }
+  }
+
+  public static final int REPORTS_FIELD_NUMBER = 6;
+  @SuppressWarnings("serial")
+  private java.util.List<io.latchwork.v1.WorkReport> reports_;
+  /**
+   * <pre>
+   * Further reports, of other leases (at most 256; each lease at most once in a call,
+   * `lease_id` included).
+   * </pre>
+   *
+   * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<io.latchwork.v1.WorkReport> getReportsList() {
+    return reports_;
+  }
+  /**
+   * <pre>
+   * Further reports, of other leases (at most 256; each lease at most once in a call,
+   * `lease_id` included).
+   * </pre>
+   *
+   * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<? extends io.latchwork.v1.WorkReportOrBuilder> 
+      getReportsOrBuilderList() {
+    return reports_;
+  }
+  /**
+   * <pre>
+   * Further reports, of other leases (at most 256; each lease at most once in a call,
+   * `lease_id` included).
+   * </pre>
+   *
+   * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+   */
+  @java.lang.Override
+  public int getReportsCount() {
+    return reports_.size();
+  }
+  /**
+   * <pre>
+   * Further reports, of other leases (at most 256; each lease at most once in a call,
+   * `lease_id` included).
+   * </pre>
+   *
+   * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+   */
+  @java.lang.Override
+  public io.latchwork.v1.WorkReport getReports(int index) {
+    return reports_.get(index);
+  }
+  /**
+   * <pre>
+   * Further reports, of other leases (at most 256; each lease at most once in a call,
+   * `lease_id` included).
+   * </pre>
+   *
+   * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+   */
+  @java.lang.Override
+  public io.latchwork.v1.WorkReportOrBuilder getReportsOrBuilder(
+      int index) {
+    return reports_.get(index);
+  }
+
+  public static final int MAX_LEASES_FIELD_NUMBER = 7;
+  private int maxLeases_ = 0;
+  /**
+   * <pre>
+   * How many new leases the worker can take now, answered in
+   * ReportWorkResponse.leases (0, the default: none; at most 256). The slots the
+   * reported leases free count as free. It does not wait for work: with none to
+   * lease it answers with none (LeaseWork waits).
+   * </pre>
+   *
+   * <code>int32 max_leases = 7 [json_name = "maxLeases"];</code>
+   * @return The maxLeases.
+   */
+  @java.lang.Override
+  public int getMaxLeases() {
+    return maxLeases_;
   }
 
   private byte memoizedIsInitialized = -1;
@@ -267,6 +356,12 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(message_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 5, message_);
     }
+    for (int i = 0; i < reports_.size(); i++) {
+      output.writeMessage(6, reports_.get(i));
+    }
+    if (maxLeases_ != 0) {
+      output.writeInt32(7, maxLeases_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -287,6 +382,19 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(message_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(5, message_);
+    }
+
+        {
+          final int count = reports_.size();
+          for (int i = 0; i < count; i++) {
+            size += com.google.protobuf.CodedOutputStream
+              .computeMessageSizeNoTag(reports_.get(i));
+          }
+          size += 1 * count;
+        }
+    if (maxLeases_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeInt32Size(7, maxLeases_);
     }
     return size;
   }
@@ -321,6 +429,10 @@ private static final long serialVersionUID = 0L;
         != other.getExitCode()) return false;
     if (!getMessage()
         .equals(other.getMessage())) return false;
+    if (!getReportsList()
+        .equals(other.getReportsList())) return false;
+    if (getMaxLeases()
+        != other.getMaxLeases()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -342,6 +454,12 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getExitCode();
     hash = (37 * hash) + MESSAGE_FIELD_NUMBER;
     hash = (53 * hash) + getMessage().hashCode();
+    if (getReportsCount() > 0) {
+      hash = (37 * hash) + REPORTS_FIELD_NUMBER;
+      hash = (53 * hash) + getReportsList().hashCode();
+    }
+    hash = (37 * hash) + MAX_LEASES_FIELD_NUMBER;
+    hash = (53 * hash) + getMaxLeases();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -441,7 +559,11 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * A report about one lease.
+   * A report about one lease, or (with `reports`) several, and a request for the next
+   * leases (`max_leases`): the reports and the new leases are stored in one transaction.
+   * Every report is checked before any is applied: a lease another worker holds refuses
+   * the whole call (PERMISSION_DENIED naming its field path, e.g. `reports[3].lease_id`),
+   * and nothing of it is stored.
    * </pre>
    *
    * Protobuf type {@code latchwork.v1.ReportWorkRequest}
@@ -482,6 +604,14 @@ private static final long serialVersionUID = 0L;
       outcome_ = 0;
       exitCode_ = 0;
       message_ = "";
+      if (reportsBuilder_ == null) {
+        reports_ = java.util.Collections.emptyList();
+      } else {
+        reports_ = null;
+        reportsBuilder_.clear();
+      }
+      bitField0_ = (bitField0_ & ~0x00000020);
+      maxLeases_ = 0;
       return this;
     }
 
@@ -508,9 +638,22 @@ private static final long serialVersionUID = 0L;
     @java.lang.Override
     public io.latchwork.v1.ReportWorkRequest buildPartial() {
       io.latchwork.v1.ReportWorkRequest result = new io.latchwork.v1.ReportWorkRequest(this);
+      buildPartialRepeatedFields(result);
       if (bitField0_ != 0) { buildPartial0(result); }
       onBuilt();
       return result;
+    }
+
+    private void buildPartialRepeatedFields(io.latchwork.v1.ReportWorkRequest result) {
+      if (reportsBuilder_ == null) {
+        if (((bitField0_ & 0x00000020) != 0)) {
+          reports_ = java.util.Collections.unmodifiableList(reports_);
+          bitField0_ = (bitField0_ & ~0x00000020);
+        }
+        result.reports_ = reports_;
+      } else {
+        result.reports_ = reportsBuilder_.build();
+      }
     }
 
     private void buildPartial0(io.latchwork.v1.ReportWorkRequest result) {
@@ -529,6 +672,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000010) != 0)) {
         result.message_ = message_;
+      }
+      if (((from_bitField0_ & 0x00000040) != 0)) {
+        result.maxLeases_ = maxLeases_;
       }
     }
 
@@ -564,6 +710,35 @@ private static final long serialVersionUID = 0L;
         message_ = other.message_;
         bitField0_ |= 0x00000010;
         onChanged();
+      }
+      if (reportsBuilder_ == null) {
+        if (!other.reports_.isEmpty()) {
+          if (reports_.isEmpty()) {
+            reports_ = other.reports_;
+            bitField0_ = (bitField0_ & ~0x00000020);
+          } else {
+            ensureReportsIsMutable();
+            reports_.addAll(other.reports_);
+          }
+          onChanged();
+        }
+      } else {
+        if (!other.reports_.isEmpty()) {
+          if (reportsBuilder_.isEmpty()) {
+            reportsBuilder_.dispose();
+            reportsBuilder_ = null;
+            reports_ = other.reports_;
+            bitField0_ = (bitField0_ & ~0x00000020);
+            reportsBuilder_ = 
+              com.google.protobuf.GeneratedMessage.alwaysUseFieldBuilders ?
+                 internalGetReportsFieldBuilder() : null;
+          } else {
+            reportsBuilder_.addAllMessages(other.reports_);
+          }
+        }
+      }
+      if (other.getMaxLeases() != 0) {
+        setMaxLeases(other.getMaxLeases());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -614,6 +789,24 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000010;
               break;
             } // case 42
+            case 50: {
+              io.latchwork.v1.WorkReport m =
+                  input.readMessage(
+                      io.latchwork.v1.WorkReport.parser(),
+                      extensionRegistry);
+              if (reportsBuilder_ == null) {
+                ensureReportsIsMutable();
+                reports_.add(m);
+              } else {
+                reportsBuilder_.addMessage(m);
+              }
+              break;
+            } // case 50
+            case 56: {
+              maxLeases_ = input.readInt32();
+              bitField0_ |= 0x00000040;
+              break;
+            } // case 56
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -726,7 +919,7 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object leaseId_ = "";
     /**
      * <pre>
-     * The lease.
+     * The lease (empty when every report is in `reports`).
      * </pre>
      *
      * <code>string lease_id = 2 [json_name = "leaseId"];</code>
@@ -746,7 +939,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The lease.
+     * The lease (empty when every report is in `reports`).
      * </pre>
      *
      * <code>string lease_id = 2 [json_name = "leaseId"];</code>
@@ -767,7 +960,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The lease.
+     * The lease (empty when every report is in `reports`).
      * </pre>
      *
      * <code>string lease_id = 2 [json_name = "leaseId"];</code>
@@ -784,7 +977,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The lease.
+     * The lease (empty when every report is in `reports`).
      * </pre>
      *
      * <code>string lease_id = 2 [json_name = "leaseId"];</code>
@@ -798,7 +991,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The lease.
+     * The lease (empty when every report is in `reports`).
      * </pre>
      *
      * <code>string lease_id = 2 [json_name = "leaseId"];</code>
@@ -818,7 +1011,7 @@ private static final long serialVersionUID = 0L;
     private int outcome_ = 0;
     /**
      * <pre>
-     * What happened.
+     * What happened (with `lease_id`).
      * </pre>
      *
      * <code>.latchwork.v1.WorkOutcome outcome = 3 [json_name = "outcome"];</code>
@@ -829,7 +1022,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What happened.
+     * What happened (with `lease_id`).
      * </pre>
      *
      * <code>.latchwork.v1.WorkOutcome outcome = 3 [json_name = "outcome"];</code>
@@ -844,7 +1037,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What happened.
+     * What happened (with `lease_id`).
      * </pre>
      *
      * <code>.latchwork.v1.WorkOutcome outcome = 3 [json_name = "outcome"];</code>
@@ -857,7 +1050,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What happened.
+     * What happened (with `lease_id`).
      * </pre>
      *
      * <code>.latchwork.v1.WorkOutcome outcome = 3 [json_name = "outcome"];</code>
@@ -874,7 +1067,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What happened.
+     * What happened (with `lease_id`).
      * </pre>
      *
      * <code>.latchwork.v1.WorkOutcome outcome = 3 [json_name = "outcome"];</code>
@@ -890,7 +1083,7 @@ private static final long serialVersionUID = 0L;
     private int exitCode_ ;
     /**
      * <pre>
-     * Exit code, or minus the signal number that ended it.
+     * Exit code, or minus the signal number that ended it (with `lease_id`).
      * </pre>
      *
      * <code>int32 exit_code = 4 [json_name = "exitCode"];</code>
@@ -902,7 +1095,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Exit code, or minus the signal number that ended it.
+     * Exit code, or minus the signal number that ended it (with `lease_id`).
      * </pre>
      *
      * <code>int32 exit_code = 4 [json_name = "exitCode"];</code>
@@ -918,7 +1111,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Exit code, or minus the signal number that ended it.
+     * Exit code, or minus the signal number that ended it (with `lease_id`).
      * </pre>
      *
      * <code>int32 exit_code = 4 [json_name = "exitCode"];</code>
@@ -934,7 +1127,7 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object message_ = "";
     /**
      * <pre>
-     * Details in words.
+     * Details in words (with `lease_id`).
      * </pre>
      *
      * <code>string message = 5 [json_name = "message"];</code>
@@ -954,7 +1147,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Details in words.
+     * Details in words (with `lease_id`).
      * </pre>
      *
      * <code>string message = 5 [json_name = "message"];</code>
@@ -975,7 +1168,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Details in words.
+     * Details in words (with `lease_id`).
      * </pre>
      *
      * <code>string message = 5 [json_name = "message"];</code>
@@ -992,7 +1185,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Details in words.
+     * Details in words (with `lease_id`).
      * </pre>
      *
      * <code>string message = 5 [json_name = "message"];</code>
@@ -1006,7 +1199,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Details in words.
+     * Details in words (with `lease_id`).
      * </pre>
      *
      * <code>string message = 5 [json_name = "message"];</code>
@@ -1019,6 +1212,383 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       message_ = value;
       bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+
+    private java.util.List<io.latchwork.v1.WorkReport> reports_ =
+      java.util.Collections.emptyList();
+    private void ensureReportsIsMutable() {
+      if (!((bitField0_ & 0x00000020) != 0)) {
+        reports_ = new java.util.ArrayList<io.latchwork.v1.WorkReport>(reports_);
+        bitField0_ |= 0x00000020;
+       }
+    }
+
+    private com.google.protobuf.RepeatedFieldBuilder<
+        io.latchwork.v1.WorkReport, io.latchwork.v1.WorkReport.Builder, io.latchwork.v1.WorkReportOrBuilder> reportsBuilder_;
+
+    /**
+     * <pre>
+     * Further reports, of other leases (at most 256; each lease at most once in a call,
+     * `lease_id` included).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+     */
+    public java.util.List<io.latchwork.v1.WorkReport> getReportsList() {
+      if (reportsBuilder_ == null) {
+        return java.util.Collections.unmodifiableList(reports_);
+      } else {
+        return reportsBuilder_.getMessageList();
+      }
+    }
+    /**
+     * <pre>
+     * Further reports, of other leases (at most 256; each lease at most once in a call,
+     * `lease_id` included).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+     */
+    public int getReportsCount() {
+      if (reportsBuilder_ == null) {
+        return reports_.size();
+      } else {
+        return reportsBuilder_.getCount();
+      }
+    }
+    /**
+     * <pre>
+     * Further reports, of other leases (at most 256; each lease at most once in a call,
+     * `lease_id` included).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+     */
+    public io.latchwork.v1.WorkReport getReports(int index) {
+      if (reportsBuilder_ == null) {
+        return reports_.get(index);
+      } else {
+        return reportsBuilder_.getMessage(index);
+      }
+    }
+    /**
+     * <pre>
+     * Further reports, of other leases (at most 256; each lease at most once in a call,
+     * `lease_id` included).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+     */
+    public Builder setReports(
+        int index, io.latchwork.v1.WorkReport value) {
+      if (reportsBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        ensureReportsIsMutable();
+        reports_.set(index, value);
+        onChanged();
+      } else {
+        reportsBuilder_.setMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Further reports, of other leases (at most 256; each lease at most once in a call,
+     * `lease_id` included).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+     */
+    public Builder setReports(
+        int index, io.latchwork.v1.WorkReport.Builder builderForValue) {
+      if (reportsBuilder_ == null) {
+        ensureReportsIsMutable();
+        reports_.set(index, builderForValue.build());
+        onChanged();
+      } else {
+        reportsBuilder_.setMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Further reports, of other leases (at most 256; each lease at most once in a call,
+     * `lease_id` included).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+     */
+    public Builder addReports(io.latchwork.v1.WorkReport value) {
+      if (reportsBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        ensureReportsIsMutable();
+        reports_.add(value);
+        onChanged();
+      } else {
+        reportsBuilder_.addMessage(value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Further reports, of other leases (at most 256; each lease at most once in a call,
+     * `lease_id` included).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+     */
+    public Builder addReports(
+        int index, io.latchwork.v1.WorkReport value) {
+      if (reportsBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        ensureReportsIsMutable();
+        reports_.add(index, value);
+        onChanged();
+      } else {
+        reportsBuilder_.addMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Further reports, of other leases (at most 256; each lease at most once in a call,
+     * `lease_id` included).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+     */
+    public Builder addReports(
+        io.latchwork.v1.WorkReport.Builder builderForValue) {
+      if (reportsBuilder_ == null) {
+        ensureReportsIsMutable();
+        reports_.add(builderForValue.build());
+        onChanged();
+      } else {
+        reportsBuilder_.addMessage(builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Further reports, of other leases (at most 256; each lease at most once in a call,
+     * `lease_id` included).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+     */
+    public Builder addReports(
+        int index, io.latchwork.v1.WorkReport.Builder builderForValue) {
+      if (reportsBuilder_ == null) {
+        ensureReportsIsMutable();
+        reports_.add(index, builderForValue.build());
+        onChanged();
+      } else {
+        reportsBuilder_.addMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Further reports, of other leases (at most 256; each lease at most once in a call,
+     * `lease_id` included).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+     */
+    public Builder addAllReports(
+        java.lang.Iterable<? extends io.latchwork.v1.WorkReport> values) {
+      if (reportsBuilder_ == null) {
+        ensureReportsIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, reports_);
+        onChanged();
+      } else {
+        reportsBuilder_.addAllMessages(values);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Further reports, of other leases (at most 256; each lease at most once in a call,
+     * `lease_id` included).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+     */
+    public Builder clearReports() {
+      if (reportsBuilder_ == null) {
+        reports_ = java.util.Collections.emptyList();
+        bitField0_ = (bitField0_ & ~0x00000020);
+        onChanged();
+      } else {
+        reportsBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Further reports, of other leases (at most 256; each lease at most once in a call,
+     * `lease_id` included).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+     */
+    public Builder removeReports(int index) {
+      if (reportsBuilder_ == null) {
+        ensureReportsIsMutable();
+        reports_.remove(index);
+        onChanged();
+      } else {
+        reportsBuilder_.remove(index);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Further reports, of other leases (at most 256; each lease at most once in a call,
+     * `lease_id` included).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+     */
+    public io.latchwork.v1.WorkReport.Builder getReportsBuilder(
+        int index) {
+      return internalGetReportsFieldBuilder().getBuilder(index);
+    }
+    /**
+     * <pre>
+     * Further reports, of other leases (at most 256; each lease at most once in a call,
+     * `lease_id` included).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+     */
+    public io.latchwork.v1.WorkReportOrBuilder getReportsOrBuilder(
+        int index) {
+      if (reportsBuilder_ == null) {
+        return reports_.get(index);  } else {
+        return reportsBuilder_.getMessageOrBuilder(index);
+      }
+    }
+    /**
+     * <pre>
+     * Further reports, of other leases (at most 256; each lease at most once in a call,
+     * `lease_id` included).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+     */
+    public java.util.List<? extends io.latchwork.v1.WorkReportOrBuilder> 
+         getReportsOrBuilderList() {
+      if (reportsBuilder_ != null) {
+        return reportsBuilder_.getMessageOrBuilderList();
+      } else {
+        return java.util.Collections.unmodifiableList(reports_);
+      }
+    }
+    /**
+     * <pre>
+     * Further reports, of other leases (at most 256; each lease at most once in a call,
+     * `lease_id` included).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+     */
+    public io.latchwork.v1.WorkReport.Builder addReportsBuilder() {
+      return internalGetReportsFieldBuilder().addBuilder(
+          io.latchwork.v1.WorkReport.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * Further reports, of other leases (at most 256; each lease at most once in a call,
+     * `lease_id` included).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+     */
+    public io.latchwork.v1.WorkReport.Builder addReportsBuilder(
+        int index) {
+      return internalGetReportsFieldBuilder().addBuilder(
+          index, io.latchwork.v1.WorkReport.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * Further reports, of other leases (at most 256; each lease at most once in a call,
+     * `lease_id` included).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+     */
+    public java.util.List<io.latchwork.v1.WorkReport.Builder> 
+         getReportsBuilderList() {
+      return internalGetReportsFieldBuilder().getBuilderList();
+    }
+    private com.google.protobuf.RepeatedFieldBuilder<
+        io.latchwork.v1.WorkReport, io.latchwork.v1.WorkReport.Builder, io.latchwork.v1.WorkReportOrBuilder> 
+        internalGetReportsFieldBuilder() {
+      if (reportsBuilder_ == null) {
+        reportsBuilder_ = new com.google.protobuf.RepeatedFieldBuilder<
+            io.latchwork.v1.WorkReport, io.latchwork.v1.WorkReport.Builder, io.latchwork.v1.WorkReportOrBuilder>(
+                reports_,
+                ((bitField0_ & 0x00000020) != 0),
+                getParentForChildren(),
+                isClean());
+        reports_ = null;
+      }
+      return reportsBuilder_;
+    }
+
+    private int maxLeases_ ;
+    /**
+     * <pre>
+     * How many new leases the worker can take now, answered in
+     * ReportWorkResponse.leases (0, the default: none; at most 256). The slots the
+     * reported leases free count as free. It does not wait for work: with none to
+     * lease it answers with none (LeaseWork waits).
+     * </pre>
+     *
+     * <code>int32 max_leases = 7 [json_name = "maxLeases"];</code>
+     * @return The maxLeases.
+     */
+    @java.lang.Override
+    public int getMaxLeases() {
+      return maxLeases_;
+    }
+    /**
+     * <pre>
+     * How many new leases the worker can take now, answered in
+     * ReportWorkResponse.leases (0, the default: none; at most 256). The slots the
+     * reported leases free count as free. It does not wait for work: with none to
+     * lease it answers with none (LeaseWork waits).
+     * </pre>
+     *
+     * <code>int32 max_leases = 7 [json_name = "maxLeases"];</code>
+     * @param value The maxLeases to set.
+     * @return This builder for chaining.
+     */
+    public Builder setMaxLeases(int value) {
+
+      maxLeases_ = value;
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * How many new leases the worker can take now, answered in
+     * ReportWorkResponse.leases (0, the default: none; at most 256). The slots the
+     * reported leases free count as free. It does not wait for work: with none to
+     * lease it answers with none (LeaseWork waits).
+     * </pre>
+     *
+     * <code>int32 max_leases = 7 [json_name = "maxLeases"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearMaxLeases() {
+      bitField0_ = (bitField0_ & ~0x00000040);
+      maxLeases_ = 0;
       onChanged();
       return this;
     }

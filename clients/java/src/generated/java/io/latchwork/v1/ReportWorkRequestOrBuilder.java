@@ -32,7 +32,7 @@ public interface ReportWorkRequestOrBuilder extends
 
   /**
    * <pre>
-   * The lease.
+   * The lease (empty when every report is in `reports`).
    * </pre>
    *
    * <code>string lease_id = 2 [json_name = "leaseId"];</code>
@@ -41,7 +41,7 @@ public interface ReportWorkRequestOrBuilder extends
   java.lang.String getLeaseId();
   /**
    * <pre>
-   * The lease.
+   * The lease (empty when every report is in `reports`).
    * </pre>
    *
    * <code>string lease_id = 2 [json_name = "leaseId"];</code>
@@ -52,7 +52,7 @@ public interface ReportWorkRequestOrBuilder extends
 
   /**
    * <pre>
-   * What happened.
+   * What happened (with `lease_id`).
    * </pre>
    *
    * <code>.latchwork.v1.WorkOutcome outcome = 3 [json_name = "outcome"];</code>
@@ -61,7 +61,7 @@ public interface ReportWorkRequestOrBuilder extends
   int getOutcomeValue();
   /**
    * <pre>
-   * What happened.
+   * What happened (with `lease_id`).
    * </pre>
    *
    * <code>.latchwork.v1.WorkOutcome outcome = 3 [json_name = "outcome"];</code>
@@ -71,7 +71,7 @@ public interface ReportWorkRequestOrBuilder extends
 
   /**
    * <pre>
-   * Exit code, or minus the signal number that ended it.
+   * Exit code, or minus the signal number that ended it (with `lease_id`).
    * </pre>
    *
    * <code>int32 exit_code = 4 [json_name = "exitCode"];</code>
@@ -81,7 +81,7 @@ public interface ReportWorkRequestOrBuilder extends
 
   /**
    * <pre>
-   * Details in words.
+   * Details in words (with `lease_id`).
    * </pre>
    *
    * <code>string message = 5 [json_name = "message"];</code>
@@ -90,7 +90,7 @@ public interface ReportWorkRequestOrBuilder extends
   java.lang.String getMessage();
   /**
    * <pre>
-   * Details in words.
+   * Details in words (with `lease_id`).
    * </pre>
    *
    * <code>string message = 5 [json_name = "message"];</code>
@@ -98,4 +98,66 @@ public interface ReportWorkRequestOrBuilder extends
    */
   com.google.protobuf.ByteString
       getMessageBytes();
+
+  /**
+   * <pre>
+   * Further reports, of other leases (at most 256; each lease at most once in a call,
+   * `lease_id` included).
+   * </pre>
+   *
+   * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+   */
+  java.util.List<io.latchwork.v1.WorkReport> 
+      getReportsList();
+  /**
+   * <pre>
+   * Further reports, of other leases (at most 256; each lease at most once in a call,
+   * `lease_id` included).
+   * </pre>
+   *
+   * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+   */
+  io.latchwork.v1.WorkReport getReports(int index);
+  /**
+   * <pre>
+   * Further reports, of other leases (at most 256; each lease at most once in a call,
+   * `lease_id` included).
+   * </pre>
+   *
+   * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+   */
+  int getReportsCount();
+  /**
+   * <pre>
+   * Further reports, of other leases (at most 256; each lease at most once in a call,
+   * `lease_id` included).
+   * </pre>
+   *
+   * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+   */
+  java.util.List<? extends io.latchwork.v1.WorkReportOrBuilder> 
+      getReportsOrBuilderList();
+  /**
+   * <pre>
+   * Further reports, of other leases (at most 256; each lease at most once in a call,
+   * `lease_id` included).
+   * </pre>
+   *
+   * <code>repeated .latchwork.v1.WorkReport reports = 6 [json_name = "reports"];</code>
+   */
+  io.latchwork.v1.WorkReportOrBuilder getReportsOrBuilder(
+      int index);
+
+  /**
+   * <pre>
+   * How many new leases the worker can take now, answered in
+   * ReportWorkResponse.leases (0, the default: none; at most 256). The slots the
+   * reported leases free count as free. It does not wait for work: with none to
+   * lease it answers with none (LeaseWork waits).
+   * </pre>
+   *
+   * <code>int32 max_leases = 7 [json_name = "maxLeases"];</code>
+   * @return The maxLeases.
+   */
+  int getMaxLeases();
 }

@@ -32,6 +32,8 @@ private static final long serialVersionUID = 0L;
     super(builder);
   }
   private ReportWorkResponse() {
+    leases_ = java.util.Collections.emptyList();
+    reportsAccepted_ = emptyBooleanList();
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -56,7 +58,8 @@ private static final long serialVersionUID = 0L;
   private boolean accepted_ = false;
   /**
    * <pre>
-   * False when the lease is no longer valid (the work was taken back).
+   * For the report in `lease_id`: false when the lease is no longer valid (the work
+   * was taken back). False when the request has no `lease_id`.
    * </pre>
    *
    * <code>bool accepted = 1 [json_name = "accepted"];</code>
@@ -66,6 +69,112 @@ private static final long serialVersionUID = 0L;
   public boolean getAccepted() {
     return accepted_;
   }
+
+  public static final int LEASES_FIELD_NUMBER = 2;
+  @SuppressWarnings("serial")
+  private java.util.List<io.latchwork.v1.Lease> leases_;
+  /**
+   * <pre>
+   * The new leases, at most the request's `max_leases` (possibly none).
+   * </pre>
+   *
+   * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<io.latchwork.v1.Lease> getLeasesList() {
+    return leases_;
+  }
+  /**
+   * <pre>
+   * The new leases, at most the request's `max_leases` (possibly none).
+   * </pre>
+   *
+   * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<? extends io.latchwork.v1.LeaseOrBuilder> 
+      getLeasesOrBuilderList() {
+    return leases_;
+  }
+  /**
+   * <pre>
+   * The new leases, at most the request's `max_leases` (possibly none).
+   * </pre>
+   *
+   * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+   */
+  @java.lang.Override
+  public int getLeasesCount() {
+    return leases_.size();
+  }
+  /**
+   * <pre>
+   * The new leases, at most the request's `max_leases` (possibly none).
+   * </pre>
+   *
+   * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+   */
+  @java.lang.Override
+  public io.latchwork.v1.Lease getLeases(int index) {
+    return leases_.get(index);
+  }
+  /**
+   * <pre>
+   * The new leases, at most the request's `max_leases` (possibly none).
+   * </pre>
+   *
+   * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+   */
+  @java.lang.Override
+  public io.latchwork.v1.LeaseOrBuilder getLeasesOrBuilder(
+      int index) {
+    return leases_.get(index);
+  }
+
+  public static final int REPORTS_ACCEPTED_FIELD_NUMBER = 3;
+  @SuppressWarnings("serial")
+  private com.google.protobuf.Internal.BooleanList reportsAccepted_ =
+      emptyBooleanList();
+  /**
+   * <pre>
+   * For each of the request's `reports`, in order: false when that lease is no longer
+   * valid (the work was taken back).
+   * </pre>
+   *
+   * <code>repeated bool reports_accepted = 3 [json_name = "reportsAccepted"];</code>
+   * @return A list containing the reportsAccepted.
+   */
+  @java.lang.Override
+  public java.util.List<java.lang.Boolean>
+      getReportsAcceptedList() {
+    return reportsAccepted_;
+  }
+  /**
+   * <pre>
+   * For each of the request's `reports`, in order: false when that lease is no longer
+   * valid (the work was taken back).
+   * </pre>
+   *
+   * <code>repeated bool reports_accepted = 3 [json_name = "reportsAccepted"];</code>
+   * @return The count of reportsAccepted.
+   */
+  public int getReportsAcceptedCount() {
+    return reportsAccepted_.size();
+  }
+  /**
+   * <pre>
+   * For each of the request's `reports`, in order: false when that lease is no longer
+   * valid (the work was taken back).
+   * </pre>
+   *
+   * <code>repeated bool reports_accepted = 3 [json_name = "reportsAccepted"];</code>
+   * @param index The index of the element to return.
+   * @return The reportsAccepted at the given index.
+   */
+  public boolean getReportsAccepted(int index) {
+    return reportsAccepted_.getBoolean(index);
+  }
+  private int reportsAcceptedMemoizedSerializedSize = -1;
 
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
@@ -81,8 +190,19 @@ private static final long serialVersionUID = 0L;
   @java.lang.Override
   public void writeTo(com.google.protobuf.CodedOutputStream output)
                       throws java.io.IOException {
+    getSerializedSize();
     if (accepted_ != false) {
       output.writeBool(1, accepted_);
+    }
+    for (int i = 0; i < leases_.size(); i++) {
+      output.writeMessage(2, leases_.get(i));
+    }
+    if (getReportsAcceptedList().size() > 0) {
+      output.writeUInt32NoTag(26);
+      output.writeUInt32NoTag(reportsAcceptedMemoizedSerializedSize);
+    }
+    for (int i = 0; i < reportsAccepted_.size(); i++) {
+      output.writeBoolNoTag(reportsAccepted_.getBoolean(i));
     }
     getUnknownFields().writeTo(output);
   }
@@ -91,6 +211,26 @@ private static final long serialVersionUID = 0L;
     if (accepted_ != false) {
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(1, accepted_);
+    }
+
+        {
+          final int count = leases_.size();
+          for (int i = 0; i < count; i++) {
+            size += com.google.protobuf.CodedOutputStream
+              .computeMessageSizeNoTag(leases_.get(i));
+          }
+          size += 1 * count;
+        }
+    {
+      int dataSize = 0;
+      dataSize = 1 * getReportsAcceptedList().size();
+      size += dataSize;
+      if (!getReportsAcceptedList().isEmpty()) {
+        size += 1;
+        size += com.google.protobuf.CodedOutputStream
+            .computeInt32SizeNoTag(dataSize);
+      }
+      reportsAcceptedMemoizedSerializedSize = dataSize;
     }
     return size;
   }
@@ -118,6 +258,10 @@ private static final long serialVersionUID = 0L;
 
     if (getAccepted()
         != other.getAccepted()) return false;
+    if (!getLeasesList()
+        .equals(other.getLeasesList())) return false;
+    if (!getReportsAcceptedList()
+        .equals(other.getReportsAcceptedList())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -132,6 +276,14 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + ACCEPTED_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getAccepted());
+    if (getLeasesCount() > 0) {
+      hash = (37 * hash) + LEASES_FIELD_NUMBER;
+      hash = (53 * hash) + getLeasesList().hashCode();
+    }
+    if (getReportsAcceptedCount() > 0) {
+      hash = (37 * hash) + REPORTS_ACCEPTED_FIELD_NUMBER;
+      hash = (53 * hash) + getReportsAcceptedList().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -268,6 +420,14 @@ private static final long serialVersionUID = 0L;
       super.clear();
       bitField0_ = 0;
       accepted_ = false;
+      if (leasesBuilder_ == null) {
+        leases_ = java.util.Collections.emptyList();
+      } else {
+        leases_ = null;
+        leasesBuilder_.clear();
+      }
+      bitField0_ = (bitField0_ & ~0x00000002);
+      reportsAccepted_ = emptyBooleanList();
       return this;
     }
 
@@ -294,15 +454,32 @@ private static final long serialVersionUID = 0L;
     @java.lang.Override
     public io.latchwork.v1.ReportWorkResponse buildPartial() {
       io.latchwork.v1.ReportWorkResponse result = new io.latchwork.v1.ReportWorkResponse(this);
+      buildPartialRepeatedFields(result);
       if (bitField0_ != 0) { buildPartial0(result); }
       onBuilt();
       return result;
+    }
+
+    private void buildPartialRepeatedFields(io.latchwork.v1.ReportWorkResponse result) {
+      if (leasesBuilder_ == null) {
+        if (((bitField0_ & 0x00000002) != 0)) {
+          leases_ = java.util.Collections.unmodifiableList(leases_);
+          bitField0_ = (bitField0_ & ~0x00000002);
+        }
+        result.leases_ = leases_;
+      } else {
+        result.leases_ = leasesBuilder_.build();
+      }
     }
 
     private void buildPartial0(io.latchwork.v1.ReportWorkResponse result) {
       int from_bitField0_ = bitField0_;
       if (((from_bitField0_ & 0x00000001) != 0)) {
         result.accepted_ = accepted_;
+      }
+      if (((from_bitField0_ & 0x00000004) != 0)) {
+        reportsAccepted_.makeImmutable();
+        result.reportsAccepted_ = reportsAccepted_;
       }
     }
 
@@ -320,6 +497,43 @@ private static final long serialVersionUID = 0L;
       if (other == io.latchwork.v1.ReportWorkResponse.getDefaultInstance()) return this;
       if (other.getAccepted() != false) {
         setAccepted(other.getAccepted());
+      }
+      if (leasesBuilder_ == null) {
+        if (!other.leases_.isEmpty()) {
+          if (leases_.isEmpty()) {
+            leases_ = other.leases_;
+            bitField0_ = (bitField0_ & ~0x00000002);
+          } else {
+            ensureLeasesIsMutable();
+            leases_.addAll(other.leases_);
+          }
+          onChanged();
+        }
+      } else {
+        if (!other.leases_.isEmpty()) {
+          if (leasesBuilder_.isEmpty()) {
+            leasesBuilder_.dispose();
+            leasesBuilder_ = null;
+            leases_ = other.leases_;
+            bitField0_ = (bitField0_ & ~0x00000002);
+            leasesBuilder_ = 
+              com.google.protobuf.GeneratedMessage.alwaysUseFieldBuilders ?
+                 internalGetLeasesFieldBuilder() : null;
+          } else {
+            leasesBuilder_.addAllMessages(other.leases_);
+          }
+        }
+      }
+      if (!other.reportsAccepted_.isEmpty()) {
+        if (reportsAccepted_.isEmpty()) {
+          reportsAccepted_ = other.reportsAccepted_;
+          reportsAccepted_.makeImmutable();
+          bitField0_ |= 0x00000004;
+        } else {
+          ensureReportsAcceptedIsMutable();
+          reportsAccepted_.addAll(other.reportsAccepted_);
+        }
+        onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -350,6 +564,36 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000001;
               break;
             } // case 8
+            case 18: {
+              io.latchwork.v1.Lease m =
+                  input.readMessage(
+                      io.latchwork.v1.Lease.parser(),
+                      extensionRegistry);
+              if (leasesBuilder_ == null) {
+                ensureLeasesIsMutable();
+                leases_.add(m);
+              } else {
+                leasesBuilder_.addMessage(m);
+              }
+              break;
+            } // case 18
+            case 24: {
+              boolean v = input.readBool();
+              ensureReportsAcceptedIsMutable();
+              reportsAccepted_.addBoolean(v);
+              break;
+            } // case 24
+            case 26: {
+              int length = input.readRawVarint32();
+              int limit = input.pushLimit(length);
+              int alloc = length > 4096 ? 4096 : length;
+              ensureReportsAcceptedIsMutable(alloc / 1);
+              while (input.getBytesUntilLimit() > 0) {
+                reportsAccepted_.addBoolean(input.readBool());
+              }
+              input.popLimit(limit);
+              break;
+            } // case 26
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -370,7 +614,8 @@ private static final long serialVersionUID = 0L;
     private boolean accepted_ ;
     /**
      * <pre>
-     * False when the lease is no longer valid (the work was taken back).
+     * For the report in `lease_id`: false when the lease is no longer valid (the work
+     * was taken back). False when the request has no `lease_id`.
      * </pre>
      *
      * <code>bool accepted = 1 [json_name = "accepted"];</code>
@@ -382,7 +627,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * False when the lease is no longer valid (the work was taken back).
+     * For the report in `lease_id`: false when the lease is no longer valid (the work
+     * was taken back). False when the request has no `lease_id`.
      * </pre>
      *
      * <code>bool accepted = 1 [json_name = "accepted"];</code>
@@ -398,7 +644,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * False when the lease is no longer valid (the work was taken back).
+     * For the report in `lease_id`: false when the lease is no longer valid (the work
+     * was taken back). False when the request has no `lease_id`.
      * </pre>
      *
      * <code>bool accepted = 1 [json_name = "accepted"];</code>
@@ -407,6 +654,437 @@ private static final long serialVersionUID = 0L;
     public Builder clearAccepted() {
       bitField0_ = (bitField0_ & ~0x00000001);
       accepted_ = false;
+      onChanged();
+      return this;
+    }
+
+    private java.util.List<io.latchwork.v1.Lease> leases_ =
+      java.util.Collections.emptyList();
+    private void ensureLeasesIsMutable() {
+      if (!((bitField0_ & 0x00000002) != 0)) {
+        leases_ = new java.util.ArrayList<io.latchwork.v1.Lease>(leases_);
+        bitField0_ |= 0x00000002;
+       }
+    }
+
+    private com.google.protobuf.RepeatedFieldBuilder<
+        io.latchwork.v1.Lease, io.latchwork.v1.Lease.Builder, io.latchwork.v1.LeaseOrBuilder> leasesBuilder_;
+
+    /**
+     * <pre>
+     * The new leases, at most the request's `max_leases` (possibly none).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+     */
+    public java.util.List<io.latchwork.v1.Lease> getLeasesList() {
+      if (leasesBuilder_ == null) {
+        return java.util.Collections.unmodifiableList(leases_);
+      } else {
+        return leasesBuilder_.getMessageList();
+      }
+    }
+    /**
+     * <pre>
+     * The new leases, at most the request's `max_leases` (possibly none).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+     */
+    public int getLeasesCount() {
+      if (leasesBuilder_ == null) {
+        return leases_.size();
+      } else {
+        return leasesBuilder_.getCount();
+      }
+    }
+    /**
+     * <pre>
+     * The new leases, at most the request's `max_leases` (possibly none).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+     */
+    public io.latchwork.v1.Lease getLeases(int index) {
+      if (leasesBuilder_ == null) {
+        return leases_.get(index);
+      } else {
+        return leasesBuilder_.getMessage(index);
+      }
+    }
+    /**
+     * <pre>
+     * The new leases, at most the request's `max_leases` (possibly none).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+     */
+    public Builder setLeases(
+        int index, io.latchwork.v1.Lease value) {
+      if (leasesBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        ensureLeasesIsMutable();
+        leases_.set(index, value);
+        onChanged();
+      } else {
+        leasesBuilder_.setMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The new leases, at most the request's `max_leases` (possibly none).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+     */
+    public Builder setLeases(
+        int index, io.latchwork.v1.Lease.Builder builderForValue) {
+      if (leasesBuilder_ == null) {
+        ensureLeasesIsMutable();
+        leases_.set(index, builderForValue.build());
+        onChanged();
+      } else {
+        leasesBuilder_.setMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The new leases, at most the request's `max_leases` (possibly none).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+     */
+    public Builder addLeases(io.latchwork.v1.Lease value) {
+      if (leasesBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        ensureLeasesIsMutable();
+        leases_.add(value);
+        onChanged();
+      } else {
+        leasesBuilder_.addMessage(value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The new leases, at most the request's `max_leases` (possibly none).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+     */
+    public Builder addLeases(
+        int index, io.latchwork.v1.Lease value) {
+      if (leasesBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        ensureLeasesIsMutable();
+        leases_.add(index, value);
+        onChanged();
+      } else {
+        leasesBuilder_.addMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The new leases, at most the request's `max_leases` (possibly none).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+     */
+    public Builder addLeases(
+        io.latchwork.v1.Lease.Builder builderForValue) {
+      if (leasesBuilder_ == null) {
+        ensureLeasesIsMutable();
+        leases_.add(builderForValue.build());
+        onChanged();
+      } else {
+        leasesBuilder_.addMessage(builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The new leases, at most the request's `max_leases` (possibly none).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+     */
+    public Builder addLeases(
+        int index, io.latchwork.v1.Lease.Builder builderForValue) {
+      if (leasesBuilder_ == null) {
+        ensureLeasesIsMutable();
+        leases_.add(index, builderForValue.build());
+        onChanged();
+      } else {
+        leasesBuilder_.addMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The new leases, at most the request's `max_leases` (possibly none).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+     */
+    public Builder addAllLeases(
+        java.lang.Iterable<? extends io.latchwork.v1.Lease> values) {
+      if (leasesBuilder_ == null) {
+        ensureLeasesIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, leases_);
+        onChanged();
+      } else {
+        leasesBuilder_.addAllMessages(values);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The new leases, at most the request's `max_leases` (possibly none).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+     */
+    public Builder clearLeases() {
+      if (leasesBuilder_ == null) {
+        leases_ = java.util.Collections.emptyList();
+        bitField0_ = (bitField0_ & ~0x00000002);
+        onChanged();
+      } else {
+        leasesBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The new leases, at most the request's `max_leases` (possibly none).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+     */
+    public Builder removeLeases(int index) {
+      if (leasesBuilder_ == null) {
+        ensureLeasesIsMutable();
+        leases_.remove(index);
+        onChanged();
+      } else {
+        leasesBuilder_.remove(index);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The new leases, at most the request's `max_leases` (possibly none).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+     */
+    public io.latchwork.v1.Lease.Builder getLeasesBuilder(
+        int index) {
+      return internalGetLeasesFieldBuilder().getBuilder(index);
+    }
+    /**
+     * <pre>
+     * The new leases, at most the request's `max_leases` (possibly none).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+     */
+    public io.latchwork.v1.LeaseOrBuilder getLeasesOrBuilder(
+        int index) {
+      if (leasesBuilder_ == null) {
+        return leases_.get(index);  } else {
+        return leasesBuilder_.getMessageOrBuilder(index);
+      }
+    }
+    /**
+     * <pre>
+     * The new leases, at most the request's `max_leases` (possibly none).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+     */
+    public java.util.List<? extends io.latchwork.v1.LeaseOrBuilder> 
+         getLeasesOrBuilderList() {
+      if (leasesBuilder_ != null) {
+        return leasesBuilder_.getMessageOrBuilderList();
+      } else {
+        return java.util.Collections.unmodifiableList(leases_);
+      }
+    }
+    /**
+     * <pre>
+     * The new leases, at most the request's `max_leases` (possibly none).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+     */
+    public io.latchwork.v1.Lease.Builder addLeasesBuilder() {
+      return internalGetLeasesFieldBuilder().addBuilder(
+          io.latchwork.v1.Lease.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * The new leases, at most the request's `max_leases` (possibly none).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+     */
+    public io.latchwork.v1.Lease.Builder addLeasesBuilder(
+        int index) {
+      return internalGetLeasesFieldBuilder().addBuilder(
+          index, io.latchwork.v1.Lease.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * The new leases, at most the request's `max_leases` (possibly none).
+     * </pre>
+     *
+     * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+     */
+    public java.util.List<io.latchwork.v1.Lease.Builder> 
+         getLeasesBuilderList() {
+      return internalGetLeasesFieldBuilder().getBuilderList();
+    }
+    private com.google.protobuf.RepeatedFieldBuilder<
+        io.latchwork.v1.Lease, io.latchwork.v1.Lease.Builder, io.latchwork.v1.LeaseOrBuilder> 
+        internalGetLeasesFieldBuilder() {
+      if (leasesBuilder_ == null) {
+        leasesBuilder_ = new com.google.protobuf.RepeatedFieldBuilder<
+            io.latchwork.v1.Lease, io.latchwork.v1.Lease.Builder, io.latchwork.v1.LeaseOrBuilder>(
+                leases_,
+                ((bitField0_ & 0x00000002) != 0),
+                getParentForChildren(),
+                isClean());
+        leases_ = null;
+      }
+      return leasesBuilder_;
+    }
+
+    private com.google.protobuf.Internal.BooleanList reportsAccepted_ = emptyBooleanList();
+    private void ensureReportsAcceptedIsMutable() {
+      if (!reportsAccepted_.isModifiable()) {
+        reportsAccepted_ = makeMutableCopy(reportsAccepted_);
+      }
+      bitField0_ |= 0x00000004;
+    }
+    private void ensureReportsAcceptedIsMutable(int capacity) {
+      if (!reportsAccepted_.isModifiable()) {
+        reportsAccepted_ = makeMutableCopy(reportsAccepted_, capacity);
+      }
+      bitField0_ |= 0x00000004;
+    }
+    /**
+     * <pre>
+     * For each of the request's `reports`, in order: false when that lease is no longer
+     * valid (the work was taken back).
+     * </pre>
+     *
+     * <code>repeated bool reports_accepted = 3 [json_name = "reportsAccepted"];</code>
+     * @return A list containing the reportsAccepted.
+     */
+    public java.util.List<java.lang.Boolean>
+        getReportsAcceptedList() {
+      reportsAccepted_.makeImmutable();
+      return reportsAccepted_;
+    }
+    /**
+     * <pre>
+     * For each of the request's `reports`, in order: false when that lease is no longer
+     * valid (the work was taken back).
+     * </pre>
+     *
+     * <code>repeated bool reports_accepted = 3 [json_name = "reportsAccepted"];</code>
+     * @return The count of reportsAccepted.
+     */
+    public int getReportsAcceptedCount() {
+      return reportsAccepted_.size();
+    }
+    /**
+     * <pre>
+     * For each of the request's `reports`, in order: false when that lease is no longer
+     * valid (the work was taken back).
+     * </pre>
+     *
+     * <code>repeated bool reports_accepted = 3 [json_name = "reportsAccepted"];</code>
+     * @param index The index of the element to return.
+     * @return The reportsAccepted at the given index.
+     */
+    public boolean getReportsAccepted(int index) {
+      return reportsAccepted_.getBoolean(index);
+    }
+    /**
+     * <pre>
+     * For each of the request's `reports`, in order: false when that lease is no longer
+     * valid (the work was taken back).
+     * </pre>
+     *
+     * <code>repeated bool reports_accepted = 3 [json_name = "reportsAccepted"];</code>
+     * @param index The index to set the value at.
+     * @param value The reportsAccepted to set.
+     * @return This builder for chaining.
+     */
+    public Builder setReportsAccepted(
+        int index, boolean value) {
+
+      ensureReportsAcceptedIsMutable();
+      reportsAccepted_.setBoolean(index, value);
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * For each of the request's `reports`, in order: false when that lease is no longer
+     * valid (the work was taken back).
+     * </pre>
+     *
+     * <code>repeated bool reports_accepted = 3 [json_name = "reportsAccepted"];</code>
+     * @param value The reportsAccepted to add.
+     * @return This builder for chaining.
+     */
+    public Builder addReportsAccepted(boolean value) {
+
+      ensureReportsAcceptedIsMutable();
+      reportsAccepted_.addBoolean(value);
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * For each of the request's `reports`, in order: false when that lease is no longer
+     * valid (the work was taken back).
+     * </pre>
+     *
+     * <code>repeated bool reports_accepted = 3 [json_name = "reportsAccepted"];</code>
+     * @param values The reportsAccepted to add.
+     * @return This builder for chaining.
+     */
+    public Builder addAllReportsAccepted(
+        java.lang.Iterable<? extends java.lang.Boolean> values) {
+      ensureReportsAcceptedIsMutable();
+      com.google.protobuf.AbstractMessageLite.Builder.addAll(
+          values, reportsAccepted_);
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * For each of the request's `reports`, in order: false when that lease is no longer
+     * valid (the work was taken back).
+     * </pre>
+     *
+     * <code>repeated bool reports_accepted = 3 [json_name = "reportsAccepted"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearReportsAccepted() {
+      reportsAccepted_ = emptyBooleanList();
+      bitField0_ = (bitField0_ & ~0x00000004);
       onChanged();
       return this;
     }

@@ -12,11 +12,88 @@ public interface ReportWorkResponseOrBuilder extends
 
   /**
    * <pre>
-   * False when the lease is no longer valid (the work was taken back).
+   * For the report in `lease_id`: false when the lease is no longer valid (the work
+   * was taken back). False when the request has no `lease_id`.
    * </pre>
    *
    * <code>bool accepted = 1 [json_name = "accepted"];</code>
    * @return The accepted.
    */
   boolean getAccepted();
+
+  /**
+   * <pre>
+   * The new leases, at most the request's `max_leases` (possibly none).
+   * </pre>
+   *
+   * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+   */
+  java.util.List<io.latchwork.v1.Lease> 
+      getLeasesList();
+  /**
+   * <pre>
+   * The new leases, at most the request's `max_leases` (possibly none).
+   * </pre>
+   *
+   * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+   */
+  io.latchwork.v1.Lease getLeases(int index);
+  /**
+   * <pre>
+   * The new leases, at most the request's `max_leases` (possibly none).
+   * </pre>
+   *
+   * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+   */
+  int getLeasesCount();
+  /**
+   * <pre>
+   * The new leases, at most the request's `max_leases` (possibly none).
+   * </pre>
+   *
+   * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+   */
+  java.util.List<? extends io.latchwork.v1.LeaseOrBuilder> 
+      getLeasesOrBuilderList();
+  /**
+   * <pre>
+   * The new leases, at most the request's `max_leases` (possibly none).
+   * </pre>
+   *
+   * <code>repeated .latchwork.v1.Lease leases = 2 [json_name = "leases"];</code>
+   */
+  io.latchwork.v1.LeaseOrBuilder getLeasesOrBuilder(
+      int index);
+
+  /**
+   * <pre>
+   * For each of the request's `reports`, in order: false when that lease is no longer
+   * valid (the work was taken back).
+   * </pre>
+   *
+   * <code>repeated bool reports_accepted = 3 [json_name = "reportsAccepted"];</code>
+   * @return A list containing the reportsAccepted.
+   */
+  java.util.List<java.lang.Boolean> getReportsAcceptedList();
+  /**
+   * <pre>
+   * For each of the request's `reports`, in order: false when that lease is no longer
+   * valid (the work was taken back).
+   * </pre>
+   *
+   * <code>repeated bool reports_accepted = 3 [json_name = "reportsAccepted"];</code>
+   * @return The count of reportsAccepted.
+   */
+  int getReportsAcceptedCount();
+  /**
+   * <pre>
+   * For each of the request's `reports`, in order: false when that lease is no longer
+   * valid (the work was taken back).
+   * </pre>
+   *
+   * <code>repeated bool reports_accepted = 3 [json_name = "reportsAccepted"];</code>
+   * @param index The index of the element to return.
+   * @return The reportsAccepted at the given index.
+   */
+  boolean getReportsAccepted(int index);
 }

@@ -77,6 +77,11 @@ public final class WorkerProto extends com.google.protobuf.GeneratedFile {
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_latchwork_v1_ReportWorkRequest_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_WorkReport_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_WorkReport_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_latchwork_v1_ReportWorkResponse_descriptor;
   static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
@@ -135,37 +140,45 @@ public final class WorkerProto extends com.google.protobuf.GeneratedFile {
       "\010EnvEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001" +
       "(\tR\005value:\0028\001\"@\n\021LeaseWorkResponse\022+\n\006le" +
       "ases\030\001 \003(\0132\023.latchwork.v1.LeaseR\006leases\"" +
-      "\267\001\n\021ReportWorkRequest\022\033\n\tworker_id\030\001 \001(\t" +
+      "\212\002\n\021ReportWorkRequest\022\033\n\tworker_id\030\001 \001(\t" +
       "R\010workerId\022\031\n\010lease_id\030\002 \001(\tR\007leaseId\0223\n" +
       "\007outcome\030\003 \001(\0162\031.latchwork.v1.WorkOutcom" +
       "eR\007outcome\022\033\n\texit_code\030\004 \001(\005R\010exitCode\022" +
-      "\030\n\007message\030\005 \001(\tR\007message\"0\n\022ReportWorkR" +
-      "esponse\022\032\n\010accepted\030\001 \001(\010R\010accepted\"\225\001\n\023" +
-      "AppendOutputRequest\022\033\n\tworker_id\030\001 \001(\tR\010" +
-      "workerId\022\031\n\010lease_id\030\002 \001(\tR\007leaseId\0222\n\006s" +
-      "tream\030\003 \001(\0162\032.latchwork.v1.OutputStreamR" +
-      "\006stream\022\022\n\004data\030\004 \001(\014R\004data\"2\n\024AppendOut" +
-      "putResponse\022\032\n\010accepted\030\001 \001(\010R\010accepted*" +
-      "\262\001\n\013WorkOutcome\022\034\n\030WORK_OUTCOME_UNSPECIF" +
-      "IED\020\000\022\030\n\024WORK_OUTCOME_STARTED\020\001\022\027\n\023WORK_" +
-      "OUTCOME_EXITED\020\002\022\032\n\026WORK_OUTCOME_TIMED_O" +
-      "UT\020\003\022\027\n\023WORK_OUTCOME_KILLED\020\004\022\035\n\031WORK_OU" +
-      "TCOME_START_FAILED\020\0052\260\003\n\rWorkerService\022[" +
-      "\n\016RegisterWorker\022#.latchwork.v1.Register" +
-      "WorkerRequest\032$.latchwork.v1.RegisterWor" +
-      "kerResponse\022L\n\tHeartbeat\022\036.latchwork.v1." +
-      "HeartbeatRequest\032\037.latchwork.v1.Heartbea" +
-      "tResponse\022L\n\tLeaseWork\022\036.latchwork.v1.Le" +
-      "aseWorkRequest\032\037.latchwork.v1.LeaseWorkR" +
-      "esponse\022O\n\nReportWork\022\037.latchwork.v1.Rep" +
-      "ortWorkRequest\032 .latchwork.v1.ReportWork" +
-      "Response\022U\n\014AppendOutput\022!.latchwork.v1." +
-      "AppendOutputRequest\032\".latchwork.v1.Appen" +
-      "dOutputResponseB\227\001\n\017io.latchwork.v1B\013Wor" +
-      "kerProtoP\001ZAgithub.com/latchwork/latchwo" +
-      "rk/clients/go/latchworkv1;latchworkv1\242\002\003" +
-      "LWX\252\002\014Latchwork.V1\312\002\014Latchwork\\V1\352\002\rLatc" +
-      "hwork::V1b\006proto3"
+      "\030\n\007message\030\005 \001(\tR\007message\0222\n\007reports\030\006 \003" +
+      "(\0132\030.latchwork.v1.WorkReportR\007reports\022\035\n" +
+      "\nmax_leases\030\007 \001(\005R\tmaxLeases\"\223\001\n\nWorkRep" +
+      "ort\022\031\n\010lease_id\030\001 \001(\tR\007leaseId\0223\n\007outcom" +
+      "e\030\002 \001(\0162\031.latchwork.v1.WorkOutcomeR\007outc" +
+      "ome\022\033\n\texit_code\030\003 \001(\005R\010exitCode\022\030\n\007mess" +
+      "age\030\004 \001(\tR\007message\"\210\001\n\022ReportWorkRespons" +
+      "e\022\032\n\010accepted\030\001 \001(\010R\010accepted\022+\n\006leases\030" +
+      "\002 \003(\0132\023.latchwork.v1.LeaseR\006leases\022)\n\020re" +
+      "ports_accepted\030\003 \003(\010R\017reportsAccepted\"\225\001" +
+      "\n\023AppendOutputRequest\022\033\n\tworker_id\030\001 \001(\t" +
+      "R\010workerId\022\031\n\010lease_id\030\002 \001(\tR\007leaseId\0222\n" +
+      "\006stream\030\003 \001(\0162\032.latchwork.v1.OutputStrea" +
+      "mR\006stream\022\022\n\004data\030\004 \001(\014R\004data\"2\n\024AppendO" +
+      "utputResponse\022\032\n\010accepted\030\001 \001(\010R\010accepte" +
+      "d*\262\001\n\013WorkOutcome\022\034\n\030WORK_OUTCOME_UNSPEC" +
+      "IFIED\020\000\022\030\n\024WORK_OUTCOME_STARTED\020\001\022\027\n\023WOR" +
+      "K_OUTCOME_EXITED\020\002\022\032\n\026WORK_OUTCOME_TIMED" +
+      "_OUT\020\003\022\027\n\023WORK_OUTCOME_KILLED\020\004\022\035\n\031WORK_" +
+      "OUTCOME_START_FAILED\020\0052\260\003\n\rWorkerService" +
+      "\022[\n\016RegisterWorker\022#.latchwork.v1.Regist" +
+      "erWorkerRequest\032$.latchwork.v1.RegisterW" +
+      "orkerResponse\022L\n\tHeartbeat\022\036.latchwork.v" +
+      "1.HeartbeatRequest\032\037.latchwork.v1.Heartb" +
+      "eatResponse\022L\n\tLeaseWork\022\036.latchwork.v1." +
+      "LeaseWorkRequest\032\037.latchwork.v1.LeaseWor" +
+      "kResponse\022O\n\nReportWork\022\037.latchwork.v1.R" +
+      "eportWorkRequest\032 .latchwork.v1.ReportWo" +
+      "rkResponse\022U\n\014AppendOutput\022!.latchwork.v" +
+      "1.AppendOutputRequest\032\".latchwork.v1.App" +
+      "endOutputResponseB\227\001\n\017io.latchwork.v1B\013W" +
+      "orkerProtoP\001ZAgithub.com/latchwork/latch" +
+      "work/clients/go/latchworkv1;latchworkv1\242" +
+      "\002\003LWX\252\002\014Latchwork.V1\312\002\014Latchwork\\V1\352\002\rLa" +
+      "tchwork::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -232,21 +245,27 @@ public final class WorkerProto extends com.google.protobuf.GeneratedFile {
     internal_static_latchwork_v1_ReportWorkRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_latchwork_v1_ReportWorkRequest_descriptor,
-        new java.lang.String[] { "WorkerId", "LeaseId", "Outcome", "ExitCode", "Message", });
-    internal_static_latchwork_v1_ReportWorkResponse_descriptor =
+        new java.lang.String[] { "WorkerId", "LeaseId", "Outcome", "ExitCode", "Message", "Reports", "MaxLeases", });
+    internal_static_latchwork_v1_WorkReport_descriptor =
       getDescriptor().getMessageType(8);
+    internal_static_latchwork_v1_WorkReport_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_WorkReport_descriptor,
+        new java.lang.String[] { "LeaseId", "Outcome", "ExitCode", "Message", });
+    internal_static_latchwork_v1_ReportWorkResponse_descriptor =
+      getDescriptor().getMessageType(9);
     internal_static_latchwork_v1_ReportWorkResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_latchwork_v1_ReportWorkResponse_descriptor,
-        new java.lang.String[] { "Accepted", });
+        new java.lang.String[] { "Accepted", "Leases", "ReportsAccepted", });
     internal_static_latchwork_v1_AppendOutputRequest_descriptor =
-      getDescriptor().getMessageType(9);
+      getDescriptor().getMessageType(10);
     internal_static_latchwork_v1_AppendOutputRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_latchwork_v1_AppendOutputRequest_descriptor,
         new java.lang.String[] { "WorkerId", "LeaseId", "Stream", "Data", });
     internal_static_latchwork_v1_AppendOutputResponse_descriptor =
-      getDescriptor().getMessageType(10);
+      getDescriptor().getMessageType(11);
     internal_static_latchwork_v1_AppendOutputResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_latchwork_v1_AppendOutputResponse_descriptor,
