@@ -40,9 +40,10 @@ def test_two_supervisors_on_one_database_one_leads_one_stands_by(
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONUNBUFFERED": "1"}
     leader = Serve.from_command(first, tmp_path / "a.log", env)
-    standby = Serve.from_command(second, tmp_path / "b.log", env)
+    standby: Serve | None = None
     try:
-        leader.wait_for("serving on")
+        leader.wait_for("serving on")  # "the first to start leads": started after it
+        standby = Serve.from_command(second, tmp_path / "b.log", env)
         said = standby.wait_for("standby;").strip()
         documented = re.search(r"`(latchwork serve: standby;[^`]*)`", SECTION)
         assert documented is not None
@@ -54,4 +55,5 @@ def test_two_supervisors_on_one_database_one_leads_one_stands_by(
         assert json.loads(health.stdout) == json.loads(answer)
     finally:
         leader.stop()
-        standby.stop()
+        if standby is not None:
+            standby.stop()
