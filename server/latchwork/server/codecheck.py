@@ -34,6 +34,11 @@ log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
 
 
+CHECK_SECONDS = 10.0
+"""How long a check may take (a compile takes milliseconds, starting a checker process under
+load a second or two): a checker that does not answer in time is killed and replaced once, so
+a Submit never hangs on it."""
+
 CHECKER_MEMORY_BYTES = 1 << 30
 """Address space of a checker process: compiling hostile source must not take the machine's
 memory (a 64 KiB source needs a few MiB; the interpreter itself about 30)."""
@@ -71,9 +76,15 @@ class CodeChecker:
             )
         return self._executor
 
-    def close(self) -> None:
+    def close(self, *, kill: bool = False) -> None:
+        """Stop the pool; ``kill``: its processes too, at once (one that hangs never ends)."""
         if self._executor is not None:
+            # ProcessPoolExecutor has no public way to kill its workers before Python 3.14.
+            processes = list(getattr(self._executor, "_processes", {}).values()) if kill else []
             self._executor.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                with contextlib.suppress(OSError, ValueError):
+                    process.kill()
             self._executor = None
 
     async def check(self, sources: Iterable[str]) -> list[str]:
@@ -96,9 +107,19 @@ class CodeChecker:
         for _attempt in range(2):
             try:
                 pool = self._pool()
-                verdicts = await asyncio.gather(
-                    *(loop.run_in_executor(pool, compile_problem, source) for source in todo)
+                verdicts = await asyncio.wait_for(
+                    asyncio.gather(
+                        *(loop.run_in_executor(pool, compile_problem, source) for source in todo)
+                    ),
+                    CHECK_SECONDS,
                 )
+            except TimeoutError:  # (before OSError, of which it is a subclass)
+                log.warning(
+                    "the code checker process did not answer in %g s; starting a new one",
+                    CHECK_SECONDS,
+                )
+                self.close(kill=True)
+                continue
             except (BrokenProcessPool, OSError) as error:
                 log.warning("the code checker process failed (%s); starting a new one", error)
                 self.close()
