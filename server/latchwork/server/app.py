@@ -195,7 +195,11 @@ async def _serve_locked(settings: Settings, stop: asyncio.Event, lock: InstanceL
     if not is_postgres(settings.store_location):
         port = _listen(settings, server)
         http_socket = _bind_http(settings, tokens)
-        await _serve_bound(settings, stop, lock, server, tokens, port, http_socket)
+        try:
+            await _serve_bound(settings, stop, lock, server, tokens, port, http_socket)
+        finally:
+            if http_socket is not None:
+                http_socket.close()
         return
     # PostgreSQL: stand by until this supervisor leads (standby.py); only then bind gRPC.
     from .leadership import Leadership  # psycopg, for PostgreSQL only
@@ -285,8 +289,6 @@ async def _serve_bound(
         await _run(settings, stop, server, store, tokens, port, http_socket)
     finally:
         store.close()
-        if http_socket is not None and epoch is None:
-            http_socket.close()
 
 
 def _open_store(

@@ -121,7 +121,6 @@ class Feed:
         """The newest seq the feed knows of (events and heartbeats)."""
         self.ended = False
         self.clients = 0
-        self._advanced = asyncio.Event()
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._followers: list[Follower] = []
@@ -160,7 +159,6 @@ class Feed:
                             self._flush = asyncio.get_running_loop().call_later(
                                 self._flush_seconds, self._start_flush
                             )
-                self._wake()
         except grpc.aio.AioRpcError:
             pass
         finally:
@@ -174,7 +172,6 @@ class Feed:
             for follower in self._followers:
                 follower.release()
             self._followers = []
-            self._wake()
 
     def _start_flush(self) -> None:
         self._flush = None
@@ -191,10 +188,6 @@ class Feed:
             await follower.deliver(frames)
         if any(follower.released.done() for follower in self._followers):
             self._followers = [f for f in self._followers if not f.released.done()]
-
-    def _wake(self) -> None:
-        self._advanced.set()
-        self._advanced = asyncio.Event()
 
     def after(self, seq: int) -> list[tuple[int, bytes]]:
         """The frames after ``seq``; :class:`Behind` if some of them were dropped (or came
@@ -220,14 +213,6 @@ class Feed:
         follower.release()
         if follower in self._followers:
             self._followers.remove(follower)
-
-    async def wait(self, timeout: float) -> bool:
-        """Wait for something new; False on timeout."""
-        try:
-            await asyncio.wait_for(self._advanced.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
 
     def close(self) -> None:
         if self._task is not None:

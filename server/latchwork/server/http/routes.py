@@ -18,15 +18,11 @@ from .calls import metadata, stub
 from .errors import invalid
 from .json_bodies import flag_param, int_param, path_id, read_object, to_json
 
+# The proto's actions by their lower-case names ("block", "kill", ...): one list, the .proto's.
 ACTIONS = {
-    "block": supervisor_pb2.ACTION_BLOCK,
-    "unblock": supervisor_pb2.ACTION_UNBLOCK,
-    "kill": supervisor_pb2.ACTION_KILL,
-    "retry": supervisor_pb2.ACTION_RETRY,
-    "suspend": supervisor_pb2.ACTION_SUSPEND,
-    "resume": supervisor_pb2.ACTION_RESUME,
-    "remove": supervisor_pb2.ACTION_REMOVE,
-    "requeue": supervisor_pb2.ACTION_REQUEUE,
+    name.removeprefix("ACTION_").lower(): value
+    for name, value in supervisor_pb2.Action.items()
+    if value != supervisor_pb2.ACTION_UNSPECIFIED
 }
 MODIFIABLE_INTS = ("priority", "cpus", "retry")
 MAX_PAGE_SIZE = 1000
