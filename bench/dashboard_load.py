@@ -3,15 +3,20 @@
 Issue 15's acceptance: with 10 dashboard clients following the stream and 100,000 jobs held,
 Subscribe and dependency latency p99 move by no more than 20 %. One ``latchwork serve --slots
 2 --http-listen 127.0.0.1:0`` first holds ``--jobs`` blocked cmdrange jobs of ``--frames``
-frames (Submits of ``--batch`` jobs). Then, ``--rounds`` times, two phases in turn (the order
-alternating from one round to the next, so drift and other load fall on both):
+frames (Submits of ``--batch`` jobs). Then, ``--rounds`` times, three phases (the alone phase
+first and last in turn, so drift and other load fall on all):
 
 * ``alone``: no HTTP client at all;
 * ``dashboards``: ``--dashboards`` clients in a process of their own
   (``bench/dashboard_clients.py``), each logged in as a wrangler of its own (``wrangler1``,
   ``wrangler2``, ...; ``--same-user``: all as one), following ``GET /api/events`` (SSE, every
   event parsed) and reading ``GET /api/overview`` every ``--poll`` seconds, as the overview
-  page does; the phase is measured once every stream is open.
+  page does; the phase is measured once every stream is open;
+* ``control``, right after it: no HTTP client, but a process of the clients' priority that
+  burns as much CPU as they used in the phase before. Browsers run on other machines; here
+  the clients share the supervisor's two cores, and what their CPU alone does to the
+  latencies (the ratio control / alone) is the machine's, not the supervisor's. The ratio
+  dashboards / control is the supervisor's own share of the dashboards' cost.
 
 Each phase measures, in this order:
 
@@ -26,9 +31,9 @@ Each phase measures, in this order:
   event log).
 
 Printed: p50 / p99 / max of both latencies per phase (every round's samples pooled), the
-ratios dashboards / alone, every round's p99 (the spread), the supervisor's CPU and the other
-processes' CPU per phase, and what the dashboard clients saw (events, their latency, the time
-an overview took).
+ratios dashboards / alone and dashboards / control, every round's p99 (the spread), the
+supervisor's CPU and the other processes' CPU per phase, and what the dashboard clients saw
+(events, their latency, the time an overview took).
 
 Run: ``.venv/bin/python bench/dashboard_load.py [--jobs 100000 --rounds 4 --dashboards 10]``.
 """
@@ -68,7 +73,12 @@ from bench.subscribe_throughput import measure_latency
 from latchwork.client.jobspec import job_spec_from_dict
 from latchwork.v1 import supervisor_pb2, supervisor_pb2_grpc
 
-PHASES = ("alone", "dashboards")
+PHASES = ("alone", "dashboards", "control")
+LABELS = {
+    "alone": "alone",
+    "dashboards": "with the dashboard clients",
+    "control": "control: alone + a CPU burner as busy as the clients",
+}
 _DASHBOARD = re.compile(r"latchwork serve: dashboard on (http://\S+?)/?\s*$")
 
 
@@ -178,6 +188,46 @@ class Dashboards:
         return int(self.process.pid or 0)
 
 
+def burn(cores: float, priority: str, stop: Any) -> None:
+    """The control's body: busy for ``cores`` of every 10 ms at ``priority``, until ``stop``."""
+    if priority == "nice":
+        os.nice(19)
+    elif priority == "idle":
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    period = 0.010
+    busy = min(cores, 1.0) * period
+    while not stop.is_set():
+        started = time.process_time()
+        while time.process_time() - started < busy:
+            pass
+        time.sleep(period - busy)
+
+
+class Burner:
+    """The control phase's stand-in for the dashboard clients: a process of the same priority
+    using as much CPU as they did in the phase before, and asking the supervisor nothing. The
+    clients run on the supervisor's own two cores, where browsers would not: what their CPU
+    alone does to the latencies is measured by this, and is not the supervisor's doing."""
+
+    def __init__(self, cores: float, priority: str) -> None:
+        self.ctx = multiprocessing.get_context("spawn")
+        self.stop = self.ctx.Event()
+        self.process = self.ctx.Process(target=burn, args=(cores, priority, self.stop), daemon=True)
+
+    def __enter__(self) -> Burner:
+        self.process.start()
+        time.sleep(1.0)  # as long as the clients are given to settle
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.process.join(10)
+
+    @property
+    def pid(self) -> int:
+        return int(self.process.pid or 0)
+
+
 # --- CPU per phase --------------------------------------------------------------------------
 
 
@@ -252,10 +302,16 @@ def _row(label: str, values: list[float]) -> str:
     )
 
 
-def _ratio(label: str, samples: dict[str, list[float]]) -> str:
-    p50 = nearest_rank(samples["dashboards"], 0.5) / nearest_rank(samples["alone"], 0.5)
-    p99 = nearest_rank(samples["dashboards"], 0.99) / nearest_rank(samples["alone"], 0.99)
+def _ratio(label: str, samples: dict[str, list[float]], base: str) -> str:
+    p50 = nearest_rank(samples["dashboards"], 0.5) / nearest_rank(samples[base], 0.5)
+    p99 = nearest_rank(samples["dashboards"], 0.99) / nearest_rank(samples[base], 0.99)
     return f"   {label:<36} p50 {p50:5.2f}   p99 {p99:5.2f}"
+
+
+def round_order(round_: int) -> tuple[str, ...]:
+    """The phases of round ``round_``: the control always right after the dashboards (it
+    burns what they used), the alone phase first and last in turn."""
+    return PHASES if round_ % 2 == 0 else ("dashboards", "control", "alone")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -325,13 +381,20 @@ def main(argv: list[str] | None = None) -> int:
             follower = Follower(stub, warm.seq - 1)
             follower.wait_ended([j.id for j in warm.jobs], args.timeout)
             for round_ in range(args.rounds):
-                for phase in PHASES if round_ % 2 == 0 else PHASES[::-1]:
+                for phase in round_order(round_):
                     if phase == "alone":
                         phase_cpu = PhaseCpu(served.pid)
                         sub, dep = measure_phase(
                             stub, follower, toggled, args.changes, args.pairs, args.timeout
                         )
                         cpu[phase].append(phase_cpu.end())
+                    elif phase == "control":
+                        with Burner(cpu["dashboards"][-1]["clients"], args.clients_priority) as b:
+                            phase_cpu = PhaseCpu(served.pid, b.pid)
+                            sub, dep = measure_phase(
+                                stub, follower, toggled, args.changes, args.pairs, args.timeout
+                            )
+                            cpu[phase].append(phase_cpu.end())
                     else:
                         with Dashboards(
                             base_url, users, args.poll, args.stream, args.clients_priority
@@ -353,15 +416,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"   {load_note}")
     print(
-        f"   {args.rounds} round(s) of both phases, order alternating; per phase {args.changes} "
-        f"changes and {args.pairs} dependency pairs; the rounds' samples pooled"
+        f"   {args.rounds} round(s) of the three phases (alone first and last in turn); per "
+        f"phase {args.changes} changes and {args.pairs} dependency pairs; samples pooled"
     )
     print()
     pooled_sub = {phase: [x for r in subscribe[phase] for x in r] for phase in PHASES}
     pooled_dep = {phase: [x for r in dependency[phase] for x in r] for phase in PHASES}
     for phase in PHASES:
-        label = "alone" if phase == "alone" else f"with {args.dashboards} dashboard client(s)"
-        print(f"   {label}:")
+        print(f"   {LABELS[phase]}:")
         print(_row("Subscribe, change -> subscriber", pooled_sub[phase]))
         print(_row("dependency, A complete -> B running", pooled_dep[phase]))
         server = [c["server"] for c in cpu[phase]]
@@ -370,19 +432,22 @@ def main(argv: list[str] | None = None) -> int:
         seconds = [c["seconds"] for c in cpu[phase]]
         print(
             f"   per round: phase {listing(seconds, 1, 1)} s; supervisor {listing(server, 1, 2)} "
-            f"cores, dashboard clients {listing(client_cores, 1, 2)} cores; other processes "
+            f"cores, clients or burner {listing(client_cores, 1, 2)} cores; other processes "
             f"{listing(other, 100, 0)} % of the machine"
         )
     print()
-    print("   ratios, with dashboard clients / alone:")
-    print(_ratio("Subscribe", pooled_sub))
-    print(_ratio("dependency", pooled_dep))
+    print("   ratios, with dashboard clients / alone (what a user of this box sees):")
+    print(_ratio("Subscribe", pooled_sub, "alone"))
+    print(_ratio("dependency", pooled_dep, "alone"))
+    print("   ratios, with dashboard clients / control (the supervisor's own share):")
+    print(_ratio("Subscribe", pooled_sub, "control"))
+    print(_ratio("dependency", pooled_dep, "control"))
     print()
-    print("   p99 per round (ms), in the order run; alone / with dashboard clients:")
+    print("   p99 per round (ms), in the order run:")
     for what, data in (("Subscribe", subscribe), ("dependency", dependency)):
         for phase in PHASES:
             p99s = [nearest_rank(r, 0.99) for r in data[phase]]
-            print(f"   {what:<11} {phase:<10} {listing(p99s, 1e3, 2)}")
+            print(f"   {what:<11} {phase:<11} {listing(p99s, 1e3, 2)}")
     print()
     who = "all as one user" if args.same_user else "one user each"
     does = [

@@ -9,7 +9,7 @@ import pytest
 
 from latchwork.client import Client
 
-from .http_client import Http
+from .http_client import EventStream, Http
 from .serverproc import ServerProcess
 
 ALICE, BOB, ADMIN = "alice-token-0123456789", "bob-token-0123456789ab", "admin-token-0123456789"
@@ -77,3 +77,46 @@ def test_everything_needs_a_login_and_refusals_are_the_grpc_ones(secured: Server
     assert admin.get("/api/whoami").body["admin"] is True
     killed = admin.post(f"/api/jobs/{job.id}/control", {"action": "kill"})
     assert killed.status == 200 and killed.body["results"][0]["changed"] is True
+
+
+def test_the_event_stream_shows_each_user_what_grpc_would(tmp_path: Path) -> None:
+    """Under ``visibility = "own"`` the dashboard's event stream (read in process, not over the
+    bridge) scopes each caller as Subscribe does: bob's stream holds bob's events only, the
+    admin's everyone's, and the two do not share a feed."""
+    tokens = tmp_path / "tokens.toml"
+    tokens.write_text(
+        f'[[token]]\ntoken = "{ALICE}"\nuser = "alice"\n\n'
+        f'[[token]]\ntoken = "{BOB}"\nuser = "bob"\n\n'
+        f'[[token]]\ntoken = "{ADMIN}"\nuser = "wrangler"\nadmin = true\n'
+    )
+    tokens.chmod(0o600)
+    server = ServerProcess(
+        tmp_path / "data",
+        slots=0,
+        env={"LATCHWORK_TOKENS_FILE": str(tokens), "LATCHWORK_VISIBILITY": "own"},
+    ).start()
+    try:
+        owners: dict[int, str] = {}
+        for token, user in ((ALICE, "alice"), (BOB, "bob"), (ALICE, "alice")):
+            with Client(server.address, token=token) as client:
+                job = client.submit([{"name": user, "package": {"cmdline": "true"}}]).jobs[0]
+                owners[job.id] = user
+        last = max(owners)
+        seen: dict[str, set[str]] = {}
+        for token, who in ((BOB, "bob"), (ADMIN, "wrangler")):
+            stream = EventStream(
+                server.http_url, "/api/events?after_seq=0", {"Authorization": f"Bearer {token}"}
+            )
+            users: set[str] = set()
+            for event in stream:
+                if event.event != "lw":
+                    continue
+                body = event.json()
+                users.add(owners[int(body["job_id"])])
+                if who == "bob" or int(body["job_id"]) == last:
+                    break  # bob's one job's submission; the admin: up to the last job
+            stream.close()
+            seen[who] = users
+        assert seen == {"bob": {"bob"}, "wrangler": {"alice", "bob"}}
+    finally:
+        server.stop()

@@ -121,3 +121,14 @@ def test_an_open_stream_does_not_hold_the_stop(tmp_path: Path) -> None:
         assert {event.event for event in stream} <= {"lw", "comment"}
     finally:
         stream.close()
+
+
+def test_a_resume_point_beyond_the_head_is_a_gap_event(server: ServerProcess) -> None:
+    """A ``Last-Event-ID`` past the head (a supervisor whose store was replaced) is Subscribe's
+    OUT_OF_RANGE: one ``gap`` event with its message, and the stream ends (the page reloads),
+    instead of a stream that silently waits for seqs that may never come."""
+    stream = EventStream(server.http_url, "/api/events", {"Last-Event-ID": "999999"})
+    got = list(stream)
+    stream.close()
+    assert [event.event for event in got] == ["gap"]
+    assert "after_seq 999999 is beyond the log's head" in got[0].json()["message"]

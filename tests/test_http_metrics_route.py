@@ -6,24 +6,36 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
+from latchwork.server.core.visibility import ReadPolicy, Visibility
 from latchwork.server.http.app import build_app
 from latchwork.server.http.bridge import Bridge
+from latchwork.server.http.local_events import LocalEvents
 from latchwork.server.http.sessions import AccessPolicy
+from latchwork.server.output import OutputStore
+from latchwork.server.store import SqliteStore
+from latchwork.server.supervisor import Supervisor
 
 from .http_client import Http
 from .serverproc import ServerProcess
 from .waiting import wait_job
 
 
-async def _serve(metrics_text: Callable[[], bytes] | None) -> tuple[web.AppRunner, str]:
+async def _serve(
+    metrics_text: Callable[[], bytes] | None, data_dir: Path
+) -> tuple[web.AppRunner, str]:
+    supervisor = Supervisor(SqliteStore(data_dir / "latchwork.db"), OutputStore(data_dir / "out"))
     app = build_app(
-        Bridge("unix:/nonexistent/socket"), AccessPolicy({}, frozenset(), "all"), metrics_text
+        Bridge("unix:/nonexistent/socket"),
+        AccessPolicy({}, frozenset(), "all"),
+        metrics_text,
+        LocalEvents(supervisor, ReadPolicy(Visibility.ALL), heartbeat_seconds=15),
     )
     runner = web.AppRunner(app)
     await runner.setup()
@@ -40,7 +52,9 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield client
 
 
-async def test_metrics_text_is_served_fresh_on_every_scrape(session: aiohttp.ClientSession) -> None:
+async def test_metrics_text_is_served_fresh_on_every_scrape(
+    session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
     scrapes = []
 
     def exposition() -> bytes:
@@ -49,7 +63,7 @@ async def test_metrics_text_is_served_fresh_on_every_scrape(session: aiohttp.Cli
             f"# TYPE latchwork_scrapes counter\nlatchwork_scrapes_total {len(scrapes)}\n".encode()
         )
 
-    runner, base = await _serve(exposition)
+    runner, base = await _serve(exposition, tmp_path)
     try:
         for expected in (1, 2):
             async with session.get(f"{base}/metrics") as response:
@@ -64,8 +78,8 @@ async def test_metrics_text_is_served_fresh_on_every_scrape(session: aiohttp.Cli
         await runner.cleanup()
 
 
-async def test_no_metrics_callable_is_404(session: aiohttp.ClientSession) -> None:
-    runner, base = await _serve(None)
+async def test_no_metrics_callable_is_404(session: aiohttp.ClientSession, tmp_path: Path) -> None:
+    runner, base = await _serve(None, tmp_path)
     try:
         async with session.get(f"{base}/metrics") as response:
             assert response.status == 404

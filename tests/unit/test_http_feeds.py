@@ -1,6 +1,6 @@
 """Shared SSE feeds (latchwork.server.http.feeds): one upstream, each client gapless from its
-own position, with a fake upstream standing in for Subscribe (the real stream is exercised by
-tests/test_http_events.py)."""
+own position, with a fake upstream standing in for the in-process Subscribe (the real stream is
+exercised by tests/test_http_events.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from latchwork.server.http.feeds import Behind, Feed, Feeds
-from latchwork.v1 import event_pb2, supervisor_pb2
+from latchwork.server.http.feeds import Behind, Feed, Feeds, Head, StreamItem
+from latchwork.v1 import supervisor_pb2
 
 
 class Upstream:
@@ -26,26 +26,19 @@ class Upstream:
         self.moved.set()
         self.moved = asyncio.Event()
 
-    async def stream(
-        self, request: supervisor_pb2.SubscribeRequest
-    ) -> AsyncIterator[supervisor_pb2.SubscribeResponse]:
+    async def stream(self, request: supervisor_pb2.SubscribeRequest) -> AsyncIterator[StreamItem]:
         cursor = self.head if request.after_seq < 0 else request.after_seq
         self.opened.append(request.after_seq)
         announced = False
         while True:
             while cursor < self.head:
                 cursor += 1
-                yield supervisor_pb2.SubscribeResponse(event=event_pb2.Event(seq=cursor))
+                yield cursor, str(cursor).encode()
             if request.caught_up_heartbeat and not announced:
                 announced = True
-                heartbeat = supervisor_pb2.Heartbeat(head_seq=cursor)
-                yield supervisor_pb2.SubscribeResponse(heartbeat=heartbeat)
+                yield Head(cursor)
                 continue
             await self.moved.wait()
-
-
-def _encode(item: supervisor_pb2.SubscribeResponse) -> bytes:
-    return str(item.event.seq).encode()
 
 
 async def _settle() -> None:
@@ -57,11 +50,11 @@ async def test_clients_of_one_key_share_one_upstream_and_read_from_their_own_seq
     log = Upstream(head=100)
     feeds = Feeds()
     request = supervisor_pb2.SubscribeRequest()
-    async with feeds.join("k", request, log.stream, _encode) as first:
+    async with feeds.join("k", request, log.stream) as first:
         assert first.start_seq == 100
         log.append(5)
         await _settle()
-        async with feeds.join("k", request, log.stream, _encode) as second:
+        async with feeds.join("k", request, log.stream) as second:
             assert second is first and log.opened == [-1]
             assert [seq for seq, _ in first.after(100)] == [101, 102, 103, 104, 105]
             assert [seq for seq, _ in first.after(103)] == [104, 105]
@@ -73,7 +66,7 @@ async def test_clients_of_one_key_share_one_upstream_and_read_from_their_own_seq
 async def test_a_full_window_sends_laggards_back_to_their_own_stream() -> None:
     log = Upstream(head=0)
     feed = Feed(supervisor_pb2.SubscribeRequest(), window=3)
-    await feed.start(log.stream, _encode)
+    await feed.start(log.stream)
     log.append(5)
     await _settle()
     assert [seq for seq, _ in feed.after(2)] == [3, 4, 5]
@@ -99,7 +92,7 @@ class Socket:
 async def test_the_feed_writes_the_new_frames_to_its_followers_once() -> None:
     log = Upstream(head=10)
     feed = Feed(supervisor_pb2.SubscribeRequest(), flush_seconds=0)
-    await feed.start(log.stream, _encode)
+    await feed.start(log.stream)
     sockets = [Socket(), Socket()]
     followers = [feed.follow(10, s.send, s.backlog) for s in sockets]
     log.append(3)
@@ -115,7 +108,7 @@ async def test_the_feed_writes_the_new_frames_to_its_followers_once() -> None:
 async def test_a_follower_whose_socket_lags_is_let_go_at_its_last_frame() -> None:
     log = Upstream(head=0)
     feed = Feed(supervisor_pb2.SubscribeRequest(), flush_seconds=0)
-    await feed.start(log.stream, _encode)
+    await feed.start(log.stream)
     slow, quick = Socket(), Socket()
     slow_follower = feed.follow(0, slow.send, slow.backlog)
     feed.follow(0, quick.send, quick.backlog)
@@ -134,7 +127,7 @@ async def test_a_follower_whose_socket_lags_is_let_go_at_its_last_frame() -> Non
 async def test_a_follower_ahead_of_the_feed_gets_nothing_twice() -> None:
     log = Upstream(head=0)
     feed = Feed(supervisor_pb2.SubscribeRequest(), flush_seconds=0)
-    await feed.start(log.stream, _encode)
+    await feed.start(log.stream)
     socket = Socket()
     # caught up by a replay of its own at seq 2, before the feed has seen seqs 1 and 2
     follower = feed.follow(2, socket.send, socket.backlog)
@@ -147,7 +140,7 @@ async def test_a_follower_ahead_of_the_feed_gets_nothing_twice() -> None:
 async def test_a_client_behind_the_window_is_not_taken_as_a_follower() -> None:
     log = Upstream(head=0)
     feed = Feed(supervisor_pb2.SubscribeRequest(), flush_seconds=0)
-    await feed.start(log.stream, _encode)
+    await feed.start(log.stream)
     log.append(2)
     await _settle()
     socket = Socket()

@@ -47,6 +47,7 @@ from .core.model import CallbackLanguage
 from .core.visibility import ReadPolicy, Visibility
 from .file_modes import private_dir
 from .http.bridge import BridgeSocket
+from .http.local_events import LocalEvents
 from .http.sessions import AccessPolicy
 from .http.site import HttpSide, bind_http, start_http
 from .instance_lock import InstanceLock, InstanceLocked
@@ -408,7 +409,8 @@ async def _run(
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    # The HTTP side calls the gRPC API over a private Unix socket (server/latchwork/server/http).
+    # The HTTP side calls the gRPC API over a private Unix socket (server/latchwork/server/http),
+    # and reads the event stream in process (http/local_events.py).
     bridge_socket = BridgeSocket(settings.data_dir) if http_socket is not None else None
     if bridge_socket is not None:
         bridge_socket.add_to(server)
@@ -417,8 +419,9 @@ async def _run(
     if http_socket is not None and bridge_socket is not None:
         bridge_socket.restrict()
         access = AccessPolicy(tokens, frozenset(admins), settings.visibility)
+        events = LocalEvents(supervisor, read_policy, settings.heartbeat_seconds)
         http_side = await start_http(
-            http_socket, bridge_socket.address, access, metrics_text=metrics.exposition
+            http_socket, bridge_socket.address, access, events, metrics_text=metrics.exposition
         )
         print(f"latchwork serve: dashboard on {http_side.url}", flush=True)
     for name in ("", *SERVICE_NAMES):

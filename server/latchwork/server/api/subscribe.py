@@ -10,8 +10,10 @@ subscriber that receives it.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
+from typing import TypeVar
 
 from latchwork.v1 import supervisor_pb2
 
@@ -25,19 +27,25 @@ from . import convert
 
 STREAM_BATCH = 500
 
+Encoded = TypeVar("Encoded")
+"""What ``encode`` makes of an event: the gRPC stream's bytes, the HTTP side's SSE frame."""
+
 
 async def subscription(
     supervisor: Supervisor,
     request: supervisor_pb2.SubscribeRequest,
     *,
     heartbeat_seconds: int,
-    encode: Callable[[Event], bytes],
+    encode: Callable[[Event], Encoded],
     scope: ReadScope = EVERYTHING,
-) -> AsyncIterator[supervisor_pb2.SubscribeResponse | bytes]:
+    gather_seconds: float = 0.0,
+) -> AsyncGenerator[supervisor_pb2.SubscribeResponse | Encoded, None]:
     """The messages of one Subscribe call (the request already checked), until cancelled.
 
     ``heartbeat_seconds``: the default period of heartbeats while no event comes; ``scope``:
-    what the caller may see (``visibility``)."""
+    what the caller may see (``visibility``); ``gather_seconds``: once caught up, how long new
+    events gather before they are read, in one batch (0, gRPC's: each at once; the dashboard's
+    feed gathers, so it wakes once per batch and not in the middle of every chain of events)."""
     log = supervisor.event_log
     event_filter = EventFilter(
         job_ids=frozenset(request.job_ids),
@@ -96,7 +104,10 @@ async def subscription(
                         yield encode(event)
                 cursor = batch[-1].seq
                 continue
-            if announce or not await log.wait_beyond(cursor, heartbeat):
+            if not announce and await log.wait_beyond(cursor, heartbeat):
+                if gather_seconds:
+                    await asyncio.sleep(gather_seconds)
+            else:
                 announce = False
                 yield supervisor_pb2.SubscribeResponse(
                     heartbeat=supervisor_pb2.Heartbeat(

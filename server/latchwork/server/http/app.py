@@ -17,6 +17,7 @@ from . import graph, job_events, overview, routes, sse
 from .bridge import Bridge
 from .calls import BRIDGE_KEY
 from .errors import ApiError, from_grpc
+from .local_events import LocalEvents
 from .sessions import AccessPolicy, Sessions
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -60,7 +61,10 @@ def metrics_handler(metrics_text: Callable[[], bytes]) -> Handler:
 
 
 def build_app(
-    bridge: Bridge, policy: AccessPolicy, metrics_text: Callable[[], bytes] | None
+    bridge: Bridge,
+    policy: AccessPolicy,
+    metrics_text: Callable[[], bytes] | None,
+    events: LocalEvents,
 ) -> web.Application:
     sessions = Sessions(policy)
     app = web.Application(middlewares=[json_errors, sessions.middleware])
@@ -75,7 +79,7 @@ def build_app(
     app.router.add_post("/api/login", sessions.login)
     app.router.add_post("/api/logout", sessions.logout)
     app.router.add_get("/api/whoami", sessions.whoami)
-    app[sse.FRAMES] = sse.FrameCache()
+    app[sse.EVENTS] = events
     app[sse.FEEDS] = sse.Feeds()
     app[sse.SHARED_READS] = policy.open or policy.visibility == "all"
     app.router.add_get("/api/overview", overview.overview)

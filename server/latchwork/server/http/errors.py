@@ -16,6 +16,9 @@ import grpc
 from aiohttp import web
 from google.rpc import error_details_pb2, status_pb2
 
+from ..api.errors import STATUS_OF, bounded_message
+from ..core.errors import InvalidRequest, SupervisorError
+
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
 HTTP_STATUS: dict[grpc.StatusCode, int] = {
@@ -100,3 +103,18 @@ def _violations(trailers: Any) -> list[FieldViolation]:
             if detail.Unpack(bad):
                 found.extend(FieldViolation(v.field, v.description) for v in bad.field_violations)
     return found
+
+
+def from_supervisor(error: SupervisorError) -> ApiError:
+    """The ApiError for what the supervisor refused in process (the in-process event stream),
+    as its gRPC status would have read."""
+    code = next(
+        (status for kind, status in STATUS_OF.items() if isinstance(error, kind)),
+        grpc.StatusCode.INTERNAL,
+    )
+    violations = (
+        [FieldViolation(e.path, e.message) for e in error.errors]
+        if isinstance(error, InvalidRequest)
+        else []
+    )
+    return ApiError(HTTP_STATUS.get(code, 500), code.name, bounded_message(str(error)), violations)

@@ -1,9 +1,10 @@
 """Shared event feeds: one upstream Subscribe for every dashboard that follows the same events.
 
-Ten dashboards with a Subscribe each cost the supervisor ten streams, ten decodings and ten
-encodings of every event. A :class:`Feed` follows the log once (``after_seq = -1`` with the
-caught-up heartbeat, which tells the head it starts from) and keeps the recent SSE frames in a
-bounded window; each client reads the window from its own position. Gapless, as Subscribe is:
+Ten dashboards with a Subscribe each cost the supervisor ten streams and ten encodings of
+every event. A :class:`Feed` follows the log once, in process (:mod:`.local_events`), from
+``after_seq = -1`` with the caught-up heartbeat, which tells the head it starts from, and keeps
+the recent SSE frames in a bounded window; each client reads the window from its own
+position. Gapless, as Subscribe is:
 
 - a client that starts at or after the feed's start reads only the window;
 - a client that starts earlier (``Last-Event-ID`` of a reconnecting browser) first replays
@@ -13,11 +14,12 @@ bounded window; each client reads the window from its own position. Gapless, as 
   its own from its last seq, so a slow dashboard never costs the feed memory.
 
 Once a client has caught up it **follows** the feed: the feed itself writes the new frames to
-every follower, gathered for :data:`FLUSH_SECONDS` and sent in one write per dashboard, with
-no task switch per client (waking ten client tasks per event cost the supervisor's loop more
-than the writes, and a write per event and dashboard more than the events' own work). A
-dashboard sees an event at most that much later; the supervisor's own work is not kept
-waiting behind ten dashboards' writes at every event.
+every follower, each batch the upstream gives (it gathers events for
+:data:`~.local_events.GATHER_SECONDS`) in one write per dashboard, with no task switch per
+client (waking ten client tasks per event cost the supervisor's loop more than the writes,
+and a write per event and dashboard more than the events' own work). A dashboard sees an
+event at most that much later; the supervisor's own work is not kept waiting behind ten
+dashboards' writes at every event.
 A follower whose socket does not take the frames at once (more than :data:`BACKLOG_BYTES`
 waiting) is let go: its own task goes on from its last seq through the window or a replay.
 
@@ -33,22 +35,37 @@ import contextlib
 from bisect import bisect_right
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Hashable
-
-import grpc
+from dataclasses import dataclass
+from typing import TypeAlias
 
 from latchwork.v1 import supervisor_pb2
 
+from ..core.errors import SupervisorError
+
 WINDOW = 10_000
 """Frames a feed keeps for clients that lag a little."""
-FLUSH_SECONDS = 0.01
-"""How long new frames gather before the feed writes them to its followers."""
+FLUSH_SECONDS = 0.0
+"""How long new frames wait before the feed writes them to its followers (0: once the
+upstream's batch is in; the upstream gathers)."""
+BUSY_RETRY_SECONDS = 0.005
+"""When the previous batch's writes are still going on, how soon to look again."""
 BACKLOG_BYTES = 64 * 1024
 """Bytes waiting in a follower's socket beyond which the feed stops writing to it."""
 
-OpenStream = Callable[
-    [supervisor_pb2.SubscribeRequest], AsyncIterable[supervisor_pb2.SubscribeResponse]
-]
-Encode = Callable[[supervisor_pb2.SubscribeResponse], bytes]
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """A Subscribe heartbeat: the log's head when it was sent (the caught-up heartbeat's tells
+    where a stream from ``after_seq = -1`` starts)."""
+
+    seq: int
+
+
+EventFrame: TypeAlias = tuple[int, bytes]
+"""An event as the stream gives it: its seq and its SSE frame."""
+StreamItem: TypeAlias = EventFrame | Head
+OpenStream = Callable[[supervisor_pb2.SubscribeRequest], AsyncIterable[StreamItem]]
+"""Opens a Subscribe (:mod:`.local_events`); raises the supervisor's errors as Subscribe does."""
 
 
 class FeedEnded(Exception):
@@ -125,14 +142,14 @@ class Feed:
         self._task: asyncio.Task[None] | None = None
         self._followers: list[Follower] = []
 
-    async def start(self, open_stream: OpenStream, encode: Encode) -> None:
+    async def start(self, open_stream: OpenStream) -> None:
         if self._task is None:
-            self._task = asyncio.ensure_future(self._follow(open_stream, encode))
+            self._task = asyncio.ensure_future(self._follow(open_stream))
         await self._ready.wait()
         if self.ended and self.start_seq < 0:
             raise FeedEnded
 
-    async def _follow(self, open_stream: OpenStream, encode: Encode) -> None:
+    async def _follow(self, open_stream: OpenStream) -> None:
         request = supervisor_pb2.SubscribeRequest()
         request.CopyFrom(self._request)
         request.after_seq = -1
@@ -140,31 +157,34 @@ class Feed:
         call = open_stream(request)
         try:
             async for item in call:
-                if item.HasField("heartbeat"):
-                    self.position = max(self.position, item.heartbeat.head_seq)
+                if isinstance(item, Head):
+                    self.position = max(self.position, item.seq)
                     if self.start_seq < 0:
-                        self.start_seq = item.heartbeat.head_seq
+                        self.start_seq = item.seq
                         self._ready.set()
-                elif item.HasField("event"):
-                    seq = item.event.seq
-                    frame = encode(item)
-                    if len(self._seqs) == self._seqs.maxlen:
-                        self._dropped_seq = self._seqs[0]
-                    self._seqs.append(seq)
-                    self._frames.append(frame)
-                    self.position = max(self.position, seq)
-                    if self._followers:
-                        self._unsent.append((seq, frame))
-                        if self._flush is None:
-                            self._flush = asyncio.get_running_loop().call_later(
-                                self._flush_seconds, self._start_flush
-                            )
-        except grpc.aio.AioRpcError:
+                    continue
+                # The loop's other work goes first between events: a batch of the feed's
+                # events is one short step per event (encoding one takes tens of µs), never a
+                # stall of milliseconds that a dependency chain or a Subscribe waits behind.
+                await asyncio.sleep(0)
+                seq, frame = item
+                if len(self._seqs) == self._seqs.maxlen:
+                    self._dropped_seq = self._seqs[0]
+                self._seqs.append(seq)
+                self._frames.append(frame)
+                self.position = max(self.position, seq)
+                if self._followers:
+                    self._unsent.append(item)
+                    if self._flush is None:
+                        self._flush = asyncio.get_running_loop().call_later(
+                            self._flush_seconds, self._start_flush
+                        )
+        except SupervisorError:
             pass
         finally:
-            cancel = getattr(call, "cancel", None)
-            if cancel is not None:
-                cancel()
+            close = getattr(call, "aclose", None)
+            if close is not None:
+                await close()
             self.ended = True
             self._ready.set()
             if self._flush is not None:
@@ -179,13 +199,14 @@ class Feed:
             self._flushing = asyncio.ensure_future(self._write_unsent())
         else:  # the previous writes are not done: gather on
             self._flush = asyncio.get_running_loop().call_later(
-                self._flush_seconds, self._start_flush
+                max(self._flush_seconds, BUSY_RETRY_SECONDS), self._start_flush
             )
 
     async def _write_unsent(self) -> None:
         frames, self._unsent = self._unsent, []
         for follower in self._followers:
             await follower.deliver(frames)
+            await asyncio.sleep(0)  # (one write per step, as above)
         if any(follower.released.done() for follower in self._followers):
             self._followers = [f for f in self._followers if not f.released.done()]
 
@@ -231,14 +252,13 @@ class Feeds:
         key: Hashable,
         request: supervisor_pb2.SubscribeRequest,
         open_stream: OpenStream,
-        encode: Encode,
     ) -> AsyncIterator[Feed]:
         feed = self._feeds.get(key)
         if feed is None or feed.ended:
             feed = self._feeds[key] = Feed(request)
         feed.clients += 1
         try:
-            await feed.start(open_stream, encode)
+            await feed.start(open_stream)
             yield feed
         finally:
             feed.clients -= 1

@@ -19,6 +19,7 @@ from ..open_mode import listens_on_loopback
 from ..startup import StartupError
 from .app import build_app
 from .bridge import Bridge
+from .local_events import LocalEvents
 from .sessions import AccessPolicy
 
 log = logging.getLogger("latchwork")
@@ -75,13 +76,17 @@ def _bind(host: str, port: int) -> socket.socket:
 class HttpSide:
     """The running HTTP side: its runner and the private bridge channel."""
 
-    def __init__(self, runner: web.AppRunner, bridge: Bridge, url: str) -> None:
+    def __init__(
+        self, runner: web.AppRunner, bridge: Bridge, events: LocalEvents, url: str
+    ) -> None:
         self.runner = runner
         self.bridge = bridge
+        self.events = events
         self.url = url
 
     async def stop(self) -> None:
-        # The bridge first: open event streams end (CANCELLED) instead of holding the stop.
+        # Open event streams end first instead of holding the stop.
+        self.events.close()
         await self.bridge.close()
         await self.runner.cleanup()
 
@@ -90,12 +95,14 @@ async def start_http(
     sock: socket.socket,
     bridge_address: str,
     policy: AccessPolicy,
+    events: LocalEvents,
     metrics_text: Callable[[], bytes] | None = None,
 ) -> HttpSide:
-    """Serve the dashboard on ``sock``, calling the supervisor at ``bridge_address``."""
+    """Serve the dashboard on ``sock``, calling the supervisor at ``bridge_address`` (and
+    reading its events through ``events``)."""
     bridge = Bridge(bridge_address)
     runner = web.AppRunner(
-        build_app(bridge, policy, metrics_text),
+        build_app(bridge, policy, metrics_text, events),
         access_log=None,
         shutdown_timeout=SHUTDOWN_SECONDS,
         handler_cancellation=True,
@@ -104,4 +111,4 @@ async def start_http(
     await web.SockSite(runner, sock).start()
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    return HttpSide(runner, bridge, f"http://{shown}:{port}/")
+    return HttpSide(runner, bridge, events, f"http://{shown}:{port}/")

@@ -1,4 +1,5 @@
-"""``GET /api/events``: the event stream as server-sent events, from Subscribe.
+"""``GET /api/events``: the event stream as server-sent events, from Subscribe (in process:
+:mod:`.local_events`).
 
 Each event goes out as ``id: <seq>``, ``event: lw``, ``data: <Event JSON>``. A browser's
 EventSource reconnects by itself with ``Last-Event-ID``: the stream then resumes after that
@@ -12,54 +13,26 @@ events after the cursor are no longer kept (Subscribe's OUT_OF_RANGE), one ``eve
 from __future__ import annotations
 
 import asyncio
-import json
 import re
-from collections import OrderedDict
-from collections.abc import AsyncIterable, Callable, Hashable
-from typing import Any
+from collections.abc import AsyncIterator, Hashable
 
-import grpc
 from aiohttp import web
 
-from latchwork.v1 import event_pb2, supervisor_pb2
+from latchwork.v1 import supervisor_pb2
 
-from .calls import metadata, stub
-from .errors import from_grpc, invalid
-from .feeds import Behind, Feed, FeedEnded, Feeds, OpenStream
+from ..core.errors import OutOfRange, SupervisorError
+from .errors import from_supervisor, invalid
+from .feeds import Behind, Feed, FeedEnded, Feeds, Head, OpenStream, StreamItem
+from .json_bodies import int_param
+from .local_events import LocalEvents, sse_frame
+from .sessions import CALLER_KEY
 
-__all__ = ["FEEDS", "FRAMES", "SHARED_READS", "Feeds", "events"]
-from .json_bodies import int_param, to_json
+__all__ = ["EVENTS", "FEEDS", "SHARED_READS", "Feeds", "events"]
 
 KEEPALIVE_SECONDS = 15
 _OLDEST = re.compile(r"oldest is (\d+)")
 
-
-def _frame(event: str, data: Any, event_id: int | None = None) -> bytes:
-    head = f"id: {event_id}\n" if event_id is not None else ""
-    body = json.dumps(data, separators=(",", ":"))
-    return f"{head}event: {event}\ndata: {body}\n\n".encode()
-
-
-class FrameCache:
-    """The SSE frames of recent events, by seq. An event reads the same for every reader
-    (visibility only decides who receives it), so ten dashboards encode it once, not ten times.
-    One per application: seqs are one supervisor's."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self._size = size
-        self._frames: OrderedDict[int, bytes] = OrderedDict()
-
-    def frame(self, event: event_pb2.Event) -> bytes:
-        cached = self._frames.get(event.seq)
-        if cached is None:
-            cached = _frame("lw", to_json(event), event.seq)
-            self._frames[event.seq] = cached
-            if len(self._frames) > self._size:
-                self._frames.popitem(last=False)
-        return cached
-
-
-FRAMES: web.AppKey[FrameCache] = web.AppKey("sse_frames", FrameCache)
+EVENTS: web.AppKey[LocalEvents] = web.AppKey("sse_events", LocalEvents)
 
 
 def _start_seq(request: web.Request) -> int:
@@ -96,28 +69,26 @@ async def events(request: web.Request) -> web.StreamResponse:
         }
     )
     await response.prepare(request)
-    md = metadata(request)
-    service = stub(request)
-    frames = request.app[FRAMES]
+    caller = request[CALLER_KEY]
+    local = request.app[EVENTS]
 
-    def open_stream(
-        subscribe: supervisor_pb2.SubscribeRequest,
-    ) -> AsyncIterable[supervisor_pb2.SubscribeResponse]:
-        return service.Subscribe(subscribe, metadata=md)
+    def open_stream(subscribe: supervisor_pb2.SubscribeRequest) -> AsyncIterator[StreamItem]:
+        return local.stream(caller, subscribe)
 
-    def encode(item: supervisor_pb2.SubscribeResponse) -> bytes:
-        return frames.frame(item.event)
-
-    key: Hashable = (job_id, pgrp) if request.app[SHARED_READS] else (md, job_id, pgrp)
+    shared = request.app[SHARED_READS]
+    key: Hashable = (job_id, pgrp) if shared else (caller.user, caller.admin, job_id, pgrp)
     try:
         await response.write(b"retry: 2000\n\n")
-        async with request.app[FEEDS].join(key, wanted, open_stream, encode) as feed:
+        async with request.app[FEEDS].join(key, wanted, open_stream) as feed:
             cursor = start if start >= 0 else feed.position
+            if cursor > feed.position:
+                # Ahead of the feed: Subscribe itself says whether that is beyond the head.
+                cursor = await _replay(response, open_stream, wanted, cursor)
             while True:
                 try:
                     batch = feed.after(cursor)
                 except Behind:
-                    cursor = await _replay(response, open_stream, encode, wanted, cursor)
+                    cursor = await _replay(response, open_stream, wanted, cursor)
                     continue
                 if batch:
                     # One write for all that came since the last.
@@ -129,13 +100,12 @@ async def events(request: web.Request) -> web.StreamResponse:
                 cursor = await _follow(feed, response, request.transport, cursor, keepalive)
     except FeedEnded:
         pass
-    except grpc.aio.AioRpcError as error:
-        if error.code() == grpc.StatusCode.OUT_OF_RANGE:
-            oldest = _OLDEST.search(error.details() or "")
-            gap = {"oldest_seq": int(oldest.group(1)) if oldest else 0, "message": error.details()}
-            await response.write(_frame("gap", gap))
-        elif error.code() != grpc.StatusCode.CANCELLED:
-            await response.write(_frame("error", from_grpc(error).body()))
+    except OutOfRange as error:
+        oldest = _OLDEST.search(str(error))
+        gap = {"oldest_seq": int(oldest.group(1)) if oldest else 0, "message": str(error)}
+        await response.write(sse_frame("gap", gap))
+    except SupervisorError as error:
+        await response.write(sse_frame("error", from_supervisor(error).body()))
     except (ConnectionResetError, ConnectionError):
         pass  # the browser went away
     return response
@@ -165,7 +135,6 @@ async def _follow(
 async def _replay(
     response: web.StreamResponse,
     open_stream: OpenStream,
-    encode: Callable[[supervisor_pb2.SubscribeResponse], bytes],
     wanted: supervisor_pb2.SubscribeRequest,
     cursor: int,
 ) -> int:
@@ -175,16 +144,15 @@ async def _replay(
     subscribe.CopyFrom(wanted)
     subscribe.after_seq = cursor
     subscribe.caught_up_heartbeat = True
-    call = open_stream(subscribe)
+    stream = open_stream(subscribe)
     try:
-        async for item in call:
-            if item.HasField("heartbeat"):
-                return max(cursor, item.heartbeat.head_seq)
-            if item.HasField("event"):
-                await response.write(encode(item))
-                cursor = item.event.seq
+        async for item in stream:
+            if isinstance(item, Head):
+                return max(cursor, item.seq)
+            await response.write(item[1])
+            cursor = item[0]
     finally:
-        cancel = getattr(call, "cancel", None)
-        if cancel is not None:
-            cancel()
+        close = getattr(stream, "aclose", None)
+        if close is not None:
+            await close()
     raise FeedEnded
