@@ -29,7 +29,8 @@ connections, as many loops as the workers have slots, calling the do-nothing una
 of bytes: the server's CPU per call, times the worker calls per frame, is what gRPC alone
 costs per frame before the supervisor does anything.
 
-Run: ``.venv/bin/python bench/farm_throughput.py [--frames 1000000 | --quick] [--store URL]``.
+Run: ``.venv/bin/python bench/farm_throughput.py [--frames 1000000 | --quick] [--store URL |
+--store postgresql]`` (the latter starts a PostgreSQL server, as the tests do).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ from bench.harness import (
 from bench.harness import supervisor as supervisor_process
 from latchwork.client.jobspec import job_spec_from_dict
 from latchwork.v1 import supervisor_pb2, supervisor_pb2_grpc
+from tests.pg_server import session_server, stop_session_server
 
 
 def submission(index: int, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -199,11 +201,27 @@ def main(argv: list[str] | None = None) -> int:
         default=10.0,
         help="how long the bare gRPC reference runs (10; 0: none)",
     )
-    parser.add_argument("--store", default="", help="passed to `latchwork serve --store`")
+    parser.add_argument(
+        "--store",
+        default="",
+        help="passed to `latchwork serve --store`; `postgresql`: a PostgreSQL server started as "
+        "the tests start theirs (tests/pg_server.py), a fresh database on it",
+    )
     add_workdir_flag(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.frames = 20_000
+    started_postgres = args.store == "postgresql"
+    if started_postgres:
+        args.store = session_server().fresh_url()
+    try:
+        return _run(args)
+    finally:
+        if started_postgres:
+            stop_session_server()
+
+
+def _run(args: argparse.Namespace) -> int:
     per_submit = args.chain * args.chains_per_submit
     submits = math.ceil(args.frames / (per_submit * args.job_frames))
     jobs = submits * per_submit
