@@ -8,10 +8,11 @@ so that two supervisors starting at once never apply one twice.
 
 One connection, used from the event loop synchronously as the SQLite store does: in
 autocommit mode, so that a read holds no transaction open, and every write in an explicit
-transaction (``BEGIN`` … ``COMMIT``, :meth:`PgDatabase.transaction`). psycopg's
-``executemany`` sends many rows in pipeline mode, in one round trip; the one or two rows of a
-usual commit go as plain statements, which cost less CPU than entering pipeline mode (psycopg
-prepares a statement on the server once it has run it five times).
+transaction (``BEGIN`` … ``COMMIT``, :meth:`PgDatabase.transaction`). A commit's writes go in
+pipeline mode, synced once (:meth:`PgDatabase.pipelined_transaction`). Elsewhere psycopg's
+``executemany`` sends many rows in pipeline mode, in one round trip, and one or two rows go
+as plain statements, which cost less CPU than entering pipeline mode (psycopg prepares a
+statement on the server once it has run it five times).
 """
 
 from __future__ import annotations
@@ -207,6 +208,27 @@ class PgDatabase:
                     self.on_deposed()
                 raise Deposed(f"epoch {epoch} no longer leads {describe(self._url)}")
             yield transaction
+
+    @contextmanager
+    def pipelined_transaction(self) -> Iterator[None]:
+        """A write transaction in pipeline mode: its statements go to the server without
+        waiting for each one's answer, and the whole is synced once, at ``COMMIT``. A commit's
+        writes (``writes.write_changes``) read no result, so they need no round trip each:
+        about twenty per commit of a worker's reports and leases (docs/benchmarks.md, farm
+        throughput on PostgreSQL). The fence (:meth:`_fenced_transaction`) is sent first, so
+        its share lock is taken before any write, and its answer is read before ``COMMIT``:
+        a deposed supervisor's writes are rolled back, never committed.
+
+        Not for a block that reads what it wrote (a rowcount, a result) before it ends."""
+        conn = self._live()
+        epoch = self.fence_epoch
+        with conn.pipeline(), conn.transaction():
+            fence = conn.execute(_FENCE, (epoch,)) if epoch is not None else None
+            yield
+            if fence is not None and fence.fetchone() is None:
+                if self.on_deposed is not None:
+                    self.on_deposed()
+                raise Deposed(f"epoch {epoch} no longer leads {describe(self._url)}")
 
     def schema_version(self) -> int:
         return schema_version(self._live())

@@ -37,9 +37,14 @@ from .writes import write_changes
 class SqlStore:
     """The store's operations over ``db``; ``transaction()`` opens one write transaction."""
 
-    def __init__(self, db: Database, transaction: Transactions) -> None:
+    def __init__(
+        self, db: Database, transaction: Transactions, write_transaction: Transactions | None = None
+    ) -> None:
+        """``write_transaction``: the transaction of :meth:`write`, whose statements read no
+        result (PostgreSQL's is pipelined); ``transaction`` by default."""
         self._db = db
         self._transaction = transaction
+        self._write_transaction = write_transaction or transaction
         # Called after each successful write with the changes and the seconds the write took
         # (the metrics' hook: server/metrics.py); it must not raise.
         self.on_write: Callable[[Changes, float], None] | None = None
@@ -96,7 +101,7 @@ class SqlStore:
         seq = changes.events[-1].seq if changes.events else self.head_seq
         started = time.perf_counter()
         try:
-            with self._transaction():
+            with self._write_transaction():
                 write_changes(self._db, changes, seq, submission, hosts)
         except BaseException:
             for event in changes.events:
