@@ -4,7 +4,9 @@ Each client has its own HTTP session (own cookie jar, own connections), logs in 
 name (the bench supervisors run open, without tokens; one wrangler per client, unless the
 caller gives them all one name), reads ``/api/overview`` once, then
 follows ``GET /api/events`` from the log's head (server-sent events; every event's JSON is
-parsed, as the UI does) and reads ``/api/overview`` again every ``poll`` seconds, the
+parsed, as the UI does; with ``stream = "bytes"`` the bytes are only read and the events
+counted, so the clients cost the machine almost nothing while the supervisor does the same
+work) and reads ``/api/overview`` again every ``poll`` seconds, the
 clients' polls spread evenly over the period. They run with aiohttp in a process of their
 own (spawned: no state crosses a fork), so their parsing does not share the benchmark's
 interpreter; on a small machine they still share its cores with the supervisor, as a browser
@@ -59,9 +61,14 @@ async def _checked_json(response: aiohttp.ClientResponse, what: str) -> Any:
 
 
 async def _follow(
-    session: aiohttp.ClientSession, after_seq: int, report: ClientReport, open_: asyncio.Event
+    session: aiohttp.ClientSession,
+    after_seq: int,
+    report: ClientReport,
+    open_: asyncio.Event,
+    parse: bool,
 ) -> None:
-    """Read the event stream until cancelled; SSE fields as the EventSource reads them."""
+    """Read the event stream until cancelled; SSE fields as the EventSource reads them
+    (``parse``), or only its bytes."""
     async with session.get(
         "/api/events",
         params={"after_seq": str(after_seq)},
@@ -70,6 +77,10 @@ async def _follow(
         if response.status != 200:
             raise DashboardError(f"/api/events: HTTP {response.status}")
         open_.set()
+        if not parse:
+            async for chunk in response.content.iter_any():
+                report.events += chunk.count(b"\nevent: lw\n")
+            raise DashboardError("/api/events ended")
         kind, data = "message", []
         async for raw in response.content:
             line = raw.decode("utf-8").rstrip("\r\n")
@@ -110,10 +121,11 @@ async def _poll(
 
 
 async def _client(
-    base_url: str, user: str, period: float, offset: float, stream: bool, report: ClientReport
+    base_url: str, user: str, period: float, offset: float, stream: str, report: ClientReport
 ) -> tuple[asyncio.Event, list[asyncio.Task[None]], aiohttp.ClientSession]:
-    """One browser tab: log in, the overview once, then the stream (if ``stream``) and the
-    overview every ``period`` seconds (if ``period`` > 0)."""
+    """One browser tab: log in, the overview once, then the stream (``stream``: ``events``,
+    parsed; ``bytes``, read only; ``none``) and the overview every ``period`` seconds (if
+    ``period`` > 0)."""
     session = aiohttp.ClientSession(
         base_url, timeout=aiohttp.ClientTimeout(total=None, sock_connect=30)
     )
@@ -125,12 +137,12 @@ async def _client(
         await _checked_json(response, "/api/overview")
     open_ = asyncio.Event()
     tasks = []
-    if stream:
+    if stream != "none":
         # From the log's head (after_seq -1), not the overview's head_seq: that summary is
         # shared for 5 s, and a stream opened from it replays up to 5 s of events (in the
         # bench, the previous phase's) on a Subscribe of its own, a page load's burst that
         # would land in the phase measured. The bench measures dashboards that are open.
-        tasks.append(asyncio.create_task(_follow(session, -1, report, open_)))
+        tasks.append(asyncio.create_task(_follow(session, -1, report, open_, stream == "events")))
     else:
         open_.set()
     if period > 0:
@@ -139,7 +151,7 @@ async def _client(
 
 
 async def _run(
-    base_url: str, users: list[str], period: float, stream: bool, stop: Any, ready: Any
+    base_url: str, users: list[str], period: float, stream: str, stop: Any, ready: Any
 ) -> Any:
     reports = [ClientReport() for _ in users]
     offsets = [period * (i + 1) / len(users) for i in range(len(users))]
@@ -181,7 +193,7 @@ def run_dashboards(
     base_url: str,
     users: list[str],
     period: float,
-    stream: bool,
+    stream: str,
     stop: Any,
     ready: Any,
     results: Any,

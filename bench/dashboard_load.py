@@ -147,7 +147,7 @@ class Dashboards:
     """The dashboard clients' process, for one phase: open on enter, stopped on exit."""
 
     def __init__(
-        self, base_url: str, users: list[str], poll: float, stream: bool, priority: str
+        self, base_url: str, users: list[str], poll: float, stream: str, priority: str
     ) -> None:
         self.ctx = multiprocessing.get_context("spawn")
         self.stop, self.ready, self.results = self.ctx.Event(), self.ctx.Queue(), self.ctx.Queue()
@@ -324,10 +324,12 @@ def main(argv: list[str] | None = None) -> int:
         "--poll", type=float, default=2.0, help="overview period, s; 0: no overview (2)"
     )
     parser.add_argument(
-        "--no-stream",
-        dest="stream",
-        action="store_false",
-        help="the dashboard clients do not follow /api/events (to see the overview's share)",
+        "--stream",
+        choices=("events", "bytes", "none"),
+        default="events",
+        help="how the clients follow /api/events: events (every event's JSON parsed, as the "
+        "page does), bytes (read, not parsed: the supervisor's work alone, without the "
+        "clients' CPU on its cores), none (to see the overview's share)",
     )
     parser.add_argument(
         "--same-user",
@@ -451,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     who = "all as one user" if args.same_user else "one user each"
     does = [
-        *(["SSE"] if args.stream else []),
+        *([f"SSE ({args.stream})"] if args.stream != "none" else []),
         *([f"/api/overview every {args.poll:g} s"] * (args.poll > 0)),
     ]
     does.append(f"CPU priority {args.clients_priority}")
