@@ -155,7 +155,7 @@ def test_a_lost_connection_fails_one_write_whole_and_the_next_reconnects(
             time.sleep(0.01)
     # The server's goodbye (57P01) when the write's first statement meets it; in pipeline
     # mode (every commit's writes), the lost connection itself.
-    with pytest.raises(StorageUnavailable, match="57P01|closed the connection"):
+    with pytest.raises(StorageUnavailable, match=r"57P01|closed the connection"):
         store.write(changes)
     assert all(event.seq == 0 for event in changes.events)
     assert store.head_seq == head
