@@ -2,7 +2,8 @@
 
 Exactly one leads; the others stand by, say so on ``/healthz`` and do not listen on their
 gRPC address; when the leader dies a standby takes over; a leader stopped past its lease
-(``SIGSTOP``) and woken after a standby took over writes nothing and stops.
+(``SIGSTOP``) and woken after a standby took over writes nothing and stops; a client whose
+call waits on a hung leader's open connection moves to the standby that took over.
 """
 
 from __future__ import annotations
@@ -115,3 +116,26 @@ def test_a_stopped_leader_is_deposed_and_writes_nothing_after_a_takeover(
     assert "another supervisor took over" in log
     # not before the lease ran out (renewed a third of a lease at most before the stop)
     assert 0.6 <= takeover < 10.0
+
+
+def test_a_call_waiting_on_a_hung_leader_moves_to_the_standby(farm: Any) -> None:
+    """A leader stopped with its connections open answers nothing and closes nothing. The
+    client's keepalive pings (latchwork.common.keepalive) find the connection dead, the call
+    fails UNAVAILABLE, and a call that is safe to repeat is made again at the next address,
+    where the standby now leads. Without the pings it would wait for ever."""
+    leader = farm("hung", lease=1.0)
+    leader.wait_for("serving on")
+    standby = farm("standby", lease=1.0)
+    standby.wait_for("standby;")
+    with Client(f"{leader.address},{standby.address}", user="ana") as client:
+        held = {"name": "held", "package": {"cmdline": "true"}, "status": "blocked"}
+        job_id = client.submit([held]).jobs[0].id
+        leader.process.send_signal(signal.SIGSTOP)
+        try:
+            standby.wait_for("serving on", timeout=30)
+            # Made on the channel to the hung leader, which the client still has open; only
+            # the standby, now leading, can answer it.
+            assert client.get_job(job_id).id == job_id
+        finally:
+            leader.process.send_signal(signal.SIGCONT)
+    assert leader.process.wait(30) == 1  # deposed: it stops

@@ -30,6 +30,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from latchwork.common import keepalive
 from latchwork.sandbox.python.pool import Limits, SandboxPool
 from latchwork.v1 import supervisor_pb2, worker_pb2, worker_pb2_grpc
 
@@ -191,6 +192,8 @@ async def _serve_locked(settings: Settings, stop: asyncio.Event, lock: InstanceL
             # Without this gRPC sets SO_REUSEPORT, and a second supervisor on the same port
             # starts and silently takes half of the connections.
             ("grpc.so_reuseport", 0),
+            # Clients' keepalive pings, which find a hung leader, are welcome.
+            *keepalive.SERVER_OPTIONS,
         ],
     )
     if not is_postgres(settings.store_location):

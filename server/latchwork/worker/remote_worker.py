@@ -33,6 +33,7 @@ from typing import TypeVar
 
 import grpc
 
+from latchwork.common import keepalive
 from latchwork.server.core.command import ProcessSpec
 from latchwork.server.core.transitions import WorkOutcome
 from latchwork.server.frame_user import FramePolicy, default_run_as
@@ -70,6 +71,7 @@ _CHANNEL_OPTIONS = (
     ("grpc.initial_reconnect_backoff_ms", 200),
     ("grpc.min_reconnect_backoff_ms", 200),
     ("grpc.max_reconnect_backoff_ms", 1000),
+    *keepalive.CLIENT_OPTIONS,  # a hung leader's calls fail, and the worker moves on
 )
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import grpc
 
+from latchwork.common import keepalive
 from latchwork.v1 import event_pb2, supervisor_pb2
 
 from . import requests
@@ -34,11 +35,13 @@ if TYPE_CHECKING:
 
 DEFAULT_ADDRESS = "localhost:50051"
 
-# Reconnect quickly after a supervisor restart: gRPC's own backoff grows to two minutes.
+# Reconnect quickly after a supervisor restart: gRPC's own backoff grows to two minutes. And
+# notice a supervisor that hangs with the connection open (latchwork.common.keepalive).
 RECONNECT_OPTIONS = [
     ("grpc.initial_reconnect_backoff_ms", 200),
     ("grpc.min_reconnect_backoff_ms", 200),
     ("grpc.max_reconnect_backoff_ms", 2000),
+    *keepalive.CLIENT_OPTIONS,
 ]
 
 # Codes after which a stream is worth opening again (docs/subscribe.md, "Resuming, from any
