@@ -55,8 +55,8 @@ BACKLOG_BYTES = 64 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Head:
-    """A Subscribe heartbeat: the log's head when it was sent (the caught-up heartbeat's tells
-    where a stream from ``after_seq = -1`` starts)."""
+    """A Subscribe heartbeat: the log's head when it was sent (the caught-up one tells where a
+    stream from ``after_seq = -1`` starts)."""
 
     seq: int
 

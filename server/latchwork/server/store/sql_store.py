@@ -41,7 +41,8 @@ class SqlStore:
         self, db: Database, transaction: Transactions, write_transaction: Transactions | None = None
     ) -> None:
         """``write_transaction``: the transaction of :meth:`write`, whose statements read no
-        result (PostgreSQL's is pipelined); ``transaction`` by default."""
+        result (PostgreSQL's is pipelined), but for a staged Submit's; ``transaction`` by
+        default."""
         self._db = db
         self._transaction = transaction
         self._write_transaction = write_transaction or transaction
@@ -101,7 +102,9 @@ class SqlStore:
         seq = changes.events[-1].seq if changes.events else self.head_seq
         started = time.perf_counter()
         try:
-            with self._write_transaction():
+            # A staged Submit's unstaging checks the rows it deleted: that write reads a result.
+            transaction = self._transaction if changes.staged else self._write_transaction
+            with transaction():
                 write_changes(self._db, changes, seq, submission, hosts)
         except BaseException:
             for event in changes.events:
