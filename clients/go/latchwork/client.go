@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/latchwork/latchwork/clients/go/latchworkv1"
@@ -113,6 +114,14 @@ func open(address string, creds credentials.TransportCredentials, pairs []string
 				BaseDelay: 200 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second,
 			},
 			MinConnectTimeout: 5 * time.Second,
+		}),
+		// A leader that hangs with its connections open (stopped, frozen) answers nothing and
+		// closes nothing: while a call is in flight, ping after 10 s without a frame, and close
+		// the connection when a ping goes unanswered for 5 s, so the call fails Unavailable and
+		// the client moves to its next address (as the Python client does; the supervisor
+		// accepts these pings).
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{
+			Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: false,
 		}),
 	)
 	if err != nil {

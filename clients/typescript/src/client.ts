@@ -51,6 +51,11 @@ export interface Latchwork {
 const RECONNECT_OPTIONS: Partial<grpc.ChannelOptions> = {
   "grpc.initial_reconnect_backoff_ms": 200,
   "grpc.max_reconnect_backoff_ms": 2000,
+  // A leader that hangs with its connections open answers nothing and closes nothing: while a
+  // call is in flight, ping after 10 s without a frame and close the connection when a ping goes
+  // unanswered for 5 s, so the call fails UNAVAILABLE and the client moves to its next address.
+  "grpc.keepalive_time_ms": 10000,
+  "grpc.keepalive_timeout_ms": 5000,
 };
 
 /** Opens a channel to the supervisor; no I/O happens until the first call. */

@@ -122,6 +122,12 @@ public final class Latchwork implements AutoCloseable {
       channels.add(
           Grpc.newChannelBuilder(one, credentials)
               .intercept(MetadataUtils.newAttachHeadersInterceptor(callMetadata(user, token)))
+              // A leader that hangs with its connections open answers nothing and closes
+              // nothing: while a call is in flight, ping after 10 s without a frame and close
+              // the connection when a ping goes unanswered for 5 s, so the call fails
+              // UNAVAILABLE and the client moves to its next address.
+              .keepAliveTime(10, TimeUnit.SECONDS)
+              .keepAliveTimeout(5, TimeUnit.SECONDS)
               .build());
     }
     ScheduledExecutorService reconnects =
