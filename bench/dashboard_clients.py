@@ -189,6 +189,15 @@ def _errors(tasks: list[asyncio.Task[None]]) -> str:
     )
 
 
+def set_priority(priority: str) -> None:
+    """This process's CPU priority: ``normal``, ``nice`` (nice 19) or ``idle`` (SCHED_IDLE: it
+    runs only on a core nothing else wants)."""
+    if priority == "nice":
+        os.nice(19)
+    elif priority == "idle":
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+
+
 def run_dashboards(
     base_url: str,
     users: list[str],
@@ -204,10 +213,7 @@ def run_dashboards(
     reports (or the error). ``priority``: the process's CPU priority first: ``normal``,
     ``nice`` (nice 19) or ``idle`` (SCHED_IDLE: it runs only on a core nothing else wants)."""
     try:
-        if priority == "nice":
-            os.nice(19)
-        elif priority == "idle":
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        set_priority(priority)
         results.put(asyncio.run(_run(base_url, users, period, stream, stop, ready)))
     except BaseException as error:  # reported to the parent, which stops
         ready.put(repr(error))

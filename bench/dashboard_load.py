@@ -56,7 +56,7 @@ import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.dashboard_clients import run_dashboards
+from bench.dashboard_clients import run_dashboards, set_priority
 from bench.dependency_latency import Follower, jobs_of
 from bench.dependency_latency import percentile as nearest_rank
 from bench.eventstream import METADATA
@@ -190,10 +190,7 @@ class Dashboards:
 
 def burn(cores: float, priority: str, stop: Any) -> None:
     """The control's body: busy for ``cores`` of every 10 ms at ``priority``, until ``stop``."""
-    if priority == "nice":
-        os.nice(19)
-    elif priority == "idle":
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    set_priority(priority)
     period = 0.010
     busy = min(cores, 1.0) * period
     while not stop.is_set():

@@ -16,7 +16,7 @@ import grpc
 from aiohttp import web
 from google.rpc import error_details_pb2, status_pb2
 
-from ..api.errors import STATUS_OF, bounded_message
+from ..api.errors import bounded_message, public_message, status_of
 from ..core.errors import InvalidRequest, SupervisorError
 
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
@@ -107,14 +107,14 @@ def _violations(trailers: Any) -> list[FieldViolation]:
 
 def from_supervisor(error: SupervisorError) -> ApiError:
     """The ApiError for what the supervisor refused in process (the in-process event stream),
-    as its gRPC status would have read."""
-    code = next(
-        (status for kind, status in STATUS_OF.items() if isinstance(error, kind)),
-        grpc.StatusCode.INTERNAL,
-    )
+    as its gRPC status would read: the same code and the same public message (a storage
+    error's own text is for the log, not the caller)."""
+    code = status_of(error)
     violations = (
         [FieldViolation(e.path, e.message) for e in error.errors]
         if isinstance(error, InvalidRequest)
         else []
     )
-    return ApiError(HTTP_STATUS.get(code, 500), code.name, bounded_message(str(error)), violations)
+    return ApiError(
+        HTTP_STATUS.get(code, 500), code.name, bounded_message(public_message(error)), violations
+    )
