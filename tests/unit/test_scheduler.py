@@ -147,3 +147,23 @@ def test_a_forgotten_job_can_be_offered_again() -> None:
     assert scheduler.next() is None
     offer_all(scheduler, job)
     assert drain(scheduler) == [(1, "1"), (1, "2")]
+
+
+def test_dropped_jobs_leave_no_entries_behind_and_the_rest_still_runs() -> None:
+    """Jobs that retire while queued (killed before any worker drained them) are dropped:
+    their queue is rebuilt once their entries outnumber the live ones, and the jobs left
+    run in order as before."""
+    scheduler = Scheduler()
+    jobs = [new_job(frames_spec("1"), job_id=i) for i in range(1, 301)]
+    for job in jobs:
+        offer_all(scheduler, job)
+    changes = Changes(now=0.0)
+    for job in jobs[:-3]:
+        verbs.kill_job(changes, job, "")
+        scheduler.drop(job)
+    entries, queued = scheduler.entries()
+    assert queued == 3 and entries <= 2 * queued + 64
+    assert drain(scheduler) == [(298, "1"), (299, "1"), (300, "1")]
+    for job in jobs[-3:]:
+        scheduler.drop(job)
+    assert scheduler.next() is None

@@ -152,6 +152,30 @@ class Scheduler:
         self._by_id.pop(job_id, None)
         self._routing.pop(job_id, None)
 
+    def entries(self) -> tuple[int, int]:
+        """The entries its queues hold (stale ones included) and the jobs queued: what
+        :meth:`drop` keeps in proportion."""
+        queues = self._queues.values()
+        return sum(len(q.heap) for q in queues), sum(len(q.queued) for q in queues)
+
+    def drop(self, job: Job) -> None:
+        """``job`` leaves memory (it is final and retires): nothing of it may stay here.
+
+        Its queue entry is left for :meth:`_head` to skip (a heap has no cheap removal),
+        unless such entries have come to outnumber the live ones: then the queue is rebuilt
+        without them. Otherwise a queue no worker drains (a head node with no slots, jobs
+        killed while blocked) would keep an entry per job it ever held.
+        """
+        self.forget(job.id)
+        queue = self._queues.get(routing_key(job.spec))
+        if queue is None or job.id not in queue.queued:
+            return
+        queue.queued.discard(job.id)
+        if len(queue.heap) > 2 * len(queue.queued) + 64:
+            queue.heap = sorted({entry for entry in queue.heap if entry[1] in queue.queued})
+            if (queue.heap[0] if queue.heap else None) != queue.listed:
+                self._relist(queue)
+
     def requeue(self, job: Job) -> None:
         """``job``'s priority changed after submit (core.modify): take its entry out of its
         queue and offer it again under the new one. O(jobs queued), for a rare request."""
