@@ -80,14 +80,23 @@ def test_a_database_from_a_newer_latchwork_is_refused(data_dir: Path) -> None:
     assert f"{database} was written by a newer version of Latchwork" in line
 
 
-def test_a_database_with_a_garbage_page_is_refused(data_dir: Path) -> None:
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [
+        # An index start-up does not read: without the check the supervisor would start,
+        # serve, and fail on some later request.
+        ("index", "jobs_pid"),
+        # A table the load reads while the check runs beside it: the check's verdict is
+        # what the operator reads, not the load's own error.
+        ("table", "jobs"),
+    ],
+)
+def test_a_database_with_a_garbage_page_is_refused(data_dir: Path, kind: str, name: str) -> None:
     database = data_dir / "latchwork.db"
     with sqlite3.connect(database) as db:
         page_size = db.execute("PRAGMA page_size").fetchone()[0]
-        # An index start-up does not read: without the check the supervisor would start,
-        # serve, and fail on some later request.
         (root,) = db.execute(
-            "SELECT rootpage FROM sqlite_master WHERE type = 'index' AND name = 'jobs_pid'"
+            "SELECT rootpage FROM sqlite_master WHERE type = ? AND name = ?", (kind, name)
         ).fetchone()
     assert (
         not (data_dir / "latchwork.db-wal").exists()

@@ -23,14 +23,17 @@ def open_store(
     durability: str = "normal",
     epoch: int | None = None,
     on_deposed: Callable[[], None] | None = None,
+    background_check: bool = False,
 ) -> Store:
     """The store at ``location``, opened (checked and migrated); ``StoreUnusable`` when it
     cannot be used, naming it and the problem in one line. ``epoch`` and ``on_deposed``: a
-    PostgreSQL store's fence (:class:`~.postgres.PostgresStore`, server/leadership.py)."""
+    PostgreSQL store's fence (:class:`~.postgres.PostgresStore`, server/leadership.py).
+    ``background_check``: an SQLite file's quick check runs on while the state loads, and
+    the first ``load`` waits for it (:class:`~.sqlite.SqliteStore`)."""
     if is_postgres_url(location):
         from .postgres import PostgresStore  # only a URL needs the driver
 
         return PostgresStore(
             str(location), durability=durability, epoch=epoch, on_deposed=on_deposed
         )
-    return SqliteStore(Path(location), durability=durability)
+    return SqliteStore(Path(location), durability=durability, background_check=background_check)

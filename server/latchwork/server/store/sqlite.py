@@ -27,11 +27,27 @@ from .sqlite_connection import Transaction, opening, schema_version
 
 @typed_storage_errors
 class SqliteStore(SqlStore):
-    def __init__(self, path: Path, *, durability: str = "normal") -> None:
+    def __init__(
+        self, path: Path, *, durability: str = "normal", background_check: bool = False
+    ) -> None:
+        """``background_check``: SQLite's quick check of the file runs while the state is
+        loaded, and :meth:`load` waits for its verdict (the server's start); without it the
+        check is over before this returns."""
         self.path = path
-        with opening(path, durability) as db:
+        with opening(path, durability, background_check=background_check) as (db, check):
             self._sqlite = db
+            self._check = check
             super().__init__(db, partial(Transaction, db))
+
+    def load(self, retired_before: float | None = None) -> StoredState:
+        """The state, as :class:`SqlStore`'s; refused (``StoreUnusable``) if the quick check
+        still running when the store opened finds the file damaged."""
+        try:
+            return super().load(retired_before)
+        finally:
+            if self._check is not None:
+                check, self._check = self._check, None
+                check.verdict()
 
     def close(self) -> None:
         self._sqlite.close()
