@@ -15,13 +15,14 @@ from latchwork.server.core import transitions as t
 from latchwork.server.core import verb_transitions as verbs
 from latchwork.server.core.changes import Changes
 from latchwork.server.core.events import Event, EventName, EventType
-from latchwork.server.core.model import CallbackSpec, Job, JobSpec, Prototype, WorkSpec
+from latchwork.server.core.model import CallbackSpec, Job, JobSpec, Prototype, WorkItem, WorkSpec
 from latchwork.server.core.states import JobStatus, WorkStatus
 from latchwork.server.store import SqliteStore
 from latchwork.server.store.codec import decode_spec, encode_spec
 from latchwork.server.store.errors import StorageError, StorageUnavailable
 from latchwork.server.store.migrations import MIGRATIONS
 from latchwork.server.store.opening import open_store
+from latchwork.server.store.rows import work_from_row, work_row
 
 from .factories import agenda_spec, frames_spec, new_job, start
 
@@ -273,3 +274,23 @@ def test_a_closed_store_refuses_as_unavailable(store_location: str | Path) -> No
         store.write(submitted(new_job(job_id=1, label="a")))
     with pytest.raises(StorageUnavailable):
         store.read_events(0, 10)
+
+
+def test_a_work_row_reads_back_as_the_work_item_written() -> None:
+    """rows.work_from_row builds a WorkItem from the row's columns by position: every field,
+    each with a value of its own, must come back where it was."""
+    item = WorkItem(
+        index=3,
+        name="0042",
+        status=WorkStatus.FAILED,
+        retries=2,
+        attempts=5,
+        subjob_id=1,
+        host="node7",
+        exit_code=9,
+        start_time=100.5,
+        end_time=130.25,
+        message="exit 9",
+        lease_id="L-17",
+    )
+    assert work_from_row(work_row(11, item)) == item

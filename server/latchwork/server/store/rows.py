@@ -116,22 +116,15 @@ def work_row(job_id: int, w: WorkItem) -> tuple[object, ...]:
     )
 
 
+# A status by its stored value: a dict lookup, where ``WorkStatus(value)`` costs a call into
+# the enum machinery per row (a tenth of a restart's load, 100,000 frames).
+_WORK_STATUS: dict[str, WorkStatus] = {status.value: status for status in WorkStatus}
+
+
 def work_from_row(row: Sequence[Any]) -> WorkItem:
     """The work item of a :data:`WORK_COLUMNS` row (its job's id is ``row[0]``)."""
-    return WorkItem(
-        index=row[1],
-        name=row[2],
-        status=WorkStatus(row[3]),
-        retries=row[4],
-        attempts=row[5],
-        subjob_id=row[6],
-        host=row[7],
-        exit_code=row[8],
-        start_time=row[9],
-        end_time=row[10],
-        message=row[11],
-        lease_id=row[12],
-    )
+    # Positional, in WorkItem's field order: keywords cost a fifth more per row.
+    return WorkItem(row[1], row[2], _WORK_STATUS[row[3]], *row[4:13])
 
 
 def subjob_row(job_id: int, s: Subjob) -> tuple[object, ...]:
@@ -143,7 +136,7 @@ def subjob_from_row(row: Sequence[Any]) -> Subjob:
     """The instance of a :data:`SUBJOB_COLUMNS` row (its job's id is ``row[0]``)."""
     return Subjob(
         id=row[1],
-        status=WorkStatus(row[2]),
+        status=_WORK_STATUS[row[2]],
         host=row[3],
         start_time=row[4],
         ran_failure=bool(row[5]),
