@@ -138,7 +138,7 @@ test: lint clients-check clients-build browser-deps pg-deps
 # on a quiet machine (lag ~5,000 events) but not beside other work (~40,000-87,000 measured).
 PG_TESTS := $(addprefix tests/,test_e2e_jobs.py test_e2e_recovery.py test_e2e_subscribe.py \
               test_e2e_triggers.py test_e2e_callback_submit.py test_e2e_modify.py \
-              test_e2e_retention.py test_e2e_hosts.py test_e2e_limits.py \
+              test_e2e_retention.py test_e2e_hosts.py test_e2e_limits.py test_e2e_retired_jobs.py \
               python_client/test_aio.py python_client/test_qb.py)
 PG_DESELECT := tests/test_e2e_subscribe.py::test_slow_subscriber_costs_no_memory_and_misses_nothing
 

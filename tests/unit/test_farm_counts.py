@@ -23,7 +23,7 @@ from .factories import Farm, Sink, frames_spec
 def counted_afresh(sup: Supervisor) -> tuple[dict[JobStatus, int], dict[WorkStatus, int]]:
     jobs: Counter[JobStatus] = Counter()
     frames: Counter[WorkStatus] = Counter()
-    count_jobs(sup.jobs_in_any_order(), EVERYTHING, jobs, frames)
+    count_jobs(sup.resident_jobs(), EVERYTHING, jobs, frames)
     return {s: jobs[s] for s in JobStatus}, {s: frames[s] for s in WorkStatus}
 
 
@@ -49,7 +49,7 @@ async def test_the_totals_equal_a_fresh_count_after_every_step(farm: Farm) -> No
     leases: list[str] = []
     for step in range(400):
         roll = rng.random()
-        job_ids = [job.id for job in sup.jobs_in_any_order() if not job.removed]
+        job_ids = [job.id for job in sup.resident_jobs() if not job.removed]
         if roll < 0.2 or not job_ids:
             frames = f"1-{rng.randint(1, 6)}"
             sup.submit([frames_spec(frames, cpus=2, retry=rng.randint(0, 1))], user="alice")
@@ -63,7 +63,7 @@ async def test_the_totals_equal_a_fresh_count_after_every_step(farm: Farm) -> No
             sup.control(rng.choice(_ACTIONS), [rng.choice(job_ids)], [])
         assert kept(sup) == counted_afresh(sup), f"step {step}"
     totals = kept(sup)
-    assert sum(totals[0].values()) == len(sup.jobs_in_any_order())
+    assert sum(totals[0].values()) == len(sup.resident_jobs())
     assert totals[1][WorkStatus.COMPLETE] > 0 and totals[0][JobStatus.REMOVED] > 0
     farm.close()
     again = farm.open()  # a restart counts the loaded jobs

@@ -100,6 +100,8 @@ async def farm(tmp_path: Path) -> AsyncIterator[Farm]:
 FAMILIES = {
     "latchwork_jobs",
     "latchwork_frames",
+    "latchwork_jobs_in_memory",
+    "latchwork_jobs_retired",
     "latchwork_events_appended",
     "latchwork_event_head_seq",
     "latchwork_subscribers",

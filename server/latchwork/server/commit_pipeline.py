@@ -149,8 +149,8 @@ class CommitPipeline:
 
     def load(self) -> None:
         """Build the model from the store: jobs, leases and queue, callbacks, runs to run."""
-        state = self._store.load()
-        self._index.load(state.last_job_id, state.jobs)
+        state = self._store.load(self._index.retired_before())
+        self._index.load(state.last_job_id, state.jobs, state.retired)
         self.runs.reset(self._triggering.load())
 
     def reload(self) -> None:

@@ -68,6 +68,9 @@ class Settings:
     retention_events: int = 0
     retention_days: float = 0.0
     retention_check_seconds: float = 60.0
+    # How long a finished job stays in memory; after that it is read from the store when asked
+    # for (server/retired_jobs.py, docs/operations.md#memory-and-history).
+    keep_finished_seconds: float = 60.0
     languages: str = "qube,python,mail"
     admin_users: str = ""
     sandbox_workers: int = 2
@@ -256,6 +259,10 @@ def load_settings(
     for name in ("callback_cascade_depth", "callback_cascade_burst", "sandbox_owner_runs"):
         if getattr(settings, name) < 0:
             raise ConfigError(f"{name} = {getattr(settings, name)}: must be 0 (off) or more")
+    if settings.keep_finished_seconds < 0:
+        raise ConfigError(
+            f"keep_finished_seconds = {settings.keep_finished_seconds}: must be 0 or more"
+        )
     if settings.reattach_grace_seconds < 0:
         raise ConfigError(
             f"reattach_grace_seconds = {settings.reattach_grace_seconds}: must be 0 or more"

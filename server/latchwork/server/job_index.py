@@ -1,27 +1,37 @@
-"""The supervisor's in-memory model: every job by id, labels per process group, children per
-parent, the job id counter, and what is derived from them at load (the scheduler's queue and
-the running leases).
+"""The supervisor's in-memory model: every job that can still change by id, labels per
+process group, children per parent, the job id counter, and what is derived from them at load
+(the scheduler's queue and the running leases).
 
 One object, because the pieces change together: a job is indexed once, when its commit
 begins (:mod:`commit_pipeline`), and the whole of it is rebuilt from the store at start and
 after a commit that could not be stored (:meth:`JobIndex.load`). Everything else reads it;
 only the commit pipeline, a Submit taking job ids, and the scheduler's offers change it.
+
+Finished jobs leave it after a while (:mod:`.retired_jobs`, :meth:`JobIndex.retire_finished`):
+its lookups then read them from the store, so that a caller never needs to know which jobs
+are in memory.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import time
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator
 
 from . import queries
 from .core.changes import Changes
+from .core.errors import NotFound
 from .core.farm_counts import FarmCounts
 from .core.model import Job, WorkItem
 from .core.scheduler import Scheduler
-from .core.states import WorkStatus
+from .core.states import JobStatus, WorkStatus
+from .core.visibility import ReadScope
 from .leases import LeaseRegistry
 from .queries import JobQuery
+from .retired_jobs import HistoryReads, RetiredJobs
+from .store.records import RetiredSummary
 
 
 class JobIndex:
@@ -29,9 +39,25 @@ class JobIndex:
     scheduler's queue of pending work. The maps and the scheduler are replaced at each load:
     read them through this object, never keep them."""
 
-    def __init__(self, leasing: LeaseRegistry) -> None:
-        """``leasing``: the lease registry, whose entries are restored at each load."""
+    def __init__(
+        self,
+        leasing: LeaseRegistry,
+        history: HistoryReads | None = None,
+        *,
+        keep_finished_seconds: float | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """``leasing``: the lease registry, whose entries are restored at each load.
+        ``history``: the store's reads of retired jobs; ``keep_finished_seconds``: how long a
+        finished job stays in memory before it retires (None: for ever, and no store read)."""
         self.jobs: dict[int, Job] = {}
+        """The jobs in memory (resident): the live ones and those finished recently."""
+        self._history = history
+        self._keep_finished = keep_finished_seconds if history is not None else None
+        self._clock = clock
+        self.retired = RetiredJobs(history)
+        # When each resident final job was first seen final (the start of its countdown).
+        self._final_since: dict[int, float] = {}
         self._labels: dict[int, dict[str, int]] = {}
         self._children: dict[int, list[int]] = {}
         self._leasing = leasing
@@ -44,9 +70,20 @@ class JobIndex:
 
     # --- loading -------------------------------------------------------------------------
 
-    def load(self, last_job_id: int, jobs: Iterable[Job]) -> None:
+    @property
+    def retires(self) -> bool:
+        """Whether finished jobs leave memory (the load then leaves retired ones out)."""
+        return self._keep_finished is not None
+
+    def retired_before(self) -> float | None:
+        """The cutoff for a load: jobs finished before it stay in the store (None: all load)."""
+        return None if self._keep_finished is None else self._clock() - self._keep_finished
+
+    def load(
+        self, last_job_id: int, jobs: Iterable[Job], retired: RetiredSummary | None = None
+    ) -> None:
         """Start over from the stored jobs: index them, restore the running leases and queue
-        the pending work."""
+        the pending work. ``retired``: what is kept of the jobs left in the store."""
         self.jobs = {}
         self._labels = {}
         self._children = {}
@@ -60,17 +97,108 @@ class JobIndex:
                     self._leasing.restore(item.lease_id, job, item)
                 elif item.status is WorkStatus.PENDING:
                     self.scheduler.offer(job, item)
-        self.counts.reset(self.jobs.values())
+        self.retired.reset(retired, self.jobs.values())
+        self._final_since = {}
+        if self.retires:
+            now = self._clock()
+            finals = [
+                (min(j.end_time or now, now), j.id) for j in self.jobs.values() if j.status.is_final
+            ]
+            # Oldest first, as the commits add them after (retire_finished stops at the first
+            # one too young).
+            self._final_since = {job_id: since for since, job_id in sorted(finals)}
+        self.counts.reset(self.jobs.values(), *self.retired.totals())
+
+    def retired_totals(
+        self, scope: ReadScope | None = None
+    ) -> tuple[Counter[JobStatus], Counter[WorkStatus]]:
+        """The retired jobs and their frames by status, of the users ``scope`` sees."""
+        return self.retired.totals(scope, self.jobs.values())
 
     def recount(self, changes: Changes) -> None:
-        """Count again the jobs a stored commit added or touched."""
+        """Count again the jobs a stored commit added or touched (and start or stop the
+        countdown of those that became final or live again)."""
         note = self.counts.note
-        for job in changes.new_jobs:
+        touched = [*changes.new_jobs, *changes.dirty_jobs.values(), *changes.respecified.values()]
+        for job in touched:
             note(job)
-        for job in changes.dirty_jobs.values():
-            note(job)
-        for job in changes.respecified.values():
-            note(job)
+        if self.retires:
+            since = self._final_since
+            for job in touched:
+                if not job.status.is_final:
+                    since.pop(job.id, None)
+                elif job.id not in since:
+                    since[job.id] = changes.now
+
+    # --- retiring finished jobs ----------------------------------------------------------
+
+    def retire_finished(self, limit: int | None = None) -> int:
+        """Let the jobs finished at least ``keep_finished_seconds`` ago, that run nothing,
+        leave memory (at most ``limit`` of them: a caller on the loop retires a slice at a
+        time); how many did. Called on the loop between commits, never inside one.
+
+        The countdowns are kept oldest first, so the pass stops at the first job too young:
+        its cost is the jobs it retires (and those it must leave, still stopping a frame).
+
+        Safe between any two turns of the loop because no caller keeps an existing job
+        across an await and then changes it: a staged Submit holds only its own new jobs,
+        and checks the group and parents it names again, on the loop, right before its
+        commit (``Stager._finish``); a callback's run looks its owner up again when it ends.
+        """
+        if self._keep_finished is None:
+            return 0
+        cutoff = self._clock() - self._keep_finished
+        leaving: list[Job] = []
+        gone: list[int] = []
+        for job_id, since in self._final_since.items():
+            if since > cutoff or (limit is not None and len(leaving) >= limit):
+                break
+            job = self.jobs.get(job_id)
+            if job is None or not job.status.is_final:
+                gone.append(job_id)
+            elif not (job.tally[WorkStatus.RUNNING] or any(s.busy for s in job.subjobs)):
+                leaving.append(job)
+            # else a frame still stopping: its report is still to come
+        for job_id in gone:
+            del self._final_since[job_id]
+        for job in leaving:
+            self._forget(job)
+        return len(leaving)
+
+    def _forget(self, job: Job) -> None:
+        del self.jobs[job.id]
+        del self._final_since[job.id]
+        labels = self._labels.get(job.pgrp)
+        if labels is not None and labels.get(job.label) == job.id:
+            del labels[job.label]
+            if not labels:
+                del self._labels[job.pgrp]
+        siblings = self._children.get(job.pid) if job.pid else None
+        if siblings is not None:
+            siblings.remove(job.id)
+            if not siblings:
+                del self._children[job.pid]
+        self.scheduler.drop(job)
+        self.retired.retired(job)
+
+    def _revive(self, job_id: int) -> Job | None:
+        """The retired job ``job_id`` read back into memory (None: no such job)."""
+        assert self._history is not None
+        found = self._history.load_jobs([job_id])
+        if not found:
+            return None
+        job = found[0]
+        self.add(job)
+        self.retired.revived(job)
+        self.counts.adopt(job)
+        if job.status.is_final:
+            # Its countdown starts again (last in line): it is in use.
+            self._final_since.pop(job.id, None)
+            self._final_since[job.id] = self._clock()
+        return job
+
+    def _may_be_retired(self, job_id: int) -> bool:
+        return bool(self.retired.count) and 0 < job_id <= self._last_job_id
 
     def add(self, job: Job) -> None:
         self.jobs[job.id] = job
@@ -100,39 +228,71 @@ class JobIndex:
     # --- lookups -------------------------------------------------------------------------
 
     def get_job(self, job_id: int) -> Job | None:
-        return self.jobs.get(job_id)
+        """The job, from memory or else read back from the store (revived)."""
+        job = self.jobs.get(job_id)
+        if job is None and self._may_be_retired(job_id):
+            job = self._revive(job_id)
+        return job
 
-    def jobs_in_any_order(self) -> list[Job]:
-        """Every job, removed ones included, unsorted: for counting, where all_jobs' sort of
-        100,000 jobs would be the larger part of the cost."""
+    def resident_jobs(self) -> list[Job]:
+        """The jobs in memory, unsorted: with :attr:`retired`'s totals, what a count of
+        every job adds up (all_jobs' sort of 100,000 jobs would be most of the cost)."""
         return list(self.jobs.values())
 
     def all_jobs(self) -> list[Job]:
-        """Every job, removed ones included, in id order."""
-        return sorted(self.jobs.values(), key=lambda job: job.id)
+        """Every job, removed and retired ones included, in id order (retired ones read
+        from the store, not revived)."""
+        return self.retired.every_job(self.jobs)
 
     def job_by_label(self, pgrp: int, label: str) -> Job | None:
         job_id = self._labels.get(pgrp, {}).get(label)
-        return self.jobs.get(job_id) if job_id is not None else None
+        if job_id is not None:
+            return self.jobs.get(job_id)
+        if self._history is not None and self.retired.in_pgrp(pgrp):
+            stored_id = self._history.job_id_by_label(pgrp, label)
+            return self.get_job(stored_id) if stored_id else None
+        return None
 
     def stored_labels(self, pgrp: int) -> Collection[str]:
         """The labels of the jobs in ``pgrp`` (those a Submit being staged holds left out)."""
-        return self._labels.get(pgrp, {})
+        labels = self._labels.get(pgrp, {})
+        if self._history is not None and self.retired.in_pgrp(pgrp):
+            return {*labels, *self._history.labels_in_pgrp(pgrp)}
+        return labels
 
     def children_of(self, job_id: int) -> list[int]:
-        return queries.children_of(self._children, job_id)
+        children = queries.children_of(self._children, job_id)
+        if self._history is not None and self.retired.has_children(job_id):
+            return sorted({*children, *self._history.child_ids(job_id)})
+        return children
 
     def subtree(self, root_id: int) -> list[Job]:
         """The job and everything below it in the job tree, parents first."""
-        return queries.subtree(self.jobs, self._children, root_id)
+        result: list[Job] = []
+        queue = [root_id]
+        while queue:
+            job = self.get_job(queue.pop(0))
+            if job is not None:
+                result.append(job)
+                queue.extend(self.children_of(job.id))
+        return result
 
     def pgrp_members(self, pgrp: int) -> list[int]:
-        return queries.pgrp_members(self._labels, pgrp)
+        members = queries.pgrp_members(self._labels, pgrp)
+        if self._history is not None and self.retired.in_pgrp(pgrp):
+            return sorted({*members, *self._history.labels_in_pgrp(pgrp).values()})
+        return members
 
     def list_jobs(self, query: JobQuery) -> list[Job]:
-        return queries.list_jobs(self.jobs, query)
+        """The jobs ``query`` selects, newest first, up to one more than its limit: those in
+        memory and the retired ones the store holds, merged (retired ones not revived)."""
+        return self.retired.listing(self.jobs, query)
 
     def work_of(self, job_id: int, work_name: str) -> tuple[Job, WorkItem]:
+        """The job and its work item by name; :class:`NotFound` names which one is missing."""
+        job = self.get_job(job_id)
+        if job is None:
+            raise NotFound(f"job {job_id} does not exist")
         return queries.work_of(self.jobs, job_id, work_name)
 
     # --- the scheduler -------------------------------------------------------------------

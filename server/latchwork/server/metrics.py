@@ -198,6 +198,18 @@ class _ModelCollector(Collector):
         for work_status, count in frames.items():
             by_frame.add_metric([work_status.value], count)
         yield by_frame
+        index = self._supervisor.index
+        yield GaugeMetricFamily(
+            "latchwork_jobs_in_memory",
+            "Jobs held in memory: the live ones and those finished recently "
+            "(keep_finished_seconds).",
+            value=len(index.jobs) if read else 0,
+        )
+        yield GaugeMetricFamily(
+            "latchwork_jobs_retired",
+            "Finished jobs out of memory, read from the store when asked for.",
+            value=index.retired.count if read else 0,
+        )
 
     def _event_log(self, read: bool) -> Iterator[Metric]:
         feed = self._supervisor.event_log

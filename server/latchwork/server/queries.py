@@ -46,12 +46,17 @@ def list_jobs(jobs: Mapping[int, Job], query: JobQuery) -> list[Job]:
             continue
         if query.parent_id and job.pid != query.parent_id:
             continue
-        if query.name_glob and not fnmatch.fnmatchcase(job.spec.name, query.name_glob):
+        if not name_matches(job, query.name_glob):
             continue
         result.append(job)
         if len(result) > query.limit:
             break
     return result
+
+
+def name_matches(job: Job, name_glob: str) -> bool:
+    """Whether the job's name matches ``name_glob`` (shell-style, case-sensitive; "": any)."""
+    return not name_glob or fnmatch.fnmatchcase(job.spec.name, name_glob)
 
 
 def work_of(jobs: Mapping[int, Job], job_id: int, work_name: str) -> tuple[Job, WorkItem]:
@@ -68,18 +73,6 @@ def work_of(jobs: Mapping[int, Job], job_id: int, work_name: str) -> tuple[Job, 
 def children_of(children: Mapping[int, list[int]], job_id: int) -> list[int]:
     """The ids of the job's direct children (a copy: the caller may keep it)."""
     return list(children.get(job_id, ()))
-
-
-def subtree(jobs: Mapping[int, Job], children: Mapping[int, list[int]], root_id: int) -> list[Job]:
-    """The job and everything below it in the job tree, parents first."""
-    result: list[Job] = []
-    queue = [root_id]
-    while queue:
-        job = jobs.get(queue.pop(0))
-        if job is not None:
-            result.append(job)
-            queue.extend(children_of(children, job.id))
-    return result
 
 
 def pgrp_members(labels: Mapping[int, Mapping[str, int]], pgrp: int) -> list[int]:

@@ -293,7 +293,7 @@ class Submissions:
             raise RequestConflict(
                 f"request_id {request_id!r} was already used for a different submission"
             )
-        jobs = [self._index.jobs[i] for i in previous.job_ids]
+        jobs = [job for i in previous.job_ids if (job := self._index.get_job(i)) is not None]
         return SubmitResult(jobs, previous.pgrp, previous.seq)
 
     def _callbacks_for(

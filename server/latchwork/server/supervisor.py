@@ -103,6 +103,7 @@ class Supervisor:
         firing_budget: FiringBudget | None = None,
         global_resources: Mapping[str, int] | None = None,
         read_policy: ReadPolicy | None = None,
+        keep_finished_seconds: float | None = None,
     ) -> None:
         """``freeze_long_lived``: exempt what is loaded, and what each large Submit adds, from
         Python's cyclic garbage collector (:func:`~.job_index.freeze_long_lived`).
@@ -112,7 +113,9 @@ class Supervisor:
         end as errors. ``firing_budget``: the bound on runaway cascades (default limits when
         not given). ``global_resources``: the licence limits (``{"nuke": 10}``,
         docs/routing.md). ``read_policy``: who may read which jobs (``visibility``); new
-        triggers may name only jobs their owner may read."""
+        triggers may name only jobs their owner may read. ``keep_finished_seconds``: how long
+        a finished job stays in memory before it is read from the store instead
+        (:mod:`.retired_jobs`; None: for ever)."""
         # The collaborators, for the wiring and for tests; the API layer uses the methods.
         self.store = store
         self.outputs = outputs
@@ -127,7 +130,9 @@ class Supervisor:
         signal = WorkSignal()
         self.routing = routing = RoutingState(global_resources, on_licence_freed=signal.wake)
         leasing = LeaseRegistry(routing)
-        self.index = index = JobIndex(leasing)
+        self.index = index = JobIndex(
+            leasing, store, keep_finished_seconds=keep_finished_seconds, clock=clock
+        )
         self.triggering = Triggering(
             store,
             Lookups(job=index.get_job, by_label=index.job_by_label, children=index.children_of),
@@ -182,7 +187,9 @@ class Supervisor:
         # --- the model (JobIndex) ---
         self.get_job = index.get_job
         self.all_jobs = index.all_jobs
-        self.jobs_in_any_order = index.jobs_in_any_order
+        self.resident_jobs = index.resident_jobs
+        self.retired_totals = index.retired_totals
+        self.retire_finished_jobs = index.retire_finished
         self.farm_counts = index.counts
         self.job_by_label = index.job_by_label
         self.children_of = index.children_of

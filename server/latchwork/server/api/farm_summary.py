@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from collections.abc import Callable
 
 from latchwork.v1 import job_pb2, supervisor_pb2
 
 from ..core.farm_summary import FarmSummary, count_jobs, finish_summary, recent_failures
-from ..core.states import JobStatus, WorkStatus
 from ..core.visibility import ReadScope
 from ..supervisor import Supervisor
 from . import convert
@@ -87,12 +85,13 @@ class FarmSummaries:
         return response
 
     async def _count_scope(self, scope: ReadScope, head_seq: int) -> FarmSummary:
-        """The summary of one user's jobs: a pass over every job, a chunk at a time."""
+        """The summary of one user's jobs: a pass over every job in memory, a chunk at a time,
+        on top of the totals kept of the retired ones."""
         supervisor = self._supervisor
         failures = recent_failures(supervisor.event_log.newest_first(), scope)
-        jobs = supervisor.jobs_in_any_order()
-        job_counts: Counter[JobStatus] = Counter()
-        frame_counts: Counter[WorkStatus] = Counter()
+        jobs = supervisor.resident_jobs()
+        # The retired jobs (out of memory) are counted by user as they retire.
+        job_counts, frame_counts = supervisor.retired_totals(scope)
         for start in range(0, len(jobs), CHUNK):
             if start:
                 await asyncio.sleep(0)

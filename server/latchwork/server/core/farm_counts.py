@@ -13,7 +13,7 @@ and :meth:`FarmCounts.reset` whenever the model is (re)loaded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from .model import Counted, Job
 from .states import JobStatus, WorkStatus
@@ -33,12 +33,28 @@ class FarmCounts:
         # is shared by all of them, so remembering the parts costs a pointer per job.
         self._interned: dict[Counted, Counted] = {}
 
-    def reset(self, jobs: Iterable[Job]) -> None:
+    def reset(
+        self,
+        jobs: Iterable[Job],
+        base_jobs: Mapping[JobStatus, int] | None = None,
+        base_frames: Mapping[WorkStatus, int] | None = None,
+    ) -> None:
+        """Count ``jobs`` afresh, on top of ``base_jobs`` and ``base_frames``: the totals of
+        jobs not held in memory (retired: the supervisor's history)."""
         self.jobs = dict.fromkeys(JobStatus, 0)
         self.frames = dict.fromkeys(WorkStatus, 0)
+        for status, count in (base_jobs or {}).items():
+            self.jobs[status] += count
+        for work_status, count in (base_frames or {}).items():
+            self.frames[work_status] += count
         for job in jobs:
             job.counted = None
             self.note(job)
+
+    def adopt(self, job: Job) -> None:
+        """``job``, already in the totals (it was counted while out of memory), remembers
+        its part of them, so that its next :meth:`note` takes that part away."""
+        job.counted = self._part(job)
 
     def note(self, job: Job) -> None:
         """Count ``job`` as it is now, in place of what it added before."""

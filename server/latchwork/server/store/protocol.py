@@ -9,13 +9,15 @@ firings (callback runs) written with the events that caused them, errors typed a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from ..core.changes import Changes
 from ..core.events import Event
 from ..core.model import Job
 from ..core.runs import CallbackRun
+from ..core.states import WorkStatus
+from .history import FinishedFilter
 from .hosts import StoredHost
 from .records import StagedChunk, StoredCallback, StoredState, StoredSubmission
 
@@ -35,7 +37,25 @@ class Store(Protocol):
     @property
     def schema_version(self) -> int: ...
 
-    def load(self) -> StoredState: ...
+    def load(self, retired_before: float | None = None) -> StoredState: ...
+
+    def load_jobs(self, job_ids: Sequence[int]) -> list[Job]: ...
+
+    def job_id_by_label(self, pgrp: int, label: str) -> int: ...
+
+    def final_frames_of(self, user: str) -> dict[WorkStatus, int]: ...
+
+    def labels_in_pgrp(self, pgrp: int) -> dict[str, int]: ...
+
+    def child_ids(self, parent_id: int) -> list[int]: ...
+
+    def finished_jobs_before(
+        self, before_id: int, where: FinishedFilter, batch: int
+    ) -> Iterator[Job]: ...
+
+    def with_rows(self, jobs: list[Job]) -> list[Job]: ...
+
+    def jobs_after(self, after_id: int, limit: int) -> list[Job]: ...
 
     @staticmethod
     def staged_chunks(jobs: Sequence[Job], chunk_rows: int) -> list[StagedChunk]: ...

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..core.model import Job, Subjob, WorkItem
 from ..core.runs import CallbackRun
-from ..core.states import WorkStatus
+from . import history
 from .database import Database, scalar
 from .records import StoredCallback, StoredState, StoredSubmission
 from .rows import (
@@ -25,9 +25,12 @@ from .rows import (
 )
 
 
-def load_state(db: Database, head_seq: int) -> StoredState:
+def load_state(db: Database, head_seq: int, retired_before: float | None = None) -> StoredState:
     """Every job (not staged) with its work items and instances, as the supervisor keeps
-    them in memory."""
+    them in memory; with ``retired_before``, only those not retired at that cutoff
+    (:mod:`.history`), and what is kept of the others."""
+    if retired_before is not None:
+        return _live_state(db, head_seq, retired_before)
     jobs: dict[int, Job] = {}
     for row in db.execute(
         f"SELECT {JOB_COLUMNS} FROM jobs WHERE id NOT IN (SELECT id FROM staged_jobs) ORDER BY id"
@@ -47,17 +50,30 @@ def load_state(db: Database, head_seq: int) -> StoredState:
     ):
         subjob_rows.setdefault(row[0], []).append(subjob_from_row(row))
     for job in jobs.values():
-        job.work = work_rows.get(job.id, [])
-        job.subjobs = subjob_rows.get(job.id, [])
-        job.__post_init__()
-        for item in job.work:
-            if item.status is WorkStatus.RUNNING and 0 <= item.subjob_id < len(job.subjobs):
-                job.subjobs[item.subjob_id].work_index = item.index
+        history.attach_rows(job, work_rows.get(job.id, []), subjob_rows.get(job.id, []))
     return StoredState(
         jobs=list(jobs.values()),
         head_seq=head_seq,
         # Staged jobs included: their ids are taken (a Submit is still writing them).
         last_job_id=scalar(db, "SELECT COALESCE(MAX(id), 0) FROM jobs"),
+    )
+
+
+def _live_state(db: Database, head_seq: int, cutoff: float) -> StoredState:
+    """The jobs not retired at ``cutoff``, whole, and the summary of those retired."""
+    live = [
+        job_from_row(row)
+        for row in db.execute(
+            f"SELECT {JOB_COLUMNS} FROM jobs WHERE NOT ({history.retired_at()}) "
+            f"AND {history.NOT_STAGED} ORDER BY id",
+            (cutoff,),
+        )
+    ]
+    return StoredState(
+        jobs=history.with_rows(db, live),
+        head_seq=head_seq,
+        last_job_id=scalar(db, "SELECT COALESCE(MAX(id), 0) FROM jobs"),
+        retired=history.retired_summary(db, cutoff),
     )
 
 

@@ -10,6 +10,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.model import CallbackSpec, Job
+from ..core.states import JobStatus, WorkStatus
+
+
+@dataclass(slots=True)
+class RetiredSummary:
+    """What a load tells of the jobs it left in the store (retired): their number and
+    statuses by user, the groups and parents they belong to, and the frames of every stored
+    job not removed (memory's own included: the index takes those away). Nothing per job."""
+
+    jobs_by_user: dict[str, dict[JobStatus, int]] = field(default_factory=dict)
+    stored_frames: dict[WorkStatus, int] = field(default_factory=dict)
+    pgrps: set[int] = field(default_factory=set)
+    parents: set[int] = field(default_factory=set)
+    count: int = 0
 
 
 @dataclass(slots=True)
@@ -19,6 +33,8 @@ class StoredState:
     jobs: list[Job] = field(default_factory=list)
     head_seq: int = 0
     last_job_id: int = 0
+    # What is kept of the jobs left in the store (None: every job was loaded).
+    retired: RetiredSummary | None = None
 
 
 @dataclass(frozen=True, slots=True)

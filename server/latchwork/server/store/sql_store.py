@@ -11,6 +11,7 @@ The work is done in modules of one concept each:
 - :mod:`.writes`: the write of one commit;
 - :mod:`.staged`: the rows of a large Submit, written ahead;
 - :mod:`.reads`: the state at start, callbacks, runs and submissions;
+- :mod:`.history`: the finished jobs kept in the store only;
 - :mod:`.event_log`: reading and trimming the event log;
 - :mod:`.hosts`: the farm's hosts (issue 12);
 - :mod:`.rows` and :mod:`.records`: the table rows and the records handed back.
@@ -19,15 +20,17 @@ The work is done in modules of one concept each:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from ..core.changes import Changes
 from ..core.events import Event
 from ..core.model import Job
 from ..core.runs import CallbackRun
-from . import event_log, reads, staged
+from ..core.states import WorkStatus
+from . import event_log, history, reads, staged
 from . import hosts as host_rows
 from .database import Database, Transactions, scalar
+from .history import FinishedFilter
 from .hosts import StoredHost
 from .records import StagedChunk, StoredCallback, StoredState, StoredSubmission
 from .rows import staged_chunks
@@ -54,8 +57,38 @@ class SqlStore:
 
     # --- loading -----------------------------------------------------------------------
 
-    def load(self) -> StoredState:
-        return reads.load_state(self._db, self.head_seq)
+    def load(self, retired_before: float | None = None) -> StoredState:
+        """The state to hold in memory: every job, or with ``retired_before`` only those
+        not retired at that time (:mod:`.history`) and a summary of the others."""
+        return reads.load_state(self._db, self.head_seq, retired_before)
+
+    # --- finished jobs kept in the store only (history) ----------------------------------
+
+    def load_jobs(self, job_ids: Sequence[int]) -> list[Job]:
+        return history.load_jobs(self._db, job_ids)
+
+    def job_id_by_label(self, pgrp: int, label: str) -> int:
+        return history.job_id_by_label(self._db, pgrp, label)
+
+    def final_frames_of(self, user: str) -> dict[WorkStatus, int]:
+        return history.final_frames_of(self._db, user)
+
+    def labels_in_pgrp(self, pgrp: int) -> dict[str, int]:
+        return history.labels_in_pgrp(self._db, pgrp)
+
+    def child_ids(self, parent_id: int) -> list[int]:
+        return history.child_ids(self._db, parent_id)
+
+    def finished_jobs_before(
+        self, before_id: int, where: FinishedFilter, batch: int
+    ) -> Iterator[Job]:
+        return history.finished_jobs_before(self._db, before_id, where, batch)
+
+    def with_rows(self, jobs: list[Job]) -> list[Job]:
+        return history.with_rows(self._db, jobs)
+
+    def jobs_after(self, after_id: int, limit: int) -> list[Job]:
+        return history.jobs_after(self._db, after_id, limit)
 
     # --- staged writes (large Submits) ---------------------------------------------------
 
