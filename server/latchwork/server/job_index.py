@@ -242,6 +242,11 @@ class JobIndex:
     def all_jobs(self) -> list[Job]:
         """Every job, removed and retired ones included, in id order (retired ones read
         from the store, not revived)."""
+        return list(self.every_job())
+
+    def every_job(self) -> Iterator[Job]:
+        """:meth:`all_jobs` one at a time (a batch of retired ones read at a time); read it
+        through without letting the loop turn."""
         return self.retired.every_job(self.jobs)
 
     def job_by_label(self, pgrp: int, label: str) -> Job | None:

@@ -17,6 +17,7 @@ reviving them.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Protocol
@@ -178,13 +179,19 @@ class RetiredJobs:
         whole = iter(self._history.with_rows([job for job in merged if id(job) in kept]))
         return [next(whole) if id(job) in kept else job for job in merged]
 
-    def every_job(self, resident: Mapping[int, Job]) -> list[Job]:
-        """Every job, ``resident`` and retired (read from the store), in id order."""
+    def every_job(self, resident: Mapping[int, Job]) -> Iterator[Job]:
+        """Every job, ``resident`` and retired, in id order: the retired ones read from the
+        store a batch at a time as the caller goes on (who must not let the loop turn
+        meanwhile: ``resident`` may not change under it), so that a snapshot of the whole
+        history never holds more than a batch of it as jobs."""
         jobs = sorted(resident.values(), key=lambda job: job.id)
         if not self.count or self._history is None:
-            return jobs
+            return iter(jobs)
+        return heapq.merge(jobs, self._stored_only(resident), key=lambda job: job.id)
+
+    def _stored_only(self, resident: Mapping[int, Job]) -> Iterator[Job]:
+        assert self._history is not None
         after = 0
         while batch := self._history.jobs_after(after, _SNAPSHOT_BATCH):
-            jobs.extend(job for job in batch if job.id not in resident)
+            yield from (job for job in batch if job.id not in resident)
             after = batch[-1].id
-        return sorted(jobs, key=lambda job: job.id)

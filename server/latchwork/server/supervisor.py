@@ -187,6 +187,7 @@ class Supervisor:
         # --- the model (JobIndex) ---
         self.get_job = index.get_job
         self.all_jobs = index.all_jobs
+        self.every_job = index.every_job
         self.resident_jobs = index.resident_jobs
         self.retired_totals = index.retired_totals
         self.retire_finished_jobs = index.retire_finished

@@ -63,9 +63,11 @@ async def subscription(
     cursor = request.after_seq
     if request.snapshot:
         cursor = log.head_seq
+        # Read through at once, the loop held: the snapshot is the state at ``cursor``. The
+        # retired jobs come from the store a batch at a time, never all held as jobs.
         snapshot = [
             convert.job_to_pb(job)
-            for job in supervisor.all_jobs()
+            for job in supervisor.every_job()
             if scope.sees(job) and _job_matches(event_filter, job.id, job.pgrp, job.label, job.user)
         ]
         for job_pb in snapshot:
