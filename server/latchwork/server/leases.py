@@ -33,6 +33,7 @@ from .core.routing.reservations import host_share
 from .core.scheduler import Scheduler, parse_key, routing_key
 from .core.states import WorkStatus
 from .routing_state import RoutingState
+from .unguessable import UnguessableIds
 
 
 class LeaseSink(Protocol):
@@ -82,6 +83,8 @@ class LeaseRegistry:
         # Leases found running at start that wait for their worker to re-attach them.
         self._unclaimed: set[str] = set()
         self.routing = routing or RoutingState()
+        # Unguessable: only the worker that runs a lease may report it or re-attach it.
+        self._lease_ids = UnguessableIds()
 
     # --- workers -------------------------------------------------------------------------
 
@@ -196,8 +199,7 @@ class LeaseRegistry:
             if picked is None:
                 break
             job, item, subjob = picked
-            # Unguessable: only the worker that runs a lease may report it or re-attach it.
-            lease_id = secrets.token_hex(16)
+            lease_id = self._lease_ids.next()
             job_routing = scheduler.routing_of(job)
             if not routing.started(worker_id, lease_id, job_routing):
                 scheduler.offer(job, item)  # a licence taken meanwhile: never oversubscribe
