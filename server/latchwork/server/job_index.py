@@ -132,10 +132,12 @@ class JobIndex:
 
     # --- retiring finished jobs ----------------------------------------------------------
 
-    def retire_finished(self, limit: int | None = None) -> int:
+    def retire_finished(self, max_rows: int | None = None) -> int:
         """Let the jobs finished at least ``keep_finished_seconds`` ago, that run nothing,
-        leave memory (at most ``limit`` of them: a caller on the loop retires a slice at a
-        time); how many did. Called on the loop between commits, never inside one.
+        leave memory; how many did. ``max_rows``: a caller on the loop retires a slice at a
+        time, of about this many jobs, work items and instances (at least one job), since
+        what a job costs to let go of grows with its frames. Called on the loop between
+        commits, never inside one.
 
         The countdowns are kept oldest first, so the pass stops at the first job too young:
         its cost is the jobs it retires (and those it must leave, still stopping a frame).
@@ -150,14 +152,16 @@ class JobIndex:
         cutoff = self._clock() - self._keep_finished
         leaving: list[Job] = []
         gone: list[int] = []
+        rows = 0
         for job_id, since in self._final_since.items():
-            if since > cutoff or (limit is not None and len(leaving) >= limit):
+            if since > cutoff or (max_rows is not None and leaving and rows >= max_rows):
                 break
             job = self.jobs.get(job_id)
             if job is None or not job.status.is_final:
                 gone.append(job_id)
             elif not (job.tally[WorkStatus.RUNNING] or any(s.busy for s in job.subjobs)):
                 leaving.append(job)
+                rows += 1 + len(job.work) + len(job.subjobs)
             # else a frame still stopping: its report is still to come
         for job_id in gone:
             del self._final_since[job_id]
