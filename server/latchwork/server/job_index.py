@@ -30,7 +30,8 @@ from .core.states import JobStatus, WorkStatus
 from .core.visibility import ReadScope
 from .leases import LeaseRegistry
 from .queries import JobQuery
-from .retired_jobs import HistoryReads, RetiredJobs
+from .retired_jobs import RetiredJobs
+from .store.protocol import HistoryReads
 from .store.records import RetiredSummary
 
 

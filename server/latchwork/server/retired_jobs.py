@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Protocol
+from collections.abc import Iterable, Iterator, Mapping
 
 from . import queries
 from .core.model import Job
@@ -28,30 +27,8 @@ from .core.states import JobStatus, WorkStatus
 from .core.visibility import ReadScope
 from .queries import JobQuery
 from .store.history import FinishedFilter
+from .store.protocol import HistoryReads
 from .store.records import RetiredSummary
-
-
-class HistoryReads(Protocol):
-    """The store's reads of retired jobs (:mod:`.store.history`)."""
-
-    def load_jobs(self, job_ids: Sequence[int]) -> list[Job]: ...
-
-    def job_id_by_label(self, pgrp: int, label: str) -> int: ...
-
-    def final_frames_of(self, user: str) -> dict[WorkStatus, int]: ...
-
-    def labels_in_pgrp(self, pgrp: int) -> dict[str, int]: ...
-
-    def child_ids(self, parent_id: int) -> list[int]: ...
-
-    def finished_jobs_before(
-        self, before_id: int, where: FinishedFilter, batch: int
-    ) -> Iterator[Job]: ...
-
-    def with_rows(self, jobs: list[Job]) -> list[Job]: ...
-
-    def jobs_after(self, after_id: int, limit: int) -> list[Job]: ...
-
 
 # Rows read at a time when a listing goes on into the retired jobs.
 _LISTING_BATCH = 200

@@ -22,22 +22,9 @@ from .hosts import StoredHost
 from .records import StagedChunk, StoredCallback, StoredState, StoredSubmission
 
 
-class Store(Protocol):
-    """The store's public surface (see :class:`~.sql_store.SqlStore` for what each does)."""
-
-    #: The sequence number of the newest stored event (0: none yet).
-    head_seq: int
-    #: Called after each successful write with the changes and the seconds it took.
-    on_write: Callable[[Changes, float], None] | None
-    #: How many staged jobs of an unfinished Submit were deleted when the store was opened.
-    leftover_staged: int
-
-    def close(self) -> None: ...
-
-    @property
-    def schema_version(self) -> int: ...
-
-    def load(self, retired_before: float | None = None) -> StoredState: ...
+class HistoryReads(Protocol):
+    """The reads of jobs kept in the store only (retired: :mod:`.history`), the part of the
+    store the supervisor's index of jobs uses (:mod:`latchwork.server.retired_jobs`)."""
 
     def load_jobs(self, job_ids: Sequence[int]) -> list[Job]: ...
 
@@ -56,6 +43,24 @@ class Store(Protocol):
     def with_rows(self, jobs: list[Job]) -> list[Job]: ...
 
     def jobs_after(self, after_id: int, limit: int) -> list[Job]: ...
+
+
+class Store(HistoryReads, Protocol):
+    """The store's public surface (see :class:`~.sql_store.SqlStore` for what each does)."""
+
+    #: The sequence number of the newest stored event (0: none yet).
+    head_seq: int
+    #: Called after each successful write with the changes and the seconds it took.
+    on_write: Callable[[Changes, float], None] | None
+    #: How many staged jobs of an unfinished Submit were deleted when the store was opened.
+    leftover_staged: int
+
+    def close(self) -> None: ...
+
+    @property
+    def schema_version(self) -> int: ...
+
+    def load(self, retired_before: float | None = None) -> StoredState: ...
 
     @staticmethod
     def staged_chunks(jobs: Sequence[Job], chunk_rows: int) -> list[StagedChunk]: ...
