@@ -39,7 +39,7 @@ def retired_at(alias: str = "") -> str:
     a = f"{alias}." if alias else ""
     return (
         f"{a}status IN ({_FINAL}) AND {a}end_time < ? AND {a}id NOT IN {_RUNNING} "
-        f"AND {a}id NOT IN (SELECT id FROM staged_jobs)"
+        f"AND {a}id NOT IN {_STAGED}"
     )
 
 
@@ -87,20 +87,19 @@ def final_frames_of(db: Database, user: str) -> dict[WorkStatus, int]:
 def load_jobs(db: Database, job_ids: Sequence[int]) -> list[Job]:
     """The stored jobs of these ids, whole (work items and instances), in id order; ids of
     no stored job (or of a staged one) are left out."""
-    jobs: list[Job] = []
-    for start in range(0, len(job_ids), _ID_CHUNK):
-        chunk = sorted(set(job_ids[start : start + _ID_CHUNK]))
-        marks = ",".join("?" * len(chunk))
-        found = [
+    ids = sorted(set(job_ids))
+    found: list[Job] = []
+    for start in range(0, len(ids), _ID_CHUNK):
+        chunk = ids[start : start + _ID_CHUNK]
+        found.extend(
             job_from_row(row)
             for row in db.execute(
-                f"SELECT {JOB_COLUMNS} FROM jobs WHERE id IN ({marks}) AND {NOT_STAGED} "
-                "ORDER BY id",
+                f"SELECT {JOB_COLUMNS} FROM jobs WHERE id IN ({','.join('?' * len(chunk))}) "
+                f"AND {NOT_STAGED} ORDER BY id",
                 chunk,
             )
-        ]
-        jobs.extend(_with_rows(db, found))
-    return jobs
+        )
+    return with_rows(db, found)
 
 
 def _with_rows(db: Database, jobs: list[Job]) -> list[Job]:
@@ -207,7 +206,8 @@ def finished_jobs_before(
 
 
 def with_rows(db: Database, jobs: list[Job]) -> list[Job]:
-    """Jobs read by :func:`finished_jobs_before`, their work items and instances attached."""
+    """Jobs read from their rows alone (:func:`finished_jobs_before`), their work items and
+    instances attached, :data:`_ID_CHUNK` jobs per statement."""
     result: list[Job] = []
     for start in range(0, len(jobs), _ID_CHUNK):
         result.extend(_with_rows(db, jobs[start : start + _ID_CHUNK]))
