@@ -50,6 +50,7 @@ from bench.harness import (
     supervisor,
 )
 from bench.submit_throughput import build_request, job_dicts
+from latchwork.server.app import retire_period
 from latchwork.v1 import job_pb2, supervisor_pb2, supervisor_pb2_grpc
 
 METADATA = (("latchwork-user", "bench"),)
@@ -339,8 +340,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 live_batches = live // args.batch
                 grow(stub, served.pid, request, live_batches, finish=False, held=held, log=log)
-                # The supervisor's next pass of retiring: every 1/4 of the period, 1 to 60 s.
-                time.sleep(args.keep_finished + min(60.0, max(1.0, args.keep_finished / 4)) + 2)
+                # The supervisor's next pass of retiring, and a margin.
+                time.sleep(args.keep_finished + retire_period(args.keep_finished) + 2)
                 settled = rss_mib(served.pid)
             if args.trace_gc:
                 gc_report(gc_dir, served.pid, args.slow_ms)

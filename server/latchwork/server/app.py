@@ -543,10 +543,16 @@ RETIRE_SLICE_ROWS = 1_000
 RETIRE_PAUSE_SECONDS = 0.002
 
 
+def retire_period(keep_seconds: float) -> float:
+    """How often finished jobs are retired: four times per ``keep_finished_seconds``, at
+    least once a minute and at most once a second."""
+    return min(60.0, max(1.0, keep_seconds / 4))
+
+
 async def _retire(supervisor: Supervisor, keep_seconds: float) -> None:
     """Let finished jobs leave memory once they are ``keep_seconds`` old (checked a few times
     per period, at least once a minute): memory follows the live work, not the history."""
-    period = min(60.0, max(1.0, keep_seconds / 4))
+    period = retire_period(keep_seconds)
     while True:
         await asyncio.sleep(period)
         retired = 0
