@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from latchwork.server.core.triggers.parser import (
     MAX_NESTING,
     MAX_TRIGGER_LENGTH,
+    PARSED_TRIGGER_LENGTH,
     parse_atom,
     parse_trigger,
 )
@@ -599,3 +600,19 @@ def test_parse_then_format_then_parse_gives_the_same_tree(expr: Expr, data: st.D
 def test_round_trip_examples(text: str) -> None:
     parsed = parse_trigger(text)
     assert parse_trigger(parsed.format()) == parsed
+
+
+def test_a_short_trigger_is_parsed_once_and_its_tree_shared() -> None:
+    text = "complete-job-render && failed-work-self-*"
+    assert parse_trigger(text) is parse_trigger(text)
+    longer = " || ".join(f"complete-job-j{i}" for i in range(40))
+    assert len(longer) > PARSED_TRIGGER_LENGTH
+    assert parse_trigger(longer) == parse_trigger(longer)
+    assert parse_trigger(longer) is not parse_trigger(longer)  # not kept: bounded memory
+
+
+def test_a_trigger_that_does_not_parse_fails_every_time() -> None:
+    for _ in range(2):
+        with pytest.raises(TriggerSyntaxError, match="is not an atom") as caught:
+            parse_trigger("complete-job-")
+        assert caught.value.offset == 0

@@ -8,6 +8,7 @@ trap this parser exists to remove.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,10 @@ from .syntax import (
 )
 
 MAX_TRIGGER_LENGTH = 10_000
+# Parses kept (:func:`_parsed`): this many distinct texts of at most this many characters,
+# a few MiB at worst whatever clients send.
+PARSED_TRIGGERS_KEPT = 4096
+PARSED_TRIGGER_LENGTH = 256
 MAX_NESTING = 50
 
 # The zone needs its colon (+05:00): "-0500" would be a repeat period.
@@ -263,4 +268,13 @@ def parse_trigger(text: str) -> Expr:
         raise TriggerSyntaxError(f"longer than {MAX_TRIGGER_LENGTH} characters", MAX_TRIGGER_LENGTH)
     if not text.strip():
         raise TriggerSyntaxError("empty trigger: expected an atom such as 'complete-job-self'", 0)
+    return _parsed(text) if len(text) <= PARSED_TRIGGER_LENGTH else _Parser(text).parse()
+
+
+@functools.lru_cache(maxsize=PARSED_TRIGGERS_KEPT)
+def _parsed(text: str) -> Expr:
+    """One parse per distinct text. The same triggers come back across thousands of jobs (a
+    pipeline's callbacks, the triggers a ``dependency`` becomes), at Submit and when a restart
+    compiles them again; the tree is immutable, so their callbacks share one. A text that does
+    not parse raises, and is not kept."""
     return _Parser(text).parse()
