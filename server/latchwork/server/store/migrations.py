@@ -166,3 +166,22 @@ MIGRATIONS.append(
     ALTER TABLE jobs ADD COLUMN cascade_depth INTEGER NOT NULL DEFAULT 0;
     """
 )
+
+MIGRATIONS.append(
+    # 7: which jobs' events can latch each callback, one row per (job, callback), so that a
+    # retired job's callbacks can stay in the store until an event of one of those jobs comes
+    # (server/dormant_callbacks.py): a restart reads the rows of the jobs it loads, a job read
+    # back into memory its own. Job 0 stands for "a clock or the whole farm" (time, repeat,
+    # global and host atoms): such a callback is compiled at every start. So is every callback
+    # stored before this migration, whose watched jobs were never written down.
+    """
+    CREATE TABLE callback_watches (
+        job_id INTEGER NOT NULL,
+        callback_id INTEGER NOT NULL,
+        owner_id INTEGER NOT NULL,
+        PRIMARY KEY (job_id, callback_id)
+    ) WITHOUT ROWID;
+    INSERT INTO callback_watches (job_id, callback_id, owner_id)
+        SELECT 0, id, job_id FROM callbacks;
+    """
+)

@@ -3,9 +3,10 @@ the last one applied.
 
 A migration is never edited once released: a change to the schema is a new entry. The
 numbering is the PostgreSQL store's own (SQLite's is :mod:`.migrations`): version 1 is the
-whole of SQLite's schema 6, with the same tables and columns, so rows move between the two
-unchanged (:mod:`.copying`). The types are PostgreSQL's: ``BIGINT`` for every integer (ids,
-sequence numbers, 0/1 flags), ``DOUBLE PRECISION`` for times (``REAL`` is 4 bytes there).
+whole of SQLite's schema 6, and version 3 adds SQLite 7's table, so that both have the same
+tables and columns and rows move between the two unchanged (:mod:`.copying`). The types are
+PostgreSQL's: ``BIGINT`` for every integer (ids, sequence numbers, 0/1 flags), ``DOUBLE
+PRECISION`` for times (``REAL`` is 4 bytes there).
 """
 
 from __future__ import annotations
@@ -142,6 +143,18 @@ PG_MIGRATIONS: list[str] = [
     INSERT INTO latchwork_leader (id, epoch, holder, address, lease_until, holder_locked)
         VALUES (1, 0, '', '', '-infinity', FALSE)
     """,
+    # 3: SQLite's migration 7: which jobs' events can latch each callback (job 0: a clock or
+    # the whole farm, and every callback stored before; server/dormant_callbacks.py).
+    """
+    CREATE TABLE callback_watches (
+        job_id BIGINT NOT NULL,
+        callback_id BIGINT NOT NULL,
+        owner_id BIGINT NOT NULL,
+        PRIMARY KEY (job_id, callback_id)
+    );
+    INSERT INTO callback_watches (job_id, callback_id, owner_id)
+        SELECT 0, id, job_id FROM callbacks
+    """,
 ]
 
 #: The tables of the schema, in the order a copy writes them (:mod:`.copying`).
@@ -153,6 +166,7 @@ TABLES = (
     "submissions",
     "meta",
     "callbacks",
+    "callback_watches",
     "callback_runs",
     "staged_jobs",
     "hosts",

@@ -6,6 +6,8 @@ but their ids count as taken. The same queries on SQLite and PostgreSQL (:mod:`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..core.model import Job, Subjob, WorkItem
 from ..core.runs import CallbackRun
 from . import history
@@ -77,11 +79,64 @@ def _live_state(db: Database, head_seq: int, cutoff: float) -> StoredState:
     )
 
 
-def load_callbacks(db: Database) -> list[StoredCallback]:
+# At most this many jobs in one ``IN (...)`` list (as :mod:`.history` does).
+_OWNER_CHUNK = 500
+
+
+def load_callbacks(db: Database, owners: Sequence[int] | None = None) -> list[StoredCallback]:
+    """Every stored callback in id order, or only those of the jobs ``owners``, by owner and
+    then id."""
+    if owners is None:
+        return [
+            callback_from_row(row)
+            for row in db.execute(f"SELECT {CALLBACK_COLUMNS} FROM callbacks ORDER BY id")
+        ]
+    found: list[StoredCallback] = []
+    ids = sorted(set(owners))
+    for start in range(0, len(ids), _OWNER_CHUNK):
+        chunk = ids[start : start + _OWNER_CHUNK]
+        found.extend(
+            callback_from_row(row)
+            for row in db.execute(
+                f"SELECT {CALLBACK_COLUMNS} FROM callbacks "
+                f"WHERE job_id IN ({','.join('?' * len(chunk))}) ORDER BY job_id, id",
+                chunk,
+            )
+        )
+    return found
+
+
+def owners_compiled_at_start(db: Database) -> list[int]:
+    """The jobs with a callback that a clock or the whole farm can latch, or stored before
+    its watched jobs were (``callback_watches`` job 0): compiled at every start."""
     return [
-        callback_from_row(row)
-        for row in db.execute(f"SELECT {CALLBACK_COLUMNS} FROM callbacks ORDER BY id")
+        int(row[0])
+        for row in db.execute(
+            "SELECT DISTINCT owner_id FROM callback_watches WHERE job_id = 0 ORDER BY owner_id"
+        )
     ]
+
+
+def watchers_of(db: Database, job_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """(watched job, owner) for every callback whose trigger names one of ``job_ids``."""
+    ids = sorted(set(job_ids))
+    found: list[tuple[int, int]] = []
+    for start in range(0, len(ids), _OWNER_CHUNK):
+        chunk = ids[start : start + _OWNER_CHUNK]
+        found.extend(
+            (int(row[0]), int(row[1]))
+            for row in db.execute(
+                "SELECT DISTINCT job_id, owner_id FROM callback_watches "
+                f"WHERE job_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+        )
+    return found
+
+
+def callback_owner(db: Database, callback_id: int) -> int:
+    """The job the callback ``callback_id`` belongs to (0: no such callback)."""
+    return scalar(db, "SELECT COALESCE(MAX(job_id), 0) FROM callbacks WHERE id = ?", (callback_id,))
 
 
 def last_callback_id(db: Database) -> int:

@@ -38,6 +38,7 @@ RUN_COLUMNS = (
     "start_time, duration_ms, output, error, error_line, delay_seconds, depth"
 )
 CALLBACK_COLUMNS = "id, job_id, spec, from_dependency, fired, state, registered_seq"
+WATCH_COLUMNS = "job_id, callback_id, owner_id"
 
 
 # --- jobs, work items, instances -------------------------------------------------------------
@@ -239,6 +240,13 @@ def callback_from_row(row: Sequence[Any]) -> StoredCallback:
         state=json.loads(row[5]),
         registered_seq=row[6],
     )
+
+
+def watch_rows(c: Callback) -> list[tuple[object, ...]]:
+    """A new callback's rows of ``callback_watches`` (:data:`WATCH_COLUMNS`): one per job
+    whose events can latch it, or one of job 0 when a clock or the whole farm can."""
+    jobs = c.watched_jobs
+    return [(job_id, c.id, c.job_id) for job_id in (jobs if jobs is not None else [0])]
 
 
 def run_row(r: CallbackRun) -> tuple[object, ...]:

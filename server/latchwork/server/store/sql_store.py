@@ -149,8 +149,22 @@ class SqlStore:
 
     # --- callbacks, their runs, submissions ----------------------------------------------
 
-    def load_callbacks(self) -> list[StoredCallback]:
-        return reads.load_callbacks(self._db)
+    def load_callbacks(self, owners: Sequence[int] | None = None) -> list[StoredCallback]:
+        """Every stored callback, or only those of the jobs ``owners``, by owner (to compile
+        the callbacks of jobs in memory: :mod:`latchwork.server.dormant_callbacks`)."""
+        return reads.load_callbacks(self._db, owners)
+
+    def owners_compiled_at_start(self) -> list[int]:
+        """The jobs with a callback on a clock or the whole farm, or stored before
+        ``callback_watches``: their callbacks never sleep in the store."""
+        return reads.owners_compiled_at_start(self._db)
+
+    def watchers_of(self, job_ids: Sequence[int]) -> list[tuple[int, int]]:
+        """(watched job, owner) for every callback whose trigger names one of ``job_ids``."""
+        return reads.watchers_of(self._db, job_ids)
+
+    def callback_owner(self, callback_id: int) -> int:
+        return reads.callback_owner(self._db, callback_id)
 
     def last_callback_id(self) -> int:
         return reads.last_callback_id(self._db)

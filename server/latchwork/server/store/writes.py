@@ -20,6 +20,7 @@ from .rows import (
     JOB_COLUMNS,
     RUN_COLUMNS,
     SUBJOB_COLUMNS,
+    WATCH_COLUMNS,
     WORK_COLUMNS,
     callback_progress_row,
     callback_row,
@@ -28,6 +29,7 @@ from .rows import (
     job_state_row,
     run_row,
     subjob_row,
+    watch_rows,
     work_row,
 )
 from .staged import unstage
@@ -44,6 +46,7 @@ _PUT_WORK = put("work", WORK_COLUMNS, "job_id, idx")
 _PUT_SUBJOBS = put("subjobs", SUBJOB_COLUMNS, "job_id, id")
 _INSERT_EVENTS = insert("events", EVENT_COLUMNS)
 _INSERT_CALLBACKS = insert("callbacks", CALLBACK_COLUMNS)
+_INSERT_WATCHES = insert("callback_watches", WATCH_COLUMNS)
 _UPDATE_CALLBACKS = "UPDATE callbacks SET fired=?, state=? WHERE id=?"
 _PUT_RUNS = put("callback_runs", RUN_COLUMNS, "id")
 _INSERT_SUBMISSION = (
@@ -103,6 +106,7 @@ def write_changes(
 
 def _write_callbacks(db: Database, changes: Changes) -> None:
     db.executemany(_INSERT_CALLBACKS, [callback_row(c) for c in changes.new_callbacks])
+    db.executemany(_INSERT_WATCHES, [row for c in changes.new_callbacks for row in watch_rows(c)])
     new_ids = {c.id for c in changes.new_callbacks}
     db.executemany(
         _UPDATE_CALLBACKS,

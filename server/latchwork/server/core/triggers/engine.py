@@ -67,6 +67,19 @@ class Callback:
     def exhausted(self) -> bool:
         return self.spec.max > 0 and self.fired >= self.spec.max
 
+    @property
+    def watched_jobs(self) -> list[int] | None:
+        """The jobs whose events can latch it, or None when a clock or the whole farm can
+        (time, repeat and global atoms; host events). Stored with it (``callback_watches``),
+        so that a retired job's callback can stay in the store until one of these jobs has
+        an event (:mod:`latchwork.server.dormant_callbacks`)."""
+        jobs: set[int] = set()
+        for watch in self.watches:
+            if watch.type in TIMED_TYPES or not watch.job_id:
+                return None
+            jobs.add(watch.job_id)
+        return sorted(jobs)
+
     def state(self) -> dict[str, Any]:
         """The latch state, any suspension and the universal origin, as stored: restored
         exactly after a restart."""
@@ -162,7 +175,10 @@ class TriggerEngine:
         callback = self.callbacks.pop(callback_id, None)
         if callback is not None:
             self.remove_from_index(callback)
-            self._by_job[callback.job_id].remove(callback_id)
+            of_job = self._by_job[callback.job_id]
+            of_job.remove(callback_id)
+            if not of_job:
+                del self._by_job[callback.job_id]
 
     def remove_job(self, job_id: int) -> None:
         for callback_id in list(self._by_job.get(job_id, ())):
