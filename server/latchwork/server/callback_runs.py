@@ -141,7 +141,7 @@ class CallbackRuns:
         actions: list[CallbackAction] = []
         error = ""
         try:
-            callback = self._triggering.engine.callbacks.get(run.callback_id)
+            callback = self._triggering.callback(run.callback_id)
             if callback is not None and needs_async(callback):
                 if self._run_queue is not None:
                     owner = self._host.get_job(run.job_id)

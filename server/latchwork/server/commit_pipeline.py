@@ -195,7 +195,7 @@ class CommitPipeline:
     def _forget_removed_jobs(self, batch: _Commit) -> None:
         for job in batch.changes.dirty_jobs.values():
             if job.removed:
-                self._triggering.engine.remove_job(job.id)
+                self._triggering.remove_job(job.id)
 
     def _note_runs(self, batch: _Commit) -> None:
         self.runs.committed(batch.changes)

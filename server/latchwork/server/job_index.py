@@ -68,6 +68,9 @@ class JobIndex:
         self._last_job_id = 0
         # The highest job id a staged Submit took: never reused, even if the Submit failed.
         self._taken_last_id = 0
+        self.on_revive: Callable[[Job], None] = lambda _job: None
+        """Called with each retired job read back into memory, once it is indexed (the
+        trigger side compiles its callbacks: :mod:`.dormant_callbacks`)."""
 
     # --- loading -------------------------------------------------------------------------
 
@@ -133,11 +136,11 @@ class JobIndex:
 
     # --- retiring finished jobs ----------------------------------------------------------
 
-    def retire_finished(self, max_rows: int | None = None) -> int:
+    def retire_finished(self, max_rows: int | None = None) -> list[int]:
         """Let the jobs finished at least ``keep_finished_seconds`` ago, that run nothing,
-        leave memory; how many did. ``max_rows``: a caller on the loop retires a slice at a
-        time, of about this many jobs, work items and instances (at least one job), since
-        what a job costs to let go of grows with its frames. Called on the loop between
+        leave memory; the ids of those that did. ``max_rows``: a caller on the loop retires
+        a slice at a time, of about this many jobs, work items and instances (at least one
+        job), since what a job costs to let go of grows with its frames. Called on the loop between
         commits, never inside one.
 
         The countdowns are kept oldest first, so the pass stops at the first job too young:
@@ -149,7 +152,7 @@ class JobIndex:
         commit (``Stager._finish``); a callback's run looks its owner up again when it ends.
         """
         if self._keep_finished is None:
-            return 0
+            return []
         cutoff = self._clock() - self._keep_finished
         leaving: list[Job] = []
         gone: list[int] = []
@@ -168,7 +171,7 @@ class JobIndex:
             del self._final_since[job_id]
         for job in leaving:
             self._forget(job)
-        return len(leaving)
+        return [job.id for job in leaving]
 
     def _forget(self, job: Job) -> None:
         del self.jobs[job.id]
@@ -186,6 +189,10 @@ class JobIndex:
         self.scheduler.drop(job)
         self.retired.retired(job)
 
+    def resident_ids(self) -> Collection[int]:
+        """The ids of the jobs in memory (a live view; never reads the store)."""
+        return self.jobs.keys()
+
     def _revive(self, job_id: int) -> Job | None:
         """The retired job ``job_id`` read back into memory (None: no such job)."""
         assert self._history is not None
@@ -200,7 +207,28 @@ class JobIndex:
             # Its countdown starts again (last in line): it is in use.
             self._final_since.pop(job.id, None)
             self._final_since[job.id] = self._clock()
+        self.on_revive(job)
         return job
+
+    def peek_job(self, job_id: int) -> Job | None:
+        """The job, from memory or else as the store has it, without reviving it: for a read
+        that keeps nothing of it (resolving a stored callback's trigger). Never change it."""
+        job = self.jobs.get(job_id)
+        if job is None and self._may_be_retired(job_id):
+            assert self._history is not None
+            found = self._history.load_jobs([job_id])
+            job = found[0] if found else None
+        return job
+
+    def peek_by_label(self, pgrp: int, label: str) -> Job | None:
+        """:meth:`job_by_label` without reviving (as :meth:`peek_job`)."""
+        job_id = self._labels.get(pgrp, {}).get(label)
+        if job_id is not None:
+            return self.jobs.get(job_id)
+        if self._history is not None and self.retired.in_pgrp(pgrp):
+            stored_id = self._history.job_id_by_label(pgrp, label)
+            return self.peek_job(stored_id) if stored_id else None
+        return None
 
     def _may_be_retired(self, job_id: int) -> bool:
         return bool(self.retired.count) and 0 < job_id <= self._last_job_id

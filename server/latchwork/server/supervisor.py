@@ -135,12 +135,21 @@ class Supervisor:
         )
         self.triggering = Triggering(
             store,
-            Lookups(job=index.get_job, by_label=index.job_by_label, children=index.children_of),
+            Lookups(
+                job=index.get_job,
+                by_label=index.job_by_label,
+                children=index.children_of,
+                resident=index.resident_ids,
+                peek=index.peek_job,
+                peek_by_label=index.peek_by_label,
+            ),
             languages or LanguagePolicy(),
             admins,
             budget=firing_budget,
             reads=read_policy,
         )
+        # A retired job read back into memory has its callbacks compiled again.
+        index.on_revive = self.triggering.revived
         pipeline = CommitPipeline(
             store,
             index,
@@ -190,7 +199,6 @@ class Supervisor:
         self.every_job = index.every_job
         self.resident_jobs = index.resident_jobs
         self.retired_totals = index.retired_totals
-        self.retire_finished_jobs = index.retire_finished
         self.farm_counts = index.counts
         self.job_by_label = index.job_by_label
         self.children_of = index.children_of
@@ -262,10 +270,18 @@ class Supervisor:
         else:
             pipeline.load()
 
+    def retire_finished_jobs(self, max_rows: int | None = None) -> int:
+        """Let the jobs finished long enough ago leave memory, a slice of about ``max_rows``
+        rows at a time (:meth:`JobIndex.retire_finished`), and their callbacks with them
+        (dormant: :mod:`.dormant_callbacks`); how many jobs left."""
+        retired = self.index.retire_finished(max_rows)
+        self.triggering.retire(retired)
+        return len(retired)
+
     # --- reads over more than one service ------------------------------------------------
 
     def get_callback(self, callback_id: int) -> Callback | None:
-        return self.triggering.engine.callbacks.get(callback_id)
+        return self.triggering.callback(callback_id)
 
     def resolve_context(self, owner: Job) -> ResolveContext:
         """How ``owner``'s triggers see other jobs (to resolve a trigger it would have)."""

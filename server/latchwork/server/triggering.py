@@ -8,8 +8,10 @@ so the same transaction) as the event that caused them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
+from itertools import groupby
 
 from .callbacks import LanguagePolicy, compile_callback
 from .core.changes import Changes
@@ -23,7 +25,9 @@ from .core.triggers.dependency import DependencyCallback, Desugared, skipped_wor
 from .core.triggers.engine import Callback, Firing, TriggerEngine
 from .core.triggers.resolve import ResolveContext, Watch
 from .core.visibility import ReadPolicy
+from .dormant_callbacks import DormantCallbacks
 from .store.protocol import Store
+from .store.records import StoredCallback
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,11 @@ class Lookups:
     job: Callable[[int], Job | None]
     by_label: Callable[[int, str], Job | None]
     children: Callable[[int], list[int]]
+    # The jobs in memory (not retired), never reading the store.
+    resident: Callable[[], Collection[int]]
+    # ``job`` and ``by_label`` without reading a retired job back into memory.
+    peek: Callable[[int], Job | None]
+    peek_by_label: Callable[[int, str], Job | None]
 
 
 class Triggering:
@@ -68,6 +77,7 @@ class Triggering:
         self.lookups = lookups
         self.policy = policy
         self.engine = TriggerEngine(self._job_data)
+        self.dormant = DormantCallbacks()
         self._last_callback_id = 0
         self._last_run_id = 0
         # The firing budget (runaway cascades), and the cascade depth of the firings the next
@@ -82,20 +92,64 @@ class Triggering:
     # --- loading -----------------------------------------------------------------------
 
     def load(self) -> list[CallbackRun]:
-        """Rebuild the engine from the store; returns the runs still to be run."""
+        """Rebuild the engine from the store; returns the runs still to be run.
+
+        Compiled: the callbacks of the jobs in memory, and those on a clock or the whole farm
+        (whose jobs are read back for them). A retired job's callbacks stay in the store
+        (:mod:`.dormant_callbacks`); the jobs in memory they watch are noted.
+        """
         self.engine = TriggerEngine(self._job_data)
+        self.dormant = DormantCallbacks()
         self._last_callback_id = self.store.last_callback_id()
         self._last_run_id = self.store.last_run_id()
+        resident = self.lookups.resident()
+        self._compile_owners(sorted(resident))
+        for owner_id in self.store.owners_compiled_at_start():
+            # Read back if retired: reviving it compiles its callbacks (revived).
+            if owner_id not in resident:
+                self.lookups.job(owner_id)
+        self._note_watchers(sorted(resident))
+        return self.store.pending_runs()
+
+    def _compile_owners(self, owner_ids: Sequence[int]) -> None:
+        """Compile the stored callbacks of ``owner_ids`` (jobs in memory) not compiled yet."""
         loaded: list[Callback] = []
-        for stored in self.store.load_callbacks():
-            owner = self.lookups.job(stored.job_id)
-            if owner is None:
-                continue
+        stored_callbacks = self.store.load_callbacks(owner_ids)
+        for _, of_owner in groupby(stored_callbacks, lambda c: c.job_id):
+            owned = [s for s in of_owner if s.id not in self.engine.callbacks]
+            if owned:
+                loaded.extend(self._compile_stored(owned))
+        _restore_skipped_work(loaded)
+        for callback in sorted(loaded, key=lambda callback: callback.id):
+            self.engine.add(callback)
+
+    def _note_watchers(self, job_ids: Sequence[int]) -> None:
+        """Note the retired jobs whose callbacks watch ``job_ids`` (jobs in memory)."""
+        resident = self.lookups.resident()
+        for job_id, owner_id in self.store.watchers_of(job_ids):
+            if owner_id not in resident and owner_id != job_id:
+                self.dormant.watch(job_id, owner_id)
+
+    def _compile_stored(self, stored_callbacks: Sequence[StoredCallback]) -> list[Callback]:
+        """One owner's stored callbacks compiled, their latch state restored (none if the
+        owner was removed: they never fire again). The jobs their triggers name are looked
+        at where they are, never read back into memory for it."""
+        owner = self.lookups.peek(stored_callbacks[0].job_id)
+        if owner is None or owner.removed:
+            return []
+        # Accepted when it was registered: a later `visibility` change keeps it.
+        context = ResolveContext(
+            owner=owner,
+            job_by_id=self.lookups.peek,
+            job_by_label=partial(self.lookups.peek_by_label, owner.pgrp),
+            allow_global=owner.user in self.admins,
+        )
+        loaded: list[Callback] = []
+        for stored in stored_callbacks:
             callback, errors = compile_callback(
                 stored.spec,
                 stored.id,
-                # Accepted when it was registered: a later `visibility` change keeps it.
-                self.context(owner, scoped=False),
+                context,
                 f"callback {stored.id}",
                 # Its language, and mail: a qube `mail-status` accepted then is kept too.
                 LanguagePolicy(enabled=frozenset({stored.spec.language, CallbackLanguage.MAIL})),
@@ -111,10 +165,49 @@ class Triggering:
             callback.fired = stored.fired
             callback.restore(stored.state)
             loaded.append(callback)
-            if not owner.removed:
-                self.engine.add(callback)
-        _restore_skipped_work(loaded)
-        return self.store.pending_runs()
+        return loaded
+
+    def revived(self, job: Job) -> None:
+        """A retired job is in memory again: compile its callbacks, and note the retired jobs
+        whose callbacks watch it, since events can happen to it now."""
+        self._compile_owners([job.id])
+        self._note_watchers([job.id])
+
+    def retire(self, job_ids: Iterable[int]) -> None:
+        """Jobs left memory: their callbacks leave the engine for the store, unless a clock
+        or the whole farm can latch one (then all of the job's stay); what they watch in
+        memory is noted, and what watched them is forgotten until they are read back.
+
+        Safe between any two commits: each commit writes the latch state of every callback it
+        touched, so the store holds what the engine held. A run of one of them still pending
+        or running asks for it with :meth:`callback`, which reads its job back.
+        """
+        retired = list(job_ids)
+        for owner_id in retired:
+            callbacks = self.engine.of_job(owner_id)
+            watched = [callback.watched_jobs for callback in callbacks]
+            if not callbacks or any(jobs is None for jobs in watched):
+                continue
+            for callback in callbacks:
+                self.engine.remove(callback.id)
+            for job_id in {job for jobs in watched for job in jobs or ()}:
+                if job_id != owner_id:
+                    self.dormant.watch(job_id, owner_id)
+        for job_id in retired:
+            self.dormant.forget(job_id)
+
+    def callback(self, callback_id: int) -> Callback | None:
+        """The callback ``callback_id``, its job read back if it was retired (None: no such
+        callback, or its job was removed)."""
+        callback = self.engine.callbacks.get(callback_id)
+        if callback is None and (owner_id := self.store.callback_owner(callback_id)):
+            self.lookups.job(owner_id)
+            callback = self.engine.callbacks.get(callback_id)
+        return callback
+
+    def remove_job(self, job_id: int) -> None:
+        """Drop a removed job's callbacks: they never fire again (nor after a restart)."""
+        self.engine.remove_job(job_id)
 
     def context(
         self, owner: Job, submitted: Submitted | None = None, *, scoped: bool = True
@@ -227,6 +320,10 @@ class Triggering:
         """
         depth, self.cascade_depth = self.cascade_depth, 0
         for event in changes.events:
+            if self.dormant and event.job_id:
+                # Retired jobs whose callbacks watch this one: read back, they see the event.
+                for owner_id in self.dormant.owners_watching(event.job_id):
+                    self.lookups.job(owner_id)
             firings.extend(self.engine.observe(event))
         due: dict[int, float] = {}
         for callback, position, mark, due_time, event in changes.timer_latches:
@@ -328,6 +425,8 @@ class Triggering:
         return result
 
     def callbacks_of(self, job_id: int) -> list[Callback]:
+        """A job's callbacks (read back with the job if it was retired)."""
+        self.lookups.job(job_id)
         return self.engine.of_job(job_id)
 
 
