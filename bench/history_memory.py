@@ -18,6 +18,12 @@ asked for (issue 16, item 1). After the last Submit the script waits for the sup
 pass of retiring (that long and a few seconds more) and reads its RSS again: the figure the
 goal is about. A server runs with 60 by default.
 
+``--callbacks`` gives every job what a pipeline's jobs have: a callback of its own (qube
+``failed-work-self-*`` → ``retry-work-self``), and, but for the first job of each Submit, a
+dependency on the job before it (``link-complete-job-<label>``, a callback watching another
+job). The callbacks of finished jobs leave memory with their jobs and a restart leaves them in
+the store (``server/dormant_callbacks.py``), which is what this measures.
+
 ``--trace-gc`` records every collection of Python's cyclic garbage collector in the supervisor
 (through a ``sitecustomize`` put first on its PYTHONPATH, nothing in the server's code) and
 prints the slow ones, to see where Submit's outliers come from.
@@ -55,6 +61,7 @@ from latchwork.v1 import job_pb2, supervisor_pb2, supervisor_pb2_grpc
 
 METADATA = (("latchwork-user", "bench"),)
 MIB = 1024 * 1024
+MAX_CALLBACKS_PER_SUBMIT = 500  # the supervisor's callbacks_per_submit (docs/limits.md)
 
 # The issue's goals (issue 16, item 1).
 GOAL_RSS_MIB = 150.0  # with 1,000,000 finished frames and 10,000 live jobs
@@ -84,6 +91,18 @@ def _timed(phase, info):
 
 gc.callbacks.append(_timed)
 '''
+
+
+def with_callbacks(dicts: list[dict[str, object]]) -> None:
+    """Give each job a callback of its own, and each but the first a dependency on the job
+    before it in the same Submit (``--callbacks``)."""
+    for i, job in enumerate(dicts):
+        job["label"] = f"j{i}"
+        job["callbacks"] = [
+            {"triggers": "failed-work-self-*", "language": "qube", "code": "retry-work-self"}
+        ]
+        if i:
+            job["dependency"] = f"link-complete-job-j{i - 1}"
 
 
 @dataclass
@@ -291,6 +310,11 @@ def main(argv: list[str] | None = None) -> int:
         default=5.0,
         help="the supervisor's keep_finished_seconds (5)",
     )
+    parser.add_argument(
+        "--callbacks",
+        action="store_true",
+        help="a callback on every job, and each job of a Submit depending on the one before",
+    )
     parser.add_argument("--quick", action="store_true", help="--jobs 10000 (--live 1000)")
     parser.add_argument("--trace-gc", action="store_true", help="log the supervisor's collections")
     parser.add_argument("--slow-ms", type=float, default=20.0, help="a slow collection (20 ms)")
@@ -300,15 +324,25 @@ def main(argv: list[str] | None = None) -> int:
         args.jobs, args.live = 10_000, 1_000
     if args.batch <= 0 or args.jobs % args.batch or (args.finished and args.live % args.batch):
         parser.error("--jobs (and --live) must be multiples of --batch")
+    if args.callbacks and 2 * args.batch - 1 > MAX_CALLBACKS_PER_SUBMIT:
+        parser.error(
+            f"--callbacks: at most {MAX_CALLBACKS_PER_SUBMIT // 2} jobs per Submit (a "
+            f"Submit has at most {MAX_CALLBACKS_PER_SUBMIT} callbacks); try --batch 100"
+        )
     live = args.live if args.finished else 0
 
-    kind = "finished (killed)" if args.finished else "blocked"
+    kind = ("finished (killed)" if args.finished else "blocked") + (
+        ", with callbacks and chains" if args.callbacks else ""
+    )
     print(
         f"== history and memory: {args.jobs:,} {kind} jobs x {args.frames} frames in Submits "
         f"of {args.batch:,}" + (f", then {live:,} blocked" if live else "")
     )
     print(f"   machine: {machine()}")
-    request = build_request(job_dicts(args.batch, args.frames))
+    dicts = job_dicts(args.batch, args.frames)
+    if args.callbacks:
+        with_callbacks(dicts)
+    request = build_request(dicts)
     load = OtherLoad()
     log: list[Batch] = []
     with tempfile.TemporaryDirectory(prefix="latchwork-bench-", dir=args.workdir) as tmp:
