@@ -19,7 +19,7 @@ from .core.changes import Changes
 from .core.model import CallbackLanguage, CallbackSpec, Job
 from .core.states import WorkStatus
 from .core.submission import FieldError
-from .core.triggers.dependency import DependencyCallback
+from .core.triggers.dependency import NO_WORK, DependencyCallback
 from .core.triggers.engine import Callback
 from .core.triggers.frame_links import check_frame_links
 from .core.triggers.parser import parse_trigger
@@ -89,7 +89,7 @@ def compile_callback(
         watches=watches,
         from_dependency=from_dependency is not None,
         registered_seq=registered_seq,
-        skip_work=from_dependency.skip_work if from_dependency else frozenset(),
+        skip_work=from_dependency.skip_work if from_dependency else NO_WORK,
     )
     if spec.language == CallbackLanguage.QUBE and not refusal:
         errors.extend(_check_qube(callback, f"{path}.code", policy, context.owner))

@@ -136,8 +136,13 @@ def _resolve_atom(atom: Atom, ctx: ResolveContext) -> Watch:
             f"job {job.id} has subjobs 0 to {len(job.subjobs) - 1}, not {atom.extra!r}",
             extra_offset,
         )
-    names = DONE_NAMES if atom.name == DONE else frozenset({EventName(atom.name)})
+    names = DONE_NAMES if atom.name == DONE else _ONE_NAME[EventName(atom.name)]
     return Watch(atom, names, EventType(atom.type), job.id, atom.extra)
+
+
+# One frozenset per event name, shared by every watch of it: a set is 216 bytes, and every
+# job with a callback or a dependency holds a few watches.
+_ONE_NAME: dict[EventName, frozenset[EventName]] = {name: frozenset({name}) for name in EventName}
 
 
 def _context_job(context: str, ctx: ResolveContext, offset: int) -> Job:
