@@ -189,9 +189,12 @@ def _errors(tasks: list[asyncio.Task[None]]) -> str:
     )
 
 
-def set_priority(priority: str) -> None:
+def set_priority(priority: str, cpus: tuple[int, ...] = ()) -> None:
     """This process's CPU priority: ``normal``, ``nice`` (nice 19) or ``idle`` (SCHED_IDLE: it
-    runs only on a core nothing else wants)."""
+    runs only on a core nothing else wants); ``cpus``: the only cores it may run on (none
+    given: any)."""
+    if cpus:
+        os.sched_setaffinity(0, cpus)
     if priority == "nice":
         os.nice(19)
     elif priority == "idle":
@@ -207,13 +210,15 @@ def run_dashboards(
     ready: Any,
     results: Any,
     priority: str = "normal",
+    cpus: tuple[int, ...] = (),
 ) -> None:
     """The process's body, one client per user name: ``ready`` gets "ok" once every stream is
     open (or the error), then the clients run until ``stop`` is set; ``results`` gets their
     reports (or the error). ``priority``: the process's CPU priority first: ``normal``,
-    ``nice`` (nice 19) or ``idle`` (SCHED_IDLE: it runs only on a core nothing else wants)."""
+    ``nice`` (nice 19) or ``idle`` (SCHED_IDLE: it runs only on a core nothing else wants);
+    ``cpus``: the cores it may run on (none given: any)."""
     try:
-        set_priority(priority)
+        set_priority(priority, cpus)
         results.put(asyncio.run(_run(base_url, users, period, stream, stop, ready)))
     except BaseException as error:  # reported to the parent, which stops
         ready.put(repr(error))

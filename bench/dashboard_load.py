@@ -18,6 +18,10 @@ first and last in turn, so drift and other load fall on all):
   latencies (the ratio control / alone) is the machine's, not the supervisor's. The ratio
   dashboards / control is the supervisor's own share of the dashboards' cost.
 
+``--isolate`` pins this script and the supervisor (with its threads and frames) to the first
+core and the dashboard clients and the burner to the second, so that the clients take no CPU
+time from the supervisor, as browsers on other machines would not.
+
 Each phase measures, in this order:
 
 * Subscribe latency, as ``bench/subscribe_throughput.py`` does: one live gRPC subscriber
@@ -147,13 +151,29 @@ class Dashboards:
     """The dashboard clients' process, for one phase: open on enter, stopped on exit."""
 
     def __init__(
-        self, base_url: str, users: list[str], poll: float, stream: str, priority: str
+        self,
+        base_url: str,
+        users: list[str],
+        poll: float,
+        stream: str,
+        priority: str,
+        cpus: tuple[int, ...] = (),
     ) -> None:
         self.ctx = multiprocessing.get_context("spawn")
         self.stop, self.ready, self.results = self.ctx.Event(), self.ctx.Queue(), self.ctx.Queue()
         self.process = self.ctx.Process(
             target=run_dashboards,
-            args=(base_url, users, poll, stream, self.stop, self.ready, self.results, priority),
+            args=(
+                base_url,
+                users,
+                poll,
+                stream,
+                self.stop,
+                self.ready,
+                self.results,
+                priority,
+                cpus,
+            ),
             daemon=True,
         )
         self.outcome: dict[str, Any] = {}
@@ -188,9 +208,10 @@ class Dashboards:
         return int(self.process.pid or 0)
 
 
-def burn(cores: float, priority: str, stop: Any) -> None:
-    """The control's body: busy for ``cores`` of every 10 ms at ``priority``, until ``stop``."""
-    set_priority(priority)
+def burn(cores: float, priority: str, stop: Any, cpus: tuple[int, ...] = ()) -> None:
+    """The control's body: busy for ``cores`` of every 10 ms at ``priority`` (on ``cpus``),
+    until ``stop``."""
+    set_priority(priority, cpus)
     period = 0.010
     busy = min(cores, 1.0) * period
     while not stop.is_set():
@@ -206,10 +227,12 @@ class Burner:
     clients run on the supervisor's own two cores, where browsers would not: what their CPU
     alone does to the latencies is measured by this, and is not the supervisor's doing."""
 
-    def __init__(self, cores: float, priority: str) -> None:
+    def __init__(self, cores: float, priority: str, cpus: tuple[int, ...] = ()) -> None:
         self.ctx = multiprocessing.get_context("spawn")
         self.stop = self.ctx.Event()
-        self.process = self.ctx.Process(target=burn, args=(cores, priority, self.stop), daemon=True)
+        self.process = self.ctx.Process(
+            target=burn, args=(cores, priority, self.stop, cpus), daemon=True
+        )
 
     def __enter__(self) -> Burner:
         self.process.start()
@@ -341,6 +364,13 @@ def main(argv: list[str] | None = None) -> int:
         "machines, so by default (idle: SCHED_IDLE) they run only on a core nothing else wants; "
         "nice: nice 19 (still takes slices from the supervisor); normal: they compete",
     )
+    parser.add_argument(
+        "--isolate",
+        action="store_true",
+        help="the supervisor (with the frames it runs) and this script's measuring clients on "
+        "the first core, the dashboard clients and the control's burner on the second: the "
+        "clients stand for browsers on other machines, and take no CPU from the supervisor",
+    )
     parser.add_argument("--rounds", type=int, default=4, help="rounds of both phases (4)")
     parser.add_argument("--changes", type=int, default=500, help="changes per phase (500)")
     parser.add_argument("--pairs", type=int, default=200, help="dependency pairs per phase (200)")
@@ -349,6 +379,14 @@ def main(argv: list[str] | None = None) -> int:
     add_workdir_flag(parser)
     args = parser.parse_args(argv)
     users = ["wrangler" if args.same_user else f"wrangler{i + 1}" for i in range(args.dashboards)]
+    clients_cpus: tuple[int, ...] = ()
+    if args.isolate:
+        cores = sorted(os.sched_getaffinity(0))
+        if len(cores) < 2:
+            parser.error("--isolate needs two cores")
+        # Before the supervisor starts: it, its threads and its frames inherit the first core.
+        os.sched_setaffinity(0, {cores[0]})
+        clients_cpus = (cores[1],)
 
     print(
         f"== dashboard load: Subscribe and dependency latency, alone and with {args.dashboards} "
@@ -388,7 +426,9 @@ def main(argv: list[str] | None = None) -> int:
                         )
                         cpu[phase].append(phase_cpu.end())
                     elif phase == "control":
-                        with Burner(cpu["dashboards"][-1]["clients"], args.clients_priority) as b:
+                        with Burner(
+                            cpu["dashboards"][-1]["clients"], args.clients_priority, clients_cpus
+                        ) as b:
                             phase_cpu = PhaseCpu(served.pid, b.pid)
                             sub, dep = measure_phase(
                                 stub, follower, toggled, args.changes, args.pairs, args.timeout
@@ -396,7 +436,12 @@ def main(argv: list[str] | None = None) -> int:
                             cpu[phase].append(phase_cpu.end())
                     else:
                         with Dashboards(
-                            base_url, users, args.poll, args.stream, args.clients_priority
+                            base_url,
+                            users,
+                            args.poll,
+                            args.stream,
+                            args.clients_priority,
+                            clients_cpus,
                         ) as clients:
                             phase_cpu = PhaseCpu(served.pid, clients.pid)
                             sub, dep = measure_phase(
@@ -454,6 +499,8 @@ def main(argv: list[str] | None = None) -> int:
         *([f"/api/overview every {args.poll:g} s"] * (args.poll > 0)),
     ]
     does.append(f"CPU priority {args.clients_priority}")
+    if args.isolate:
+        does.append(f"on core {clients_cpus[0]}, the supervisor on core {cores[0]}")
     print(f"   the {args.dashboards} dashboard clients ({who}; {' + '.join(does)}), all rounds:")
     _print_clients(seen)
     _print_cost(cpu, seen)
