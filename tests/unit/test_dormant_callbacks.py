@@ -212,3 +212,27 @@ def test_the_jobs_in_memory_and_the_retired_jobs_watching_them() -> None:
     assert dormant.owners_watching(7) == []  # the entry went: both are being read back
     dormant.forget(8)  # job 8 retired: nothing can happen to it until it is read back
     assert dormant.owners_watching(8) == [] and not dormant
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["running", "after-restart"])
+async def test_a_watched_job_read_back_from_the_store_still_wakes_its_watchers(
+    farm: Farm, restart: bool
+) -> None:
+    sup = farm.open()
+    a, _, e = watcher_and_two_blocked(sup)
+    (callback_id,) = held(sup, a.id)
+    sup.control(OperatorAction.KILL, [e.id], [])
+    assert sup.retire_finished_jobs() == 3  # a, c and e: nothing is in memory
+    assert not sup.index.jobs and not sup.triggering.dormant
+    if restart:
+        sup = farm.restart()
+        assert not sup.index.jobs and not sup.triggering.engine.callbacks
+    # the retry reads e back, and with it who watches it: a, read back by e's first event
+    sup.control(OperatorAction.RETRY, [e.id], [])
+    assert e.id in sup.index.jobs and held(sup, a.id) == [callback_id]
+    sup.control(OperatorAction.UNBLOCK, [e.id], [])  # submitted blocked, it is again
+    run_all(sup, sup.register_worker("node2", Sink()))
+    callback = sup.get_callback(callback_id)
+    assert callback is not None and callback.fired == 1
+    again = sup.get_job(a.id)
+    assert again is not None and [w.attempts for w in again.work] == [2, 2]

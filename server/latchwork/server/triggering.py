@@ -7,6 +7,7 @@ so the same transaction) as the event that caused them.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -103,7 +104,11 @@ class Triggering:
         self._last_callback_id = self.store.last_callback_id()
         self._last_run_id = self.store.last_run_id()
         resident = self.lookups.resident()
-        self._compile_owners(sorted(resident))
+        # The jobs the triggers name, each read once for all (ten thousand live jobs may
+        # depend on one retired job: one read of it, not ten thousand).
+        self._compile_owners(
+            sorted(resident), functools.cache(self.lookups.peek), self._memo_by_label()
+        )
         for owner_id in self.store.owners_compiled_at_start():
             # Read back if retired: reviving it compiles its callbacks (revived).
             if owner_id not in resident:
@@ -111,14 +116,33 @@ class Triggering:
         self._note_watchers(sorted(resident))
         return self.store.pending_runs()
 
-    def _compile_owners(self, owner_ids: Sequence[int]) -> None:
-        """Compile the stored callbacks of ``owner_ids`` (jobs in memory) not compiled yet."""
+    def _memo_by_label(self) -> Callable[[int, str], Job | None]:
+        @functools.cache
+        def by_label(pgrp: int, label: str) -> Job | None:
+            return self.lookups.peek_by_label(pgrp, label)
+
+        return by_label
+
+    def _compile_owners(
+        self,
+        owner_ids: Sequence[int],
+        peek: Callable[[int], Job | None] | None = None,
+        peek_by_label: Callable[[int, str], Job | None] | None = None,
+    ) -> None:
+        """Compile the stored callbacks of ``owner_ids`` (jobs in memory) not compiled yet;
+        ``peek``, ``peek_by_label``: how to look at the jobs their triggers name."""
         loaded: list[Callback] = []
         stored_callbacks = self.store.load_callbacks(owner_ids)
         for _, of_owner in groupby(stored_callbacks, lambda c: c.job_id):
             owned = [s for s in of_owner if s.id not in self.engine.callbacks]
             if owned:
-                loaded.extend(self._compile_stored(owned))
+                loaded.extend(
+                    self._compile_stored(
+                        owned,
+                        peek or self.lookups.peek,
+                        peek_by_label or self.lookups.peek_by_label,
+                    )
+                )
         _restore_skipped_work(loaded)
         for callback in sorted(loaded, key=lambda callback: callback.id):
             self.engine.add(callback)
@@ -130,18 +154,23 @@ class Triggering:
             if owner_id not in resident and owner_id != job_id:
                 self.dormant.watch(job_id, owner_id)
 
-    def _compile_stored(self, stored_callbacks: Sequence[StoredCallback]) -> list[Callback]:
+    def _compile_stored(
+        self,
+        stored_callbacks: Sequence[StoredCallback],
+        peek: Callable[[int], Job | None],
+        peek_by_label: Callable[[int, str], Job | None],
+    ) -> list[Callback]:
         """One owner's stored callbacks compiled, their latch state restored (none if the
         owner was removed: they never fire again). The jobs their triggers name are looked
-        at where they are, never read back into memory for it."""
+        at where they are (``peek``), never read back into memory for it."""
         owner = self.lookups.peek(stored_callbacks[0].job_id)
         if owner is None or owner.removed:
             return []
         # Accepted when it was registered: a later `visibility` change keeps it.
         context = ResolveContext(
             owner=owner,
-            job_by_id=self.lookups.peek,
-            job_by_label=partial(self.lookups.peek_by_label, owner.pgrp),
+            job_by_id=peek,
+            job_by_label=partial(peek_by_label, owner.pgrp),
             allow_global=owner.user in self.admins,
         )
         loaded: list[Callback] = []
