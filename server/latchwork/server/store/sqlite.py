@@ -23,6 +23,7 @@ from .records import StoredState as StoredState
 from .records import StoredSubmission as StoredSubmission
 from .sql_store import SqlStore
 from .sqlite_connection import Transaction, opening, schema_version
+from .wal_checkpoints import WalCheckpoints
 
 
 @typed_storage_errors
@@ -38,6 +39,9 @@ class SqliteStore(SqlStore):
             self._sqlite = db
             self._check = check
             super().__init__(db, partial(Transaction, db))
+            # Checkpoints in a thread of their own, never in a commit (.wal_checkpoints).
+            db.execute("PRAGMA wal_autocheckpoint=0")
+            self.checkpoints = WalCheckpoints(path)
 
     def load(self, retired_before: float | None = None) -> StoredState:
         """The state, as :class:`SqlStore`'s; refused (``StoreUnusable``) if the quick check
@@ -50,6 +54,7 @@ class SqliteStore(SqlStore):
                 check.verdict()
 
     def close(self) -> None:
+        self.checkpoints.stop()
         self._sqlite.close()
 
     @property
