@@ -236,3 +236,25 @@ async def test_a_watched_job_read_back_from_the_store_still_wakes_its_watchers(
     assert callback is not None and callback.fired == 1
     again = sup.get_job(a.id)
     assert again is not None and [w.attempts for w in again.work] == [2, 2]
+
+
+async def test_nothing_is_held_for_a_retired_job_watching_a_retired_job(farm: Farm) -> None:
+    sup = farm.open()
+    worker = sup.register_worker("node1", Sink())
+    lead = sup.submit([frames_spec("1", label="lead")]).jobs[0]
+    run_all(sup, worker)
+    assert sup.retire_finished_jobs() == 1
+    follow = sup.submit(
+        [
+            frames_spec(
+                "1", label="follow", status=JobStatus.BLOCKED, dependency="link-complete-job-lead"
+            )
+        ],
+        pgrp=lead.pgrp,
+    ).jobs[0]
+    assert sup.retire_finished_jobs() == 1  # the lead again, read back to resolve the trigger
+    sup.control(OperatorAction.KILL, [follow.id], [])
+    assert sup.retire_finished_jobs() == 1
+    # the lead is not in memory: when it is read back it asks the store who watches it
+    assert not sup.index.jobs and not sup.triggering.dormant
+    assert held(sup, follow.id) == []

@@ -222,13 +222,7 @@ class JobIndex:
 
     def peek_by_label(self, pgrp: int, label: str) -> Job | None:
         """:meth:`job_by_label` without reviving (as :meth:`peek_job`)."""
-        job_id = self._labels.get(pgrp, {}).get(label)
-        if job_id is not None:
-            return self.jobs.get(job_id)
-        if self._history is not None and self.retired.in_pgrp(pgrp):
-            stored_id = self._history.job_id_by_label(pgrp, label)
-            return self.peek_job(stored_id) if stored_id else None
-        return None
+        return self._by_label(pgrp, label, self.peek_job)
 
     def _may_be_retired(self, job_id: int) -> bool:
         return bool(self.retired.count) and 0 < job_id <= self._last_job_id
@@ -283,12 +277,17 @@ class JobIndex:
         return self.retired.every_job(self.jobs)
 
     def job_by_label(self, pgrp: int, label: str) -> Job | None:
+        return self._by_label(pgrp, label, self.get_job)
+
+    def _by_label(self, pgrp: int, label: str, retired: Callable[[int], Job | None]) -> Job | None:
+        """The job labelled ``label`` in ``pgrp``: from memory, else the stored id's job as
+        ``retired`` gives it (read back, or only looked at)."""
         job_id = self._labels.get(pgrp, {}).get(label)
         if job_id is not None:
             return self.jobs.get(job_id)
         if self._history is not None and self.retired.in_pgrp(pgrp):
             stored_id = self._history.job_id_by_label(pgrp, label)
-            return self.get_job(stored_id) if stored_id else None
+            return retired(stored_id) if stored_id else None
         return None
 
     def stored_labels(self, pgrp: int) -> Collection[str]:

@@ -212,6 +212,7 @@ class Triggering:
         or running asks for it with :meth:`callback`, which reads its job back.
         """
         retired = list(job_ids)
+        resident = self.lookups.resident()
         for owner_id in retired:
             callbacks = self.engine.of_job(owner_id)
             watched = [callback.watched_jobs for callback in callbacks]
@@ -220,7 +221,8 @@ class Triggering:
             for callback in callbacks:
                 self.engine.remove(callback.id)
             for job_id in {job for jobs in watched for job in jobs or ()}:
-                if job_id != owner_id:
+                # A watched job already retired asks the store when it is read back.
+                if job_id != owner_id and job_id in resident:
                     self.dormant.watch(job_id, owner_id)
         for job_id in retired:
             self.dormant.forget(job_id)

@@ -45,6 +45,19 @@ def scalar(db: Database, sql: str, params: Sequence[object] = ()) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
+IDS_PER_QUERY = 500
+"""At most this many ids in one ``IN (...)`` list (SQLite's default limit is far above)."""
+
+
+def rows_for_ids(db: Database, sql: str, ids: Iterable[int]) -> Iterator[Any]:
+    """The rows of ``sql`` for ``ids``, which it names as ``{ids}`` (``job_id IN ({ids})``):
+    the distinct ids in order, :data:`IDS_PER_QUERY` per query."""
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), IDS_PER_QUERY):
+        chunk = ordered[start : start + IDS_PER_QUERY]
+        yield from db.execute(sql.format(ids=",".join("?" * len(chunk))), chunk)
+
+
 def placeholders(columns: str) -> str:
     """``?,?,?`` for a list of columns such as ``"id, name, status"``."""
     return ",".join("?" * (columns.count(",") + 1))

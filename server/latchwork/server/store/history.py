@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ..core.model import Job, Subjob, WorkItem
 from ..core.states import FINAL_JOB_STATUSES, JobStatus, WorkStatus
-from .database import Database
+from .database import IDS_PER_QUERY, Database, rows_for_ids
 from .records import RetiredSummary
 from .rows import (
     JOB_COLUMNS,
@@ -30,8 +30,6 @@ _STAGED = "(SELECT id FROM staged_jobs)"
 NOT_STAGED = f"id NOT IN {_STAGED}"
 _FINAL = ", ".join(f"'{status.value}'" for status in sorted(FINAL_JOB_STATUSES))
 _RUNNING = "(SELECT job_id FROM work WHERE status = 'running')"
-# At most this many ids in one ``IN (...)`` list (SQLite's default limit is far above).
-_ID_CHUNK = 500
 
 
 def retired_at(alias: str = "") -> str:
@@ -87,18 +85,14 @@ def final_frames_of(db: Database, user: str) -> dict[WorkStatus, int]:
 def load_jobs(db: Database, job_ids: Sequence[int]) -> list[Job]:
     """The stored jobs of these ids, whole (work items and instances), in id order; ids of
     no stored job (or of a staged one) are left out."""
-    ids = sorted(set(job_ids))
-    found: list[Job] = []
-    for start in range(0, len(ids), _ID_CHUNK):
-        chunk = ids[start : start + _ID_CHUNK]
-        found.extend(
-            job_from_row(row)
-            for row in db.execute(
-                f"SELECT {JOB_COLUMNS} FROM jobs WHERE id IN ({','.join('?' * len(chunk))}) "
-                f"AND {NOT_STAGED} ORDER BY id",
-                chunk,
-            )
+    found = [
+        job_from_row(row)
+        for row in rows_for_ids(
+            db,
+            f"SELECT {JOB_COLUMNS} FROM jobs WHERE id IN ({{ids}}) AND {NOT_STAGED} ORDER BY id",
+            job_ids,
         )
+    ]
     return with_rows(db, found)
 
 
@@ -207,10 +201,10 @@ def finished_jobs_before(
 
 def with_rows(db: Database, jobs: list[Job]) -> list[Job]:
     """Jobs read from their rows alone (:func:`finished_jobs_before`), their work items and
-    instances attached, :data:`_ID_CHUNK` jobs per statement."""
+    instances attached, :data:`IDS_PER_QUERY` jobs per statement."""
     result: list[Job] = []
-    for start in range(0, len(jobs), _ID_CHUNK):
-        result.extend(_with_rows(db, jobs[start : start + _ID_CHUNK]))
+    for start in range(0, len(jobs), IDS_PER_QUERY):
+        result.extend(_with_rows(db, jobs[start : start + IDS_PER_QUERY]))
     return result
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from ..core.model import Job, Subjob, WorkItem
 from ..core.runs import CallbackRun
 from . import history
-from .database import Database, scalar
+from .database import Database, rows_for_ids, scalar
 from .records import StoredCallback, StoredState, StoredSubmission
 from .rows import (
     CALLBACK_COLUMNS,
@@ -79,10 +79,6 @@ def _live_state(db: Database, head_seq: int, cutoff: float) -> StoredState:
     )
 
 
-# At most this many jobs in one ``IN (...)`` list (as :mod:`.history` does).
-_OWNER_CHUNK = 500
-
-
 def load_callbacks(db: Database, owners: Sequence[int] | None = None) -> list[StoredCallback]:
     """Every stored callback in id order, or only those of the jobs ``owners``, by owner and
     then id."""
@@ -91,19 +87,15 @@ def load_callbacks(db: Database, owners: Sequence[int] | None = None) -> list[St
             callback_from_row(row)
             for row in db.execute(f"SELECT {CALLBACK_COLUMNS} FROM callbacks ORDER BY id")
         ]
-    found: list[StoredCallback] = []
-    ids = sorted(set(owners))
-    for start in range(0, len(ids), _OWNER_CHUNK):
-        chunk = ids[start : start + _OWNER_CHUNK]
-        found.extend(
-            callback_from_row(row)
-            for row in db.execute(
-                f"SELECT {CALLBACK_COLUMNS} FROM callbacks "
-                f"WHERE job_id IN ({','.join('?' * len(chunk))}) ORDER BY job_id, id",
-                chunk,
-            )
+    return [
+        callback_from_row(row)
+        for row in rows_for_ids(
+            db,
+            f"SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE job_id IN ({{ids}}) "
+            "ORDER BY job_id, id",
+            owners,
         )
-    return found
+    ]
 
 
 def owners_compiled_at_start(db: Database) -> list[int]:
@@ -119,19 +111,14 @@ def owners_compiled_at_start(db: Database) -> list[int]:
 
 def watchers_of(db: Database, job_ids: Sequence[int]) -> list[tuple[int, int]]:
     """(watched job, owner) for every callback whose trigger names one of ``job_ids``."""
-    ids = sorted(set(job_ids))
-    found: list[tuple[int, int]] = []
-    for start in range(0, len(ids), _OWNER_CHUNK):
-        chunk = ids[start : start + _OWNER_CHUNK]
-        found.extend(
-            (int(row[0]), int(row[1]))
-            for row in db.execute(
-                "SELECT DISTINCT job_id, owner_id FROM callback_watches "
-                f"WHERE job_id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
+    return [
+        (int(row[0]), int(row[1]))
+        for row in rows_for_ids(
+            db,
+            "SELECT DISTINCT job_id, owner_id FROM callback_watches WHERE job_id IN ({ids})",
+            job_ids,
         )
-    return found
+    ]
 
 
 def callback_owner(db: Database, callback_id: int) -> int:
