@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -62,12 +63,36 @@ def _until(condition: object, what: str, timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
-def _refused_for_space(call: object) -> LatchworkError:
+def _refused(call: object) -> LatchworkError | None:
+    """The call's refusal, or None if it was accepted."""
     try:
         call()  # type: ignore[operator]
     except LatchworkError as error:
         return error
-    raise AssertionError("accepted")
+    return None
+
+
+def _refused_for_space(call: object) -> LatchworkError:
+    refusal = _refused(call)
+    if refusal is None:
+        raise AssertionError("accepted")
+    return refusal
+
+
+@contextlib.contextmanager
+def _log_pinned(database: Path) -> Iterator[None]:
+    """A read transaction held on ``database`` for the block. The supervisor's checkpoints
+    (server/store/wal_checkpoints.py) start SQLite's log again from its beginning whenever
+    they have copied it whole, and a commit then reuses the log's space: on a full disk some
+    writes would still fit, some not. With a reader holding the log, as a backup in progress
+    does, none can be reused, so every write needs new space and is refused."""
+    reader = sqlite3.connect(database, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT COUNT(*) FROM jobs").fetchall()
+        yield
+    finally:
+        reader.close()
 
 
 def _frames_running(marker: str) -> int:
@@ -89,6 +114,7 @@ def test_reports_made_while_the_disk_is_full_are_stored_once_space_returns(
     server.log_path = tmp_path / "serve.log"  # not on the disk that gets full
     server.start()
     worker: subprocess.Popen[bytes] | None = None
+    pins = contextlib.ExitStack()
     try:
         with server.client() as client:
             job_id = (
@@ -116,12 +142,13 @@ def test_reports_made_while_the_disk_is_full_are_stored_once_space_returns(
             _until(lambda: client.get_job(job_id).counts.running == 4, "remote frames start")
             assert {w.host for w in client.get_job(job_id).work} == {"testhost", "remote"}
 
+            pins.enter_context(_log_pinned(small_disk / "data" / "latchwork.db"))
             filler = _fill(small_disk)
             # Writes are refused with a typed status and a plain message (the first few may
             # still fit in the space SQLite's log had already taken).
             error: LatchworkError | None = None
             for attempt in range(500):
-                error = _refused_for_space(
+                error = _refused(
                     lambda attempt=attempt: client.submit(
                         [{"name": f"n{attempt}", "package": {"cmdline": "true"}}]
                     )
@@ -139,6 +166,7 @@ def test_reports_made_while_the_disk_is_full_are_stored_once_space_returns(
             assert client.get_job(job_id).counts.running == 4, "nothing stored while full"
 
             filler.unlink()
+            pins.close()
             job = wait_job(client, job_id, timeout=60)
             assert job.status == job_pb2.JOB_STATUS_COMPLETE
             assert [w.status for w in job.work] == [job_pb2.WORK_STATUS_COMPLETE] * 4
@@ -152,6 +180,7 @@ def test_reports_made_while_the_disk_is_full_are_stored_once_space_returns(
             assert "storage is full" in refusal.message
             assert "class" not in refusal.message and "sqlite" not in refusal.message
     finally:
+        pins.close()
         if worker is not None:
             worker.terminate()
             worker.wait(20)
