@@ -103,17 +103,15 @@ class Triggering:
         self.dormant = DormantCallbacks()
         self._last_callback_id = self.store.last_callback_id()
         self._last_run_id = self.store.last_run_id()
-        resident = self.lookups.resident()
+        loaded = sorted(self.lookups.resident())
         # The jobs the triggers name, each read once for all (ten thousand live jobs may
         # depend on one retired job: one read of it, not ten thousand).
-        self._compile_owners(
-            sorted(resident), functools.cache(self.lookups.peek), self._memo_by_label()
-        )
+        self._compile_owners(loaded, functools.cache(self.lookups.peek), self._memo_by_label())
+        self._note_watchers(loaded)
         for owner_id in self.store.owners_compiled_at_start():
-            # Read back if retired: reviving it compiles its callbacks (revived).
-            if owner_id not in resident:
-                self.lookups.job(owner_id)
-        self._note_watchers(sorted(resident))
+            # Read back if retired: reviving it compiles its callbacks and notes its watchers
+            # (revived); a job loaded is compiled already.
+            self.lookups.job(owner_id)
         return self.store.pending_runs()
 
     def _memo_by_label(self) -> Callable[[int, str], Job | None]:
@@ -126,8 +124,8 @@ class Triggering:
     def _compile_owners(
         self,
         owner_ids: Sequence[int],
-        peek: Callable[[int], Job | None] | None = None,
-        peek_by_label: Callable[[int, str], Job | None] | None = None,
+        peek: Callable[[int], Job | None],
+        peek_by_label: Callable[[int, str], Job | None],
     ) -> None:
         """Compile the stored callbacks of ``owner_ids`` (jobs in memory) not compiled yet;
         ``peek``, ``peek_by_label``: how to look at the jobs their triggers name."""
@@ -136,13 +134,7 @@ class Triggering:
         for _, of_owner in groupby(stored_callbacks, lambda c: c.job_id):
             owned = [s for s in of_owner if s.id not in self.engine.callbacks]
             if owned:
-                loaded.extend(
-                    self._compile_stored(
-                        owned,
-                        peek or self.lookups.peek,
-                        peek_by_label or self.lookups.peek_by_label,
-                    )
-                )
+                loaded.extend(self._compile_stored(owned, peek, peek_by_label))
         _restore_skipped_work(loaded)
         for callback in sorted(loaded, key=lambda callback: callback.id):
             self.engine.add(callback)
@@ -199,7 +191,7 @@ class Triggering:
     def revived(self, job: Job) -> None:
         """A retired job is in memory again: compile its callbacks, and note the retired jobs
         whose callbacks watch it, since events can happen to it now."""
-        self._compile_owners([job.id])
+        self._compile_owners([job.id], self.lookups.peek, self.lookups.peek_by_label)
         self._note_watchers([job.id])
 
     def retire(self, job_ids: Iterable[int]) -> None:
