@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from latchwork.server.auth import TokenFileError, load_tokens
-from latchwork.server.file_modes import private_dir, private_file
+from latchwork.server.file_modes import open_private_output, private_dir, private_file
 
 from ..privileges import needs_root
 
@@ -39,6 +39,22 @@ def test_ours_are_tightened_and_their_contents_kept(tmp_path: Path) -> None:
     private_file(file)
     assert (_mode(directory), _mode(file)) == (0o700, 0o600)
     assert file.read_bytes() == b"kept"
+
+
+def test_an_output_file_is_opened_private_and_an_old_one_tightened_and_emptied(
+    tmp_path: Path,
+) -> None:
+    new, old = tmp_path / "new.out", tmp_path / "old.out"
+    old.write_bytes(b"the last attempt's output")
+    old.chmod(0o644)
+    for path in (new, old):
+        descriptor = open_private_output(path)
+        try:
+            assert not os.get_inheritable(descriptor)
+            os.write(descriptor, b"this run")
+        finally:
+            os.close(descriptor)
+        assert (_mode(path), path.read_bytes()) == (0o600, b"this run")
 
 
 @needs_root("giving a file to another user")

@@ -48,6 +48,17 @@ def private_file(path: Path) -> Path:
     return path
 
 
+def open_private_output(path: Path) -> int:
+    """A descriptor writing ``path`` from its start, the file 0600: created so in one call
+    when it is new (the common case: every run has its own files), else tightened and
+    truncated (a run started again after a restart)."""
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        _tighten(path, PRIVATE_FILE_MODE)
+        return os.open(path, os.O_WRONLY | os.O_TRUNC)
+
+
 def tighten_if_present(path: Path) -> None:
     """Tighten an existing file (a WAL left by an older Latchwork, say) to 0600."""
     with contextlib.suppress(FileNotFoundError):

@@ -11,6 +11,7 @@ supervisor's and the worker's own variables (passwords, tokens) never reach it.
 
 from __future__ import annotations
 
+import functools
 import os
 import pwd
 from dataclasses import dataclass
@@ -114,7 +115,14 @@ def frame_environment(
 
 
 def _own_entry() -> pwd.struct_passwd | None:
+    return _entry_of_uid(os.getuid())
+
+
+@functools.lru_cache(maxsize=4)
+def _entry_of_uid(uid: int) -> pwd.struct_passwd | None:
+    """This process's own account, read once: a frame run as the worker's user would
+    otherwise read the password database at every spawn."""
     try:
-        return pwd.getpwuid(os.getuid())
+        return pwd.getpwuid(uid)
     except KeyError:
         return None

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .file_modes import open_private_append, private_dir, private_file
+from .file_modes import open_private_append, private_dir
 
 DEFAULT_READ_LIMIT = 1 << 20
 
@@ -33,12 +33,14 @@ class OutputStore:
         return self.root / str(job_id) / f"{work_index}.{attempt}.{'err' if stderr else 'out'}"
 
     def prepare(self, job_id: int, work_index: int, attempt: int) -> tuple[Path, Path]:
-        """The stdout and stderr files of a run, created empty and private (0600), for a
-        process to write into."""
+        """The paths of a run's stdout and stderr, in its job's private directory (made
+        once). The runner creates the files, 0600, as it opens them for the process
+        (:func:`~latchwork.server.file_modes.open_private_output`): one call per file."""
         self._job_dir(job_id)
-        out = private_file(self.path(job_id, work_index, attempt, False))
-        err = private_file(self.path(job_id, work_index, attempt, True))
-        return out, err
+        return (
+            self.path(job_id, work_index, attempt, False),
+            self.path(job_id, work_index, attempt, True),
+        )
 
     def append(self, job_id: int, work_index: int, attempt: int, stderr: bool, data: bytes) -> None:
         self._job_dir(job_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from .core.command import ProcessSpec
 from .core.transitions import WorkOutcome
+from .file_modes import open_private_output
 from .frame_user import FramePolicy, FrameUser, FrameUserError, frame_environment, frame_user
 
 _AS_WORKER = FramePolicy()
@@ -142,14 +144,18 @@ def _spawn(
     # largest cost of a spawn after fork/exec itself. Nothing of this process's own
     # environment is copied (frame_user.frame_environment).
     env = frame_environment(user, spec.env, policy.passthrough)
-    with open(stdout, "wb") as out, open(stderr, "wb") as err:
+    with contextlib.ExitStack() as opened:
+        out = open_private_output(stdout)
+        opened.callback(os.close, out)
+        err = open_private_output(stderr)
+        opened.callback(os.close, err)
         if user.switch:
             # Written by the frame, read by its owner.
-            os.fchown(out.fileno(), user.uid, user.gid)
-            os.fchown(err.fileno(), user.uid, user.gid)
+            os.fchown(out, user.uid, user.gid)
+            os.fchown(err, user.uid, user.gid)
         return subprocess.Popen(
             ["/bin/sh", "-c", spec.cmdline],
-            stdin=subprocess.DEVNULL,
+            stdin=_devnull(),
             stdout=out,
             stderr=err,
             env=env,
@@ -162,6 +168,13 @@ def _spawn(
             group=user.gid if user.switch else None,
             extra_groups=list(user.groups) if user.switch else None,
         )
+
+
+@functools.cache
+def _devnull() -> int:
+    """``/dev/null`` for every frame's stdin, opened once (``subprocess.DEVNULL`` opens and
+    closes it at every spawn). Not inheritable: only the frame's stdin gets a copy."""
+    return os.open(os.devnull, os.O_RDONLY)
 
 
 def kill_orphans(lease_ids: Collection[str]) -> list[int]:
