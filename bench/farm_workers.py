@@ -139,7 +139,8 @@ class SimulatedWorker:
     ) -> None:
         while True:
             await asyncio.sleep(self.heartbeat_seconds / 2)
-            request = worker_pb2.HeartbeatRequest(worker_id=self.worker_id)
+            # As a real worker: every lease held (here: granted, not yet reported).
+            request = worker_pb2.HeartbeatRequest(worker_id=self.worker_id, lease_ids=self.ended)
             try:
                 await stub.Heartbeat(request, metadata=self.metadata, timeout=30)
                 counts.heartbeats += 1

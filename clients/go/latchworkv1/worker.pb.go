@@ -270,7 +270,10 @@ type HeartbeatRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The worker's id.
 	WorkerId string `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
-	// Leases it is running now.
+	// Every lease it holds: from the answer that granted it to the stored report
+	// of its end (running, or ended with the report on its way). A lease of the
+	// worker's that two heartbeats in a row do not name is requeued: the answer
+	// granting it never reached the worker.
 	LeaseIds      []string `protobuf:"bytes,2,rep,name=lease_ids,json=leaseIds,proto3" json:"lease_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -242,6 +242,7 @@ class Supervisor:
         self.reattach = leases.reattach
         self.reattach_deadline = leases.reattach_deadline
         self.requeue_unclaimed = leases.requeue_unclaimed
+        self.requeue_unheld = leases.requeue_unheld
         self.requeue_on_shutdown = leases.requeue_on_shutdown
         self.requeue_all = leases.requeue_all
         # --- routing: licences, why a job waits (RoutingState) ---

@@ -238,6 +238,16 @@ class WorkLeasing:
         self._grace = None
         return unclaimed
 
+    def requeue_unheld(self, worker_id: str, lease_ids: Iterable[str]) -> None:
+        """Requeue leases the worker says it does not hold: the answer that granted them
+        never reached it (a connection cut after the commit), so no frame runs for them. Only
+        the worker's own leases are touched."""
+        own = self._leasing.worker_leases(worker_id)
+        self._requeue(
+            [lease for lease in lease_ids if lease in own],
+            "requeued: its worker does not hold the lease (the answer that granted it was lost)",
+        )
+
     def requeue_on_shutdown(self, reason: str) -> None:
         """The supervisor stops: requeue the work whose processes stop with it (its own pool's);
         remote frames run on and are re-attached at the next start, as after a crash."""

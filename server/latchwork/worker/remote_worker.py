@@ -223,8 +223,10 @@ class RemoteWorker:
             registration = self._registration.count
             try:
                 response = await stub.Heartbeat(
+                    # Every lease it holds, running or with its report on the way: one
+                    # it does not name twice in a row is requeued as never received.
                     worker_pb2.HeartbeatRequest(
-                        worker_id=self.worker_id, lease_ids=list(self._processes)
+                        worker_id=self.worker_id, lease_ids=sorted(self._held)
                     ),
                     metadata=self._metadata,
                 )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from latchwork.v1 import job_pb2, worker_pb2, worker_pb2_grpc
@@ -42,6 +43,8 @@ class RemoteSink:
     kill_ids: set[str] = field(default_factory=set)
     suspend_ids: set[str] = field(default_factory=set)
     resume_ids: set[str] = field(default_factory=set)
+    unheld: set[str] = field(default_factory=set)
+    """Its leases its last heartbeat did not name (see :meth:`WorkerService.Heartbeat`)."""
 
     def kill(self, lease_id: str) -> None:
         self.kill_ids.add(lease_id)
@@ -148,6 +151,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         sink.last_seen = time.monotonic()
         self.supervisor.worker_heartbeat(request.worker_id)
         current = self.supervisor.worker_leases(request.worker_id)
+        self._requeue_unheld(request.worker_id, sink, current, request.lease_ids)
         kill = sink.kill_ids | {lease for lease in request.lease_ids if lease not in current}
         response = worker_pb2.HeartbeatResponse(
             known=True,
@@ -159,6 +163,24 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         sink.suspend_ids.clear()
         sink.resume_ids.clear()
         return response
+
+    def _requeue_unheld(
+        self, worker_id: str, sink: RemoteSink, current: Collection[str], held: Sequence[str]
+    ) -> None:
+        """Requeue the leases the worker has not named in two heartbeats in a row.
+
+        A heartbeat names every lease the worker holds, from its grant to the stored report
+        of its end. A lease it does not name was granted in an answer that never reached it
+        (the connection cut after the commit): without this, its frame would stay running
+        for no one, and its job would never end. One heartbeat is not enough: it may have
+        left the worker just before the answer granting the lease arrived.
+        """
+        named = set(held)
+        missing = {lease for lease in current if lease not in named}
+        lost = missing & sink.unheld
+        if lost:
+            self.supervisor.requeue_unheld(worker_id, lost)
+        sink.unheld = missing - lost
 
     async def LeaseWork(
         self, request: worker_pb2.LeaseWorkRequest, context: Context

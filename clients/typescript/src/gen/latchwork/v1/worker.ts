@@ -138,7 +138,12 @@ export interface RegisterWorkerResponse {
 export interface HeartbeatRequest {
   /** The worker's id. */
   workerId: string;
-  /** Leases it is running now. */
+  /**
+   * Every lease it holds: from the answer that granted it to the stored report
+   * of its end (running, or ended with the report on its way). A lease of the
+   * worker's that two heartbeats in a row do not name is requeued: the answer
+   * granting it never reached the worker.
+   */
   leaseIds: string[];
 }
 

@@ -108,7 +108,10 @@ private static final long serialVersionUID = 0L;
       com.google.protobuf.LazyStringArrayList.emptyList();
   /**
    * <pre>
-   * Leases it is running now.
+   * Every lease it holds: from the answer that granted it to the stored report
+   * of its end (running, or ended with the report on its way). A lease of the
+   * worker's that two heartbeats in a row do not name is requeued: the answer
+   * granting it never reached the worker.
    * </pre>
    *
    * <code>repeated string lease_ids = 2 [json_name = "leaseIds"];</code>
@@ -120,7 +123,10 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Leases it is running now.
+   * Every lease it holds: from the answer that granted it to the stored report
+   * of its end (running, or ended with the report on its way). A lease of the
+   * worker's that two heartbeats in a row do not name is requeued: the answer
+   * granting it never reached the worker.
    * </pre>
    *
    * <code>repeated string lease_ids = 2 [json_name = "leaseIds"];</code>
@@ -131,7 +137,10 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Leases it is running now.
+   * Every lease it holds: from the answer that granted it to the stored report
+   * of its end (running, or ended with the report on its way). A lease of the
+   * worker's that two heartbeats in a row do not name is requeued: the answer
+   * granting it never reached the worker.
    * </pre>
    *
    * <code>repeated string lease_ids = 2 [json_name = "leaseIds"];</code>
@@ -143,7 +152,10 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Leases it is running now.
+   * Every lease it holds: from the answer that granted it to the stored report
+   * of its end (running, or ended with the report on its way). A lease of the
+   * worker's that two heartbeats in a row do not name is requeued: the answer
+   * granting it never reached the worker.
    * </pre>
    *
    * <code>repeated string lease_ids = 2 [json_name = "leaseIds"];</code>
@@ -595,7 +607,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Leases it is running now.
+     * Every lease it holds: from the answer that granted it to the stored report
+     * of its end (running, or ended with the report on its way). A lease of the
+     * worker's that two heartbeats in a row do not name is requeued: the answer
+     * granting it never reached the worker.
      * </pre>
      *
      * <code>repeated string lease_ids = 2 [json_name = "leaseIds"];</code>
@@ -608,7 +623,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Leases it is running now.
+     * Every lease it holds: from the answer that granted it to the stored report
+     * of its end (running, or ended with the report on its way). A lease of the
+     * worker's that two heartbeats in a row do not name is requeued: the answer
+     * granting it never reached the worker.
      * </pre>
      *
      * <code>repeated string lease_ids = 2 [json_name = "leaseIds"];</code>
@@ -619,7 +637,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Leases it is running now.
+     * Every lease it holds: from the answer that granted it to the stored report
+     * of its end (running, or ended with the report on its way). A lease of the
+     * worker's that two heartbeats in a row do not name is requeued: the answer
+     * granting it never reached the worker.
      * </pre>
      *
      * <code>repeated string lease_ids = 2 [json_name = "leaseIds"];</code>
@@ -631,7 +652,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Leases it is running now.
+     * Every lease it holds: from the answer that granted it to the stored report
+     * of its end (running, or ended with the report on its way). A lease of the
+     * worker's that two heartbeats in a row do not name is requeued: the answer
+     * granting it never reached the worker.
      * </pre>
      *
      * <code>repeated string lease_ids = 2 [json_name = "leaseIds"];</code>
@@ -644,7 +668,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Leases it is running now.
+     * Every lease it holds: from the answer that granted it to the stored report
+     * of its end (running, or ended with the report on its way). A lease of the
+     * worker's that two heartbeats in a row do not name is requeued: the answer
+     * granting it never reached the worker.
      * </pre>
      *
      * <code>repeated string lease_ids = 2 [json_name = "leaseIds"];</code>
@@ -663,7 +690,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Leases it is running now.
+     * Every lease it holds: from the answer that granted it to the stored report
+     * of its end (running, or ended with the report on its way). A lease of the
+     * worker's that two heartbeats in a row do not name is requeued: the answer
+     * granting it never reached the worker.
      * </pre>
      *
      * <code>repeated string lease_ids = 2 [json_name = "leaseIds"];</code>
@@ -681,7 +711,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Leases it is running now.
+     * Every lease it holds: from the answer that granted it to the stored report
+     * of its end (running, or ended with the report on its way). A lease of the
+     * worker's that two heartbeats in a row do not name is requeued: the answer
+     * granting it never reached the worker.
      * </pre>
      *
      * <code>repeated string lease_ids = 2 [json_name = "leaseIds"];</code>
@@ -699,7 +732,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Leases it is running now.
+     * Every lease it holds: from the answer that granted it to the stored report
+     * of its end (running, or ended with the report on its way). A lease of the
+     * worker's that two heartbeats in a row do not name is requeued: the answer
+     * granting it never reached the worker.
      * </pre>
      *
      * <code>repeated string lease_ids = 2 [json_name = "leaseIds"];</code>
@@ -714,7 +750,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Leases it is running now.
+     * Every lease it holds: from the answer that granted it to the stored report
+     * of its end (running, or ended with the report on its way). A lease of the
+     * worker's that two heartbeats in a row do not name is requeued: the answer
+     * granting it never reached the worker.
      * </pre>
      *
      * <code>repeated string lease_ids = 2 [json_name = "leaseIds"];</code>

@@ -32,7 +32,10 @@ public interface HeartbeatRequestOrBuilder extends
 
   /**
    * <pre>
-   * Leases it is running now.
+   * Every lease it holds: from the answer that granted it to the stored report
+   * of its end (running, or ended with the report on its way). A lease of the
+   * worker's that two heartbeats in a row do not name is requeued: the answer
+   * granting it never reached the worker.
    * </pre>
    *
    * <code>repeated string lease_ids = 2 [json_name = "leaseIds"];</code>
@@ -42,7 +45,10 @@ public interface HeartbeatRequestOrBuilder extends
       getLeaseIdsList();
   /**
    * <pre>
-   * Leases it is running now.
+   * Every lease it holds: from the answer that granted it to the stored report
+   * of its end (running, or ended with the report on its way). A lease of the
+   * worker's that two heartbeats in a row do not name is requeued: the answer
+   * granting it never reached the worker.
    * </pre>
    *
    * <code>repeated string lease_ids = 2 [json_name = "leaseIds"];</code>
@@ -51,7 +57,10 @@ public interface HeartbeatRequestOrBuilder extends
   int getLeaseIdsCount();
   /**
    * <pre>
-   * Leases it is running now.
+   * Every lease it holds: from the answer that granted it to the stored report
+   * of its end (running, or ended with the report on its way). A lease of the
+   * worker's that two heartbeats in a row do not name is requeued: the answer
+   * granting it never reached the worker.
    * </pre>
    *
    * <code>repeated string lease_ids = 2 [json_name = "leaseIds"];</code>
@@ -61,7 +70,10 @@ public interface HeartbeatRequestOrBuilder extends
   java.lang.String getLeaseIds(int index);
   /**
    * <pre>
-   * Leases it is running now.
+   * Every lease it holds: from the answer that granted it to the stored report
+   * of its end (running, or ended with the report on its way). A lease of the
+   * worker's that two heartbeats in a row do not name is requeued: the answer
+   * granting it never reached the worker.
    * </pre>
    *
    * <code>repeated string lease_ids = 2 [json_name = "leaseIds"];</code>
