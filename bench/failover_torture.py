@@ -27,6 +27,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import grpc
 import psycopg
@@ -67,7 +68,7 @@ class Load:
             while not self.stopping.is_set():
                 request_id = uuid.uuid4().hex
                 label = f"a{len(self.acked)}"
-                pair = [
+                pair: list[dict[str, Any]] = [
                     {"name": label, "label": label, "package": {"cmdline": "true"}},
                     {
                         "name": f"b{len(self.acked)}",

@@ -119,6 +119,20 @@ def largest_submit(limit: dict[str, int], tag: str) -> supervisor_pb2.SubmitRequ
     return request
 
 
+def health_check(
+    channel: grpc.aio.Channel,
+) -> grpc.aio.UnaryUnaryMultiCallable[
+    health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse
+]:
+    """The health service's ``Check`` on ``channel``, as ``HealthStub`` makes it."""
+    # types-grpcio-health-checking declares HealthStub without the methods its generated
+    # __init__ assigns (Check, List, Watch).
+    check: grpc.aio.UnaryUnaryMultiCallable[
+        health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse
+    ] = health_pb2_grpc.HealthStub(channel).Check  # type: ignore[attr-defined]
+    return check
+
+
 @dataclass
 class Probe:
     """Health checks on a schedule; ``samples`` holds (sent, latency) of each answered one."""
@@ -129,12 +143,12 @@ class Probe:
 
     async def run(self, address: str, stop: asyncio.Event) -> None:
         async with grpc.aio.insecure_channel(address) as channel:
-            stub = health_pb2_grpc.HealthStub(channel)
-            await stub.Check(health_pb2.HealthCheckRequest(), timeout=10)
+            check = health_check(channel)
+            await check(health_pb2.HealthCheckRequest(), timeout=10)
             tasks: set[asyncio.Task[None]] = set()
             next_at = time.monotonic()
             while not stop.is_set():
-                task = asyncio.create_task(self._one(stub))
+                task = asyncio.create_task(self._one(check))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
                 next_at += self.interval
@@ -142,10 +156,15 @@ class Probe:
             if tasks:
                 await asyncio.wait(tasks)
 
-    async def _one(self, stub: health_pb2_grpc.HealthStub) -> None:
+    async def _one(
+        self,
+        check: grpc.aio.UnaryUnaryMultiCallable[
+            health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse
+        ],
+    ) -> None:
         sent = time.monotonic()
         try:
-            await stub.Check(health_pb2.HealthCheckRequest(), timeout=120)
+            await check(health_pb2.HealthCheckRequest(), timeout=120)
         except grpc.RpcError:
             self.failures += 1
             return

@@ -49,9 +49,11 @@ async def _replay_forever(address: str, streams: int, replay: int, stop: Any, co
     async def one(index: int) -> None:
         async with grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS) as channel:
             while not stop.is_set():
-                call = channel.unary_stream(SUBSCRIBE, _registered_method=False)(
-                    subscribe_request(0), metadata=METADATA, timeout=600
+                # Raw bytes both ways: no serializer on either side.
+                subscribe: grpc.aio.UnaryStreamMultiCallable[bytes, bytes] = channel.unary_stream(
+                    SUBSCRIBE
                 )
+                call = subscribe(subscribe_request(0), metadata=METADATA, timeout=600)
                 got = 0
                 async for _ in call:
                     got += 1

@@ -54,9 +54,25 @@ def metadata(user: str) -> tuple[tuple[str, str], ...]:
     return (("latchwork-user", user),)
 
 
-def submit_request(name: str, user: str, callbacks: list[dict[str, str]]) -> object:
+def submit_request(
+    name: str, user: str, callbacks: list[dict[str, str]]
+) -> supervisor_pb2.SubmitRequest:
     spec = {"name": name, "user": user, "package": {"cmdline": "true"}, "callbacks": callbacks}
     return supervisor_pb2.SubmitRequest(jobs=[job_spec_from_dict(spec, "jobs[0]")])
+
+
+def health_check(
+    channel: grpc.aio.Channel,
+) -> grpc.aio.UnaryUnaryMultiCallable[
+    health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse
+]:
+    """The health service's ``Check`` on ``channel``, as ``HealthStub`` makes it."""
+    # types-grpcio-health-checking declares HealthStub without the methods its generated
+    # __init__ assigns (Check, List, Watch).
+    check: grpc.aio.UnaryUnaryMultiCallable[
+        health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse
+    ] = health_pb2_grpc.HealthStub(channel).Check  # type: ignore[attr-defined]
+    return check
 
 
 @dataclass
@@ -81,13 +97,13 @@ class Samples:
 async def probe_health(
     channel: grpc.aio.Channel, interval: float, out: Samples, stop: asyncio.Event
 ) -> None:
-    stub = health_pb2_grpc.HealthStub(channel)
+    check = health_check(channel)
     tasks: set[asyncio.Task[None]] = set()
 
     async def one() -> None:
         sent = time.monotonic()
         try:
-            await stub.Check(health_pb2.HealthCheckRequest(), timeout=60)
+            await check(health_pb2.HealthCheckRequest(), timeout=60)
         except grpc.RpcError:
             out.failures += 1
             return
@@ -105,7 +121,7 @@ async def probe_health(
 
 
 async def probe_submit(
-    stub: supervisor_pb2_grpc.SupervisorServiceStub,
+    stub: supervisor_pb2_grpc.SupervisorServiceAsyncStub,
     interval: float,
     out: Samples,
     stop: asyncio.Event,
@@ -127,7 +143,7 @@ async def probe_submit(
     return count
 
 
-async def head_seq(stub: supervisor_pb2_grpc.SupervisorServiceStub) -> int:
+async def head_seq(stub: supervisor_pb2_grpc.SupervisorServiceAsyncStub) -> int:
     """The log's head, as of one more of bob's submissions (its one event included)."""
     response = await stub.Submit(
         submit_request("mark", "bob", []), metadata=metadata("bob"), timeout=60
@@ -158,7 +174,7 @@ async def phase(address: str, args: argparse.Namespace, runaway: bool, data_dir:
     health, submits = result.health, result.submit
     async with grpc.aio.insecure_channel(address) as channel:
         stub = supervisor_pb2_grpc.SupervisorServiceStub(channel)
-        await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
+        await health_check(channel)(health_pb2.HealthCheckRequest())
         start_seq = await head_seq(stub)
         start_bytes = database_bytes(data_dir)
         stop = asyncio.Event()

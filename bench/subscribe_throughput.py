@@ -33,6 +33,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,9 +86,11 @@ async def _read_streams(task: dict[str, Any], tasks: Any, ready: Any) -> dict[st
         cpu = time.process_time()
 
         async def one(channel: grpc.aio.Channel) -> tuple[float, bytes]:
-            call = channel.unary_stream(task["method"], _registered_method=False)(
-                task["request"], metadata=task["metadata"], timeout=600
+            # Raw bytes both ways: no serializer on either side.
+            subscribe: grpc.aio.UnaryStreamMultiCallable[bytes, bytes] = channel.unary_stream(
+                task["method"]
             )
+            call = subscribe(task["request"], metadata=task["metadata"], timeout=600)
             last = b""
             got = 0
             async for message in call:
@@ -141,7 +144,13 @@ class Clients:
             proc.start()
 
     def run(
-        self, address: str, method: str, request: bytes, metadata: tuple, streams: int, count: int
+        self,
+        address: str,
+        method: str,
+        request: bytes,
+        metadata: tuple[tuple[str, str], ...],
+        streams: int,
+        count: int,
     ) -> tuple[float, float, list[bytes]]:
         """(seconds from the first call to the last stream's ``count``-th message, client CPU
         seconds, the last message of every stream)."""
@@ -192,8 +201,8 @@ def prefill(stub: supervisor_pb2_grpc.SupervisorServiceStub, jobs: int, events: 
     ids: list[int] = []
     chunk = DEFAULT_LIMITS.jobs_per_submit  # the most jobs a Submit may carry
     for first in range(0, len(specs), chunk):
-        request = supervisor_pb2.SubmitRequest(jobs=specs[first : first + chunk])
-        ids.extend(j.id for j in stub.Submit(request, metadata=METADATA).jobs)
+        submit = supervisor_pb2.SubmitRequest(jobs=specs[first : first + chunk])
+        ids.extend(j.id for j in stub.Submit(submit, metadata=METADATA).jobs)
     head = 0
     action = supervisor_pb2.ACTION_BLOCK
     while True:
@@ -209,10 +218,10 @@ def prefill(stub: supervisor_pb2_grpc.SupervisorServiceStub, jobs: int, events: 
 def read_log(address: str, count: int) -> list[bytes]:
     """The first ``count`` SubscribeResponse messages of the log, as the supervisor sent them."""
     with grpc.insecure_channel(address, options=CHANNEL_OPTIONS) as channel:
-        call = channel.unary_stream(SUBSCRIBE, _registered_method=False)(
-            subscribe_request(0), metadata=METADATA, timeout=120
-        )
-        messages = []
+        # Raw bytes both ways: no serializer on either side.
+        subscribe: grpc.UnaryStreamMultiCallable[bytes, bytes] = channel.unary_stream(SUBSCRIBE)
+        call = subscribe(subscribe_request(0), metadata=METADATA, timeout=120)
+        messages: list[bytes] = []
         for message in call:
             messages.append(message)
             if len(messages) == count:
@@ -262,7 +271,7 @@ def measure_latency(
             round_trips.append(time.perf_counter() - sent)
             heads.append(head)
             for c in collectors:
-                if not c.wait_for(lambda c=c, head=head: c.events[-1].seq >= head, 30):
+                if not c.wait_for(_reached(c, head), 30):
                     raise SystemExit(f"seq {head} never reached a latency subscriber")
     finally:
         for c in collectors:
@@ -276,13 +285,18 @@ def measure_latency(
     return latencies, round_trips
 
 
-def _other(action: int) -> int:
+def _reached(collector: Collector, seq: int) -> Callable[[], bool]:
+    """Whether ``collector``'s newest event is at ``seq`` or later."""
+    return lambda: collector.events[-1].seq >= seq
+
+
+def _other(action: supervisor_pb2.Action.ValueType) -> supervisor_pb2.Action.ValueType:
     if action == supervisor_pb2.ACTION_BLOCK:
         return supervisor_pb2.ACTION_UNBLOCK
     return supervisor_pb2.ACTION_BLOCK
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: int) -> float:
     if len(values) < 2:
         return values[0]
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
