@@ -29,7 +29,8 @@ SOURCE_ROOTS := server sandbox clients/python common
 PORTIONS    := $(patsubst %/__init__.py,%,\
                  $(wildcard $(addsuffix /latchwork/*/__init__.py,$(SOURCE_ROOTS))))
 PROTO_PKGS  := $(notdir $(patsubst %/,%,$(wildcard protos/latchwork/*/)))
-MYPY_ARGS   ?= $(addprefix -p latchwork.,$(notdir $(PORTIONS)))
+# The packages, and the benchmarks and tests with them: all of it --strict (pyproject.toml).
+MYPY_ARGS   ?= $(addprefix -p latchwork.,$(notdir $(PORTIONS))) -p bench -p tests
 MYPY        := $(BIN)/mypy $(MYPY_ARGS)
 
 ARGS        ?=

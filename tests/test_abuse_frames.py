@@ -78,7 +78,7 @@ def workspace() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _wait(client: Client, job_id: int, until: set[int]) -> job_pb2.Job:
+def _wait(client: Client, job_id: int, until: set[job_pb2.JobStatus.ValueType]) -> job_pb2.Job:
     deadline = time.monotonic() + 60
     while (job := client.get_job(job_id)).status not in until and time.monotonic() < deadline:
         time.sleep(0.05)

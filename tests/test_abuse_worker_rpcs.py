@@ -86,12 +86,12 @@ def _refused(call: Callable[[], Any]) -> grpc.RpcError:
 
 
 def _code(error: grpc.RpcError) -> grpc.StatusCode:
-    code: grpc.StatusCode = error.code()  # type: ignore[attr-defined]
-    return code
+    return error.code()
 
 
 def _details(error: grpc.RpcError) -> str:
-    details: str = error.details()  # type: ignore[attr-defined]
+    details = error.details()
+    assert details is not None, "the refusal has no message"
     return details
 
 

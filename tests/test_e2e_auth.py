@@ -6,12 +6,14 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 
 from latchwork.client import Client, LatchworkError
+from latchwork.v1 import event_pb2
 
 from .certs import self_signed
 from .serverproc import ServerProcess
+from .standard_rpcs import health_stub
 
 ALICE, BOB, ADMIN = "alice-token-0123456789", "bob-token-0123456789ab", "admin-token-0123456789"
 
@@ -49,11 +51,13 @@ def test_tokens_decide_the_user_and_what_they_may_touch(secured: ServerProcess) 
                 bob.control("kill", [job.id])
             assert denied.value.code == grpc.StatusCode.PERMISSION_DENIED
             events = bob.subscribe(after_seq=0)
-            assert next(iter(events)).job_id == job.id
+            first = next(iter(events))
+            assert isinstance(first, event_pb2.Event)
+            assert first.job_id == job.id
         with Client(secured.address, token=ADMIN) as admin:
             assert admin.control("kill", [job.id]).results[0].changed
         with secured.channel() as channel:
-            health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
+            health = health_stub(channel).Check(health_pb2.HealthCheckRequest())
             assert health.status == health_pb2.HealthCheckResponse.SERVING
     finally:
         secured.stop()

@@ -345,16 +345,18 @@ def test_subscribe_filters_and_resumes(client: Client) -> None:
 
 
 def test_health_and_reflection_are_served(server) -> None:  # type: ignore[no-untyped-def]
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
-    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+    from grpc_health.v1 import health_pb2
+    from grpc_reflection.v1alpha import reflection_pb2
+
+    from .standard_rpcs import health_stub, server_reflection_stub
 
     with server.channel() as channel:
-        health = health_pb2_grpc.HealthStub(channel)
+        health = health_stub(channel)
         reply = health.Check(
             health_pb2.HealthCheckRequest(service="latchwork.v1.SupervisorService")
         )
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
-        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        stub = server_reflection_stub(channel)
         responses = stub.ServerReflectionInfo(
             iter([reflection_pb2.ServerReflectionRequest(list_services="")])
         )

@@ -16,12 +16,13 @@ from typing import Any
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 
 from latchwork.client import Client, LatchworkError
 from latchwork.v1 import supervisor_pb2, supervisor_pb2_grpc
 
 from .serverproc import ServerProcess
+from .standard_rpcs import health_stub
 
 JOBS_PER_SUBMIT = 2_000
 WORK_ITEMS_PER_SUBMIT = 100_000
@@ -164,7 +165,7 @@ class HealthCounter:
 
     def __init__(self, address: str) -> None:
         self.channel = grpc.insecure_channel(address)
-        self.health = health_pb2_grpc.HealthStub(self.channel)
+        self.health = health_stub(self.channel)
         self.health.Check(health_pb2.HealthCheckRequest(), timeout=10)
         self.answered: list[float] = []
         self._stop = threading.Event()
@@ -243,7 +244,7 @@ def test_health_answers_while_python_callbacks_are_checked(tmp_path: Path) -> No
     server = ServerProcess(tmp_path / "data", slots=0).start()
     try:
         channel = grpc.insecure_channel(server.address)
-        health = health_pb2_grpc.HealthStub(channel)
+        health = health_stub(channel)
         health.Check(health_pb2.HealthCheckRequest(), timeout=10)
         answered: list[float] = []
         stop = threading.Event()

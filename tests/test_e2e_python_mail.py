@@ -152,7 +152,9 @@ def test_mail_language_and_mail_status(
     subjects = sorted(m["Subject"] for m in handler.messages)
     assert subjects == [f"[latchwork] job {job.id} (comp) is complete", "comp is complete"]
     custom = next(m for m in handler.messages if m["Subject"] == "comp is complete")
-    assert custom.get_payload().strip() == f"Job {job.id} (comp) ended."
+    payload = custom.get_payload()
+    assert isinstance(payload, str), payload  # a plain-text mail: one text part
+    assert payload.strip() == f"Job {job.id} (comp) ended."
     assert custom["To"] == "wrangler@example.com, td@example.com"
 
 

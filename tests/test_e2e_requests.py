@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import grpc
@@ -17,6 +18,7 @@ from google.rpc import error_details_pb2, status_pb2
 from latchwork.client import AsyncClient, Client, LatchworkError
 from latchwork.server.api.checks import MAX_HELD_LEASES
 from latchwork.v1 import (
+    event_pb2,
     job_pb2,
     supervisor_pb2,
     supervisor_pb2_grpc,
@@ -64,9 +66,9 @@ def _refusal(call: Callable[[], Any]) -> grpc.RpcError:
 
 
 def _violations(error: grpc.RpcError) -> list[tuple[str, str]]:
-    for key, value in error.trailing_metadata() or ():  # type: ignore[attr-defined]
-        if key == "grpc-status-details-bin":
-            status = status_pb2.Status.FromString(value)
+    for metadatum in error.trailing_metadata() or ():
+        if metadatum.key == "grpc-status-details-bin":
+            status = status_pb2.Status.FromString(metadatum.value)
             bad = error_details_pb2.BadRequest()
             assert status.details[0].Unpack(bad)
             return [(v.field, v.description) for v in bad.field_violations]
@@ -74,8 +76,9 @@ def _violations(error: grpc.RpcError) -> list[tuple[str, str]]:
 
 
 def _assert_invalid(error: grpc.RpcError, field: str, text: str = "") -> None:
-    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error  # type: ignore[attr-defined]
-    message = error.details()  # type: ignore[attr-defined]
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error
+    message = error.details()
+    assert message is not None, error
     assert message.startswith(f"{field}: "), message
     assert text in message, message
     assert (field, message.split(": ", 1)[1].split("; ")[0]) in _violations(error)
@@ -178,12 +181,15 @@ def test_unknown_enum_values_in_submit_are_refused(
 ) -> None:
     before = _highest_job_id(client)
     cases = [
-        (job_pb2.JobSpec(status=99), "jobs[0].status"),
-        (job_pb2.JobSpec(prototype=77), "jobs[0].prototype"),
+        (job_pb2.JobSpec(status=job_pb2.JobStatus.ValueType(99)), "jobs[0].status"),
+        (job_pb2.JobSpec(prototype=job_pb2.Prototype.ValueType(77)), "jobs[0].prototype"),
         (
             job_pb2.JobSpec(
                 prototype=job_pb2.PROTOTYPE_CMDRANGE,
-                agenda=[job_pb2.WorkSpec(name="1"), job_pb2.WorkSpec(name="2", status=42)],
+                agenda=[
+                    job_pb2.WorkSpec(name="1"),
+                    job_pb2.WorkSpec(name="2", status=job_pb2.WorkStatus.ValueType(42)),
+                ],
             ),
             "jobs[0].agenda[1].status",
         ),
@@ -191,7 +197,7 @@ def test_unknown_enum_values_in_submit_are_refused(
     for spec, field in cases:
         spec.command.cmdline = "true"
         request = supervisor_pb2.SubmitRequest(jobs=[spec])
-        error = _refusal(lambda request=request: stub.Submit(request))  # type: ignore[misc]
+        error = _refusal(partial(stub.Submit, request))
         _assert_invalid(error, field, "unknown value")
     assert _highest_job_id(client) == before
 
@@ -203,23 +209,41 @@ def test_unknown_enum_values_in_filters_and_actions_are_refused(
         job = client.submit([_job()]).jobs[0]
     _assert_invalid(
         _refusal(
-            lambda: stub.Subscribe(supervisor_pb2.SubscribeRequest(names=[1, 999]), timeout=10)
+            lambda: stub.Subscribe(
+                supervisor_pb2.SubscribeRequest(
+                    names=[event_pb2.EVENT_NAME_SUBMIT, event_pb2.EventName.ValueType(999)]
+                ),
+                timeout=10,
+            )
         ),
         "names[1]",
         "unknown value 999",
     )
     _assert_invalid(
-        _refusal(lambda: stub.Subscribe(supervisor_pb2.SubscribeRequest(types=[64]), timeout=10)),
+        _refusal(
+            lambda: stub.Subscribe(
+                supervisor_pb2.SubscribeRequest(types=[event_pb2.EventType.ValueType(64)]),
+                timeout=10,
+            )
+        ),
         "types[0]",
         "unknown value 64",
     )
     _assert_invalid(
-        _refusal(lambda: stub.ListJobs(supervisor_pb2.ListJobsRequest(statuses=[42]))),
+        _refusal(
+            lambda: stub.ListJobs(
+                supervisor_pb2.ListJobsRequest(statuses=[job_pb2.JobStatus.ValueType(42)])
+            )
+        ),
         "statuses[0]",
     )
     _assert_invalid(
         _refusal(
-            lambda: stub.ControlJobs(supervisor_pb2.ControlJobsRequest(action=99, job_ids=[job.id]))
+            lambda: stub.ControlJobs(
+                supervisor_pb2.ControlJobsRequest(
+                    action=supervisor_pb2.Action.ValueType(99), job_ids=[job.id]
+                )
+            )
         ),
         "action",
         "unknown value 99",
@@ -227,7 +251,9 @@ def test_unknown_enum_values_in_filters_and_actions_are_refused(
     _assert_invalid(
         _refusal(
             lambda: stub.GetWorkOutput(
-                supervisor_pb2.GetWorkOutputRequest(job_id=job.id, work_name="0", stream=9)
+                supervisor_pb2.GetWorkOutputRequest(
+                    job_id=job.id, work_name="0", stream=job_pb2.OutputStream.ValueType(9)
+                )
             )
         ),
         "stream",
@@ -243,7 +269,11 @@ def test_unknown_enum_values_from_workers_are_refused(server: ServerProcess) -> 
         _assert_invalid(
             _refusal(
                 lambda: worker.ReportWork(
-                    worker_pb2.ReportWorkRequest(worker_id=worker_id, lease_id="x", outcome=99)
+                    worker_pb2.ReportWorkRequest(
+                        worker_id=worker_id,
+                        lease_id="x",
+                        outcome=worker_pb2.WorkOutcome.ValueType(99),
+                    )
                 )
             ),
             "outcome",
@@ -252,7 +282,9 @@ def test_unknown_enum_values_from_workers_are_refused(server: ServerProcess) -> 
         _assert_invalid(
             _refusal(
                 lambda: worker.AppendOutput(
-                    worker_pb2.AppendOutputRequest(worker_id=worker_id, lease_id="x", stream=7)
+                    worker_pb2.AppendOutputRequest(
+                        worker_id=worker_id, lease_id="x", stream=job_pb2.OutputStream.ValueType(7)
+                    )
                 )
             ),
             "stream",
@@ -303,7 +335,12 @@ def test_paging_still_works_and_tokens_belong_to_their_call(
         (supervisor_pb2.AddCallbacksRequest(job_id=-1), "job_id"),
         (supervisor_pb2.GetWorkOutputRequest(job_id=1, work_name="0", limit=-1), "limit"),
         (supervisor_pb2.GetWorkOutputRequest(job_id=1, work_name="0", attempt=-1), "attempt"),
-        (supervisor_pb2.ControlJobsRequest(action=1, job_ids=[1], reason="r" * 5000), "reason"),
+        (
+            supervisor_pb2.ControlJobsRequest(
+                action=supervisor_pb2.ACTION_BLOCK, job_ids=[1], reason="r" * 5000
+            ),
+            "reason",
+        ),
     ],
     ids=lambda value: value if isinstance(value, str) else type(value).__name__,
 )

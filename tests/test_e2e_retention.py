@@ -9,6 +9,7 @@ import grpc
 import pytest
 
 from latchwork.client import LatchworkError
+from latchwork.v1 import event_pb2
 
 from .serverproc import ServerProcess
 from .waiting import wait_job
@@ -35,6 +36,7 @@ def test_resume_point_older_than_retention_is_out_of_range(tmp_path: Path) -> No
             oldest = 1
             while time.monotonic() < deadline:
                 first = next(iter(client.subscribe(after_seq=0)))
+                assert isinstance(first, event_pb2.Event)
                 oldest = first.seq
                 if oldest > 1:
                     break
@@ -45,6 +47,7 @@ def test_resume_point_older_than_retention_is_out_of_range(tmp_path: Path) -> No
             assert caught.value.code == grpc.StatusCode.OUT_OF_RANGE
             assert f"the oldest is {oldest}" in caught.value.message
             resumed = next(iter(client.subscribe(after_seq=oldest - 1)))
+            assert isinstance(resumed, event_pb2.Event)
             assert resumed.seq == oldest
     finally:
         server.stop()

@@ -10,7 +10,7 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import grpc
@@ -22,7 +22,7 @@ from latchwork.client.aio import AsyncClient, resume_sync
 from latchwork.v1 import event_pb2, supervisor_pb2
 
 from .serverproc import ServerProcess
-from .waiting import wait_job
+from .waiting import SubscribeFilters, wait_job
 
 FAST_ENV = {"LATCHWORK_SHUTDOWN_GRACE_SECONDS": "1"}
 
@@ -96,7 +96,7 @@ def _full_log(server: ServerProcess, head: int) -> list[event_pb2.Event]:
         return seen
 
 
-def _matcher(filters: dict[str, object]) -> Callable[[event_pb2.Event], bool]:
+def _matcher(filters: Mapping[str, object]) -> Callable[[event_pb2.Event], bool]:
     """The test's own reading of a SubscribeRequest filter."""
 
     def matches(event: event_pb2.Event) -> bool:
@@ -120,7 +120,9 @@ def _matcher(filters: dict[str, object]) -> Callable[[event_pb2.Event], bool]:
     return matches
 
 
-def _assert_exactly_once(got: Iterable[int], reference: list[event_pb2.Event], f: dict) -> None:
+def _assert_exactly_once(
+    got: Iterable[int], reference: list[event_pb2.Event], f: SubscribeFilters
+) -> None:
     got = list(got)
     expected = [e.seq for e in reference if _matcher(f)(e)]
     assert expected, f"the filter {f} matches nothing: a useless check"
@@ -144,7 +146,7 @@ class _Follower(threading.Thread):
     the server cannot be hidden by the client library); the others use ``resume_sync``.
     """
 
-    def __init__(self, address: str, filters: dict, raw: bool, seed: int) -> None:
+    def __init__(self, address: str, filters: SubscribeFilters, raw: bool, seed: int) -> None:
         super().__init__(daemon=True)
         self.address = address
         self.filters = filters
@@ -230,7 +232,7 @@ def test_20000_events_exactly_once_in_order_across_disconnects_and_kill9(tmp_pat
             second = alice.submit(_blocked_jobs(200, "b"))
             a_ids = [j.id for j in first.jobs]
             b_ids = [j.id for j in second.jobs]
-            filter_sets: list[dict] = [
+            filter_sets: list[SubscribeFilters] = [
                 {},
                 {"pgrps": [second.pgrp]},
                 {"job_ids": a_ids[:7] + b_ids[-3:]},
@@ -479,7 +481,7 @@ def test_filters_labels_users_names_types_and_callback_runs(tmp_path: Path) -> N
             reference = _full_log(server, 1 << 62)
             head = reference[-1].seq
             assert any(e.event_type == event_pb2.EVENT_TYPE_CALLBACK for e in reference)
-            cases: list[dict] = [
+            cases: list[SubscribeFilters] = [
                 {"labels": ["f1"]},
                 {"labels": ["f0", "c1"]},
                 {"users": ["carol"]},

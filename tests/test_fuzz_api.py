@@ -32,13 +32,14 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf.message import Message
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2, supervisor_pb2_grpc
 
 from .serverproc import ServerProcess
+from .standard_rpcs import HealthStub, health_stub
 
 TYPED = frozenset(
     {
@@ -245,8 +246,8 @@ def job_specs(draw: st.DrawFn) -> job_pb2.JobSpec:
         name=draw(texts),
         label=draw(st.one_of(st.sampled_from(["", "render", "comp", "a.b", "_x"]), texts)),
         pid=draw(st.one_of(st.just(0), job_ids())),
-        status=draw(enums([0, 1, 2, 4, 9])),
-        prototype=draw(enums([0, 1, 2])),
+        status=job_pb2.JobStatus.ValueType(draw(enums([0, 1, 2, 4, 9]))),
+        prototype=job_pb2.Prototype.ValueType(draw(enums([0, 1, 2]))),
         command=job_pb2.Command(
             cmdline=draw(st.one_of(st.sampled_from(["true", "", "echo a\x00b"]), texts)),
             frame_range=draw(
@@ -362,7 +363,7 @@ class Harness:
     server: ServerProcess
     channel: grpc.Channel
     stub: supervisor_pb2_grpc.SupervisorServiceStub
-    health: health_pb2_grpc.HealthStub
+    health: HealthStub
     calls: int = 0
 
     def state(self) -> tuple[int, int]:
@@ -432,7 +433,7 @@ def _outcome(call: Callable[[], Any]) -> tuple[grpc.StatusCode, str]:
     try:
         result = call()
     except grpc.RpcError as error:
-        return error.code(), error.details() or ""  # type: ignore[attr-defined]
+        return error.code(), error.details() or ""
     if isinstance(result, tuple):
         return result
     return grpc.StatusCode.OK, ""
@@ -465,7 +466,7 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
         for job in setup.jobs
         for c in stub.GetJob(supervisor_pb2.GetJobRequest(job_id=job.id)).job.callbacks
     ]
-    harness = Harness(server, channel, stub, health_pb2_grpc.HealthStub(channel))
+    harness = Harness(server, channel, stub, health_stub(channel))
     yield harness
     harness.check_health()
     channel.close()
@@ -491,7 +492,7 @@ def _stream(stub: supervisor_pb2_grpc.SupervisorServiceStub, request: Any) -> Ca
                 if count >= 2 or item.HasField("snapshot_end"):
                     break
         except grpc.RpcError as error:
-            if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:  # type: ignore[attr-defined]
+            if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
                 return grpc.StatusCode.OK  # accepted, and nothing more to read yet
             raise
         finally:

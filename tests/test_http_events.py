@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from latchwork.v1 import event_pb2
+
 from .http_client import EventStream, Http
 from .serverproc import ServerProcess
 from .waiting import wait_job
@@ -98,7 +100,9 @@ def test_a_trimmed_resume_point_is_a_gap_event(tmp_path: Path) -> None:
             deadline = time.monotonic() + 10
             oldest = 1
             while oldest <= 2 and time.monotonic() < deadline:
-                oldest = next(iter(client.subscribe(after_seq=0))).seq
+                first = next(iter(client.subscribe(after_seq=0)))
+                assert isinstance(first, event_pb2.Event)
+                oldest = first.seq
                 time.sleep(0.1)
         assert oldest > 2, "retention never trimmed"
         stream = EventStream(server.http_url, "/api/events", {"Last-Event-ID": "1"})

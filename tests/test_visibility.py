@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -398,7 +399,7 @@ def test_a_trigger_naming_another_users_job_is_refused_as_for_a_missing_one(
             spec["callbacks"] = [
                 {"triggers": f"done-job-{job_id}", "language": "qube", "code": "unblock-self"}
             ]
-            error = _refused(lambda spec=spec: alice.submit([spec]))
+            error = _refused(partial(alice.submit, [spec]))
             checked = alice.validate_trigger(f"done-job-{job_id}", job_id=own.alice_job)
         assert error.code == grpc.StatusCode.INVALID_ARGUMENT
         assert checked.HasField("error")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TypedDict, Unpack
 
 from latchwork.client import Client
 from latchwork.v1 import event_pb2, job_pb2, supervisor_pb2
@@ -16,13 +17,25 @@ FINAL = {
 }
 
 
+class SubscribeFilters(TypedDict, total=False):
+    """The filter fields of a SubscribeRequest (what ``events_until`` passes on)."""
+
+    job_ids: Iterable[int]
+    pgrps: Iterable[int]
+    labels: Iterable[str]
+    users: Iterable[str]
+    names: Iterable[event_pb2.EventName.ValueType]
+    types: Iterable[event_pb2.EventType.ValueType]
+    include_callback_runs: bool
+
+
 def events_until(
     client: Client,
     stop: Callable[[event_pb2.Event], bool],
     *,
     after_seq: int = 0,
     timeout: float = 60.0,
-    **filters: object,
+    **filters: Unpack[SubscribeFilters],
 ) -> list[event_pb2.Event]:
     """Every event (matching ``filters``) up to and including the first where ``stop`` holds."""
     seen: list[event_pb2.Event] = []

@@ -7,6 +7,7 @@ import re
 import shlex
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from tests.language_clients.example_run import REPO
 from tests.serverproc import ServerProcess
@@ -21,7 +22,7 @@ def _tour() -> list[list[str]]:
     return [shlex.split(line) for line in block.group(1).splitlines() if line.strip()]
 
 
-def _json_documents(text: str) -> list[dict[str, object]]:
+def _json_documents(text: str) -> list[dict[str, Any]]:
     decoder, documents, at = json.JSONDecoder(), [], 0
     while (start := text.find("{", at)) != -1:
         document, at = decoder.raw_decode(text, start)

@@ -201,7 +201,7 @@ def test_resume_sync_survives_a_server_restart(tmp_path: Path) -> None:
             first.stop()
 
 
-def test_client_subscribe_resume_flag_uses_the_resuming_stream(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_client_subscribe_resume_flag_uses_the_resuming_stream(tmp_path: Path) -> None:
     from latchwork.client import StreamGapError
 
     from ..serverproc import ServerProcess
@@ -211,6 +211,7 @@ def test_client_subscribe_resume_flag_uses_the_resuming_stream(tmp_path) -> None
         with server.client() as client:
             job = client.submit([{"name": "r", "package": {"cmdline": "true"}}]).jobs[0]
             first = next(iter(client.subscribe(resume=True, job_ids=[job.id])))
+            assert isinstance(first, event_pb2.Event)
             assert first.job_id == job.id
             with pytest.raises(StreamGapError):
                 next(iter(client.subscribe(after_seq=10**6, resume=True)))

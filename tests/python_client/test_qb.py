@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import pytest
 
 from latchwork.client import LatchworkError
 from latchwork.server.core.frames import FrameRangeError
 
 
-def test_genframes_cases(qb) -> None:
+def test_genframes_cases(qb: ModuleType) -> None:
     assert qb.genframes("1-5") == [{"name": str(n)} for n in range(1, 6)]
     assert [w["name"] for w in qb.genframes("1-10x2")] == ["1", "3", "5", "7", "9"]
     assert [w["name"] for w in qb.genframes("1,3,5-9")] == ["1", "3", "5", "6", "7", "8", "9"]
@@ -24,7 +26,7 @@ def test_genframes_cases(qb) -> None:
         qb.genframes("1-10x0")
 
 
-def test_job_b_waits_for_job_a_as_qube_users_write_it(qb) -> None:
+def test_job_b_waits_for_job_a_as_qube_users_write_it(qb: ModuleType) -> None:
     job_a = {
         "name": "jobA",
         "label": "jobA",
@@ -56,7 +58,7 @@ def test_job_b_waits_for_job_a_as_qube_users_write_it(qb) -> None:
     assert b["todotally"]["complete"] == 3 and b["todo"] == 3
 
 
-def test_frame_to_frame_with_genframes_agenda(qb) -> None:
+def test_frame_to_frame_with_genframes_agenda(qb: ModuleType) -> None:
     agenda = qb.genframes("1-4")
     for work in agenda:
         work["status"] = "blocked"
@@ -93,13 +95,13 @@ def test_frame_to_frame_with_genframes_agenda(qb) -> None:
         assert work["timestart"] >= finished[work["name"]]
 
 
-def test_submit_a_single_dict(qb) -> None:
+def test_submit_a_single_dict(qb: ModuleType) -> None:
     (job,) = qb.submit({"name": "one", "package": {"cmdline": "true"}})
     assert job["name"] == "one" and job["prototype"] == "cmdline"
     assert qb.waitfor(job["id"])[0]["status"] == "complete"
 
 
-def test_jobinfo_forms(qb) -> None:
+def test_jobinfo_forms(qb: ModuleType) -> None:
     held = qb.submit(
         [
             {"name": "h1", "label": "h1", "package": {"cmdline": "true"}, "status": "blocked"},
@@ -135,7 +137,7 @@ def test_jobinfo_forms(qb) -> None:
         qb.jobinfo(colour="red")
 
 
-def test_job_controls(qb) -> None:
+def test_job_controls(qb: ModuleType) -> None:
     jobs = qb.submit(
         [
             {"name": "a", "package": {"cmdline": "true"}, "status": "blocked"},
@@ -154,7 +156,7 @@ def test_job_controls(qb) -> None:
         qb.waitfor(999_999)
 
 
-def test_work_controls_and_submitcallback(qb) -> None:
+def test_work_controls_and_submitcallback(qb: ModuleType) -> None:
     agenda = qb.genframes("1-3")
     for work in agenda:
         work["status"] = "blocked"
@@ -182,7 +184,7 @@ def test_work_controls_and_submitcallback(qb) -> None:
     assert qb.waitfor(jid, timeout=30)[0]["todotally"]["complete"] == 3
 
 
-def test_waitfor_times_out(qb) -> None:
+def test_waitfor_times_out(qb: ModuleType) -> None:
     (job,) = qb.submit({"name": "held", "package": {"cmdline": "true"}, "status": "blocked"})
     with pytest.raises(TimeoutError):
         qb.waitfor(job, timeout=0.5)

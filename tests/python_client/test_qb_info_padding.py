@@ -6,6 +6,8 @@ test releases, a job that waits on the others' frames), never from sleeps.
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import pytest
 
 from latchwork.client.errors import InvalidArgumentError
@@ -18,7 +20,9 @@ def output(server: ServerProcess, job_id: int, work: str) -> str:
         return bytes(lw.work_output(job_id, work).data).decode()
 
 
-def test_padding_formats_the_frame_number_the_command_sees(qb, server: ServerProcess) -> None:
+def test_padding_formats_the_frame_number_the_command_sees(
+    qb: ModuleType, server: ServerProcess
+) -> None:
     render, chunks = qb.submit(
         [
             {
@@ -48,7 +52,9 @@ def test_padding_formats_the_frame_number_the_command_sees(qb, server: ServerPro
     assert output(server, chunks["id"], "shot_a") == "shot_a shot_a\n"  # not a number
 
 
-def test_a_padded_job_links_frame_to_frame_with_an_unpadded_one(qb, server: ServerProcess) -> None:
+def test_a_padded_job_links_frame_to_frame_with_an_unpadded_one(
+    qb: ModuleType, server: ServerProcess
+) -> None:
     plates = qb.genframes("1-4")
     plates[2]["status"] = "blocked"  # frame 3 waits for the test
     render, comp = qb.submit(
@@ -95,7 +101,7 @@ def test_a_padded_job_links_frame_to_frame_with_an_unpadded_one(qb, server: Serv
         assert work["timestart"] >= done[work["name"]]
 
 
-def test_a_frame_link_that_can_never_hold_is_refused_at_submit(qb) -> None:
+def test_a_frame_link_that_can_never_hold_is_refused_at_submit(qb: ModuleType) -> None:
     padded_names = [f"{n:04d}" for n in range(1, 9)]  # what padding used to name frames
     with pytest.raises(InvalidArgumentError) as refused:
         qb.submit(
@@ -122,7 +128,7 @@ def test_a_frame_link_that_can_never_hold_is_refused_at_submit(qb) -> None:
     assert "(offset 0)" in violation.description
 
 
-def test_info_complete_as_in_qubes_knowledge_base(qb, server: ServerProcess) -> None:
+def test_info_complete_as_in_qubes_knowledge_base(qb: ModuleType, server: ServerProcess) -> None:
     fx_frames = qb.genframes("1-3")
     fx_frames[2]["status"] = "blocked"  # fx frame 3 waits for the test
     prep, render, fx = qb.submit(
@@ -189,7 +195,7 @@ def test_info_complete_as_in_qubes_knowledge_base(qb, server: ServerProcess) -> 
     assert [c["fired"] for c in comp["callbacks"]] == [3, 1]
 
 
-def test_a_malformed_info_dependency_names_the_field_and_the_offset(qb) -> None:
+def test_a_malformed_info_dependency_names_the_field_and_the_offset(qb: ModuleType) -> None:
     text = 'info-complete-{"1": ["render:3"], "*": ["render:"]}'
     with pytest.raises(InvalidArgumentError) as refused:
         qb.submit(

@@ -7,6 +7,8 @@ Written as a Qube user writes it, against a real supervisor.
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import grpc
 import pytest
 
@@ -18,7 +20,7 @@ def _held(label: str) -> dict[str, object]:
     return {"name": label, "label": label, "status": "blocked", "package": {"cmdline": "true"}}
 
 
-def test_a_later_job_joins_the_group_and_its_trigger_names_an_earlier_label(qb) -> None:
+def test_a_later_job_joins_the_group_and_its_trigger_names_an_earlier_label(qb: ModuleType) -> None:
     (render,) = qb.submit([_held("render")])
     group = render["pgrp"]
 
@@ -43,7 +45,7 @@ def test_a_later_job_joins_the_group_and_its_trigger_names_an_earlier_label(qb) 
     assert comp_done["callbacks"][0]["fired"] == 1
 
 
-def test_a_trigger_on_a_label_already_complete_catches_up(qb) -> None:
+def test_a_trigger_on_a_label_already_complete_catches_up(qb: ModuleType) -> None:
     (render,) = qb.submit({"name": "render", "label": "render", "package": {"cmdline": "true"}})
     assert qb.waitfor(render, timeout=60)[0]["status"] == "complete"
 
@@ -60,7 +62,7 @@ def test_a_trigger_on_a_label_already_complete_catches_up(qb) -> None:
     assert done["callbacks"][0]["fired"] == 1
 
 
-def test_labels_stay_unique_across_the_submissions_of_a_group(qb) -> None:
+def test_labels_stay_unique_across_the_submissions_of_a_group(qb: ModuleType) -> None:
     (render,) = qb.submit([_held("render")])
     with pytest.raises(InvalidArgumentError) as refused:
         qb.submit([{**_held("render"), "pgrp": render["pgrp"]}])
@@ -69,7 +71,7 @@ def test_labels_stay_unique_across_the_submissions_of_a_group(qb) -> None:
     qb.remove(render)
 
 
-def test_jobs_of_one_submission_naming_different_groups_are_refused(qb) -> None:
+def test_jobs_of_one_submission_naming_different_groups_are_refused(qb: ModuleType) -> None:
     (first,) = qb.submit([_held("a")])
     (second,) = qb.submit([_held("b")])
     before = {j["id"] for j in qb.jobinfo()}
@@ -89,7 +91,7 @@ def test_jobs_of_one_submission_naming_different_groups_are_refused(qb) -> None:
     qb.remove([first, second])
 
 
-def test_a_dict_pgrp_and_the_pgrp_argument_must_agree(qb) -> None:
+def test_a_dict_pgrp_and_the_pgrp_argument_must_agree(qb: ModuleType) -> None:
     (lead,) = qb.submit([_held("lead")])
     (other,) = qb.submit([_held("other")])
     with pytest.raises(JobSpecError, match=r"^jobs\[0\]\.pgrp: .* differs from pgrp"):
@@ -101,7 +103,7 @@ def test_a_dict_pgrp_and_the_pgrp_argument_must_agree(qb) -> None:
     qb.remove([lead, other, agreed])
 
 
-def test_a_group_that_does_not_exist_is_refused_by_the_supervisor(qb) -> None:
+def test_a_group_that_does_not_exist_is_refused_by_the_supervisor(qb: ModuleType) -> None:
     with pytest.raises(InvalidArgumentError) as refused:
         qb.submit([{**_held("lost"), "pgrp": 999_999}])
     assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT

@@ -3,6 +3,8 @@ filters and label, genchunks, workinfo, the verb-first work forms), against a re
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import pytest
 
 from latchwork.client import LatchworkError
@@ -10,7 +12,7 @@ from latchwork.client import LatchworkError
 from ..serverproc import ServerProcess
 
 
-def test_job_attributes_and_items_are_one_thing(qb) -> None:
+def test_job_attributes_and_items_are_one_thing(qb: ModuleType) -> None:
     job = qb.Job()
     job.name = "attr-job"
     job.prototype = "cmdline"
@@ -44,7 +46,7 @@ def test_job_attributes_and_items_are_one_thing(qb) -> None:
     assert qb.waitfor(submitted, timeout=60)[0]["status"] == "complete"
 
 
-def test_jobinfo_fields_filters_and_label(qb) -> None:
+def test_jobinfo_fields_filters_and_label(qb: ModuleType) -> None:
     a, b, c = qb.submit(
         [
             {"name": "lit", "label": "lit", "status": "blocked", "package": {"cmdline": "true"}},
@@ -83,7 +85,7 @@ def test_jobinfo_fields_filters_and_label(qb) -> None:
     qb.remove([a, b, c, other])
 
 
-def test_genchunks_runs_one_command_per_chunk(qb, server: ServerProcess) -> None:
+def test_genchunks_runs_one_command_per_chunk(qb: ModuleType, server: ServerProcess) -> None:
     assert [w.name for w in qb.genchunks(4, "1-10")] == ["1-4", "5-8", "9-10"]
     assert [w["name"] for w in qb.genchunks(5, "10-1")] == ["10-6", "5-1"]
     assert [w["name"] for w in qb.genchunks(3, "1-10x2")] == ["1", "3", "5", "7", "9"]
@@ -109,7 +111,7 @@ def test_genchunks_runs_one_command_per_chunk(qb, server: ServerProcess) -> None
         assert lw.work_output(job["id"], "5-8").data == b"5 8\n"
 
 
-def test_workinfo_and_the_verb_first_work_forms(qb) -> None:
+def test_workinfo_and_the_verb_first_work_forms(qb: ModuleType) -> None:
     agenda = qb.genframes("1-3")
     for work in agenda:
         work.status = "blocked"

@@ -25,8 +25,12 @@ class BreaksOnce(supervisor_pb2_grpc.SupervisorServiceServicer):
         self.code = code
         self.after_seqs: list[int] = []
 
-    async def Subscribe(  # type: ignore[override]
-        self, request: supervisor_pb2.SubscribeRequest, context: grpc.aio.ServicerContext
+    async def Subscribe(
+        self,
+        request: supervisor_pb2.SubscribeRequest,
+        context: grpc.aio.ServicerContext[
+            supervisor_pb2.SubscribeRequest, supervisor_pb2.SubscribeResponse
+        ],
     ) -> AsyncIterator[supervisor_pb2.SubscribeResponse]:
         self.after_seqs.append(request.after_seq)
         seq = 3 if len(self.after_seqs) == 1 else 4
@@ -36,9 +40,9 @@ class BreaksOnce(supervisor_pb2_grpc.SupervisorServiceServicer):
 
 
 async def second_event(code: grpc.StatusCode) -> tuple[int | grpc.StatusCode, list[int]]:
-    fake = BreaksOnce(code)
+    fake = BreaksOnce(code)  # type: ignore[abstract]  # the other RPCs answer UNIMPLEMENTED
     server = grpc.aio.server()
-    supervisor_pb2_grpc.add_SupervisorServiceServicer_to_server(fake, server)  # type: ignore[no-untyped-call]
+    supervisor_pb2_grpc.add_SupervisorServiceServicer_to_server(fake, server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     try:

@@ -205,8 +205,9 @@ def test_wire_format_round_trips_and_is_strict() -> None:
 
 def test_recorded_actions_in_process() -> None:
     qb = Qb(OWNER, owner_job(), make_call("").jobs)
-    qb.unblock(11)
-    qb.workunblock(f"{OWNER}:1")
+    commands: Any = qb  # unblock and workunblock are set on Qb from the verb table at import
+    commands.unblock(11)
+    commands.workunblock(f"{OWNER}:1")
     assert [a.describe() for a in recorded_actions(qb)] == [
         "unblock job 11",
         f"unblock work {OWNER}:1",

@@ -76,6 +76,7 @@ def test_getattr_allows_only_the_allow_list() -> None:
     assert guarded_getattr("a,b", "split")(",") == ["a", "b"]
     assert guarded_getattr({"a": 1}, "get")("a") == 1
     assert guarded_getattr(datetime.datetime, "now")().year >= 2024
+    nothing: tuple[object, ...] = ()
     for obj, name in [
         ("x", "format"),  # GHSA-xjw2-6jm9-rf67
         ("x", "format_map"),
@@ -83,7 +84,7 @@ def test_getattr_allows_only_the_allow_list() -> None:
         (int, "mro"),
         (len, "__self__"),
         (lambda: 0, "__globals__"),
-        ((x for x in ()), "gi_frame"),  # GHSA-wqc8-x2pr-7jqh
+        ((x for x in nothing), "gi_frame"),  # GHSA-wqc8-x2pr-7jqh
         (AttributeError("x", name="y", obj=object()), "obj"),  # GHSA-5rfv-66g4-jr8h
         (ValueError(), "with_traceback"),
         ({}.keys(), "mapping"),
@@ -101,7 +102,7 @@ def test_write_guard_allows_own_lists_and_dicts_only() -> None:
     mine: dict[str, int] = {}
     assert guarded_write(mine) is mine
     assert guarded_write([]) == []
-    for shared in (MODULES["math"], ValueError, "text", (1,), len, frozenset()):
+    for shared in (MODULES["math"], ValueError, "text", (1,), len, frozenset[object]()):
         with pytest.raises(TypeError, match="cannot change"):
             guarded_write(shared)
 

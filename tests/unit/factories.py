@@ -15,6 +15,7 @@ from latchwork.server.core import transitions as t
 from latchwork.server.core.changes import Changes
 from latchwork.server.core.events import Event
 from latchwork.server.core.model import Job, JobSpec, Prototype, WorkItem, WorkSpec
+from latchwork.server.core.states import JobStatus, WorkStatus
 from latchwork.server.core.submission import make_job, normalize
 from latchwork.server.output import OutputStore
 from latchwork.server.store.opening import is_postgres_url, open_store
@@ -54,6 +55,28 @@ def start(changes: Changes, job: Job, name: str, lease_id: str, host: str = "nod
     assert work is not None and subjob is not None
     t.start_work(changes, job, work, subjob, lease_id, host)
     return work
+
+
+# Read again after a change. A test that asserts on a job's status (or a flag), changes it and
+# asserts on it again reads it the second time through one of these: mypy keeps what the first
+# assert narrowed the attribute to across the calls that change it, and would find the second
+# assert impossible.
+
+
+def status_of(job: Job) -> JobStatus:
+    return job.status
+
+
+def work_status_of(work: WorkItem) -> WorkStatus:
+    return work.status
+
+
+def is_dispatchable(job: Job) -> bool:
+    return job.dispatchable
+
+
+def is_empty(changes: Changes) -> bool:
+    return changes.empty
 
 
 def table_rows(location: str | Path, tables: tuple[str, ...]) -> dict[str, int]:

@@ -4,7 +4,7 @@ tests of what a handler's exception becomes on the wire (one copy for every such
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -14,7 +14,9 @@ from latchwork.server.api.unexpected import UnexpectedErrorInterceptor
 
 
 @contextlib.asynccontextmanager
-async def intercepted_server(service: str, handlers: Mapping[str, Any]) -> AsyncIterator[str]:
+async def intercepted_server(
+    service: str, handlers: dict[str, grpc.RpcMethodHandler[Any, Any]]
+) -> AsyncIterator[str]:
     """Serve ``handlers`` as ``service`` on a loopback port; yields its address."""
     server = grpc.aio.server(interceptors=[UnexpectedErrorInterceptor()])
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, handlers),))
@@ -30,5 +32,8 @@ async def refused(address: str, service: str, method: str) -> grpc.aio.AioRpcErr
     """Call a unary method that must fail; its error."""
     async with grpc.aio.insecure_channel(address) as channel:
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await channel.unary_unary(f"/{service}/{method}")(b"")
+            call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(
+                f"/{service}/{method}"
+            )
+            await call(b"")
     return caught.value

@@ -29,7 +29,7 @@ from latchwork.server.callback_submit import SubmitBudget
 from latchwork.server.callbacks import ActionRefused, LanguagePolicy
 from latchwork.server.callrunner import CallbackRunner, OwnerQueue
 from latchwork.server.core.limits import Limits
-from latchwork.server.core.model import CallbackSpec
+from latchwork.server.core.model import CallbackSpec, Job
 from latchwork.server.core.runs import CallbackRun
 from latchwork.server.core.states import JobStatus
 from latchwork.server.core.visibility import ReadPolicy, Visibility
@@ -52,6 +52,12 @@ def sup(store: Store, tmp_path: Path) -> Iterator[Supervisor]:
     made = python_supervisor(store, tmp_path)
     yield made
     made.code_checker.close()  # its process, if a test started one
+
+
+def _job(sup: Supervisor, job_id: int) -> Job:
+    job = sup.get_job(job_id)
+    assert job is not None, f"job {job_id} does not exist"
+    return job
 
 
 def _submits(owner_id: int, *calls: tuple[Any, int]) -> list[CallbackAction]:
@@ -122,7 +128,7 @@ def test_another_users_group_is_refused_and_nothing_of_the_run_applies(sup: Supe
         f"{bobs.id}); the callback's owner 'alice' is not an admin"
     )
     assert len(sup.all_jobs()) == before  # not even the first call's job
-    assert sup.get_job(owner.id).blocked  # nor the unblock
+    assert _job(sup, owner.id).blocked  # nor the unblock
 
 
 def test_another_users_parent_and_user_key_are_refused(sup: Supervisor) -> None:
@@ -300,8 +306,8 @@ async def test_python_code_is_judged_by_the_checker_process(sup: Supervisor) -> 
     assert stored.error == (
         "qb.submit jobs[0].callbacks[0].code: the code could not be checked; try again"
     )
-    await sup.check_submits(_submits(owner.id, (good, 0)), sup.get_job(owner.id))
+    await sup.check_submits(_submits(owner.id, (good, 0)), _job(sup, owner.id))
     with pytest.raises(ActionRefused, match=r"callbacks\[0\].code: class definitions"):
-        await sup.check_submits(_submits(owner.id, (bad, 0)), sup.get_job(owner.id))
+        await sup.check_submits(_submits(owner.id, (bad, 0)), _job(sup, owner.id))
     stored = _finish_again(sup, owner.id, _submits(owner.id, (good, 0)))
     assert stored.outcome == "ok", stored.error

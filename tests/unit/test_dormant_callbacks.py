@@ -136,7 +136,8 @@ async def test_a_dependency_sleeps_with_its_job_and_still_releases_it(farm: Farm
     sup.control(OperatorAction.UNBLOCK, [lead.id], [])
     run_all(sup, worker := sup.register_worker("node2", Sink()))
     done = sup.get_job(follow.id)
-    assert done is not None and done.status is JobStatus.COMPLETE, done.status
+    assert done is not None
+    assert done.status is JobStatus.COMPLETE, done.status
     assert not sup.triggering.dormant
     del worker
 

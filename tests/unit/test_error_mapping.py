@@ -96,7 +96,7 @@ def _streaming(error: Exception) -> Callable[[bytes, Any], AsyncIterator[bytes]]
     return handler
 
 
-HANDLERS = {
+HANDLERS: dict[str, grpc.RpcMethodHandler[bytes, bytes]] = {
     kind.__name__: grpc.unary_unary_rpc_method_handler(_raising(error))
     for kind, (_, error) in EXPECTED.items()
 }
@@ -162,7 +162,10 @@ async def test_a_stream_ends_with_the_mapped_status_after_what_it_sent(address: 
     received: list[bytes] = []
     async with grpc.aio.insecure_channel(address) as channel:
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            async for item in channel.unary_stream(f"/{SERVICE}/StreamOutOfRange")(b""):
+            call: grpc.aio.UnaryStreamMultiCallable[bytes, bytes] = channel.unary_stream(
+                f"/{SERVICE}/StreamOutOfRange"
+            )
+            async for item in call(b""):
                 received.append(item)
     assert received == [b"first"]
     assert caught.value.code() == grpc.StatusCode.OUT_OF_RANGE
@@ -172,7 +175,7 @@ async def test_a_stream_ends_with_the_mapped_status_after_what_it_sent(address: 
 # --- the servicers raise; they never translate ----------------------------------------------
 
 SERVICERS = sorted((ROOT / "server" / "latchwork" / "server" / "api").glob("*_service.py"))
-DOMAIN_NAMES = {kind.__name__ for kind in (SupervisorError, *_kinds(SupervisorError))}
+DOMAIN_NAMES = {SupervisorError.__name__, *(kind.__name__ for kind in _kinds(SupervisorError))}
 TRANSLATORS = {"abort", "abort_invalid", "abort_with_status", "refuse"}
 NOT_AN_RPC = {"reap_lost_workers"}  # a background loop: a full disk leaves the worker lost
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,7 @@ from latchwork.server.core.size_checks import job_size_problems
 from latchwork.server.core.submission import FieldError, SubmissionRejected, validate_submission
 from latchwork.server.core.triggers.parser import MAX_TRIGGER_LENGTH
 from latchwork.server.output import OutputStore
+from latchwork.server.staging import SubmitResult
 from latchwork.server.store import SqliteStore
 from latchwork.server.store.opening import open_store
 from latchwork.server.supervisor import Supervisor
@@ -417,7 +418,7 @@ def test_concurrent_submits_taking_one_label_do_not_both_succeed(tmp_path: Path)
             code = f"print({tag!r})\n"
             return [job(label="comp", callbacks=[CallbackSpec("done-job-self", "python", code)])]
 
-        async def both() -> list[object]:
+        async def both() -> Sequence[SubmitResult | BaseException]:
             return await asyncio.gather(
                 sup.submit_async(wanting("a"), pgrp=root.pgrp),
                 sup.submit_async(wanting("b"), pgrp=root.pgrp),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import pytest
 
@@ -29,7 +30,16 @@ def farm(tmp_path: Path) -> Iterator[tuple[Supervisor, LocalPool]]:
     store.close()
 
 
-def _lease(supervisor: Supervisor, pool: LocalPool, **process: str) -> LeaseGrant:
+class _ProcessChanges(TypedDict, total=False):
+    """The fields of the granted ProcessSpec a test replaces."""
+
+    cmdline: str
+    cwd: str
+
+
+def _lease(
+    supervisor: Supervisor, pool: LocalPool, **process: Unpack[_ProcessChanges]
+) -> LeaseGrant:
     supervisor.submit([JobSpec(cmdline="true")])
     (grant,) = supervisor.lease(pool.worker_id, 1)
     return dataclasses.replace(grant, process=dataclasses.replace(grant.process, **process))
@@ -41,7 +51,7 @@ def _lease(supervisor: Supervisor, pool: LocalPool, **process: str) -> LeaseGran
     ids=["nul-in-cmdline", "nul-in-cwd"],
 )
 async def test_a_process_that_cannot_start_fails_the_item_with_the_reason(
-    farm: tuple[Supervisor, LocalPool], process: dict[str, str]
+    farm: tuple[Supervisor, LocalPool], process: _ProcessChanges
 ) -> None:
     supervisor, pool = farm
     grant = _lease(supervisor, pool, **process)

@@ -20,8 +20,8 @@ from google.protobuf.descriptor import EnumDescriptor
 from google.protobuf.message import Message
 
 import latchwork.server as server_package
-from latchwork.client import qb
 from latchwork.client.jobspec import UNSUPPORTED_QUBE_KEYS, job_spec_from_dict
+from latchwork.client.qb_objects import job_dict
 from latchwork.server.api import convert
 from latchwork.server.core.actions import OperatorAction
 from latchwork.server.core.events import EventName, EventType
@@ -420,7 +420,7 @@ def test_qb_jobinfo_shows_every_plain_field() -> None:
     for field in FIELDS:
         _set_proto(spec, field.proto, field.proto_value)
     job = job_pb2.Job(id=1, pgrp=1, label="lbl_1", user="ann", spec=spec)
-    shown = qb._job_dict(job)  # noqa: SLF001 (what jobinfo returns, without a server)
+    shown = job_dict(job)  # what qb.jobinfo returns for each job, without a server
     renamed = {"retry": "retrywork"}
     for name in PLAIN_SPEC_FIELDS:
         field = next(f for f in FIELDS if f.core == name)

@@ -42,6 +42,12 @@ def farm(tmp_path: Path, store_location: str | Path) -> Iterator[Farm]:
     farm.close()
 
 
+def clock(farm: Farm) -> Clock:
+    """The fixture's clock, which the tests move."""
+    assert isinstance(farm.clock, Clock)
+    return farm.clock
+
+
 def host(sup: Supervisor, name: str, *, local: bool = False) -> str:
     info = HostInfo(name, 2, Resources(cores=2, memory_mb=8_000), local=local)
     return sup.register_worker(name, Sink(), info)
@@ -76,7 +82,7 @@ def test_remote_leases_wait_for_their_worker_and_the_local_pools_are_requeued_at
     assert sup.recover(GRACE) == [grants["local"].lease_id]  # its processes are killed
     assert status(sup, grants["local"]) is WorkStatus.PENDING
     assert status(sup, grants["r1"]) is WorkStatus.RUNNING
-    assert sup.reattach_deadline() == farm.clock.now + GRACE
+    assert sup.reattach_deadline() == clock(farm).now + GRACE
     assert sup.routing.licences.in_use("nuke") == 1
 
     worker = host(sup, "r1")
@@ -102,11 +108,11 @@ def test_what_no_worker_claims_is_requeued_when_the_grace_ends_saying_why(farm: 
     worker = host(sup, "r1")
     assert sup.reattach(worker, [grants["r1"].lease_id]) == [grants["r1"].lease_id]
 
-    farm.clock.now += GRACE - 1
+    clock(farm).now += GRACE - 1
     assert sup.requeue_unclaimed() == []  # not yet
     assert status(sup, grants["r2"]) is WorkStatus.RUNNING
     head = sup.event_log.head_seq
-    farm.clock.now += 1
+    clock(farm).now += 1
     assert sup.requeue_unclaimed() == [grants["r2"].lease_id]
     assert status(sup, grants["r2"]) is WorkStatus.PENDING
     assert status(sup, grants["r1"]) is WorkStatus.RUNNING  # re-attached: untouched

@@ -8,6 +8,7 @@ import contextlib
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -153,16 +154,12 @@ async def test_list_pages_run_through_memory_and_store_alike(farm: Farm) -> None
             ids += [job.id for job in found[: query.limit]]
             if len(found) <= query.limit:
                 return ids
-            query = JobQuery(**{**_fields(query), "before_id": found[query.limit - 1].id})
+            query = replace(query, before_id=found[query.limit - 1].id)
 
     for query in queries:
         expected = pages(partial(queries_list_jobs, every), query)
         assert pages(sup.list_jobs, query) == expected, query
         assert expected  # each query selects something
-
-
-def _fields(query: JobQuery) -> dict[str, object]:
-    return {name: getattr(query, name) for name in JobQuery.__dataclass_fields__}
 
 
 async def test_a_retired_job_can_be_retried_and_runs_again(farm: Farm) -> None:

@@ -62,7 +62,7 @@ def test_no_work_at_all_is_pending() -> None:
 def test_done_work_is_final_even_when_held(done: dict[WorkStatus, int], hold: str) -> None:
     unheld = derive(done)
     assert unheld.is_final
-    assert derive(done, **{hold: True}) is unheld  # type: ignore[arg-type]
+    assert derive(done, **{hold: True}) is unheld
 
 
 def test_suspended_shows_even_while_work_runs() -> None:

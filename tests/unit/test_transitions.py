@@ -14,7 +14,17 @@ from latchwork.server.core.scheduler import Scheduler
 from latchwork.server.core.states import JobStatus, WorkStatus
 from latchwork.server.core.transitions import TransitionRefused, WorkOutcome
 
-from .factories import frames_spec, job_events, new_job, start, summary
+from .factories import (
+    frames_spec,
+    is_dispatchable,
+    is_empty,
+    job_events,
+    new_job,
+    start,
+    status_of,
+    summary,
+    work_status_of,
+)
 
 EXITED = WorkOutcome.EXITED
 
@@ -71,7 +81,7 @@ def test_two_frames_in_one_instance_emit_events_in_order() -> None:
         ("subjob", "complete", "", "complete", "running"),
         ("job", "complete", "", "complete", "running"),
     ]
-    assert job.status is JobStatus.COMPLETE
+    assert status_of(job) is JobStatus.COMPLETE
     assert job.end_time == 13.0
     assert job.subjobs[0].status is WorkStatus.COMPLETE
     assert set(c4.dirty_jobs) == {1}
@@ -245,7 +255,7 @@ def test_block_between_frames_shows_the_job_blocked() -> None:
     assert verbs.block_job(changes, job, "")
     assert not job.dispatchable
     assert job_events(changes.events) == [("blocked", "blocked", "running")]
-    assert job.status is JobStatus.BLOCKED
+    assert status_of(job) is JobStatus.BLOCKED
 
 
 def test_block_of_a_finished_job_is_a_no_op() -> None:
@@ -363,7 +373,7 @@ def test_retry_job_reruns_failed_and_killed_work_with_fresh_retries() -> None:
         ("retried", "3", "retried by request"),
         ("retried", "", ""),
     ]
-    assert job.status is JobStatus.PENDING
+    assert status_of(job) is JobStatus.PENDING
     assert job.end_time == 0.0
     assert [w.name for _, w in changes.made_pending] == ["2", "3"]
 
@@ -402,7 +412,7 @@ def test_kill_and_block_single_work_items() -> None:
     assert not verbs.block_work(changes, job, job.work[1], "")
     assert not verbs.unblock_work(changes, job, job.work[2], "")
     assert verbs.unblock_work(changes, job, running, "")
-    assert running.status is WorkStatus.PENDING
+    assert work_status_of(running) is WorkStatus.PENDING
 
 
 def test_suspend_and_resume_effects() -> None:
@@ -425,7 +435,7 @@ def test_suspend_and_resume_effects() -> None:
     assert changes.resume_leases == ["L1", "L2"]
     assert [w.name for _, w in changes.made_pending] == ["3"]
     assert job_events(changes.events) == [("resumed", "running", "suspended")]
-    assert job.dispatchable
+    assert is_dispatchable(job)
     assert not verbs.resume_job(Changes(now=3.0), job, "")
 
 
@@ -491,7 +501,7 @@ def test_changes_touch_and_empty() -> None:
     assert changes.empty
     job = new_job()
     changes.touch(job, job.work[2])
-    assert not changes.empty
+    assert not is_empty(changes)
     assert changes.dirty_jobs == {1: job}
     assert changes.dirty_work == {(1, 2): job.work[2]}
 

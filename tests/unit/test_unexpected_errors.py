@@ -42,7 +42,7 @@ async def _stream_then_fail(request: bytes, context: Any) -> AsyncIterator[bytes
     raise KeyError("internal detail")
 
 
-HANDLERS = {
+HANDLERS: dict[str, grpc.RpcMethodHandler[bytes, bytes]] = {
     "Boom": grpc.unary_unary_rpc_method_handler(_raise(RuntimeError("boom in <class 'x'>"))),
     "Full": grpc.unary_unary_rpc_method_handler(_raise(StorageFull("database or disk is full"))),
     "Busy": grpc.unary_unary_rpc_method_handler(_raise(StorageUnavailable("database is locked"))),
@@ -104,7 +104,10 @@ async def test_a_stream_that_fails_midway_ends_internal_after_what_it_sent(addre
     received: list[bytes] = []
     async with grpc.aio.insecure_channel(address) as channel:
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            async for item in channel.unary_stream(f"/{SERVICE}/Stream")(b""):
+            call: grpc.aio.UnaryStreamMultiCallable[bytes, bytes] = channel.unary_stream(
+                f"/{SERVICE}/Stream"
+            )
+            async for item in call(b""):
                 received.append(item)
     assert received == [b"first"]
     assert caught.value.code() == grpc.StatusCode.INTERNAL

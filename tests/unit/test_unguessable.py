@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from latchwork.server import unguessable
 from latchwork.server.unguessable import ID_BYTES, UnguessableIds
 
 
@@ -25,7 +24,7 @@ def test_the_source_is_read_a_batch_at_a_time(monkeypatch: pytest.MonkeyPatch) -
         reads.append(size)
         return b"".join(next(counter).to_bytes(ID_BYTES, "big") for _ in range(size // ID_BYTES))
 
-    monkeypatch.setattr(unguessable.os, "urandom", urandom)
+    monkeypatch.setattr("latchwork.server.unguessable.os.urandom", urandom)
     ids = UnguessableIds()
     drawn = [ids.next() for _ in range(600)]
     assert reads == [ID_BYTES * 256] * 3  # 600 ids: three batches of 256

@@ -21,7 +21,7 @@ from latchwork.server.store.opening import open_store
 from latchwork.server.store.protocol import Store
 from latchwork.server.supervisor import Supervisor
 
-from ..factories import Sink, frames_spec
+from ..factories import Sink, frames_spec, status_of
 
 NOW = 1_800_000_000.0
 
@@ -139,7 +139,7 @@ async def test_b_waits_for_a(farm: Farm) -> None:
     assert sup.list_runs(job_id=b.id) == []
     worker.finish(a.id, "2")
     assert a.status is JobStatus.COMPLETE
-    assert b.status is JobStatus.PENDING
+    assert status_of(b) is JobStatus.PENDING
     assert registered.fired == 1
 
     [run] = sup.list_runs(job_id=b.id)
@@ -285,7 +285,7 @@ async def test_catch_up_on_a_job_that_already_completed(farm: Farm) -> None:
     # A completes again: now E has its edge
     sup.control(OperatorAction.RETRY, [], [(a.id, "1")])
     worker.finish(a.id, "1")
-    assert e.status is JobStatus.PENDING
+    assert status_of(e) is JobStatus.PENDING
 
 
 async def test_catch_up_through_a_job_id_in_another_group(farm: Farm) -> None:
@@ -494,7 +494,7 @@ async def test_a_time_in_the_past_fires_once_with_its_delay(farm: Farm) -> None:
     assert b.status is JobStatus.BLOCKED  # timers are not part of catch-up
     assert sup.next_timer() == due
     assert sup.fire_due_timers() == 1
-    assert b.status is JobStatus.PENDING
+    assert status_of(b) is JobStatus.PENDING
     [run] = sup.list_runs(job_id=b.id)
     assert (run.due_time, run.delay_seconds, run.outcome) == (due, 100.0, "ok")
     timer = next(e for e in events(sup) if e.type is EventType.TIME)
@@ -580,7 +580,7 @@ async def test_dependency_on_a_job_holds_the_job(farm: Farm) -> None:
     worker = Worker(sup)
     assert worker.lease() == [(a.id, "1")]
     worker.finish(a.id, "1")
-    assert b.status is JobStatus.PENDING
+    assert status_of(b) is JobStatus.PENDING
     assert [r.callback_id for r in sup.list_runs(job_id=b.id)] == [desugared.id]
 
 
@@ -657,7 +657,7 @@ async def test_tree_events_wait_for_the_whole_tree(farm: Farm) -> None:
     worker.finish(layers[0].id, "1")
     assert report.status is JobStatus.BLOCKED
     worker.finish(layers[1].id, "1")
-    assert report.status is JobStatus.PENDING
+    assert status_of(report) is JobStatus.PENDING
     assert alarm.status is JobStatus.BLOCKED
     tree = [e for e in events(sup) if e.type is EventType.TREE]
     # a leaf is a tree of its own; the shot's tree is done with its last layer
@@ -677,7 +677,7 @@ async def test_a_failed_child_fails_the_tree(farm: Farm) -> None:
     worker.finish(layer.id, "1", exit_code=1)
     assert alarm.status is JobStatus.BLOCKED  # the parent still runs
     worker.finish(shot.id, "1")
-    assert alarm.status is JobStatus.PENDING
+    assert status_of(alarm) is JobStatus.PENDING
 
 
 async def test_callbacks_of_a_removed_job_stop(farm: Farm) -> None:

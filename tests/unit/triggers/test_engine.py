@@ -289,7 +289,7 @@ class CountingCallbacks(dict[int, Callback]):
 
     visits = 0
 
-    def get(self, key: int, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: int, default: Any = None) -> Any:
         self.visits += 1
         return super().get(key, default)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Protocol, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -521,7 +522,17 @@ def normalized(expr: Expr) -> Expr:
     return kind(tuple(flat))
 
 
-def render(expr: Expr, draw: st.DrawFn) -> str:
+T = TypeVar("T")
+
+
+class Draw(Protocol):
+    """``st.data().draw``: hypothesis' own ``st.DrawFn`` also asks for a ``__signature__``
+    member, which no bound method declares."""
+
+    def __call__(self, strategy: st.SearchStrategy[T], label: object = None) -> T: ...
+
+
+def render(expr: Expr, draw: Draw) -> str:
     """Any way of writing ``expr``: operator spellings, spacing, redundant parentheses, ISO."""
     if isinstance(expr, Atom):
         text = render_atom(expr, draw)
@@ -547,7 +558,7 @@ def render(expr: Expr, draw: st.DrawFn) -> str:
     return text
 
 
-def render_atom(atom: Atom, draw: st.DrawFn) -> str:
+def render_atom(atom: Atom, draw: Draw) -> str:
     text = atom.format()
     if atom.type not in ("time", "repeat", "globaltime", "globalrepeat"):
         return text

@@ -77,7 +77,7 @@ def test_work_and_subjob_atoms_without_extra_watch_any(world: World) -> None:
 
 def test_time_atoms_resolve_to_their_job(world: World) -> None:
     [time, repeat] = watches(world, "dummy-time-A-100 || dummy-repeat-self-100-60")
-    assert (time.type, time.job_id, time.names) == (EventType.TIME, 1, {EventName.DUMMY})
+    assert (time.type, time.job_id, time.names) == (EventType.TIME, 1, frozenset({EventName.DUMMY}))
     assert (repeat.type, repeat.job_id) == (EventType.REPEAT, 4)
     assert repeat.atom.time == QUBE_EPOCH + 100
     assert repeat.atom.seconds == 60
@@ -89,7 +89,11 @@ def test_global_atoms_need_admin_rights(world: World) -> None:
     assert "need admin rights" in error.message
     assert refused(world, "globalrepeat-100-60").offset == 0
     [time, repeat] = watches(world, "globaltime-100 && globalrepeat-5-60", allow_global=True)
-    assert (time.type, time.job_id, time.names) == (EventType.GLOBALTIME, 0, {EventName.DUMMY})
+    assert (time.type, time.job_id, time.names) == (
+        EventType.GLOBALTIME,
+        0,
+        frozenset({EventName.DUMMY}),
+    )
     assert (repeat.type, repeat.job_id) == (EventType.GLOBALREPEAT, 0)
 
 
