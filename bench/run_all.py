@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import (
     callback_firings,
     dependency_latency,
+    dispatch_floor,
     dispatch_overhead,
     submit_throughput,
     trigger_dispatch,
@@ -30,6 +31,7 @@ from bench.harness import machine
 QUICK = {
     "submit_throughput": ["--jobs", "100", "--repeats", "2"],
     "dispatch_overhead": ["--frames", "50", "--rounds", "2"],
+    "dispatch_floor": ["--frames", "50", "--rounds", "2", "--busy", "0,400"],
     "trigger_dispatch": ["--large", "10000", "--events", "1000", "--rounds", "2", "--frames", "50"],
     "callback_firings": [
         *["--jobs", "100", "--frames", "100", "--repeats", "1"],
@@ -123,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     benchmarks = [
         ("submit_throughput", submit_throughput.main),
         ("dispatch_overhead", dispatch_overhead.main),
+        ("dispatch_floor", dispatch_floor.main),
         ("trigger_dispatch", trigger_dispatch.main),
         ("callback_firings", callback_firings.main),
         ("dependency_latency", dependency_latency.main),
