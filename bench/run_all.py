@@ -56,6 +56,7 @@ QUICK = {
         *["--samples", "200", "--rounds", "2", "--probes", "100"],
     ],
     "farm_throughput": ["--quick", "--reference-seconds", "3"],
+    "finished_listing": ["--jobs", "20000", "--rounds", "1"],
     "history_memory": ["--quick"],
     "failover_torture": ["--kills", "3"],
 }
@@ -144,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         ("farm_throughput", fresh_process("farm_throughput.py")),
         # One supervisor grown to 100,000 jobs, then restarted: its own process.
         ("history_memory", fresh_process("history_memory.py")),
+        ("finished_listing", fresh_process("finished_listing.py")),
         ("failover_torture", fresh_process("failover_torture.py")),
     ]
     for name, run in benchmarks:

@@ -185,3 +185,14 @@ MIGRATIONS.append(
         SELECT 0, id, job_id FROM callbacks;
     """
 )
+
+MIGRATIONS.append(
+    # 8: finished jobs listed by user read an index, not the whole history. ListJobs and the
+    # dashboard's jobs page read retired jobs from the store, newest first, filtered
+    # (store/history.py: finished_jobs_before): without it, a user with no finished job among
+    # 1,000,000 made that a scan of every job's row on the event loop (bench/finished_listing.py).
+    # A process group's are found by jobs_pgrp_label already.
+    """
+    CREATE INDEX jobs_user ON jobs (user, id);
+    """
+)
