@@ -1,16 +1,20 @@
-"""Listing finished jobs by user from a large history: the index of schema 8, or a scan.
+"""Listing finished jobs by user or name from a large history: schema 8, or what was before.
 
 ListJobs and the dashboard's jobs page read retired jobs from the store, newest first, with
 the listing's filters (``store/history.py``: ``finished_jobs_before``), on the event loop.
-Schema 8 indexes the jobs by (user, id). This builds an SQLite store with ``--jobs`` finished
-jobs, spread over ``--users`` users, one job in 10,000 a rare user's, and times the first page
-(100 jobs) of these listings, with the index and without it, in alternating rounds; medians
-are reported, with every round:
+Schema 8 indexes the jobs by (user, id) and gives them a ``name`` column. This builds an
+SQLite store with ``--jobs`` finished jobs, spread over ``--users`` users, one job in 10,000 a
+rare user's and named ``retake_…``, and times the first page (100 jobs) of these listings:
 
-* no filter (the reference: both read the newest rows first);
-* a user with no finished job (without the index: every row);
-* the rare user (100 jobs in all, spread through the history);
-* a common user.
+* by user, with the index and without it, in alternating rounds: no filter (the reference:
+  both read the newest rows first), a user with no finished job (without the index: every
+  row), the rare user (100 jobs in all, spread through the history), a common user;
+* by name pattern, filtered in SQL on the column (``LIKE``, then matched in Python on the rows
+  read, as the listing does) and, as before schema 8, every row read and its name matched in
+  Python (in the first round only: it takes seconds): a pattern that matches nothing, and the
+  rare jobs' ``retake_*``.
+
+Medians are reported, with every round.
 
 Run: ``.venv/bin/python bench/finished_listing.py [--jobs 1000000 --users 50 --rounds 3]``.
 """
@@ -24,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from fnmatch import fnmatchcase
 from itertools import islice
 from pathlib import Path
 
@@ -39,40 +44,36 @@ from latchwork.server.store.opening import open_store
 from latchwork.server.store.rows import JOB_COLUMNS
 
 PAGE = 100
+BATCH = 200  # rows per read, as retired_jobs._LISTING_BATCH
 GROUP = 30
 RARE_EVERY = 10_000
 INDEXES = {"jobs_user": "CREATE INDEX jobs_user ON jobs (user, id)"}
 
 
-def _rows(jobs: int, users: int) -> Iterator[tuple[object, ...]]:
-    spec = encode_spec(
+def _spec(name: str) -> str:
+    return encode_spec(
         JobSpec(
-            name="shot010_comp",
+            name=name,
             cmdline="nuke -x comp.nk QB_FRAME_NUMBER",
             prototype=Prototype.CMDRANGE,
             frame_range="1-100",
             cpus=25,
         )
     )
+
+
+def _rows(jobs: int, users: int) -> Iterator[tuple[object, ...]]:
+    common = _spec("shot010_comp")
     for job_id in range(1, jobs + 1):
-        user = "rare" if job_id % RARE_EVERY == 0 else f"user{job_id % users}"
+        rare = job_id % RARE_EVERY == 0
+        user = "rare" if rare else f"user{job_id % users}"
+        name = f"retake_{job_id}" if rare else "shot010_comp"
+        spec = _spec(name) if rare else common
         pgrp = (job_id - 1) // GROUP * GROUP + 1
         end = 1_700_000_000.0 + job_id
         yield (
-            job_id,
-            pgrp,
-            0,
-            f"job{job_id}",
-            user,
-            "complete",
-            0,
-            0,
-            0,
-            spec,
-            end - 60,
-            end - 50,
-            end,
-            0,
+            *(job_id, pgrp, 0, f"job{job_id}", user, "complete", 0, 0, 0, spec),
+            *(end - 60, end - 50, end, 0, name),
         )
 
 
@@ -84,8 +85,20 @@ def build(path: Path, jobs: int, users: int) -> None:
 
 
 def first_page(db: sqlite3.Connection, where: FinishedFilter) -> tuple[float, int]:
+    """As the listing reads the store (``RetiredJobs.listing``): the name matched again on
+    the rows read."""
     start = time.perf_counter()
-    found = list(islice(finished_jobs_before(db, 0, where, PAGE), PAGE))
+    rows = finished_jobs_before(db, 0, where, BATCH)
+    glob = where.name_glob
+    found = list(islice((j for j in rows if not glob or fnmatchcase(j.spec.name, glob)), PAGE))
+    return time.perf_counter() - start, len(found)
+
+
+def first_page_matched_in_python(db: sqlite3.Connection, glob: str) -> tuple[float, int]:
+    """As before schema 8: every row read, its spec decoded and its name matched here."""
+    start = time.perf_counter()
+    rows = finished_jobs_before(db, 0, FinishedFilter(frozenset(FINAL_JOB_STATUSES)), BATCH)
+    found = list(islice((j for j in rows if fnmatchcase(j.spec.name, glob)), PAGE))
     return time.perf_counter() - start, len(found)
 
 
@@ -128,6 +141,26 @@ def main(argv: list[str] | None = None) -> int:
                         seconds.setdefault((case, indexed), []).append(took)
                         found[case] = count
 
+        names = {"a name pattern matching nothing": "*_retime_*", "retake_*": "retake_*"}
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            for round_no in range(args.rounds):
+                # Matching every row in Python takes seconds a round: it is the reference,
+                # measured in the first round only.
+                ways = (
+                    ((True, False) if round_no % 2 == 0 else (False, True))
+                    if not round_no
+                    else (True,)
+                )
+                for in_sql in ways:
+                    for case, glob in names.items():
+                        if in_sql:
+                            where = FinishedFilter(final, name_glob=glob)
+                            took, count = first_page(db, where)
+                        else:
+                            took, count = first_page_matched_in_python(db, glob)
+                        seconds.setdefault((case, in_sql), []).append(took)
+                        found[case] = count
+
     print(f"   rounds: {args.rounds}, order alternating; medians, every round in brackets")
     print(f"   {load.report()}")
     print()
@@ -138,6 +171,15 @@ def main(argv: list[str] | None = None) -> int:
             f"   {case:34} {found[case]:5d} {median(with_index) * 1e3:11.3f} "
             f"{median(without) * 1e3:9.3f}  {median(without) / median(with_index):7.1f}"
             f"   {listing(with_index, 1e3, 2)} {listing(without, 1e3, 2)}"
+        )
+    print()
+    print(f"   {'listing by name':34} {'jobs':>5} {'in SQL ms':>11} {'Python ms':>9}  ratio")
+    for case in names:
+        sql_s, python_s = seconds[(case, True)], seconds[(case, False)]
+        print(
+            f"   {case:34} {found[case]:5d} {median(sql_s) * 1e3:11.3f} "
+            f"{median(python_s) * 1e3:9.1f}  {median(python_s) / median(sql_s):7.1f}"
+            f"   {listing(sql_s, 1e3, 2)} {listing(python_s, 1e3, 1)}"
         )
     return 0
 

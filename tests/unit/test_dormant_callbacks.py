@@ -189,7 +189,8 @@ async def test_a_callback_stored_before_its_watched_jobs_were_kept_is_compiled_a
     # the store as schema 6 had it: nothing says which jobs a callback watches
     with contextlib.closing(sqlite3.connect(farm.location)) as raw:
         raw.execute("DROP TABLE callback_watches")
-        raw.execute("DROP INDEX jobs_user")  # and schema 8's index
+        raw.execute("DROP INDEX jobs_user")  # and schema 8's index and column
+        raw.execute("ALTER TABLE jobs DROP COLUMN name")
         raw.execute("PRAGMA user_version = 6")
         raw.commit()
     sup = farm.open()  # migration 7 and those after it

@@ -140,6 +140,8 @@ async def test_list_pages_run_through_memory_and_store_alike(farm: Farm) -> None
         JobQuery(limit=7),
         JobQuery(statuses=frozenset({JobStatus.COMPLETE}), limit=5),
         JobQuery(users=frozenset({"bob"}), name_glob="job[12]*", limit=3),
+        JobQuery(name_glob="job?", limit=4),  # filtered in SQL first (schema 8's column)
+        JobQuery(name_glob="*3", limit=2),
         JobQuery(statuses=frozenset({JobStatus.BLOCKED, JobStatus.FAILED}), limit=4),
     ]
     assert sup.index.retired.count > 0 and len(sup.index.jobs) < 40

@@ -138,7 +138,7 @@ class RetiredJobs:
         if not self.count or self._history is None:
             return found
         statuses = query.statuses or frozenset(s for s in JobStatus if s is not JobStatus.REMOVED)
-        where = FinishedFilter(statuses, query.users, query.pgrps, query.parent_id)
+        where = FinishedFilter(statuses, query.users, query.pgrps, query.parent_id, query.name_glob)
         wanted = query.limit + 1
         stored: list[Job] = []
         for job in self._history.finished_jobs_before(query.before_id, where, _LISTING_BATCH):

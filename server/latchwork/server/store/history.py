@@ -163,6 +163,9 @@ class FinishedFilter:
     users: frozenset[str] = frozenset()
     pgrps: frozenset[int] = frozenset()
     parent_id: int = 0
+    name_glob: str = ""
+    """Shell-style; the rows are narrowed in SQL (:func:`like_superset`), and the caller
+    matches the pattern itself on what is read."""
 
 
 def finished_jobs_before(
@@ -184,6 +187,9 @@ def finished_jobs_before(
     if where.parent_id:
         clauses.append("pid = ?")
         params.append(where.parent_id)
+    if where.name_glob:
+        clauses.append("name LIKE ? ESCAPE '\\'")
+        params.append(like_superset(where.name_glob))
     below = before_id
     while True:
         page_clauses = [*clauses, "id < ?"] if below else clauses
@@ -197,6 +203,38 @@ def finished_jobs_before(
         if len(rows) < batch:
             return
         below = rows[-1][0]
+
+
+def like_superset(glob: str) -> str:
+    """A ``LIKE`` pattern (escape ``\\``) matching every name the shell-style ``glob``
+    matches (``fnmatch.fnmatchcase``), and maybe more: ``*`` is ``%``, ``?`` is ``_``, and a
+    bracket expression (``[a-c]``, ``[!x]``) any one character. SQLite's ``LIKE`` ignores the
+    case of ASCII letters, PostgreSQL's does not; either way nothing the glob matches is
+    left out, and the caller matches the glob itself on the rows read."""
+    out: list[str] = []
+    i = 0
+    while i < len(glob):
+        char = glob[i]
+        i += 1
+        if char == "*":
+            out.append("%")
+        elif char == "?":
+            out.append("_")
+        elif char == "[":
+            # As fnmatch reads it: a ']' right after '[' or '[!' is a member; without a
+            # closing ']' the '[' is itself.
+            j = i + 1 if i < len(glob) and glob[i] == "!" else i
+            j = glob.find("]", j + 1)
+            if j < 0:
+                out.append("[")
+            else:
+                out.append("_")
+                i = j + 1
+        elif char in "%_\\":
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def with_rows(db: Database, jobs: list[Job]) -> list[Job]:

@@ -5,7 +5,7 @@ A migration is never edited once released: a change to the schema is a new entry
 numbering is the PostgreSQL store's own (SQLite's is :mod:`.migrations`): version 1 is the
 whole of SQLite's schema 6, and version 3 adds SQLite 7's table, so that both have the same
 tables and columns and rows move between the two unchanged (:mod:`.copying`); version 4
-adds SQLite 8's index. The types are
+adds SQLite 8's index and column. The types are
 PostgreSQL's: ``BIGINT`` for every integer (ids, sequence numbers, 0/1 flags), ``DOUBLE
 PRECISION`` for times (``REAL`` is 4 bytes there).
 """
@@ -156,9 +156,11 @@ PG_MIGRATIONS: list[str] = [
     INSERT INTO callback_watches (job_id, callback_id, owner_id)
         SELECT 0, id, job_id FROM callbacks
     """,
-    # 4: SQLite's migration 8: finished jobs listed by user read an index.
+    # 4: SQLite's migration 8: finished jobs listed by user or by name are filtered in SQL.
     """
-    CREATE INDEX jobs_user ON jobs ("user", id)
+    CREATE INDEX jobs_user ON jobs ("user", id);
+    ALTER TABLE jobs ADD COLUMN name TEXT NOT NULL DEFAULT '';
+    UPDATE jobs SET name = COALESCE(spec::jsonb ->> 'name', '')
     """,
 ]
 

@@ -22,8 +22,9 @@ from .records import StagedChunk, StoredCallback
 
 JOB_COLUMNS = (
     'id, pgrp, pid, label, "user", status, blocked, suspended, removed, spec, submit_time, '
-    "start_time, end_time, cascade_depth"
+    "start_time, end_time, cascade_depth, name"
 )
+"""``name`` repeats ``spec``'s, so that a listing by name is filtered in SQL (schema 8)."""
 WORK_COLUMNS = (
     "job_id, idx, name, status, retries, attempts, subjob_id, host, exit_code, start_time, "
     "end_time, message, lease_id"
@@ -61,6 +62,7 @@ def job_row(j: Job) -> tuple[object, ...]:
         j.start_time,
         j.end_time,
         j.cascade_depth,
+        j.spec.name,
     )
 
 

@@ -40,7 +40,7 @@ _UPDATE_JOBS = (
     "end_time=? WHERE id=?"
 )
 # A job changed after submit (ModifyJobs): its spec, and the instances off its list's end.
-_UPDATE_SPECS = "UPDATE jobs SET spec=? WHERE id=?"
+_UPDATE_SPECS = "UPDATE jobs SET spec=?, name=? WHERE id=?"
 _DELETE_SUBJOBS_FROM = "DELETE FROM subjobs WHERE job_id=? AND id>=?"
 _PUT_WORK = put("work", WORK_COLUMNS, "job_id, idx")
 _PUT_SUBJOBS = put("subjobs", SUBJOB_COLUMNS, "job_id, id")
@@ -76,7 +76,7 @@ def write_changes(
         db.executemany(_INSERT_JOBS, [job_row(j) for j in changes.new_jobs])
     db.executemany(_UPDATE_JOBS, [job_state_row(j) for j in jobs if j.id not in inserted])
     respecified = [j for j in changes.respecified.values() if j.id not in inserted]
-    db.executemany(_UPDATE_SPECS, [(encode_spec(j.spec), j.id) for j in respecified])
+    db.executemany(_UPDATE_SPECS, [(encode_spec(j.spec), j.spec.name, j.id) for j in respecified])
     db.executemany(_DELETE_SUBJOBS_FROM, [(j.id, len(j.subjobs)) for j in respecified])
     work = [(job.id, item) for job in changes.new_jobs if job.id in inserted for item in job.work]
     work.extend(
