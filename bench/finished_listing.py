@@ -27,7 +27,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from fnmatch import fnmatchcase
 from itertools import islice
 from pathlib import Path
@@ -102,6 +102,25 @@ def first_page_matched_in_python(db: sqlite3.Connection, glob: str) -> tuple[flo
     return time.perf_counter() - start, len(found)
 
 
+def _table(
+    headings: tuple[str, str, str],
+    cases: Iterable[str],
+    seconds: dict[tuple[str, bool], list[float]],
+    found: dict[str, int],
+) -> None:
+    """One line per case: jobs found, the medians of the new way (True) and the old, their
+    ratio, and every round of each."""
+    print()
+    print(f"   {headings[0]:34} {'jobs':>5} {headings[1]:>11} {headings[2]:>9}  ratio")
+    for case in cases:
+        new, old = seconds[(case, True)], seconds[(case, False)]
+        print(
+            f"   {case:34} {found[case]:5d} {median(new) * 1e3:11.3f} "
+            f"{median(old) * 1e3:9.1f}  {median(old) / median(new):7.1f}"
+            f"   {listing(new, 1e3, 2)} {listing(old, 1e3, 1)}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=1_000_000, help="finished jobs (1000000)")
@@ -163,24 +182,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"   rounds: {args.rounds}, order alternating; medians, every round in brackets")
     print(f"   {load.report()}")
-    print()
-    print(f"   {'listing':34} {'jobs':>5} {'indexed ms':>11} {'scan ms':>9}  ratio")
-    for case in cases:
-        with_index, without = seconds[(case, True)], seconds[(case, False)]
-        print(
-            f"   {case:34} {found[case]:5d} {median(with_index) * 1e3:11.3f} "
-            f"{median(without) * 1e3:9.3f}  {median(without) / median(with_index):7.1f}"
-            f"   {listing(with_index, 1e3, 2)} {listing(without, 1e3, 2)}"
-        )
-    print()
-    print(f"   {'listing by name':34} {'jobs':>5} {'in SQL ms':>11} {'Python ms':>9}  ratio")
-    for case in names:
-        sql_s, python_s = seconds[(case, True)], seconds[(case, False)]
-        print(
-            f"   {case:34} {found[case]:5d} {median(sql_s) * 1e3:11.3f} "
-            f"{median(python_s) * 1e3:9.1f}  {median(python_s) / median(sql_s):7.1f}"
-            f"   {listing(sql_s, 1e3, 2)} {listing(python_s, 1e3, 1)}"
-        )
+    _table(("listing", "indexed ms", "scan ms"), cases, seconds, found)
+    _table(("listing by name", "in SQL ms", "Python ms"), names, seconds, found)
     return 0
 
 

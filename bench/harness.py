@@ -20,6 +20,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 _READY = re.compile(r"serving on (\S+):(\d+)")
 
 
@@ -198,3 +201,17 @@ class OtherLoad:
             f"hypervisor steal {steal - self.steal:.1f} s; load average "
             f"{os.getloadavg()[0]:.2f}"
         )
+
+
+def health_check(
+    channel: grpc.aio.Channel,
+) -> grpc.aio.UnaryUnaryMultiCallable[
+    health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse
+]:
+    """The health service's ``Check`` on ``channel``, as ``HealthStub`` makes it."""
+    # types-grpcio-health-checking declares HealthStub without the methods its generated
+    # __init__ assigns (Check, List, Watch).
+    check: grpc.aio.UnaryUnaryMultiCallable[
+        health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse
+    ] = health_pb2_grpc.HealthStub(channel).Check  # type: ignore[attr-defined]
+    return check

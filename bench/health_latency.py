@@ -36,11 +36,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import OtherLoad, add_workdir_flag, machine, supervisor
+from bench.harness import OtherLoad, add_workdir_flag, health_check, machine, supervisor
 from latchwork.client.jobspec import job_spec_from_dict
 from latchwork.v1 import supervisor_pb2, supervisor_pb2_grpc
 
@@ -117,20 +117,6 @@ def largest_submit(limit: dict[str, int], tag: str) -> supervisor_pb2.SubmitRequ
     if request.ByteSize() > limit["request_bytes"]:
         raise SystemExit(f"built {request.ByteSize()} bytes, over {limit['request_bytes']}")
     return request
-
-
-def health_check(
-    channel: grpc.aio.Channel,
-) -> grpc.aio.UnaryUnaryMultiCallable[
-    health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse
-]:
-    """The health service's ``Check`` on ``channel``, as ``HealthStub`` makes it."""
-    # types-grpcio-health-checking declares HealthStub without the methods its generated
-    # __init__ assigns (Check, List, Watch).
-    check: grpc.aio.UnaryUnaryMultiCallable[
-        health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse
-    ] = health_pb2_grpc.HealthStub(channel).Check  # type: ignore[attr-defined]
-    return check
 
 
 @dataclass

@@ -35,11 +35,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import OtherLoad, add_workdir_flag, machine, supervisor
+from bench.harness import OtherLoad, add_workdir_flag, health_check, machine, supervisor
 from latchwork.client.jobspec import job_spec_from_dict
 from latchwork.v1 import event_pb2, supervisor_pb2, supervisor_pb2_grpc
 
@@ -59,20 +59,6 @@ def submit_request(
 ) -> supervisor_pb2.SubmitRequest:
     spec = {"name": name, "user": user, "package": {"cmdline": "true"}, "callbacks": callbacks}
     return supervisor_pb2.SubmitRequest(jobs=[job_spec_from_dict(spec, "jobs[0]")])
-
-
-def health_check(
-    channel: grpc.aio.Channel,
-) -> grpc.aio.UnaryUnaryMultiCallable[
-    health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse
-]:
-    """The health service's ``Check`` on ``channel``, as ``HealthStub`` makes it."""
-    # types-grpcio-health-checking declares HealthStub without the methods its generated
-    # __init__ assigns (Check, List, Watch).
-    check: grpc.aio.UnaryUnaryMultiCallable[
-        health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse
-    ] = health_pb2_grpc.HealthStub(channel).Check  # type: ignore[attr-defined]
-    return check
 
 
 @dataclass

@@ -45,20 +45,38 @@ def _heartbeat(stub: worker_pb2_grpc.WorkerServiceStub, worker_id: str, *held: s
     assert response.known
 
 
+def _register(stub: worker_pb2_grpc.WorkerServiceStub, host: str) -> str:
+    worker_id: str = stub.RegisterWorker(
+        worker_pb2.RegisterWorkerRequest(host=host, slots=1)
+    ).worker_id
+    return worker_id
+
+
+def _lease(stub: worker_pb2_grpc.WorkerServiceStub, worker_id: str) -> worker_pb2.Lease:
+    (lease,) = stub.LeaseWork(
+        worker_pb2.LeaseWorkRequest(worker_id=worker_id, max_leases=1, wait_seconds=10)
+    ).leases
+    return lease
+
+
+def _report(stub: worker_pb2_grpc.WorkerServiceStub, worker_id: str, lease_id: str) -> bool:
+    answer = stub.ReportWork(
+        worker_pb2.ReportWorkRequest(
+            worker_id=worker_id, lease_id=lease_id, outcome=worker_pb2.WORK_OUTCOME_EXITED
+        )
+    )
+    return answer.accepted
+
+
 def test_a_lease_the_worker_never_received_is_requeued_after_two_heartbeats(
     server: ServerProcess,
 ) -> None:
     with server.client() as client, server.channel() as channel:
         stub = worker_pb2_grpc.WorkerServiceStub(channel)
-        worker_id = stub.RegisterWorker(
-            worker_pb2.RegisterWorkerRequest(host="node-1", slots=1)
-        ).worker_id
+        worker_id = _register(stub, "node-1")
         job_id = client.submit([{"name": "lost", "package": {"cmdline": "true"}}]).jobs[0].id
-        granted = stub.LeaseWork(
-            worker_pb2.LeaseWorkRequest(worker_id=worker_id, max_leases=1, wait_seconds=10)
-        ).leases
-        assert [lease.job_id for lease in granted] == [job_id]
-        lost = granted[0].lease_id
+        granted = _lease(stub, worker_id)
+        assert granted.job_id == job_id
         # The answer is "lost": the worker goes on as if it had never come.
         _heartbeat(stub, worker_id)
         assert _frame(client, job_id).status == job_pb2.WORK_STATUS_RUNNING  # maybe in flight
@@ -67,25 +85,10 @@ def test_a_lease_the_worker_never_received_is_requeued_after_two_heartbeats(
         assert frame.status == job_pb2.WORK_STATUS_PENDING
         assert "does not hold the lease" in frame.message
         # Leased again, it runs and ends; the lost lease's late report is not accepted.
-        again = stub.LeaseWork(
-            worker_pb2.LeaseWorkRequest(worker_id=worker_id, max_leases=1, wait_seconds=10)
-        ).leases
-        assert [lease.job_id for lease in again] == [job_id]
-        assert again[0].lease_id != lost
-        late = stub.ReportWork(
-            worker_pb2.ReportWorkRequest(
-                worker_id=worker_id, lease_id=lost, outcome=worker_pb2.WORK_OUTCOME_EXITED
-            )
-        )
-        assert not late.accepted
-        done = stub.ReportWork(
-            worker_pb2.ReportWorkRequest(
-                worker_id=worker_id,
-                lease_id=again[0].lease_id,
-                outcome=worker_pb2.WORK_OUTCOME_EXITED,
-            )
-        )
-        assert done.accepted
+        again = _lease(stub, worker_id)
+        assert (again.job_id, again.lease_id != granted.lease_id) == (job_id, True)
+        assert not _report(stub, worker_id, granted.lease_id)
+        assert _report(stub, worker_id, again.lease_id)
         job = wait_job(client, job_id)
         assert job.status == job_pb2.JOB_STATUS_COMPLETE
         assert job.work[0].attempts == 2  # the lost lease counted as a start, and this one
@@ -96,13 +99,9 @@ def test_only_two_heartbeats_in_a_row_without_the_lease_requeue_it(
 ) -> None:
     with server.client() as client, server.channel() as channel:
         stub = worker_pb2_grpc.WorkerServiceStub(channel)
-        worker_id = stub.RegisterWorker(
-            worker_pb2.RegisterWorkerRequest(host="node-2", slots=2)
-        ).worker_id
+        worker_id = _register(stub, "node-2")
         job_id = client.submit([{"name": "held", "package": {"cmdline": "true"}}]).jobs[0].id
-        lease = stub.LeaseWork(
-            worker_pb2.LeaseWorkRequest(worker_id=worker_id, max_leases=1, wait_seconds=10)
-        ).leases[0]
+        lease = _lease(stub, worker_id)
         # Not named, named, not named: never twice in a row.
         for held in ((), (lease.lease_id,), (), (lease.lease_id,), (lease.lease_id,), ()):
             _heartbeat(stub, worker_id, *held)
