@@ -30,6 +30,7 @@ from latchwork.server.core.states import FINAL_JOB_STATUSES
 from latchwork.server.store.history import FinishedFilter, finished_jobs_before, like_superset
 from latchwork.server.store.migrations import MIGRATIONS
 from latchwork.server.store.opening import open_store
+from latchwork.server.store.pg_migrations import PG_MIGRATIONS
 
 from .factories import Farm, frames_spec
 
@@ -138,20 +139,33 @@ def test_a_glob_becomes_a_like_pattern(glob: str, pattern: str) -> None:
     assert like_superset(glob) == pattern
 
 
-def test_a_store_of_schema_7_gets_its_jobs_names_from_their_specs(tmp_path: Path) -> None:
-    farm = Farm(tmp_path)
-    jobs = farm.open().submit([frames_spec("1", name="comp_v003"), frames_spec("1")], user="ann")
+def test_an_older_store_gets_its_jobs_names_from_their_specs(
+    tmp_path: Path, store_location: str | Path
+) -> None:
+    """SQLite's schema 7 and PostgreSQL's 3 become 8 and 4: the names copied out of the specs,
+    a non-ASCII one (escaped in the spec's JSON) among them."""
+    farm = Farm(tmp_path, location=store_location)
+    specs = [frames_spec("1", name=n) for n in ("comp_v003", "plan_é🎥")] + [frames_spec("1")]
+    jobs = farm.open().submit(specs, user="ann").jobs
     farm.close()
-    with contextlib.closing(sqlite3.connect(farm.location)) as raw:
-        raw.execute("DROP INDEX jobs_user")
-        raw.execute("ALTER TABLE jobs DROP COLUMN name")
-        raw.execute("PRAGMA user_version = 7")
-        raw.commit()
-    farm.open()  # migrated
-    farm.close()
-    with contextlib.closing(sqlite3.connect(farm.location)) as raw:
-        names = dict(raw.execute("SELECT id, name FROM jobs").fetchall())
-        version = raw.execute("PRAGMA user_version").fetchone()[0]
-    assert version == len(MIGRATIONS)
-    assert names == {job.id: job.spec.name for job in jobs.jobs}
-    assert names[jobs.jobs[0].id] == "comp_v003"
+    if isinstance(store_location, Path):
+        with contextlib.closing(sqlite3.connect(store_location)) as raw:
+            raw.execute("DROP INDEX jobs_user")
+            raw.execute("ALTER TABLE jobs DROP COLUMN name")
+            raw.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+            raw.commit()
+    else:
+        with psycopg.connect(store_location, autocommit=True) as pg:
+            pg.execute("DROP INDEX jobs_user")
+            pg.execute("ALTER TABLE jobs DROP COLUMN name")
+            pg.execute("UPDATE latchwork_schema SET version = %s", (len(PG_MIGRATIONS) - 1,))
+    store = open_store(store_location)  # migrated
+    store.close()
+    if isinstance(store_location, Path):
+        with contextlib.closing(sqlite3.connect(store_location)) as raw:
+            names = dict(raw.execute("SELECT id, name FROM jobs").fetchall())
+    else:
+        with psycopg.connect(store_location) as pg:
+            names = dict(pg.execute("SELECT id, name FROM jobs").fetchall())
+    assert names == {job.id: job.spec.name for job in jobs}
+    assert [names[job.id] for job in jobs[:2]] == ["comp_v003", "plan_é🎥"]

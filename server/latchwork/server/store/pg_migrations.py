@@ -160,7 +160,7 @@ PG_MIGRATIONS: list[str] = [
     """
     CREATE INDEX jobs_user ON jobs ("user", id);
     ALTER TABLE jobs ADD COLUMN name TEXT NOT NULL DEFAULT '';
-    UPDATE jobs SET name = COALESCE(spec::jsonb ->> 'name', '')
+    UPDATE jobs SET name = COALESCE(spec::json ->> 'name', '')
     """,
 ]
 
