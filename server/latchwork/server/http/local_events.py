@@ -22,15 +22,14 @@ from typing import Any
 
 from latchwork.v1 import supervisor_pb2
 
-from ..api import convert
 from ..api.checks import check_subscribe
 from ..api.subscribe import subscription
 from ..core.errors import InvalidRequest
 from ..core.events import Event
 from ..core.visibility import ReadPolicy
 from ..supervisor import Supervisor
+from .event_json import event_json
 from .feeds import Head, StreamItem
-from .json_bodies import to_json
 from .sessions import Caller
 
 GATHER_SECONDS = 0.05
@@ -66,7 +65,7 @@ class LocalEvents:
         who receives an event, never what it says), so it is made once."""
         cached = self._frames.get(event.seq)
         if cached is None:
-            cached = (event.seq, sse_frame("lw", to_json(convert.event_to_pb(event)), event.seq))
+            cached = (event.seq, sse_frame("lw", event_json(event), event.seq))
             self._frames[event.seq] = cached
             if len(self._frames) > FRAME_CACHE_SIZE:
                 self._frames.popitem(last=False)
