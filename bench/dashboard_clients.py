@@ -20,14 +20,15 @@ clock) and the time each overview request took.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-from google.protobuf.timestamp_pb2 import Timestamp
 
 CSRF_HEADER = {"X-Latchwork": "1"}
 
@@ -49,9 +50,52 @@ class ClientReport:
 def event_latency(data: str, arrived: float) -> tuple[int, float]:
     """(seq, arrival - the event's time) of one ``lw`` event's JSON (proto field names)."""
     event = json.loads(data)
-    stamp = Timestamp()
-    stamp.FromJsonString(event["time"])
-    return int(event["seq"]), arrived - stamp.ToNanoseconds() / 1e9
+    return int(event["seq"]), arrived - rfc3339_seconds(event["time"])
+
+
+@functools.lru_cache(maxsize=256)
+def _whole_seconds(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+
+
+def rfc3339_seconds(text: str) -> float:
+    """Seconds since the epoch of the supervisor's JSON time (``2026-11-30T08:51:36.17Z``, UTC,
+    0 to 9 digits of fraction). The events of a second share its date and time, so that part
+    is read once (protobuf's own ``Timestamp.FromJsonString`` took 7 µs an event, a quarter of
+    what a client spent on one: CPU taken from the supervisor's cores, where a browser's would
+    not be)."""
+    whole, _, fraction = text.removesuffix("Z").partition(".")
+    seconds = _whole_seconds(whole)
+    return seconds + int(fraction) / 10 ** len(fraction) if fraction else seconds
+
+
+class SseReader:
+    """Server-sent events out of the stream's chunks as they come, read as EventSource reads
+    them: fields up to the blank line that ends an event, ``:`` comments skipped, the ``data``
+    lines joined; an event without data is not dispatched. (aiohttp's line iterator cost more
+    per event than the JSON parse itself; a browser's parser is native.)"""
+
+    def __init__(self) -> None:
+        self._rest = b""
+
+    def feed(self, chunk: bytes) -> list[tuple[str, str]]:
+        """The ``(event type, data)`` of every event ``chunk`` completes."""
+        *blocks, self._rest = (self._rest + chunk).replace(b"\r\n", b"\n").split(b"\n\n")
+        events = []
+        for block in blocks:
+            kind, data = "message", []
+            for line in block.decode("utf-8").split("\n"):
+                if not line or line.startswith(":"):
+                    continue
+                name, _, value = line.partition(":")
+                value = value.removeprefix(" ")
+                if name == "event":
+                    kind = value
+                elif name == "data":
+                    data.append(value)
+            if data:
+                events.append((kind, "\n".join(data)))
+        return events
 
 
 async def _checked_json(response: aiohttp.ClientResponse, what: str) -> Any:
@@ -81,27 +125,17 @@ async def _follow(
             async for chunk in response.content.iter_any():
                 report.events += chunk.count(b"\nevent: lw\n")
             raise DashboardError("/api/events ended")
-        kind, data = "message", []
-        async for raw in response.content:
-            line = raw.decode("utf-8").rstrip("\r\n")
-            if line.startswith(":"):  # a comment: the keepalive
-                continue
-            if line:
-                name, _, value = line.partition(":")
-                value = value.removeprefix(" ")
-                if name == "event":
-                    kind = value
-                elif name == "data":
-                    data.append(value)
-                continue
-            if kind == "gap":
-                raise DashboardError(f"the stream could not resume: {' '.join(data)}")
-            if kind == "lw" and data:
-                seq, latency = event_latency("\n".join(data), time.time())
-                report.events += 1
-                report.last_seq = seq
-                report.latencies.append(latency)
-            kind, data = "message", []
+        reader = SseReader()
+        async for chunk in response.content.iter_any():
+            arrived = time.time()
+            for kind, data in reader.feed(chunk):
+                if kind == "gap":
+                    raise DashboardError(f"the stream could not resume: {data}")
+                if kind == "lw":
+                    seq, latency = event_latency(data, arrived)
+                    report.events += 1
+                    report.last_seq = seq
+                    report.latencies.append(latency)
     raise DashboardError("/api/events ended")
 
 
