@@ -41,12 +41,14 @@ from typing import TypeAlias
 from latchwork.v1 import supervisor_pb2
 
 from ..core.errors import SupervisorError
+from .idle_turns import until_idle
 
 WINDOW = 10_000
 """Frames a feed keeps for clients that lag a little."""
-FLUSH_SECONDS = 0.0
-"""How long new frames wait before the feed writes them to its followers (0: once the
-upstream's batch is in; the upstream gathers)."""
+FLUSH_SECONDS = 0.005
+"""How long new frames wait before the feed writes them to its followers. The upstream gathers
+events into batches; this is the time for a batch to be read in, one event per idle turn of the
+loop, so that it goes out in one write per follower."""
 BUSY_RETRY_SECONDS = 0.005
 """When the previous batch's writes are still going on, how soon to look again."""
 BACKLOG_BYTES = 64 * 1024
@@ -163,10 +165,11 @@ class Feed:
                         self.start_seq = item.seq
                         self._ready.set()
                     continue
-                # The loop's other work goes first between events: a batch of the feed's
-                # events is one short step per event (encoding one takes tens of µs), never a
-                # stall of milliseconds that a dependency chain or a Subscribe waits behind.
-                await asyncio.sleep(0)
+                # The loop's other work goes first between events (:mod:`.idle_turns`): a
+                # batch of the feed's events is one short step per event (encoding one takes
+                # a few µs), taken when the supervisor has nothing else to do, never a stall
+                # that a dependency chain or a Subscribe waits behind.
+                await until_idle()
                 seq, frame = item
                 if len(self._seqs) == self._seqs.maxlen:
                     self._dropped_seq = self._seqs[0]
@@ -205,8 +208,8 @@ class Feed:
     async def _write_unsent(self) -> None:
         frames, self._unsent = self._unsent, []
         for follower in self._followers:
+            await until_idle()  # (one write per step, as above)
             await follower.deliver(frames)
-            await asyncio.sleep(0)  # (one write per step, as above)
         if any(follower.released.done() for follower in self._followers):
             self._followers = [f for f in self._followers if not f.released.done()]
 

@@ -18,11 +18,13 @@ if TYPE_CHECKING:
     from latchwork.v1.supervisor_pb2_grpc import SupervisorServiceAsyncStub
 
 from .calls import metadata, stub
+from .idle_turns import until_idle
 from .job_events import Metadata
 from .json_bodies import to_json
 
 
 async def overview(request: web.Request) -> web.Response:
+    await until_idle()  # a dashboard's poll waits for the supervisor's own work
     return web.json_response(await build_overview(stub(request), metadata(request)))
 
 
