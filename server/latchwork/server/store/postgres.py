@@ -44,7 +44,7 @@ class PostgresStore(SqlStore):
         self._pg.fence_epoch = epoch
         self._pg.on_deposed = on_deposed
         try:
-            super().__init__(self._pg, self._pg.transaction, self._pg.pipelined_transaction)
+            super().__init__(self._pg, self._pg.transaction, self._pg.batched_transaction)
         except psycopg.Error as error:
             self._pg.close()
             raise StoreUnusable(f"{describe(url)} cannot be opened ({one_line(error)})") from None

@@ -8,11 +8,13 @@ so that two supervisors starting at once never apply one twice.
 
 One connection, used from the event loop synchronously as the SQLite store does: in
 autocommit mode, so that a read holds no transaction open, and every write in an explicit
-transaction (``BEGIN`` … ``COMMIT``, :meth:`PgDatabase.transaction`). A commit's writes go in
-pipeline mode, synced once (:meth:`PgDatabase.pipelined_transaction`). Elsewhere psycopg's
-``executemany`` sends many rows in pipeline mode, in one round trip, and one or two rows go
-as plain statements, which cost less CPU than entering pipeline mode (psycopg prepares a
-statement on the server once it has run it five times).
+transaction (``BEGIN`` … ``COMMIT``, :meth:`PgDatabase.transaction`). A commit's writes go as
+one string of ``EXECUTE``s of statements prepared on the connection, with their parameters
+rendered in by psycopg: one call and one round trip per commit
+(:meth:`PgDatabase.batched_transaction`). Elsewhere psycopg's ``executemany`` sends many rows
+in pipeline mode, in one round trip, and one or two rows go as plain statements, which cost
+less CPU than entering pipeline mode (psycopg prepares a statement on the server once it has
+run it five times).
 """
 
 from __future__ import annotations
@@ -37,6 +39,32 @@ _FEW_ROWS = 8
 _MIGRATION_LOCK = int.from_bytes(b"LATCHWRK", "big") - 2**63
 _QUOTED = re.compile(r'"[^"]*"')
 _FENCE = "SELECT 1 FROM latchwork_leader WHERE id = 1 AND epoch = %s FOR SHARE"
+_DEPOSED = "latchwork: another supervisor leads"
+# The fence as the first statement of a batched transaction (PgDatabase.batched_transaction).
+_FENCE_STATEMENT = (
+    "DO $fence$ BEGIN IF NOT EXISTS (SELECT 1 FROM latchwork_leader WHERE id = 1 "
+    "AND epoch = {epoch} FOR SHARE) THEN RAISE EXCEPTION '" + _DEPOSED + "'; END IF; END $fence$"
+)
+
+
+class _Unread:
+    """What a statement in a batched transaction answers: it has not run yet."""
+
+    @property
+    def rowcount(self) -> int:
+        raise RuntimeError("a batched transaction's statements are read nothing from")
+
+    def fetchone(self) -> Any:
+        raise RuntimeError("a batched transaction's statements are read nothing from")
+
+    def fetchall(self) -> list[Any]:
+        raise RuntimeError("a batched transaction's statements are read nothing from")
+
+    def __iter__(self) -> Iterator[Any]:
+        raise RuntimeError("a batched transaction's statements are read nothing from")
+
+
+_UNREAD = _Unread()
 
 
 def describe(url: str) -> str:
@@ -158,6 +186,11 @@ class PgDatabase:
         self._conn = conn
         self._closed = False
         self._sql: dict[str, str] = {}
+        self._batch: list[str] | None = None
+        """While a batched transaction collects its statements (rendered, one string each)."""
+        self._renderer: psycopg.ClientCursor[Any] | None = None
+        self._prepared: dict[str, str] = {}
+        """The ``EXECUTE`` of each statement prepared on the renderer's connection."""
         self.fence_epoch: int | None = None
         """Set by a leading supervisor (server/leadership.py): every write checks it."""
         self.on_deposed: Callable[[], None] | None = None
@@ -176,12 +209,33 @@ class PgDatabase:
             text = self._sql[sql] = sql.replace("?", "%s")
         return text
 
-    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
+        if self._batch is not None:
+            self._batch.append(self._render(sql, parameters))
+            return _UNREAD
         return self._live().execute(self._pg(sql), parameters or None)
+
+    def _render(self, sql: str, parameters: Sequence[Any]) -> str:
+        """``sql`` with ``parameters`` as an ``EXECUTE`` of the statement prepared for it on
+        this connection (prepared at its first use): the server plans it once, and the
+        parameters go as literals rendered by psycopg."""
+        assert self._renderer is not None
+        call = self._prepared.get(sql)
+        if call is None:
+            name = f"lw_{len(self._prepared)}"
+            numbered = iter(range(1, sql.count("?") + 1))
+            text = re.sub(r"\?", lambda _: f"${next(numbered)}", sql)
+            self._renderer.connection.execute(f"PREPARE {name} AS {text}")
+            args = ", ".join(["%s"] * sql.count("?"))
+            call = self._prepared[sql] = f"EXECUTE {name}({args})" if args else f"EXECUTE {name}"
+        return self._renderer.mogrify(call, parameters or None)
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> None:
         rows = list(parameters)
         if not rows:
+            return
+        if self._batch is not None:
+            self._batch.extend(self._render(sql, row) for row in rows)
             return
         with self._live().cursor() as cursor:
             if len(rows) > _FEW_ROWS:
@@ -210,25 +264,42 @@ class PgDatabase:
             yield transaction
 
     @contextmanager
-    def pipelined_transaction(self) -> Iterator[None]:
-        """A write transaction in pipeline mode: its statements go to the server without
-        waiting for each one's answer, and the whole is synced once, at ``COMMIT``. A commit's
-        writes (``writes.write_changes``) read no result, so they need no round trip each:
-        about twenty per commit of a worker's reports and leases (docs/benchmarks.md, farm
-        throughput on PostgreSQL). The fence (:meth:`_fenced_transaction`) is sent first, so
-        its share lock is taken before any write, and its answer is read before ``COMMIT``:
-        a deposed supervisor's writes are rolled back, never committed.
+    def batched_transaction(self) -> Iterator[None]:
+        """A write transaction sent as one string: an ``EXECUTE`` of a prepared statement
+        (:meth:`_render`) per statement of the block, the parameters rendered in by psycopg
+        (client-side binding, as ``ClientCursor`` does). One call and one round trip for the
+        whole commit; psycopg's pipeline mode, before, cost a turn of its Python per
+        statement, about 28 per commit of a worker's reports and leases, and sending the
+        statements as text made the server plan each again (both measured, docs/
+        benchmarks.md, farm throughput on PostgreSQL). PostgreSQL runs a string of several
+        statements as one transaction: all of them or none. The fence is its first statement,
+        and it raises when another supervisor leads, so a deposed supervisor writes nothing.
 
-        Not for a block that reads what it wrote (a rowcount, a result) before it ends."""
+        Not for a block that reads what it wrote (a rowcount, a result) before it ends: such a
+        read raises, before anything is sent."""
         conn = self._live()
+        if self._renderer is None or self._renderer.closed or self._renderer.connection is not conn:
+            self._renderer = psycopg.ClientCursor(conn)
+            self._prepared = {}  # (a new connection: nothing prepared on it yet)
+        batch: list[str] = []
+        self._batch = batch
         epoch = self.fence_epoch
-        with conn.pipeline(), conn.transaction():
-            fence = conn.execute(_FENCE, (epoch,)) if epoch is not None else None
+        try:
             yield
-            if fence is not None and fence.fetchone() is None:
-                if self.on_deposed is not None:
-                    self.on_deposed()
-                raise Deposed(f"epoch {epoch} no longer leads {describe(self._url)}")
+        finally:
+            self._batch = None
+        if not batch:
+            return
+        if epoch is not None:
+            batch.insert(0, _FENCE_STATEMENT.replace("{epoch}", str(int(epoch))))
+        try:
+            conn.execute(";\n".join(batch).encode())
+        except psycopg.errors.RaiseException as error:
+            if error.diag.message_primary != _DEPOSED:
+                raise
+            if self.on_deposed is not None:
+                self.on_deposed()
+            raise Deposed(f"epoch {epoch} no longer leads {describe(self._url)}") from None
 
     def schema_version(self) -> int:
         return schema_version(self._live())

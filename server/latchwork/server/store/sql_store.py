@@ -44,7 +44,7 @@ class SqlStore:
         self, db: Database, transaction: Transactions, write_transaction: Transactions | None = None
     ) -> None:
         """``write_transaction``: the transaction of :meth:`write`, whose statements read no
-        result (PostgreSQL's is pipelined), but for a staged Submit's; ``transaction`` by
+        result (PostgreSQL sends it as one batch), but for a staged Submit's; ``transaction`` by
         default."""
         self._db = db
         self._transaction = transaction

@@ -1,0 +1,128 @@
+"""A commit's writes on PostgreSQL go as one string of prepared statements' ``EXECUTE``s, the
+parameters rendered in by psycopg (store/postgres_connection.py, ``batched_transaction``). On
+the session's real PostgreSQL server: values come back as they went in, whatever they hold; a
+failing statement leaves nothing of its commit; a read inside the block is refused before
+anything is sent; a new connection prepares its statements again."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from latchwork.server.core import verb_transitions as verbs
+from latchwork.server.core.changes import Changes
+from latchwork.server.store.errors import StorageError
+from latchwork.server.store.postgres import PostgresStore
+from latchwork.server.store.postgres_connection import PgDatabase, open_database
+
+from .factories import frames_spec, python_supervisor
+
+ROW = "INSERT INTO kinds (id, words, ratio, blob, maybe) VALUES (?, ?, ?, ?, ?)"
+# PostgreSQL's text holds any character but NUL; a string from a client is UTF-8, so never
+# holds a lone surrogate.
+TEXT = st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=40)
+ROWS = st.lists(
+    st.tuples(
+        TEXT,
+        st.floats(allow_nan=False, width=64),
+        st.binary(max_size=20),
+        st.one_of(st.none(), st.integers(min_value=-(2**63), max_value=2**63 - 1)),
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+@pytest.fixture
+def db(postgres_url: str) -> Iterator[PgDatabase]:
+    database = open_database(postgres_url, "normal")
+    database.execute(
+        "CREATE TABLE kinds (id bigint PRIMARY KEY, words text, ratio double precision, "
+        "blob bytea, maybe bigint)"
+    )
+    yield database
+    database.close()
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=ROWS)
+def test_values_come_back_as_they_went_in(
+    db: PgDatabase, rows: list[tuple[str, float, bytes, int | None]]
+) -> None:
+    db.execute("DELETE FROM kinds")
+    numbered = [(number, *row) for number, row in enumerate(rows)]
+    with db.batched_transaction():
+        db.execute(ROW, numbered[0])
+        db.executemany(ROW, numbered[1:])
+    stored = db.execute("SELECT id, words, ratio, blob, maybe FROM kinds ORDER BY id").fetchall()
+    assert len(stored) == len(numbered)
+    for (number, words, ratio, blob, maybe), back in zip(numbered, stored, strict=True):
+        assert back[0] == number and back[1] == words and back[4] == maybe
+        assert bytes(back[3]) == blob
+        assert back[2] == ratio or (math.isinf(ratio) and back[2] == ratio)
+
+
+def test_a_failing_statement_leaves_nothing_of_its_transaction(db: PgDatabase) -> None:
+    db.execute("INSERT INTO kinds (id, words) VALUES (2, 'there')")
+    with pytest.raises(psycopg.errors.UniqueViolation), db.batched_transaction():
+        db.execute(ROW, (1, "first", 1.0, b"", None))
+        db.execute(ROW, (2, "again", 2.0, b"", None))  # the key is taken
+        db.execute(ROW, (3, "after", 3.0, b"", None))
+    assert db.execute("SELECT id FROM kinds ORDER BY id").fetchall() == [(2,)]
+
+
+def test_a_read_inside_the_block_is_refused_and_nothing_is_sent(db: PgDatabase) -> None:
+    with pytest.raises(RuntimeError, match="read nothing"), db.batched_transaction():
+        db.execute(ROW, (1, "first", 1.0, b"", None))
+        db.execute("SELECT COUNT(*) FROM kinds").fetchone()
+    assert db.execute("SELECT COUNT(*) FROM kinds").fetchone() == (0,)
+
+
+def test_a_new_connection_prepares_the_statements_again(db: PgDatabase, postgres_url: str) -> None:
+    with db.batched_transaction():
+        db.execute(ROW, (1, "before", 1.0, b"", None))
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        others = "datname = current_database() AND pid <> pg_backend_pid()"
+        admin.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {others}")
+        for _ in range(3000):  # until the database's server process has gone
+            left = admin.execute(f"SELECT COUNT(*) FROM pg_stat_activity WHERE {others}")
+            if left.fetchone() == (0,):
+                break
+            time.sleep(0.01)
+    with pytest.raises(psycopg.OperationalError), db.batched_transaction():
+        db.execute(ROW, (2, "lost", 2.0, b"", None))  # meets the lost connection
+    with db.batched_transaction():  # on a new connection, where nothing is prepared yet
+        db.execute(ROW, (3, "after", 3.0, b"", None))
+    assert db.execute("SELECT id FROM kinds ORDER BY id").fetchall() == [(1,), (3,)]
+
+
+def test_a_commit_that_fails_in_the_database_is_stored_not_at_all(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """Through the store: a commit's job update and events are one transaction; an event row
+    that cannot be written takes the job's change with it."""
+    store = PostgresStore(postgres_url)
+    sup = python_supervisor(store, tmp_path)
+    job = sup.submit([frames_spec("1-2")]).jobs[0]
+    head = store.head_seq
+    with psycopg.connect(postgres_url, autocommit=True) as intruder:
+        # The seq the next commit's event takes, already used behind the store's back.
+        intruder.execute("CREATE TEMP TABLE copied AS SELECT * FROM events WHERE seq = %s", (head,))
+        intruder.execute("UPDATE copied SET seq = seq + 1")
+        intruder.execute("INSERT INTO events SELECT * FROM copied")
+    changes = Changes(now=5.0)
+    assert verbs.block_job(changes, store.load().jobs[0], "")
+    with pytest.raises(StorageError):
+        store.write(changes)
+    assert all(event.seq == 0 for event in changes.events)
+    assert store.head_seq == head
+    [stored] = store.load().jobs
+    assert stored.id == job.id and not stored.blocked
+    store.close()
