@@ -289,6 +289,19 @@ _session: PostgresServer | None = None
 _session_lock = threading.Lock()
 
 
+def cut_sessions(url: str) -> None:
+    """End every other session on ``url``'s database, as a server restart would, and wait
+    until they are gone: a store's connection fails at its next use, then opens again."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        others = "datname = current_database() AND pid <> pg_backend_pid()"
+        admin.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {others}")
+        for _ in range(3000):
+            left = admin.execute(f"SELECT COUNT(*) FROM pg_stat_activity WHERE {others}")
+            if left.fetchone() == (0,):
+                return
+            time.sleep(0.01)
+
+
 def session_server() -> PostgresServer:
     """The test process's one server: started on first use, stopped at exit."""
     global _session

@@ -8,7 +8,6 @@ Everything both stores do alike is tested on both: the tests that take ``store_l
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import psycopg
@@ -30,7 +29,7 @@ from latchwork.server.store.pg_migrations import PG_MIGRATIONS
 from latchwork.server.store.postgres import PostgresStore
 from latchwork.server.store.sqlite import StoredState
 
-from ..pg_server import PostgresServer, free_port
+from ..pg_server import PostgresServer, cut_sessions, free_port
 from .factories import Sink, frames_spec, python_supervisor
 
 
@@ -145,14 +144,7 @@ def test_a_lost_connection_fails_one_write_whole_and_the_next_reconnects(
     head = store.head_seq
     changes = Changes(now=5.0)
     assert verbs.block_job(changes, store.load().jobs[0], "")
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        others = "datname = current_database() AND pid <> pg_backend_pid()"
-        admin.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {others}")
-        for _ in range(3000):  # until the store's server process has gone
-            left = admin.execute(f"SELECT COUNT(*) FROM pg_stat_activity WHERE {others}")
-            if left.fetchone() == (0,):
-                break
-            time.sleep(0.01)
+    cut_sessions(postgres_url)
     # The server's goodbye (57P01) when the write's first statement meets it; in pipeline
     # mode (every commit's writes), the lost connection itself.
     with pytest.raises(StorageUnavailable, match=r"57P01|closed the connection"):

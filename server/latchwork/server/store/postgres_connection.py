@@ -48,20 +48,27 @@ _FENCE_STATEMENT = (
 
 
 class _Unread:
-    """What a statement in a batched transaction answers: it has not run yet."""
+    """What a statement in a batched transaction answers: it has not run yet, so reading it
+    is refused (and the transaction, sent only at its end, is never sent)."""
+
+    @staticmethod
+    def _refuse() -> RuntimeError:
+        return RuntimeError(
+            "nothing can be read inside a batched transaction: its statements run at its end"
+        )
 
     @property
     def rowcount(self) -> int:
-        raise RuntimeError("a batched transaction's statements are read nothing from")
+        raise self._refuse()
 
     def fetchone(self) -> Any:
-        raise RuntimeError("a batched transaction's statements are read nothing from")
+        raise self._refuse()
 
     def fetchall(self) -> list[Any]:
-        raise RuntimeError("a batched transaction's statements are read nothing from")
+        raise self._refuse()
 
     def __iter__(self) -> Iterator[Any]:
-        raise RuntimeError("a batched transaction's statements are read nothing from")
+        raise self._refuse()
 
 
 _UNREAD = _Unread()
