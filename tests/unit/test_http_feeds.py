@@ -149,3 +149,31 @@ async def test_a_client_behind_the_window_is_not_taken_as_a_follower() -> None:
     follower = feed.follow(1, socket.send, socket.backlog)
     assert follower.released.done()  # it must read seq 2 from the window first
     feed.close()
+
+
+async def test_a_supervisor_never_idle_still_feeds_its_dashboards() -> None:
+    """The feed reads its events in idle turns (http/idle_turns.py); on a loop that never has
+    one it still reads them, a few ms at a time, not one per 20 ms bound (which would take
+    40 s here)."""
+    busy = True
+
+    def spin() -> None:
+        if busy:
+            asyncio.get_running_loop().call_soon(spin)
+
+    log = Upstream(head=0)
+    feed = Feed(supervisor_pb2.SubscribeRequest())
+    await feed.start(log.stream)
+    asyncio.get_running_loop().call_soon(spin)
+    try:
+        log.append(2000)
+
+        async def read_in() -> None:
+            while feed.position < 2000:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(read_in(), timeout=30)
+    finally:
+        busy = False
+    assert [seq for seq, _ in feed.after(1990)] == list(range(1991, 2001))
+    feed.close()

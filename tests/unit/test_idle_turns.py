@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from latchwork.server.http.idle_turns import until_idle
+from latchwork.server.http.idle_turns import IdleSteps, until_idle
 
 
 def _chain(steps: int, log: list[str]) -> None:
@@ -55,19 +55,41 @@ async def test_steps_waiting_together_do_not_wait_for_each_other() -> None:
     assert sorted(finished) == [0, 1, 2, 3, 4]
 
 
+class Spinner:
+    """A loop that is never idle: a callback that schedules itself at every turn."""
+
+    def __init__(self) -> None:
+        self.busy = True
+        self.turns = 0
+        asyncio.get_running_loop().call_soon(self._spin)
+
+    def _spin(self) -> None:
+        self.turns += 1
+        if self.busy:
+            asyncio.get_running_loop().call_soon(self._spin)
+
+
 async def test_a_loop_never_idle_still_lets_a_step_through_after_its_bound() -> None:
-    busy = True
-    turns = 0
-
-    def spin() -> None:
-        nonlocal turns
-        turns += 1
-        if busy:
-            asyncio.get_running_loop().call_soon(spin)
-
-    asyncio.get_running_loop().call_soon(spin)
+    spinner = Spinner()
     try:
-        await asyncio.wait_for(until_idle(max_defer=0.05), timeout=30)
+        assert not await asyncio.wait_for(until_idle(max_defer=0.05), timeout=30)
     finally:
-        busy = False
-    assert turns > 1
+        spinner.busy = False
+    assert spinner.turns > 1
+    assert await until_idle(max_defer=60)  # the spinner stopped: idle at once
+
+
+async def test_paced_steps_on_a_loop_never_idle_take_a_share_not_a_step_per_bound() -> None:
+    """2,000 steps, paced, with a bound of 50 ms: one step per bound would take 100 s; after a
+    bound finds the loop busy, the steps of the next 2 ms go at once."""
+    spinner = Spinner()
+    paced = IdleSteps(max_defer=0.05)
+
+    async def steps() -> None:
+        for _ in range(2000):
+            await paced.next()
+
+    try:
+        await asyncio.wait_for(steps(), timeout=30)
+    finally:
+        spinner.busy = False

@@ -41,7 +41,7 @@ from typing import TypeAlias
 from latchwork.v1 import supervisor_pb2
 
 from ..core.errors import SupervisorError
-from .idle_turns import until_idle
+from .idle_turns import IdleSteps
 
 WINDOW = 10_000
 """Frames a feed keeps for clients that lag a little."""
@@ -157,6 +157,7 @@ class Feed:
         request.after_seq = -1
         request.caught_up_heartbeat = True
         call = open_stream(request)
+        paced = IdleSteps()
         try:
             async for item in call:
                 if isinstance(item, Head):
@@ -168,8 +169,9 @@ class Feed:
                 # The loop's other work goes first between events (:mod:`.idle_turns`): a
                 # batch of the feed's events is one short step per event (encoding one takes
                 # a few µs), taken when the supervisor has nothing else to do, never a stall
-                # that a dependency chain or a Subscribe waits behind.
-                await until_idle()
+                # that a dependency chain or a Subscribe waits behind (a supervisor never idle
+                # gives the feed a few ms at a time instead).
+                await paced.next()
                 seq, frame = item
                 if len(self._seqs) == self._seqs.maxlen:
                     self._dropped_seq = self._seqs[0]
@@ -207,8 +209,9 @@ class Feed:
 
     async def _write_unsent(self) -> None:
         frames, self._unsent = self._unsent, []
+        paced = IdleSteps()
         for follower in self._followers:
-            await until_idle()  # (one write per step, as above)
+            await paced.next()  # (one write per step, as above)
             await follower.deliver(frames)
         if any(follower.released.done() for follower in self._followers):
             self._followers = [f for f in self._followers if not f.released.done()]
