@@ -93,7 +93,7 @@ class Socket:
 
 async def test_the_feed_writes_the_new_frames_to_its_followers_once() -> None:
     log = Upstream(head=10)
-    feed = Feed(supervisor_pb2.SubscribeRequest(), flush_seconds=0.005)
+    feed = Feed(supervisor_pb2.SubscribeRequest())
     await feed.start(log.stream)
     sockets = [Socket(), Socket()]
     followers = [feed.follow(10, s.send, s.backlog) for s in sockets]
@@ -109,7 +109,7 @@ async def test_the_feed_writes_the_new_frames_to_its_followers_once() -> None:
 
 async def test_a_follower_whose_socket_lags_is_let_go_at_its_last_frame() -> None:
     log = Upstream(head=0)
-    feed = Feed(supervisor_pb2.SubscribeRequest(), flush_seconds=0.005)
+    feed = Feed(supervisor_pb2.SubscribeRequest())
     await feed.start(log.stream)
     slow, quick = Socket(), Socket()
     slow_follower = feed.follow(0, slow.send, slow.backlog)
@@ -128,7 +128,7 @@ async def test_a_follower_whose_socket_lags_is_let_go_at_its_last_frame() -> Non
 
 async def test_a_follower_ahead_of_the_feed_gets_nothing_twice() -> None:
     log = Upstream(head=0)
-    feed = Feed(supervisor_pb2.SubscribeRequest(), flush_seconds=0.005)
+    feed = Feed(supervisor_pb2.SubscribeRequest())
     await feed.start(log.stream)
     socket = Socket()
     # caught up by a replay of its own at seq 2, before the feed has seen seqs 1 and 2
@@ -141,7 +141,7 @@ async def test_a_follower_ahead_of_the_feed_gets_nothing_twice() -> None:
 
 async def test_a_client_behind_the_window_is_not_taken_as_a_follower() -> None:
     log = Upstream(head=0)
-    feed = Feed(supervisor_pb2.SubscribeRequest(), flush_seconds=0.005)
+    feed = Feed(supervisor_pb2.SubscribeRequest())
     await feed.start(log.stream)
     log.append(2)
     await _settle()

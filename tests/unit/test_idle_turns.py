@@ -33,15 +33,6 @@ async def test_a_chain_made_ready_goes_before_a_waiting_step() -> None:
     assert log == ["chain"] * 50 + ["dashboard"]
 
 
-async def test_a_plain_turn_does_not_wait_for_the_chain() -> None:
-    """What until_idle is for: one sleep(0) runs in the middle of the chain."""
-    log: list[str] = []
-    _chain(50, log)
-    await asyncio.sleep(0)
-    log.append("dashboard")
-    assert log.index("dashboard") < 5
-
-
 async def test_steps_waiting_together_do_not_wait_for_each_other() -> None:
     finished: list[int] = []
 

@@ -216,7 +216,7 @@ class PgDatabase:
             text = self._sql[sql] = sql.replace("?", "%s")
         return text
 
-    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any] | _Unread:
         if self._batch is not None:
             self._batch.append(self._render(sql, parameters))
             return _UNREAD
