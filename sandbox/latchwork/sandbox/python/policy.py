@@ -87,6 +87,9 @@ class CallbackPolicy(RestrictingNodeTransformer):
 _ERROR_LINE = _re.compile(r"Line (\d+|None): (.*)", _re.DOTALL)
 
 
+_SYNTAX_ERROR = _re.compile(r"^SyntaxError: ")
+
+
 def compile_callback(source: str) -> tuple[CodeType | None, str, int]:
     """``(code, "", 0)``, or ``(None, message, line)`` when the code cannot run.
 
@@ -95,7 +98,7 @@ def compile_callback(source: str) -> tuple[CodeType | None, str, int]:
     try:
         result = compile_restricted_exec(source, SOURCE_NAME, policy=CallbackPolicy)
     except SyntaxError as error:
-        return None, clip(f"SyntaxError: {error.msg}"), error.lineno or 0
+        return None, clip(f"syntax error: {error.msg}"), error.lineno or 0
     except (RecursionError, MemoryError):
         return None, "the code is nested too deeply to compile", 0
     except Exception as error:  # e.g. ValueError: source code cannot contain null bytes
@@ -108,6 +111,8 @@ def compile_callback(source: str) -> tuple[CodeType | None, str, int]:
             line, message = (match.group(1), match.group(2)) if match else ("", text)
             if not first_line and line.isdigit():
                 first_line = int(line)
+            # In words, not as Python's exception class (which the API never shows a client).
+            message = _SYNTAX_ERROR.sub("syntax error: ", message, count=1)
             messages.append(clip(message.removesuffix(" at statement: None"), 200))
         more = len(messages) - 3
         summary = "; ".join(messages[:3]) + (f"; and {more} more" if more > 0 else "")
