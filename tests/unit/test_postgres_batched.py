@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from latchwork.server.core import verb_transitions as verbs
 from latchwork.server.core.changes import Changes
-from latchwork.server.store.errors import StorageError
+from latchwork.server.store.errors import StorageError, StorageUnavailable
 from latchwork.server.store.postgres import PostgresStore
 from latchwork.server.store.postgres_connection import PgDatabase, open_database
 
@@ -70,7 +70,7 @@ def test_values_come_back_as_they_went_in(
 
 def test_a_failing_statement_leaves_nothing_of_its_transaction(db: PgDatabase) -> None:
     db.execute("INSERT INTO kinds (id, words) VALUES (2, 'there')")
-    with pytest.raises(psycopg.errors.UniqueViolation), db.batched_transaction():
+    with pytest.raises(StorageError, match="23505"), db.batched_transaction():
         db.execute(ROW, (1, "first", 1.0, b"", None))
         db.execute(ROW, (2, "again", 2.0, b"", None))  # the key is taken
         db.execute(ROW, (3, "after", 3.0, b"", None))
@@ -88,7 +88,7 @@ def test_a_new_connection_prepares_the_statements_again(db: PgDatabase, postgres
     with db.batched_transaction():
         db.execute(ROW, (1, "before", 1.0, b"", None))
     cut_sessions(postgres_url)
-    with pytest.raises(psycopg.OperationalError), db.batched_transaction():
+    with pytest.raises(StorageUnavailable), db.batched_transaction():
         db.execute(ROW, (2, "lost", 2.0, b"", None))  # meets the lost connection
     with db.batched_transaction():  # on a new connection, where nothing is prepared yet
         db.execute(ROW, (3, "after", 3.0, b"", None))

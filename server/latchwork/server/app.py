@@ -488,6 +488,11 @@ async def _run(
     if pool_task is not None:
         pool_task.cancel()
     await server.stop(settings.shutdown_grace_seconds)
+    try:
+        # The workers' last reports in flight land before the store closes.
+        supervisor.close_commits()
+    except StorageError as error:
+        log.warning("could not store the last reports (%s); their workers report again", error)
     if bridge_socket is not None:
         bridge_socket.remove()
     metrics.close()

@@ -28,24 +28,34 @@ and only once the write succeeded, the effects, which cannot be taken back:
 When a stage of 2-5 fails (a full disk, say) nothing was stored: the model, changed in
 memory by the transitions already, is taken back from the store (:meth:`reload`) and the
 error re-raised to the caller, which may retry.
+
+A worker's reports and leases, the farm's busiest commits, may instead go through
+:meth:`CommitPipeline.commit_aside`: stages 1-4 and the write's rendering on the loop, the
+write sent and its answer awaited while the loop goes on (:mod:`.commit_queue`, on a store
+that can: PostgreSQL), stages 6-12 once it landed. Every other commit first lands those
+queued, so the order of the stages above holds across all commits.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .callback_runs import CallbackRuns, RunQueue
+from .commit_queue import CommitQueue
 from .core.changes import Changes
 from .core.model import Job
 from .core.triggers.engine import Firing
 from .eventlog import EventLog
 from .job_index import JobIndex
 from .leases import LeaseRegistry, WorkSignal
-from .store.errors import StorageError
+from .store.errors import StorageError, StorageUnavailable
 from .store.hosts import StoredHost
-from .store.protocol import Store
+from .store.protocol import AsideWrites, Store
 from .throttled_log import ThrottledLog
 from .triggering import Triggering
 
@@ -111,6 +121,9 @@ class CommitPipeline:
             self._wake_workers,
             self._drain_runs,
         )
+        writes = store.aside_writes()
+        self._queue = CommitQueue(writes, self._failed_aside) if writes is not None else None
+        self._reload_owed = False
 
     def commit(
         self,
@@ -126,24 +139,107 @@ class CommitPipeline:
         transaction; ``firings``: those already found (catch-up of callbacks registered);
         ``hosts``: host rows written in the same transaction as the host events of
         ``changes`` (the host registry's changes of state)."""
+        self._land_queued()
         batch = _Commit(changes, submission, firings if firings is not None else [], hosts)
         self._index_new_jobs(batch)
         try:
             for stage in self._storing:
                 stage(batch)
-        except StorageError as error:
+        except Exception as error:
+            self._not_stored(error)
+            raise
+        for effect in self._effects:
+            effect(batch)
+
+    def commit_aside(self, changes: Changes, then: Callable[[], None]) -> Awaitable[None]:
+        """:meth:`commit`, with the store's round trip off the event loop where the store can
+        (:mod:`.commit_queue`): the returned awaitable is done once ``changes`` are stored and
+        their effects, then ``then``, ran; it raises what the write raised. Elsewhere (SQLite)
+        it is :meth:`commit` and ``then`` at once, and the awaitable is already done.
+
+        For the commits of a worker's reports and leases, whose callers await their answer."""
+        if self._queue is None:
+            self.commit(changes)
+            then()
+            done = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+        if self._reload_owed:
+            self._land_queued()  # (raises)
+        batch = _Commit(changes, None, [])
+        self._index_new_jobs(batch)
+        try:
+            for stage in self._storing[:-1]:
+                stage(batch)
+            write = self._store_writes().render_write(changes)
+        except Exception as error:
+            self._not_stored(error)
+            raise
+
+        def landed(may_commit: bool) -> None:
+            for effect in self._effects[:-1]:
+                effect(batch)
+            then()
+            if may_commit:
+                self._drain_runs(batch)
+            else:
+                # Landed by a commit whose transitions are made already: the runs' own
+                # commits (qube callbacks run inline) wait until it is done.
+                asyncio.get_running_loop().call_soon(self.runs.drain)
+
+        return self._queue.put(write, landed)
+
+    async def room(self) -> None:
+        """Before the transitions of a :meth:`commit_aside`: wait while the store is behind
+        (:meth:`.commit_queue.CommitQueue.room`); at once where commits are not sent aside."""
+        if self._queue is not None:
+            await self._queue.room()
+
+    def settle(self) -> None:
+        """Land the commits in flight (blocking the loop for their round trip): before a read
+        that must match the published events, as a Subscribe's snapshot."""
+        self._land_queued()
+
+    def close(self) -> None:
+        """Land the commits in flight (before the store is closed)."""
+        if self._queue is not None:
+            self._queue.close()
+
+    def _land_queued(self) -> None:
+        """Land the queue before a commit or a read; raises when that failed, or when the
+        model had to be taken back from the store first (the caller's transitions were made
+        on the model before: they are gone, and the caller may try again)."""
+        if self._reload_owed:  # a failed send's reload failed too: the model is not the store's
+            self.reload()
+            self._reload_owed = False
+            raise StorageUnavailable("the state was taken back from the store after a failed write")
+        if self._queue is not None and len(self._queue):
+            self._queue.flush()
+
+    def _store_writes(self) -> AsideWrites[Any]:
+        writes = self._store.aside_writes()
+        assert writes is not None
+        return writes
+
+    def _not_stored(self, error: Exception) -> None:
+        if isinstance(error, StorageError):
             # A full disk: expected, retried by the callers; one line, not a traceback per try.
             _storage_log.warning(
                 "could not store changes (%s); reloading state from the store", error
             )
+        else:
+            log.error("could not store changes; reloading state from the store", exc_info=error)
+        self.reload()
+
+    def _failed_aside(self, error: BaseException) -> None:
+        """A group of queued writes failed (:mod:`.commit_queue`): the model back from the
+        store. Should that fail too, the next commit tries again before anything else."""
+        self._reload_owed = True
+        if isinstance(error, Exception):
+            self._not_stored(error)
+        else:
             self.reload()
-            raise
-        except Exception:
-            log.exception("could not store changes; reloading state from the store")
-            self.reload()
-            raise
-        for effect in self._effects:
-            effect(batch)
+        self._reload_owed = False
 
     # --- loading -------------------------------------------------------------------------
 
@@ -160,6 +256,10 @@ class CommitPipeline:
         also holds those already handed to the callback runner and the one being finished,
         and taking it would run them twice.
         """
+        if self._queue is not None:
+            # Those in flight land first (or fail, and reload): the store then holds them.
+            with contextlib.suppress(Exception):
+                self._queue.flush()
         pending = self.runs.pending
         self.load()
         self.runs.pending = pending

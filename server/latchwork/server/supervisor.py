@@ -235,6 +235,9 @@ class Supervisor:
         self.report = leases.report
         self.report_and_lease = leases.report_and_lease
         self.report_many_and_lease = leases.report_many_and_lease
+        self.report_many_and_lease_aside = leases.report_many_and_lease_aside
+        self.settle = pipeline.settle
+        self.close_commits = pipeline.close
         self.lease_entry = leases.lease_entry
         self.lease_sink = leases.lease_sink
         self.drop_worker = leases.drop_worker
@@ -316,6 +319,7 @@ class Supervisor:
         """Delete the events retention no longer keeps, from the store and from memory:
         those before ``before_time`` (0: any) beyond the newest ``keep_last`` (0: any).
         Returns how many were deleted and the oldest seq kept (0 when none was deleted)."""
+        self.settle()  # (the store's head is then the stored one, never a write in flight)
         deleted = self.store.trim_events(keep_last=keep_last, before_time=before_time)
         if not deleted:
             return 0, 0

@@ -138,6 +138,33 @@ class WorkLeasing:
         Returns whether each report was accepted (False: its lease was already taken back),
         in order, and the new leases. The lease ids must be distinct (the caller checks).
         """
+        changes, accepted, ended, grants = self._report_and_grant(reports, worker_id, max_leases)
+        if not changes.empty:
+            self._pipeline.commit(changes)
+        # Only now: had the commit failed, the leases would still be running in the reloaded
+        # model, and the worker's retried report must find them still its own.
+        self._release(ended)
+        return accepted, grants
+
+    async def report_many_and_lease_aside(
+        self, reports: Sequence[EndedRun], *, worker_id: str = "", max_leases: int = 0
+    ) -> tuple[list[bool], list[LeaseGrant]]:
+        """:meth:`report_many_and_lease`, its commit sent off the event loop where the store
+        can (:meth:`.commit_pipeline.CommitPipeline.commit_aside`): the gRPC service's."""
+        await self._pipeline.room()
+        changes, accepted, ended, grants = self._report_and_grant(reports, worker_id, max_leases)
+        if changes.empty:
+            self._release(ended)
+        else:
+            # Shielded: a caller that goes away does not take the commit with it.
+            await asyncio.shield(self._pipeline.commit_aside(changes, lambda: self._release(ended)))
+        return accepted, grants
+
+    def _report_and_grant(
+        self, reports: Sequence[EndedRun], worker_id: str, max_leases: int
+    ) -> tuple[Changes, list[bool], list[str], list[LeaseGrant]]:
+        """The transitions of reports and of the next leases: the changes to commit, whether
+        each report was accepted, the leases that ended, the new leases."""
         changes = Changes(now=self._clock())
         accepted: list[bool] = []
         ended: list[str] = []
@@ -164,13 +191,11 @@ class WorkLeasing:
             if max_leases > 0 and self._hosts.accepts_work(worker_id)
             else []
         )
-        if not changes.empty:
-            self._pipeline.commit(changes)
-        # Only now: had the commit failed, the leases would still be running in the reloaded
-        # model, and the worker's retried report must find them still its own.
-        for lease_id in ended:
+        return changes, accepted, ended, grants
+
+    def _release(self, lease_ids: list[str]) -> None:
+        for lease_id in lease_ids:
             self._leasing.release(lease_id, kill=False)
-        return accepted, grants
 
     def lease_entry(self, lease_id: str) -> tuple[Job, WorkItem] | None:
         return self._leasing.entry(lease_id)

@@ -62,6 +62,7 @@ async def subscription(
     )
     cursor = request.after_seq
     if request.snapshot:
+        supervisor.settle()  # (the model then matches the published events)
         cursor = log.head_seq
         # Read through at once, the loop held: the snapshot is the state at ``cursor``. The
         # retired jobs come from the store a batch at a time, never all held as jobs.

@@ -208,7 +208,7 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         # Every lease checked before any report is applied: one not this worker's refuses all.
         owned = [self._own_lease(request.worker_id, sink, r.lease_id, r.where) for r in reports]
         ending = [r for r, own in zip(reports, owned, strict=True) if own and not r.started]
-        ended, grants = self.supervisor.report_many_and_lease(
+        ended, grants = await self.supervisor.report_many_and_lease_aside(
             [r.ended() for r in ending],
             worker_id=request.worker_id,
             max_leases=request.max_leases,

@@ -15,14 +15,30 @@ administrators chose.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import psycopg
 
+from ..core.changes import Changes
+from .database import scalar
 from .errors import StoreUnusable
-from .postgres_connection import describe, open_database
+from .postgres_connection import PgSend, RenderedBatch, describe, open_database
 from .postgres_errors import one_line, typed_pg_errors
 from .sql_store import SqlStore
+from .writes import write_changes
+
+
+@dataclass(slots=True)
+class PgWrite:
+    """A commit's write rendered (:meth:`PostgresStore.render_write`), for the commit queue
+    to send (server/commit_queue.py)."""
+
+    changes: Changes
+    batch: RenderedBatch
+    last_seq: int
+    rendered_at: float
 
 
 @typed_pg_errors
@@ -54,6 +70,35 @@ class PostgresStore(SqlStore):
 
     def close(self) -> None:
         self._pg.close()
+
+    # --- writes sent aside, their answer awaited on the event loop (server/commit_queue.py)
+
+    def aside_writes(self) -> PostgresStore:
+        return self
+
+    def render_write(self, changes: Changes) -> PgWrite:
+        if changes.events and not changes.events[0].seq:
+            self.number_events(changes)
+        seq = changes.events[-1].seq if changes.events else self.head_seq
+        batch = self._pg.new_batch()
+        with self._pg.rendering(batch):
+            write_changes(self._pg, changes, seq, None, ())
+        # The numbering goes on from here; the stored head is read back should a send fail.
+        self.head_seq = seq
+        return PgWrite(changes, batch, seq, time.perf_counter())
+
+    def send_writes(self, writes: Sequence[PgWrite]) -> PgSend:
+        return self._pg.start_send([write.batch for write in writes])
+
+    def wrote(self, write: PgWrite) -> None:
+        if self.on_write is not None:
+            self.on_write(write.changes, time.perf_counter() - write.rendered_at)
+
+    def unwind(self, writes: Sequence[PgWrite]) -> None:
+        for write in writes:
+            for event in write.changes.events:
+                event.seq = 0
+        self.head_seq = scalar(self._pg, "SELECT COALESCE(MAX(seq), 0) FROM events")
 
     @property
     def schema_version(self) -> int:

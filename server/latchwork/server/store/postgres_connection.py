@@ -20,16 +20,19 @@ run it five times).
 from __future__ import annotations
 
 import re
+import select
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict
 
 from .errors import Deposed, StoreUnusable
 from .pg_migrations import PG_MIGRATIONS
-from .postgres_errors import one_line
+from .postgres_errors import one_line, translate_pg
 
 #: Seconds to wait for the server when the URL does not say (libpq would wait for ever).
 CONNECT_TIMEOUT = 10
@@ -72,6 +75,86 @@ class _Unread:
 
 
 _UNREAD = _Unread()
+
+
+@dataclass(slots=True)
+class RenderedBatch:
+    """The statements of a write, rendered for ``connection`` and not yet sent."""
+
+    connection: psycopg.Connection[Any]
+    statements: list[str]
+
+
+class PgSend:
+    """A transaction sent (:meth:`PgDatabase.start_send`) whose answer is awaited without
+    blocking: the commit queue (server/commit_queue.py) watches :meth:`fileno` on the event
+    loop and calls :meth:`poll` when it is readable; :meth:`wait` blocks instead. Any other
+    use of the connection first waits for the answer (:meth:`PgDatabase.settle`), then calls
+    :attr:`on_settled`: the queue hears of it there, as no more data will come to watch."""
+
+    def __init__(
+        self, db: PgDatabase | None, conn: psycopg.Connection[Any] | None, epoch: int | None
+    ) -> None:
+        self._db = db
+        self._conn = conn
+        self._epoch = epoch
+        self._fileno = conn.pgconn.socket if conn is not None else -1
+        self.done = conn is None
+        #: The answer's error, typed (:mod:`.errors`); None: stored.
+        self.error: BaseException | None = None
+        self.on_settled: Callable[[], None] | None = None
+
+    @classmethod
+    def answered(cls, error: BaseException | None) -> PgSend:
+        """A send that ended before it went out (nothing to send, or a lost connection)."""
+        send = cls(None, None, None)
+        send.error = error
+        return send
+
+    def fileno(self) -> int:
+        return self._fileno
+
+    def poll(self) -> bool:
+        """Read what has come, without blocking; True once the whole answer is in."""
+        if self.done:
+            return True
+        assert self._conn is not None
+        pgconn = self._conn.pgconn
+        error: BaseException | None = None
+        try:
+            pgconn.consume_input()
+            if pgconn.is_busy():
+                return False
+            while (result := pgconn.get_result()) is not None:
+                if result.status == pq.ExecStatus.FATAL_ERROR and error is None:
+                    error = psycopg.errors.error_from_result(
+                        result, encoding=self._conn.info.encoding
+                    )
+        except psycopg.Error as lost:  # (the connection: consume_input raises)
+            error = lost
+        self._end(error)
+        return True
+
+    def wait(self) -> None:
+        """Block until the whole answer is in."""
+        while not self.poll():
+            select.select([self._fileno], [], [])
+
+    def _end(self, error: BaseException | None) -> None:
+        self.done = True
+        db = self._db
+        if db is not None and db.in_flight is self:
+            db.in_flight = None
+        if isinstance(error, psycopg.errors.RaiseException) and (
+            error.diag.message_primary == _DEPOSED
+        ):
+            assert db is not None
+            if db.on_deposed is not None:
+                db.on_deposed()
+            error = Deposed(f"epoch {self._epoch} no longer leads {describe(db.url)}")
+        elif isinstance(error, psycopg.Error):
+            error = translate_pg(error)
+        self.error = error
 
 
 def describe(url: str) -> str:
@@ -202,8 +285,16 @@ class PgDatabase:
         """Set by a leading supervisor (server/leadership.py): every write checks it."""
         self.on_deposed: Callable[[], None] | None = None
         """Called when a write finds another supervisor leads (before ``Deposed`` is raised)."""
+        self.in_flight: PgSend | None = None
+        """A transaction sent by :meth:`start_send` and not answered yet."""
+
+    @property
+    def url(self) -> str:
+        return self._url
 
     def _live(self) -> psycopg.Connection[Any]:
+        if self.in_flight is not None:
+            self.settle()
         if self._conn.closed:  # lost (a server restart): open it again, outside any transaction
             if self._closed:
                 raise psycopg.InterfaceError("the store is closed")
@@ -229,6 +320,8 @@ class PgDatabase:
         assert self._renderer is not None
         call = self._prepared.get(sql)
         if call is None:
+            if self.in_flight is not None:
+                self.settle()
             name = f"lw_{len(self._prepared)}"
             numbered = iter(range(1, sql.count("?") + 1))
             text = re.sub(r"\?", lambda _: f"${next(numbered)}", sql)
@@ -284,29 +377,84 @@ class PgDatabase:
 
         Not for a block that reads what it wrote (a rowcount, a result) before it ends: such a
         read raises, before anything is sent."""
-        conn = self._live()
+        batch = RenderedBatch(self._live(), [])
+        with self.rendering(batch):
+            yield
+        self.send([batch])
+
+    @contextmanager
+    def rendering(self, batch: RenderedBatch) -> Iterator[None]:
+        """Collect the statements of the block into ``batch``, rendered, and send nothing:
+        :meth:`send` or :meth:`start_send` (the commit queue's, server/commit_queue.py) sends
+        them later. Rendering may prepare a statement on the connection at its first use."""
+        conn = batch.connection
         if self._renderer is None or self._renderer.closed or self._renderer.connection is not conn:
             self._renderer = psycopg.ClientCursor(conn)
             self._prepared = {}  # (a new connection: nothing prepared on it yet)
-        batch: list[str] = []
-        self._batch = batch
-        epoch = self.fence_epoch
+        self._batch = batch.statements
         try:
             yield
         finally:
             self._batch = None
-        if not batch:
-            return
+
+    def new_batch(self) -> RenderedBatch:
+        """An empty batch for :meth:`rendering`, on the connection in use. While a send is in
+        flight, on its connection, without waiting for it: the next write is rendered while
+        the last one travels (should that connection be lost, the send of this batch fails
+        too, and it is rendered again on a new one)."""
+        if self.in_flight is not None:
+            return RenderedBatch(self._conn, [])
+        return RenderedBatch(self._live(), [])
+
+    def send(self, batches: Sequence[RenderedBatch]) -> None:
+        """Run the statements of ``batches`` as one transaction, the leader's fence first:
+        all of them or none; waits for the answer and raises its error (typed, :mod:`.errors`).
+        The batches must have been rendered for the connection still in use: prepared
+        statements live as long as their connection, so after a lost connection they fail
+        (as unavailable) and are rendered again on the new one."""
+        sent = self.start_send(batches)
+        sent.wait()
+        if sent.error is not None:
+            raise sent.error
+
+    def start_send(self, batches: Sequence[RenderedBatch]) -> PgSend:
+        """Send the statements of ``batches`` as one transaction, the leader's fence first,
+        without waiting for the answer: the returned :class:`PgSend` reads it. One at a time:
+        any other use of the connection, a next send included, first waits for the answer
+        (:meth:`settle`). Never raises: a send that could not go out is answered at once."""
+        if self.in_flight is not None:
+            self.settle()
+        statements = [statement for batch in batches for statement in batch.statements]
+        if not statements:
+            return PgSend.answered(None)
+        conn = batches[0].connection
+        if conn.closed or any(batch.connection is not conn for batch in batches):
+            lost = psycopg.OperationalError("the connection the writes were rendered for was lost")
+            return PgSend.answered(translate_pg(lost))
+        epoch = self.fence_epoch
         if epoch is not None:
-            batch.insert(0, _FENCE_STATEMENT.replace("{epoch}", str(int(epoch))))
+            statements.insert(0, _FENCE_STATEMENT.replace("{epoch}", str(int(epoch))))
+        pgconn = conn.pgconn
         try:
-            conn.execute(";\n".join(batch).encode())
-        except psycopg.errors.RaiseException as error:
-            if error.diag.message_primary != _DEPOSED:
-                raise
-            if self.on_deposed is not None:
-                self.on_deposed()
-            raise Deposed(f"epoch {epoch} no longer leads {describe(self._url)}") from None
+            with conn.lock:
+                pgconn.send_query(";\n".join(statements).encode())
+                while pgconn.flush():  # (non-blocking: what the socket did not take yet)
+                    select.select([], [pgconn.socket], [])
+        except psycopg.Error as error:
+            return PgSend.answered(translate_pg(error))
+        send = self.in_flight = PgSend(self, conn, epoch)
+        return send
+
+    def settle(self) -> None:
+        """Wait for the answer of the transaction in flight (blocking), before another use
+        of the connection; its sender hears of it through ``on_settled``."""
+        send = self.in_flight
+        if send is None:
+            return
+        send.wait()
+        self.in_flight = None
+        if send.on_settled is not None:
+            send.on_settled()
 
     def schema_version(self) -> int:
         return schema_version(self._live())

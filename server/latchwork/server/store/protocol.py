@@ -10,7 +10,7 @@ firings (callback runs) written with the events that caused them, errors typed a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..core.changes import Changes
 from ..core.events import Event
@@ -43,6 +43,55 @@ class HistoryReads(Protocol):
     def with_rows(self, jobs: list[Job]) -> list[Job]: ...
 
     def jobs_after(self, after_id: int, limit: int) -> list[Job]: ...
+
+
+W = TypeVar("W")
+
+
+class PendingWrite(Protocol):
+    """A write sent, its answer not read yet: the event loop watches :meth:`fileno` and
+    calls :meth:`poll` when it is readable, or :meth:`wait` blocks for it."""
+
+    #: The answer's error, typed as :mod:`.errors` types them (None: stored); once done.
+    error: BaseException | None
+    #: Called when another use of the store waited for the answer itself (no more data will
+    #: come to watch).
+    on_settled: Callable[[], None] | None
+
+    def fileno(self) -> int: ...
+
+    def poll(self) -> bool:
+        """Read what came, without blocking; True once the whole answer is in."""
+        ...
+
+    def wait(self) -> None:
+        """Block until the whole answer is in."""
+        ...
+
+
+class AsideWrites(Protocol[W]):
+    """A store whose writes can be rendered and sent, their answers awaited on the event loop
+    while it goes on (PostgreSQL's: a round trip; server/commit_queue.py). ``W`` is the store's
+    rendered write."""
+
+    def render_write(self, changes: Changes) -> W:
+        """Number ``changes``' events (unless done) after those rendered before, and render
+        its write; nothing is sent."""
+        ...
+
+    def send_writes(self, writes: Sequence[W]) -> PendingWrite:
+        """Send ``writes`` as one transaction, all or none, without waiting for the answer;
+        one send at a time."""
+        ...
+
+    def wrote(self, write: W) -> None:
+        """Once ``write`` is stored: the metrics hear of it."""
+        ...
+
+    def unwind(self, writes: Sequence[W]) -> None:
+        """After a failed send: ``writes`` were not stored (their events lose their seqs and
+        the numbering goes back to the stored head)."""
+        ...
 
 
 class Store(HistoryReads, Protocol):
@@ -78,6 +127,11 @@ class Store(HistoryReads, Protocol):
         *,
         hosts: Sequence[StoredHost] = (),
     ) -> None: ...
+
+    def aside_writes(self) -> AsideWrites[Any] | None:
+        """The store's writes sent aside, if it has them (None: every write waited for where
+        it is made, as SQLite's, whose commit is a local call)."""
+        ...
 
     def load_callbacks(self, owners: Sequence[int] | None = None) -> list[StoredCallback]: ...
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from ..core.changes import Changes
 from ..core.events import Event
@@ -32,6 +33,7 @@ from . import hosts as host_rows
 from .database import Database, Transactions, scalar
 from .history import FinishedFilter
 from .hosts import StoredHost
+from .protocol import AsideWrites
 from .records import StagedChunk, StoredCallback, StoredState, StoredSubmission
 from .rows import staged_chunks
 from .writes import write_changes
@@ -146,6 +148,9 @@ class SqlStore:
         self.head_seq = seq
         if self.on_write is not None:
             self.on_write(changes, time.perf_counter() - started)
+
+    def aside_writes(self) -> AsideWrites[Any] | None:
+        return None
 
     # --- callbacks, their runs, submissions ----------------------------------------------
 

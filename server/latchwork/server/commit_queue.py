@@ -1,0 +1,208 @@
+"""Commits on their way to the store while the event loop goes on.
+
+On PostgreSQL a commit is a round trip to the server, and the event loop waited for each: a
+third of its time under a farm's reports (docs/benchmarks.md, farm throughput on
+PostgreSQL). A worker's report and lease (:meth:`.commit_pipeline.CommitPipeline.commit_aside`)
+is instead rendered on the loop and handed here: its transaction is sent at once, and its
+answer read when the connection's socket is readable (the loop watches it, as asyncio's own
+streams do), so the loop serves the next requests meanwhile. Writes that queue up while one
+is in flight go together as the next transaction: a group commit, one round trip and one
+fence for all. No thread: one tried first waited for the interpreter's lock behind the busy
+loop (5 ms at a time, Python's switch interval) at every step of a send.
+
+What a caller sees does not change: its answer waits for its commit to land, events are
+published only once stored and in seq order, effects (offers, lease signals, callback runs)
+happen only after the write. What others may see earlier is the model in memory, changed by
+the transitions a round trip before their write lands.
+
+A failed send fails its group and every write queued after it: they were built on the
+failed one's state. Their events are unnumbered, the model is taken back from the store and
+each caller gets the error, as a failed synchronous commit does. A synchronous commit first
+:meth:`CommitQueue.flush`\\ es the queue, blocking the loop, so the event sequence stays one
+ordered stream of transactions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .store.protocol import AsideWrites, PendingWrite
+
+#: Writes that may wait behind the one in flight, which is the next group's size at most.
+#: Past it, a worker's report waits before its transitions are made (:meth:`CommitQueue.room`):
+#: the loop takes no more work than the store can take, and a report's events are stored
+#: within about two round trips of being made, not after a queue as long as the farm.
+GROUP_LIMIT = 32
+
+
+@dataclass(slots=True, eq=False)
+class _Queued:
+    """One commit's rendered write, what to do once it landed, and its caller's future."""
+
+    write: Any
+    landed: Callable[[bool], None]
+    done: asyncio.Future[None]
+
+
+class CommitQueue:
+    """Rendered writes sent in order, grouped while one is in flight; one send at a time."""
+
+    def __init__(self, writes: AsideWrites[Any], failed: Callable[[BaseException], None]) -> None:
+        """``failed``: called on the loop with the error of a failed group, after its writes
+        and those queued behind it were unwound (the commit pipeline reloads the model)."""
+        self._writes = writes
+        self._failed = failed
+        self._waiting: list[_Queued] = []
+        self._in_flight: list[_Queued] = []
+        self._sending: PendingWrite | None = None
+        self._watched = -1  # the socket the loop watches for the answer
+        self._landing: deque[_Queued] = deque()
+        """Stored, their ``landed`` not run yet: run in order, by whoever comes first."""
+        self._flushing = 0
+        self._room: deque[asyncio.Future[None]] = deque()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __len__(self) -> int:
+        """Commits not yet landed (stored but not acted on, in flight, or waiting)."""
+        return len(self._landing) + len(self._in_flight) + len(self._waiting)
+
+    async def room(self) -> None:
+        """Wait, when :data:`GROUP_LIMIT` writes already wait behind the one in flight, until
+        they go; first come, first served."""
+        if len(self._waiting) < GROUP_LIMIT and not self._room:
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self._room.append(turn)
+        await turn
+
+    def put(self, write: Any, landed: Callable[[bool], None]) -> asyncio.Future[None]:
+        """Queue ``write``; ``landed`` runs on the loop once it is stored, before the
+        returned future is done. Its argument says whether it may commit (False while a
+        synchronous commit lands the queue first: its own transitions are made already).
+        The write goes at once when nothing is in flight."""
+        self._loop = asyncio.get_running_loop()
+        queued = _Queued(write, landed, self._loop.create_future())
+        self._waiting.append(queued)
+        if self._sending is None:
+            self._send()
+        return queued.done
+
+    def flush(self) -> None:
+        """Block until every queued write landed (or failed), running their ``landed`` in
+        order: for a synchronous commit, which must come after them. Raises the error of a
+        failed group (the model was taken back from the store)."""
+        error: BaseException | None = None
+        self._flushing += 1
+        try:
+            while self._landing or self._sending is not None or self._waiting:
+                if self._landing:
+                    self._run_landed()
+                    continue
+                if self._sending is None:
+                    self._send()
+                sending = self._sending
+                assert sending is not None
+                sending.wait()
+                self._unwatch()
+                error = self._land(sending) or error
+        finally:
+            self._flushing -= 1
+        if error is not None:
+            raise error
+
+    def close(self) -> None:
+        """Land what is queued (before the store closes)."""
+        self.flush()
+
+    def _send(self) -> None:
+        group, self._waiting = self._waiting, []
+        self._in_flight = group
+        sending = self._writes.send_writes([queued.write for queued in group])
+        self._sending = sending
+        self._make_room(GROUP_LIMIT)
+        loop = self._loop
+        assert loop is not None  # (set by put, the only way in)
+
+        def settled() -> None:  # (another use of the store waited for the answer)
+            loop.call_soon(self._arrived, sending)
+
+        sending.on_settled = settled
+        if sending.poll():  # (it ended before it went out: a lost connection)
+            loop.call_soon(self._arrived, sending)
+        else:
+            self._watched = sending.fileno()
+            loop.add_reader(self._watched, self._readable, sending)
+
+    def _unwatch(self) -> None:
+        if self._watched >= 0 and self._loop is not None:
+            self._loop.remove_reader(self._watched)
+        self._watched = -1
+
+    def _readable(self, sending: PendingWrite) -> None:
+        if sending.poll():
+            self._arrived(sending)
+
+    def _make_room(self, count: int) -> None:
+        while self._room and count > 0:
+            turn = self._room.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                count -= 1
+
+    def _arrived(self, sending: PendingWrite) -> None:
+        """The answer of a group is in (unless :meth:`flush` already took it)."""
+        if sending is not self._sending:
+            return
+        self._unwatch()
+        self._land(sending)
+        self._run_landed()
+
+    def _land(self, sending: PendingWrite) -> BaseException | None:
+        """The group of ``sending`` came back: stored, its writes are to be acted on, and
+        the next group goes at once; or it failed, and so does all queued behind it."""
+        group, self._in_flight, self._sending = self._in_flight, [], None
+        error = sending.error
+        if error is None:
+            for queued in group:
+                self._writes.wrote(queued.write)
+            self._landing.extend(group)
+            if self._waiting:
+                self._send()
+            return None
+        self._run_landed()  # (those stored before still act, first)
+        failed, self._waiting = group + self._waiting, []
+        self._make_room(len(self._room))
+        try:
+            self._writes.unwind([queued.write for queued in failed])
+        finally:
+            try:
+                self._failed(error)
+            finally:
+                for queued in failed:
+                    _settle(queued.done, error)
+        return error
+
+    def _run_landed(self) -> None:
+        """Act on the stored writes, in order. A ``landed`` that commits lands the queue
+        first (:meth:`flush`), which goes on with the writes left here."""
+        while self._landing:
+            queued = self._landing.popleft()
+            try:
+                queued.landed(not self._flushing)
+            except BaseException as effect_error:
+                _settle(queued.done, effect_error)
+            else:
+                _settle(queued.done, None)
+
+
+def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
+    if done.done():  # its caller went away (a cancelled call): the commit stands
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)

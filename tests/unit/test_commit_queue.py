@@ -1,0 +1,263 @@
+"""The commit queue (server/commit_queue.py): writes sent in order, grouped while one is in
+flight, their answers read when the loop sees them come; a failed group fails everything
+queued behind it; a flush lands all.
+
+The store here is a stand-in whose answers the test sends (a byte on a pipe the loop
+watches, as it watches PostgreSQL's socket); a real PostgreSQL store goes through the same
+queue in tests/unit/test_commit_aside.py."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import select
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from latchwork.server.commit_queue import GROUP_LIMIT, CommitQueue
+from latchwork.server.store.errors import StorageUnavailable
+
+
+class HeldSend:
+    """A send whose answer comes when the test says (a byte on a pipe the loop watches)."""
+
+    def __init__(self, writes: HeldWrites, group: list[str]) -> None:
+        self._writes = writes
+        self._group = group
+        self._read, self.answer = os.pipe()
+        self.error: BaseException | None = None
+        self.on_settled: Callable[[], None] | None = None
+        self.done = False
+        self.answered = False
+
+    def give_answer(self) -> None:
+        os.write(self.answer, b"!")
+        self.answered = True
+
+    def fileno(self) -> int:
+        return self._read
+
+    def poll(self) -> bool:
+        if not self.done and select.select([self._read], [], [], 0)[0]:
+            os.read(self._read, 1)
+            self.done = True
+            if self._writes.fail_next:
+                self._writes.fail_next = False
+                self.error = StorageUnavailable("the server went away")
+            else:
+                self._writes.stored.extend(self._group)
+            os.close(self._read)
+            os.close(self.answer)
+        return self.done
+
+    def wait(self) -> None:
+        while not self.poll():
+            select.select([self._read], [], [])
+
+
+class HeldWrites:
+    """Writes are strings; each send is answered when the test calls :meth:`answer`."""
+
+    def __init__(self) -> None:
+        self.sent: list[list[str]] = []
+        self.sends: list[HeldSend] = []
+        self.stored: list[str] = []
+        self.landed: list[str] = []
+        self.unwound: list[str] = []
+        self.fail_next = False
+        self.credit = 0
+
+    def answer(self) -> None:
+        """Answer the oldest send not answered yet, or the next send as soon as it goes."""
+        unanswered = [send for send in self.sends if not send.answered]
+        if unanswered:
+            unanswered[0].give_answer()
+        else:
+            self.credit += 1
+
+    def render_write(self, changes: object) -> str:
+        raise AssertionError("the queue renders nothing")
+
+    def send_writes(self, writes: Sequence[str]) -> HeldSend:
+        self.sent.append(list(writes))
+        send = HeldSend(self, list(writes))
+        self.sends.append(send)
+        if self.credit:
+            self.credit -= 1
+            send.give_answer()
+        return send
+
+    def wrote(self, write: str) -> None:
+        self.landed.append(write)
+
+    def unwind(self, writes: Sequence[str]) -> None:
+        self.unwound.extend(writes)
+
+
+def _noting(effects: list[str], name: str) -> Callable[[bool], None]:
+    return lambda may_commit: effects.append(name)
+
+
+async def _until(condition: object) -> None:
+    for _ in range(500):
+        if callable(condition) and condition():
+            return
+        await asyncio.sleep(0.002)
+    raise AssertionError("never happened")
+
+
+async def test_writes_queued_while_one_is_in_flight_go_together_in_order() -> None:
+    writes = HeldWrites()
+    failures: list[BaseException] = []
+    queue = CommitQueue(writes, failures.append)
+    effects: list[str] = []
+    first = queue.put("a", _noting(effects, "a"))
+    await _until(lambda: writes.sent == [["a"]])
+    later = [queue.put(name, _noting(effects, name)) for name in "bcd"]
+    assert len(queue) == 4 and not first.done()
+    writes.answer()
+    await first
+    assert effects == ["a"]
+    await _until(lambda: writes.sent == [["a"], ["b", "c", "d"]])  # one group, one transaction
+    writes.answer()
+    await asyncio.gather(*later)
+    assert effects == ["a", "b", "c", "d"] == writes.landed == writes.stored
+    assert len(queue) == 0 and failures == []
+    queue.close()
+
+
+async def test_a_failed_group_fails_it_and_everything_queued_behind_it() -> None:
+    writes = HeldWrites()
+    failures: list[BaseException] = []
+    queue = CommitQueue(writes, failures.append)
+    effects: list[str] = []
+    first = queue.put("a", _noting(effects, "a"))
+    await _until(lambda: writes.sent == [["a"]])
+    behind = queue.put("b", _noting(effects, "b"))
+    writes.fail_next = True
+    writes.answer()
+    for done in (first, behind):
+        with pytest.raises(StorageUnavailable, match="went away"):
+            await done
+    # "b" was never sent: it was built on "a"'s state.
+    assert writes.sent == [["a"]] and writes.stored == [] and effects == []
+    assert writes.unwound == ["a", "b"] and len(failures) == 1
+    # The queue goes on with the next write.
+    after = queue.put("c", _noting(effects, "c"))
+    writes.answer()
+    await after
+    assert writes.stored == ["c"] == effects
+    queue.close()
+
+
+async def test_flush_blocks_until_everything_queued_landed_in_order() -> None:
+    writes = HeldWrites()
+    queue = CommitQueue(writes, lambda error: None)
+    effects: list[str] = []
+    dones = [queue.put(name, _noting(effects, name)) for name in "abc"]
+    for _ in range(2):  # "a" alone, then "b" and "c" together
+        writes.answer()
+    queue.flush()  # (the loop blocked: the thread's answers are taken here, not on the loop)
+    assert effects == ["a", "b", "c"] and all(done.done() for done in dones)
+    assert len(queue) == 0
+    await asyncio.sleep(0.01)  # the loop's own notice of the answers changes nothing
+    assert effects == ["a", "b", "c"]
+    queue.close()
+
+
+async def test_flush_raises_the_error_of_a_failed_group() -> None:
+    writes = HeldWrites()
+    failures: list[BaseException] = []
+    queue = CommitQueue(writes, failures.append)
+    done = queue.put("a", lambda may_commit: None)
+    writes.fail_next = True
+    writes.answer()
+    with pytest.raises(StorageUnavailable):
+        queue.flush()
+    assert len(failures) == 1 and done.done()
+    with pytest.raises(StorageUnavailable):
+        await done
+    queue.close()
+
+
+async def test_an_effect_that_raises_reaches_its_own_caller_only() -> None:
+    writes = HeldWrites()
+    queue = CommitQueue(writes, lambda error: None)
+
+    def broken(may_commit: bool) -> None:
+        raise ValueError("effect failed")
+
+    first = queue.put("a", broken)
+    second = queue.put("b", lambda may_commit: None)
+    writes.answer()
+    writes.answer()
+    with pytest.raises(ValueError, match="effect failed"):
+        await first
+    await second
+    assert writes.stored == ["a", "b"]
+    queue.close()
+
+
+async def test_a_caller_that_went_away_leaves_its_commit_standing() -> None:
+    writes = HeldWrites()
+    queue = CommitQueue(writes, lambda error: None)
+    effects: list[str] = []
+    done = queue.put("a", _noting(effects, "a"))
+    done.cancel()
+    writes.answer()
+    queue.flush()
+    assert writes.stored == ["a"] == effects
+    queue.close()
+
+
+async def test_past_the_group_limit_a_caller_waits_for_room_in_turn() -> None:
+    writes = HeldWrites()
+    queue = CommitQueue(writes, lambda error: None)
+    dones = [queue.put(str(n), lambda may_commit: None) for n in range(GROUP_LIMIT)]
+    await queue.room()  # "0" in flight, GROUP_LIMIT - 1 waiting: room at once
+    dones.append(queue.put("x", lambda may_commit: None))  # GROUP_LIMIT waiting: full
+    turns = [asyncio.ensure_future(queue.room()) for _ in range(2)]
+    await asyncio.sleep(0.01)
+    assert not any(turn.done() for turn in turns)
+    writes.answer()  # "0" lands; the waiting group goes, and makes room
+    await asyncio.gather(*turns)
+    writes.answer()
+    await asyncio.gather(*dones)
+    assert [len(group) for group in writes.sent] == [1, GROUP_LIMIT]
+    queue.close()
+
+
+async def test_a_landing_that_commits_lands_the_rest_first_in_order() -> None:
+    """An effect that commits (a qube callback run inline) flushes the queue: the writes of
+    its own group still to act go first, in order, told not to commit themselves."""
+    writes = HeldWrites()
+    queue = CommitQueue(writes, lambda error: None)
+    effects: list[tuple[str, bool]] = []
+
+    def committing(may_commit: bool) -> None:
+        effects.append(("a", may_commit))
+        queue.flush()
+        effects.append(("a's commit", may_commit))
+
+    def noting(name: str) -> Callable[[bool], None]:
+        return lambda may_commit: effects.append((name, may_commit))
+
+    first = queue.put("0", noting("0"))
+    await _until(lambda: writes.sent == [["0"]])
+    group = [queue.put("a", committing), queue.put("b", noting("b"))]
+    writes.answer()
+    await first
+    await _until(lambda: len(writes.sent) == 2)
+    last = queue.put("c", noting("c"))  # behind "a" and "b", in flight when "a" commits
+    writes.answer()
+    writes.answer()
+    await asyncio.gather(*group, last)
+    assert effects == [
+        ("0", True),
+        ("a", True),
+        ("b", False),
+        ("c", False),
+        ("a's commit", True),
+    ]
+    queue.close()
