@@ -31,6 +31,7 @@ from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict
 
 from .errors import Deposed, StoreUnusable
+from .pg_literals import literals_apply, render_call
 from .pg_migrations import PG_MIGRATIONS
 from .postgres_errors import one_line, translate_pg
 
@@ -279,8 +280,11 @@ class PgDatabase:
         self._batch: list[str] | None = None
         """While a batched transaction collects its statements (rendered, one string each)."""
         self._renderer: psycopg.ClientCursor[Any] | None = None
-        self._prepared: dict[str, str] = {}
-        """The ``EXECUTE`` of each statement prepared on the renderer's connection."""
+        self._prepared: dict[str, tuple[str, str]] = {}
+        """Each statement prepared on the renderer's connection: its ``EXECUTE`` without the
+        parameters, and with them as psycopg's placeholders."""
+        self._literals = False
+        """Whether :mod:`.pg_literals` renders as psycopg would on the renderer's connection."""
         self.fence_epoch: int | None = None
         """Set by a leading supervisor (server/leadership.py): every write checks it."""
         self.on_deposed: Callable[[], None] | None = None
@@ -316,7 +320,8 @@ class PgDatabase:
     def _render(self, sql: str, parameters: Sequence[Any]) -> str:
         """``sql`` with ``parameters`` as an ``EXECUTE`` of the statement prepared for it on
         this connection (prepared at its first use): the server plans it once, and the
-        parameters go as literals rendered by psycopg."""
+        parameters go as literals, rendered as psycopg renders them (:mod:`.pg_literals`,
+        or psycopg itself for a kind of value that module leaves to it)."""
         assert self._renderer is not None
         call = self._prepared.get(sql)
         if call is None:
@@ -327,8 +332,13 @@ class PgDatabase:
             text = re.sub(r"\?", lambda _: f"${next(numbered)}", sql)
             self._renderer.connection.execute(f"PREPARE {name} AS {text}")
             args = ", ".join(["%s"] * sql.count("?"))
-            call = self._prepared[sql] = f"EXECUTE {name}({args})" if args else f"EXECUTE {name}"
-        return self._renderer.mogrify(call, parameters or None)
+            template = f"EXECUTE {name}({args})" if args else f"EXECUTE {name}"
+            call = self._prepared[sql] = (f"EXECUTE {name}", template)
+        if self._literals:
+            rendered = render_call(call[0], parameters)
+            if rendered is not None:
+                return rendered
+        return self._renderer.mogrify(call[1], parameters or None)
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> None:
         rows = list(parameters)
@@ -391,6 +401,7 @@ class PgDatabase:
         if self._renderer is None or self._renderer.closed or self._renderer.connection is not conn:
             self._renderer = psycopg.ClientCursor(conn)
             self._prepared = {}  # (a new connection: nothing prepared on it yet)
+            self._literals = literals_apply(conn)
         self._batch = batch.statements
         try:
             yield

@@ -1,0 +1,87 @@
+"""SQL literals of the values a commit writes, as psycopg's ``ClientCursor`` renders them.
+
+A commit on PostgreSQL is sent as one string of ``EXECUTE``s with their parameters rendered
+in (:mod:`.postgres_connection`). psycopg's ``mogrify`` renders any value, through its
+adapters, at a cost: a fifth of the event loop's time under a farm's reports (a ``py-spy``
+profile, docs/benchmarks.md). A commit holds only a few kinds of value, each rendered here
+in a line of Python, to the very same text (tests/unit/test_pg_literals.py checks it against
+``mogrify``); any other kind is left to ``mogrify``.
+
+Valid only where a string's backslashes are not escapes (``standard_conforming_strings``,
+on by default since PostgreSQL 9.1) and the connection speaks UTF-8:
+:func:`literals_apply` says whether a connection does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import psycopg
+
+
+def _none(value: None) -> str:
+    return "NULL"
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _int(value: int) -> str:
+    text = str(value)
+    return " " + text if value < 0 else text  # (as psycopg: never "--", a comment)
+
+
+def _float(value: float) -> str:
+    if value != value:
+        return "'NaN'::float8"
+    if value in (float("inf"), float("-inf")):
+        return "'Infinity'::float8" if value > 0 else "'-Infinity'::float8"
+    text = repr(value)
+    return " " + text if text[0] == "-" else text
+
+
+def _str(value: str) -> str:
+    if "\x00" in value:
+        raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+    quoted = value.replace("'", "''")
+    if "\\" in value:
+        return " E'" + quoted.replace("\\", "\\\\") + "'"
+    return "'" + quoted + "'"
+
+
+def _bytes(value: bytes | bytearray | memoryview) -> str:
+    return "'\\x" + bytes(value).hex() + "'::bytea"
+
+
+_RENDER: dict[type, Callable[[Any], str]] = {
+    type(None): _none,
+    bool: _bool,
+    int: _int,
+    float: _float,
+    str: _str,
+    bytes: _bytes,
+    bytearray: _bytes,
+    memoryview: _bytes,
+}
+
+
+def literals_apply(conn: psycopg.Connection[Any]) -> bool:
+    """Whether :func:`render_call` renders as ``mogrify`` would on ``conn``."""
+    info = conn.info
+    return info.parameter_status("standard_conforming_strings") == "on" and info.encoding == "utf-8"
+
+
+def render_call(prefix: str, parameters: Sequence[Any]) -> str | None:
+    """``prefix`` (``EXECUTE name``) with ``parameters`` as literals in parentheses; None when
+    one of them is of a kind not rendered here."""
+    if not parameters:
+        return prefix
+    parts = []
+    for value in parameters:
+        render = _RENDER.get(type(value))
+        if render is None:
+            return None
+        parts.append(render(value))
+    return prefix + "(" + ", ".join(parts) + ")"
