@@ -66,6 +66,7 @@ class HeldWrites:
         self.landed: list[str] = []
         self.unwound: list[str] = []
         self.fail_next = False
+        self.raise_next = False
         self.credit = 0
 
     def answer(self) -> None:
@@ -80,6 +81,9 @@ class HeldWrites:
         raise AssertionError("the queue renders nothing")
 
     def send_writes(self, writes: Sequence[str]) -> HeldSend:
+        if self.raise_next:
+            self.raise_next = False
+            raise RuntimeError("a bug in the store")
         self.sent.append(list(writes))
         send = HeldSend(self, list(writes))
         self.sends.append(send)
@@ -260,4 +264,20 @@ async def test_a_landing_that_commits_lands_the_rest_first_in_order() -> None:
         ("c", False),
         ("a's commit", True),
     ]
+    queue.close()
+
+
+async def test_a_send_that_raises_fails_its_group_and_the_queue_goes_on() -> None:
+    writes = HeldWrites()
+    failures: list[BaseException] = []
+    queue = CommitQueue(writes, failures.append)
+    writes.raise_next = True
+    done = queue.put("a", lambda may_commit: None)
+    with pytest.raises(RuntimeError, match="a bug"):
+        await done
+    assert writes.unwound == ["a"] and len(failures) == 1 and len(queue) == 0
+    after = queue.put("b", lambda may_commit: None)
+    writes.answer()
+    await after
+    assert writes.stored == ["b"]
     queue.close()

@@ -121,7 +121,10 @@ class CommitQueue:
     def _send(self) -> None:
         group, self._waiting = self._waiting, []
         self._in_flight = group
-        sending = self._writes.send_writes([queued.write for queued in group])
+        try:
+            sending: PendingWrite = self._writes.send_writes([queued.write for queued in group])
+        except Exception as error:  # (a store's sends answer their errors; this is a bug's)
+            sending = _Unsent(error)
         self._sending = sending
         self._make_room(GROUP_LIMIT)
         loop = self._loop
@@ -197,6 +200,23 @@ class CommitQueue:
                 _settle(queued.done, effect_error)
             else:
                 _settle(queued.done, None)
+
+
+class _Unsent:
+    """The answer of a send that raised instead of going out: its error."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error: BaseException | None = error
+        self.on_settled: Callable[[], None] | None = None
+
+    def fileno(self) -> int:
+        return -1
+
+    def poll(self) -> bool:
+        return True
+
+    def wait(self) -> None:
+        return None
 
 
 def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
