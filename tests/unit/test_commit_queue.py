@@ -12,6 +12,7 @@ import asyncio
 import os
 import select
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import pytest
 
@@ -111,13 +112,27 @@ async def _until(condition: object) -> None:
     raise AssertionError("never happened")
 
 
-async def test_writes_queued_while_one_is_in_flight_go_together_in_order() -> None:
+class InFlight(NamedTuple):
+    writes: HeldWrites
+    failures: list[BaseException]
+    queue: CommitQueue
+    effects: list[str]
+    first: asyncio.Future[None]
+
+
+async def _one_in_flight() -> InFlight:
+    """A queue whose first write, "a", is sent and not answered yet."""
     writes = HeldWrites()
     failures: list[BaseException] = []
     queue = CommitQueue(writes, failures.append)
     effects: list[str] = []
     first = queue.put("a", _noting(effects, "a"))
     await _until(lambda: writes.sent == [["a"]])
+    return InFlight(writes, failures, queue, effects, first)
+
+
+async def test_writes_queued_while_one_is_in_flight_go_together_in_order() -> None:
+    writes, failures, queue, effects, first = await _one_in_flight()
     later = [queue.put(name, _noting(effects, name)) for name in "bcd"]
     assert len(queue) == 4 and not first.done()
     writes.answer()
@@ -132,12 +147,7 @@ async def test_writes_queued_while_one_is_in_flight_go_together_in_order() -> No
 
 
 async def test_a_failed_group_fails_it_and_everything_queued_behind_it() -> None:
-    writes = HeldWrites()
-    failures: list[BaseException] = []
-    queue = CommitQueue(writes, failures.append)
-    effects: list[str] = []
-    first = queue.put("a", _noting(effects, "a"))
-    await _until(lambda: writes.sent == [["a"]])
+    writes, failures, queue, effects, first = await _one_in_flight()
     behind = queue.put("b", _noting(effects, "b"))
     writes.fail_next = True
     writes.answer()
