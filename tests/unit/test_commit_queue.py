@@ -291,3 +291,20 @@ async def test_a_send_that_raises_fails_its_group_and_the_queue_goes_on() -> Non
     await after
     assert writes.stored == ["b"]
     queue.close()
+
+
+async def test_everyone_waiting_for_room_looks_again_when_a_group_goes() -> None:
+    """Woken callers that then commit nothing (their reports found nothing to store) leave
+    no one behind them waiting for ever."""
+    writes = HeldWrites()
+    queue = CommitQueue(writes, lambda error: None)
+    dones = [queue.put(str(n), lambda may_commit: None) for n in range(GROUP_LIMIT + 1)]
+    turns = [asyncio.ensure_future(queue.room()) for _ in range(GROUP_LIMIT + 5)]
+    await asyncio.sleep(0.01)
+    assert not any(turn.done() for turn in turns)
+    writes.answer()  # "0" lands, the other GROUP_LIMIT go as one group
+    await asyncio.wait_for(asyncio.gather(*turns), 5)
+    writes.answer()
+    await asyncio.gather(*dones)
+    await asyncio.wait_for(queue.room(), 5)  # an idle queue: room at once
+    queue.close()

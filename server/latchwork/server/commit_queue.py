@@ -71,13 +71,13 @@ class CommitQueue:
         return len(self._landing) + len(self._in_flight) + len(self._waiting)
 
     async def room(self) -> None:
-        """Wait, when :data:`GROUP_LIMIT` writes already wait behind the one in flight, until
-        they go; first come, first served."""
-        if len(self._waiting) < GROUP_LIMIT and not self._room:
-            return
-        turn = asyncio.get_running_loop().create_future()
-        self._room.append(turn)
-        await turn
+        """Wait, while :data:`GROUP_LIMIT` writes already wait behind the one in flight, until
+        they go. (Those waiting are all woken when a group goes, and look again: a write
+        waits only behind one in flight, which lands, so none is left waiting for ever.)"""
+        while len(self._waiting) >= GROUP_LIMIT:
+            turn = asyncio.get_running_loop().create_future()
+            self._room.append(turn)
+            await turn
 
     def put(self, write: Any, landed: Callable[[bool], None]) -> asyncio.Future[None]:
         """Queue ``write``; ``landed`` runs on the loop once it is stored, before the
@@ -126,7 +126,7 @@ class CommitQueue:
         except Exception as error:  # (a store's sends answer their errors; this is a bug's)
             sending = _Unsent(error)
         self._sending = sending
-        self._make_room(GROUP_LIMIT)
+        self._make_room()
         loop = self._loop
         assert loop is not None  # (set by put, the only way in)
 
@@ -149,12 +149,11 @@ class CommitQueue:
         if sending.poll():
             self._arrived(sending)
 
-    def _make_room(self, count: int) -> None:
-        while self._room and count > 0:
+    def _make_room(self) -> None:
+        while self._room:
             turn = self._room.popleft()
             if not turn.done():
                 turn.set_result(None)
-                count -= 1
 
     def _arrived(self, sending: PendingWrite) -> None:
         """The answer of a group is in (unless :meth:`flush` already took it)."""
@@ -178,7 +177,7 @@ class CommitQueue:
             return None
         self._run_landed()  # (those stored before still act, first)
         failed, self._waiting = group + self._waiting, []
-        self._make_room(len(self._room))
+        self._make_room()
         try:
             self._writes.unwind([queued.write for queued in failed])
         finally:

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import psycopg
 
 from ..core.changes import Changes
-from .database import scalar
 from .errors import StoreUnusable
 from .postgres_connection import PgSend, RenderedBatch, describe, open_database
 from .postgres_errors import one_line, typed_pg_errors
@@ -37,7 +36,6 @@ class PgWrite:
 
     changes: Changes
     batch: RenderedBatch
-    last_seq: int
     rendered_at: float
 
 
@@ -85,7 +83,7 @@ class PostgresStore(SqlStore):
             write_changes(self._pg, changes, seq, None, ())
         # The numbering goes on from here; the stored head is read back should a send fail.
         self.head_seq = seq
-        return PgWrite(changes, batch, seq, time.perf_counter())
+        return PgWrite(changes, batch, time.perf_counter())
 
     def send_writes(self, writes: Sequence[PgWrite]) -> PgSend:
         return self._pg.start_send([write.batch for write in writes])
@@ -95,10 +93,14 @@ class PostgresStore(SqlStore):
             self.on_write(write.changes, time.perf_counter() - write.rendered_at)
 
     def unwind(self, writes: Sequence[PgWrite]) -> None:
+        # The writes were numbered in order after the stored head: it is just before the
+        # first of their events (read from them, not from a database that may be away).
+        first = next((write.changes.events[0].seq for write in writes if write.changes.events), 0)
+        if first:
+            self.head_seq = first - 1
         for write in writes:
             for event in write.changes.events:
                 event.seq = 0
-        self.head_seq = scalar(self._pg, "SELECT COALESCE(MAX(seq), 0) FROM events")
 
     @property
     def schema_version(self) -> int:
