@@ -149,10 +149,8 @@ class PgSend:
         if isinstance(error, psycopg.errors.RaiseException) and (
             error.diag.message_primary == _DEPOSED
         ):
-            assert db is not None
-            if db.on_deposed is not None:
-                db.on_deposed()
-            error = Deposed(f"epoch {self._epoch} no longer leads {describe(db.url)}")
+            assert db is not None and self._epoch is not None
+            error = db.deposed(self._epoch)
         elif isinstance(error, psycopg.Error):
             error = translate_pg(error)
         self.error = error
@@ -292,9 +290,12 @@ class PgDatabase:
         self.in_flight: PgSend | None = None
         """A transaction sent by :meth:`start_send` and not answered yet."""
 
-    @property
-    def url(self) -> str:
-        return self._url
+    def deposed(self, epoch: int) -> Deposed:
+        """A write found that ``epoch`` no longer leads: ``on_deposed`` is told, and the error
+        to raise is returned."""
+        if self.on_deposed is not None:
+            self.on_deposed()
+        return Deposed(f"epoch {epoch} no longer leads {describe(self._url)}")
 
     def _live(self) -> psycopg.Connection[Any]:
         if self.in_flight is not None:
@@ -368,9 +369,7 @@ class PgDatabase:
         conn = self._live()
         with conn.transaction() as transaction:
             if conn.execute(_FENCE, (epoch,)).fetchone() is None:
-                if self.on_deposed is not None:
-                    self.on_deposed()
-                raise Deposed(f"epoch {epoch} no longer leads {describe(self._url)}")
+                raise self.deposed(epoch)
             yield transaction
 
     @contextmanager
