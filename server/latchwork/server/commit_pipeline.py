@@ -43,7 +43,6 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from .callback_runs import CallbackRuns, RunQueue
 from .commit_queue import CommitQueue
@@ -55,7 +54,7 @@ from .job_index import JobIndex
 from .leases import LeaseRegistry, WorkSignal
 from .store.errors import StorageError, StorageUnavailable
 from .store.hosts import StoredHost
-from .store.protocol import AsideWrites, Store
+from .store.protocol import Store
 from .throttled_log import ThrottledLog
 from .triggering import Triggering
 
@@ -121,8 +120,10 @@ class CommitPipeline:
             self._wake_workers,
             self._drain_runs,
         )
-        writes = store.aside_writes()
-        self._queue = CommitQueue(writes, self._failed_aside) if writes is not None else None
+        self._aside = store.aside_writes()
+        self._queue = (
+            CommitQueue(self._aside, self._failed_aside) if self._aside is not None else None
+        )
         self._reload_owed = False
 
     def commit(
@@ -158,7 +159,7 @@ class CommitPipeline:
         it is :meth:`commit` and ``then`` at once, and the awaitable is already done.
 
         For the commits of a worker's reports and leases, whose callers await their answer."""
-        if self._queue is None:
+        if self._queue is None or self._aside is None:
             self.commit(changes)
             then()
             done = asyncio.get_running_loop().create_future()
@@ -171,7 +172,7 @@ class CommitPipeline:
         try:
             for stage in self._storing[:-1]:
                 stage(batch)
-            write = self._store_writes().render_write(changes)
+            write = self._aside.render_write(changes)
         except Exception as error:
             self._not_stored(error)
             raise
@@ -215,11 +216,6 @@ class CommitPipeline:
             raise StorageUnavailable("the state was taken back from the store after a failed write")
         if self._queue is not None and len(self._queue):
             self._queue.flush()
-
-    def _store_writes(self) -> AsideWrites[Any]:
-        writes = self._store.aside_writes()
-        assert writes is not None
-        return writes
 
     def _not_stored(self, error: Exception) -> None:
         if isinstance(error, StorageError):
