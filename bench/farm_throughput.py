@@ -101,6 +101,7 @@ def start_workers(
         argv += ["--slots", str(args.slots), "--first", str(first)]
         argv += ["--one-connection"] if args.one_connection else []
         argv += ["--echo"] if echo else []
+        argv += ["--unary-reports"] if args.unary_reports else []
         procs.append(
             subprocess.Popen(
                 argv,
@@ -194,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
         "--one-connection",
         action="store_true",
         help="one connection per client process instead of one per worker",
+    )
+    parser.add_argument(
+        "--unary-reports",
+        action="store_true",
+        help="the workers report with a ReportWork call each, not on an open ReportWorkStream",
     )
     parser.add_argument(
         "--reference-seconds",

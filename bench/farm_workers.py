@@ -6,11 +6,13 @@ supervisor is the traffic of many of them. So each simulated worker does what
 connection, as separate machines have) and a worker token, minus the process: it registers,
 leases up to its free slots (``LeaseWork``, a long poll) when it has nothing to report, and
 every lease ends ``EXITED 0`` at once; the ended leases are reported together in one
-``ReportWork`` (``reports``) that asks for as many new leases as the worker then has free
-slots (``max_leases``), as :mod:`latchwork.worker.report_batch` does: one call and one
-transaction for a worker's whole set of slots. It heartbeats every half period, as the real
-one does. One call at a time per worker, each sent as soon as the last is answered, so the
-supervisor is the only brake.
+``ReportWork`` request (``reports``) that asks for as many new leases as the worker then has
+free slots (``max_leases``), as :mod:`latchwork.worker.report_batch` does: one request and one
+transaction for a worker's whole set of slots. The requests go on the worker's open
+``ReportWorkStream`` call, through the real worker's :mod:`latchwork.worker.report_stream`
+(``--unary-reports``: a ``ReportWork`` call each, as before that stream). It heartbeats every
+half period, as the real one does. One call (or request) at a time per worker, each sent as
+soon as the last is answered, so the supervisor is the only brake.
 
 Run by the benchmark as ``python bench/farm_workers.py --address H:P --workers N ...`` with the
 token in ``LATCHWORK_TOKEN``; it prints ``ready`` once every worker is registered, runs until
@@ -34,6 +36,7 @@ from dataclasses import asdict, dataclass
 import grpc
 
 from latchwork.v1 import worker_pb2, worker_pb2_grpc
+from latchwork.worker.report_stream import ReportStream
 
 # Every worker its own connection: channels to one address would otherwise share a subchannel.
 CHANNEL_OPTIONS = (("grpc.use_local_subchannel_pool", 1),)
@@ -66,8 +69,12 @@ class Counts:
 class SimulatedWorker:
     """One worker with ``slots`` slots whose frames end as soon as they are leased."""
 
-    def __init__(self, host: str, slots: int, metadata: tuple[tuple[str, str], ...]) -> None:
+    def __init__(
+        self, host: str, slots: int, metadata: tuple[tuple[str, str], ...], unary: bool
+    ) -> None:
         self.host = host
+        self.unary = unary
+        self.stream: ReportStream | None = None
         self.slots = slots
         self.metadata = metadata
         self.worker_id = ""
@@ -120,8 +127,13 @@ class SimulatedWorker:
             ],
             max_leases=self.slots - self.busy + len(ended),
         )
+        if self.stream is None:
+            self.stream = ReportStream(stub)
+            self.stream.unary = self.unary
         try:
-            response = await stub.ReportWork(request, metadata=self.metadata)
+            response = await self.stream.report(
+                request, self.metadata, lambda: stub.ReportWork(request, metadata=self.metadata)
+            )
         except grpc.aio.AioRpcError as error:
             counts.error(error)
             await asyncio.sleep(0.5)
@@ -162,7 +174,9 @@ async def run(args: argparse.Namespace, stop: asyncio.Event) -> Counts:
             for i in range(args.workers)
         ]
         workers = [
-            SimulatedWorker(f"{args.prefix}{args.first + i:04d}", args.slots, metadata)
+            SimulatedWorker(
+                f"{args.prefix}{args.first + i:04d}", args.slots, metadata, args.unary_reports
+            )
             for i in range(args.workers)
         ]
         await asyncio.gather(*(w.register(s) for w, s in zip(workers, stubs, strict=True)))
@@ -176,6 +190,9 @@ async def run(args: argparse.Namespace, stop: asyncio.Event) -> Counts:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for worker in workers:
+            if worker.stream is not None:
+                worker.stream.close()
     finally:
         await asyncio.gather(*(channel.close() for channel in channels))
     return counts
@@ -236,6 +253,11 @@ def main(argv: list[str] | None = None) -> int:
         "--one-connection",
         action="store_true",
         help="one channel (one TCP connection) for all the workers of the process",
+    )
+    parser.add_argument(
+        "--unary-reports",
+        action="store_true",
+        help="a ReportWork call per report, not requests on an open ReportWorkStream call",
     )
     parser.add_argument(
         "--echo",

@@ -95,6 +95,19 @@ def _details(error: grpc.RpcError) -> str:
     return details
 
 
+def _on_stream(
+    stub: worker_pb2_grpc.WorkerServiceStub,
+    request: worker_pb2.ReportWorkRequest,
+    metadata: tuple[tuple[str, str], ...] = (),
+) -> worker_pb2.ReportWorkResponse:
+    """``request`` as the one request of a ReportWorkStream call: its answer, or the call's
+    refusal raised."""
+    message = worker_pb2.ReportWorkStreamRequest(request=request)
+    answers = stub.ReportWorkStream(iter([message]), metadata=metadata)
+    response: worker_pb2.ReportWorkResponse = next(answers).response
+    return response
+
+
 def _register(stub: worker_pb2_grpc.WorkerServiceStub, token: str, host: str) -> str:
     request = worker_pb2.RegisterWorkerRequest(host=host, slots=1)
     worker_id: str = stub.RegisterWorker(request, metadata=_as(token)).worker_id
@@ -162,11 +175,30 @@ def test_only_workers_and_admins_call_the_worker_service(secured: ServerProcess)
                 ),
                 metadata=user,
             ),
+            "ReportWorkStream": lambda: _on_stream(
+                stub,
+                worker_pb2.ReportWorkRequest(
+                    worker_id=worker_id,
+                    lease_id=lease_id,
+                    outcome=worker_pb2.WORK_OUTCOME_EXITED,
+                ),
+                user,
+            ),
         }
         for name, call in calls.items():
             error = _refused(call)
             assert _code(error) == grpc.StatusCode.PERMISSION_DENIED, name
             assert "role 'worker' or 'admin'" in _details(error), name
+        # Without a token, a streaming call is refused as a unary one is.
+        error = _refused(
+            lambda: _on_stream(
+                stub,
+                worker_pb2.ReportWorkRequest(
+                    worker_id=worker_id, lease_id=lease_id, outcome=worker_pb2.WORK_OUTCOME_EXITED
+                ),
+            )
+        )
+        assert _code(error) == grpc.StatusCode.UNAUTHENTICATED
         # A worker's token is good for the WorkerService only.
         supervisor = supervisor_pb2_grpc.SupervisorServiceStub(channel)
         error = _refused(
@@ -209,6 +241,20 @@ def test_a_worker_touches_only_its_own_worker_id_and_leases(secured: ServerProce
             "append to A's lease as B": lambda: stub.AppendOutput(
                 worker_pb2.AppendOutputRequest(worker_id=b_id, lease_id=lease_id, data=b"x"),
                 metadata=b,
+            ),
+            "report A's lease as B on a stream": lambda: _on_stream(
+                stub,
+                worker_pb2.ReportWorkRequest(
+                    worker_id=b_id, lease_id=lease_id, outcome=worker_pb2.WORK_OUTCOME_EXITED
+                ),
+                b,
+            ),
+            "report A's lease with A's worker id on a stream": lambda: _on_stream(
+                stub,
+                worker_pb2.ReportWorkRequest(
+                    worker_id=a_id, lease_id=lease_id, outcome=worker_pb2.WORK_OUTCOME_EXITED
+                ),
+                b,
             ),
             "report A's lease with A's worker id": lambda: stub.ReportWork(
                 worker_pb2.ReportWorkRequest(
@@ -284,6 +330,10 @@ def test_batched_reports_are_bounded_distinct_and_the_workers_own(
             error = _refused(functools.partial(stub.ReportWork, request, metadata=a))
             assert _code(error) == grpc.StatusCode.INVALID_ARGUMENT, path
             assert path in _details(error), path
+            # The same on a stream, by its path inside the stream's message.
+            error = _refused(functools.partial(_on_stream, stub, request, a))
+            assert _code(error) == grpc.StatusCode.INVALID_ARGUMENT, path
+            assert f"request.{path}" in _details(error), path
         error = _refused(lambda: stub.ReportWork(batch(mine, b_first), metadata=a))
         assert _code(error) == grpc.StatusCode.PERMISSION_DENIED
         assert "reports[1].lease_id" in _details(error)

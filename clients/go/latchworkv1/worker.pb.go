@@ -882,6 +882,98 @@ func (x *ReportWorkResponse) GetReportsAccepted() []bool {
 	return nil
 }
 
+// One request on a ReportWorkStream call.
+type ReportWorkStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What a ReportWork call would carry.
+	Request       *ReportWorkRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportWorkStreamRequest) Reset() {
+	*x = ReportWorkStreamRequest{}
+	mi := &file_latchwork_v1_worker_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportWorkStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportWorkStreamRequest) ProtoMessage() {}
+
+func (x *ReportWorkStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_latchwork_v1_worker_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportWorkStreamRequest.ProtoReflect.Descriptor instead.
+func (*ReportWorkStreamRequest) Descriptor() ([]byte, []int) {
+	return file_latchwork_v1_worker_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ReportWorkStreamRequest) GetRequest() *ReportWorkRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// The answer to one ReportWorkStreamRequest, in the order of the requests.
+type ReportWorkStreamResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What ReportWork would answer.
+	Response      *ReportWorkResponse `protobuf:"bytes,1,opt,name=response,proto3" json:"response,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportWorkStreamResponse) Reset() {
+	*x = ReportWorkStreamResponse{}
+	mi := &file_latchwork_v1_worker_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportWorkStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportWorkStreamResponse) ProtoMessage() {}
+
+func (x *ReportWorkStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_latchwork_v1_worker_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportWorkStreamResponse.ProtoReflect.Descriptor instead.
+func (*ReportWorkStreamResponse) Descriptor() ([]byte, []int) {
+	return file_latchwork_v1_worker_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ReportWorkStreamResponse) GetResponse() *ReportWorkResponse {
+	if x != nil {
+		return x.Response
+	}
+	return nil
+}
+
 // Output of a leased work item.
 type AppendOutputRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -899,7 +991,7 @@ type AppendOutputRequest struct {
 
 func (x *AppendOutputRequest) Reset() {
 	*x = AppendOutputRequest{}
-	mi := &file_latchwork_v1_worker_proto_msgTypes[10]
+	mi := &file_latchwork_v1_worker_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -911,7 +1003,7 @@ func (x *AppendOutputRequest) String() string {
 func (*AppendOutputRequest) ProtoMessage() {}
 
 func (x *AppendOutputRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchwork_v1_worker_proto_msgTypes[10]
+	mi := &file_latchwork_v1_worker_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -924,7 +1016,7 @@ func (x *AppendOutputRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendOutputRequest.ProtoReflect.Descriptor instead.
 func (*AppendOutputRequest) Descriptor() ([]byte, []int) {
-	return file_latchwork_v1_worker_proto_rawDescGZIP(), []int{10}
+	return file_latchwork_v1_worker_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AppendOutputRequest) GetWorkerId() string {
@@ -966,7 +1058,7 @@ type AppendOutputResponse struct {
 
 func (x *AppendOutputResponse) Reset() {
 	*x = AppendOutputResponse{}
-	mi := &file_latchwork_v1_worker_proto_msgTypes[11]
+	mi := &file_latchwork_v1_worker_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -978,7 +1070,7 @@ func (x *AppendOutputResponse) String() string {
 func (*AppendOutputResponse) ProtoMessage() {}
 
 func (x *AppendOutputResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchwork_v1_worker_proto_msgTypes[11]
+	mi := &file_latchwork_v1_worker_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -991,7 +1083,7 @@ func (x *AppendOutputResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendOutputResponse.ProtoReflect.Descriptor instead.
 func (*AppendOutputResponse) Descriptor() ([]byte, []int) {
-	return file_latchwork_v1_worker_proto_rawDescGZIP(), []int{11}
+	return file_latchwork_v1_worker_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AppendOutputResponse) GetAccepted() bool {
@@ -1072,7 +1164,11 @@ const file_latchwork_v1_worker_proto_rawDesc = "" +
 	"\x12ReportWorkResponse\x12\x1a\n" +
 	"\baccepted\x18\x01 \x01(\bR\baccepted\x12+\n" +
 	"\x06leases\x18\x02 \x03(\v2\x13.latchwork.v1.LeaseR\x06leases\x12)\n" +
-	"\x10reports_accepted\x18\x03 \x03(\bR\x0freportsAccepted\"\x95\x01\n" +
+	"\x10reports_accepted\x18\x03 \x03(\bR\x0freportsAccepted\"T\n" +
+	"\x17ReportWorkStreamRequest\x129\n" +
+	"\arequest\x18\x01 \x01(\v2\x1f.latchwork.v1.ReportWorkRequestR\arequest\"X\n" +
+	"\x18ReportWorkStreamResponse\x12<\n" +
+	"\bresponse\x18\x01 \x01(\v2 .latchwork.v1.ReportWorkResponseR\bresponse\"\x95\x01\n" +
 	"\x13AppendOutputRequest\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x19\n" +
 	"\blease_id\x18\x02 \x01(\tR\aleaseId\x122\n" +
@@ -1086,13 +1182,14 @@ const file_latchwork_v1_worker_proto_rawDesc = "" +
 	"\x13WORK_OUTCOME_EXITED\x10\x02\x12\x1a\n" +
 	"\x16WORK_OUTCOME_TIMED_OUT\x10\x03\x12\x17\n" +
 	"\x13WORK_OUTCOME_KILLED\x10\x04\x12\x1d\n" +
-	"\x19WORK_OUTCOME_START_FAILED\x10\x052\xb0\x03\n" +
+	"\x19WORK_OUTCOME_START_FAILED\x10\x052\x97\x04\n" +
 	"\rWorkerService\x12[\n" +
 	"\x0eRegisterWorker\x12#.latchwork.v1.RegisterWorkerRequest\x1a$.latchwork.v1.RegisterWorkerResponse\x12L\n" +
 	"\tHeartbeat\x12\x1e.latchwork.v1.HeartbeatRequest\x1a\x1f.latchwork.v1.HeartbeatResponse\x12L\n" +
 	"\tLeaseWork\x12\x1e.latchwork.v1.LeaseWorkRequest\x1a\x1f.latchwork.v1.LeaseWorkResponse\x12O\n" +
 	"\n" +
-	"ReportWork\x12\x1f.latchwork.v1.ReportWorkRequest\x1a .latchwork.v1.ReportWorkResponse\x12U\n" +
+	"ReportWork\x12\x1f.latchwork.v1.ReportWorkRequest\x1a .latchwork.v1.ReportWorkResponse\x12e\n" +
+	"\x10ReportWorkStream\x12%.latchwork.v1.ReportWorkStreamRequest\x1a&.latchwork.v1.ReportWorkStreamResponse(\x010\x01\x12U\n" +
 	"\fAppendOutput\x12!.latchwork.v1.AppendOutputRequest\x1a\".latchwork.v1.AppendOutputResponseB\x97\x01\n" +
 	"\x0fio.latchwork.v1B\vWorkerProtoP\x01ZAgithub.com/latchwork/latchwork/clients/go/latchworkv1;latchworkv1\xa2\x02\x03LWX\xaa\x02\fLatchwork.V1\xca\x02\fLatchwork\\V1\xea\x02\rLatchwork::V1b\x06proto3"
 
@@ -1109,51 +1206,57 @@ func file_latchwork_v1_worker_proto_rawDescGZIP() []byte {
 }
 
 var file_latchwork_v1_worker_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_latchwork_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_latchwork_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_latchwork_v1_worker_proto_goTypes = []any{
-	(WorkOutcome)(0),               // 0: latchwork.v1.WorkOutcome
-	(*RegisterWorkerRequest)(nil),  // 1: latchwork.v1.RegisterWorkerRequest
-	(*RegisterWorkerResponse)(nil), // 2: latchwork.v1.RegisterWorkerResponse
-	(*HeartbeatRequest)(nil),       // 3: latchwork.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),      // 4: latchwork.v1.HeartbeatResponse
-	(*LeaseWorkRequest)(nil),       // 5: latchwork.v1.LeaseWorkRequest
-	(*Lease)(nil),                  // 6: latchwork.v1.Lease
-	(*LeaseWorkResponse)(nil),      // 7: latchwork.v1.LeaseWorkResponse
-	(*ReportWorkRequest)(nil),      // 8: latchwork.v1.ReportWorkRequest
-	(*WorkReport)(nil),             // 9: latchwork.v1.WorkReport
-	(*ReportWorkResponse)(nil),     // 10: latchwork.v1.ReportWorkResponse
-	(*AppendOutputRequest)(nil),    // 11: latchwork.v1.AppendOutputRequest
-	(*AppendOutputResponse)(nil),   // 12: latchwork.v1.AppendOutputResponse
-	nil,                            // 13: latchwork.v1.RegisterWorkerRequest.PropertiesEntry
-	nil,                            // 14: latchwork.v1.Lease.EnvEntry
-	(*HostResources)(nil),          // 15: latchwork.v1.HostResources
-	(OutputStream)(0),              // 16: latchwork.v1.OutputStream
+	(WorkOutcome)(0),                 // 0: latchwork.v1.WorkOutcome
+	(*RegisterWorkerRequest)(nil),    // 1: latchwork.v1.RegisterWorkerRequest
+	(*RegisterWorkerResponse)(nil),   // 2: latchwork.v1.RegisterWorkerResponse
+	(*HeartbeatRequest)(nil),         // 3: latchwork.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),        // 4: latchwork.v1.HeartbeatResponse
+	(*LeaseWorkRequest)(nil),         // 5: latchwork.v1.LeaseWorkRequest
+	(*Lease)(nil),                    // 6: latchwork.v1.Lease
+	(*LeaseWorkResponse)(nil),        // 7: latchwork.v1.LeaseWorkResponse
+	(*ReportWorkRequest)(nil),        // 8: latchwork.v1.ReportWorkRequest
+	(*WorkReport)(nil),               // 9: latchwork.v1.WorkReport
+	(*ReportWorkResponse)(nil),       // 10: latchwork.v1.ReportWorkResponse
+	(*ReportWorkStreamRequest)(nil),  // 11: latchwork.v1.ReportWorkStreamRequest
+	(*ReportWorkStreamResponse)(nil), // 12: latchwork.v1.ReportWorkStreamResponse
+	(*AppendOutputRequest)(nil),      // 13: latchwork.v1.AppendOutputRequest
+	(*AppendOutputResponse)(nil),     // 14: latchwork.v1.AppendOutputResponse
+	nil,                              // 15: latchwork.v1.RegisterWorkerRequest.PropertiesEntry
+	nil,                              // 16: latchwork.v1.Lease.EnvEntry
+	(*HostResources)(nil),            // 17: latchwork.v1.HostResources
+	(OutputStream)(0),                // 18: latchwork.v1.OutputStream
 }
 var file_latchwork_v1_worker_proto_depIdxs = []int32{
-	15, // 0: latchwork.v1.RegisterWorkerRequest.resources:type_name -> latchwork.v1.HostResources
-	13, // 1: latchwork.v1.RegisterWorkerRequest.properties:type_name -> latchwork.v1.RegisterWorkerRequest.PropertiesEntry
-	14, // 2: latchwork.v1.Lease.env:type_name -> latchwork.v1.Lease.EnvEntry
+	17, // 0: latchwork.v1.RegisterWorkerRequest.resources:type_name -> latchwork.v1.HostResources
+	15, // 1: latchwork.v1.RegisterWorkerRequest.properties:type_name -> latchwork.v1.RegisterWorkerRequest.PropertiesEntry
+	16, // 2: latchwork.v1.Lease.env:type_name -> latchwork.v1.Lease.EnvEntry
 	6,  // 3: latchwork.v1.LeaseWorkResponse.leases:type_name -> latchwork.v1.Lease
 	0,  // 4: latchwork.v1.ReportWorkRequest.outcome:type_name -> latchwork.v1.WorkOutcome
 	9,  // 5: latchwork.v1.ReportWorkRequest.reports:type_name -> latchwork.v1.WorkReport
 	0,  // 6: latchwork.v1.WorkReport.outcome:type_name -> latchwork.v1.WorkOutcome
 	6,  // 7: latchwork.v1.ReportWorkResponse.leases:type_name -> latchwork.v1.Lease
-	16, // 8: latchwork.v1.AppendOutputRequest.stream:type_name -> latchwork.v1.OutputStream
-	1,  // 9: latchwork.v1.WorkerService.RegisterWorker:input_type -> latchwork.v1.RegisterWorkerRequest
-	3,  // 10: latchwork.v1.WorkerService.Heartbeat:input_type -> latchwork.v1.HeartbeatRequest
-	5,  // 11: latchwork.v1.WorkerService.LeaseWork:input_type -> latchwork.v1.LeaseWorkRequest
-	8,  // 12: latchwork.v1.WorkerService.ReportWork:input_type -> latchwork.v1.ReportWorkRequest
-	11, // 13: latchwork.v1.WorkerService.AppendOutput:input_type -> latchwork.v1.AppendOutputRequest
-	2,  // 14: latchwork.v1.WorkerService.RegisterWorker:output_type -> latchwork.v1.RegisterWorkerResponse
-	4,  // 15: latchwork.v1.WorkerService.Heartbeat:output_type -> latchwork.v1.HeartbeatResponse
-	7,  // 16: latchwork.v1.WorkerService.LeaseWork:output_type -> latchwork.v1.LeaseWorkResponse
-	10, // 17: latchwork.v1.WorkerService.ReportWork:output_type -> latchwork.v1.ReportWorkResponse
-	12, // 18: latchwork.v1.WorkerService.AppendOutput:output_type -> latchwork.v1.AppendOutputResponse
-	14, // [14:19] is the sub-list for method output_type
-	9,  // [9:14] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	8,  // 8: latchwork.v1.ReportWorkStreamRequest.request:type_name -> latchwork.v1.ReportWorkRequest
+	10, // 9: latchwork.v1.ReportWorkStreamResponse.response:type_name -> latchwork.v1.ReportWorkResponse
+	18, // 10: latchwork.v1.AppendOutputRequest.stream:type_name -> latchwork.v1.OutputStream
+	1,  // 11: latchwork.v1.WorkerService.RegisterWorker:input_type -> latchwork.v1.RegisterWorkerRequest
+	3,  // 12: latchwork.v1.WorkerService.Heartbeat:input_type -> latchwork.v1.HeartbeatRequest
+	5,  // 13: latchwork.v1.WorkerService.LeaseWork:input_type -> latchwork.v1.LeaseWorkRequest
+	8,  // 14: latchwork.v1.WorkerService.ReportWork:input_type -> latchwork.v1.ReportWorkRequest
+	11, // 15: latchwork.v1.WorkerService.ReportWorkStream:input_type -> latchwork.v1.ReportWorkStreamRequest
+	13, // 16: latchwork.v1.WorkerService.AppendOutput:input_type -> latchwork.v1.AppendOutputRequest
+	2,  // 17: latchwork.v1.WorkerService.RegisterWorker:output_type -> latchwork.v1.RegisterWorkerResponse
+	4,  // 18: latchwork.v1.WorkerService.Heartbeat:output_type -> latchwork.v1.HeartbeatResponse
+	7,  // 19: latchwork.v1.WorkerService.LeaseWork:output_type -> latchwork.v1.LeaseWorkResponse
+	10, // 20: latchwork.v1.WorkerService.ReportWork:output_type -> latchwork.v1.ReportWorkResponse
+	12, // 21: latchwork.v1.WorkerService.ReportWorkStream:output_type -> latchwork.v1.ReportWorkStreamResponse
+	14, // 22: latchwork.v1.WorkerService.AppendOutput:output_type -> latchwork.v1.AppendOutputResponse
+	17, // [17:23] is the sub-list for method output_type
+	11, // [11:17] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_latchwork_v1_worker_proto_init() }
@@ -1169,7 +1272,7 @@ func file_latchwork_v1_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchwork_v1_worker_proto_rawDesc), len(file_latchwork_v1_worker_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

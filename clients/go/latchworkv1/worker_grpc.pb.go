@@ -19,11 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	WorkerService_RegisterWorker_FullMethodName = "/latchwork.v1.WorkerService/RegisterWorker"
-	WorkerService_Heartbeat_FullMethodName      = "/latchwork.v1.WorkerService/Heartbeat"
-	WorkerService_LeaseWork_FullMethodName      = "/latchwork.v1.WorkerService/LeaseWork"
-	WorkerService_ReportWork_FullMethodName     = "/latchwork.v1.WorkerService/ReportWork"
-	WorkerService_AppendOutput_FullMethodName   = "/latchwork.v1.WorkerService/AppendOutput"
+	WorkerService_RegisterWorker_FullMethodName   = "/latchwork.v1.WorkerService/RegisterWorker"
+	WorkerService_Heartbeat_FullMethodName        = "/latchwork.v1.WorkerService/Heartbeat"
+	WorkerService_LeaseWork_FullMethodName        = "/latchwork.v1.WorkerService/LeaseWork"
+	WorkerService_ReportWork_FullMethodName       = "/latchwork.v1.WorkerService/ReportWork"
+	WorkerService_ReportWorkStream_FullMethodName = "/latchwork.v1.WorkerService/ReportWorkStream"
+	WorkerService_AppendOutput_FullMethodName     = "/latchwork.v1.WorkerService/AppendOutput"
 )
 
 // WorkerServiceClient is the client API for WorkerService service.
@@ -43,6 +44,13 @@ type WorkerServiceClient interface {
 	LeaseWork(ctx context.Context, in *LeaseWorkRequest, opts ...grpc.CallOption) (*LeaseWorkResponse, error)
 	// Reports that a leased work item started or ended.
 	ReportWork(ctx context.Context, in *ReportWorkRequest, opts ...grpc.CallOption) (*ReportWorkResponse, error)
+	// ReportWork over one call that stays open: each request is answered by one
+	// response, in order, as ReportWork answers it (one transaction each). A worker
+	// that reports all the time saves the cost of a call per report. A request the
+	// supervisor refuses ends the call with ReportWork's status for it (nothing of
+	// that request stored); the worker opens another call. The stream ends when the
+	// supervisor stops.
+	ReportWorkStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ReportWorkStreamRequest, ReportWorkStreamResponse], error)
 	// Appends captured output of a leased work item.
 	AppendOutput(ctx context.Context, in *AppendOutputRequest, opts ...grpc.CallOption) (*AppendOutputResponse, error)
 }
@@ -95,6 +103,19 @@ func (c *workerServiceClient) ReportWork(ctx context.Context, in *ReportWorkRequ
 	return out, nil
 }
 
+func (c *workerServiceClient) ReportWorkStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ReportWorkStreamRequest, ReportWorkStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &WorkerService_ServiceDesc.Streams[0], WorkerService_ReportWorkStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ReportWorkStreamRequest, ReportWorkStreamResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type WorkerService_ReportWorkStreamClient = grpc.BidiStreamingClient[ReportWorkStreamRequest, ReportWorkStreamResponse]
+
 func (c *workerServiceClient) AppendOutput(ctx context.Context, in *AppendOutputRequest, opts ...grpc.CallOption) (*AppendOutputResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(AppendOutputResponse)
@@ -122,6 +143,13 @@ type WorkerServiceServer interface {
 	LeaseWork(context.Context, *LeaseWorkRequest) (*LeaseWorkResponse, error)
 	// Reports that a leased work item started or ended.
 	ReportWork(context.Context, *ReportWorkRequest) (*ReportWorkResponse, error)
+	// ReportWork over one call that stays open: each request is answered by one
+	// response, in order, as ReportWork answers it (one transaction each). A worker
+	// that reports all the time saves the cost of a call per report. A request the
+	// supervisor refuses ends the call with ReportWork's status for it (nothing of
+	// that request stored); the worker opens another call. The stream ends when the
+	// supervisor stops.
+	ReportWorkStream(grpc.BidiStreamingServer[ReportWorkStreamRequest, ReportWorkStreamResponse]) error
 	// Appends captured output of a leased work item.
 	AppendOutput(context.Context, *AppendOutputRequest) (*AppendOutputResponse, error)
 	mustEmbedUnimplementedWorkerServiceServer()
@@ -145,6 +173,9 @@ func (UnimplementedWorkerServiceServer) LeaseWork(context.Context, *LeaseWorkReq
 }
 func (UnimplementedWorkerServiceServer) ReportWork(context.Context, *ReportWorkRequest) (*ReportWorkResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReportWork not implemented")
+}
+func (UnimplementedWorkerServiceServer) ReportWorkStream(grpc.BidiStreamingServer[ReportWorkStreamRequest, ReportWorkStreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method ReportWorkStream not implemented")
 }
 func (UnimplementedWorkerServiceServer) AppendOutput(context.Context, *AppendOutputRequest) (*AppendOutputResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AppendOutput not implemented")
@@ -242,6 +273,13 @@ func _WorkerService_ReportWork_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _WorkerService_ReportWorkStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(WorkerServiceServer).ReportWorkStream(&grpc.GenericServerStream[ReportWorkStreamRequest, ReportWorkStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type WorkerService_ReportWorkStreamServer = grpc.BidiStreamingServer[ReportWorkStreamRequest, ReportWorkStreamResponse]
+
 func _WorkerService_AppendOutput_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(AppendOutputRequest)
 	if err := dec(in); err != nil {
@@ -288,6 +326,13 @@ var WorkerService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _WorkerService_AppendOutput_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "ReportWorkStream",
+			Handler:       _WorkerService_ReportWorkStream_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "latchwork/v1/worker.proto",
 }

@@ -487,6 +487,7 @@ async def _run(
     await pool.stop()
     if pool_task is not None:
         pool_task.cancel()
+    worker_service.end_streams()  # else idle report streams hold the stop for its whole grace
     await server.stop(settings.shutdown_grace_seconds)
     try:
         # The workers' last reports in flight land before the store closes.

@@ -126,55 +126,68 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
         return None
 
     async def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
+        """Wraps every kind of handler (unary or streaming requests and answers): a kind left
+        unwrapped would be a method anyone may call."""
         # The grpc stubs type handlers for the sync API only, hence Any here.
         handler: Any = await continuation(handler_call_details)
         method = getattr(handler_call_details, "method", "")
         if handler is None or not method.startswith(PROTECTED_PREFIX):
             return handler
-        identify = self._identify
-        if handler.unary_unary is not None:
-            inner_unary: Any = handler.unary_unary
+        for kind, streams, make in _HANDLER_KINDS:
+            inner = getattr(handler, kind)
+            if inner is not None:
+                wrap = self._streaming if streams else self._answering
+                return make(
+                    wrap(inner, method), handler.request_deserializer, handler.response_serializer
+                )
+        raise TypeError(f"{method}: a handler of no known kind")
 
-            async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-                identity = identify(context.invocation_metadata())
-                if identity is None:
-                    await context.abort(
-                        grpc.StatusCode.UNAUTHENTICATED,
-                        "a valid 'authorization: Bearer <token>' is required",
-                    )
-                if (why := refusal(identity, method)) is not None:
-                    await context.abort(grpc.StatusCode.PERMISSION_DENIED, why)
-                reset = CALLER.set(identity)
-                try:
-                    return await inner_unary(request, context)
-                finally:
-                    CALLER.reset(reset)
-
-            return grpc.unary_unary_rpc_method_handler(
-                unary, handler.request_deserializer, handler.response_serializer
+    async def _admit(
+        self, context: grpc.aio.ServicerContext[Any, Any], method: str
+    ) -> contextvars.Token[Identity | None]:
+        """Refuse the call (UNAUTHENTICATED, PERMISSION_DENIED) or set its caller."""
+        identity = self._identify(context.invocation_metadata())
+        if identity is None:
+            await context.abort(
+                grpc.StatusCode.UNAUTHENTICATED,
+                "a valid 'authorization: Bearer <token>' is required",
             )
-        if handler.unary_stream is not None:
-            inner_stream: Any = handler.unary_stream
+        if (why := refusal(identity, method)) is not None:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, why)
+        return CALLER.set(identity)
 
-            async def stream(
-                request: Any, context: grpc.aio.ServicerContext[Any, Any]
-            ) -> AsyncIterator[Any]:
-                identity = identify(context.invocation_metadata())
-                if identity is None:
-                    await context.abort(
-                        grpc.StatusCode.UNAUTHENTICATED,
-                        "a valid 'authorization: Bearer <token>' is required",
-                    )
-                if (why := refusal(identity, method)) is not None:
-                    await context.abort(grpc.StatusCode.PERMISSION_DENIED, why)
-                reset = CALLER.set(identity)
-                try:
-                    async for item in inner_stream(request, context):
-                        yield item
-                finally:
-                    CALLER.reset(reset)
+    def _answering(self, inner: Any, method: str) -> Any:
+        admit = self._admit
 
-            return grpc.unary_stream_rpc_method_handler(
-                stream, handler.request_deserializer, handler.response_serializer
-            )
-        return handler
+        async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            reset = await admit(context, method)
+            try:
+                return await inner(request, context)
+            finally:
+                CALLER.reset(reset)
+
+        return unary
+
+    def _streaming(self, inner: Any, method: str) -> Any:
+        admit = self._admit
+
+        async def stream(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> AsyncIterator[Any]:
+            reset = await admit(context, method)
+            try:
+                async for item in inner(request, context):
+                    yield item
+            finally:
+                CALLER.reset(reset)
+
+        return stream
+
+
+_HANDLER_KINDS: tuple[tuple[str, bool, Any], ...] = (
+    ("unary_unary", False, grpc.unary_unary_rpc_method_handler),
+    ("stream_unary", False, grpc.stream_unary_rpc_method_handler),
+    ("unary_stream", True, grpc.unary_stream_rpc_method_handler),
+    ("stream_stream", True, grpc.stream_stream_rpc_method_handler),
+)
+"""Each kind of handler: its attribute, whether it answers with a stream, how to make one."""

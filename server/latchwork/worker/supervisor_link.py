@@ -10,7 +10,8 @@ sends the worker down its existing path: register again, naming the leases it st
 and keep the frames the new leader re-attaches (docs/operations.md).
 
 ``SupervisorLink`` offers the calls of the Worker service's stub by the same names, so the
-worker's code reads as it did with a bare stub.
+worker's code reads as it did with a bare stub. ``ReportWork`` goes over the channel's open
+``ReportWorkStream`` call (:mod:`.report_stream`), a unary call only to a supervisor without it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import grpc
 from latchwork.common.addresses import AddressRing, parse_addresses
 from latchwork.v1 import worker_pb2, worker_pb2_grpc
 
+from .report_stream import ReportStream
+
 Metadata = tuple[tuple[str, str], ...]
 
 
@@ -34,6 +37,7 @@ class SupervisorLink:
         self._options = options
         self._open: tuple[int, grpc.aio.Channel, worker_pb2_grpc.WorkerServiceAsyncStub] | None
         self._open = None
+        self._reports: tuple[int, ReportStream] | None = None  # of the channel's generation
         self._closing: set[asyncio.Task[None]] = set()
 
     @property
@@ -48,13 +52,16 @@ class SupervisorLink:
         await self.close()
 
     async def close(self) -> None:
+        if self._reports is not None:
+            self._reports[1].close()
+            self._reports = None
         if self._open is not None:
             channel, self._open = self._open[1], None
             await channel.close()
         if self._closing:
             await asyncio.wait(list(self._closing))
 
-    async def _call(self, method: str, request: Any, metadata: Metadata) -> Any:
+    def _channel(self) -> tuple[int, grpc.aio.Channel, worker_pb2_grpc.WorkerServiceAsyncStub]:
         if self._open is None:
             channel = grpc.aio.insecure_channel(self._ring.current, options=self._options)
             self._open = (
@@ -62,9 +69,21 @@ class SupervisorLink:
                 channel,
                 worker_pb2_grpc.WorkerServiceStub(channel),
             )
-        generation, _, stub = self._open
+        return self._open
+
+    async def _call(
+        self, method: str, request: Any, metadata: Metadata, on_stream: bool = False
+    ) -> Any:
+        """``method``'s answer; ``on_stream``: ReportWork on the channel's report stream."""
+        generation, _, stub = self._channel()
         try:
-            return await getattr(stub, method)(request, metadata=metadata)
+            if not on_stream:
+                return await getattr(stub, method)(request, metadata=metadata)
+            if self._reports is None or self._reports[0] != generation:
+                self._reports = (generation, ReportStream(stub))
+            return await self._reports[1].report(
+                request, metadata, lambda: stub.ReportWork(request, metadata=metadata)
+            )
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.UNAVAILABLE:
                 self._move_from(generation)
@@ -88,6 +107,9 @@ class SupervisorLink:
         if self._open is None or not self._ring.move_from(generation):
             return
         stale, self._open = self._open[1], None
+        if self._reports is not None:
+            self._reports[1].close()
+            self._reports = None
         task = asyncio.get_running_loop().create_task(stale.close())
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
@@ -115,4 +137,4 @@ class SupervisorLink:
     async def ReportWork(
         self, request: worker_pb2.ReportWorkRequest, *, metadata: Metadata = ()
     ) -> worker_pb2.ReportWorkResponse:
-        return await self._call("ReportWork", request, metadata)  # type: ignore[no-any-return]
+        return await self._call("ReportWork", request, metadata, True)  # type: ignore[no-any-return]

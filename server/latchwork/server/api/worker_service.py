@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 
 from latchwork.v1 import job_pb2, worker_pb2, worker_pb2_grpc
@@ -83,6 +83,8 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         self.supervisor = supervisor
         self.heartbeat_seconds = heartbeat_seconds
         self._sinks: dict[str, RemoteSink] = {}
+        self._idle_streams: set[asyncio.Task[object]] = set()
+        self._stopping = asyncio.Event()
 
     def _own(self, worker_id: str, context: Context) -> None:
         """Refuse a worker id registered under another token identity (PERMISSION_DENIED)."""
@@ -202,11 +204,59 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
     ) -> worker_pb2.ReportWorkResponse:
         """One report (``lease_id``) or several (``reports``), and with ``max_leases`` the
         worker's next leases: all of it in one transaction, or nothing of it."""
-        _check(work_reports.check_report_work(request))
+        return await self._report_work(request, context)
+
+    async def ReportWorkStream(
+        self, requests: AsyncIterator[worker_pb2.ReportWorkStreamRequest], context: Context
+    ) -> AsyncIterator[worker_pb2.ReportWorkStreamResponse]:
+        """ReportWork's requests over one open call, each answered in turn.
+
+        A unary call costs the supervisor about four times what a message on an open call
+        does (docs/benchmarks.md, farm throughput): at farm scale the calls, not the reports,
+        were most of its CPU. A refused request ends the call with its status (raised here
+        like ReportWork's). Between requests the call is idle; :meth:`end_streams` ends such
+        calls when the supervisor stops, so that they do not hold its shutdown.
+        """
+        task = asyncio.current_task()
+        assert task is not None
+        pending = aiter(requests)
+        while not self._stopping.is_set():
+            self._idle_streams.add(task)
+            try:
+                message = await anext(pending)
+            except StopAsyncIteration:
+                return
+            except asyncio.CancelledError:
+                if not self._stopping.is_set():
+                    raise
+                task.uncancel()
+                return
+            finally:
+                self._idle_streams.discard(task)
+            response = await self._report_work(message.request, context, "request.")
+            yield worker_pb2.ReportWorkStreamResponse(response=response)
+
+    def end_streams(self) -> None:
+        """The supervisor stops: end the report streams waiting for their next request (a
+        request being answered is answered first, then its stream ends)."""
+        self._stopping.set()
+        for task in list(self._idle_streams):
+            task.cancel()
+
+    async def _report_work(
+        self, request: worker_pb2.ReportWorkRequest, context: Context, where: str = ""
+    ) -> worker_pb2.ReportWorkResponse:
+        """``where``: the path of ``request`` in the message, before the fields named in
+        errors (``request.`` on a stream)."""
+        _check(
+            [FieldError(where + e.path, e.message) for e in work_reports.check_report_work(request)]
+        )
         sink = self._known(request.worker_id, context)
         reports = work_reports.reports_of(request)
         # Every lease checked before any report is applied: one not this worker's refuses all.
-        owned = [self._own_lease(request.worker_id, sink, r.lease_id, r.where) for r in reports]
+        owned = [
+            self._own_lease(request.worker_id, sink, r.lease_id, where + r.where) for r in reports
+        ]
         ending = [r for r, own in zip(reports, owned, strict=True) if own and not r.started]
         ended, grants = await self.supervisor.report_many_and_lease_aside(
             [r.ended() for r in ending],

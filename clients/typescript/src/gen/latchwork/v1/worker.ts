@@ -10,8 +10,10 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -268,6 +270,18 @@ export interface ReportWorkResponse {
    * valid (the work was taken back).
    */
   reportsAccepted: boolean[];
+}
+
+/** One request on a ReportWorkStream call. */
+export interface ReportWorkStreamRequest {
+  /** What a ReportWork call would carry. */
+  request?: ReportWorkRequest | undefined;
+}
+
+/** The answer to one ReportWorkStreamRequest, in the order of the requests. */
+export interface ReportWorkStreamResponse {
+  /** What ReportWork would answer. */
+  response?: ReportWorkResponse | undefined;
 }
 
 /** Output of a leased work item. */
@@ -1904,6 +1918,144 @@ export const ReportWorkResponse: MessageFns<ReportWorkResponse> = {
   },
 };
 
+function createBaseReportWorkStreamRequest(): ReportWorkStreamRequest {
+  return { request: undefined };
+}
+
+export const ReportWorkStreamRequest: MessageFns<ReportWorkStreamRequest> = {
+  encode(message: ReportWorkStreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.request !== undefined) {
+      ReportWorkRequest.encode(message.request, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReportWorkStreamRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReportWorkStreamRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.request = ReportWorkRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReportWorkStreamRequest {
+    return { request: isSet(object.request) ? ReportWorkRequest.fromJSON(object.request) : undefined };
+  },
+
+  toJSON(message: ReportWorkStreamRequest): unknown {
+    const obj: any = {};
+    if (message.request !== undefined) {
+      obj.request = ReportWorkRequest.toJSON(message.request);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReportWorkStreamRequest>, I>>(base?: I): ReportWorkStreamRequest {
+    return ReportWorkStreamRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReportWorkStreamRequest>, I>>(object: I): ReportWorkStreamRequest {
+    const message = createBaseReportWorkStreamRequest();
+    message.request = (object.request !== undefined && object.request !== null)
+      ? ReportWorkRequest.fromPartial(object.request)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseReportWorkStreamResponse(): ReportWorkStreamResponse {
+  return { response: undefined };
+}
+
+export const ReportWorkStreamResponse: MessageFns<ReportWorkStreamResponse> = {
+  encode(message: ReportWorkStreamResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.response !== undefined) {
+      ReportWorkResponse.encode(message.response, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReportWorkStreamResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReportWorkStreamResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.response = ReportWorkResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReportWorkStreamResponse {
+    return { response: isSet(object.response) ? ReportWorkResponse.fromJSON(object.response) : undefined };
+  },
+
+  toJSON(message: ReportWorkStreamResponse): unknown {
+    const obj: any = {};
+    if (message.response !== undefined) {
+      obj.response = ReportWorkResponse.toJSON(message.response);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReportWorkStreamResponse>, I>>(base?: I): ReportWorkStreamResponse {
+    return ReportWorkStreamResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReportWorkStreamResponse>, I>>(object: I): ReportWorkStreamResponse {
+    const message = createBaseReportWorkStreamResponse();
+    message.response = (object.response !== undefined && object.response !== null)
+      ? ReportWorkResponse.fromPartial(object.response)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseAppendOutputRequest(): AppendOutputRequest {
   return { workerId: "", leaseId: "", stream: 0, data: Buffer.alloc(0) };
 }
@@ -2146,6 +2298,25 @@ export const WorkerServiceService = {
     responseSerialize: (value: ReportWorkResponse): Buffer => Buffer.from(ReportWorkResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReportWorkResponse => ReportWorkResponse.decode(value),
   },
+  /**
+   * ReportWork over one call that stays open: each request is answered by one
+   * response, in order, as ReportWork answers it (one transaction each). A worker
+   * that reports all the time saves the cost of a call per report. A request the
+   * supervisor refuses ends the call with ReportWork's status for it (nothing of
+   * that request stored); the worker opens another call. The stream ends when the
+   * supervisor stops.
+   */
+  reportWorkStream: {
+    path: "/latchwork.v1.WorkerService/ReportWorkStream" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: ReportWorkStreamRequest): Buffer =>
+      Buffer.from(ReportWorkStreamRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReportWorkStreamRequest => ReportWorkStreamRequest.decode(value),
+    responseSerialize: (value: ReportWorkStreamResponse): Buffer =>
+      Buffer.from(ReportWorkStreamResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReportWorkStreamResponse => ReportWorkStreamResponse.decode(value),
+  },
   /** Appends captured output of a leased work item. */
   appendOutput: {
     path: "/latchwork.v1.WorkerService/AppendOutput" as const,
@@ -2168,6 +2339,15 @@ export interface WorkerServiceServer extends UntypedServiceImplementation {
   leaseWork: handleUnaryCall<LeaseWorkRequest, LeaseWorkResponse>;
   /** Reports that a leased work item started or ended. */
   reportWork: handleUnaryCall<ReportWorkRequest, ReportWorkResponse>;
+  /**
+   * ReportWork over one call that stays open: each request is answered by one
+   * response, in order, as ReportWork answers it (one transaction each). A worker
+   * that reports all the time saves the cost of a call per report. A request the
+   * supervisor refuses ends the call with ReportWork's status for it (nothing of
+   * that request stored); the worker opens another call. The stream ends when the
+   * supervisor stops.
+   */
+  reportWorkStream: handleBidiStreamingCall<ReportWorkStreamRequest, ReportWorkStreamResponse>;
   /** Appends captured output of a leased work item. */
   appendOutput: handleUnaryCall<AppendOutputRequest, AppendOutputResponse>;
 }
@@ -2237,6 +2417,22 @@ export interface WorkerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReportWorkResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * ReportWork over one call that stays open: each request is answered by one
+   * response, in order, as ReportWork answers it (one transaction each). A worker
+   * that reports all the time saves the cost of a call per report. A request the
+   * supervisor refuses ends the call with ReportWork's status for it (nothing of
+   * that request stored); the worker opens another call. The stream ends when the
+   * supervisor stops.
+   */
+  reportWorkStream(): ClientDuplexStream<ReportWorkStreamRequest, ReportWorkStreamResponse>;
+  reportWorkStream(
+    options: Partial<CallOptions>,
+  ): ClientDuplexStream<ReportWorkStreamRequest, ReportWorkStreamResponse>;
+  reportWorkStream(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<ReportWorkStreamRequest, ReportWorkStreamResponse>;
   /** Appends captured output of a leased work item. */
   appendOutput(
     request: AppendOutputRequest,

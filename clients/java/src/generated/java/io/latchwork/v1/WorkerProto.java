@@ -87,6 +87,16 @@ public final class WorkerProto extends com.google.protobuf.GeneratedFile {
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_latchwork_v1_ReportWorkResponse_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_ReportWorkStreamRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_ReportWorkStreamRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_latchwork_v1_ReportWorkStreamResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_latchwork_v1_ReportWorkStreamResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_latchwork_v1_AppendOutputRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
@@ -153,32 +163,39 @@ public final class WorkerProto extends com.google.protobuf.GeneratedFile {
       "age\030\004 \001(\tR\007message\"\210\001\n\022ReportWorkRespons" +
       "e\022\032\n\010accepted\030\001 \001(\010R\010accepted\022+\n\006leases\030" +
       "\002 \003(\0132\023.latchwork.v1.LeaseR\006leases\022)\n\020re" +
-      "ports_accepted\030\003 \003(\010R\017reportsAccepted\"\225\001" +
-      "\n\023AppendOutputRequest\022\033\n\tworker_id\030\001 \001(\t" +
-      "R\010workerId\022\031\n\010lease_id\030\002 \001(\tR\007leaseId\0222\n" +
-      "\006stream\030\003 \001(\0162\032.latchwork.v1.OutputStrea" +
-      "mR\006stream\022\022\n\004data\030\004 \001(\014R\004data\"2\n\024AppendO" +
-      "utputResponse\022\032\n\010accepted\030\001 \001(\010R\010accepte" +
-      "d*\262\001\n\013WorkOutcome\022\034\n\030WORK_OUTCOME_UNSPEC" +
-      "IFIED\020\000\022\030\n\024WORK_OUTCOME_STARTED\020\001\022\027\n\023WOR" +
-      "K_OUTCOME_EXITED\020\002\022\032\n\026WORK_OUTCOME_TIMED" +
-      "_OUT\020\003\022\027\n\023WORK_OUTCOME_KILLED\020\004\022\035\n\031WORK_" +
-      "OUTCOME_START_FAILED\020\0052\260\003\n\rWorkerService" +
-      "\022[\n\016RegisterWorker\022#.latchwork.v1.Regist" +
-      "erWorkerRequest\032$.latchwork.v1.RegisterW" +
-      "orkerResponse\022L\n\tHeartbeat\022\036.latchwork.v" +
-      "1.HeartbeatRequest\032\037.latchwork.v1.Heartb" +
-      "eatResponse\022L\n\tLeaseWork\022\036.latchwork.v1." +
-      "LeaseWorkRequest\032\037.latchwork.v1.LeaseWor" +
-      "kResponse\022O\n\nReportWork\022\037.latchwork.v1.R" +
-      "eportWorkRequest\032 .latchwork.v1.ReportWo" +
-      "rkResponse\022U\n\014AppendOutput\022!.latchwork.v" +
-      "1.AppendOutputRequest\032\".latchwork.v1.App" +
-      "endOutputResponseB\227\001\n\017io.latchwork.v1B\013W" +
-      "orkerProtoP\001ZAgithub.com/latchwork/latch" +
-      "work/clients/go/latchworkv1;latchworkv1\242" +
-      "\002\003LWX\252\002\014Latchwork.V1\312\002\014Latchwork\\V1\352\002\rLa" +
-      "tchwork::V1b\006proto3"
+      "ports_accepted\030\003 \003(\010R\017reportsAccepted\"T\n" +
+      "\027ReportWorkStreamRequest\0229\n\007request\030\001 \001(" +
+      "\0132\037.latchwork.v1.ReportWorkRequestR\007requ" +
+      "est\"X\n\030ReportWorkStreamResponse\022<\n\010respo" +
+      "nse\030\001 \001(\0132 .latchwork.v1.ReportWorkRespo" +
+      "nseR\010response\"\225\001\n\023AppendOutputRequest\022\033\n" +
+      "\tworker_id\030\001 \001(\tR\010workerId\022\031\n\010lease_id\030\002" +
+      " \001(\tR\007leaseId\0222\n\006stream\030\003 \001(\0162\032.latchwor" +
+      "k.v1.OutputStreamR\006stream\022\022\n\004data\030\004 \001(\014R" +
+      "\004data\"2\n\024AppendOutputResponse\022\032\n\010accepte" +
+      "d\030\001 \001(\010R\010accepted*\262\001\n\013WorkOutcome\022\034\n\030WOR" +
+      "K_OUTCOME_UNSPECIFIED\020\000\022\030\n\024WORK_OUTCOME_" +
+      "STARTED\020\001\022\027\n\023WORK_OUTCOME_EXITED\020\002\022\032\n\026WO" +
+      "RK_OUTCOME_TIMED_OUT\020\003\022\027\n\023WORK_OUTCOME_K" +
+      "ILLED\020\004\022\035\n\031WORK_OUTCOME_START_FAILED\020\0052\227" +
+      "\004\n\rWorkerService\022[\n\016RegisterWorker\022#.lat" +
+      "chwork.v1.RegisterWorkerRequest\032$.latchw" +
+      "ork.v1.RegisterWorkerResponse\022L\n\tHeartbe" +
+      "at\022\036.latchwork.v1.HeartbeatRequest\032\037.lat" +
+      "chwork.v1.HeartbeatResponse\022L\n\tLeaseWork" +
+      "\022\036.latchwork.v1.LeaseWorkRequest\032\037.latch" +
+      "work.v1.LeaseWorkResponse\022O\n\nReportWork\022" +
+      "\037.latchwork.v1.ReportWorkRequest\032 .latch" +
+      "work.v1.ReportWorkResponse\022e\n\020ReportWork" +
+      "Stream\022%.latchwork.v1.ReportWorkStreamRe" +
+      "quest\032&.latchwork.v1.ReportWorkStreamRes" +
+      "ponse(\0010\001\022U\n\014AppendOutput\022!.latchwork.v1" +
+      ".AppendOutputRequest\032\".latchwork.v1.Appe" +
+      "ndOutputResponseB\227\001\n\017io.latchwork.v1B\013Wo" +
+      "rkerProtoP\001ZAgithub.com/latchwork/latchw" +
+      "ork/clients/go/latchworkv1;latchworkv1\242\002" +
+      "\003LWX\252\002\014Latchwork.V1\312\002\014Latchwork\\V1\352\002\rLat" +
+      "chwork::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -258,14 +275,26 @@ public final class WorkerProto extends com.google.protobuf.GeneratedFile {
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_latchwork_v1_ReportWorkResponse_descriptor,
         new java.lang.String[] { "Accepted", "Leases", "ReportsAccepted", });
-    internal_static_latchwork_v1_AppendOutputRequest_descriptor =
+    internal_static_latchwork_v1_ReportWorkStreamRequest_descriptor =
       getDescriptor().getMessageType(10);
+    internal_static_latchwork_v1_ReportWorkStreamRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_ReportWorkStreamRequest_descriptor,
+        new java.lang.String[] { "Request", });
+    internal_static_latchwork_v1_ReportWorkStreamResponse_descriptor =
+      getDescriptor().getMessageType(11);
+    internal_static_latchwork_v1_ReportWorkStreamResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_latchwork_v1_ReportWorkStreamResponse_descriptor,
+        new java.lang.String[] { "Response", });
+    internal_static_latchwork_v1_AppendOutputRequest_descriptor =
+      getDescriptor().getMessageType(12);
     internal_static_latchwork_v1_AppendOutputRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_latchwork_v1_AppendOutputRequest_descriptor,
         new java.lang.String[] { "WorkerId", "LeaseId", "Stream", "Data", });
     internal_static_latchwork_v1_AppendOutputResponse_descriptor =
-      getDescriptor().getMessageType(11);
+      getDescriptor().getMessageType(13);
     internal_static_latchwork_v1_AppendOutputResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_latchwork_v1_AppendOutputResponse_descriptor,

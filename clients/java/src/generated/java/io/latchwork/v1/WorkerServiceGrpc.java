@@ -141,6 +141,37 @@ public final class WorkerServiceGrpc {
     return getReportWorkMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<io.latchwork.v1.ReportWorkStreamRequest,
+      io.latchwork.v1.ReportWorkStreamResponse> getReportWorkStreamMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ReportWorkStream",
+      requestType = io.latchwork.v1.ReportWorkStreamRequest.class,
+      responseType = io.latchwork.v1.ReportWorkStreamResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.BIDI_STREAMING)
+  public static io.grpc.MethodDescriptor<io.latchwork.v1.ReportWorkStreamRequest,
+      io.latchwork.v1.ReportWorkStreamResponse> getReportWorkStreamMethod() {
+    io.grpc.MethodDescriptor<io.latchwork.v1.ReportWorkStreamRequest, io.latchwork.v1.ReportWorkStreamResponse> getReportWorkStreamMethod;
+    if ((getReportWorkStreamMethod = WorkerServiceGrpc.getReportWorkStreamMethod) == null) {
+      synchronized (WorkerServiceGrpc.class) {
+        if ((getReportWorkStreamMethod = WorkerServiceGrpc.getReportWorkStreamMethod) == null) {
+          WorkerServiceGrpc.getReportWorkStreamMethod = getReportWorkStreamMethod =
+              io.grpc.MethodDescriptor.<io.latchwork.v1.ReportWorkStreamRequest, io.latchwork.v1.ReportWorkStreamResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.BIDI_STREAMING)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ReportWorkStream"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.latchwork.v1.ReportWorkStreamRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.latchwork.v1.ReportWorkStreamResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new WorkerServiceMethodDescriptorSupplier("ReportWorkStream"))
+              .build();
+        }
+      }
+    }
+    return getReportWorkStreamMethod;
+  }
+
   private static volatile io.grpc.MethodDescriptor<io.latchwork.v1.AppendOutputRequest,
       io.latchwork.v1.AppendOutputResponse> getAppendOutputMethod;
 
@@ -282,6 +313,21 @@ public final class WorkerServiceGrpc {
 
     /**
      * <pre>
+     * ReportWork over one call that stays open: each request is answered by one
+     * response, in order, as ReportWork answers it (one transaction each). A worker
+     * that reports all the time saves the cost of a call per report. A request the
+     * supervisor refuses ends the call with ReportWork's status for it (nothing of
+     * that request stored); the worker opens another call. The stream ends when the
+     * supervisor stops.
+     * </pre>
+     */
+    default io.grpc.stub.StreamObserver<io.latchwork.v1.ReportWorkStreamRequest> reportWorkStream(
+        io.grpc.stub.StreamObserver<io.latchwork.v1.ReportWorkStreamResponse> responseObserver) {
+      return io.grpc.stub.ServerCalls.asyncUnimplementedStreamingCall(getReportWorkStreamMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
      * Appends captured output of a leased work item.
      * </pre>
      */
@@ -374,6 +420,22 @@ public final class WorkerServiceGrpc {
 
     /**
      * <pre>
+     * ReportWork over one call that stays open: each request is answered by one
+     * response, in order, as ReportWork answers it (one transaction each). A worker
+     * that reports all the time saves the cost of a call per report. A request the
+     * supervisor refuses ends the call with ReportWork's status for it (nothing of
+     * that request stored); the worker opens another call. The stream ends when the
+     * supervisor stops.
+     * </pre>
+     */
+    public io.grpc.stub.StreamObserver<io.latchwork.v1.ReportWorkStreamRequest> reportWorkStream(
+        io.grpc.stub.StreamObserver<io.latchwork.v1.ReportWorkStreamResponse> responseObserver) {
+      return io.grpc.stub.ClientCalls.asyncBidiStreamingCall(
+          getChannel().newCall(getReportWorkStreamMethod(), getCallOptions()), responseObserver);
+    }
+
+    /**
+     * <pre>
      * Appends captured output of a leased work item.
      * </pre>
      */
@@ -443,6 +505,23 @@ public final class WorkerServiceGrpc {
     public io.latchwork.v1.ReportWorkResponse reportWork(io.latchwork.v1.ReportWorkRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
           getChannel(), getReportWorkMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * ReportWork over one call that stays open: each request is answered by one
+     * response, in order, as ReportWork answers it (one transaction each). A worker
+     * that reports all the time saves the cost of a call per report. A request the
+     * supervisor refuses ends the call with ReportWork's status for it (nothing of
+     * that request stored); the worker opens another call. The stream ends when the
+     * supervisor stops.
+     * </pre>
+     */
+    @io.grpc.ExperimentalApi("https://github.com/grpc/grpc-java/issues/10918")
+    public io.grpc.stub.BlockingClientCall<io.latchwork.v1.ReportWorkStreamRequest, io.latchwork.v1.ReportWorkStreamResponse>
+        reportWorkStream() {
+      return io.grpc.stub.ClientCalls.blockingBidiStreamingCall(
+          getChannel(), getReportWorkStreamMethod(), getCallOptions());
     }
 
     /**
@@ -610,6 +689,7 @@ public final class WorkerServiceGrpc {
   private static final int METHODID_LEASE_WORK = 2;
   private static final int METHODID_REPORT_WORK = 3;
   private static final int METHODID_APPEND_OUTPUT = 4;
+  private static final int METHODID_REPORT_WORK_STREAM = 5;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -658,6 +738,9 @@ public final class WorkerServiceGrpc {
     public io.grpc.stub.StreamObserver<Req> invoke(
         io.grpc.stub.StreamObserver<Resp> responseObserver) {
       switch (methodId) {
+        case METHODID_REPORT_WORK_STREAM:
+          return (io.grpc.stub.StreamObserver<Req>) serviceImpl.reportWorkStream(
+              (io.grpc.stub.StreamObserver<io.latchwork.v1.ReportWorkStreamResponse>) responseObserver);
         default:
           throw new AssertionError();
       }
@@ -694,6 +777,13 @@ public final class WorkerServiceGrpc {
               io.latchwork.v1.ReportWorkRequest,
               io.latchwork.v1.ReportWorkResponse>(
                 service, METHODID_REPORT_WORK)))
+        .addMethod(
+          getReportWorkStreamMethod(),
+          io.grpc.stub.ServerCalls.asyncBidiStreamingCall(
+            new MethodHandlers<
+              io.latchwork.v1.ReportWorkStreamRequest,
+              io.latchwork.v1.ReportWorkStreamResponse>(
+                service, METHODID_REPORT_WORK_STREAM)))
         .addMethod(
           getAppendOutputMethod(),
           io.grpc.stub.ServerCalls.asyncUnaryCall(
@@ -753,6 +843,7 @@ public final class WorkerServiceGrpc {
               .addMethod(getHeartbeatMethod())
               .addMethod(getLeaseWorkMethod())
               .addMethod(getReportWorkMethod())
+              .addMethod(getReportWorkStreamMethod())
               .addMethod(getAppendOutputMethod())
               .build();
         }
