@@ -35,8 +35,12 @@ from .store.protocol import AsideWrites, PendingWrite
 #: Writes that may wait behind the one in flight, which is the next group's size at most.
 #: Past it, a worker's report waits before its transitions are made (:meth:`CommitQueue.room`):
 #: the loop takes no more work than the store can take, and a report's events are stored
-#: within about two round trips of being made, not after a queue as long as the farm.
-GROUP_LIMIT = 32
+#: within about two round trips of being made, not after a queue as long as the farm. Since
+#: reports come on open streams (cheap enough that the loop outruns PostgreSQL), the queue is
+#: full at farm scale, and a group of 8 did better than 32 on both counts (docs/benchmarks.md,
+#: session 12): more frames/s (a synchronous commit lands fewer writes first, the loop
+#: blocked meanwhile) and a third of the dependency latency (shorter round trips).
+GROUP_LIMIT = 8
 
 
 @dataclass(slots=True, eq=False)
