@@ -4,7 +4,8 @@ One ``latchwork serve --slots 0`` (no local pool; ``--store URL`` is passed on t
 tokens file, as a farm runs it. ``--workers`` simulated workers (200 by default, 4 slots each)
 in ``--client-processes`` processes of asyncio tasks (``bench/farm_workers.py``) register with
 a worker token, lease over real gRPC and end each lease ``EXITED 0`` at once, reporting the
-ended leases together in one ReportWork that takes the next leases (``max_leases``): what
+ended leases together in one ReportWork request that takes the next leases (``max_leases``),
+sent on the worker's open ReportWorkStream call (``--unary-reports``: a call each): what
 remains is the supervisor's cost per frame (its share of those calls and their transaction,
 events, scheduling). Heartbeats go out as a real worker sends them.
 
@@ -286,8 +287,10 @@ def _run(args: argparse.Namespace) -> int:
     report(args, frames, elapsed, cpu, worker_cpu, memory, counts, follower, predecessor)
     if reference is not None:
         per_call, calls = reference
+        # Unary calls only: reports on open streams are messages, not calls.
+        reports = "report_calls" if args.unary_reports else "no_calls"
         calls_per_frame = sum(
-            c["lease_calls"] + c["report_calls"] + c["heartbeats"] for c in counts
+            c["lease_calls"] + c.get(reports, 0) + c["heartbeats"] for c in counts
         )
         calls_per_frame /= frames
         print()
@@ -295,9 +298,10 @@ def _run(args: argparse.Namespace) -> int:
             f"   reference, same run: a do-nothing grpc.aio server (bench/trivial_server.py), "
             f"the same client processes and connections, {args.workers * args.slots} loops of "
             f"unary calls for {args.reference_seconds:.0f} s: {per_call * 1e6:.0f} us of server "
-            f"CPU per call ({calls:,} calls); at the {calls_per_frame:.2f} worker calls per "
-            f"frame above that is {per_call * calls_per_frame * 1e3:.3f} ms of CPU per frame "
+            f"CPU per call ({calls:,} calls); at the {calls_per_frame:.2f} unary worker calls "
+            f"per frame above that is {per_call * calls_per_frame * 1e3:.3f} ms of CPU per frame "
             f"before any supervisor work"
+            + ("" if args.unary_reports else " (the ReportWork requests went on open streams)")
         )
     print(f"   {load_note}")
     return 0
@@ -349,7 +353,9 @@ def report(
     leases_back = calls["report_leases"] / max(calls["report_calls"], 1)
     print(
         f"   workers: {calls['lease_calls']:,} LeaseWork calls ({per_call:.2f} leases each), "
-        f"{calls['report_calls']:,} ReportWork calls ({per_report:.2f} reports and "
+        f"{calls['report_calls']:,} ReportWork "
+        f"{'calls' if args.unary_reports else 'requests on open streams'} ({per_report:.2f} "
+        "reports and "
         f"{leases_back:.2f} new leases each; {calls['refused_reports']} reports refused), "
         f"{calls['heartbeats']:,} heartbeats, {calls['errors']} errors"
         + "".join(f"; {c['first_error']}" for c in counts if c["first_error"])
