@@ -34,9 +34,10 @@ def _rpcs() -> list[tuple[str, str, str, str]]:
 
 def test_the_protos_have_the_rpcs_the_design_lists() -> None:
     methods = {(service, method) for service, method, _, _ in _rpcs()}
-    assert len(methods) == 20
+    assert len(methods) == 21
     assert ("SupervisorService", "Subscribe") in methods
     assert ("WorkerService", "LeaseWork") in methods
+    assert ("WorkerService", "ReportWorkStream") in methods
     assert ("SupervisorService", "ModifyJobs") in methods
     assert ("SupervisorService", "ExplainJob") in methods
     assert ("SupervisorService", "SummarizeFarm") in methods

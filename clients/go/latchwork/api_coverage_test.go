@@ -38,11 +38,12 @@ var (
 	_ func(sup, ctx, *v1.ExplainJobRequest, ...opt) (*v1.ExplainJobResponse, error)                          = sup.ExplainJob
 	_ func(sup, ctx, *v1.SummarizeFarmRequest, ...opt) (*v1.SummarizeFarmResponse, error)                    = sup.SummarizeFarm
 
-	_ func(wrk, ctx, *v1.RegisterWorkerRequest, ...opt) (*v1.RegisterWorkerResponse, error) = wrk.RegisterWorker
-	_ func(wrk, ctx, *v1.HeartbeatRequest, ...opt) (*v1.HeartbeatResponse, error)           = wrk.Heartbeat
-	_ func(wrk, ctx, *v1.LeaseWorkRequest, ...opt) (*v1.LeaseWorkResponse, error)           = wrk.LeaseWork
-	_ func(wrk, ctx, *v1.ReportWorkRequest, ...opt) (*v1.ReportWorkResponse, error)         = wrk.ReportWork
-	_ func(wrk, ctx, *v1.AppendOutputRequest, ...opt) (*v1.AppendOutputResponse, error)     = wrk.AppendOutput
+	_ func(wrk, ctx, *v1.RegisterWorkerRequest, ...opt) (*v1.RegisterWorkerResponse, error)                             = wrk.RegisterWorker
+	_ func(wrk, ctx, *v1.HeartbeatRequest, ...opt) (*v1.HeartbeatResponse, error)                                       = wrk.Heartbeat
+	_ func(wrk, ctx, *v1.LeaseWorkRequest, ...opt) (*v1.LeaseWorkResponse, error)                                       = wrk.LeaseWork
+	_ func(wrk, ctx, *v1.ReportWorkRequest, ...opt) (*v1.ReportWorkResponse, error)                                     = wrk.ReportWork
+	_ func(wrk, ctx, *v1.AppendOutputRequest, ...opt) (*v1.AppendOutputResponse, error)                                 = wrk.AppendOutput
+	_ func(wrk, ctx, ...opt) (grpc.BidiStreamingClient[v1.ReportWorkStreamRequest, v1.ReportWorkStreamResponse], error) = wrk.ReportWorkStream
 )
 
 // The generated method names are the paths the supervisor serves.
@@ -68,6 +69,7 @@ func TestFullMethodNames(t *testing.T) {
 		v1.WorkerService_LeaseWork_FullMethodName:            "/latchwork.v1.WorkerService/LeaseWork",
 		v1.WorkerService_ReportWork_FullMethodName:           "/latchwork.v1.WorkerService/ReportWork",
 		v1.WorkerService_AppendOutput_FullMethodName:         "/latchwork.v1.WorkerService/AppendOutput",
+		v1.WorkerService_ReportWorkStream_FullMethodName:     "/latchwork.v1.WorkerService/ReportWorkStream",
 	}
 	for got, expected := range want {
 		if got != expected {
@@ -78,7 +80,7 @@ func TestFullMethodNames(t *testing.T) {
 		v1.SupervisorService_ServiceDesc.ServiceName: len(v1.SupervisorService_ServiceDesc.Methods) + len(v1.SupervisorService_ServiceDesc.Streams),
 		v1.WorkerService_ServiceDesc.ServiceName:     len(v1.WorkerService_ServiceDesc.Methods) + len(v1.WorkerService_ServiceDesc.Streams),
 	}
-	if services["latchwork.v1.SupervisorService"] != 15 || services["latchwork.v1.WorkerService"] != 5 {
+	if services["latchwork.v1.SupervisorService"] != 15 || services["latchwork.v1.WorkerService"] != 6 {
 		t.Errorf("RPCs per service: %v; update this file and its coverage when the protos change", services)
 	}
 }

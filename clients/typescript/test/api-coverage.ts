@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 
 import {
   type CallOptions,
+  type ClientDuplexStream,
   type ClientReadableStream,
   type ClientUnaryCall,
   type Metadata,
@@ -53,6 +54,8 @@ import {
   RegisterWorkerResponse,
   ReportWorkRequest,
   ReportWorkResponse,
+  ReportWorkStreamRequest,
+  ReportWorkStreamResponse,
   SubmitRequest,
   SubmitResponse,
   SubscribeRequest,
@@ -80,6 +83,9 @@ type ServerStreaming<Req, Res> = (
   options?: Partial<CallOptions>,
 ) => ClientReadableStream<Res>;
 
+/** A generated client's bidirectional-streaming method. */
+type BidiStreaming<Req, Res> = (metadata: Metadata, options?: Partial<CallOptions>) => ClientDuplexStream<Req, Res>;
+
 /** What the test needs of a generated message: ts-proto's codec object. */
 interface Codec<T> {
   encode(message: T): { finish(): Uint8Array };
@@ -103,6 +109,15 @@ function unary<C, Req, Res>(
   response: Codec<Res>,
 ): Rpc<C> {
   return { path, responseStream: false, method, request, response };
+}
+
+function bidiStreaming<C, Req, Res>(
+  path: string,
+  method: (client: C) => BidiStreaming<Req, Res>,
+  request: Codec<Req>,
+  response: Codec<Res>,
+): Rpc<C> {
+  return { path, responseStream: true, method, request, response };
 }
 
 function serverStreaming<C, Req, Res>(
@@ -212,6 +227,12 @@ const workerRpcs: Record<keyof typeof WorkerServiceService, Rpc<W>> = {
     AppendOutputRequest,
     AppendOutputResponse,
   ),
+  reportWorkStream: bidiStreaming(
+    "/latchwork.v1.WorkerService/ReportWorkStream",
+    (c: W) => c.reportWorkStream,
+    ReportWorkStreamRequest,
+    ReportWorkStreamResponse,
+  ),
 };
 
 interface Definition {
@@ -284,7 +305,7 @@ try {
   const count =
     check("SupervisorService", SupervisorServiceService, supervisorRpcs, supervisor) +
     check("WorkerService", WorkerServiceService, workerRpcs, worker);
-  assert.equal(count, 20);
+  assert.equal(count, 21);
 } finally {
   supervisor.close();
   worker.close();

@@ -52,6 +52,8 @@ import io.latchwork.v1.RegisterWorkerRequest;
 import io.latchwork.v1.RegisterWorkerResponse;
 import io.latchwork.v1.ReportWorkRequest;
 import io.latchwork.v1.ReportWorkResponse;
+import io.latchwork.v1.ReportWorkStreamRequest;
+import io.latchwork.v1.ReportWorkStreamResponse;
 import io.latchwork.v1.SubmitRequest;
 import io.latchwork.v1.SubmitResponse;
 import io.latchwork.v1.SubscribeRequest;
@@ -370,6 +372,16 @@ class ApiCoverageTest {
         WorkerServiceGrpc.getAppendOutputMethod();
     check(appendOutputMethod, "latchwork.v1.WorkerService/AppendOutput", MethodType.UNARY);
 
+    // ReportWorkStream (bidirectional streaming: the async stub only)
+    Function<StreamObserver<ReportWorkStreamResponse>, StreamObserver<ReportWorkStreamRequest>>
+        reportWorkStreamAsync = async::reportWorkStream;
+    MethodDescriptor<ReportWorkStreamRequest, ReportWorkStreamResponse> reportWorkStreamMethod =
+        WorkerServiceGrpc.getReportWorkStreamMethod();
+    check(
+        reportWorkStreamMethod,
+        "latchwork.v1.WorkerService/ReportWorkStream",
+        MethodType.BIDI_STREAMING);
+
     assertNotNull(registerWorker);
     assertNotNull(registerWorkerAsync);
     assertNotNull(heartbeat);
@@ -380,6 +392,7 @@ class ApiCoverageTest {
     assertNotNull(reportWorkAsync);
     assertNotNull(appendOutput);
     assertNotNull(appendOutputAsync);
+    assertNotNull(reportWorkStreamAsync);
 
     checkService(
         WorkerServiceGrpc.getServiceDescriptor(),
@@ -388,7 +401,8 @@ class ApiCoverageTest {
         "Heartbeat",
         "LeaseWork",
         "ReportWork",
-        "AppendOutput");
+        "AppendOutput",
+        "ReportWorkStream");
   }
 
   private static void check(MethodDescriptor<?, ?> method, String fullName, MethodType type) {
