@@ -10,7 +10,7 @@ after it opens a new stream; a report with other metadata (another token) opens 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ class StandIn:
 
     streams: bool = True
     answers_per_stream: int = 1_000
+    first_answer_delay: float = 0.0
     calls: list[tuple[str, str]] = field(default_factory=list)
 
     def answer(self, request: worker_pb2.ReportWorkRequest) -> worker_pb2.ReportWorkResponse:
@@ -49,6 +50,8 @@ class StandIn:
         self.calls.append(("ReportWorkStream", _token(context)))
         answered = 0
         async for message in requests:
+            if not self.calls[1:] and not answered:
+                await asyncio.sleep(self.first_answer_delay)
             yield worker_pb2.ReportWorkStreamResponse(response=self.answer(message.request))
             answered += 1
             if answered == self.answers_per_stream:
@@ -80,7 +83,9 @@ async def _serving(stand_in: StandIn) -> tuple[grpc.aio.Server, str]:
     return server, f"127.0.0.1:{port}"
 
 
-Reporting = Callable[[int, tuple[tuple[str, str], ...]], Awaitable[worker_pb2.ReportWorkResponse]]
+Reporting = Callable[
+    [int, tuple[tuple[str, str], ...]], Coroutine[Any, Any, worker_pb2.ReportWorkResponse]
+]
 
 
 async def _with_stream(stand_in: StandIn, body: Callable[[Reporting], Awaitable[None]]) -> None:
@@ -142,6 +147,23 @@ def test_a_stream_ended_under_the_worker_fails_one_report_and_is_opened_again() 
         assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
         assert "the report stream ended" in (ended.value.details() or "")
         assert list((await report(2, ())).reports_accepted) == [True, True]
+
+    asyncio.run(_with_stream(stand_in, body))
+    assert [method for method, _ in stand_in.calls] == ["ReportWorkStream"] * 2
+
+
+def test_a_report_cut_before_its_answer_takes_its_stream_with_it() -> None:
+    """The caller gives up on a report after its request went out: its answer, coming later,
+    must not be taken for the next report's, so the next report goes on a new stream."""
+    stand_in = StandIn(first_answer_delay=0.5)
+
+    async def body(report: Reporting) -> None:
+        cut = asyncio.create_task(report(1, ()))
+        await asyncio.sleep(0.1)
+        cut.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cut
+        assert list((await report(3, ())).reports_accepted) == [True] * 3
 
     asyncio.run(_with_stream(stand_in, body))
     assert [method for method, _ in stand_in.calls] == ["ReportWorkStream"] * 2

@@ -88,8 +88,13 @@ class ReportStream:
             try:
                 return await _exchange(self._call[1], request)
             except grpc.aio.AioRpcError as error:
-                self._call = None
+                self.close()
                 if error.code() != grpc.StatusCode.UNIMPLEMENTED:
                     raise
                 self.unary = True
+            except BaseException:
+                # Cut between its request and its answer (the caller cancelled): that answer
+                # must never be read as the next request's, so the call goes with it.
+                self.close()
+                raise
         return await unary()
