@@ -52,9 +52,7 @@ class SupervisorLink:
         await self.close()
 
     async def close(self) -> None:
-        if self._reports is not None:
-            self._reports[1].close()
-            self._reports = None
+        self._drop_reports()
         if self._open is not None:
             channel, self._open = self._open[1], None
             await channel.close()
@@ -101,15 +99,19 @@ class SupervisorLink:
                 details=f"the supervisor moved to {self._ring.current}",
             ) from None
 
+    def _drop_reports(self) -> None:
+        """End the report stream of the channel being closed."""
+        if self._reports is not None:
+            self._reports[1].close()
+            self._reports = None
+
     def _move_from(self, generation: int) -> None:
         """To the next address, once however many calls failed on this one; the old channel
         is closed in the background (closing it ends the calls still on it, which retry)."""
         if self._open is None or not self._ring.move_from(generation):
             return
         stale, self._open = self._open[1], None
-        if self._reports is not None:
-            self._reports[1].close()
-            self._reports = None
+        self._drop_reports()
         task = asyncio.get_running_loop().create_task(stale.close())
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
