@@ -212,8 +212,8 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         """ReportWork's requests over one open call, each answered in turn.
 
         A unary call costs the supervisor about four times what a message on an open call
-        does (docs/benchmarks.md, farm throughput): at farm scale the calls, not the reports,
-        were most of its CPU. A refused request ends the call with its status (raised here
+        does (docs/benchmarks.md, farm throughput): on a stream the farm benchmark's frames
+        cost it a third less CPU. A refused request ends the call with its status (raised here
         like ReportWork's). Between requests the call is idle; :meth:`end_streams` ends such
         calls when the supervisor stops, so that they do not hold its shutdown.
         """
