@@ -340,16 +340,32 @@ def test_slow_subscriber_costs_no_memory_and_misses_nothing(tmp_path: Path) -> N
 
             # The slow one now reads all of it, from the store.
             slow_seqs: list[int] = []
+            unblocked: list[int] = []
             read_at = time.monotonic()
             for item in slow:
                 if item.HasField("event"):
                     slow_seqs.append(item.event.seq)
+                    if item.event.name == event_pb2.EVENT_NAME_UNBLOCKED:
+                        unblocked.append(item.event.seq)
                     if item.event.seq >= head:
                         break
                 peak = max(peak, proc.memory_info().rss) if len(slow_seqs) % 5000 == 0 else peak
             slow.cancel()
-            slow_client.close()
             slow_read_s = time.monotonic() - read_at
+            # A filtered one as far behind reads from the store only what its filter keeps
+            # (eventlog.EventLog.read_matching), and misses none of it.
+            filtered = slow_client._stub.Subscribe(  # noqa: SLF001
+                supervisor_pb2.SubscribeRequest(
+                    after_seq=start, heartbeat_seconds=1, names=[event_pb2.EVENT_NAME_UNBLOCKED]
+                )
+            )
+            filtered_seqs: list[int] = []
+            for item in filtered:
+                if item.HasField("heartbeat"):
+                    break
+                filtered_seqs.append(item.event.seq)
+            filtered.cancel()
+            slow_client.close()
             after = proc.memory_info().rss
 
         mb = 1 << 20
@@ -364,6 +380,7 @@ def test_slow_subscriber_costs_no_memory_and_misses_nothing(tmp_path: Path) -> N
         assert max(lags) < 4 * RATE  # never more than ~4 s behind
         assert fast_catchup_s < 5
         assert slow_seqs == list(range(start + 1, head + 1))
+        assert len(unblocked) > SLOW_EVENTS // 3 and filtered_seqs == unblocked
         assert peak - baseline < RSS_BOUND_MB * mb
     finally:
         server.stop()

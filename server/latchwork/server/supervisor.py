@@ -42,6 +42,7 @@ from .commit_pipeline import CommitPipeline
 from .control import Control
 from .control import ControlResult as ControlResult  # re-exported (the API layer)
 from .core.events import Event
+from .core.filters import EventFilter
 from .core.firing_budget import FiringBudget
 from .core.limits import DEFAULT_LIMITS, Limits
 from .core.model import Job
@@ -75,6 +76,10 @@ class EventFeed(Protocol):
     def head_seq(self) -> int: ...
 
     def read(self, after_seq: int, limit: int) -> list[Event]: ...
+
+    def read_matching(
+        self, after_seq: int, limit: int, matching: EventFilter
+    ) -> tuple[list[Event], int]: ...
 
     def oldest_seq(self) -> int: ...
 

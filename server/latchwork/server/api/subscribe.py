@@ -93,19 +93,20 @@ async def subscription(
     announce = request.caught_up_heartbeat
     try:
         while True:
-            batch = log.read(cursor, STREAM_BATCH)
-            if batch and batch[0].seq != cursor + 1 and cursor > 0:
-                # The events after the cursor were trimmed while this subscriber lagged:
-                # say so, never skip them silently.
-                raise OutOfRange(
-                    f"events after seq {cursor} are no longer retained; "
-                    f"the oldest is {batch[0].seq}"
-                )
-            if batch:
+            # (OutOfRange when the events after the cursor were trimmed while this
+            # subscriber lagged: it is told, never skipped past them silently.)
+            batch, through = log.read_matching(cursor, STREAM_BATCH, event_filter)
+            if through > cursor:
+                sent = False
                 for event in batch:
                     if event_filter.matches(event) and scope.sees_event(event):
+                        sent = True
                         yield encode(event)
-                cursor = batch[-1].seq
+                cursor = through
+                if not sent:
+                    # Nothing sent, so nothing awaited: let the loop serve others before
+                    # the next batch, however far behind this subscriber is.
+                    await asyncio.sleep(0)
                 continue
             if not announce and await log.wait_beyond(cursor, heartbeat):
                 if gather_seconds:

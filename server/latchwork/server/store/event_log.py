@@ -8,18 +8,62 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..core.events import Event
+from ..core.events import Event, EventType
+from ..core.filters import EventFilter
 from .database import Database, Transactions, scalar
 from .rows import EVENT_COLUMNS, event_from_row
 
+#: Values of one criterion beyond which :func:`narrowing` leaves it to the filter itself.
+MAX_NARROWING_VALUES = 500
 
-def read_events(db: Database, after_seq: int, limit: int) -> list[Event]:
+
+def read_events(
+    db: Database,
+    after_seq: int,
+    limit: int,
+    *,
+    through_seq: int = 0,
+    matching: EventFilter | None = None,
+) -> list[Event]:
+    """Up to ``limit`` events with seq > ``after_seq`` (and ≤ ``through_seq`` if given), in
+    order; with ``matching``, only those its criteria may let through (:func:`narrowing`)."""
+    clauses = ["seq > ?"]
+    parameters: list[object] = [after_seq]
+    if through_seq:
+        clauses.append("seq <= ?")
+        parameters.append(through_seq)
+    if matching is not None:
+        for column, values in narrowing(matching):
+            clauses.append(f"{column} IN ({','.join('?' * len(values))})")
+            parameters.extend(values)
+    parameters.append(limit)
     return [
         event_from_row(row)
         for row in db.execute(
-            f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-            (after_seq, limit),
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE {' AND '.join(clauses)} "
+            "ORDER BY seq LIMIT ?",
+            parameters,
         )
+    ]
+
+
+def narrowing(matching: EventFilter) -> list[tuple[str, Sequence[object]]]:
+    """The columns and values to which ``matching`` narrows the events, as SQL can select
+    them: only a necessary condition (the filter itself is applied to what is read), so a
+    criterion of more than :data:`MAX_NARROWING_VALUES` values is left out rather than sent."""
+    types = matching.types or frozenset(EventType)
+    if not matching.include_callback_runs:
+        types = types - {EventType.CALLBACK}
+    criteria: list[tuple[str, Sequence[object]]] = [
+        ("job_id", sorted(matching.job_ids)),
+        ("pgrp", sorted(matching.pgrps)),
+        ("label", sorted(matching.labels)),
+        ('"user"', sorted(matching.users)),
+        ("name", sorted(name.value for name in matching.names)),
+        ("type", sorted(t.value for t in types) if types != frozenset(EventType) else []),
+    ]
+    return [
+        (column, values) for column, values in criteria if 0 < len(values) <= MAX_NARROWING_VALUES
     ]
 
 

@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 
 from ..core.changes import Changes
 from ..core.events import Event
+from ..core.filters import EventFilter
 from ..core.model import Job
 from ..core.runs import CallbackRun
 from ..core.states import WorkStatus
@@ -155,7 +156,17 @@ class Store(HistoryReads, Protocol):
 
     def job_events(self, job_ids: Sequence[int]) -> list[Event]: ...
 
-    def read_events(self, after_seq: int, limit: int) -> list[Event]: ...
+    def read_events(
+        self,
+        after_seq: int,
+        limit: int,
+        *,
+        through_seq: int = 0,
+        matching: EventFilter | None = None,
+    ) -> list[Event]:
+        """Up to ``limit`` events after ``after_seq``, in order; ``through_seq``: none after
+        it; ``matching``: of the others, at least every one that filter lets through."""
+        ...
 
     def trim_events(self, *, keep_last: int = 0, before_time: float = 0.0) -> int: ...
 

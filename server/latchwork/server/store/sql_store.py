@@ -25,6 +25,7 @@ from typing import Any
 
 from ..core.changes import Changes
 from ..core.events import Event
+from ..core.filters import EventFilter
 from ..core.model import Job
 from ..core.runs import CallbackRun
 from ..core.states import WorkStatus
@@ -196,8 +197,17 @@ class SqlStore:
         """Every stored event of these jobs, in order: the history catch-up replays."""
         return event_log.job_events(self._db, job_ids)
 
-    def read_events(self, after_seq: int, limit: int) -> list[Event]:
-        return event_log.read_events(self._db, after_seq, limit)
+    def read_events(
+        self,
+        after_seq: int,
+        limit: int,
+        *,
+        through_seq: int = 0,
+        matching: EventFilter | None = None,
+    ) -> list[Event]:
+        return event_log.read_events(
+            self._db, after_seq, limit, through_seq=through_seq, matching=matching
+        )
 
     def trim_events(self, *, keep_last: int = 0, before_time: float = 0.0) -> int:
         """Delete old events (retention); returns how many. The newest event always stays,
