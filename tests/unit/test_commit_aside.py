@@ -1,5 +1,6 @@
 """A worker's reports committed aside (CommitPipeline.commit_aside): on PostgreSQL the round
-trip leaves the event loop (server/commit_queue.py), on SQLite the commit is made at once.
+trip leaves the event loop (server/commit_queue.py), on SQLite the reports of one turn of the
+loop are gathered into one transaction.
 
 Either way, against the real store (SQLite, then PostgreSQL): the answer waits for the
 commit; events are published in seq order, gapless, only once stored; a synchronous commit
@@ -17,7 +18,7 @@ from latchwork.server.core.actions import OperatorAction
 from latchwork.server.core.states import JobStatus, WorkStatus
 from latchwork.server.core.transitions import WorkOutcome
 from latchwork.server.leases import LeaseGrant
-from latchwork.server.store.errors import StorageUnavailable
+from latchwork.server.store.errors import StorageError, StorageUnavailable
 from latchwork.server.supervisor import Supervisor
 from latchwork.server.work_leasing import EndedRun
 
@@ -26,11 +27,9 @@ from .factories import Farm, Sink, frames_spec
 
 
 def _groups(farm: Farm) -> list[int]:
-    """How many writes each send held (PostgreSQL's store only), counted around its own."""
+    """How many writes each send held, counted around the store's own."""
     store: Any = farm.stores[-1]
     sizes: list[int] = []
-    if store.aside_writes() is None:
-        return sizes
     send = store.send_writes
 
     def counted(writes: Sequence[Any]) -> Any:
@@ -69,8 +68,9 @@ async def test_reports_of_many_workers_land_in_order_and_gapless(farm: Farm) -> 
         *(_report(sup, worker, grants, max_leases=2) for worker, grants in workers)
     )
     assert all(accepted == [True, True] and len(new) == 2 for accepted, new in answers)
-    if sizes:  # PostgreSQL: the first went alone, the three behind it as one transaction
-        assert sizes == [1, 3]
+    # PostgreSQL: the first went alone, the three behind it as one transaction; SQLite: the
+    # four of one turn of the loop gathered into one.
+    assert sizes == ([4] if sup.store.aside_writes().gathers else [1, 3])  # type: ignore[union-attr]
     # Each answered only once stored: its leases ended, its next leases held.
     for (worker, _), (_, new) in zip(workers, answers, strict=True):
         assert sup.worker_leases(worker) == {g.lease_id for g in new}
@@ -129,6 +129,48 @@ async def test_a_failed_send_fails_its_reports_and_takes_the_model_back(
         seqs = _published(sup)
         assert seqs == list(range(1, len(seqs) + 1))
         assert sup.get_job(job.id).status is JobStatus.COMPLETE  # type: ignore[union-attr]
+    finally:
+        farm.close()
+
+
+async def test_a_failed_group_on_sqlite_fails_its_reports_and_takes_the_model_back(
+    tmp_path: Path,
+) -> None:
+    """SQLite's group of a turn's reports fails as one transaction (here refused by a
+    trigger of the test's, a real error of SQLite's): every report of it fails, nothing of it
+    is stored or published, the model is the store's again, and the reports go through once
+    the store takes writes again."""
+    farm = Farm(tmp_path)
+    try:
+        sup = farm.open()
+        job = sup.submit([frames_spec("1-4", cpus=4)], user="alice").jobs[0]
+        workers = _workers(sup, 2, 2)
+        head = sup.store.head_seq
+        sizes = _groups(farm)
+        sqlite: Any = farm.stores[-1]
+        sqlite._sqlite.execute(  # noqa: SLF001
+            "CREATE TEMP TRIGGER refuse BEFORE INSERT ON events "
+            "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        )
+        results = await asyncio.gather(
+            *(_report(sup, worker, grants) for worker, grants in workers),
+            return_exceptions=True,
+        )
+        assert sizes == [2]
+        assert all(isinstance(result, StorageError) for result in results), results
+        assert "refused by the test" in str(results[0])
+        assert sup.store.head_seq == head and _published(sup)[-1] == head
+        reloaded = sup.get_job(job.id)
+        assert reloaded is not None and all(w.status is WorkStatus.RUNNING for w in reloaded.work)
+        for worker, grants in workers:
+            assert sup.worker_leases(worker) == {g.lease_id for g in grants}
+        sqlite._sqlite.execute("DROP TRIGGER refuse")  # noqa: SLF001
+        for worker, grants in workers:
+            assert (await _report(sup, worker, grants))[0] == [True, True]
+        seqs = _published(sup)
+        assert seqs == list(range(1, len(seqs) + 1))
+        assert sup.get_job(job.id).status is JobStatus.COMPLETE  # type: ignore[union-attr]
+        assert _published(farm.restart()) == seqs
     finally:
         farm.close()
 

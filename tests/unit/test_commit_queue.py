@@ -1,6 +1,7 @@
 """The commit queue (server/commit_queue.py): writes sent in order, grouped while one is in
 flight, their answers read when the loop sees them come; a failed group fails everything
-queued behind it; a flush lands all.
+queued behind it; a flush lands all. For a store that writes at once (SQLite's), the writes
+of a turn of the loop are gathered into one group.
 
 The store here is a stand-in whose answers the test sends (a byte on a pipe the loop
 watches, as it watches PostgreSQL's socket); a real PostgreSQL store goes through the same
@@ -18,6 +19,7 @@ import pytest
 
 from latchwork.server.commit_queue import GROUP_LIMIT, CommitQueue
 from latchwork.server.store.errors import StorageUnavailable
+from latchwork.server.store.protocol import Answered
 
 
 class HeldSend:
@@ -59,6 +61,8 @@ class HeldSend:
 
 class HeldWrites:
     """Writes are strings; each send is answered when the test calls :meth:`answer`."""
+
+    gathers = False
 
     def __init__(self) -> None:
         self.sent: list[list[str]] = []
@@ -307,4 +311,95 @@ async def test_everyone_waiting_for_room_looks_again_when_a_group_goes() -> None
     writes.answer()
     await asyncio.gather(*dones)
     await asyncio.wait_for(queue.room(), 5)  # an idle queue: room at once
+    queue.close()
+
+
+# --- a store that writes at once (SQLite's): the writes of a turn of the loop gathered ----------
+
+
+def _no_failure(error: BaseException) -> None:
+    raise AssertionError(f"no group fails here: {error}")
+
+
+class WrittenAtOnce:
+    """Writes are strings, each send stored (or failed) before ``send_writes`` returns."""
+
+    gathers = True
+
+    def __init__(self) -> None:
+        self.sent: list[list[str]] = []
+        self.landed: list[str] = []
+        self.unwound: list[str] = []
+        self.fail_next = False
+
+    def render_write(self, changes: object) -> str:
+        raise AssertionError("the queue renders nothing")
+
+    def send_writes(self, writes: Sequence[str]) -> Answered:
+        self.sent.append(list(writes))
+        if self.fail_next:
+            self.fail_next = False
+            return Answered(StorageUnavailable("the disk went away"))
+        return Answered(None)
+
+    def wrote(self, write: str) -> None:
+        self.landed.append(write)
+
+    def unwind(self, writes: Sequence[str]) -> None:
+        self.unwound.extend(writes)
+
+
+async def test_writes_of_one_turn_of_the_loop_go_together_when_it_ends() -> None:
+    writes = WrittenAtOnce()
+    queue = CommitQueue(writes, _no_failure)
+    effects: list[str] = []
+    done = [queue.put(name, _noting(effects, name)) for name in "abc"]
+    assert writes.sent == [] and len(queue) == 3  # nothing sent during the turn
+    await asyncio.gather(*done)
+    assert writes.sent == [["a", "b", "c"]] and effects == ["a", "b", "c"] == writes.landed
+    later = queue.put("d", _noting(effects, "d"))
+    await later
+    assert writes.sent == [["a", "b", "c"], ["d"]] and len(queue) == 0
+    queue.close()
+
+
+async def test_a_full_group_of_a_gathering_store_goes_and_lands_at_once() -> None:
+    writes = WrittenAtOnce()
+    queue = CommitQueue(writes, _no_failure)
+    effects: list[str] = []
+    names = [f"w{i}" for i in range(GROUP_LIMIT + 1)]
+    done = [queue.put(name, _noting(effects, name)) for name in names]
+    # The limit's write sent its group and landed it before put returned; the next waits.
+    assert writes.sent == [names[:GROUP_LIMIT]] and effects == names[:GROUP_LIMIT]
+    assert all(d.done() for d in done[:GROUP_LIMIT]) and not done[-1].done()
+    await done[-1]
+    assert writes.sent == [names[:GROUP_LIMIT], names[GROUP_LIMIT:]] and effects == names
+    queue.close()
+
+
+async def test_a_failed_gathered_group_fails_every_write_of_it() -> None:
+    writes = WrittenAtOnce()
+    failures: list[BaseException] = []
+    queue = CommitQueue(writes, failures.append)
+    effects: list[str] = []
+    writes.fail_next = True
+    done = [queue.put(name, _noting(effects, name)) for name in "ab"]
+    for each in done:
+        with pytest.raises(StorageUnavailable, match="went away"):
+            await each
+    assert writes.unwound == ["a", "b"] and effects == [] and len(failures) == 1
+    await queue.put("c", _noting(effects, "c"))
+    assert effects == ["c"] and writes.sent == [["a", "b"], ["c"]]
+    queue.close()
+
+
+async def test_flush_sends_what_a_gathering_store_gathered() -> None:
+    writes = WrittenAtOnce()
+    queue = CommitQueue(writes, _no_failure)
+    effects: list[str] = []
+    done = [queue.put(name, _noting(effects, name)) for name in "ab"]
+    queue.flush()  # a synchronous commit comes: the turn's writes land first
+    assert writes.sent == [["a", "b"]] and effects == ["a", "b"] and all(d.done() for d in done)
+    await asyncio.sleep(0.01)  # the turn's end finds nothing left to send
+    assert writes.sent == [["a", "b"]]
     queue.close()

@@ -31,9 +31,10 @@ error re-raised to the caller, which may retry.
 
 A worker's reports and leases, the farm's busiest commits, may instead go through
 :meth:`CommitPipeline.commit_aside`: stages 1-4 and the write's rendering on the loop, the
-write sent and its answer awaited while the loop goes on (:mod:`.commit_queue`, on a store
-that can: PostgreSQL), stages 6-12 once it landed. Every other commit first lands those
-queued, so the order of the stages above holds across all commits.
+write sent in a group with others (:mod:`.commit_queue`: on PostgreSQL its answer awaited
+while the loop goes on; on SQLite those of a turn of the loop in one transaction), stages
+6-12 once it landed. Every other commit first lands those queued, so the order of the stages
+above holds across all commits.
 """
 
 from __future__ import annotations
@@ -153,10 +154,10 @@ class CommitPipeline:
             effect(batch)
 
     def commit_aside(self, changes: Changes, then: Callable[[], None]) -> Awaitable[None]:
-        """:meth:`commit`, with the store's round trip off the event loop where the store can
-        (:mod:`.commit_queue`): the returned awaitable is done once ``changes`` are stored and
-        their effects, then ``then``, ran; it raises what the write raised. Elsewhere (SQLite)
-        it is :meth:`commit` and ``then`` at once, and the awaitable is already done.
+        """:meth:`commit`, its write sent in a group (:mod:`.commit_queue`): the returned
+        awaitable is done once ``changes`` are stored and their effects, then ``then``, ran;
+        it raises what the write raised. On a store without grouped writes it is
+        :meth:`commit` and ``then`` at once, and the awaitable is already done.
 
         For the commits of a worker's reports and leases, whose callers await their answer."""
         if self._queue is None or self._aside is None:

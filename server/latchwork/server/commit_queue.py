@@ -15,6 +15,14 @@ published only once stored and in seq order, effects (offers, lease signals, cal
 happen only after the write. What others may see earlier is the model in memory, changed by
 the transitions a round trip before their write lands.
 
+SQLite's commit is a call on the loop, not a round trip: made at once for each report, every
+report was a transaction of its own (BEGIN, its statements, COMMIT and the WAL pages it
+dirtied). Its store :attr:`~.store.protocol.AsideWrites.gathers`: the writes put during a turn
+of the loop wait until the turn ends (or until :data:`GROUP_LIMIT` of them wait) and go as one
+transaction, landed at once. Under a farm's reports that cost the supervisor a tenth less CPU
+per frame and added about 2 ms to a report's answer (docs/benchmarks.md, session 13); a lone
+report waits only for the rest of its turn.
+
 A failed send fails its group and every write queued after it: they were built on the
 failed one's state. Their events are unnumbered, the model is taken back from the store and
 each caller gets the error, as a failed synchronous commit does. A synchronous commit first
@@ -30,9 +38,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .store.protocol import AsideWrites, PendingWrite
+from .store.protocol import Answered, AsideWrites, PendingWrite
 
-#: Writes that may wait behind the one in flight, which is the next group's size at most.
+#: Writes that may wait behind the one in flight, which is the next group's size at most (on a
+#: store that gathers, the size at which a group goes without waiting for the turn's end: 8
+#: against 4 and 16, docs/benchmarks.md, session 13).
 #: Past it, a worker's report waits before its transitions are made (:meth:`CommitQueue.room`):
 #: the loop takes no more work than the store can take, and a report's events are stored
 #: within about two round trips of being made, not after a queue as long as the farm. Since
@@ -67,6 +77,7 @@ class CommitQueue:
         self._landing: deque[_Queued] = deque()
         """Stored, their ``landed`` not run yet: run in order, by whoever comes first."""
         self._flushing = 0
+        self._gathering = False  # a send of the writes gathered is due when the turn ends
         self._room: deque[asyncio.Future[None]] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -92,8 +103,25 @@ class CommitQueue:
         queued = _Queued(write, landed, self._loop.create_future())
         self._waiting.append(queued)
         if self._sending is None:
-            self._send()
+            if not self._writes.gathers:
+                self._send()
+            elif len(self._waiting) >= GROUP_LIMIT:
+                self._send_gathered()
+            elif not self._gathering:
+                self._gathering = True
+                self._loop.call_soon(self._turn_ended)
         return queued.done
+
+    def _turn_ended(self) -> None:
+        self._gathering = False
+        self._send_gathered()
+
+    def _send_gathered(self) -> None:
+        """Send the writes gathered (a store that sends at once: SQLite's) and land them."""
+        if self._sending is None and self._waiting:
+            sending = self._send()
+            if sending.poll():
+                self._arrived(sending)
 
     def flush(self) -> None:
         """Block until every queued write landed (or failed), running their ``landed`` in
@@ -122,13 +150,13 @@ class CommitQueue:
         """Land what is queued (before the store closes)."""
         self.flush()
 
-    def _send(self) -> None:
+    def _send(self) -> PendingWrite:
         group, self._waiting = self._waiting, []
         self._in_flight = group
         try:
             sending: PendingWrite = self._writes.send_writes([queued.write for queued in group])
         except Exception as error:  # (a store's sends answer their errors; this is a bug's)
-            sending = _Unsent(error)
+            sending = Answered(error)
         self._sending = sending
         self._make_room()
         loop = self._loop
@@ -138,11 +166,14 @@ class CommitQueue:
             loop.call_soon(self._arrived, sending)
 
         sending.on_settled = settled
-        if sending.poll():  # (it ended before it went out: a lost connection)
+        if sending.poll():
+            # Answered already: made at once (SQLite's, landed at once by _send_gathered or
+            # flush, this then a no-op), or it ended before it went out (a lost connection).
             loop.call_soon(self._arrived, sending)
         else:
             self._watched = sending.fileno()
             loop.add_reader(self._watched, self._readable, sending)
+        return sending
 
     def _unwatch(self) -> None:
         if self._watched >= 0 and self._loop is not None:
@@ -203,23 +234,6 @@ class CommitQueue:
                 _settle(queued.done, effect_error)
             else:
                 _settle(queued.done, None)
-
-
-class _Unsent:
-    """The answer of a send that raised instead of going out: its error."""
-
-    def __init__(self, error: BaseException) -> None:
-        self.error: BaseException | None = error
-        self.on_settled: Callable[[], None] | None = None
-
-    def fileno(self) -> int:
-        return -1
-
-    def poll(self) -> bool:
-        return True
-
-    def wait(self) -> None:
-        return None
 
 
 def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:

@@ -149,8 +149,8 @@ class WorkLeasing:
     async def report_many_and_lease_aside(
         self, reports: Sequence[EndedRun], *, worker_id: str = "", max_leases: int = 0
     ) -> tuple[list[bool], list[LeaseGrant]]:
-        """:meth:`report_many_and_lease`, its commit sent off the event loop where the store
-        can (:meth:`.commit_pipeline.CommitPipeline.commit_aside`): the gRPC service's."""
+        """:meth:`report_many_and_lease`, its commit sent in a group with others
+        (:meth:`.commit_pipeline.CommitPipeline.commit_aside`): the gRPC service's."""
         await self._pipeline.room()
         changes, accepted, ended, grants = self._report_and_grant(reports, worker_id, max_leases)
         if changes.empty:

@@ -25,18 +25,15 @@ from ..core.changes import Changes
 from .errors import StoreUnusable
 from .postgres_connection import PgSend, RenderedBatch, describe, open_database
 from .postgres_errors import one_line, typed_pg_errors
-from .sql_store import SqlStore
+from .sql_store import RenderedWrite, SqlStore
 from .writes import write_changes
 
 
 @dataclass(slots=True)
-class PgWrite:
-    """A commit's write rendered (:meth:`PostgresStore.render_write`), for the commit queue
-    to send (server/commit_queue.py)."""
+class PgWrite(RenderedWrite):
+    """A commit's write rendered (:meth:`PostgresStore.render_write`): its statements."""
 
-    changes: Changes
     batch: RenderedBatch
-    rendered_at: float
 
 
 @typed_pg_errors
@@ -71,36 +68,25 @@ class PostgresStore(SqlStore):
 
     # --- writes sent aside, their answer awaited on the event loop (server/commit_queue.py)
 
+    #: A send is a round trip: writes queue up behind the one in flight (server/commit_queue.py).
+    gathers = False
+
     def aside_writes(self) -> PostgresStore:
         return self
 
     def render_write(self, changes: Changes) -> PgWrite:
-        if changes.events and not changes.events[0].seq:
-            self.number_events(changes)
-        seq = changes.events[-1].seq if changes.events else self.head_seq
+        seq = self._rendered(changes)
         batch = self._pg.new_batch()
-        with self._pg.rendering(batch):
-            write_changes(self._pg, changes, seq, None, ())
-        # The numbering goes on from here; the stored head is read back should a send fail.
-        self.head_seq = seq
-        return PgWrite(changes, batch, time.perf_counter())
+        try:
+            with self._pg.rendering(batch):
+                write_changes(self._pg, changes, seq, None, ())
+        except BaseException:
+            self.unwind([RenderedWrite(changes, seq, 0.0)])
+            raise
+        return PgWrite(changes, seq, time.perf_counter(), batch)
 
     def send_writes(self, writes: Sequence[PgWrite]) -> PgSend:
         return self._pg.start_send([write.batch for write in writes])
-
-    def wrote(self, write: PgWrite) -> None:
-        if self.on_write is not None:
-            self.on_write(write.changes, time.perf_counter() - write.rendered_at)
-
-    def unwind(self, writes: Sequence[PgWrite]) -> None:
-        # The writes were numbered in order after the stored head: it is just before the
-        # first of their events (read from them, not from a database that may be away).
-        first = next((write.changes.events[0].seq for write in writes if write.changes.events), 0)
-        if first:
-            self.head_seq = first - 1
-        for write in writes:
-            for event in write.changes.events:
-                event.seq = 0
 
     @property
     def schema_version(self) -> int:

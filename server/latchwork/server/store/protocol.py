@@ -70,10 +70,37 @@ class PendingWrite(Protocol):
         ...
 
 
+class Answered:
+    """A :class:`PendingWrite` whose answer is in when it is handed over: a send made at once
+    (SQLite's), or one that raised instead of going out."""
+
+    __slots__ = ("error", "on_settled")
+
+    def __init__(self, error: BaseException | None) -> None:
+        self.error = error
+        self.on_settled: Callable[[], None] | None = None
+
+    def fileno(self) -> int:
+        return -1
+
+    def poll(self) -> bool:
+        return True
+
+    def wait(self) -> None:
+        return None
+
+
 class AsideWrites(Protocol[W]):
-    """A store whose writes can be rendered and sent, their answers awaited on the event loop
-    while it goes on (PostgreSQL's: a round trip; server/commit_queue.py). ``W`` is the store's
-    rendered write."""
+    """A store whose writes can be rendered, then sent in groups by the commit queue
+    (server/commit_queue.py). ``W`` is the store's rendered write.
+
+    PostgreSQL's send is a round trip, its answer awaited on the event loop while it goes on;
+    SQLite's is made at once, answered when :meth:`send_writes` returns (:attr:`gathers`)."""
+
+    #: True: a send is made at once, on the loop, so the queue gathers the writes of a turn of
+    #: the loop and sends them together; False: the writes that queue up while one is in
+    #: flight go together next.
+    gathers: bool
 
     def render_write(self, changes: Changes) -> W:
         """Number ``changes``' events (unless done) after those rendered before, and render

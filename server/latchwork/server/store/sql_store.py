@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..core.changes import Changes
@@ -38,6 +39,17 @@ from .protocol import AsideWrites
 from .records import StagedChunk, StoredCallback, StoredState, StoredSubmission
 from .rows import staged_chunks
 from .writes import write_changes
+
+
+@dataclass(slots=True)
+class RenderedWrite:
+    """A commit's write, its events numbered, for the commit queue to send
+    (server/commit_queue.py); a store adds what it rendered of it."""
+
+    changes: Changes
+    #: The head of the event log after it.
+    seq: int
+    rendered_at: float
 
 
 class SqlStore:
@@ -152,6 +164,41 @@ class SqlStore:
 
     def aside_writes(self) -> AsideWrites[Any] | None:
         return None
+
+    # --- writes rendered for the commit queue (server/commit_queue.py), the stores' shared part
+
+    def _rendered(self, changes: Changes) -> int:
+        """Number ``changes``' events (unless done) after those rendered before; the head of
+        the log after them, which the numbering goes on from (the stored head is taken back
+        should the send fail: :meth:`unwind`)."""
+        if changes.events and not changes.events[0].seq:
+            self.number_events(changes)
+        seq = changes.events[-1].seq if changes.events else self.head_seq
+        self.head_seq = seq
+        return seq
+
+    def write_rendered(self, writes: Sequence[RenderedWrite]) -> None:
+        """Store ``writes`` (numbered by :meth:`_rendered`, in order) in one transaction, all
+        or none: SQLite's group commit (server/commit_queue.py)."""
+        with self._write_transaction():
+            for write in writes:
+                write_changes(self._db, write.changes, write.seq, None, ())
+
+    def wrote(self, write: RenderedWrite) -> None:
+        """Once ``write`` is stored: the metrics hear of it."""
+        if self.on_write is not None:
+            self.on_write(write.changes, time.perf_counter() - write.rendered_at)
+
+    def unwind(self, writes: Sequence[RenderedWrite]) -> None:
+        """After a failed send: ``writes`` were not stored. They were numbered in order after
+        the stored head, so it is just before the first of their events (read from them, not
+        from a database that may be away); their events lose their seqs."""
+        first = next((write.changes.events[0].seq for write in writes if write.changes.events), 0)
+        if first:
+            self.head_seq = first - 1
+        for write in writes:
+            for event in write.changes.events:
+                event.seq = 0
 
     # --- callbacks, their runs, submissions ----------------------------------------------
 

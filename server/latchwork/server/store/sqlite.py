@@ -7,21 +7,26 @@ is durable.
 :class:`SqliteStore` opens the file (:mod:`.sqlite_connection`: the refusals, the migrations,
 the transactions) and turns SQLite's errors into typed ones (``typed_storage_errors`` wraps
 every public method); what it does is :class:`~.sql_store.SqlStore`'s, shared with the
-PostgreSQL store.
+PostgreSQL store. A worker's reports go through the commit queue (server/commit_queue.py),
+which gathers those of a turn of the event loop into one transaction.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
+from ..core.changes import Changes
 from .errors import typed_storage_errors
 from .hosts import StoredHost as StoredHost  # re-exported (host_registry)
+from .protocol import Answered
 from .records import StagedChunk as StagedChunk  # re-exported (staging, tests)
 from .records import StoredCallback as StoredCallback
 from .records import StoredState as StoredState
 from .records import StoredSubmission as StoredSubmission
-from .sql_store import SqlStore
+from .sql_store import RenderedWrite, SqlStore
 from .sqlite_connection import Transaction, opening, schema_version
 from .wal_checkpoints import WalCheckpoints
 
@@ -56,6 +61,26 @@ class SqliteStore(SqlStore):
     def close(self) -> None:
         self.checkpoints.stop()
         self._sqlite.close()
+
+    # --- a worker's reports, grouped into one transaction per turn of the event loop -------
+
+    #: The commit queue gathers a turn's reports and sends them together (server/commit_queue.py).
+    gathers = True
+
+    def aside_writes(self) -> SqliteStore:
+        return self
+
+    def render_write(self, changes: Changes) -> RenderedWrite:
+        """Number ``changes``' events; the write itself is made with its group's."""
+        return RenderedWrite(changes, self._rendered(changes), time.perf_counter())
+
+    def send_writes(self, writes: Sequence[RenderedWrite]) -> Answered:
+        """Write ``writes`` in one transaction, at once; its error, typed, is the answer."""
+        try:
+            self.write_rendered(writes)
+        except Exception as error:
+            return Answered(error)
+        return Answered(None)
 
     @property
     def schema_version(self) -> int:
