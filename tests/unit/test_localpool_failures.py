@@ -4,8 +4,9 @@ behind it. Over a real store and real processes; the bad specs are built past va
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TypedDict, Unpack
 
@@ -13,11 +14,14 @@ import pytest
 
 from latchwork.server.core.model import JobSpec
 from latchwork.server.core.states import WorkStatus
+from latchwork.server.core.transitions import WorkOutcome
 from latchwork.server.leases import LeaseGrant
 from latchwork.server.localpool import LocalPool
 from latchwork.server.output import OutputStore
 from latchwork.server.runner import ManagedProcess, RunResult
 from latchwork.server.store import SqliteStore
+from latchwork.server.store.protocol import Answered
+from latchwork.server.store.sql_store import RenderedWrite
 from latchwork.server.supervisor import Supervisor
 
 
@@ -88,3 +92,33 @@ async def test_a_failure_while_the_process_runs_still_reports(
     item = supervisor.index.jobs[grant.job_id].work[0]
     assert (item.status, item.exit_code) == (WorkStatus.FAILED, -1)
     assert supervisor.lease_entry(grant.lease_id) is None
+
+
+async def test_runs_that_end_in_one_turn_of_the_loop_are_stored_in_one_transaction(
+    tmp_path: Path,
+) -> None:
+    """The pool's reports go through the commit queue (server/commit_queue.py), which
+    gathers those of one turn into one SQLite transaction, each answered once it is stored."""
+    store = SqliteStore(tmp_path / "latchwork.db")
+    supervisor = Supervisor(store, OutputStore(tmp_path / "output"))
+    pool = LocalPool(supervisor, supervisor.outputs, slots=2, host="here")
+    try:
+        supervisor.submit([JobSpec(cmdline="true"), JobSpec(cmdline="true")])
+        grants = supervisor.lease(pool.worker_id, 2)
+        sizes: list[int] = []
+        send = store.send_writes
+
+        def counted(writes: Sequence[RenderedWrite]) -> Answered:
+            sizes.append(len(writes))
+            return send(writes)
+
+        store.send_writes = counted  # type: ignore[method-assign]
+        await asyncio.gather(
+            *(pool._report(g.lease_id, WorkOutcome.EXITED, 0, "") for g in grants)  # noqa: SLF001
+        )
+        assert sizes == [2]
+        for grant in grants:
+            assert supervisor.index.jobs[grant.job_id].work[0].status is WorkStatus.COMPLETE
+            assert supervisor.lease_entry(grant.lease_id) is None
+    finally:
+        store.close()

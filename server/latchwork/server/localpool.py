@@ -23,6 +23,7 @@ from .runner import ManagedProcess, RunResult, start_failure_reason
 from .store.errors import StorageError
 from .supervisor import Supervisor
 from .throttled_log import ThrottledLog
+from .work_leasing import EndedRun
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,9 @@ class LocalPool:
     async def _report(
         self, lease_id: str, outcome: WorkOutcome, exit_code: int, message: str
     ) -> None:
-        """Report a run's end and, in the same transaction, refill the slot it frees.
+        """Report a run's end and, in the same transaction, refill the slot it frees; the
+        runs that end in one turn of the event loop share that transaction
+        (server/commit_queue.py), and the next frames start once it is stored.
 
         A report the store cannot take (a full disk) is retried until it is stored. Only a
         shutdown ends the retries: the item is still running in the store then, and the next
@@ -153,8 +156,10 @@ class LocalPool:
         while True:
             free = self.slots - len(self._tasks) + 1 if self._accepting else 0
             try:
-                _, grants = self.supervisor.report_and_lease(
-                    lease_id, outcome, exit_code, message, worker_id=self.worker_id, max_leases=free
+                _, grants = await self.supervisor.report_many_and_lease_aside(
+                    [EndedRun(lease_id, outcome, exit_code, message)],
+                    worker_id=self.worker_id,
+                    max_leases=free,
                 )
             except StorageError as error:
                 if self._stopping.is_set():
