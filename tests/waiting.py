@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import TypedDict, Unpack
 
@@ -69,8 +70,20 @@ def job_final(job_id: int) -> Callable[[event_pb2.Event], bool]:
 
 
 def wait_job(client: Client, job_id: int, timeout: float = 60.0) -> job_pb2.Job:
+    """The job once it is in a final state. A final event read from the log may be an older
+    run's (a job retried after it ended): then its state is read again and the wait goes on
+    after that event."""
+    deadline = time.monotonic() + timeout
     job = client.get_job(job_id)
-    if job.status not in FINAL:
-        events_until(client, job_final(job_id), job_ids=[job_id], timeout=timeout)
+    after = 0
+    while job.status not in FINAL:
+        seen = events_until(
+            client,
+            job_final(job_id),
+            after_seq=after,
+            job_ids=[job_id],
+            timeout=max(deadline - time.monotonic(), 0.1),
+        )
+        after = seen[-1].seq
         job = client.get_job(job_id)
     return job
