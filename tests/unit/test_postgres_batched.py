@@ -118,3 +118,51 @@ def test_a_commit_that_fails_in_the_database_is_stored_not_at_all(
     [stored] = store.load().jobs
     assert stored.id == job.id and not stored.blocked
     store.close()
+
+
+PUT = (
+    "INSERT INTO kinds (id, words, ratio, blob, maybe) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (id) DO UPDATE SET words=excluded.words, maybe=excluded.maybe"
+)
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    keys=st.lists(st.integers(min_value=0, max_value=40), min_size=2, max_size=90),
+    upsert=st.booleans(),
+)
+def test_rows_of_one_statement_go_together_and_store_what_a_row_a_statement_would(
+    db: PgDatabase, keys: list[int], upsert: bool
+) -> None:
+    """An executemany in a batched transaction sends its rows several to a statement
+    (store/pg_row_batches.py); an upsert whose key comes again still ends with the last row's
+    values, as a statement a row did; a plain insert of distinct keys stores them all."""
+    db.execute("DELETE FROM kinds")
+    if not upsert:
+        keys = list(dict.fromkeys(keys))
+    rows = [(key, f"row {n}", 0.5, b"", n) for n, key in enumerate(keys)]
+    with db.batched_transaction():
+        db.executemany(PUT if upsert else ROW, rows)
+    last = {row[0]: (row[1], row[4]) for row in rows}
+    stored = db.execute("SELECT id, words, maybe FROM kinds ORDER BY id").fetchall()
+    assert stored == [(key, *last[key]) for key in sorted(last)]
+
+
+def test_a_batched_commit_sends_a_statement_per_group_of_rows(db: PgDatabase) -> None:
+    """100 distinct rows of one insert are 4 statements (32 + 32 + 32 + 4), an upsert that
+    meets a key again is cut there, and another statement goes a row at a time."""
+    batch = db.new_batch()
+    with db.rendering(batch):
+        db.executemany(ROW, [(n, "x", 1.0, b"", None) for n in range(100)])
+        db.executemany(PUT, [(1, "a", 1.0, b"", 1), (2, "b", 1.0, b"", 2), (1, "c", 1.0, b"", 3)])
+        db.executemany("UPDATE kinds SET maybe = ? WHERE id = ?", [(5, 1), (6, 2)])
+    statements = batch.statements
+    assert [statement.count("'x'") for statement in statements] == [32, 32, 32, 4, 0, 0, 0, 0]
+    assert ["'a'" in s and "'b'" in s and "'c'" not in s for s in statements[4:6]] == [True, False]
+    assert len(statements) == 8  # (each UPDATE alone)
+    db.send([batch])
+    assert db.execute("SELECT id, words, maybe FROM kinds WHERE id < 3 ORDER BY id").fetchall() == [
+        (0, "x", None),
+        (1, "c", 5),
+        (2, "b", 6),
+    ]

@@ -33,6 +33,7 @@ from psycopg.conninfo import conninfo_to_dict
 from .errors import Deposed, StoreUnusable
 from .pg_literals import literals_apply, render_call
 from .pg_migrations import PG_MIGRATIONS
+from .pg_row_batches import row_insert
 from .postgres_errors import one_line, translate_pg
 
 #: Seconds to wait for the server when the URL does not say (libpq would wait for ever).
@@ -346,7 +347,13 @@ class PgDatabase:
         if not rows:
             return
         if self._batch is not None:
-            self._batch.extend(self._render(sql, row) for row in rows)
+            shape = row_insert(sql) if len(rows) > 1 else None
+            if shape is None:
+                self._batch.extend(self._render(sql, row) for row in rows)
+                return
+            for chunk in shape.chunks(rows):  # several rows a statement (pg_row_batches)
+                flat = [value for row in chunk for value in row]
+                self._batch.append(self._render(shape.sql_for(len(chunk)), flat))
             return
         with self._live().cursor() as cursor:
             if len(rows) > _FEW_ROWS:
