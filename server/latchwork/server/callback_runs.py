@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Protocol
 
 from latchwork.sandbox.actions import CallbackAction, Verb
@@ -53,6 +53,13 @@ class CommitHost(Protocol):
     def commit(self, changes: Changes, *, firings: list[Firing] | None = None) -> None:
         """Store and act on ``changes`` (which ends with :meth:`CallbackRuns.drain`);
         ``firings``: those already found (catch-up of the callbacks of jobs a run submitted)."""
+        ...
+
+    def commit_soon(
+        self, changes: Changes, *, firings: list[Firing] | None = None
+    ) -> Awaitable[None] | None:
+        """:meth:`commit`, or its write sent aside where a commit waits for a round trip:
+        then the returned awaitable is done once it landed (raising what the write raised)."""
         ...
 
     def reload(self) -> None:
@@ -95,8 +102,14 @@ class CallbackRuns:
             self.timers_changed.set()
         self.pending.extend(changes.new_runs)
 
-    def drain(self) -> None:
+    def drain(self, aside: bool = False) -> None:
         """Run pending callbacks (and those their actions fire) until none is left.
+
+        ``aside``: drained once a write sent aside landed (a worker's reports,
+        :meth:`.commit_pipeline.CommitPipeline.commit_aside`), whose caller does not wait for
+        what its callbacks do: their ends may be sent aside too (:meth:`finish`). Drained
+        after a commit made at once (an operator's action, a Submit), they are committed at
+        once, before that call answers.
 
         Re-entrant calls return at once: the outermost call keeps draining. A time budget per
         call (5 ms) keeps a large fan-out or a cascade (bounded by the firing budget) from
@@ -112,7 +125,7 @@ class CallbackRuns:
             while self.pending and time.perf_counter() < deadline:
                 run = self.pending.popleft()
                 try:
-                    self._run_callback(run)
+                    self._run_callback(run, aside)
                 except StorageError:
                     # Only storing the run's end can fail here (every other failure ends the
                     # run as an error), and nothing of it was applied: run it again once the
@@ -129,9 +142,9 @@ class CallbackRuns:
         finally:
             self._draining = False
         if self.pending:
-            asyncio.get_running_loop().call_soon(self.drain)
+            asyncio.get_running_loop().call_soon(self.drain, aside)
 
-    def _run_callback(self, run: CallbackRun) -> None:
+    def _run_callback(self, run: CallbackRun, aside: bool) -> None:
         """Run a qube callback inline, or hand a Python or mail one to the callback runner.
 
         Whatever goes wrong ends the run as an error: a run left unfinished would be run again
@@ -158,7 +171,7 @@ class CallbackRuns:
             error = failure_message("the callback could not run", unexpected)
         run.start_time = run.start_time or self._clock()
         run.duration_ms = (time.perf_counter() - started) * 1000
-        self.finish(run, [] if error else actions, error=error)
+        self.finish(run, [] if error else actions, error=error, aside=aside)
 
     def finish(
         self,
@@ -169,8 +182,14 @@ class CallbackRuns:
         error_line: int = 0,
         limit: str = "",
         output: str = "",
+        aside: bool = False,
     ) -> None:
-        """Apply a run's actions (all or none) and record how it ended, in one transaction."""
+        """Apply a run's actions (all or none) and record how it ended, in one transaction.
+
+        ``aside`` (a run finished inline by :meth:`drain` after a write sent aside): the
+        transaction may be sent aside too (:meth:`CommitHost.commit_soon`); should it fail
+        there, the run is pending again and tried once more later, as when a commit made at
+        once fails."""
         started = time.perf_counter()
         changes = Changes(now=self._clock())
         get_job = self._host.get_job
@@ -224,9 +243,30 @@ class CallbackRuns:
         # What this run's actions cause fires callbacks one level deeper in the cascade.
         self._triggering.cascade_depth = run.depth + 1
         try:
-            self._host.commit(changes, firings=firings)
+            if not aside:
+                self._host.commit(changes, firings=firings)
+            elif (landing := self._host.commit_soon(changes, firings=firings)) is not None:
+                asyncio.ensure_future(landing).add_done_callback(
+                    lambda landed: self._landed_aside(run, landed)
+                )
         finally:
             self._triggering.cascade_depth = 0
+
+    def _landed_aside(self, run: CallbackRun, landed: asyncio.Future[None]) -> None:
+        """The end of ``run``, sent aside, landed: if it could not be stored, the run is
+        pending again (the model was taken back from the store) and runs again later."""
+        if landed.cancelled() or (error := landed.exception()) is None:
+            return
+        if isinstance(error, StorageError):
+            self.pending.appendleft(run)
+            asyncio.get_running_loop().call_later(STORAGE_RETRY_SECONDS, self.drain)
+        else:
+            log.error(
+                "callback run %d could not be recorded as finished",
+                run.id,
+                exc_info=error,
+                extra=run_ids(run),
+            )
 
     def check_submits(self, actions: Sequence[CallbackAction], owner: Job) -> list[CheckedSubmit]:
         """The run's ``qb.submit`` calls, checked before anything of the run is applied (and by

@@ -34,7 +34,8 @@ A worker's reports and leases, the farm's busiest commits, may instead go throug
 write sent in a group with others (:mod:`.commit_queue`: on PostgreSQL its answer awaited
 while the loop goes on; on SQLite those of a turn of the loop in one transaction), stages
 6-12 once it landed. Every other commit first lands those queued, so the order of the stages
-above holds across all commits.
+above holds across all commits. The qube callbacks such a landing runs (stage 12) commit
+through :meth:`CommitPipeline.commit_soon`: aside as well on PostgreSQL, at once on SQLite.
 """
 
 from __future__ import annotations
@@ -153,22 +154,29 @@ class CommitPipeline:
         for effect in self._effects:
             effect(batch)
 
-    def commit_aside(self, changes: Changes, then: Callable[[], None]) -> Awaitable[None]:
+    def commit_aside(
+        self,
+        changes: Changes,
+        then: Callable[[], None],
+        *,
+        firings: list[Firing] | None = None,
+    ) -> Awaitable[None]:
         """:meth:`commit`, its write sent in a group (:mod:`.commit_queue`): the returned
         awaitable is done once ``changes`` are stored and their effects, then ``then``, ran;
         it raises what the write raised. On a store without grouped writes it is
         :meth:`commit` and ``then`` at once, and the awaitable is already done.
 
-        For the commits of a worker's reports and leases, whose callers await their answer."""
+        For the commits of a worker's reports and leases, whose callers await their answer,
+        and of the qube callbacks run inline (:meth:`commit_soon`)."""
         if self._queue is None or self._aside is None:
-            self.commit(changes)
+            self.commit(changes, firings=firings)
             then()
             done = asyncio.get_running_loop().create_future()
             done.set_result(None)
             return done
         if self._reload_owed:
             self._land_queued()  # (raises)
-        batch = _Commit(changes, None, [])
+        batch = _Commit(changes, None, firings if firings is not None else [])
         self._index_new_jobs(batch)
         try:
             for stage in self._storing[:-1]:
@@ -183,13 +191,30 @@ class CommitPipeline:
                 effect(batch)
             then()
             if may_commit:
-                self._drain_runs(batch)
+                self.runs.drain(aside=True)
             else:
                 # Landed by a commit whose transitions are made already: the runs' own
                 # commits (qube callbacks run inline) wait until it is done.
-                asyncio.get_running_loop().call_soon(self.runs.drain)
+                asyncio.get_running_loop().call_soon(self.runs.drain, True)
 
         return self._queue.put(write, landed)
+
+    def commit_soon(
+        self, changes: Changes, *, firings: list[Firing] | None = None
+    ) -> Awaitable[None] | None:
+        """Store and act on ``changes``: where a commit waits for a round trip to the
+        database (PostgreSQL), sent aside (:meth:`commit_aside`) and the loop goes on, the
+        returned awaitable done once it landed; elsewhere (SQLite, whose commit is made on
+        the loop in a fraction of a millisecond) :meth:`commit` at once, and None returned.
+
+        For a qube callback's run, finished inline in the middle of the landing of the
+        report that fired it: committed at once on PostgreSQL, it held the loop for the
+        queue's round trips, and then its own, a tenth of the farm benchmark's time
+        (docs/benchmarks.md, farm throughput on PostgreSQL)."""
+        if self._queue is None or self._aside is None or self._aside.gathers:
+            self.commit(changes, firings=firings)
+            return None
+        return self.commit_aside(changes, _nothing, firings=firings)
 
     async def room(self) -> None:
         """Before the transitions of a :meth:`commit_aside`: wait while the store is behind
@@ -317,3 +342,7 @@ class CommitPipeline:
 
     def _drain_runs(self, batch: _Commit) -> None:
         self.runs.drain()
+
+
+def _nothing() -> None:
+    """What a :meth:`CommitPipeline.commit_soon` does once its effects ran: nothing more."""
