@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 #: The most rows in one statement; a commit's larger sets (a Submit's) go in several.
@@ -68,11 +69,11 @@ class RowInsert:
         if not self.key_positions:
             yield rows
             return
-        positions = self.key_positions
-        seen: set[tuple[Any, ...]] = set()
+        key_of = itemgetter(*self.key_positions)
+        seen: set[Any] = set()
         start = 0
         for index, row in enumerate(rows):
-            key = tuple(row[p] for p in positions)
+            key = key_of(row)
             if key in seen:
                 yield rows[start:index]
                 start = index
