@@ -196,3 +196,26 @@ async def test_a_read_of_the_store_waits_for_the_write_in_flight(
         assert sup.event_log.head_seq == stored[-1].seq
     finally:
         farm.close()
+
+
+async def test_a_lease_waits_for_room_aside_and_is_answered_once_stored(farm: Farm) -> None:
+    """LeaseWork's leases go through the queue as a report's do (``lease_aside``); a worker
+    dropped while its request waited for room gets none (and no error)."""
+    sup = farm.open()
+    job = sup.submit([frames_spec("1-4", cpus=2)], user="alice").jobs[0]
+    first = sup.register_worker("node1", Sink())
+    second = sup.register_worker("node2", Sink())
+    sizes = _groups(farm)
+    grants = await sup.lease_aside(first, 2)
+    assert len(grants) == 2 and sup.worker_leases(first) == {g.lease_id for g in grants}
+    assert sizes == [1]  # sent aside (gathered on SQLite), not committed at once
+    leasing: Any = sup.lease_aside.__self__  # type: ignore[attr-defined]
+    room = asyncio.Event()
+    leasing._pipeline.room = room.wait  # noqa: SLF001  (a full queue: it waits for room)
+    waiting = asyncio.ensure_future(sup.lease_aside(second, 2))
+    await asyncio.sleep(0.01)
+    sup.drop_worker(second, "lost")
+    room.set()
+    assert await waiting == []
+    stored = farm.restart().get_job(job.id)
+    assert stored is not None and [w.status for w in stored.work].count(WorkStatus.RUNNING) == 2

@@ -237,6 +237,7 @@ class Supervisor:
         self.worker_leases = leases.worker_leases
         self.work_signal = leases.work_signal
         self.lease = leases.lease
+        self.lease_aside = leases.lease_aside
         self.report = leases.report
         self.report_and_lease = leases.report_and_lease
         self.report_many_and_lease = leases.report_many_and_lease

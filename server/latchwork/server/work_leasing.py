@@ -102,6 +102,16 @@ class WorkLeasing:
             self._pipeline.commit(changes)
         return grants
 
+    async def lease_aside(self, worker_id: str, max_leases: int) -> list[LeaseGrant]:
+        """:meth:`lease`, its commit sent in a group with others, as a report's is
+        (:meth:`report_many_and_lease_aside`): the gRPC LeaseWork's. Made at once, its
+        commit first landed every report queued and then waited for its own round trip on
+        PostgreSQL, holding the event loop."""
+        _, grants = await self.report_many_and_lease_aside(
+            (), worker_id=worker_id, max_leases=max_leases
+        )
+        return grants
+
     def report(
         self, lease_id: str, outcome: WorkOutcome, exit_code: int = 0, message: str = ""
     ) -> bool:
@@ -188,7 +198,9 @@ class WorkLeasing:
             ended.append(report.lease_id)
         grants = (
             self._leasing.grant(changes, self._index.scheduler, worker_id, max_leases)
-            if max_leases > 0 and self._hosts.accepts_work(worker_id)
+            if max_leases > 0
+            and self._leasing.knows_worker(worker_id)  # (gone while it waited for room)
+            and self._hosts.accepts_work(worker_id)
             else []
         )
         return changes, accepted, ended, grants

@@ -192,7 +192,9 @@ class WorkerService(worker_pb2_grpc.WorkerServiceServicer):
         deadline = time.monotonic() + min(max(request.wait_seconds, 0), MAX_WAIT_SECONDS)
         while True:
             signal = self.supervisor.work_signal()
-            grants = self.supervisor.lease(request.worker_id, max(request.max_leases, 1))
+            grants = await self.supervisor.lease_aside(
+                request.worker_id, max(request.max_leases, 1)
+            )
             remaining = deadline - time.monotonic()
             if grants or remaining <= 0:
                 return worker_pb2.LeaseWorkResponse(leases=[lease_to_pb(g) for g in grants])
