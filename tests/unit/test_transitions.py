@@ -88,6 +88,24 @@ def test_two_frames_in_one_instance_emit_events_in_order() -> None:
     assert set(c4.dirty_work) == {(1, 1)}
 
 
+def test_an_instance_running_on_for_the_next_frame_is_stored_again_only_if_it_moved() -> None:
+    """Its stored fields (status, host, start time) are what they were: nothing to write.
+    On another host, its row changes. (The frame it runs is not stored: it is found from its
+    running work at load.)"""
+    job = new_job(frames_spec("1-3"))
+    c1 = Changes(now=10.0)
+    first = start(c1, job, "1", "L1")
+    assert set(c1.dirty_subjobs) == {(1, 0)}
+    assert t.finish_work(Changes(now=11.0), job, first, "L1", EXITED, 0)
+    c2 = Changes(now=12.0)
+    second = start(c2, job, "2", "L2")
+    assert job.subjobs[0].busy and not c2.dirty_subjobs
+    assert t.finish_work(Changes(now=13.0), job, second, "L2", EXITED, 0)
+    c3 = Changes(now=14.0)
+    start(c3, job, "3", "L3", host="node2")
+    assert set(c3.dirty_subjobs) == {(1, 0)} and job.subjobs[0].host == "node2"
+
+
 def test_job_events_never_flicker_back_to_pending_between_frames() -> None:
     job = new_job(frames_spec("1-5", cpus=2, retry=1))
     changes = Changes(now=0.0)

@@ -135,8 +135,11 @@ def start_work(
     work.end_time = 0.0
     work.exit_code = 0
     subjob.work_index = work.index
+    if subjob.host != host or subjob.status is not WorkStatus.RUNNING:
+        # (An instance running already, on this host, has nothing new to store: its
+        # ``work_index`` is not stored but found from its running work at load.)
+        changes.touch_subjob(job, subjob)
     subjob.host = host
-    changes.touch_subjob(job, subjob)
     if subjob.status is not WorkStatus.RUNNING:
         subjob.status = WorkStatus.RUNNING
         subjob.start_time = changes.now
