@@ -11,7 +11,8 @@ autocommit mode, so that a read holds no transaction open, and every write in an
 transaction (``BEGIN`` … ``COMMIT``, :meth:`PgDatabase.transaction`). A commit's writes go as
 one string of ``EXECUTE``s of statements prepared on the connection, with their parameters
 rendered in by psycopg: one call and one round trip per commit
-(:meth:`PgDatabase.batched_transaction`). Elsewhere psycopg's ``executemany`` sends many rows
+(:meth:`PgDatabase.batched_transaction`); the rows of one insert go several to a statement
+(:mod:`.pg_row_batches`). Elsewhere psycopg's ``executemany`` sends many rows
 in pipeline mode, in one round trip, and one or two rows go as plain statements, which cost
 less CPU than entering pipeline mode (psycopg prepares a statement on the server once it has
 run it five times).
