@@ -7,18 +7,18 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from latchwork.server.store import writes
 from latchwork.server.store.database import insert, put
 from latchwork.server.store.pg_row_batches import MAX_ROWS, row_insert
+from latchwork.server.store.rows import EVENT_COLUMNS, WORK_COLUMNS
 
 
 def test_the_stores_inserts_and_upserts_are_recognised_with_their_keys() -> None:
-    work = row_insert(writes._PUT_WORK)
+    work = row_insert(put("work", WORK_COLUMNS, "job_id, idx"))
     assert work is not None and work.key_positions == (0, 1)
-    events = row_insert(writes._INSERT_EVENTS)
+    events = row_insert(insert("events", EVENT_COLUMNS))
     assert events is not None and events.key_positions == () and events.width == 15
     assert row_insert(put("t", "a, b, c", "b")) is not None
-    assert row_insert(writes._UPDATE_JOBS) is None
+    assert row_insert("UPDATE jobs SET status=?, blocked=? WHERE id=?") is None
     assert row_insert("INSERT INTO t (a) VALUES (?) ON CONFLICT DO NOTHING") is None
     assert row_insert("INSERT INTO t (a, b) VALUES (?)") is None  # (widths differ)
     assert row_insert("INSERT INTO t (a) SELECT ?") is None
