@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -179,3 +179,17 @@ class Farm:
     def close(self) -> None:
         for store in self.stores:
             store.close()
+
+    def count_sends(self) -> list[int]:
+        """From now on, how many writes each send of the latest store held (the writes sent
+        aside, :mod:`latchwork.server.commit_queue`), counted around the store's own."""
+        store: Any = self.stores[-1]
+        sizes: list[int] = []
+        send = store.send_writes
+
+        def counted(writes: Sequence[Any]) -> Any:
+            sizes.append(len(writes))
+            return send(writes)
+
+        store.send_writes = counted
+        return sizes

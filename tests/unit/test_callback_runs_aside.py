@@ -10,7 +10,6 @@ model is the store's, and it runs again once the store takes it."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,20 +25,6 @@ from latchwork.server.supervisor import Supervisor
 from latchwork.server.work_leasing import EndedRun
 
 from .factories import Farm, Sink, frames_spec
-
-
-def _sends(farm: Farm) -> list[int]:
-    """How many writes each send of the store held (writes sent aside only)."""
-    store: Any = farm.stores[-1]
-    sizes: list[int] = []
-    send = store.send_writes
-
-    def counted(writes: Sequence[Any]) -> Any:
-        sizes.append(len(writes))
-        return send(writes)
-
-    store.send_writes = counted
-    return sizes
 
 
 def _follower(sup: Supervisor) -> Job:
@@ -79,7 +64,7 @@ async def test_a_callback_fired_by_a_report_sent_aside_follows_it(farm: Farm) ->
     follow = _follower(sup)
     worker = sup.register_worker("node1", Sink())
     [grant] = sup.lease(worker, 1)
-    sizes = _sends(farm)
+    sizes = farm.count_sends()
     reports = [EndedRun(grant.lease_id, WorkOutcome.EXITED)]
     await sup.report_many_and_lease_aside(reports, worker_id=worker, max_leases=0)
     aside = not sup.store.aside_writes().gathers  # type: ignore[union-attr]
@@ -109,7 +94,7 @@ async def test_a_callback_fired_by_a_commit_made_at_once_is_stored_before_it_ret
     follow = _follower(sup)
     worker = sup.register_worker("node1", Sink())
     [grant] = sup.lease(worker, 1)
-    sizes = _sends(farm)
+    sizes = farm.count_sends()
     assert sup.report(grant.lease_id, WorkOutcome.EXITED)
     assert sizes == [] and len(_unblocked(sup, follow)) == 1  # committed at once, published
     _gapless(sup)

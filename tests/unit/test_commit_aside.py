@@ -10,7 +10,6 @@ taken back from the store, the leases still the workers' own."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,20 +23,6 @@ from latchwork.server.work_leasing import EndedRun
 
 from ..pg_server import cut_sessions
 from .factories import Farm, Sink, frames_spec
-
-
-def _groups(farm: Farm) -> list[int]:
-    """How many writes each send held, counted around the store's own."""
-    store: Any = farm.stores[-1]
-    sizes: list[int] = []
-    send = store.send_writes
-
-    def counted(writes: Sequence[Any]) -> Any:
-        sizes.append(len(writes))
-        return send(writes)
-
-    store.send_writes = counted
-    return sizes
 
 
 def _published(sup: Supervisor) -> list[int]:
@@ -63,7 +48,7 @@ async def test_reports_of_many_workers_land_in_order_and_gapless(farm: Farm) -> 
     sup = farm.open()
     job = sup.submit([frames_spec("1-40", cpus=8)], user="alice").jobs[0]
     workers = _workers(sup, 4, 2)
-    sizes = _groups(farm)
+    sizes = farm.count_sends()
     answers = await asyncio.gather(
         *(_report(sup, worker, grants, max_leases=2) for worker, grants in workers)
     )
@@ -146,7 +131,7 @@ async def test_a_failed_group_on_sqlite_fails_its_reports_and_takes_the_model_ba
         job = sup.submit([frames_spec("1-4", cpus=4)], user="alice").jobs[0]
         workers = _workers(sup, 2, 2)
         head = sup.store.head_seq
-        sizes = _groups(farm)
+        sizes = farm.count_sends()
         sqlite: Any = farm.stores[-1]
         sqlite._sqlite.execute(  # noqa: SLF001
             "CREATE TEMP TRIGGER refuse BEFORE INSERT ON events "
@@ -205,7 +190,7 @@ async def test_a_lease_waits_for_room_aside_and_is_answered_once_stored(farm: Fa
     job = sup.submit([frames_spec("1-4", cpus=2)], user="alice").jobs[0]
     first = sup.register_worker("node1", Sink())
     second = sup.register_worker("node2", Sink())
-    sizes = _groups(farm)
+    sizes = farm.count_sends()
     grants = await sup.lease_aside(first, 2)
     assert len(grants) == 2 and sup.worker_leases(first) == {g.lease_id for g in grants}
     assert sizes == [1]  # sent aside (gathered on SQLite), not committed at once
