@@ -6,7 +6,9 @@ anything is sent; a new connection prepares its statements again."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -29,13 +31,13 @@ ROW = "INSERT INTO kinds (id, words, ratio, blob, maybe) VALUES (?, ?, ?, ?, ?)"
 TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=40)
 ROWS = st.lists(
     st.tuples(
-        TEXT,
+        st.one_of(st.none(), TEXT, st.sampled_from(["NULL", "{a,b}", '"', "\\", "", " x "])),
         st.floats(allow_nan=False, width=64),
         st.binary(max_size=20),
         st.one_of(st.none(), st.integers(min_value=-(2**63), max_value=2**63 - 1)),
     ),
     min_size=1,
-    max_size=5,
+    max_size=9,
 )
 
 
@@ -53,7 +55,7 @@ def db(postgres_url: str) -> Iterator[PgDatabase]:
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=ROWS)
 def test_values_come_back_as_they_went_in(
-    db: PgDatabase, rows: list[tuple[str, float, bytes, int | None]]
+    db: PgDatabase, rows: list[tuple[str | None, float, bytes, int | None]]
 ) -> None:
     db.execute("DELETE FROM kinds")
     numbered = [(number, *row) for number, row in enumerate(rows)]
@@ -148,8 +150,8 @@ def test_rows_of_one_statement_go_together_and_store_what_a_row_a_statement_woul
     assert stored == [(key, *last[key]) for key in sorted(last)]
 
 
-def test_a_batched_commit_sends_a_statement_per_group_of_rows(db: PgDatabase) -> None:
-    """100 distinct rows of one insert are 4 statements (32 + 32 + 32 + 4), an upsert that
+def test_a_batched_commit_sends_a_statement_per_run_of_rows(db: PgDatabase) -> None:
+    """100 distinct rows of one insert are one statement of column arrays, an upsert that
     meets a key again is cut there, and another statement goes a row at a time."""
     batch = db.new_batch()
     with db.rendering(batch):
@@ -157,12 +159,28 @@ def test_a_batched_commit_sends_a_statement_per_group_of_rows(db: PgDatabase) ->
         db.executemany(PUT, [(1, "a", 1.0, b"", 1), (2, "b", 1.0, b"", 2), (1, "c", 1.0, b"", 3)])
         db.executemany("UPDATE kinds SET maybe = ? WHERE id = ?", [(5, 1), (6, 2)])
     statements = batch.statements
-    assert [statement.count("'x'") for statement in statements] == [32, 32, 32, 4, 0, 0, 0, 0]
-    assert ["'a'" in s and "'b'" in s and "'c'" not in s for s in statements[4:6]] == [True, False]
-    assert len(statements) == 8  # (each UPDATE alone)
+    assert [statement.count('"x"') for statement in statements] == [100, 0, 0, 0, 0]
+    assert ['"a"' in s and '"b"' in s and "'c'" not in s for s in statements[1:3]] == [True, False]
+    assert "'c'" in statements[2]  # (a run of one row: the one-row statement)
+    assert len(statements) == 5  # (each UPDATE alone)
     db.send([batch])
     assert db.execute("SELECT id, words, maybe FROM kinds WHERE id < 3 ORDER BY id").fetchall() == [
         (0, "x", None),
         (1, "c", 5),
         (2, "b", 6),
     ]
+
+
+def test_floats_beyond_the_numbers_and_values_of_other_kinds(db: PgDatabase) -> None:
+    """NaN and the infinities go in an array under PostgreSQL's own spellings; a run holding
+    a value of a kind the arrays do not render (a ``Decimal``) goes a row at a time."""
+    specials = [math.nan, math.inf, -math.inf, -0.0, 5e-324]
+    batch = db.new_batch()
+    with db.rendering(batch):
+        db.executemany(ROW, [(n, "f", value, b"", None) for n, value in enumerate(specials)])
+        db.executemany(ROW, [(10, "d", Decimal("1.5"), b"", None), (11, "d", 2.5, b"", None)])
+    assert len(batch.statements) == 3
+    db.send([batch])
+    back = [row[0] for row in db.execute("SELECT ratio FROM kinds ORDER BY id").fetchall()]
+    assert math.isnan(back[0]) and back[1:5] == specials[1:] and back[5:] == [1.5, 2.5]
+    assert math.copysign(1.0, back[3]) == -1.0

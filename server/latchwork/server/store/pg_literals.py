@@ -108,3 +108,57 @@ def render_call(prefix: str, parameters: Sequence[Any]) -> str | None:
                 return None
             append(render(value))
     return prefix + "(" + ", ".join(parts) + ")"
+
+
+def _float_element(value: float) -> str:
+    text = repr(value)
+    if text[-1] in "fn":  # inf, -inf, nan: PostgreSQL's spellings
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    return text
+
+
+def _str_element(value: str) -> str:
+    if "\x00" in value:
+        raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+    if "\\" in value or '"' in value:
+        value = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + value + '"'
+
+
+def _bytes_element(value: bytes | bytearray | memoryview) -> str:
+    return '"\\\\x' + bytes(value).hex() + '"'  # (bytea's hex text, its backslash escaped)
+
+
+_ELEMENT: dict[type, Callable[[Any], str]] = {
+    type(None): lambda value: "NULL",
+    bool: lambda value: "t" if value else "f",
+    int: str,
+    float: _float_element,
+    str: _str_element,
+    bytes: _bytes_element,
+    bytearray: _bytes_element,
+    memoryview: _bytes_element,
+}
+
+
+def array_text(values: Sequence[Any]) -> str | None:
+    """``values`` as the text of a PostgreSQL array (``{1,"a b",NULL}``), to be passed as one
+    text parameter and cast to the column's array type; None when one of them is of a kind not
+    rendered here. Every element but NULL is quoted, so a text that reads as a number, as
+    ``NULL`` or holds a brace or comma stays the text it is (tests/unit/test_postgres_batched.py
+    reads them back from a real server)."""
+    element = _ELEMENT.get
+    parts: list[str] = []
+    append = parts.append
+    for value in values:
+        kind = type(value)
+        if kind is int:
+            append(str(value))
+        elif kind is str and "\\" not in value and '"' not in value and "\x00" not in value:
+            append('"' + value + '"')
+        else:
+            render = element(kind)
+            if render is None:
+                return None
+            append(render(value))
+    return "{" + ",".join(parts) + "}"

@@ -11,8 +11,8 @@ autocommit mode, so that a read holds no transaction open, and every write in an
 transaction (``BEGIN`` … ``COMMIT``, :meth:`PgDatabase.transaction`). A commit's writes go as
 one string of ``EXECUTE``s of statements prepared on the connection, with their parameters
 rendered in by psycopg: one call and one round trip per commit
-(:meth:`PgDatabase.batched_transaction`); the rows of one insert go several to a statement
-(:mod:`.pg_row_batches`). Elsewhere psycopg's ``executemany`` sends many rows
+(:meth:`PgDatabase.batched_transaction`); the rows of one insert go as one statement of
+column arrays (:mod:`.pg_row_batches`). Elsewhere psycopg's ``executemany`` sends many rows
 in pipeline mode, in one round trip, and one or two rows go as plain statements, which cost
 less CPU than entering pipeline mode (psycopg prepares a statement on the server once it has
 run it five times).
@@ -32,9 +32,9 @@ from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict
 
 from .errors import Deposed, StoreUnusable
-from .pg_literals import literals_apply, render_call
+from .pg_literals import array_text, literals_apply, render_call
 from .pg_migrations import PG_MIGRATIONS
-from .pg_row_batches import row_insert
+from .pg_row_batches import RowInsert, row_insert
 from .postgres_errors import one_line, translate_pg
 
 #: Seconds to wait for the server when the URL does not say (libpq would wait for ever).
@@ -44,6 +44,10 @@ _FEW_ROWS = 8
 # pg_advisory_xact_lock's key while migrating: "LATCHWRK" as a 64-bit integer.
 _MIGRATION_LOCK = int.from_bytes(b"LATCHWRK", "big") - 2**63
 _QUOTED = re.compile(r'"[^"]*"')
+_COLUMN_TYPES = (
+    "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+    "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped"
+)
 _FENCE = "SELECT 1 FROM latchwork_leader WHERE id = 1 AND epoch = %s FOR SHARE"
 _DEPOSED = "latchwork: another supervisor leads"
 # The fence as the first statement of a batched transaction (PgDatabase.batched_transaction).
@@ -281,6 +285,8 @@ class PgDatabase:
         """While a batched transaction collects its statements (rendered, one string each)."""
         self._renderer: psycopg.ClientCursor[Any] | None = None
         self._prepared: dict[str, tuple[str, str]] = {}
+        self._unnest: dict[str, str] = {}
+        """Each batched insert's statement for rows as column arrays (:mod:`.pg_row_batches`)."""
         """Each statement prepared on the renderer's connection: its ``EXECUTE`` without the
         parameters, and with them as psycopg's placeholders."""
         self._literals = False
@@ -352,9 +358,12 @@ class PgDatabase:
             if shape is None:
                 self._batch.extend(self._render(sql, row) for row in rows)
                 return
-            for chunk in shape.chunks(rows):  # several rows a statement (pg_row_batches)
-                flat = [value for row in chunk for value in row]
-                self._batch.append(self._render(shape.sql_for(len(chunk)), flat))
+            for run in shape.runs(rows):  # the rows as column arrays (pg_row_batches)
+                arrays = [array_text(col) for col in zip(*run, strict=True)] if len(run) > 1 else []
+                if arrays and None not in arrays:
+                    self._batch.append(self._render(self._unnest_sql(shape), arrays))
+                else:
+                    self._batch.extend(self._render(sql, row) for row in run)
             return
         with self._live().cursor() as cursor:
             if len(rows) > _FEW_ROWS:
@@ -362,6 +371,18 @@ class PgDatabase:
             else:  # a commit's usual one or two rows: cheaper than entering pipeline mode
                 for row in rows:
                     cursor.execute(self._pg(sql), row)
+
+    def _unnest_sql(self, shape: RowInsert) -> str:
+        """The statement of ``shape`` for rows as column arrays; its columns' types are read
+        from the catalog on first use (the schema is the migrations', fixed while serving)."""
+        sql = self._unnest.get(shape.sql)
+        if sql is None:
+            if self.in_flight is not None:
+                self.settle()
+            assert self._renderer is not None
+            rows = self._renderer.connection.execute(_COLUMN_TYPES, (shape.table,)).fetchall()
+            sql = self._unnest[shape.sql] = shape.unnest_sql(dict(rows))
+        return sql
 
     def transaction(self) -> AbstractContextManager[psycopg.Transaction]:
         if self.fence_epoch is None:
