@@ -70,6 +70,17 @@ def test_values_come_back_as_they_went_in(
         assert back[2] == ratio  # (infinities included)
 
 
+@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(TEXT, min_size=2, max_size=6))
+def test_a_column_of_texts_alone_comes_back_as_it_went_in(db: PgDatabase, words: list[str]) -> None:
+    """Texts only (an array joined at once when none holds a quote or backslash)."""
+    db.execute("DELETE FROM kinds")
+    with db.batched_transaction():
+        db.executemany(ROW, [(n, text, 0.0, b"", n) for n, text in enumerate(words)])
+    stored = db.execute("SELECT words FROM kinds ORDER BY id").fetchall()
+    assert [row[0] for row in stored] == words
+
+
 def test_a_failing_statement_leaves_nothing_of_its_transaction(db: PgDatabase) -> None:
     db.execute("INSERT INTO kinds (id, words) VALUES (2, 'there')")
     with pytest.raises(StorageError, match="23505"), db.batched_transaction():
