@@ -85,6 +85,35 @@ async def test_a_callback_fired_by_a_report_sent_aside_follows_it(farm: Farm) ->
     assert run.done and run.outcome == CallbackRunOutcome.OK
 
 
+async def test_a_release_goes_in_the_group_right_after_the_report_that_fired_it(
+    farm: Farm,
+) -> None:
+    """Another worker's report waits behind the one in flight that fires a callback: the
+    next group holds it and the callback's end together (``CommitQueue.put(fires=...)``),
+    so the release is stored one round trip after the report, not two."""
+    sup = farm.open()
+    follow = _follower(sup)
+    other = sup.submit([frames_spec("1", label="other")], user="bob").jobs[0]
+    first, second = (sup.register_worker(f"node{n}", Sink()) for n in (1, 2))
+    [lead_grant] = sup.lease(first, 1)
+    [other_grant] = sup.lease(second, 1)
+    assert other_grant.job_id == other.id
+    sizes = farm.count_sends()
+    reports = [
+        sup.report_many_and_lease_aside(
+            [EndedRun(grant.lease_id, WorkOutcome.EXITED)], worker_id=worker, max_leases=0
+        )
+        for grant, worker in ((lead_grant, first), (other_grant, second))
+    ]
+    await asyncio.gather(*reports)
+    await _until(lambda: _unblocked(sup, follow))
+    aside = not sup.store.aside_writes().gathers  # type: ignore[union-attr]
+    # PostgreSQL: the lead's report, then the other report with the release. SQLite: both
+    # reports of the turn in one group, the release committed at once in its landing.
+    assert sizes == ([1, 2] if aside else [2])
+    _gapless(sup)
+
+
 async def test_a_callback_fired_by_a_commit_made_at_once_is_stored_before_it_returns(
     farm: Farm,
 ) -> None:

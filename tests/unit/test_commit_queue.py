@@ -150,6 +150,49 @@ async def test_writes_queued_while_one_is_in_flight_go_together_in_order() -> No
     queue.close()
 
 
+async def test_the_writes_a_landing_fires_go_in_the_next_group() -> None:
+    """A write whose landing runs callbacks (``fires``): the next group waits until that
+    landing ran, so the callbacks' own writes go in it, one round trip after their cause.
+    Another write's group sends the next one before its landing runs."""
+    writes = HeldWrites()
+    queue = CommitQueue(writes, lambda error: None)
+    effects: list[str] = []
+    callbacks: list[asyncio.Future[None]] = []
+
+    def release(may_commit: bool) -> None:  # a dependency released: its commit sent aside
+        effects.append("a")
+        callbacks.append(queue.put("released", _noting(effects, "released")))
+
+    first = queue.put("a", release, fires=True)
+    await _until(lambda: writes.sent == [["a"]])
+    behind = queue.put("b", _noting(effects, "b"))
+    writes.answer()
+    await first
+    await _until(lambda: len(writes.sent) == 2)
+    assert writes.sent[1] == ["b", "released"]  # (not ["b"], then ["released"])
+    writes.answer()
+    await asyncio.gather(behind, *callbacks)
+    assert effects == ["a", "b", "released"] == writes.stored
+
+    def late(may_commit: bool) -> None:  # no callbacks: the next group went already
+        effects.append("c")
+        callbacks.append(queue.put("late", _noting(effects, "late")))
+
+    third = queue.put("c", late)
+    await _until(lambda: len(writes.sent) == 3)
+    fourth = queue.put("d", _noting(effects, "d"))
+    writes.answer()
+    await third
+    assert writes.sent[3] == ["d"] and effects[-1] == "c"  # ("late" waits behind "d")
+    writes.answer()
+    await fourth
+    await _until(lambda: len(writes.sent) == 5)
+    assert writes.sent[4] == ["late"]
+    writes.answer()
+    await asyncio.gather(*callbacks)
+    queue.close()
+
+
 async def test_a_failed_group_fails_it_and_everything_queued_behind_it() -> None:
     writes, failures, queue, effects, first = await _one_in_flight()
     behind = queue.put("b", _noting(effects, "b"))

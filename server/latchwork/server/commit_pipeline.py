@@ -197,7 +197,7 @@ class CommitPipeline:
                 # commits (qube callbacks run inline) wait until it is done.
                 asyncio.get_running_loop().call_soon(self.runs.drain, True)
 
-        return self._queue.put(write, landed)
+        return self._queue.put(write, landed, fires=bool(changes.new_runs))
 
     def commit_soon(
         self, changes: Changes, *, firings: list[Firing] | None = None

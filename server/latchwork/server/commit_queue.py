@@ -60,6 +60,8 @@ class _Queued:
     write: Any
     landed: Callable[[bool], None]
     done: asyncio.Future[None]
+    fires: bool
+    """Its landing runs callbacks, whose own writes should go in the very next group."""
 
 
 class CommitQueue:
@@ -94,13 +96,21 @@ class CommitQueue:
             self._room.append(turn)
             await turn
 
-    def put(self, write: Any, landed: Callable[[bool], None]) -> asyncio.Future[None]:
+    def put(
+        self, write: Any, landed: Callable[[bool], None], *, fires: bool = False
+    ) -> asyncio.Future[None]:
         """Queue ``write``; ``landed`` runs on the loop once it is stored, before the
         returned future is done. Its argument says whether it may commit (False while a
         synchronous commit lands the queue first: its own transitions are made already).
-        The write goes at once when nothing is in flight."""
+        The write goes at once when nothing is in flight.
+
+        ``fires``: ``landed`` runs callbacks (a dependency released, say) whose commits are
+        sent aside in turn. Once such a write's group is stored, the next group waits until
+        the group's ``landed`` ran, so that it carries those commits: the dependent's
+        release is then stored one round trip after its cause, not two. Other groups send
+        the next one first, so that the database works while the loop acts on the landing."""
         self._loop = asyncio.get_running_loop()
-        queued = _Queued(write, landed, self._loop.create_future())
+        queued = _Queued(write, landed, self._loop.create_future(), fires)
         self._waiting.append(queued)
         if self._sending is None:
             if not self._writes.gathers:
@@ -197,6 +207,13 @@ class CommitQueue:
         self._unwatch()
         self._land(sending)
         self._run_landed()
+        self._send_held()
+
+    def _send_held(self) -> None:
+        """Send what waits, if nothing is in flight: after a group whose landing fired
+        callbacks, the next group waited for their writes (:meth:`put`)."""
+        if self._sending is None and self._waiting:
+            self._send()
 
     def _land(self, sending: PendingWrite) -> BaseException | None:
         """The group of ``sending`` came back: stored, its writes are to be acted on, and
@@ -207,7 +224,7 @@ class CommitQueue:
             for queued in group:
                 self._writes.wrote(queued.write)
             self._landing.extend(group)
-            if self._waiting:
+            if self._waiting and not any(queued.fires for queued in group):
                 self._send()
             return None
         self._run_landed()  # (those stored before still act, first)
