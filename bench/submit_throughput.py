@@ -16,7 +16,11 @@ supervisor's own work:
 ``--prefill K`` first submits the batch K times untimed, to see how the cost of a Submit grows
 with the number of jobs the supervisor already holds in memory.
 
-Run: ``.venv/bin/python bench/submit_throughput.py [--jobs 1000 --frames 10 --repeats 5]``.
+``--store postgresql`` runs each repeat's supervisor on a fresh database of a PostgreSQL server
+started for the run, as the tests start theirs.
+
+Run: ``.venv/bin/python bench/submit_throughput.py [--jobs 1000 --frames 10 --repeats 5]
+[--store postgresql]``.
 (A Submit of over 5,000 work items and instances or 500 jobs is written staged: see
 docs/limits.md.)
 """
@@ -48,6 +52,7 @@ from bench.harness import (
 from bench.trivial_server import METHOD, RESPONSE_BYTES_KEY
 from latchwork.client.jobspec import job_spec_from_dict
 from latchwork.v1 import supervisor_pb2, supervisor_pb2_grpc
+from tests.pg_server import session_server, stop_session_server
 
 METADATA = (("latchwork-user", "bench"),)
 
@@ -114,8 +119,24 @@ def main(argv: list[str] | None = None) -> int:
         "supervisor already holding PREFILL x JOBS jobs (0)",
     )
     parser.add_argument("--trivial-calls", type=int, default=5, help="bare round trips per repeat")
+    parser.add_argument(
+        "--store",
+        default="",
+        help="`postgresql`: each repeat's supervisor on a fresh database of a PostgreSQL server "
+        "started as the tests start theirs (tests/pg_server.py); default: SQLite in its data dir",
+    )
     add_workdir_flag(parser)
     args = parser.parse_args(argv)
+    if args.store not in ("", "postgresql"):
+        parser.error("--store: `postgresql` or nothing")
+    try:
+        return _run(args)
+    finally:
+        if args.store:
+            stop_session_server()
+
+
+def _run(args: argparse.Namespace) -> int:
 
     print(f"== submit throughput: {args.jobs} jobs x {args.frames} frames in one Submit call")
     print(f"   machine: {machine()}")
@@ -139,8 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         for repeat in range(args.repeats):
             data_dir = Path(tmp) / f"submit{repeat}"
             env = {"LATCHWORK_DURABILITY": args.durability}
+            served = supervisor(data_dir, slots=0, env=env)
+            if args.store:
+                served.argv += ["--store", session_server().fresh_url()]
             with (
-                supervisor(data_dir, slots=0, env=env) as served,
+                served,
                 grpc.insecure_channel(served.address) as channel,
             ):
                 stub = supervisor_pb2_grpc.SupervisorServiceStub(channel)
@@ -186,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     def row(label: str, seconds: float, note: str = "") -> None:
         print(f"   {label:<34} {seconds * 1000:8.2f} ms  {note}".rstrip())
 
-    print(f"   workdir: {workdir}; durability: {args.durability}")
+    store = "PostgreSQL (tests/pg_server.py)" if args.store else "SQLite"
+    print(f"   workdir: {workdir}; store: {store}; durability: {args.durability}")
     if args.prefill:
         print(f"   prefill: the supervisor already held {args.prefill * args.jobs} jobs")
     print(f"   {load_note}")
