@@ -8,8 +8,9 @@ a statement's start and end, and the parsing of a row's literals, each time. Her
 one such statement in one commit go as one
 ``INSERT … SELECT * FROM unnest(?::bigint[], ?::text[], …)``: an array per column, each one
 text literal (:func:`.pg_literals.array_text`), one statement prepared once per shape whatever
-the number of rows. On the server that is a half of the CPU of ``VALUES`` lists of 32 rows
-for 32 rows and a third for a Submit's 3,000 (docs/benchmarks.md, session 15).
+the number of rows. On the server that is less than half the CPU of ``VALUES`` lists of 32
+rows for 32 rows, and a quarter for a Submit's 3,000 (bench/pg_row_statements.py,
+docs/benchmarks.md, session 15).
 
 One rule keeps the result the same as a statement a row: an upsert
 (``ON CONFLICT (key) DO UPDATE``) may not meet its key twice in one statement (PostgreSQL

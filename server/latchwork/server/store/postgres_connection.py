@@ -285,10 +285,10 @@ class PgDatabase:
         """While a batched transaction collects its statements (rendered, one string each)."""
         self._renderer: psycopg.ClientCursor[Any] | None = None
         self._prepared: dict[str, tuple[str, str]] = {}
-        self._unnest: dict[str, str] = {}
-        """Each batched insert's statement for rows as column arrays (:mod:`.pg_row_batches`)."""
         """Each statement prepared on the renderer's connection: its ``EXECUTE`` without the
         parameters, and with them as psycopg's placeholders."""
+        self._unnest: dict[str, str] = {}
+        """Each batched insert's statement for rows as column arrays (:mod:`.pg_row_batches`)."""
         self._literals = False
         """Whether :mod:`.pg_literals` renders as psycopg would on the renderer's connection."""
         self.fence_epoch: int | None = None
