@@ -32,7 +32,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import machine
+from bench.harness import machine, process_cpu_seconds
 from latchwork.server.store.pg_literals import array_text, render_call
 from tests.pg_server import session_server, stop_session_server
 
@@ -117,8 +117,7 @@ class Table:
                 copy.write_row(row)
 
     def backend_cpu(self) -> float:
-        fields = Path(f"/proc/{self.backend}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / 100
+        return process_cpu_seconds(self.backend)
 
 
 def measure(table: Table, way: Callable[[Sequence[Row]], None], rows: int) -> tuple[float, float]:
