@@ -71,6 +71,9 @@ class RowInsert:
             yield rows
             return
         key_of = itemgetter(*self.key_positions)
+        if len(set(map(key_of, rows))) == len(rows):  # the usual case: every key once
+            yield rows
+            return
         seen: set[Any] = set()
         start = 0
         for index, row in enumerate(rows):
