@@ -21,7 +21,8 @@ middle (10 % to 90 % of the jobs complete, from the supervisor's event times); t
 supervisor's CPU per frame over both (``/proc/<pid>/stat``, so Submits, heartbeats and the
 event stream this script reads are in it); the dependency latency under that load from the
 event log: the predecessor's job ``complete`` event to the dependent's first ``running`` event
-(and to its ``unblocked`` event: the trigger alone, without the lease); the supervisor's peak
+(and to its ``unblocked`` event: the trigger alone, without the lease; that one also split by
+whether one of the feeder's Submit calls overlapped the wait); the supervisor's peak
 RSS (``VmHWM``); what the client processes cost; the calls the workers made.
 
 Reference measured in the same run (``--reference-seconds``): the same client processes and
@@ -37,6 +38,7 @@ Run: ``.venv/bin/python bench/farm_throughput.py [--frames 1000000 | --quick] [-
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import math
 import os
@@ -264,12 +266,15 @@ def _run(args: argparse.Namespace) -> int:
             cpu_start = process_cpu_seconds(pid)
             start = time.perf_counter()
             predecessor: dict[int, int] = {}
+            submit_calls: list[tuple[float, float]] = []
             for index in range(submits):
                 follower.wait_until_done(index * per_submit - args.backlog // args.job_frames)
                 request = supervisor_pb2.SubmitRequest(
                     jobs=[job_spec_from_dict(j) for j in submission(index, args)]
                 )
+                began = time.time()  # (the clock of the supervisor's event times)
                 ids = [j.id for j in stub.Submit(request, metadata=user, timeout=300).jobs]
+                submit_calls.append((began, time.time()))
                 for position, job_id in enumerate(ids):
                     if position % args.chain:
                         predecessor[job_id] = ids[position - 1]
@@ -285,6 +290,7 @@ def _run(args: argparse.Namespace) -> int:
         reference = bare_grpc_cpu_per_call(args, Path(tmp)) if args.reference_seconds else None
     load_note = load.report()
     report(args, frames, elapsed, cpu, worker_cpu, memory, counts, follower, predecessor)
+    report_submit_overlap(follower, predecessor, submit_calls)
     if reference is not None:
         per_call, calls = reference
         # Unary calls only: reports on open streams are messages, not calls.
@@ -377,6 +383,33 @@ def report(
             print(
                 f"   {label:<46} {percentile(values, 0.5) * ms:7.2f} "
                 f"{percentile(values, 0.99) * ms:7.2f} {max(values) * ms:7.2f}"
+            )
+
+
+def report_submit_overlap(
+    follower: Follower, predecessor: dict[int, int], submit_calls: list[tuple[float, float]]
+) -> None:
+    """The dependency latency (to the release) split by whether a Submit call of the feeder
+    overlapped the wait: a Submit's commit is made at once, holding the supervisor's loop
+    (docs/benchmarks.md, session 15)."""
+    starts = [start for start, _ in submit_calls]
+
+    def overlapped(begin: float, end: float) -> bool:
+        index = bisect.bisect_right(starts, end) - 1  # the last call begun before the wait ended
+        return index >= 0 and submit_calls[index][1] >= begin
+
+    split: dict[bool, list[float]] = {True: [], False: []}
+    for b, a in predecessor.items():
+        if b in follower.unblocked:
+            begin, end = follower.complete[a], follower.unblocked[b]
+            split[overlapped(begin, end)].append(end - begin)
+    print(f"   predecessor complete -> dependent unblocked, by Submit calls ({len(starts)} calls):")
+    for label, values in (("overlapping one", split[True]), ("overlapping none", split[False])):
+        if values:
+            print(
+                f"   {'  ' + label + f' ({len(values):,})':<46} "
+                f"{percentile(values, 0.5) * 1e3:7.2f} {percentile(values, 0.99) * 1e3:7.2f} "
+                f"{max(values) * 1e3:7.2f}"
             )
 
 
