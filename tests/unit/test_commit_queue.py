@@ -82,7 +82,7 @@ class HeldWrites:
         else:
             self.credit += 1
 
-    def render_write(self, changes: object) -> str:
+    def render_write(self, changes: object, submission: object = None) -> str:
         raise AssertionError("the queue renders nothing")
 
     def send_writes(self, writes: Sequence[str]) -> HeldSend:
@@ -375,7 +375,7 @@ class WrittenAtOnce:
         self.unwound: list[str] = []
         self.fail_next = False
 
-    def render_write(self, changes: object) -> str:
+    def render_write(self, changes: object, submission: object = None) -> str:
         raise AssertionError("the queue renders nothing")
 
     def send_writes(self, writes: Sequence[str]) -> Answered:

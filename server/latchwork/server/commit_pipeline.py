@@ -160,6 +160,7 @@ class CommitPipeline:
         then: Callable[[], None],
         *,
         firings: list[Firing] | None = None,
+        submission: tuple[str, str] | None = None,
     ) -> Awaitable[None]:
         """:meth:`commit`, its write sent in a group (:mod:`.commit_queue`): the returned
         awaitable is done once ``changes`` are stored and their effects, then ``then``, ran;
@@ -167,21 +168,22 @@ class CommitPipeline:
         :meth:`commit` and ``then`` at once, and the awaitable is already done.
 
         For the commits of a worker's reports and leases, whose callers await their answer,
-        and of the qube callbacks run inline (:meth:`commit_soon`)."""
+        of the qube callbacks run inline (:meth:`commit_soon`), and of Submits on a store
+        whose commit is a round trip (:attr:`round_trips`); ``submission`` as :meth:`commit`'s."""
         if self._queue is None or self._aside is None:
-            self.commit(changes, firings=firings)
+            self.commit(changes, submission, firings=firings)
             then()
             done = asyncio.get_running_loop().create_future()
             done.set_result(None)
             return done
         if self._reload_owed:
             self._land_queued()  # (raises)
-        batch = _Commit(changes, None, firings if firings is not None else [])
+        batch = _Commit(changes, submission, firings if firings is not None else [])
         self._index_new_jobs(batch)
         try:
             for stage in self._storing[:-1]:
                 stage(batch)
-            write = self._aside.render_write(changes)
+            write = self._aside.render_write(changes, submission)
         except Exception as error:
             self._not_stored(error)
             raise
@@ -211,10 +213,17 @@ class CommitPipeline:
         report that fired it: committed at once on PostgreSQL, it held the loop for the
         queue's round trips, and then its own, a tenth of the farm benchmark's time
         (docs/benchmarks.md, farm throughput on PostgreSQL)."""
-        if self._queue is None or self._aside is None or self._aside.gathers:
+        if not self.round_trips:
             self.commit(changes, firings=firings)
             return None
         return self.commit_aside(changes, _nothing, firings=firings)
+
+    @property
+    def round_trips(self) -> bool:
+        """Whether a commit waits for a round trip to the database (PostgreSQL), so that one
+        made at once holds the loop that long, and the commits of requests answered only
+        once stored are better sent aside (:meth:`commit_aside`)."""
+        return self._queue is not None and self._aside is not None and not self._aside.gathers
 
     async def room(self) -> None:
         """Before the transitions of a :meth:`commit_aside`: wait while the store is behind

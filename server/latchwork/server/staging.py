@@ -128,10 +128,9 @@ class Stager:
         self._triggering = triggering
         self._clock = clock
         self._retry_seconds = retry_seconds
-        # Submits being staged: the labels they hold per group, and the request ids (a retry
-        # waits for the first copy).
+        # Submits being staged: the labels they hold per group (a retry of one waits for it in
+        # the host: server/request_turns.py).
         self._reserved_labels: dict[int, set[str]] = {}
-        self._staging: dict[str, asyncio.Event] = {}
         self._cleanups: set[asyncio.Task[None]] = set()
 
     def reserved_labels(self, pgrp: int) -> set[str]:
@@ -143,25 +142,19 @@ class Stager:
         """Whether a Submit of ``jobs`` jobs and ``rows`` work items and instances is staged."""
         return rows > STAGE_ABOVE_ROWS or jobs > STAGE_ABOVE_JOBS
 
-    async def wait(self, request_id: str) -> None:
-        """Wait while a Submit with this request id is being staged (a client's retry)."""
-        while request_id and (staging := self._staging.get(request_id)) is not None:
-            await staging.wait()
-
     async def submit(
         self,
         specs: Sequence[JobSpec],
         pgrp: int,
         user: str,
-        request_id: str,
-        digest: str,
+        submission: tuple[str, str] | None,
         prepared: Prepared,
     ) -> SubmitResult:
         """Apply a large, prepared Submit in steps, still atomically (all jobs or none).
 
         1. on the loop: the checks against the stored state, then the job ids and labels are
            reserved (the host's ``labels_in_pgrp`` sees them, so a concurrent Submit
-           cannot take them; a retry of the same request id waits, :meth:`wait`);
+           cannot take them);
         2. in a thread: the jobs are placed and held (dependencies) and their rows built;
         3. on the loop, chunk by chunk (each a short transaction, other requests served in
            between): the rows are written staged, invisible to everything that reads jobs;
@@ -183,9 +176,6 @@ class Stager:
         labels = [spec.label or fresh_label(first_id + i, taken) for i, spec in enumerate(specs)]
         held = _Reservation(first_id, first_id + len(specs) - 1, group, labels)
         self._reserve(held)
-        staging = asyncio.Event()
-        if request_id:
-            self._staging[request_id] = staging
         staged = False
         try:
             jobs, desugared, chunks, problems = await asyncio.to_thread(
@@ -200,7 +190,7 @@ class Stager:
             # Released for the final checks, which see only what is stored; nothing awaits
             # from here to the end, so no other Submit can see the labels free meanwhile.
             self._release(held)
-            return self._finish(specs, pgrp, jobs, desugared, held, request_id, digest, now)
+            return self._finish(specs, pgrp, jobs, desugared, held, submission, now)
         except BaseException:
             if staged:
                 # Kept reserved until deleted: the rows still hold the ids and labels.
@@ -211,9 +201,6 @@ class Stager:
             else:
                 self._release(held)
             raise
-        finally:
-            self._staging.pop(request_id, None)
-            staging.set()
 
     def _build(
         self,
@@ -247,8 +234,7 @@ class Stager:
         jobs: list[Job],
         desugared: list[Desugared | None],
         held: _Reservation,
-        request_id: str,
-        digest: str,
+        submission: tuple[str, str] | None,
         now: float,
     ) -> SubmitResult:
         """Step 4 of :meth:`submit`: check again and make the jobs visible, in one piece on
@@ -262,7 +248,6 @@ class Stager:
         )
         if errors:
             raise SubmissionRejected(errors)
-        submission = (request_id, digest) if request_id else None
         seq = self._host.commit_staged(specs, jobs, desugared, submission, now)
         return SubmitResult(jobs, held.pgrp, seq)
 

@@ -37,8 +37,10 @@ from .core.triggers.dependency import Desugared, hold, read_dependency
 from .core.triggers.engine import Callback, Firing
 from .eventlog import EventLog
 from .job_index import GrowthFreezer, JobIndex
+from .request_turns import RequestTurns
 from .staging import Prepared, Stager, SubmitResult, fresh_label
 from .store.protocol import Store
+from .store.records import StoredSubmission
 from .triggering import Submitted, Triggering
 from .universal_callbacks import UniversalCallbacks
 
@@ -78,6 +80,7 @@ class Submissions:
         self._freezer = GrowthFreezer(freeze)
         self._known_globals = frozenset(known_globals)
         self._stager = Stager(self, store, triggering, clock, retry_seconds=STORAGE_RETRY_SECONDS)
+        self._turns = RequestTurns()
         # The admin's callbacks, attached to every job submitted (none until app.py loads a
         # directory); not counted against the user's callback limits.
         self.universal = UniversalCallbacks(triggering.policy, limits)
@@ -114,20 +117,22 @@ class Submissions:
         """:meth:`submit`, with the heavy pure work done first, off the event loop.
 
         Python callback code is checked in a checker process and the work items are built in
-        a thread while other RPCs are served; then :meth:`submit` checks again, on the loop,
-        everything that depends on the stored state (group, parents, labels, a replayed
-        request id) and applies the submission in one piece, so it stays atomic (all jobs or
-        none) whatever changed meanwhile, other Submits included. Submits do not wait for each
-        other: a one-job Submit is not held up by another user's code being checked.
+        a thread while other RPCs are served; then the checks that depend on the stored state
+        (group, parents, labels) run again, on the loop, right before the submission is
+        applied in one piece, so it stays atomic (all jobs or none) whatever changed
+        meanwhile, other Submits included. Submits do not wait for each other: a one-job
+        Submit is not held up by another user's code being checked. Copies of one request id
+        take turns (:mod:`.request_turns`): a retry answers as the first copy did.
 
         A large Submit (over ``staging.STAGE_ABOVE_ROWS`` work items and instances or
         ``STAGE_ABOVE_JOBS`` jobs) is written staged, so that no single step holds the loop for
-        long: see :meth:`Stager.submit`.
+        long: see :meth:`Stager.submit`. Where a commit is a round trip (PostgreSQL) the others
+        are committed aside (:meth:`_apply_aside`), the loop serving other requests meanwhile.
         """
-        await self._stager.wait(request_id)
-        replay = bool(request_id) and self._store.find_submission(request_id) is not None
-        prepared: Prepared | None = None
-        if not replay:
+        async with self._turns.turn(request_id):
+            previous = await self._lookup(request_id)
+            if previous is not None:
+                return self._replay(previous, request_id, digest)
             errors = await asyncio.to_thread(
                 intrinsic_problems,
                 specs,
@@ -143,29 +148,50 @@ class Submissions:
                 for j, c in enumerate(spec.callbacks)
             )
             prepared = await asyncio.to_thread(self._prepare, specs)
+            submission = (request_id, digest) if request_id else None
             rows = sum(len(job.work) + len(job.subjobs) for job in prepared.jobs)
             if self._stager.should_stage(rows, len(specs)):
-                # A copy of this request may have begun staging while this one was checked;
-                # from here to the reservation nothing awaits, so no third copy slips in.
-                await self._stager.wait(request_id)
-                if not (request_id and self._store.find_submission(request_id)):
-                    staged = await self._stager.submit(
-                        specs, pgrp, user, request_id, digest, prepared
-                    )
-                    await asyncio.sleep(0)
-                    return staged
-        result = self.submit(
-            specs,
-            pgrp=pgrp,
-            user=user,
-            request_id=request_id,
-            digest=digest,
-            request_bytes=request_bytes,
-            prepared=prepared,
-        )
-        # Let other requests in before the caller builds its (large) response.
-        await asyncio.sleep(0)
-        return result
+                staged = await self._stager.submit(specs, pgrp, user, submission, prepared)
+                await asyncio.sleep(0)
+                return staged
+            if self._pipeline.round_trips:
+                return await self._apply_aside(specs, pgrp, user, submission, prepared)
+            result = self._apply(specs, pgrp, user, submission, prepared)
+            # Let other requests in before the caller builds its (large) response.
+            await asyncio.sleep(0)
+            return result
+
+    async def _lookup(self, request_id: str) -> StoredSubmission | None:
+        """The stored Submit of ``request_id``: read from a thread where the store reads it
+        on a connection of its own (PostgreSQL: neither waiting for the writes in flight nor
+        holding the loop for a round trip), on the loop elsewhere."""
+        if not request_id:
+            return None
+        if self._store.submissions_read_apart:
+            return await asyncio.to_thread(self._store.find_submission, request_id)
+        return self._store.find_submission(request_id)
+
+    async def _apply_aside(
+        self,
+        specs: Sequence[JobSpec],
+        pgrp: int,
+        user: str,
+        submission: tuple[str, str] | None,
+        prepared: Prepared,
+    ) -> SubmitResult:
+        """:meth:`_apply`, its commit sent aside (``CommitPipeline.commit_aside``): answered
+        once stored, as ever, but the loop serves other requests during the round trip, and
+        does not first wait for the writes in flight to land. The result's seq is the last of
+        the Submit's own events."""
+        await self._pipeline.room()
+        # From the checks to the commit nothing awaits: what they saw is what is applied.
+        errors = context_problems(specs, pgrp, self)
+        if errors:
+            raise SubmissionRejected(errors)
+        changes = Changes(now=self._clock())
+        jobs, group, firings = self.place(changes, specs, pgrp=pgrp, user=user, prepared=prepared)
+        await self._pipeline.commit_aside(changes, _nothing, firings=firings, submission=submission)
+        return SubmitResult(jobs, group, changes.events[-1].seq)
 
     def commit_staged(
         self,
@@ -218,33 +244,44 @@ class Submissions:
         request_id: str = "",
         digest: str = "",
         request_bytes: int = 0,
-        prepared: Prepared | None = None,
     ) -> SubmitResult:
-        """Check and apply a submission in one piece.
-
-        With ``prepared`` (from :meth:`submit_async`), the submission's own checks passed off
-        the loop and its work items are built: only the checks against the stored state
-        (group, parents, labels) are left, and they run here, right before it is applied.
-        """
-        if request_id and (replayed := self._replayed(request_id, digest)) is not None:
-            return replayed
-        if prepared is None:
-            errors = validate_submission(
-                specs,
-                pgrp,
-                self,
-                self._limits,
-                request_bytes=request_bytes,
-                known_globals=self._known_globals,
-            )
-        else:
-            errors = context_problems(specs, pgrp, self)
+        """Check and apply a submission in one piece, on the loop (a caller in the process;
+        the API's Submits go through :meth:`submit_async`, and copies of one request id are
+        not to be sent through both at once)."""
+        if request_id and (previous := self._store.find_submission(request_id)) is not None:
+            return self._replay(previous, request_id, digest)
+        errors = validate_submission(
+            specs,
+            pgrp,
+            self,
+            self._limits,
+            request_bytes=request_bytes,
+            known_globals=self._known_globals,
+        )
         if errors:
             raise SubmissionRejected(errors)
+        return self._apply(specs, pgrp, user, (request_id, digest) if request_id else None, None)
+
+    def _apply(
+        self,
+        specs: Sequence[JobSpec],
+        pgrp: int,
+        user: str,
+        submission: tuple[str, str] | None,
+        prepared: Prepared | None,
+    ) -> SubmitResult:
+        """Apply a checked submission in one commit, made at once. With ``prepared`` (from
+        :meth:`submit_async`), its own checks passed off the loop and its work items are
+        built: the checks against the stored state (group, parents, labels) run here, right
+        before it is applied."""
+        if prepared is not None:
+            errors = context_problems(specs, pgrp, self)
+            if errors:
+                raise SubmissionRejected(errors)
         changes = Changes(now=self._clock())
         jobs, group, firings = self.place(changes, specs, pgrp=pgrp, user=user, prepared=prepared)
         # On failure _commit reloads the state, job id counter included, from the store.
-        self._pipeline.commit(changes, (request_id, digest) if request_id else None, firings)
+        self._pipeline.commit(changes, submission, firings)
         return SubmitResult(jobs, group, self._log.head_seq)
 
     def place(
@@ -284,11 +321,8 @@ class Submissions:
         self._freezer.added(jobs)
         return jobs, group, self._triggering.register(changes, callbacks)
 
-    def _replayed(self, request_id: str, digest: str) -> SubmitResult | None:
-        """The stored answer to an idempotent Submit already applied, or None."""
-        previous = self._store.find_submission(request_id)
-        if previous is None:
-            return None
+    def _replay(self, previous: StoredSubmission, request_id: str, digest: str) -> SubmitResult:
+        """The answer to a Submit whose request id was applied before (``previous``)."""
         if previous.digest != digest:
             raise RequestConflict(
                 f"request_id {request_id!r} was already used for a different submission"
@@ -394,3 +428,7 @@ class Submissions:
         firings = self._triggering.register(changes, callbacks)
         self._pipeline.commit(changes, firings=firings)
         return callbacks
+
+
+def _nothing() -> None:
+    """What a Submit's commit sent aside does once its effects ran: nothing more."""

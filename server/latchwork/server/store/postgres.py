@@ -15,6 +15,7 @@ administrators chose.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,9 +23,11 @@ from dataclasses import dataclass
 import psycopg
 
 from ..core.changes import Changes
+from . import reads
 from .errors import StoreUnusable
-from .postgres_connection import PgSend, RenderedBatch, describe, open_database
+from .postgres_connection import PgDatabase, PgSend, RenderedBatch, connect, describe, open_database
 from .postgres_errors import one_line, typed_pg_errors
+from .records import StoredSubmission
 from .sql_store import RenderedWrite, SqlStore
 from .writes import write_changes
 
@@ -51,7 +54,10 @@ class PostgresStore(SqlStore):
         supervisor took over raises :class:`~.errors.Deposed` having written nothing
         (``on_deposed`` is called first)."""
         self.url = url
+        self._durability = durability
         self._pg = open_database(url, durability)
+        self._side: PgDatabase | None = None
+        self._side_lock = threading.Lock()
         self._pg.fence_epoch = epoch
         self._pg.on_deposed = on_deposed
         try:
@@ -65,6 +71,24 @@ class PostgresStore(SqlStore):
 
     def close(self) -> None:
         self._pg.close()
+        with self._side_lock:
+            if self._side is not None:
+                self._side.close()
+
+    # --- a Submit's request id, looked up from a thread -----------------------------------
+
+    #: :meth:`find_submission` may be called from a thread: it reads on a connection of its
+    #: own, so it neither waits for a write in flight on the loop's connection nor holds the
+    #: loop for its round trip (server/submissions.py).
+    submissions_read_apart = True
+
+    def find_submission(self, request_id: str) -> StoredSubmission | None:
+        """The stored Submit of ``request_id``, read on the side connection (opened on first
+        use, and again after it was lost); committed rows only, as every read here."""
+        with self._side_lock:
+            if self._side is None:
+                self._side = PgDatabase(self.url, self._durability, connect(self.url))
+            return reads.find_submission(self._side, request_id)
 
     # --- writes sent aside, their answer awaited on the event loop (server/commit_queue.py)
 
@@ -74,16 +98,16 @@ class PostgresStore(SqlStore):
     def aside_writes(self) -> PostgresStore:
         return self
 
-    def render_write(self, changes: Changes) -> PgWrite:
+    def render_write(self, changes: Changes, submission: tuple[str, str] | None = None) -> PgWrite:
         seq = self._rendered(changes)
         batch = self._pg.new_batch()
         try:
             with self._pg.rendering(batch):
-                write_changes(self._pg, changes, seq, None, ())
+                write_changes(self._pg, changes, seq, submission, ())
         except BaseException:
-            self.unwind([RenderedWrite(changes, seq, 0.0)])
+            self.unwind([RenderedWrite(changes, seq, 0.0, submission)])
             raise
-        return PgWrite(changes, seq, time.perf_counter(), batch)
+        return PgWrite(changes, seq, time.perf_counter(), submission, batch)
 
     def send_writes(self, writes: Sequence[PgWrite]) -> PgSend:
         return self._pg.start_send([write.batch for write in writes])

@@ -102,9 +102,10 @@ class AsideWrites(Protocol[W]):
     #: flight go together next.
     gathers: bool
 
-    def render_write(self, changes: Changes) -> W:
+    def render_write(self, changes: Changes, submission: tuple[str, str] | None = None) -> W:
         """Number ``changes``' events (unless done) after those rendered before, and render
-        its write; nothing is sent."""
+        its write; nothing is sent. ``submission``: a Submit's (request id, digest), recorded
+        in the same transaction (``Store.write``'s)."""
         ...
 
     def send_writes(self, writes: Sequence[W]) -> PendingWrite:
@@ -178,6 +179,9 @@ class Store(HistoryReads, Protocol):
     def list_runs(
         self, *, job_id: int = 0, callback_id: int = 0, before_id: int = 0, limit: int = 100
     ) -> list[CallbackRun]: ...
+
+    #: Whether :meth:`find_submission` may be called from a thread (off the event loop).
+    submissions_read_apart: bool
 
     def find_submission(self, request_id: str) -> StoredSubmission | None: ...
 

@@ -50,6 +50,8 @@ class RenderedWrite:
     #: The head of the event log after it.
     seq: int
     rendered_at: float
+    #: A Submit's (request id, digest), recorded in the same transaction; None: not a Submit.
+    submission: tuple[str, str] | None
 
 
 class SqlStore:
@@ -182,7 +184,7 @@ class SqlStore:
         or none: SQLite's group commit (server/commit_queue.py)."""
         with self._write_transaction():
             for write in writes:
-                write_changes(self._db, write.changes, write.seq, None, ())
+                write_changes(self._db, write.changes, write.seq, write.submission, ())
 
     def wrote(self, write: RenderedWrite) -> None:
         """Once ``write`` is stored: the metrics hear of it."""
@@ -234,6 +236,10 @@ class SqlStore:
         return reads.list_runs(
             self._db, job_id=job_id, callback_id=callback_id, before_id=before_id, limit=limit
         )
+
+    #: Whether :meth:`find_submission` may be called from a thread (PostgreSQL's, on a
+    #: connection of its own); here it is a read on the loop, as every other.
+    submissions_read_apart = False
 
     def find_submission(self, request_id: str) -> StoredSubmission | None:
         return reads.find_submission(self._db, request_id)

@@ -70,9 +70,11 @@ class SqliteStore(SqlStore):
     def aside_writes(self) -> SqliteStore:
         return self
 
-    def render_write(self, changes: Changes) -> RenderedWrite:
+    def render_write(
+        self, changes: Changes, submission: tuple[str, str] | None = None
+    ) -> RenderedWrite:
         """Number ``changes``' events; the write itself is made with its group's."""
-        return RenderedWrite(changes, self._rendered(changes), time.perf_counter())
+        return RenderedWrite(changes, self._rendered(changes), time.perf_counter(), submission)
 
     def send_writes(self, writes: Sequence[RenderedWrite]) -> Answered:
         """Write ``writes`` in one transaction, at once; its error, typed, is the answer."""
