@@ -9,6 +9,8 @@ where the supervisor serves other requests.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +37,7 @@ FRAMES = 20  # 6 jobs x (20 frames + 1 instance) = 126 rows: staged, in chunks o
 @pytest.fixture(autouse=True)
 def small_stages(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(staging_module, "STAGE_ABOVE_ROWS", 50)
+    monkeypatch.setattr(staging_module, "STAGE_APART_ABOVE_ROWS", 50)
     monkeypatch.setattr(staging_module, "STAGE_CHUNK_ROWS", 30)
 
 
@@ -68,17 +71,38 @@ def rows(db_path: str | Path) -> dict[str, int]:
 
 
 def between_chunks(store: Store, act: Callable[[int], None]) -> list[int]:
-    """Call ``act(chunk number)`` after each staged chunk is committed; returns the numbers."""
+    """Call ``act(chunk number)`` on the event loop after each staged chunk is committed
+    (PostgreSQL's are staged from a thread, which waits meanwhile); returns the numbers."""
     stage = store.stage
+    loop = asyncio.get_running_loop()
     seen: list[int] = []
 
     def staging(chunk: StagedChunk) -> None:
         stage(chunk)
         seen.append(len(seen) + 1)
-        act(seen[-1])
+        if threading.current_thread() is threading.main_thread():
+            act(seen[-1])
+        else:
+            on_loop(loop, act, seen[-1])
 
     store.stage = staging  # type: ignore[method-assign]
     return seen
+
+
+def on_loop(loop: asyncio.AbstractEventLoop, act: Callable[[int], None], number: int) -> None:
+    """Run ``act(number)`` on ``loop`` from another thread and wait; raise what it raised."""
+    done: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+    def run() -> None:
+        try:
+            act(number)
+        except BaseException as error:  # (Died too: it stands for kill -9)
+            done.set_exception(error)
+        else:
+            done.set_result(None)
+
+    loop.call_soon_threadsafe(run)
+    done.result(30)
 
 
 async def settle() -> None:
@@ -170,17 +194,23 @@ async def test_the_final_commit_refused_leaves_no_row_and_no_reservation(
 ) -> None:
     leader = (await sup.submit_async([frames_spec("1", label="lead")])).jobs[0]
     before = rows(db_path)
-    write = store.write
+    write, aside = store.write, store.aside_writes()
 
     def refusing_write(*args: object, **kwargs: object) -> None:
         raise StorageFull("database or disk is full")
 
+    # The final commit: made at once (SQLite), or rendered to be sent aside (PostgreSQL).
     store.write = refusing_write  # type: ignore[method-assign]
+    if aside is not None:
+        render_write = aside.render_write
+        aside.render_write = refusing_write  # type: ignore[method-assign]
     with pytest.raises(StorageFull):
         await sup.submit_async(big("shot"), pgrp=leader.pgrp, request_id="r1", digest="d")
     assert "shot0" in sup.labels_in_pgrp(leader.pgrp)
     await settle()
     store.write = write  # type: ignore[method-assign]
+    if aside is not None:
+        aside.render_write = render_write  # type: ignore[method-assign]
     assert rows(db_path) == before
     assert sup.labels_in_pgrp(leader.pgrp) == {"lead"}
     result = await sup.submit_async(big("shot"), pgrp=leader.pgrp, request_id="r1", digest="d")

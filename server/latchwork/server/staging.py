@@ -39,6 +39,11 @@ STAGE_ABOVE_JOBS = 500
 (see :meth:`Stager.submit`). Below, one transaction is cheaper (~3 us per row and ~30 us per
 job on the loop, under 30 ms in all) and faster: staging a Submit of 250 jobs and 2,750 rows
 made it 4 ms slower (bench/submit_throughput.py)."""
+STAGE_APART_ABOVE_ROWS = 1_000
+"""On a store with a side connection (PostgreSQL), a Submit of more rows than this is staged
+from a thread on that connection: its rows cost the database ~4 us each, which in the one
+transaction of the commit queue every write behind it would wait for (docs/benchmarks.md,
+session 16)."""
 STAGE_CHUNK_ROWS = 2_000
 """Rows per staged transaction: a few ms on the loop each (~1-2 us per row)."""
 STAGE_PAUSE_SECONDS = 0.001
@@ -85,7 +90,7 @@ class StagingHost(JobLookup, Protocol):
         """The labels of the jobs stored (visible) in ``pgrp``, reservations left out."""
         ...
 
-    def commit_staged(
+    async def commit_staged(
         self,
         specs: Sequence[JobSpec],
         jobs: list[Job],
@@ -94,7 +99,7 @@ class StagingHost(JobLookup, Protocol):
         now: float,
     ) -> int:
         """Compile the callbacks and submit the jobs in one commit (raises with every
-        problem); the head seq after it."""
+        problem), made before the first await; the seq of the Submit's last event."""
         ...
 
 
@@ -138,9 +143,12 @@ class Stager:
         return self._reserved_labels.get(pgrp, set())
 
     @staticmethod
-    def should_stage(rows: int, jobs: int) -> bool:
-        """Whether a Submit of ``jobs`` jobs and ``rows`` work items and instances is staged."""
-        return rows > STAGE_ABOVE_ROWS or jobs > STAGE_ABOVE_JOBS
+    def should_stage(rows: int, jobs: int, *, apart: bool = False) -> bool:
+        """Whether a Submit of ``jobs`` jobs and ``rows`` work items and instances is staged;
+        ``apart``: the store stages on a side connection, from a thread."""
+        return rows > (STAGE_APART_ABOVE_ROWS if apart else STAGE_ABOVE_ROWS) or (
+            jobs > STAGE_ABOVE_JOBS
+        )
 
     async def submit(
         self,
@@ -156,8 +164,10 @@ class Stager:
            reserved (the host's ``labels_in_pgrp`` sees them, so a concurrent Submit
            cannot take them);
         2. in a thread: the jobs are placed and held (dependencies) and their rows built;
-        3. on the loop, chunk by chunk (each a short transaction, other requests served in
-           between): the rows are written staged, invisible to everything that reads jobs;
+        3. chunk by chunk, each a short transaction (other requests served in between): the
+           rows are written staged, invisible to everything that reads jobs; on the loop, or,
+           where the store has a side connection (PostgreSQL), from a thread on it, so that
+           neither the loop nor the commits queued on the loop's connection wait for them;
         4. on the loop, in one transaction (the host's ``commit_staged``): the checks again,
            callbacks, events, the submission record, and the jobs made visible.
 
@@ -185,12 +195,15 @@ class Stager:
                 raise SubmissionRejected(problems)
             staged = True
             for chunk in chunks:
-                self._store.stage(chunk)
-                await asyncio.sleep(STAGE_PAUSE_SECONDS)
+                if self._store.side_connection:  # the loop serves others during the write
+                    await asyncio.to_thread(self._store.stage, chunk)
+                else:
+                    self._store.stage(chunk)
+                    await asyncio.sleep(STAGE_PAUSE_SECONDS)
             # Released for the final checks, which see only what is stored; nothing awaits
-            # from here to the end, so no other Submit can see the labels free meanwhile.
+            # from here to the final commit, so no other Submit can see the labels free.
             self._release(held)
-            return self._finish(specs, pgrp, jobs, desugared, held, submission, now)
+            return await self._finish(specs, pgrp, jobs, desugared, held, submission, now)
         except BaseException:
             if staged:
                 # Kept reserved until deleted: the rows still hold the ids and labels.
@@ -227,7 +240,7 @@ class Stager:
             return jobs, desugared, [], problems
         return jobs, desugared, self._store.staged_chunks(jobs, STAGE_CHUNK_ROWS), []
 
-    def _finish(
+    async def _finish(
         self,
         specs: Sequence[JobSpec],
         pgrp: int,
@@ -248,7 +261,7 @@ class Stager:
         )
         if errors:
             raise SubmissionRejected(errors)
-        seq = self._host.commit_staged(specs, jobs, desugared, submission, now)
+        seq = await self._host.commit_staged(specs, jobs, desugared, submission, now)
         return SubmitResult(jobs, held.pgrp, seq)
 
     def _reserve(self, held: _Reservation) -> None:

@@ -150,7 +150,7 @@ class Submissions:
             prepared = await asyncio.to_thread(self._prepare, specs)
             submission = (request_id, digest) if request_id else None
             rows = sum(len(job.work) + len(job.subjobs) for job in prepared.jobs)
-            if self._stager.should_stage(rows, len(specs)):
+            if self._stager.should_stage(rows, len(specs), apart=self._store.side_connection):
                 staged = await self._stager.submit(specs, pgrp, user, submission, prepared)
                 await asyncio.sleep(0)
                 return staged
@@ -167,7 +167,7 @@ class Submissions:
         holding the loop for a round trip), on the loop elsewhere."""
         if not request_id:
             return None
-        if self._store.submissions_read_apart:
+        if self._store.side_connection:
             return await asyncio.to_thread(self._store.find_submission, request_id)
         return self._store.find_submission(request_id)
 
@@ -193,7 +193,7 @@ class Submissions:
         await self._pipeline.commit_aside(changes, _nothing, firings=firings, submission=submission)
         return SubmitResult(jobs, group, changes.events[-1].seq)
 
-    def commit_staged(
+    async def commit_staged(
         self,
         specs: Sequence[JobSpec],
         jobs: list[Job],
@@ -202,15 +202,21 @@ class Submissions:
         now: float,
     ) -> int:
         """The last step of a staged Submit (:meth:`Stager.submit`), its checks passed: make
-        its jobs visible in one commit; the head seq after it."""
+        its jobs visible in one commit (sent aside where a commit is a round trip); the seq
+        of its last event. Nothing awaits before the commit is made."""
         changes = Changes(now=now, staged=True)
         callbacks = self._callbacks_for(specs, jobs, desugared, [])
         for job in jobs:
             transitions.submit(changes, job)
         firings = self._triggering.register(changes, callbacks)
-        self._pipeline.commit(changes, submission, firings)
+        if self._pipeline.round_trips:
+            await self._pipeline.commit_aside(
+                changes, _nothing, firings=firings, submission=submission
+            )
+        else:
+            self._pipeline.commit(changes, submission, firings)
         self._freezer.freeze_now()
-        return self._log.head_seq
+        return changes.events[-1].seq
 
     def _prepare(self, specs: Sequence[JobSpec]) -> Prepared:
         return Prepared([unplaced_job(normalize(spec), self._limits) for spec in specs])

@@ -27,6 +27,32 @@ class Rows(Protocol):
     def __iter__(self) -> Iterator[Any]: ...
 
 
+class Unread:
+    """What a statement in a batched transaction answers (PostgreSQL's,
+    :mod:`.postgres_connection`): it has not run yet, so reading it is refused (and the
+    transaction, sent only at its end, is never sent). A check that must hold there is written
+    in SQL (:func:`.staged.unstage`)."""
+
+    @staticmethod
+    def _refuse() -> RuntimeError:
+        return RuntimeError(
+            "nothing can be read inside a batched transaction: its statements run at its end"
+        )
+
+    @property
+    def rowcount(self) -> int:
+        raise self._refuse()
+
+    def fetchone(self) -> Any:
+        raise self._refuse()
+
+    def fetchall(self) -> list[Any]:
+        raise self._refuse()
+
+    def __iter__(self) -> Iterator[Any]:
+        raise self._refuse()
+
+
 class Database(Protocol):
     """Runs statements written with ``?`` parameters."""
 

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 import psycopg
 
 from ..core.changes import Changes
-from . import reads
+from . import reads, staged
 from .errors import StoreUnusable
 from .postgres_connection import PgDatabase, PgSend, RenderedBatch, connect, describe, open_database
 from .postgres_errors import one_line, typed_pg_errors
-from .records import StoredSubmission
+from .records import StagedChunk, StoredSubmission
 from .sql_store import RenderedWrite, SqlStore
 from .writes import write_changes
 
@@ -75,20 +75,36 @@ class PostgresStore(SqlStore):
             if self._side is not None:
                 self._side.close()
 
-    # --- a Submit's request id, looked up from a thread -----------------------------------
+    # --- a Submit's request id and staged rows, from a thread ----------------------------
 
-    #: :meth:`find_submission` may be called from a thread: it reads on a connection of its
-    #: own, so it neither waits for a write in flight on the loop's connection nor holds the
-    #: loop for its round trip (server/submissions.py).
-    submissions_read_apart = True
+    #: :meth:`find_submission` and :meth:`stage` may be called from a thread: they run on a
+    #: connection of their own, so they neither wait for a write in flight on the loop's
+    #: connection nor hold the loop for their round trips (server/submissions.py, staging.py).
+    side_connection = True
 
     def find_submission(self, request_id: str) -> StoredSubmission | None:
-        """The stored Submit of ``request_id``, read on the side connection (opened on first
-        use, and again after it was lost); committed rows only, as every read here."""
+        """The stored Submit of ``request_id``, read on the side connection; committed rows
+        only, as every read here."""
         with self._side_lock:
-            if self._side is None:
-                self._side = PgDatabase(self.url, self._durability, connect(self.url))
-            return reads.find_submission(self._side, request_id)
+            return reads.find_submission(self._side_database(), request_id)
+
+    def stage(self, chunk: StagedChunk) -> None:
+        """Write rows of new jobs, staged (invisible until the Submit's final commit), in one
+        transaction on the side connection: its rows as column arrays, the leader's fence
+        first, so that a deposed supervisor stages nothing either (its rows would hold job ids
+        the new leader gives again)."""
+        with self._side_lock:
+            side = self._side_database()
+            staged.stage(side, side.batched_transaction, chunk)
+
+    def _side_database(self) -> PgDatabase:
+        """The side connection (the caller holds its lock): opened on first use, and again
+        after it was lost; fenced as the loop's."""
+        if self._side is None:
+            self._side = PgDatabase(self.url, self._durability, connect(self.url, self._durability))
+            self._side.fence_epoch = self._pg.fence_epoch
+            self._side.on_deposed = self._pg.on_deposed
+        return self._side
 
     # --- writes sent aside, their answer awaited on the event loop (server/commit_queue.py)
 

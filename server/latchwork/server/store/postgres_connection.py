@@ -31,6 +31,7 @@ import psycopg
 from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict
 
+from .database import Unread
 from .errors import Deposed, StoreUnusable
 from .pg_literals import array_text, literals_apply, render_call
 from .pg_migrations import PG_MIGRATIONS
@@ -57,31 +58,7 @@ _FENCE_STATEMENT = (
 )
 
 
-class _Unread:
-    """What a statement in a batched transaction answers: it has not run yet, so reading it
-    is refused (and the transaction, sent only at its end, is never sent)."""
-
-    @staticmethod
-    def _refuse() -> RuntimeError:
-        return RuntimeError(
-            "nothing can be read inside a batched transaction: its statements run at its end"
-        )
-
-    @property
-    def rowcount(self) -> int:
-        raise self._refuse()
-
-    def fetchone(self) -> Any:
-        raise self._refuse()
-
-    def fetchall(self) -> list[Any]:
-        raise self._refuse()
-
-    def __iter__(self) -> Iterator[Any]:
-        raise self._refuse()
-
-
-_UNREAD = _Unread()
+_UNREAD = Unread()
 
 
 @dataclass(slots=True)
@@ -320,7 +297,7 @@ class PgDatabase:
             text = self._sql[sql] = sql.replace("?", "%s")
         return text
 
-    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any] | _Unread:
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any] | Unread:
         if self._batch is not None:
             self._batch.append(self._render(sql, parameters))
             return _UNREAD

@@ -143,6 +143,10 @@ class Store(HistoryReads, Protocol):
     @staticmethod
     def staged_chunks(jobs: Sequence[Job], chunk_rows: int) -> list[StagedChunk]: ...
 
+    #: Whether :meth:`stage` and :meth:`find_submission` may be called from a thread (off the
+    #: event loop): they run on a connection of their own (PostgreSQL's).
+    side_connection: bool
+
     def stage(self, chunk: StagedChunk) -> None: ...
 
     def delete_staged(self, first_id: int, last_id: int) -> int: ...
@@ -179,9 +183,6 @@ class Store(HistoryReads, Protocol):
     def list_runs(
         self, *, job_id: int = 0, callback_id: int = 0, before_id: int = 0, limit: int = 100
     ) -> list[CallbackRun]: ...
-
-    #: Whether :meth:`find_submission` may be called from a thread (off the event loop).
-    submissions_read_apart: bool
 
     def find_submission(self, request_id: str) -> StoredSubmission | None: ...
 

@@ -115,6 +115,10 @@ class SqlStore:
         its encoded spec, counts as one). Pure (no I/O), so it may run in a thread."""
         return staged_chunks(jobs, chunk_rows)
 
+    #: Whether :meth:`stage` and :meth:`find_submission` may be called from a thread: here
+    #: not (PostgreSQL's run on a connection of their own).
+    side_connection = False
+
     def stage(self, chunk: StagedChunk) -> None:
         """Write rows of new jobs, staged, in one transaction: invisible to :meth:`load`
         until :meth:`write` stores them with ``Changes.staged``."""
@@ -152,9 +156,7 @@ class SqlStore:
         seq = changes.events[-1].seq if changes.events else self.head_seq
         started = time.perf_counter()
         try:
-            # A staged Submit's unstaging checks the rows it deleted: that write reads a result.
-            transaction = self._transaction if changes.staged else self._write_transaction
-            with transaction():
+            with self._write_transaction():
                 write_changes(self._db, changes, seq, submission, hosts)
         except BaseException:
             for event in changes.events:
@@ -236,10 +238,6 @@ class SqlStore:
         return reads.list_runs(
             self._db, job_id=job_id, callback_id=callback_id, before_id=before_id, limit=limit
         )
-
-    #: Whether :meth:`find_submission` may be called from a thread (PostgreSQL's, on a
-    #: connection of its own); here it is a read on the loop, as every other.
-    submissions_read_apart = False
 
     def find_submission(self, request_id: str) -> StoredSubmission | None:
         return reads.find_submission(self._db, request_id)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..core.model import Job
-from .database import Database, Transactions, insert, scalar
+from .database import Database, Transactions, Unread, insert, scalar
 from .records import StagedChunk
 from .rows import JOB_COLUMNS, SUBJOB_COLUMNS, WORK_COLUMNS
 
@@ -43,10 +43,23 @@ def delete_staged(db: Database, transaction: Transactions, first_id: int, last_i
     return int(deleted)
 
 
+_STAGED_COUNT_GUARD = (
+    "SELECT 1 / (CASE WHEN (SELECT COUNT(*) FROM staged_jobs WHERE id BETWEEN ? AND ?) = ? "
+    "THEN 1 ELSE 0 END)"
+)
+"""Fails, dividing by zero, unless the staged jobs are all there: PostgreSQL's check inside a
+batched transaction, whose statements cannot be read before it ends (SQLite answers a
+division by zero with NULL: its check is the DELETE's row count)."""
+
+
 def unstage(db: Database, jobs: Sequence[Job]) -> None:
     """Make staged jobs visible: one DELETE of their ids (a Submit's ids are consecutive).
-    Runs inside the caller's transaction."""
+    Runs inside the caller's transaction, which fails, writing nothing, should a staged job
+    be missing."""
     first, last = jobs[0].id, jobs[-1].id
-    shown = db.execute("DELETE FROM staged_jobs WHERE id BETWEEN ? AND ?", (first, last)).rowcount
-    if shown != len(jobs) or last - first + 1 != len(jobs):
-        raise RuntimeError(f"staged jobs {first}..{last}: {shown} of {len(jobs)} found")
+    if last - first + 1 != len(jobs):
+        raise RuntimeError(f"staged jobs {first}..{last}: {len(jobs)} jobs, not consecutive")
+    db.execute(_STAGED_COUNT_GUARD, (first, last, len(jobs)))
+    shown = db.execute("DELETE FROM staged_jobs WHERE id BETWEEN ? AND ?", (first, last))
+    if not isinstance(shown, Unread) and shown.rowcount != len(jobs):
+        raise RuntimeError(f"staged jobs {first}..{last}: {shown.rowcount} of {len(jobs)} found")
