@@ -90,11 +90,12 @@ class PostgresStore(SqlStore):
 
     def stage(self, chunk: StagedChunk) -> None:
         """Write rows of new jobs, staged (invisible until the Submit's final commit), in one
-        transaction on the side connection, with ``COPY`` (:meth:`PgDatabase.copy_in`), the
-        leader's fence first: a deposed supervisor stages nothing either (its rows would hold
-        job ids the new leader gives again)."""
+        transaction on the side connection: its rows as column arrays, the leader's fence
+        first, so that a deposed supervisor stages nothing either (its rows would hold job ids
+        the new leader gives again)."""
         with self._side_lock:
-            self._side_database().copy_in(staged.tables(chunk))
+            side = self._side_database()
+            staged.stage(side, side.batched_transaction, chunk)
 
     def _side_database(self) -> PgDatabase:
         """The side connection (the caller holds its lock): opened on first use, and again

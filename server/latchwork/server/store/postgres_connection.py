@@ -378,20 +378,6 @@ class PgDatabase:
                 raise self.deposed(epoch)
             yield transaction
 
-    def copy_in(self, tables: Sequence[tuple[str, str, Sequence[Sequence[Any]]]]) -> None:
-        """Write the rows of ``tables`` (each its name, its columns and the rows) with
-        ``COPY … FROM STDIN`` in one transaction, the leader's fence first. The cheapest way
-        in for the server and for this process (psycopg formats each row in C): a staged
-        Submit's rows, from a thread, on a connection no other caller uses meanwhile."""
-        conn = self._live()
-        with self.transaction(), conn.cursor() as cursor:
-            for table, columns, rows in tables:
-                if not rows:
-                    continue
-                with cursor.copy(f"COPY {table} ({columns}) FROM STDIN".encode()) as copy:
-                    for row in rows:
-                        copy.write_row(row)
-
     @contextmanager
     def batched_transaction(self) -> Iterator[None]:
         """A write transaction sent as one string: an ``EXECUTE`` of a prepared statement

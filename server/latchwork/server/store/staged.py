@@ -18,21 +18,13 @@ from .records import StagedChunk
 from .rows import JOB_COLUMNS, SUBJOB_COLUMNS, WORK_COLUMNS
 
 
-def tables(chunk: StagedChunk) -> list[tuple[str, str, Sequence[Sequence[object]]]]:
-    """The rows ``chunk`` writes, per table (its name, its columns, the rows), in order."""
-    return [
-        ("jobs", JOB_COLUMNS, chunk.jobs),
-        ("staged_jobs", "id", [(j[0],) for j in chunk.jobs]),
-        ("work", WORK_COLUMNS, chunk.work),
-        ("subjobs", SUBJOB_COLUMNS, chunk.subjobs),
-    ]
-
-
 def stage(db: Database, transaction: Transactions, chunk: StagedChunk) -> None:
     """Write rows of new jobs, staged, in one transaction."""
     with transaction():
-        for table, columns, rows in tables(chunk):
-            db.executemany(insert(table, columns), rows)
+        db.executemany(insert("jobs", JOB_COLUMNS), chunk.jobs)
+        db.executemany("INSERT INTO staged_jobs (id) VALUES (?)", [(j[0],) for j in chunk.jobs])
+        db.executemany(insert("work", WORK_COLUMNS), chunk.work)
+        db.executemany(insert("subjobs", SUBJOB_COLUMNS), chunk.subjobs)
 
 
 def delete_staged(db: Database, transaction: Transactions, first_id: int, last_id: int) -> int:
