@@ -1,11 +1,15 @@
-"""Large Submits written staged: short transactions on the loop, visible only at the end.
+"""Large Submits written staged: short transactions, visible only at the end.
 
 Storing 100,000 work items takes a few hundred ms: in one transaction it would hold the event
 loop, and every other RPC, that long. :class:`Stager` writes such a Submit in chunks instead and
 holds, meanwhile, what the Submit will use (its job ids and labels) so that no other Submit
-takes them. It owns the labels' reservation (:meth:`Stager.reserved_labels`); the job ids
-it takes from the host's counter, which never gives them again; the final commit is the
-host's, reached through the narrow :class:`StagingHost`.
+takes them. It owns the labels' reservation (:meth:`Stager.reserved_labels`); the job ids it
+takes from the host's counter, which never gives them again; the final commit is the host's,
+reached through the narrow :class:`StagingHost`.
+
+On PostgreSQL, whose store has a side connection, the chunks go from a thread on it, and so
+do those of far smaller Submits (a few thousand rows): their rows, in the commit queue's
+transaction, made every report queued behind them wait.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ what depends on the stored state (group, parents, labels, a replayed request id)
 again on the loop right before the submission is applied in one commit, so it stays atomic
 (all jobs or none) whatever changed meanwhile. A large Submit is written staged by the
 :class:`~.staging.Stager`, for which this service is the :class:`~.staging.StagingHost`.
+Where a commit is a round trip (PostgreSQL), a Submit's commit is sent aside, the loop serving
+other requests until it lands, and its request id is looked up from a thread; copies of one
+request id take turns (:mod:`.request_turns`).
 """
 
 from __future__ import annotations
