@@ -226,6 +226,7 @@ async def test_a_staged_submit_gets_the_set_too(
     farm: Farm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(staging, "STAGE_ABOVE_ROWS", 5)
+    monkeypatch.setattr(staging, "STAGE_APART_ABOVE_ROWS", 5)
     monkeypatch.setattr(staging, "STAGE_CHUNK_ROWS", 4)
     directory = _write(tmp_path / "u", "a.qcb = done-job-self\n", a__qcb="block-self")
     supervisor = farm.open()
