@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from latchwork.server import staging as staging_module
@@ -22,8 +25,8 @@ from latchwork.server.core.model import JobSpec
 from latchwork.server.core.states import WorkStatus
 from latchwork.server.core.submission import SubmissionRejected
 from latchwork.server.output import OutputStore
-from latchwork.server.store.errors import StorageFull
-from latchwork.server.store.opening import open_store
+from latchwork.server.store.errors import StorageError, StorageFull
+from latchwork.server.store.opening import is_postgres_url, open_store
 from latchwork.server.store.protocol import Store
 from latchwork.server.store.records import StagedChunk
 from latchwork.server.supervisor import JobQuery, Supervisor
@@ -338,3 +341,39 @@ async def test_an_idempotent_retry_while_staging_gives_the_one_copy(
     # And a retry arriving after it is answered from the record, as before.
     third = await sup.submit_async(big(), request_id="once", digest="d")
     assert [job.id for job in third.jobs] == [job.id for job in first.jobs]
+
+
+def _unlist_staged(location: str | Path, job_id: int) -> None:
+    """Take ``job_id`` off the staged list behind the store's back (its rows stay)."""
+    if isinstance(location, str) and is_postgres_url(location):
+        with psycopg.connect(location, autocommit=True) as pg:
+            pg.execute("DELETE FROM staged_jobs WHERE id = %s", (job_id,))
+        return
+    with contextlib.closing(sqlite3.connect(location, isolation_level=None)) as db:
+        db.execute("DELETE FROM staged_jobs WHERE id = ?", (job_id,))
+
+
+async def test_a_staged_job_gone_before_the_final_commit_fails_it(
+    sup: Supervisor, store: Store, db_path: str | Path
+) -> None:
+    """The final commit checks that every staged job is still listed: on PostgreSQL in SQL
+    (its statements are sent in one batch, none read before the end), on SQLite by the
+    DELETE's row count. The Submit fails and publishes nothing; its other rows are deleted."""
+    leader = (await sup.submit_async([frames_spec("1", label="lead")])).jobs[0]
+    head = sup.event_log.head_seq
+
+    def unlist(number: int) -> None:
+        if number == 1:
+            _unlist_staged(db_path, leader.id + 1)
+
+    between_chunks(store, unlist)
+    with pytest.raises((RuntimeError, StorageError)):
+        await sup.submit_async(big("shot"), pgrp=leader.pgrp)
+    await settle()
+    assert sup.event_log.head_seq == head
+    # The job taken off the list behind the store's back is a plain row now (loaded when the
+    # model was taken back from the store); none of the Submit's other jobs is.
+    listed = [job.id for job in sup.list_jobs(JobQuery(limit=1000))]
+    assert listed == [leader.id + 1, leader.id]
+    assert table_rows(db_path, ("staged_jobs",)) == {"staged_jobs": 0}
+    assert sup.labels_in_pgrp(leader.pgrp) == {"lead", "shot0"}
