@@ -93,6 +93,13 @@ def _first(row: Any) -> int:
     return int(row[0])
 
 
+def gapless_seqs(sup: Supervisor) -> list[int]:
+    """The seqs of the events ``sup`` published so far, checked to be 1, 2, 3 … with no gap."""
+    seqs = [e.seq for e in sup.event_log.read(0, 10_000)]
+    assert seqs == list(range(1, len(seqs) + 1))
+    return seqs
+
+
 def summary(events: list[Event]) -> list[tuple[str, str, str, str, str]]:
     """(type, name, work_name, status, previous_status) of each event."""
     return [(e.type, e.name, e.work_name, e.status, e.previous_status) for e in events]

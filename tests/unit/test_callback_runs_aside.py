@@ -24,7 +24,7 @@ from latchwork.server.core.transitions import WorkOutcome
 from latchwork.server.supervisor import Supervisor
 from latchwork.server.work_leasing import EndedRun
 
-from .factories import Farm, Sink, frames_spec
+from .factories import Farm, Sink, frames_spec, gapless_seqs
 
 
 def _follower(sup: Supervisor) -> Job:
@@ -53,12 +53,6 @@ async def _until(condition: Any, seconds: float = 10.0) -> None:
     raise AssertionError("never happened")
 
 
-def _gapless(sup: Supervisor) -> list[int]:
-    seqs = [e.seq for e in sup.event_log.read(0, 10_000)]
-    assert seqs == list(range(1, len(seqs) + 1))
-    return seqs
-
-
 async def test_a_callback_fired_by_a_report_sent_aside_follows_it(farm: Farm) -> None:
     sup = farm.open()
     follow = _follower(sup)
@@ -77,7 +71,7 @@ async def test_a_callback_fired_by_a_report_sent_aside_follows_it(farm: Farm) ->
         assert sizes == [1] and _unblocked(sup, follow)
     await _until(lambda: _unblocked(sup, follow))
     assert sup.get_job(follow.id).status is JobStatus.PENDING  # type: ignore[union-attr]
-    seqs = _gapless(sup)
+    seqs = gapless_seqs(sup)
     restarted = farm.restart()
     assert [e.seq for e in restarted.event_log.read(0, 10_000)] == seqs
     assert restarted.get_job(follow.id).status is JobStatus.PENDING  # type: ignore[union-attr]
@@ -111,7 +105,7 @@ async def test_a_release_goes_in_the_group_right_after_the_report_that_fired_it(
     # PostgreSQL: the lead's report, then the other report with the release. SQLite: both
     # reports of the turn in one group, the release committed at once in its landing.
     assert sizes == ([1, 2] if aside else [2])
-    _gapless(sup)
+    gapless_seqs(sup)
 
 
 async def test_a_callback_fired_by_a_commit_made_at_once_is_stored_before_it_returns(
@@ -126,7 +120,7 @@ async def test_a_callback_fired_by_a_commit_made_at_once_is_stored_before_it_ret
     sizes = farm.count_sends()
     assert sup.report(grant.lease_id, WorkOutcome.EXITED)
     assert sizes == [] and len(_unblocked(sup, follow)) == 1  # committed at once, published
-    _gapless(sup)
+    gapless_seqs(sup)
 
 
 async def test_a_callback_end_postgresql_refuses_runs_again_once_it_can(
@@ -161,7 +155,7 @@ async def test_a_callback_end_postgresql_refuses_runs_again_once_it_can(
             admin.execute("DROP TRIGGER refuse ON callback_runs")
         await _until(lambda: _unblocked(sup, follow))
         assert len(_unblocked(sup, follow)) == 1
-        seqs = _gapless(sup)
+        seqs = gapless_seqs(sup)
         restarted = farm.restart()
         assert [e.seq for e in restarted.event_log.read(0, 10_000)] == seqs
         [run] = restarted.list_runs(job_id=follow.id)

@@ -1,4 +1,4 @@
-"""A Submit on PostgreSQL is committed aside (``Submissions._apply_aside``): stored before it
+"""A Submit on PostgreSQL is committed aside (``Submissions._apply``): stored before it
 answers, as on SQLite, but the loop serves other requests during its round trip. Copies of
 one request id take turns (``request_turns``), and the request id is looked up off the loop,
 on a connection of the store's own (``PostgresStore.find_submission``).
@@ -23,7 +23,7 @@ from latchwork.server.submissions import RequestConflict
 from latchwork.server.supervisor import Supervisor
 from latchwork.server.work_leasing import EndedRun
 
-from .factories import Farm, Sink, frames_spec
+from .factories import Farm, Sink, frames_spec, gapless_seqs
 
 
 def _aside(sup: Supervisor) -> bool:
@@ -33,12 +33,6 @@ def _aside(sup: Supervisor) -> bool:
 
 def _jobs(sup: Supervisor) -> list[Job]:
     return sorted(sup.list_jobs(JobQuery()), key=lambda job: job.id)
-
-
-def _gapless(sup: Supervisor) -> list[int]:
-    seqs = [e.seq for e in sup.event_log.read(0, 10_000)]
-    assert seqs == list(range(1, len(seqs) + 1))
-    return seqs
 
 
 async def test_a_submit_is_stored_when_it_answers_and_its_seq_is_its_own(farm: Farm) -> None:
@@ -55,7 +49,7 @@ async def test_a_submit_is_stored_when_it_answers_and_its_seq_is_its_own(farm: F
     events = sup.event_log.read(0, 10_000)
     own = [e for e in events if e.job_id in {job.id for job in result.jobs}]
     assert own and result.seq == own[-1].seq
-    seqs = _gapless(sup)
+    seqs = gapless_seqs(sup)
     restarted = farm.restart()
     assert [e.seq for e in restarted.event_log.read(0, 10_000)] == seqs
     again = await restarted.submit_async(
@@ -107,7 +101,7 @@ async def test_a_submit_sent_while_reports_are_in_flight_lands_after_them(farm: 
     await asyncio.gather(*reports)
     result = await submitted
     assert {sup.get_job(job.id).status.name for job in running} == {"COMPLETE"}  # type: ignore[union-attr]
-    seqs = _gapless(sup)
+    seqs = gapless_seqs(sup)
     assert result.seq <= seqs[-1]
     restarted = farm.restart()
     assert [e.seq for e in restarted.event_log.read(0, 10_000)] == seqs
@@ -123,7 +117,7 @@ async def test_a_submit_postgresql_refuses_is_not_applied_and_can_be_sent_again(
     farm = Farm(tmp_path, location=postgres_url)
     try:
         sup = farm.open()
-        before = _gapless(sup)
+        before = gapless_seqs(sup)
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute(
                 "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
@@ -135,7 +129,7 @@ async def test_a_submit_postgresql_refuses_is_not_applied_and_can_be_sent_again(
             )
             with pytest.raises(StorageError, match="refused by the test"):
                 await sup.submit_async([frames_spec(label="a")], request_id="r", digest="d")
-            assert _jobs(sup) == [] and _gapless(sup) == before
+            assert _jobs(sup) == [] and gapless_seqs(sup) == before
             admin.execute("DROP TRIGGER refuse ON submissions")
         result = await sup.submit_async([frames_spec(label="a")], request_id="r", digest="d")
         assert [j.label for j in _jobs(sup)] == ["a"]

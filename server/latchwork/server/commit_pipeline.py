@@ -202,21 +202,27 @@ class CommitPipeline:
         return self._queue.put(write, landed, fires=bool(changes.new_runs))
 
     def commit_soon(
-        self, changes: Changes, *, firings: list[Firing] | None = None
+        self,
+        changes: Changes,
+        *,
+        firings: list[Firing] | None = None,
+        submission: tuple[str, str] | None = None,
     ) -> Awaitable[None] | None:
         """Store and act on ``changes``: where a commit waits for a round trip to the
         database (PostgreSQL), sent aside (:meth:`commit_aside`) and the loop goes on, the
         returned awaitable done once it landed; elsewhere (SQLite, whose commit is made on
         the loop in a fraction of a millisecond) :meth:`commit` at once, and None returned.
+        ``submission`` as :meth:`commit`'s.
 
         For a qube callback's run, finished inline in the middle of the landing of the
         report that fired it: committed at once on PostgreSQL, it held the loop for the
         queue's round trips, and then its own, a tenth of the farm benchmark's time
-        (docs/benchmarks.md, farm throughput on PostgreSQL)."""
+        (docs/benchmarks.md, farm throughput on PostgreSQL). And for a Submit, whose commit
+        made at once held the loop as long (docs/benchmarks.md, session 16)."""
         if not self.round_trips:
-            self.commit(changes, firings=firings)
+            self.commit(changes, submission, firings)
             return None
-        return self.commit_aside(changes, _nothing, firings=firings)
+        return self.commit_aside(changes, _nothing, firings=firings, submission=submission)
 
     @property
     def round_trips(self) -> bool:

@@ -130,7 +130,7 @@ class Submissions:
         A large Submit (over ``staging.STAGE_ABOVE_ROWS`` work items and instances or
         ``STAGE_ABOVE_JOBS`` jobs) is written staged, so that no single step holds the loop for
         long: see :meth:`Stager.submit`. Where a commit is a round trip (PostgreSQL) the others
-        are committed aside (:meth:`_apply_aside`), the loop serving other requests meanwhile.
+        are committed aside (:meth:`_apply`), the loop serving other requests meanwhile.
         """
         async with self._turns.turn(request_id):
             previous = await self._lookup(request_id)
@@ -157,12 +157,7 @@ class Submissions:
                 staged = await self._stager.submit(specs, pgrp, user, submission, prepared)
                 await asyncio.sleep(0)
                 return staged
-            if self._pipeline.round_trips:
-                return await self._apply_aside(specs, pgrp, user, submission, prepared)
-            result = self._apply(specs, pgrp, user, submission, prepared)
-            # Let other requests in before the caller builds its (large) response.
-            await asyncio.sleep(0)
-            return result
+            return await self._apply(specs, pgrp, user, submission, prepared)
 
     async def _lookup(self, request_id: str) -> StoredSubmission | None:
         """The stored Submit of ``request_id``: read from a thread where the store reads it
@@ -174,7 +169,7 @@ class Submissions:
             return await asyncio.to_thread(self._store.find_submission, request_id)
         return self._store.find_submission(request_id)
 
-    async def _apply_aside(
+    async def _apply(
         self,
         specs: Sequence[JobSpec],
         pgrp: int,
@@ -182,18 +177,25 @@ class Submissions:
         submission: tuple[str, str] | None,
         prepared: Prepared,
     ) -> SubmitResult:
-        """:meth:`_apply`, its commit sent aside (``CommitPipeline.commit_aside``): answered
-        once stored, as ever, but the loop serves other requests during the round trip, and
-        does not first wait for the writes in flight to land. The result's seq is the last of
-        the Submit's own events."""
-        await self._pipeline.room()
-        # From the checks to the commit nothing awaits: what they saw is what is applied.
+        """Apply a submission whose own checks passed off the loop, its work items built: the
+        checks against the stored state (group, parents, labels) run here, and nothing awaits
+        from them to the commit, so what they saw is what is applied. Where a commit is a
+        round trip (PostgreSQL) it is sent aside (``CommitPipeline.commit_soon``), the loop
+        serving other requests until it lands and the Submit answers; elsewhere it is made at
+        once. The result's seq is the last of the Submit's own events."""
+        if self._pipeline.round_trips:
+            await self._pipeline.room()
         errors = context_problems(specs, pgrp, self)
         if errors:
             raise SubmissionRejected(errors)
         changes = Changes(now=self._clock())
         jobs, group, firings = self.place(changes, specs, pgrp=pgrp, user=user, prepared=prepared)
-        await self._pipeline.commit_aside(changes, _nothing, firings=firings, submission=submission)
+        # On failure the pipeline reloads the state, job id counter included, from the store.
+        landing = self._pipeline.commit_soon(changes, firings=firings, submission=submission)
+        if landing is not None:
+            await landing
+        else:  # let other requests in before the caller builds its (large) response
+            await asyncio.sleep(0)
         return SubmitResult(jobs, group, changes.events[-1].seq)
 
     async def commit_staged(
@@ -212,12 +214,9 @@ class Submissions:
         for job in jobs:
             transitions.submit(changes, job)
         firings = self._triggering.register(changes, callbacks)
-        if self._pipeline.round_trips:
-            await self._pipeline.commit_aside(
-                changes, _nothing, firings=firings, submission=submission
-            )
-        else:
-            self._pipeline.commit(changes, submission, firings)
+        landing = self._pipeline.commit_soon(changes, firings=firings, submission=submission)
+        if landing is not None:
+            await landing
         self._freezer.freeze_now()
         return changes.events[-1].seq
 
@@ -269,29 +268,11 @@ class Submissions:
         )
         if errors:
             raise SubmissionRejected(errors)
-        return self._apply(specs, pgrp, user, (request_id, digest) if request_id else None, None)
-
-    def _apply(
-        self,
-        specs: Sequence[JobSpec],
-        pgrp: int,
-        user: str,
-        submission: tuple[str, str] | None,
-        prepared: Prepared | None,
-    ) -> SubmitResult:
-        """Apply a checked submission in one commit, made at once. With ``prepared`` (from
-        :meth:`submit_async`), its own checks passed off the loop and its work items are
-        built: the checks against the stored state (group, parents, labels) run here, right
-        before it is applied."""
-        if prepared is not None:
-            errors = context_problems(specs, pgrp, self)
-            if errors:
-                raise SubmissionRejected(errors)
         changes = Changes(now=self._clock())
-        jobs, group, firings = self.place(changes, specs, pgrp=pgrp, user=user, prepared=prepared)
-        # On failure _commit reloads the state, job id counter included, from the store.
-        self._pipeline.commit(changes, submission, firings)
-        return SubmitResult(jobs, group, self._log.head_seq)
+        jobs, group, firings = self.place(changes, specs, pgrp=pgrp, user=user)
+        # On failure the pipeline reloads the state, job id counter included, from the store.
+        self._pipeline.commit(changes, (request_id, digest) if request_id else None, firings)
+        return SubmitResult(jobs, group, changes.events[-1].seq)
 
     def place(
         self,
@@ -437,7 +418,3 @@ class Submissions:
         firings = self._triggering.register(changes, callbacks)
         self._pipeline.commit(changes, firings=firings)
         return callbacks
-
-
-def _nothing() -> None:
-    """What a Submit's commit sent aside does once its effects ran: nothing more."""
