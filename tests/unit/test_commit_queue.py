@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import pytest
 
-from latchwork.server.commit_queue import GROUP_LIMIT, CommitQueue
+from latchwork.server.commit_queue import GATHERED_GROUP_LIMIT, GROUP_LIMIT, CommitQueue
 from latchwork.server.store.errors import StorageUnavailable
 from latchwork.server.store.protocol import Answered
 
@@ -410,13 +410,14 @@ async def test_a_full_group_of_a_gathering_store_goes_and_lands_at_once() -> Non
     writes = WrittenAtOnce()
     queue = CommitQueue(writes, _no_failure)
     effects: list[str] = []
-    names = [f"w{i}" for i in range(GROUP_LIMIT + 1)]
+    names = [f"w{i}" for i in range(GATHERED_GROUP_LIMIT + 1)]
     done = [queue.put(name, _noting(effects, name)) for name in names]
     # The limit's write sent its group and landed it before put returned; the next waits.
-    assert writes.sent == [names[:GROUP_LIMIT]] and effects == names[:GROUP_LIMIT]
-    assert all(d.done() for d in done[:GROUP_LIMIT]) and not done[-1].done()
+    assert writes.sent == [names[:GATHERED_GROUP_LIMIT]] and effects == names[:GATHERED_GROUP_LIMIT]
+    assert all(d.done() for d in done[:GATHERED_GROUP_LIMIT]) and not done[-1].done()
     await done[-1]
-    assert writes.sent == [names[:GROUP_LIMIT], names[GROUP_LIMIT:]] and effects == names
+    limit = GATHERED_GROUP_LIMIT
+    assert writes.sent == [names[:limit], names[limit:]] and effects == names
     queue.close()
 
 

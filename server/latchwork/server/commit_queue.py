@@ -18,10 +18,10 @@ the transitions a round trip before their write lands.
 SQLite's commit is a call on the loop, not a round trip: made at once for each report, every
 report was a transaction of its own (BEGIN, its statements, COMMIT and the WAL pages it
 dirtied). Its store :attr:`~.store.protocol.AsideWrites.gathers`: the writes put during a turn
-of the loop wait until the turn ends (or until :data:`GROUP_LIMIT` of them wait) and go as one
-transaction, landed at once. Under a farm's reports that cost the supervisor a tenth less CPU
-per frame and added about 2 ms to a report's answer (docs/benchmarks.md, session 13); a lone
-report waits only for the rest of its turn.
+of the loop wait until the turn ends (or until :data:`GATHERED_GROUP_LIMIT` of them wait) and
+go as one transaction, landed at once. Under a farm's reports that cost the supervisor a tenth
+less CPU per frame and added about 2 ms to a report's answer (docs/benchmarks.md, session 13);
+a lone report waits only for the rest of its turn.
 
 A failed send fails its group and every write queued after it: they were built on the
 failed one's state. Their events are unnumbered, the model is taken back from the store and
@@ -40,17 +40,22 @@ from typing import Any
 
 from .store.protocol import Answered, AsideWrites, PendingWrite
 
-#: Writes that may wait behind the one in flight, which is the next group's size at most (on a
-#: store that gathers, the size at which a group goes without waiting for the turn's end: 8
-#: against 4 and 16, docs/benchmarks.md, session 13).
+#: Writes that may wait behind the one in flight, which is the next group's size at most, on a
+#: store whose send is a round trip (PostgreSQL).
 #: Past it, a worker's report waits before its transitions are made (:meth:`CommitQueue.room`):
 #: the loop takes no more work than the store can take, and a report's events are stored
 #: within about two round trips of being made, not after a queue as long as the farm. Since
 #: reports come on open streams (cheap enough that the loop outruns PostgreSQL), the queue is
-#: full at farm scale, and a group of 8 did better than 32 on both counts (docs/benchmarks.md,
+#: full at farm scale. A group of 8 did better than 32 on both counts (docs/benchmarks.md,
 #: session 12): more frames/s (a synchronous commit lands fewer writes first, the loop
-#: blocked meanwhile) and a third of the dependency latency (shorter round trips).
-GROUP_LIMIT = 8
+#: blocked meanwhile) and a third of the dependency latency (shorter round trips). Once the
+#: Submits no longer held the loop or the queue (session 16), 4 against 8 cut the dependency
+#: p99 by a quarter for about 7 % fewer frames/s, both goals of issue 16 still met.
+GROUP_LIMIT = 4
+#: On a store that gathers (SQLite), the size at which a group goes without waiting for the
+#: turn's end, and the most that wait before :meth:`CommitQueue.room` makes reports wait: 8
+#: against 4 and 16 (docs/benchmarks.md, session 13).
+GATHERED_GROUP_LIMIT = 8
 
 
 @dataclass(slots=True, eq=False)
@@ -72,6 +77,7 @@ class CommitQueue:
         and those queued behind it were unwound (the commit pipeline reloads the model)."""
         self._writes = writes
         self._failed = failed
+        self._limit = GATHERED_GROUP_LIMIT if writes.gathers else GROUP_LIMIT
         self._waiting: list[_Queued] = []
         self._in_flight: list[_Queued] = []
         self._sending: PendingWrite | None = None
@@ -88,10 +94,11 @@ class CommitQueue:
         return len(self._landing) + len(self._in_flight) + len(self._waiting)
 
     async def room(self) -> None:
-        """Wait, while :data:`GROUP_LIMIT` writes already wait behind the one in flight, until
-        they go. (Those waiting are all woken when a group goes, and look again: a write
-        waits only behind one in flight, which lands, so none is left waiting for ever.)"""
-        while len(self._waiting) >= GROUP_LIMIT:
+        """Wait, while :data:`GROUP_LIMIT` writes (:data:`GATHERED_GROUP_LIMIT` on a store that
+        gathers) already wait behind the one in flight, until they go. (Those waiting are all
+        woken when a group goes, and look again: a write waits only behind one in flight,
+        which lands, so none is left waiting for ever.)"""
+        while len(self._waiting) >= self._limit:
             turn = asyncio.get_running_loop().create_future()
             self._room.append(turn)
             await turn
@@ -115,7 +122,7 @@ class CommitQueue:
         if self._sending is None:
             if not self._writes.gathers:
                 self._send()
-            elif len(self._waiting) >= GROUP_LIMIT:
+            elif len(self._waiting) >= self._limit:
                 self._send_gathered()
             elif not self._gathering:
                 self._gathering = True
