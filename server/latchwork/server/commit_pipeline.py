@@ -309,7 +309,7 @@ class CommitPipeline:
 
     def _index_new_jobs(self, batch: _Commit) -> None:
         for job in batch.changes.new_jobs:
-            self._index.add(job)
+            self._index.add_new(job)
 
     def _derive_tree_events(self, batch: _Commit) -> None:
         self._triggering.tree_events(batch.changes)

@@ -30,7 +30,7 @@ from .core.states import JobStatus, WorkStatus
 from .core.visibility import ReadScope
 from .leases import LeaseRegistry
 from .queries import JobQuery
-from .retired_jobs import RetiredJobs
+from .retired_jobs import HistorySnapshot, RetiredJobs
 from .store.protocol import HistoryReads
 from .store.records import RetiredSummary
 
@@ -227,6 +227,11 @@ class JobIndex:
     def _may_be_retired(self, job_id: int) -> bool:
         return bool(self.retired.count) and 0 < job_id <= self._last_job_id
 
+    def add_new(self, job: Job) -> None:
+        """Index a job its commit creates (the open snapshots leave it out)."""
+        self.add(job)
+        self.retired.created(job)
+
     def add(self, job: Job) -> None:
         self.jobs[job.id] = job
         self._labels.setdefault(job.pgrp, {})[job.label] = job.id
@@ -324,6 +329,17 @@ class JobIndex:
         """The jobs ``query`` selects, newest first, up to one more than its limit: those in
         memory and the retired ones the store holds, merged (retired ones not revived)."""
         return self.retired.listing(self.jobs, query)
+
+    async def list_jobs_aside(self, query: JobQuery) -> list[Job]:
+        """:meth:`list_jobs`, the store's part read in a thread (the loop goes on meanwhile)."""
+        return await self.retired.listing_aside(self.jobs, query)
+
+    def history_snapshot(
+        self, on_revived: Callable[[Job], None]
+    ) -> contextlib.AbstractContextManager[HistorySnapshot]:
+        """Every job as it is now: those in memory, and the retired ones to be read from a
+        thread while the loop goes on (:class:`~.retired_jobs.HistorySnapshot`)."""
+        return self.retired.snapshot(self.jobs, self._last_job_id, on_revived)
 
     def work_of(self, job_id: int, work_name: str) -> tuple[Job, WorkItem]:
         """The job and its work item by name; :class:`NotFound` names which one is missing."""

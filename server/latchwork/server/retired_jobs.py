@@ -12,14 +12,18 @@ again (*revived*): whoever changes it then (a retry, a removal, a callback's run
 one object the index holds, never a copy. A retired job has no callback state of its own to
 lose: the trigger engine keeps every callback, and finds the jobs it names through these
 lookups. Read-only listings (ListJobs, the Subscribe snapshot) read retired jobs without
-reviving them.
+reviving them; in a thread, on the store's reader connection, since they may read the whole
+history (:class:`HistorySnapshot` says why a snapshot read so is still exact).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TypeVar
 
 from . import queries
 from .core.model import Job
@@ -30,10 +34,10 @@ from .store.history import FinishedFilter
 from .store.protocol import HistoryReads
 from .store.records import RetiredSummary
 
-# Rows read at a time when a listing goes on into the retired jobs.
-_LISTING_BATCH = 200
-# Jobs read at a time from the store for a snapshot of every job.
-_SNAPSHOT_BATCH = 1000
+#: Jobs read at a time from the store for a snapshot of every job.
+SNAPSHOT_BATCH = 1000
+
+Encoded = TypeVar("Encoded")
 
 
 class RetiredJobs:
@@ -47,10 +51,18 @@ class RetiredJobs:
         self._frames: dict[WorkStatus, int] = {}
         # Filled on demand (a user's own overview): a pass over that user's stored frames.
         self._frames_by_user: dict[str, dict[WorkStatus, int]] = {}
+        # The snapshots open (:meth:`snapshot`): told of each revival and new job.
+        self._snapshots: list[HistorySnapshot] = []
+        # One long read of the history in a thread at a time: they take turns on the store's
+        # reader anyway, and waiting here rather than in a thread leaves the executor's
+        # threads to others (a Submit's request-id lookup on PostgreSQL).
+        self._read_turn = asyncio.Lock()
 
     def reset(self, summary: RetiredSummary | None, resident: Iterable[Job]) -> None:
         """After a load: ``summary`` of the jobs the store kept (None: none), ``resident``
         the jobs loaded (their frames are the store's, less the retired ones')."""
+        for snapshot in self._snapshots:
+            snapshot.reloaded = True
         self._summary = summary if summary is not None else RetiredSummary()
         self._frames_by_user = {}
         self._frames = {}
@@ -85,9 +97,12 @@ class RetiredJobs:
         self._add(job, 1)
 
     def revived(self, job: Job) -> None:
-        """``job`` was read back into memory: it is counted there again, no longer here."""
+        """``job`` was read back into memory: it is counted there again, no longer here (and
+        the open snapshots hear of it, before anything can change it)."""
         self._summary.count -= 1
         self._add(job, -1)
+        for snapshot in self._snapshots:
+            snapshot.revived(job)
 
     def _add(self, job: Job, sign: int) -> None:
         by_status = self._summary.jobs_by_user.setdefault(job.user, {})
@@ -137,24 +152,20 @@ class RetiredJobs:
         found = queries.list_jobs(resident, query)
         if not self.count or self._history is None:
             return found
-        statuses = query.statuses or frozenset(s for s in JobStatus if s is not JobStatus.REMOVED)
-        where = FinishedFilter(statuses, query.users, query.pgrps, query.parent_id, query.name_glob)
-        wanted = query.limit + 1
-        stored: list[Job] = []
-        for job in self._history.finished_jobs_before(query.before_id, where, _LISTING_BATCH):
-            if len(stored) >= wanted:
-                break
-            # A job also in memory (revived, or finished and not yet retired) is memory's.
-            if job.id in resident or not queries.name_matches(job, query.name_glob):
-                continue
-            stored.append(job)
-        merged = sorted([*found, *stored], key=lambda job: job.id, reverse=True)[:wanted]
-        if not stored:
-            return merged
-        # Only the retired jobs that made the page are read whole (work items, instances).
-        kept = {id(job) for job in stored}
-        whole = iter(self._history.with_rows([job for job in merged if id(job) in kept]))
-        return [next(whole) if id(job) in kept else job for job in merged]
+        stored = self._history.read_finished_page(*_page_read(resident, query))
+        return _merged(found, stored, query.limit + 1)
+
+    async def listing_aside(self, resident: Mapping[int, Job], query: JobQuery) -> list[Job]:
+        """:meth:`listing`, the store read in a thread: a search by name among a million
+        finished jobs takes half a second, which the loop must not wait for."""
+        found = queries.list_jobs(resident, query)
+        if not self.count or self._history is None:
+            return found
+        read = _page_read(resident, query)
+        async with self._read_turn:
+            stored = await asyncio.to_thread(self._history.read_finished_page, *read)
+        # Revived meanwhile: the job is memory's now (the same job, maybe changed since).
+        return _merged(found, [resident.get(job.id, job) for job in stored], query.limit + 1)
 
     def every_job(self, resident: Mapping[int, Job]) -> Iterator[Job]:
         """Every job, ``resident`` and retired, in id order: the retired ones read from the
@@ -169,6 +180,115 @@ class RetiredJobs:
     def _stored_only(self, resident: Mapping[int, Job]) -> Iterator[Job]:
         assert self._history is not None
         after = 0
-        while batch := self._history.jobs_after(after, _SNAPSHOT_BATCH):
+        while batch := self._history.read_jobs_after(after, SNAPSHOT_BATCH):
             yield from (job for job in batch if job.id not in resident)
             after = batch[-1].id
+
+    # --- a snapshot of every job, its retired part read in a thread ----------------------
+
+    @contextlib.contextmanager
+    def snapshot(
+        self, resident: Mapping[int, Job], last_id: int, on_revived: Callable[[Job], None]
+    ) -> Iterator[HistorySnapshot]:
+        """Every job as it is now, the retired ones to be read from a thread
+        (:class:`HistorySnapshot`) while the loop goes on; ``on_revived`` is called with each
+        retired job read back into memory meanwhile, before anything can change it."""
+        snapshot = HistorySnapshot(
+            self._history if self.count else None,
+            sorted(resident.values(), key=lambda job: job.id),
+            last_id,
+            on_revived,
+            self._read_turn,
+        )
+        self._snapshots.append(snapshot)
+        try:
+            yield snapshot
+        finally:
+            self._snapshots.remove(snapshot)
+
+    def created(self, job: Job) -> None:
+        """``job`` is new (its commit begins): no open snapshot may show it."""
+        for snapshot in self._snapshots:
+            snapshot.created.add(job.id)
+
+
+class HistorySnapshot:
+    """Every job as it was when it was opened (:meth:`RetiredJobs.snapshot`): the jobs then
+    in memory (:attr:`resident`, to be read before the loop turns) and the retired ones, read
+    from the store a batch at a time in a thread (:meth:`read_after`); on the loop, the
+    reader leaves out those in :attr:`created` and takes those revived meanwhile as
+    ``on_revived`` had them.
+
+    Why a retired job read later is as it was at the opening: nothing changes a retired job
+    in the store but a change made in memory after it was read back (revived), and the
+    snapshot hears of the revival first (``on_revived``, with the job as it was). The jobs
+    in memory at the opening are left out of the store's batches, and so are newer ones:
+    those above the last id, and those whose ids a large Submit took before the opening but
+    that became visible after it (:attr:`created`)."""
+
+    def __init__(
+        self,
+        history: HistoryReads | None,
+        resident: list[Job],
+        last_id: int,
+        on_revived: Callable[[Job], None],
+        read_turn: asyncio.Lock,
+    ) -> None:
+        self.resident = resident
+        self.on_revived = on_revived
+        self.created: set[int] = set()
+        """Jobs whose commits began after the opening."""
+        self.reloaded = False
+        """Set when the supervisor took its state back from the store meanwhile (a failed
+        commit): the snapshot can no longer be made true, and must be given up."""
+        self._history = history
+        self._resident_ids = frozenset(job.id for job in resident)
+        self._last_id = last_id
+        self._revived: set[int] = set()
+        self._read_turn = read_turn
+
+    async def read_after(
+        self, after_id: int, encode: Callable[[list[Job]], Encoded]
+    ) -> tuple[Encoded, int]:
+        """The next retired jobs above ``after_id``, in id order, as ``encode`` makes them
+        (in the thread too: it is work the loop would otherwise do), and the id to read after
+        next (0: no more)."""
+        async with self._read_turn:
+            return await asyncio.to_thread(self._read_after, after_id, encode)
+
+    def _read_after(
+        self, after_id: int, encode: Callable[[list[Job]], Encoded]
+    ) -> tuple[Encoded, int]:
+        if self._history is None or after_id >= self._last_id:
+            return encode([]), 0
+        batch = self._history.read_jobs_after(after_id, SNAPSHOT_BATCH, self._last_id)
+        jobs = [job for job in batch if job.id not in self._resident_ids]
+        return encode(jobs), (batch[-1].id if len(batch) == SNAPSHOT_BATCH else 0)
+
+    def revived(self, job: Job) -> None:
+        """A retired job was read back into memory: the first time, ``on_revived`` hears of
+        it, as it was at the opening."""
+        if job.id not in self._revived and job.id not in self._resident_ids:
+            self._revived.add(job.id)
+            self.on_revived(job)
+
+
+def _page_read(
+    resident: Mapping[int, Job], query: JobQuery
+) -> tuple[int, FinishedFilter, int, Callable[[Job], bool]]:
+    """What :meth:`~.store.protocol.HistoryReads.read_finished_page` is asked for a page of
+    ``query``: the jobs in memory now left out (memory has them, maybe changed)."""
+    statuses = query.statuses or frozenset(s for s in JobStatus if s is not JobStatus.REMOVED)
+    where = FinishedFilter(statuses, query.users, query.pgrps, query.parent_id, query.name_glob)
+    in_memory = frozenset(resident)
+    glob = query.name_glob
+
+    def keep(job: Job) -> bool:
+        return job.id not in in_memory and queries.name_matches(job, glob)
+
+    return query.before_id, where, query.limit + 1, keep
+
+
+def _merged(found: list[Job], stored: list[Job], wanted: int) -> list[Job]:
+    """``found`` in memory and ``stored``, each newest first: the first ``wanted`` of both."""
+    return sorted([*found, *stored], key=lambda job: job.id, reverse=True)[:wanted]

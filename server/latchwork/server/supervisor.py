@@ -201,7 +201,6 @@ class Supervisor:
         # --- the model (JobIndex) ---
         self.get_job = index.get_job
         self.all_jobs = index.all_jobs
-        self.every_job = index.every_job
         self.resident_jobs = index.resident_jobs
         self.retired_totals = index.retired_totals
         self.farm_counts = index.counts
@@ -210,6 +209,8 @@ class Supervisor:
         self.subtree = index.subtree
         self.pgrp_members = index.pgrp_members
         self.list_jobs = index.list_jobs
+        self.list_jobs_aside = index.list_jobs_aside
+        self.history_snapshot = index.history_snapshot
         # --- submitting and callbacks (Submissions, Triggering) ---
         self.labels_in_pgrp = submissions.labels_in_pgrp
         self.submit = submissions.submit

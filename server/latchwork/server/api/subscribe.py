@@ -20,10 +20,12 @@ from latchwork.v1 import supervisor_pb2
 from ..core.errors import OutOfRange
 from ..core.events import Event
 from ..core.filters import EventFilter
+from ..core.model import Job
 from ..core.visibility import EVERYTHING, ReadScope
 from ..eventlog import EventLog
 from ..supervisor import Supervisor
 from . import convert
+from .snapshot_jobs import snapshot_jobs
 
 STREAM_BATCH = 500
 
@@ -64,14 +66,14 @@ async def subscription(
     if request.snapshot:
         supervisor.settle()  # (the model then matches the published events)
         cursor = log.head_seq
-        # Read through at once, the loop held: the snapshot is the state at ``cursor``. The
-        # retired jobs come from the store a batch at a time, never all held as jobs.
-        snapshot = [
-            convert.job_to_pb(job)
-            for job in supervisor.every_job()
-            if scope.sees(job) and _job_matches(event_filter, job.id, job.pgrp, job.label, job.user)
-        ]
-        for job_pb in snapshot:
+
+        def wanted(job: Job) -> bool:
+            return scope.sees(job) and _job_matches(
+                event_filter, job.id, job.pgrp, job.label, job.user
+            )
+
+        # The state at ``cursor``: nothing awaited between here and the generator's start.
+        async for job_pb in snapshot_jobs(supervisor, wanted):
             yield supervisor_pb2.SubscribeResponse(snapshot_job=job_pb)
         yield supervisor_pb2.SubscribeResponse(snapshot_end=supervisor_pb2.SnapshotEnd(seq=cursor))
     elif cursor < 0:

@@ -191,7 +191,7 @@ class SupervisorService(supervisor_pb2_grpc.SupervisorServiceServicer):
         users = visible_users(caller_scope(self.read_policy, context), request.users)
         if users is None:  # only other users' jobs asked for: none exists for this caller
             return supervisor_pb2.ListJobsResponse()
-        jobs = self.supervisor.list_jobs(
+        jobs = await self.supervisor.list_jobs_aside(
             JobQuery(
                 # UNSPECIFIED means "any" in a filter; check_list_jobs refused unknown numbers.
                 statuses=frozenset(

@@ -61,6 +61,12 @@ class Database(Protocol):
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> object: ...
 
 
+class ClosingDatabase(Database, Protocol):
+    """A :class:`Database` its owner closes (a connection of the store's own)."""
+
+    def close(self) -> None: ...
+
+
 #: Opens one write transaction: committed when its block completes, else rolled back.
 Transactions = Callable[[], AbstractContextManager[object]]
 

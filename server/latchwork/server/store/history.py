@@ -10,7 +10,7 @@ written) are never read.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..core.model import Job, Subjob, WorkItem
@@ -28,6 +28,10 @@ from .rows import (
 
 _STAGED = "(SELECT id FROM staged_jobs)"
 NOT_STAGED = f"id NOT IN {_STAGED}"
+
+#: Rows read at a time while a listing looks for its page of finished jobs.
+PAGE_BATCH = 200
+
 _FINAL = ", ".join(f"'{status.value}'" for status in sorted(FINAL_JOB_STATUSES))
 _RUNNING = "(SELECT job_id FROM work WHERE status = 'running')"
 
@@ -246,13 +250,30 @@ def with_rows(db: Database, jobs: list[Job]) -> list[Job]:
     return result
 
 
-def jobs_after(db: Database, after_id: int, limit: int) -> list[Job]:
-    """Up to ``limit`` stored jobs with ids above ``after_id``, whole, in id order."""
+def finished_page(
+    db: Database, before_id: int, where: FinishedFilter, wanted: int, keep: Callable[[Job], bool]
+) -> list[Job]:
+    """The first ``wanted`` jobs of :func:`finished_jobs_before` that ``keep`` keeps (a
+    pattern matched in Python, jobs also in memory left out), whole."""
+    page: list[Job] = []
+    if wanted > 0:
+        for job in finished_jobs_before(db, before_id, where, PAGE_BATCH):
+            if keep(job):
+                page.append(job)
+                if len(page) >= wanted:
+                    break
+    return with_rows(db, page)
+
+
+def jobs_after(db: Database, after_id: int, limit: int, up_to_id: int = 0) -> list[Job]:
+    """Up to ``limit`` stored jobs with ids above ``after_id`` (and up to ``up_to_id``, when
+    given), whole, in id order."""
+    clauses = ["id > ?", NOT_STAGED, *(["id <= ?"] if up_to_id else [])]
     found = [
         job_from_row(row)
         for row in db.execute(
-            f"SELECT {JOB_COLUMNS} FROM jobs WHERE id > ? AND {NOT_STAGED} ORDER BY id LIMIT ?",
-            (after_id, limit),
+            f"SELECT {JOB_COLUMNS} FROM jobs WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?",
+            (after_id, *([up_to_id] if up_to_id else []), limit),
         )
     ]
     return _with_rows(db, found)

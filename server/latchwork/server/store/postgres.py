@@ -74,6 +74,12 @@ class PostgresStore(SqlStore):
         with self._side_lock:
             if self._side is not None:
                 self._side.close()
+        self._close_reader()
+
+    def _open_reader(self) -> PgDatabase:
+        """A connection of its own for the long reads of the history (SqlStore's reader):
+        each statement reads what is committed, never waiting for the loop's write in flight."""
+        return PgDatabase(self.url, self._durability, connect(self.url, self._durability))
 
     # --- a Submit's request id and staged rows, from a thread ----------------------------
 

@@ -9,7 +9,7 @@ firings (callback runs) written with the events that caused them, errors typed a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from ..core.changes import Changes
@@ -37,13 +37,12 @@ class HistoryReads(Protocol):
 
     def child_ids(self, parent_id: int) -> list[int]: ...
 
-    def finished_jobs_before(
-        self, before_id: int, where: FinishedFilter, batch: int
-    ) -> Iterator[Job]: ...
+    # Thread-safe: on a connection of their own (SqlStore's reader).
+    def read_finished_page(
+        self, before_id: int, where: FinishedFilter, wanted: int, keep: Callable[[Job], bool]
+    ) -> list[Job]: ...
 
-    def with_rows(self, jobs: list[Job]) -> list[Job]: ...
-
-    def jobs_after(self, after_id: int, limit: int) -> list[Job]: ...
+    def read_jobs_after(self, after_id: int, limit: int, up_to_id: int = 0) -> list[Job]: ...
 
 
 W = TypeVar("W")

@@ -19,8 +19,10 @@ The work is done in modules of one concept each:
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +34,7 @@ from ..core.runs import CallbackRun
 from ..core.states import WorkStatus
 from . import event_log, history, reads, staged
 from . import hosts as host_rows
-from .database import Database, Transactions, scalar
+from .database import ClosingDatabase, Database, Transactions, scalar
 from .history import FinishedFilter
 from .hosts import StoredHost
 from .protocol import AsideWrites
@@ -65,6 +67,8 @@ class SqlStore:
         default."""
         self._db = db
         self._transaction = transaction
+        self._reader: ClosingDatabase | None = None
+        self._reader_lock = threading.Lock()
         self._write_transaction = write_transaction or transaction
         # Called after each successful write with the changes and the seconds the write took
         # (the metrics' hook: server/metrics.py); it must not raise.
@@ -96,16 +100,42 @@ class SqlStore:
     def child_ids(self, parent_id: int) -> list[int]:
         return history.child_ids(self._db, parent_id)
 
-    def finished_jobs_before(
-        self, before_id: int, where: FinishedFilter, batch: int
-    ) -> Iterator[Job]:
-        return history.finished_jobs_before(self._db, before_id, where, batch)
+    # The long reads (a page found among a million finished jobs, a snapshot of every job)
+    # run on a connection of their own, the reader, so that they can be made from a thread
+    # while the loop goes on with its own connection (retired_jobs.py). They read committed
+    # rows: a job retires only once its final state is stored (JobIndex.recount).
 
-    def with_rows(self, jobs: list[Job]) -> list[Job]:
-        return history.with_rows(self._db, jobs)
+    def read_finished_page(
+        self, before_id: int, where: FinishedFilter, wanted: int, keep: Callable[[Job], bool]
+    ) -> list[Job]:
+        """The first ``wanted`` stored final jobs below ``before_id`` (0: any) that ``where``
+        selects and ``keep`` keeps, newest first, whole; on the reader (thread-safe)."""
+        with self._reading() as db:
+            return history.finished_page(db, before_id, where, wanted, keep)
 
-    def jobs_after(self, after_id: int, limit: int) -> list[Job]:
-        return history.jobs_after(self._db, after_id, limit)
+    def read_jobs_after(self, after_id: int, limit: int, up_to_id: int = 0) -> list[Job]:
+        """Up to ``limit`` stored jobs with ids above ``after_id`` (and up to ``up_to_id``,
+        when given), whole, in id order; on the reader (thread-safe)."""
+        with self._reading() as db:
+            return history.jobs_after(db, after_id, limit, up_to_id)
+
+    @contextmanager
+    def _reading(self) -> Iterator[Database]:
+        """The reader connection, opened on first use, for one caller at a time."""
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = self._open_reader()
+            yield self._reader
+
+    def _open_reader(self) -> ClosingDatabase:
+        """A new connection to the same database, for reads only (a store's own)."""
+        raise NotImplementedError
+
+    def _close_reader(self) -> None:
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
     # --- staged writes (large Submits) ---------------------------------------------------
 

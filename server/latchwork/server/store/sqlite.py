@@ -13,6 +13,7 @@ which gathers those of a turn of the event loop into one transaction.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Sequence
 from functools import partial
@@ -60,7 +61,15 @@ class SqliteStore(SqlStore):
 
     def close(self) -> None:
         self.checkpoints.stop()
+        self._close_reader()
         self._sqlite.close()
+
+    def _open_reader(self) -> sqlite3.Connection:
+        """A second connection to the file, for reads only: in WAL mode it reads the last
+        committed state while the loop's connection writes."""
+        reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        reader.execute("PRAGMA query_only=ON")
+        return reader
 
     # --- a worker's reports, grouped into one transaction per turn of the event loop -------
 
