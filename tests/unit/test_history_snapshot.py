@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from latchwork.server import queries
 from latchwork.server import staging as staging_module
 from latchwork.server.api import convert
 from latchwork.server.api.snapshot_jobs import snapshot_jobs
@@ -27,7 +28,9 @@ from latchwork.server.core.model import Job
 from latchwork.server.core.states import JobStatus
 from latchwork.server.core.transitions import WorkOutcome
 from latchwork.server.queries import JobQuery
+from latchwork.server.retired_jobs import Narrowing
 from latchwork.server.store.errors import StorageUnavailable
+from latchwork.server.store.history import JobsWhere
 from latchwork.server.supervisor import Supervisor
 from latchwork.v1 import job_pb2
 
@@ -227,3 +230,101 @@ async def test_a_listing_reads_the_store_in_a_thread(farm: Farm) -> None:
     # A job read back while the page was read is memory's object.
     revived = sup.index.jobs[retired[0].id]
     assert any(job is revived for page in answers for job in page)
+
+
+async def test_a_listing_looks_at_memory_a_slice_at_a_time(
+    farm: Farm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queries, "LIST_SLICE", 2)
+    sup = farm.open()
+    a_history(sup)
+    worker = sup.register_worker("w2", Sink())
+    for n in range(6):  # finished, still in memory until the next pass
+        sup.submit([frames_spec("1", name=f"recent{n}")], user="bob")
+        finish(sup, worker, exit_code=0)
+    sup.submit([frames_spec("1", name="pending")])
+    asked = [JobQuery(limit=100), JobQuery(name_glob="recent*", limit=3), JobQuery(limit=4)]
+    expected = [[job.id for job in sup.list_jobs(query)] for query in asked]
+    # The same pages, looked at two jobs at a time.
+    for query, ids in zip(asked, expected, strict=True):
+        assert [job.id for job in await sup.list_jobs_aside(query)] == ids
+
+    # Finished jobs leave memory between two slices: those looked at already and those not
+    # yet are listed once each, from memory or from the store.
+    listing = asyncio.ensure_future(sup.list_jobs_aside(JobQuery(limit=100)))
+    await asyncio.sleep(0)  # the listing looked at its first slice, and let the loop go on
+    assert not listing.done()
+    assert sup.retire_finished_jobs() == 6
+    assert [job.id for job in await listing] == expected[0]
+
+
+async def test_a_snapshot_of_a_few_jobs_reads_only_those(farm: Farm) -> None:
+    sup = farm.open()
+    retired, live = a_history(sup)
+    asked = frozenset({retired[0].id, retired[3].id, live[1].id, 10**6})  # and no such job
+    expected = [encoded(job) for job in sup.index.all_jobs() if job.id in asked]
+    store: Any = sup.store
+    by_id: list[list[int]] = []
+    read_jobs = store.read_jobs
+
+    def counted(ids: list[int]) -> list[Job]:
+        by_id.append(list(ids))
+        found: list[Job] = read_jobs(ids)
+        return found
+
+    store.read_jobs = counted
+    store.read_jobs_after = None  # the whole history is not read at all
+
+    got = snapshot_jobs(sup, lambda job: job.id in asked, Narrowing(asked))
+    assert [encoded(job) async for job in got] == expected
+    assert by_id == [[retired[0].id, retired[3].id]]  # the retired ones, by id
+
+
+@pytest.mark.parametrize("field", ["pgrps", "labels", "users"])
+async def test_a_snapshot_narrowed_by_group_label_or_user_reads_fewer_rows(
+    farm: Farm, field: str
+) -> None:
+    sup = farm.open()
+    a_history(sup)
+    mine = sup.submit([frames_spec("1", name="mine", label="mine")], user="carol").jobs[0]
+    sup.control(OperatorAction.KILL, [mine.id], [])
+    sup.retire_finished_jobs()
+    every: dict[str, set[object]] = {"pgrps": {mine.pgrp}, "labels": {"mine"}, "users": {"carol"}}
+    values = every[field]
+    where = where_of(field, values)
+
+    def wanted(job: Job) -> bool:
+        return {"pgrps": job.pgrp, "labels": job.label, "users": job.user}[field] in values
+
+    every_job = sup.index.all_jobs()
+    expected = [encoded(job) for job in every_job if wanted(job)]
+    assert [job.id for job in every_job if wanted(job)] == [mine.id]
+    store: Any = sup.store
+    rows: list[int] = []
+    read = store.read_jobs_after
+
+    def counted(*args: Any) -> list[Job]:
+        found: list[Job] = read(*args)
+        rows.append(len(found))
+        return found
+
+    store.read_jobs_after = counted
+
+    got = snapshot_jobs(sup, wanted, Narrowing(where=where))
+    assert [encoded(job) async for job in got] == expected
+    assert rows == [1]  # not the whole history
+
+    # Too many values for one statement: not narrowed in SQL, the same answer.
+    rows.clear()
+    many = where_of(field, values | {str(n) if field != "pgrps" else n for n in range(1, 600)})
+    got = snapshot_jobs(sup, wanted, Narrowing(where=many))
+    assert [encoded(job) async for job in got] == expected
+    assert rows == [len(every_job)]
+
+
+def where_of(field: str, values: set[object]) -> JobsWhere:
+    if field == "pgrps":
+        return JobsWhere(pgrps=frozenset(int(str(value)) for value in values))
+    if field == "labels":
+        return JobsWhere(labels=frozenset(str(value) for value in values))
+    return JobsWhere(users=frozenset(str(value) for value in values))

@@ -30,7 +30,7 @@ from .core.states import JobStatus, WorkStatus
 from .core.visibility import ReadScope
 from .leases import LeaseRegistry
 from .queries import JobQuery
-from .retired_jobs import HistorySnapshot, RetiredJobs
+from .retired_jobs import EVERY_JOB, HistorySnapshot, Narrowing, RetiredJobs
 from .store.protocol import HistoryReads
 from .store.records import RetiredSummary
 
@@ -331,15 +331,16 @@ class JobIndex:
         return self.retired.listing(self.jobs, query)
 
     async def list_jobs_aside(self, query: JobQuery) -> list[Job]:
-        """:meth:`list_jobs`, the store's part read in a thread (the loop goes on meanwhile)."""
+        """:meth:`list_jobs`, letting the loop go on: memory looked at a slice at a time, the
+        store's part read in a thread."""
         return await self.retired.listing_aside(self.jobs, query)
 
     def history_snapshot(
-        self, on_revived: Callable[[Job], None]
+        self, on_revived: Callable[[Job], None], narrowed: Narrowing = EVERY_JOB
     ) -> contextlib.AbstractContextManager[HistorySnapshot]:
         """Every job as it is now: those in memory, and the retired ones to be read from a
         thread while the loop goes on (:class:`~.retired_jobs.HistorySnapshot`)."""
-        return self.retired.snapshot(self.jobs, self._last_job_id, on_revived)
+        return self.retired.snapshot(self.jobs, self._last_job_id, on_revived, narrowed)
 
     def work_of(self, job_id: int, work_name: str) -> tuple[Job, WorkItem]:
         """The job and its work item by name; :class:`NotFound` names which one is missing."""

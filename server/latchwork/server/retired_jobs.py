@@ -19,10 +19,12 @@ history (:class:`HistorySnapshot` says why a snapshot read so is still exact).
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import heapq
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TypeVar
 
 from . import queries
@@ -30,7 +32,7 @@ from .core.model import Job
 from .core.states import JobStatus, WorkStatus
 from .core.visibility import ReadScope
 from .queries import JobQuery
-from .store.history import FinishedFilter
+from .store.history import FinishedFilter, JobsWhere
 from .store.protocol import HistoryReads
 from .store.records import RetiredSummary
 
@@ -152,16 +154,20 @@ class RetiredJobs:
         found = queries.list_jobs(resident, query)
         if not self.count or self._history is None:
             return found
-        stored = self._history.read_finished_page(*_page_read(resident, query))
+        stored = self._history.read_finished_page(*_page_read(frozenset(resident), query))
         return _merged(found, stored, query.limit + 1)
 
     async def listing_aside(self, resident: Mapping[int, Job], query: JobQuery) -> list[Job]:
-        """:meth:`listing`, the store read in a thread: a search by name among a million
-        finished jobs takes half a second, which the loop must not wait for."""
-        found = queries.list_jobs(resident, query)
+        """:meth:`listing`, the loop let go meanwhile: the jobs in memory looked at a slice at
+        a time, the store read in a thread (a search by name among a million finished jobs
+        takes half a second)."""
+        gone: set[int] = set()
+        found, looked_at = await queries.list_jobs_sliced(resident, query, gone)
         if not self.count or self._history is None:
             return found
-        read = _page_read(resident, query)
+        # Left to the store: the jobs not in memory when looked at (retired meanwhile) and
+        # those not looked at (retired before, or read back since: memory's, below).
+        read = _page_read(frozenset(looked_at).difference(gone), query)
         async with self._read_turn:
             stored = await asyncio.to_thread(self._history.read_finished_page, *read)
         # Revived meanwhile: the job is memory's now (the same job, maybe changed since).
@@ -188,7 +194,11 @@ class RetiredJobs:
 
     @contextlib.contextmanager
     def snapshot(
-        self, resident: Mapping[int, Job], last_id: int, on_revived: Callable[[Job], None]
+        self,
+        resident: Mapping[int, Job],
+        last_id: int,
+        on_revived: Callable[[Job], None],
+        narrowed: Narrowing,
     ) -> Iterator[HistorySnapshot]:
         """Every job as it is now, the retired ones to be read from a thread
         (:class:`HistorySnapshot`) while the loop goes on; ``on_revived`` is called with each
@@ -199,6 +209,7 @@ class RetiredJobs:
             last_id,
             on_revived,
             self._read_turn,
+            narrowed,
         )
         self._snapshots.append(snapshot)
         try:
@@ -210,6 +221,19 @@ class RetiredJobs:
         """``job`` is new (its commit begins): no open snapshot may show it."""
         for snapshot in self._snapshots:
             snapshot.created.add(job.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Narrowing:
+    """The jobs a snapshot's caller asks for, as far as the store's reads can narrow to them
+    (empty: every job); the caller still filters what is read."""
+
+    job_ids: frozenset[int] = frozenset()
+    where: JobsWhere | None = None
+
+
+#: Every job.
+EVERY_JOB = Narrowing()
 
 
 class HistorySnapshot:
@@ -233,6 +257,7 @@ class HistorySnapshot:
         last_id: int,
         on_revived: Callable[[Job], None],
         read_turn: asyncio.Lock,
+        narrowed: Narrowing,
     ) -> None:
         self.resident = resident
         self.on_revived = on_revived
@@ -246,6 +271,15 @@ class HistorySnapshot:
         self._last_id = last_id
         self._revived: set[int] = set()
         self._read_turn = read_turn
+        self._where = narrowed.where
+        # Asked for by id: only those are read (by id), not the whole history.
+        self._ids: list[int] | None = None
+        if narrowed.job_ids:
+            self._ids = sorted(
+                job_id
+                for job_id in narrowed.job_ids
+                if 0 < job_id <= last_id and job_id not in self._resident_ids
+            )
 
     async def read_after(
         self, after_id: int, encode: Callable[[list[Job]], Encoded]
@@ -261,7 +295,12 @@ class HistorySnapshot:
     ) -> tuple[Encoded, int]:
         if self._history is None or after_id >= self._last_id:
             return encode([]), 0
-        batch = self._history.read_jobs_after(after_id, SNAPSHOT_BATCH, self._last_id)
+        if self._ids is not None:
+            start = bisect.bisect_right(self._ids, after_id)
+            ids = self._ids[start : start + SNAPSHOT_BATCH]
+            more = start + SNAPSHOT_BATCH < len(self._ids)
+            return encode(self._history.read_jobs(ids) if ids else []), (ids[-1] if more else 0)
+        batch = self._history.read_jobs_after(after_id, SNAPSHOT_BATCH, self._last_id, self._where)
         jobs = [job for job in batch if job.id not in self._resident_ids]
         return encode(jobs), (batch[-1].id if len(batch) == SNAPSHOT_BATCH else 0)
 
@@ -274,13 +313,12 @@ class HistorySnapshot:
 
 
 def _page_read(
-    resident: Mapping[int, Job], query: JobQuery
+    in_memory: frozenset[int], query: JobQuery
 ) -> tuple[int, FinishedFilter, int, Callable[[Job], bool]]:
     """What :meth:`~.store.protocol.HistoryReads.read_finished_page` is asked for a page of
-    ``query``: the jobs in memory now left out (memory has them, maybe changed)."""
+    ``query``: the jobs looked at in memory left out (memory has them, maybe changed)."""
     statuses = query.statuses or frozenset(s for s in JobStatus if s is not JobStatus.REMOVED)
     where = FinishedFilter(statuses, query.users, query.pgrps, query.parent_id, query.name_glob)
-    in_memory = frozenset(resident)
     glob = query.name_glob
 
     def keep(job: Job) -> bool:

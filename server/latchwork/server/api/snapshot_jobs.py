@@ -15,6 +15,7 @@ from collections.abc import AsyncGenerator, Callable
 from latchwork.v1 import job_pb2
 
 from ..core.model import Job
+from ..retired_jobs import EVERY_JOB, Narrowing
 from ..store.errors import StorageUnavailable
 from ..supervisor import Supervisor
 from . import convert
@@ -24,10 +25,12 @@ EncodedBatch = list[tuple[int, job_pb2.Job | None]]
 
 
 async def snapshot_jobs(
-    supervisor: Supervisor, wanted: Callable[[Job], bool]
+    supervisor: Supervisor, wanted: Callable[[Job], bool], narrowed: Narrowing = EVERY_JOB
 ) -> AsyncGenerator[job_pb2.Job, None]:
     """The jobs ``wanted`` keeps, in id order, as they are when this generator is first
-    advanced: the caller must not let the loop turn between the seq it names and that."""
+    advanced: the caller must not let the loop turn between the seq it names and that.
+    ``narrowed``: what the store's reads may be narrowed to (a few job ids: only they are
+    read), a superset of what ``wanted`` keeps."""
     revived: dict[int, job_pb2.Job | None] = {}
 
     def on_revived(job: Job) -> None:  # on the loop, before anything changes the job
@@ -36,7 +39,7 @@ async def snapshot_jobs(
     def encode(jobs: list[Job]) -> EncodedBatch:  # in the reading thread
         return [(job.id, convert.job_to_pb(job) if wanted(job) else None) for job in jobs]
 
-    with supervisor.history_snapshot(on_revived) as snapshot:
+    with supervisor.history_snapshot(on_revived, narrowed) as snapshot:
         resident = [(job.id, convert.job_to_pb(job)) for job in snapshot.resident if wanted(job)]
         held = 0  # the next of ``resident`` to send
         after = 0

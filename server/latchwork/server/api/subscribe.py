@@ -23,6 +23,8 @@ from ..core.filters import EventFilter
 from ..core.model import Job
 from ..core.visibility import EVERYTHING, ReadScope
 from ..eventlog import EventLog
+from ..retired_jobs import Narrowing
+from ..store.history import JobsWhere
 from ..supervisor import Supervisor
 from . import convert
 from .snapshot_jobs import snapshot_jobs
@@ -73,7 +75,11 @@ async def subscription(
             )
 
         # The state at ``cursor``: nothing awaited between here and the generator's start.
-        async for job_pb in snapshot_jobs(supervisor, wanted):
+        narrowed = Narrowing(
+            event_filter.job_ids,
+            JobsWhere(event_filter.pgrps, event_filter.labels, event_filter.users),
+        )
+        async for job_pb in snapshot_jobs(supervisor, wanted, narrowed):
             yield supervisor_pb2.SubscribeResponse(snapshot_job=job_pb)
         yield supervisor_pb2.SubscribeResponse(snapshot_end=supervisor_pb2.SnapshotEnd(seq=cursor))
     elif cursor < 0:

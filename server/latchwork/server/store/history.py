@@ -265,15 +265,51 @@ def finished_page(
     return with_rows(db, page)
 
 
-def jobs_after(db: Database, after_id: int, limit: int, up_to_id: int = 0) -> list[Job]:
+@dataclass(frozen=True, slots=True)
+class JobsWhere:
+    """What a snapshot's reads of stored jobs may be narrowed to in SQL (empty: any). The
+    caller filters what is read itself: this only spares reading the rest."""
+
+    pgrps: frozenset[int] = frozenset()
+    labels: frozenset[str] = frozenset()
+    users: frozenset[str] = frozenset()
+
+    def clauses(self) -> tuple[list[str], list[object]]:
+        """SQL conditions and their parameters; a list too long for one statement is left to
+        the caller's own filter."""
+        clauses: list[str] = []
+        params: list[object] = []
+        narrowing: list[tuple[str, Sequence[object]]] = [
+            ("pgrp", sorted(self.pgrps)),
+            ("label", sorted(self.labels)),
+            ('"user"', sorted(self.users)),
+        ]
+        for column, values in narrowing:
+            if values and len(values) <= IDS_PER_QUERY:
+                clauses.append(f"{column} IN ({','.join('?' * len(values))})")
+                params.extend(values)
+        return clauses, params
+
+
+def jobs_after(
+    db: Database, after_id: int, limit: int, up_to_id: int = 0, where: JobsWhere | None = None
+) -> list[Job]:
     """Up to ``limit`` stored jobs with ids above ``after_id`` (and up to ``up_to_id``, when
-    given), whole, in id order."""
-    clauses = ["id > ?", NOT_STAGED, *(["id <= ?"] if up_to_id else [])]
+    given; narrowed by ``where``), whole, in id order."""
+    clauses = ["id > ?", NOT_STAGED]
+    params: list[object] = [after_id]
+    if up_to_id:
+        clauses.append("id <= ?")
+        params.append(up_to_id)
+    if where is not None:
+        narrower, values = where.clauses()
+        clauses += narrower
+        params += values
     found = [
         job_from_row(row)
         for row in db.execute(
             f"SELECT {JOB_COLUMNS} FROM jobs WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?",
-            (after_id, *([up_to_id] if up_to_id else []), limit),
+            [*params, limit],
         )
     ]
     return _with_rows(db, found)

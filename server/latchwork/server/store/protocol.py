@@ -18,7 +18,7 @@ from ..core.filters import EventFilter
 from ..core.model import Job
 from ..core.runs import CallbackRun
 from ..core.states import WorkStatus
-from .history import FinishedFilter
+from .history import FinishedFilter, JobsWhere
 from .hosts import StoredHost
 from .records import StagedChunk, StoredCallback, StoredState, StoredSubmission
 
@@ -42,7 +42,11 @@ class HistoryReads(Protocol):
         self, before_id: int, where: FinishedFilter, wanted: int, keep: Callable[[Job], bool]
     ) -> list[Job]: ...
 
-    def read_jobs_after(self, after_id: int, limit: int, up_to_id: int = 0) -> list[Job]: ...
+    def read_jobs_after(
+        self, after_id: int, limit: int, up_to_id: int = 0, where: JobsWhere | None = None
+    ) -> list[Job]: ...
+
+    def read_jobs(self, job_ids: Sequence[int]) -> list[Job]: ...
 
 
 W = TypeVar("W")

@@ -35,7 +35,7 @@ from ..core.states import WorkStatus
 from . import event_log, history, reads, staged
 from . import hosts as host_rows
 from .database import ClosingDatabase, Database, Transactions, scalar
-from .history import FinishedFilter
+from .history import FinishedFilter, JobsWhere
 from .hosts import StoredHost
 from .protocol import AsideWrites
 from .records import StagedChunk, StoredCallback, StoredState, StoredSubmission
@@ -113,11 +113,18 @@ class SqlStore:
         with self._reading() as db:
             return history.finished_page(db, before_id, where, wanted, keep)
 
-    def read_jobs_after(self, after_id: int, limit: int, up_to_id: int = 0) -> list[Job]:
+    def read_jobs_after(
+        self, after_id: int, limit: int, up_to_id: int = 0, where: JobsWhere | None = None
+    ) -> list[Job]:
         """Up to ``limit`` stored jobs with ids above ``after_id`` (and up to ``up_to_id``,
-        when given), whole, in id order; on the reader (thread-safe)."""
+        when given; narrowed by ``where``), whole, in id order; on the reader (thread-safe)."""
         with self._reading() as db:
-            return history.jobs_after(db, after_id, limit, up_to_id)
+            return history.jobs_after(db, after_id, limit, up_to_id, where)
+
+    def read_jobs(self, job_ids: Sequence[int]) -> list[Job]:
+        """:meth:`load_jobs`, on the reader (thread-safe)."""
+        with self._reading() as db:
+            return history.load_jobs(db, job_ids)
 
     @contextmanager
     def _reading(self) -> Iterator[Database]:
