@@ -2,14 +2,17 @@
 
 One ``latchwork serve --slots 0`` holds ``--jobs`` finished jobs of ``--frames`` frames, all
 retired (out of memory, in the store only: ``keep_finished_seconds`` 1), built as
-``history_memory.py --finished`` builds them (Submits of 1,000 jobs, each killed at once).
-A probe thread sends a gRPC health ``Check`` every 10 ms (each on time, answered or not), as
-any other client of the supervisor would, and times its answer. Each round has four phases,
+``history_memory.py --finished`` builds them (Submits of 1,000 jobs, each killed at once), and
+``--live`` blocked jobs on top, held in memory (which a listing looks at first).
+A probe thread sends a gRPC health ``Check`` every 10 ms (the next once the last is answered), as
+any other client of the supervisor would, and times its answer. Each round has five phases,
 the probe running through each:
 
 * **idle**: nothing else (the reference of the ratios);
 * **snapshot**: one ``Subscribe`` with ``snapshot: true``, read through to its
   ``snapshot_end`` (every job, the retired ones read from the store);
+* **one job**: the same with ``job_ids`` naming one retired job (what ``qb.waitfor`` asks
+  for), ``--one-job`` times;
 * **search**: ``ListJobs`` with a name pattern that matches nothing (every row of the
   history looked at, in SQL), ``--searches`` times back to back;
 * **first page**: ``ListJobs`` with no filter, ``--searches`` times.
@@ -46,7 +49,7 @@ from latchwork.server.app import retire_period
 from latchwork.v1 import supervisor_pb2, supervisor_pb2_grpc
 
 PROBE_PERIOD_S = 0.01
-PHASES = ("idle", "snapshot", "search", "first page")
+PHASES = ("idle", "snapshot", "one job", "search", "first page")
 
 
 @dataclass
@@ -101,9 +104,11 @@ def idle(seconds: float) -> Callable[[], int]:
     return read
 
 
-def snapshot(stub: supervisor_pb2_grpc.SupervisorServiceStub) -> Callable[[], int]:
+def snapshot(
+    stub: supervisor_pb2_grpc.SupervisorServiceStub, job_ids: list[int] | None = None
+) -> Callable[[], int]:
     def read() -> int:
-        request = supervisor_pb2.SubscribeRequest(snapshot=True)
+        request = supervisor_pb2.SubscribeRequest(snapshot=True, job_ids=job_ids or [])
         stream = stub.Subscribe(request, metadata=METADATA, timeout=3600)
         for count, message in enumerate(stream):
             if message.HasField("snapshot_end"):
@@ -142,8 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=100_000, help="finished jobs (100,000)")
     parser.add_argument("--frames", type=int, default=10, help="frames per job (10)")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of the four phases (2)")
+    parser.add_argument(
+        "--live", type=int, default=0, help="blocked jobs held in memory on top (0)"
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of the five phases (2)")
     parser.add_argument("--searches", type=int, default=20, help="listings per phase (20)")
+    parser.add_argument("--one-job", type=int, default=5, help="snapshots of one job per phase (5)")
     parser.add_argument("--idle-seconds", type=float, default=3.0, help="the idle phase (3 s)")
     parser.add_argument("--quick", action="store_true", help="--jobs 5000 --rounds 1")
     parser.add_argument(
@@ -168,11 +177,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    batch = min(1_000, args.jobs)
+    batch = min(1_000, max(args.jobs, args.live))
     store = "PostgreSQL" if args.store else "SQLite"
     print(
-        f"== history reads: {args.jobs:,} retired jobs x {args.frames} frames ({store}); a "
-        f"health Check every {PROBE_PERIOD_S * 1000:.0f} ms meanwhile"
+        f"== history reads: {args.jobs:,} retired jobs and {args.live:,} live ones x "
+        f"{args.frames} frames ({store}); a health Check every {PROBE_PERIOD_S * 1000:.0f} ms "
+        "meanwhile"
     )
     print(f"   machine: {machine()}")
     load = OtherLoad()
@@ -190,6 +200,7 @@ def _run(args: argparse.Namespace) -> int:
                 started = time.perf_counter()
                 request = build_request(job_dicts(batch, args.frames))
                 grow(stub, served.pid, request, args.jobs // batch, finish=True, held=0, log=[])
+                grow(stub, served.pid, request, args.live // batch, finish=False, held=0, log=[])
                 print(f"   history built in {time.perf_counter() - started:.0f} s", flush=True)
                 time.sleep(keep + retire_period(keep) + 2)  # every job retired
                 phases = {name: Phase() for name in PHASES}
@@ -198,6 +209,8 @@ def _run(args: argparse.Namespace) -> int:
                     for _ in range(args.rounds):
                         run_phase(probe, phases["idle"], idle(args.idle_seconds), 1)
                         run_phase(probe, phases["snapshot"], snapshot(stub), 1)
+                        one_job = snapshot(stub, [args.jobs // 2 or 1])
+                        run_phase(probe, phases["one job"], one_job, args.one_job)
                         run_phase(probe, phases["search"], listing(stub, "*_none_*"), args.searches)
                         run_phase(probe, phases["first page"], listing(stub, ""), args.searches)
                 finally:

@@ -40,6 +40,9 @@ def list_jobs(jobs: Mapping[int, Job], query: JobQuery) -> list[Job]:
 
 #: Jobs looked at in one go by :func:`list_jobs_sliced`, about 5 ms of a search by name.
 LIST_SLICE = 10_000
+#: The pause between two slices: a turn of the loop (``sleep(0)``) is not enough for a gRPC
+#: call waiting meanwhile, which needs a few hand-overs between gRPC's thread and the loop.
+LIST_PAUSE_SECONDS = 0.001
 
 
 async def list_jobs_sliced(
@@ -52,7 +55,7 @@ async def list_jobs_sliced(
     result: list[Job] = []
     for start in range(0, len(ids), LIST_SLICE):
         if start:
-            await asyncio.sleep(0)
+            await asyncio.sleep(LIST_PAUSE_SECONDS)
         if select_jobs(jobs, ids[start : start + LIST_SLICE], query, result, gone):
             break
     return result, ids

@@ -203,9 +203,13 @@ class RetiredJobs:
         """Every job as it is now, the retired ones to be read from a thread
         (:class:`HistorySnapshot`) while the loop goes on; ``on_revived`` is called with each
         retired job read back into memory meanwhile, before anything can change it."""
+        if narrowed.job_ids:  # (a few jobs of 100,000 held: not a pass over all of them)
+            in_memory = [resident[i] for i in sorted(narrowed.job_ids) if i in resident]
+        else:
+            in_memory = sorted(resident.values(), key=lambda job: job.id)
         snapshot = HistorySnapshot(
             self._history if self.count else None,
-            sorted(resident.values(), key=lambda job: job.id),
+            in_memory,
             last_id,
             on_revived,
             self._read_turn,
@@ -238,7 +242,8 @@ EVERY_JOB = Narrowing()
 
 class HistorySnapshot:
     """Every job as it was when it was opened (:meth:`RetiredJobs.snapshot`): the jobs then
-    in memory (:attr:`resident`, to be read before the loop turns) and the retired ones, read
+    in memory (:attr:`resident`, those asked for by id if any, to be read before the loop
+    turns) and the retired ones, read
     from the store a batch at a time in a thread (:meth:`read_after`); on the loop, the
     reader leaves out those in :attr:`created` and takes those revived meanwhile as
     ``on_revived`` had them.
