@@ -176,8 +176,9 @@ class RetiredJobs:
     def every_job(self, resident: Mapping[int, Job]) -> Iterator[Job]:
         """Every job, ``resident`` and retired, in id order: the retired ones read from the
         store a batch at a time as the caller goes on (who must not let the loop turn
-        meanwhile: ``resident`` may not change under it), so that a snapshot of the whole
-        history never holds more than a batch of it as jobs."""
+        meanwhile: ``resident`` may not change under it). A whole view for tests and tools,
+        read on the loop; a Subscribe's snapshot reads the history in a thread instead
+        (:meth:`snapshot`)."""
         jobs = sorted(resident.values(), key=lambda job: job.id)
         if not self.count or self._history is None:
             return iter(jobs)
