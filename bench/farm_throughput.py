@@ -60,15 +60,16 @@ from bench.farm_throughput_events import Follower
 from bench.harness import (
     OtherLoad,
     Served,
+    add_store_flag,
     add_workdir_flag,
     machine,
     process_cpu_seconds,
+    run_with_store,
     trivial_server,
 )
 from bench.harness import supervisor as supervisor_process
 from latchwork.client.jobspec import job_spec_from_dict
 from latchwork.v1 import supervisor_pb2, supervisor_pb2_grpc
-from tests.pg_server import session_server, stop_session_server
 
 
 def submission(index: int, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -210,24 +211,12 @@ def main(argv: list[str] | None = None) -> int:
         default=10.0,
         help="how long the bare gRPC reference runs (10; 0: none)",
     )
-    parser.add_argument(
-        "--store",
-        default="",
-        help="passed to `latchwork serve --store`; `postgresql`: a PostgreSQL server started as "
-        "the tests start theirs (tests/pg_server.py), a fresh database on it",
-    )
+    add_store_flag(parser)
     add_workdir_flag(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.frames = 20_000
-    started_postgres = args.store == "postgresql"
-    if started_postgres:
-        args.store = session_server().fresh_url()
-    try:
-        return _run(args)
-    finally:
-        if started_postgres:
-            stop_session_server()
+    return run_with_store(args, _run)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import grpc
@@ -160,6 +160,29 @@ def add_workdir_flag(parser: argparse.ArgumentParser) -> None:
         help="where the data directories go (default: the system temp dir, "
         f"{tempfile.gettempdir()}); e.g. /dev/shm to take the disk out of the figures",
     )
+
+
+def add_store_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        default="",
+        help="passed to `latchwork serve --store`; `postgresql`: a PostgreSQL server started as "
+        "the tests start theirs (tests/pg_server.py), a fresh database on it",
+    )
+
+
+def run_with_store(args: argparse.Namespace, run: Callable[[argparse.Namespace], int]) -> int:
+    """``run(args)``; with ``--store postgresql`` (:func:`add_store_flag`), around a PostgreSQL
+    server started for it, whose fresh database's URL ``args.store`` becomes."""
+    if args.store != "postgresql":
+        return run(args)
+    from tests.pg_server import session_server, stop_session_server
+
+    args.store = session_server().fresh_url()
+    try:
+        return run(args)
+    finally:
+        stop_session_server()
 
 
 def _system_busy_seconds() -> tuple[float, float]:

@@ -42,7 +42,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import OtherLoad, add_workdir_flag, machine, supervisor
+from bench.harness import (
+    OtherLoad,
+    add_store_flag,
+    add_workdir_flag,
+    machine,
+    run_with_store,
+    supervisor,
+)
 from bench.history_memory import METADATA, grow, percentile
 from bench.submit_throughput import build_request, job_dicts
 from latchwork.server.app import retire_period
@@ -155,25 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--one-job", type=int, default=5, help="snapshots of one job per phase (5)")
     parser.add_argument("--idle-seconds", type=float, default=3.0, help="the idle phase (3 s)")
     parser.add_argument("--quick", action="store_true", help="--jobs 5000 --rounds 1")
-    parser.add_argument(
-        "--store",
-        default="",
-        help="passed to `latchwork serve --store`; `postgresql`: a PostgreSQL server started "
-        "as the tests start theirs, a fresh database on it",
-    )
+    add_store_flag(parser)
     add_workdir_flag(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.jobs, args.rounds = 5_000, 1
-    if args.store == "postgresql":
-        from tests.pg_server import session_server, stop_session_server
-
-        args.store = session_server().fresh_url()
-        try:
-            return _run(args)
-        finally:
-            stop_session_server()
-    return _run(args)
+    return run_with_store(args, _run)
 
 
 def _run(args: argparse.Namespace) -> int:
