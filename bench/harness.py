@@ -8,6 +8,7 @@ over real gRPC. Nothing here asserts on timing: the scripts print what they meas
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import platform
 import re
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -238,3 +240,43 @@ def health_check(
         health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse
     ] = health_pb2_grpc.HealthStub(channel).Check  # type: ignore[attr-defined]
     return check
+
+
+@dataclass
+class HealthProbe:
+    """Health checks on a schedule, each sent on time whether the last was answered or not
+    (so a stall of the supervisor shows in every check it delays); ``samples`` holds (sent,
+    latency) of each answered one, ``sent`` on :func:`time.monotonic`."""
+
+    interval: float
+    samples: list[tuple[float, float]] = field(default_factory=list)
+    failures: int = 0
+
+    async def run(self, address: str, stop: asyncio.Event) -> None:
+        async with grpc.aio.insecure_channel(address) as channel:
+            check = health_check(channel)
+            await check(health_pb2.HealthCheckRequest(), timeout=10)
+            tasks: set[asyncio.Task[None]] = set()
+            next_at = time.monotonic()
+            while not stop.is_set():
+                task = asyncio.create_task(self._one(check))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                next_at += self.interval
+                await asyncio.sleep(max(next_at - time.monotonic(), 0))
+            if tasks:
+                await asyncio.wait(tasks)
+
+    async def _one(
+        self,
+        check: grpc.aio.UnaryUnaryMultiCallable[
+            health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse
+        ],
+    ) -> None:
+        sent = time.monotonic()
+        try:
+            await check(health_pb2.HealthCheckRequest(), timeout=120)
+        except grpc.RpcError:
+            self.failures += 1
+            return
+        self.samples.append((sent, time.monotonic() - sent))

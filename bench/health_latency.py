@@ -32,15 +32,13 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health_pb2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import OtherLoad, add_workdir_flag, health_check, machine, supervisor
+from bench.harness import HealthProbe, OtherLoad, add_workdir_flag, machine, supervisor
 from latchwork.client.jobspec import job_spec_from_dict
 from latchwork.v1 import supervisor_pb2, supervisor_pb2_grpc
 
@@ -119,44 +117,6 @@ def largest_submit(limit: dict[str, int], tag: str) -> supervisor_pb2.SubmitRequ
     return request
 
 
-@dataclass
-class Probe:
-    """Health checks on a schedule; ``samples`` holds (sent, latency) of each answered one."""
-
-    interval: float
-    samples: list[tuple[float, float]] = field(default_factory=list)
-    failures: int = 0
-
-    async def run(self, address: str, stop: asyncio.Event) -> None:
-        async with grpc.aio.insecure_channel(address) as channel:
-            check = health_check(channel)
-            await check(health_pb2.HealthCheckRequest(), timeout=10)
-            tasks: set[asyncio.Task[None]] = set()
-            next_at = time.monotonic()
-            while not stop.is_set():
-                task = asyncio.create_task(self._one(check))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-                next_at += self.interval
-                await asyncio.sleep(max(next_at - time.monotonic(), 0))
-            if tasks:
-                await asyncio.wait(tasks)
-
-    async def _one(
-        self,
-        check: grpc.aio.UnaryUnaryMultiCallable[
-            health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse
-        ],
-    ) -> None:
-        sent = time.monotonic()
-        try:
-            await check(health_pb2.HealthCheckRequest(), timeout=120)
-        except grpc.RpcError:
-            self.failures += 1
-            return
-        self.samples.append((sent, time.monotonic() - sent))
-
-
 def summary(latencies: list[float]) -> tuple[float, float, float]:
     if not latencies:
         return (float("nan"),) * 3
@@ -192,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         tempfile.TemporaryDirectory(prefix="latchwork-bench-", dir=args.workdir) as tmp,
         supervisor(Path(tmp) / "health", slots=0) as served,
     ):
-        probe = Probe(args.interval_ms / 1000)
+        probe = HealthProbe(args.interval_ms / 1000)
 
         def submits(idle_end: float) -> None:
             time.sleep(max(idle_end - time.monotonic(), 0))

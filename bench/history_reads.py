@@ -4,9 +4,10 @@ One ``latchwork serve --slots 0`` holds ``--jobs`` finished jobs of ``--frames``
 retired (out of memory, in the store only: ``keep_finished_seconds`` 1), built as
 ``history_memory.py --finished`` builds them (Submits of 1,000 jobs, each killed at once), and
 ``--live`` blocked jobs on top, held in memory (which a listing looks at first).
-A probe thread sends a gRPC health ``Check`` every 10 ms (the next once the last is answered), as
-any other client of the supervisor would, and times its answer. Each round has five phases,
-the probe running through each:
+A probe (``harness.HealthProbe``, in a thread) sends a gRPC health ``Check`` every 10 ms, each
+on time whether the last was answered or not, as any other client of the supervisor would,
+and times its answer; a check counts for the phase during which it was sent. Each round has
+five phases, the probe running through each:
 
 * **idle**: nothing else (the reference of the ratios);
 * **snapshot**: one ``Subscribe`` with ``snapshot: true``, read through to its
@@ -28,6 +29,7 @@ Run: ``.venv/bin/python bench/history_reads.py [--jobs 100000 --frames 10 --roun
 from __future__ import annotations
 
 import argparse
+import asyncio
 import statistics
 import sys
 import tempfile
@@ -38,11 +40,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import (
+    HealthProbe,
     OtherLoad,
     add_store_flag,
     add_workdir_flag,
@@ -61,46 +63,52 @@ PHASES = ("idle", "snapshot", "one job", "search", "first page")
 
 @dataclass
 class Phase:
-    """One phase's samples over the rounds: the reads' seconds, the probe's seconds."""
+    """One phase's figures over the rounds: the reads' seconds, its spans of time (monotonic)
+    and the probe's latencies of the checks sent during them."""
 
     reads: list[float] = field(default_factory=list)
+    spans: list[tuple[float, float]] = field(default_factory=list)
     probes: list[float] = field(default_factory=list)
     items: int = 0
 
 
-class Probe:
-    """A health ``Check`` every 10 ms from a thread of its own; the answers' latencies go to
-    whichever list :attr:`into` is at the time."""
+class ProbeThread:
+    """:class:`~bench.harness.HealthProbe` (a check every 10 ms, on time, answered or not)
+    on an event loop of its own, in a thread, while the benchmark makes its blocking calls."""
 
     def __init__(self, address: str) -> None:
-        self.into: list[float] = []
-        self._stop = threading.Event()
+        self.probe = HealthProbe(PROBE_PERIOD_S)
+        self._loop = asyncio.new_event_loop()
+        self._stop = asyncio.Event()
         self._thread = threading.Thread(target=self._run, args=(address,), daemon=True)
         self._thread.start()
 
     def _run(self, address: str) -> None:
-        with grpc.insecure_channel(address) as channel:
-            check = health_pb2_grpc.HealthStub(channel).Check  # type: ignore[attr-defined]
-            due = time.perf_counter()
-            while not self._stop.is_set():
-                start = time.perf_counter()
-                check(health_pb2.HealthCheckRequest(), timeout=600)
-                self.into.append(time.perf_counter() - start)
-                due += PROBE_PERIOD_S
-                time.sleep(max(0.0, due - time.perf_counter()))
+        self._loop.run_until_complete(self.probe.run(address, self._stop))
 
-    def stop(self) -> None:
-        self._stop.set()
+    def stop(self) -> list[tuple[float, float]]:
+        self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join()
+        self._loop.close()
+        return self.probe.samples
 
 
-def run_phase(probe: Probe, phase: Phase, read: Callable[[], int], repeats: int) -> None:
-    probe.into = phase.probes
+def run_phase(phase: Phase, read: Callable[[], int], repeats: int) -> None:
+    began = time.monotonic()
     for _ in range(repeats):
         start = time.perf_counter()
         phase.items = read()
         phase.reads.append(time.perf_counter() - start)
-    probe.into = []
+    phase.spans.append((began, time.monotonic()))
+
+
+def attribute(phases: dict[str, Phase], samples: list[tuple[float, float]]) -> None:
+    """Each check's latency to the phase during which it was sent."""
+    for sent, latency in samples:
+        for phase in phases.values():
+            if any(began <= sent < ended for began, ended in phase.spans):
+                phase.probes.append(latency)
+                break
 
 
 def idle(seconds: float) -> Callable[[], int]:
@@ -198,17 +206,17 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"   history built in {time.perf_counter() - started:.0f} s", flush=True)
                 time.sleep(keep + retire_period(keep) + 2)  # every job retired
                 phases = {name: Phase() for name in PHASES}
-                probe = Probe(served.address)
+                probe = ProbeThread(served.address)
                 try:
                     for _ in range(args.rounds):
-                        run_phase(probe, phases["idle"], idle(args.idle_seconds), 1)
-                        run_phase(probe, phases["snapshot"], snapshot(stub), 1)
+                        run_phase(phases["idle"], idle(args.idle_seconds), 1)
+                        run_phase(phases["snapshot"], snapshot(stub), 1)
                         one_job = snapshot(stub, [args.jobs // 2 or 1])
-                        run_phase(probe, phases["one job"], one_job, args.one_job)
-                        run_phase(probe, phases["search"], listing(stub, "*_none_*"), args.searches)
-                        run_phase(probe, phases["first page"], listing(stub, ""), args.searches)
+                        run_phase(phases["one job"], one_job, args.one_job)
+                        run_phase(phases["search"], listing(stub, "*_none_*"), args.searches)
+                        run_phase(phases["first page"], listing(stub, ""), args.searches)
                 finally:
-                    probe.stop()
+                    attribute(phases, probe.stop())
         finally:
             served.stop(timeout=120)
     print(f"   {load.report()}")
