@@ -50,15 +50,18 @@ async def list_jobs_sliced(
 ) -> tuple[list[Job], list[int]]:
     """:func:`list_jobs`, letting the loop go on every :data:`LIST_SLICE` jobs looked at: a
     search that matches few of 100,000 jobs held looks at all of them (about 50 ms). Also
-    returns the ids it was to look at; ``gone`` gets those that had left ``jobs`` by then."""
+    returns the ids of the slices it looked at (the older ones cannot make the page); ``gone``
+    gets those that had left ``jobs`` by then."""
     ids = sorted(jobs, reverse=True)
     result: list[Job] = []
-    for start in range(0, len(ids), LIST_SLICE):
-        if start:
+    end = 0
+    while end < len(ids):
+        if end:
             await asyncio.sleep(LIST_PAUSE_SECONDS)
-        if select_jobs(jobs, ids[start : start + LIST_SLICE], query, result, gone):
+        start, end = end, end + LIST_SLICE
+        if select_jobs(jobs, ids[start:end], query, result, gone):
             break
-    return result, ids
+    return result, ids[:end]
 
 
 def select_jobs(
