@@ -253,19 +253,24 @@ class HealthProbe:
     failures: int = 0
 
     async def run(self, address: str, stop: asyncio.Event) -> None:
+        """On a channel of its own, once a first check was answered, until ``stop``."""
         async with grpc.aio.insecure_channel(address) as channel:
-            check = health_check(channel)
-            await check(health_pb2.HealthCheckRequest(), timeout=10)
-            tasks: set[asyncio.Task[None]] = set()
-            next_at = time.monotonic()
-            while not stop.is_set():
-                task = asyncio.create_task(self._one(check))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-                next_at += self.interval
-                await asyncio.sleep(max(next_at - time.monotonic(), 0))
-            if tasks:
-                await asyncio.wait(tasks)
+            await health_check(channel)(health_pb2.HealthCheckRequest(), timeout=10)
+            await self.run_on(channel, stop)
+
+    async def run_on(self, channel: grpc.aio.Channel, stop: asyncio.Event) -> None:
+        """On ``channel``, until ``stop``; the checks in flight then are waited for."""
+        check = health_check(channel)
+        tasks: set[asyncio.Task[None]] = set()
+        next_at = time.monotonic()
+        while not stop.is_set():
+            task = asyncio.create_task(self._one(check))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            next_at += self.interval
+            await asyncio.sleep(max(next_at - time.monotonic(), 0))
+        if tasks:
+            await asyncio.wait(tasks)
 
     async def _one(
         self,

@@ -39,7 +39,14 @@ from grpc_health.v1 import health_pb2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import OtherLoad, add_workdir_flag, health_check, machine, supervisor
+from bench.harness import (
+    HealthProbe,
+    OtherLoad,
+    add_workdir_flag,
+    health_check,
+    machine,
+    supervisor,
+)
 from latchwork.client.jobspec import job_spec_from_dict
 from latchwork.v1 import event_pb2, supervisor_pb2, supervisor_pb2_grpc
 
@@ -83,27 +90,11 @@ class Samples:
 async def probe_health(
     channel: grpc.aio.Channel, interval: float, out: Samples, stop: asyncio.Event
 ) -> None:
-    check = health_check(channel)
-    tasks: set[asyncio.Task[None]] = set()
-
-    async def one() -> None:
-        sent = time.monotonic()
-        try:
-            await check(health_pb2.HealthCheckRequest(), timeout=60)
-        except grpc.RpcError:
-            out.failures += 1
-            return
-        out.values.append(time.monotonic() - sent)
-
-    next_at = time.monotonic()
-    while not stop.is_set():
-        task = asyncio.create_task(one())
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-        next_at += interval
-        await asyncio.sleep(max(next_at - time.monotonic(), 0))
-    if tasks:
-        await asyncio.wait(tasks)
+    """:class:`~bench.harness.HealthProbe` on ``channel``, its latencies into ``out``."""
+    probe = HealthProbe(interval)
+    await probe.run_on(channel, stop)
+    out.values.extend(latency for _, latency in probe.samples)
+    out.failures += probe.failures
 
 
 async def probe_submit(
