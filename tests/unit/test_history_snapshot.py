@@ -328,3 +328,19 @@ def where_of(field: str, values: set[object]) -> JobsWhere:
     if field == "labels":
         return JobsWhere(labels=frozenset(str(value) for value in values))
     return JobsWhere(users=frozenset(str(value) for value in values))
+
+
+async def test_a_snapshot_with_nothing_to_read_in_the_store_waits_for_no_other_read(
+    farm: Farm,
+) -> None:
+    sup = farm.open()
+    _, live = a_history(sup)
+    gate = Gate(sup, "read_finished_page")
+    listing = asyncio.ensure_future(sup.list_jobs_aside(JobQuery(name_glob="old*")))
+    await gate.reached()  # a long read holds the store's reader (and its turn)
+    asked = frozenset({live[0].id})
+    got = snapshot_jobs(sup, lambda job: job.id in asked, Narrowing(asked))
+    assert [job.id async for job in got] == [live[0].id]
+    assert not listing.done()
+    gate.open()
+    assert len(await listing) == 6

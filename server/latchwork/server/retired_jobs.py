@@ -293,14 +293,15 @@ class HistorySnapshot:
         """The next retired jobs above ``after_id``, in id order, as ``encode`` makes them
         (in the thread too: it is work the loop would otherwise do), and the id to read after
         next (0: no more)."""
+        if self._history is None or after_id >= self._last_id or self._ids == []:
+            return encode([]), 0  # nothing in the store to read: no turn waited for
         async with self._read_turn:
             return await asyncio.to_thread(self._read_after, after_id, encode)
 
     def _read_after(
         self, after_id: int, encode: Callable[[list[Job]], Encoded]
     ) -> tuple[Encoded, int]:
-        if self._history is None or after_id >= self._last_id:
-            return encode([]), 0
+        assert self._history is not None
         if self._ids is not None:
             start = bisect.bisect_right(self._ids, after_id)
             ids = self._ids[start : start + SNAPSHOT_BATCH]

@@ -5,7 +5,7 @@ The snapshot is every job as it was at the seq the stream goes on from. The jobs
 retired ones, up to a farm's whole history, are read from the store and encoded in a thread,
 a batch at a time, while the loop goes on serving the farm; what keeps them as they were at
 that seq is :class:`~..retired_jobs.HistorySnapshot`'s. Measured: with 100,000 retired jobs of
-10 frames, a snapshot held the loop for 6.8 s when it was read on it (docs/benchmarks.md).
+10 frames, a snapshot held the loop for 7-9 s when it was read on it (docs/benchmarks.md).
 """
 
 from __future__ import annotations
