@@ -35,9 +35,12 @@ Each phase measures, in this order:
   event log).
 
 Printed: p50 / p99 / max of both latencies per phase (every round's samples pooled), the
-ratios dashboards / alone and dashboards / control, every round's p99 (the spread), the
-supervisor's CPU and the other processes' CPU per phase, and what the dashboard clients saw
-(events, their latency, the time an overview took).
+ratios dashboards / alone and dashboards / control, each p99 ratio with a 90 % interval found
+by resampling whole rounds (:func:`ratio_interval`: how far the noise between rounds alone
+could move it), every round's p99 (the spread), the supervisor's CPU and the other processes'
+CPU per phase, and what the dashboard clients saw (events, their latency, the time an overview
+took). ``--save FILE`` writes every round's samples as JSON; ``--pooled FILE ...`` prints the
+ratios and intervals of several saved runs pooled, and runs nothing.
 
 Run: ``.venv/bin/python bench/dashboard_load.py [--jobs 100000 --rounds 4 --dashboards 10]``.
 """
@@ -45,9 +48,11 @@ Run: ``.venv/bin/python bench/dashboard_load.py [--jobs 100000 --rounds 4 --dash
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import queue
+import random
 import re
 import sys
 import tempfile
@@ -322,10 +327,72 @@ def _row(label: str, values: list[float]) -> str:
     )
 
 
-def _ratio(label: str, samples: dict[str, list[float]], base: str) -> str:
-    p50 = nearest_rank(samples["dashboards"], 0.5) / nearest_rank(samples[base], 0.5)
-    p99 = nearest_rank(samples["dashboards"], 0.99) / nearest_rank(samples[base], 0.99)
-    return f"   {label:<36} p50 {p50:5.2f}   p99 {p99:5.2f}"
+Rounds = dict[str, list[list[float]]]
+"""Per phase, every round's latencies (seconds)."""
+
+
+def pooled_ratio(measured: list[list[float]], base: list[list[float]], fraction: float) -> float:
+    """The ``fraction`` percentile of every round of ``measured`` pooled, over ``base``'s."""
+    return nearest_rank([x for r in measured for x in r], fraction) / nearest_rank(
+        [x for r in base for x in r], fraction
+    )
+
+
+def ratio_interval(
+    measured: list[list[float]],
+    base: list[list[float]],
+    fraction: float = 0.99,
+    *,
+    resamples: int = 1000,
+    seed: int = 1,
+) -> tuple[float, float]:
+    """A 90 % interval of :func:`pooled_ratio`, by a bootstrap over rounds.
+
+    Why rounds: a round's phases run a few seconds apart, so what the machine does in those
+    seconds (another tenant of the hypervisor, the kernel's writeback) moves both; samples of
+    one phase are not independent of each other. So whole rounds are drawn with replacement,
+    the same rounds for both sides, and the ratio is taken again. With few rounds (the default
+    4) the interval is coarse; it narrows with ``--rounds`` and with runs pooled."""
+    rng = random.Random(seed)
+    count = len(measured)
+    ratios = []
+    for _ in range(resamples):
+        picks = [rng.randrange(count) for _ in range(count)]
+        ratios.append(
+            pooled_ratio([measured[i] for i in picks], [base[i] for i in picks], fraction)
+        )
+    ratios.sort()
+    return ratios[int(0.05 * resamples)], ratios[int(0.95 * resamples) - 1]
+
+
+def _ratio(label: str, rounds: Rounds, base: str) -> str:
+    p50 = pooled_ratio(rounds["dashboards"], rounds[base], 0.5)
+    p99 = pooled_ratio(rounds["dashboards"], rounds[base], 0.99)
+    low, high = ratio_interval(rounds["dashboards"], rounds[base])
+    return f"   {label:<36} p50 {p50:5.2f}   p99 {p99:5.2f} (90 % interval {low:.2f}-{high:.2f})"
+
+
+def print_ratios(subscribe: Rounds, dependency: Rounds) -> None:
+    print("   ratios, with dashboard clients / alone (what a user of this box sees):")
+    print(_ratio("Subscribe", subscribe, "alone"))
+    print(_ratio("dependency", dependency, "alone"))
+    print("   ratios, with dashboard clients / control (the supervisor's own share):")
+    print(_ratio("Subscribe", subscribe, "control"))
+    print(_ratio("dependency", dependency, "control"))
+
+
+def print_pooled(paths: list[str]) -> int:
+    """The ratios of the runs saved with ``--save`` at ``paths``, their rounds pooled."""
+    subscribe: Rounds = {phase: [] for phase in PHASES}
+    dependency: Rounds = {phase: [] for phase in PHASES}
+    for path in paths:
+        saved = json.loads(Path(path).read_text())
+        for phase in PHASES:
+            subscribe[phase].extend(saved["subscribe"][phase])
+            dependency[phase].extend(saved["dependency"][phase])
+    print(f"   {len(paths)} run(s), {len(subscribe['alone'])} rounds pooled")
+    print_ratios(subscribe, dependency)
+    return 0
 
 
 def round_order(round_: int) -> tuple[str, ...]:
@@ -376,8 +443,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairs", type=int, default=200, help="dependency pairs per phase (200)")
     parser.add_argument("--slots", type=int, default=2, help="local slots (2)")
     parser.add_argument("--timeout", type=float, default=60.0, help="per pair, s (60)")
+    parser.add_argument("--save", help="write every round's samples to this JSON file")
+    parser.add_argument(
+        "--pooled",
+        nargs="+",
+        metavar="FILE",
+        help="print the ratios of runs saved with --save, pooled, and run nothing",
+    )
     add_workdir_flag(parser)
     args = parser.parse_args(argv)
+    if args.pooled:
+        return print_pooled(args.pooled)
     users = ["wrangler" if args.same_user else f"wrangler{i + 1}" for i in range(args.dashboards)]
     clients_cpus: tuple[int, ...] = ()
     if args.isolate:
@@ -394,8 +470,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"   machine: {machine()}")
     load = OtherLoad()
-    subscribe: dict[str, list[list[float]]] = {phase: [] for phase in PHASES}
-    dependency: dict[str, list[list[float]]] = {phase: [] for phase in PHASES}
+    subscribe: Rounds = {phase: [] for phase in PHASES}
+    dependency: Rounds = {phase: [] for phase in PHASES}
     cpu: dict[str, list[dict[str, float]]] = {phase: [] for phase in PHASES}
     seen: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="latchwork-bench-", dir=args.workdir) as tmp:
@@ -480,12 +556,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{listing(other, 100, 0)} % of the machine"
         )
     print()
-    print("   ratios, with dashboard clients / alone (what a user of this box sees):")
-    print(_ratio("Subscribe", pooled_sub, "alone"))
-    print(_ratio("dependency", pooled_dep, "alone"))
-    print("   ratios, with dashboard clients / control (the supervisor's own share):")
-    print(_ratio("Subscribe", pooled_sub, "control"))
-    print(_ratio("dependency", pooled_dep, "control"))
+    print_ratios(subscribe, dependency)
     print()
     print("   p99 per round (ms), in the order run:")
     for what, data in (("Subscribe", subscribe), ("dependency", dependency)):
@@ -504,6 +575,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"   the {args.dashboards} dashboard clients ({who}; {' + '.join(does)}), all rounds:")
     _print_clients(seen)
     _print_cost(cpu, seen)
+    if args.save:
+        saved = {"argv": sys.argv[1:], "subscribe": subscribe, "dependency": dependency}
+        Path(args.save).write_text(json.dumps(saved))
+        print(f"   samples saved to {args.save}")
     return 0
 
 
