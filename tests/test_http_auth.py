@@ -11,6 +11,7 @@ from latchwork.client import Client
 
 from .http_client import EventStream, Http
 from .serverproc import ServerProcess
+from .waiting import wait_job
 
 ALICE, BOB, ADMIN = "alice-token-0123456789", "bob-token-0123456789ab", "admin-token-0123456789"
 WORKER = "worker-token-0123456789"
@@ -118,5 +119,61 @@ def test_the_event_stream_shows_each_user_what_grpc_would(tmp_path: Path) -> Non
             stream.close()
             seen[who] = users
         assert seen == {"bob": {"bob"}, "wrangler": {"alice", "bob"}}
+    finally:
+        server.stop()
+
+
+def test_the_overview_counts_for_each_user_what_grpc_would(tmp_path: Path) -> None:
+    """The overview is read in process (http/local_overview.py), not over the bridge. Under
+    ``visibility = "own"`` each caller's overview holds what their own SummarizeFarm and
+    ListHosts say over gRPC: bob counts bob's jobs and sees no failure of alice's, the admin
+    counts everyone's. (Whether bob's frames run depends on the machine's accounts; the
+    comparison does not.)"""
+    tokens = tmp_path / "tokens.toml"
+    tokens.write_text(
+        f'[[token]]\ntoken = "{ALICE}"\nuser = "alice"\n\n'
+        f'[[token]]\ntoken = "{BOB}"\nuser = "bob"\n\n'
+        f'[[token]]\ntoken = "{ADMIN}"\nuser = "wrangler"\nadmin = true\n'
+    )
+    tokens.chmod(0o600)
+    server = ServerProcess(
+        tmp_path / "data",
+        slots=1,
+        env={"LATCHWORK_TOKENS_FILE": str(tokens), "LATCHWORK_VISIBILITY": "own"},
+    ).start()
+    try:
+        with Client(server.address, token=ALICE) as alice:
+            failed = alice.submit([{"name": "breaks", "package": {"cmdline": "false"}}]).jobs[0]
+            wait_job(alice, failed.id)
+        with Client(server.address, token=BOB) as bob:
+            done = bob.submit([{"name": "works", "package": {"cmdline": "true"}}]).jobs[0]
+            waits = bob.submit(
+                [{"name": "waits", "package": {"cmdline": "true"}, "status": "blocked"}]
+            ).jobs[0]
+            wait_job(bob, done.id)
+        for token, jobs in ((BOB, 2), (ADMIN, 3)):
+            overview = Http(server.http_url, token=token).get("/api/overview").body
+            with Client(server.address, token=token) as client:
+                summary = client.summarize_farm()
+                hosts = client.list_hosts().hosts
+            assert overview["jobs_by_status"] == dict(summary.jobs_by_status)
+            assert sum(overview["jobs_by_status"].values()) == jobs
+            assert overview["frames_by_status"] == dict(summary.frames_by_status)
+            assert overview["head_seq"] == summary.head_seq
+            assert [f["job_id"] for f in overview["recent_failures"]] == [
+                event.job_id for event in summary.recent_failures
+            ]
+            assert overview["hosts"] == {
+                "up": len(hosts),
+                "down": 0,
+                "locked": 0,
+                "slots": sum(h.slots for h in hosts),
+                "slots_in_use": sum(h.slots_in_use for h in hosts),
+            }
+            shown_failures = {int(f["job_id"]) for f in overview["recent_failures"]}
+            if token == BOB:
+                assert shown_failures <= {done.id, waits.id}
+            else:
+                assert failed.id in shown_failures
     finally:
         server.stop()

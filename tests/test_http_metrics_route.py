@@ -13,10 +13,12 @@ import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
+from latchwork.server.api.farm_summary import FarmSummaries
 from latchwork.server.core.visibility import ReadPolicy, Visibility
 from latchwork.server.http.app import build_app
 from latchwork.server.http.bridge import Bridge
 from latchwork.server.http.local_events import LocalEvents
+from latchwork.server.http.local_overview import LocalOverview
 from latchwork.server.http.sessions import AccessPolicy
 from latchwork.server.output import OutputStore
 from latchwork.server.store import SqliteStore
@@ -36,6 +38,7 @@ async def _serve(
         AccessPolicy({}, frozenset(), "all"),
         metrics_text,
         LocalEvents(supervisor, ReadPolicy(Visibility.ALL), heartbeat_seconds=15),
+        LocalOverview(supervisor, ReadPolicy(Visibility.ALL), FarmSummaries(supervisor)),
     )
     runner = web.AppRunner(app)
     await runner.setup()

@@ -11,11 +11,13 @@ import aiohttp
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
+from latchwork.server.api.farm_summary import FarmSummaries
 from latchwork.server.core.model import JobSpec
 from latchwork.server.core.visibility import ReadPolicy, Visibility
 from latchwork.server.http.app import build_app
 from latchwork.server.http.bridge import Bridge
 from latchwork.server.http.local_events import LocalEvents
+from latchwork.server.http.local_overview import LocalOverview
 from latchwork.server.http.sessions import AccessPolicy
 from latchwork.server.metrics import CONTENT_TYPE, Metrics
 from latchwork.server.output import OutputStore
@@ -34,6 +36,7 @@ async def test_the_metrics_of_a_supervisor_are_scraped_over_http(tmp_path: Path)
         AccessPolicy({}, frozenset(), "all"),
         metrics.exposition,
         LocalEvents(supervisor, ReadPolicy(Visibility.ALL), heartbeat_seconds=15),
+        LocalOverview(supervisor, ReadPolicy(Visibility.ALL), FarmSummaries(supervisor)),
     )
     runner = web.AppRunner(app)
     await runner.setup()

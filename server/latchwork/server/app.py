@@ -49,6 +49,7 @@ from .core.visibility import ReadPolicy, Visibility
 from .file_modes import private_dir
 from .http.bridge import BridgeSocket
 from .http.local_events import LocalEvents
+from .http.local_overview import LocalOverview
 from .http.sessions import AccessPolicy
 from .http.site import HttpSide, bind_http, start_http
 from .instance_lock import InstanceLock, InstanceLocked
@@ -409,12 +410,10 @@ async def _run(
     # Firings recorded but not carried out before the last stop run first (the outbox).
     supervisor.resume_pending_runs()
 
-    add_supervisor_service(
-        SupervisorService(
-            supervisor, heartbeat_seconds=settings.heartbeat_seconds, read_policy=read_policy
-        ),
-        server,
+    supervisor_service = SupervisorService(
+        supervisor, heartbeat_seconds=settings.heartbeat_seconds, read_policy=read_policy
     )
+    add_supervisor_service(supervisor_service, server)
     worker_service = WorkerService(supervisor, heartbeat_seconds=settings.heartbeat_seconds)
     worker_pb2_grpc.add_WorkerServiceServicer_to_server(worker_service, server)
     health_servicer = health.aio.HealthServicer()
@@ -423,7 +422,8 @@ async def _run(
         (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
     # The HTTP side calls the gRPC API over a private Unix socket (server/latchwork/server/http),
-    # and reads the event stream in process (http/local_events.py).
+    # and reads the event stream and the overview in process (http/local_events.py,
+    # http/local_overview.py).
     bridge_socket = BridgeSocket(settings.data_dir) if http_socket is not None else None
     if bridge_socket is not None:
         bridge_socket.add_to(server)
@@ -433,8 +433,14 @@ async def _run(
         bridge_socket.restrict()
         access = AccessPolicy(tokens, frozenset(admins), settings.visibility)
         events = LocalEvents(supervisor, read_policy, settings.heartbeat_seconds)
+        local_overview = LocalOverview(supervisor, read_policy, supervisor_service.farm_summaries)
         http_side = await start_http(
-            http_socket, bridge_socket.address, access, events, metrics_text=metrics.exposition
+            http_socket,
+            bridge_socket.address,
+            access,
+            events,
+            local_overview,
+            metrics_text=metrics.exposition,
         )
         print(f"latchwork serve: dashboard on {http_side.url}", flush=True)
     for name in ("", *SERVICE_NAMES):

@@ -18,6 +18,7 @@ from .bridge import Bridge
 from .calls import BRIDGE_KEY
 from .errors import ApiError, from_grpc
 from .local_events import LocalEvents
+from .local_overview import LocalOverview
 from .sessions import AccessPolicy, Sessions
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -65,6 +66,7 @@ def build_app(
     policy: AccessPolicy,
     metrics_text: Callable[[], bytes] | None,
     events: LocalEvents,
+    local_overview: LocalOverview,
 ) -> web.Application:
     sessions = Sessions(policy)
     app = web.Application(middlewares=[json_errors, sessions.middleware])
@@ -82,6 +84,7 @@ def build_app(
     app[sse.EVENTS] = events
     app[sse.FEEDS] = sse.Feeds()
     app[sse.SHARED_READS] = policy.open or policy.visibility == "all"
+    app[overview.OVERVIEW] = local_overview
     app.router.add_get("/api/overview", overview.overview)
     app.router.add_get("/api/jobs", routes.list_jobs)
     app.router.add_get("/api/jobs/{id}", routes.get_job)

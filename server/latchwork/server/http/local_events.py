@@ -1,9 +1,10 @@
 """Subscribe in process: the event stream the dashboard's SSE feeds read, without a gRPC hop.
 
-Every other HTTP handler calls the gRPC API over the private socket (:mod:`.bridge`). The
-event stream does not: through the socket every event was encoded by the server, carried,
-decoded by the HTTP side and turned into JSON, all in the supervisor's one event loop and in
-the middle of the work the events report (docs/benchmarks.md, dashboard load). Here the feed
+Every other HTTP handler but the overview (:mod:`.local_overview`) calls the gRPC API over
+the private socket (:mod:`.bridge`). The event stream does not: through the socket every event
+was encoded by the server, carried, decoded by the HTTP side and turned into JSON, all in the
+supervisor's one event loop and in the middle of the work the events report
+(docs/benchmarks.md, dashboard load). Here the feed
 runs the very generator ``SupervisorService.Subscribe`` runs (:func:`..api.subscribe.
 subscription`), with the same request checks and the same read scope, taken from the caller
 the HTTP side has authenticated (:mod:`.sessions`, which refuses what the gRPC interceptor
@@ -30,7 +31,7 @@ from ..core.visibility import ReadPolicy
 from ..supervisor import Supervisor
 from .event_json import event_json
 from .feeds import Head, StreamItem
-from .sessions import Caller
+from .sessions import Caller, read_scope
 
 GATHER_SECONDS = 0.05
 """How long new events gather before a stream reads them: the feed wakes once per batch, not
@@ -82,7 +83,7 @@ class LocalEvents:
         reader = asyncio.current_task()
         if self._closed or reader is None:
             return  # the supervisor is stopping: the stream ends at once, as over gRPC
-        scope = self._read_policy.scope(caller.user or "anonymous", admin=caller.admin)
+        scope = read_scope(self._read_policy, caller)
         messages = subscription(
             self._supervisor,
             request,

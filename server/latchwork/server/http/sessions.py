@@ -8,7 +8,9 @@ over gRPC; until then the caller reads anonymously and may not act. Every POST m
 ``X-Latchwork: 1``: a cross-site form cannot set that header, so a page elsewhere cannot make a
 logged-in browser kill jobs (the SameSite cookie is the second wall).
 
-What the caller may see or change is then decided by the gRPC API itself (:mod:`.bridge`).
+What the caller may see or change is then decided by the gRPC API itself (:mod:`.bridge`), or,
+for the reads served in process (the event stream, the overview), by the same read policy
+applied to the same identity (:func:`read_scope`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from ..auth import Identity
+from ..core.visibility import ReadPolicy, ReadScope
 from .bridge import ANONYMOUS, Credentials
 from .errors import ApiError, invalid
 from .json_bodies import read_object
@@ -41,6 +44,13 @@ class Caller:
     user: str
     admin: bool
     logged_in: bool
+
+
+def read_scope(policy: ReadPolicy, caller: Caller) -> ReadScope:
+    """What ``caller`` may read when the HTTP side asks the supervisor in process (the event
+    stream, the overview): the scope the gRPC API gives the same identity, an anonymous reader
+    of an open supervisor included (``auth``: ``anonymous``)."""
+    return policy.scope(caller.user or "anonymous", admin=caller.admin)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from ..startup import StartupError
 from .app import build_app
 from .bridge import Bridge
 from .local_events import LocalEvents
+from .local_overview import LocalOverview
 from .sessions import AccessPolicy
 
 log = logging.getLogger("latchwork")
@@ -96,13 +97,14 @@ async def start_http(
     bridge_address: str,
     policy: AccessPolicy,
     events: LocalEvents,
+    local_overview: LocalOverview,
     metrics_text: Callable[[], bytes] | None = None,
 ) -> HttpSide:
     """Serve the dashboard on ``sock``, calling the supervisor at ``bridge_address`` (and
-    reading its events through ``events``)."""
+    reading its events through ``events``, its overview through ``local_overview``)."""
     bridge = Bridge(bridge_address)
     runner = web.AppRunner(
-        build_app(bridge, policy, metrics_text, events),
+        build_app(bridge, policy, metrics_text, events, local_overview),
         access_log=None,
         shutdown_timeout=SHUTDOWN_SECONDS,
         handler_cancellation=True,
