@@ -46,7 +46,8 @@ GRPC_ALLOWED: dict[str, str] = {
     # The client library, qb and the CLI speak the API; gRPC is what they are made of.
     "latchwork.client": "wiring: the gRPC client",
     # The HTTP side is an adapter like the API layer, and a gRPC client of the supervisor
-    # (over its private socket): every JSON call goes through the same RPCs and checks.
+    # (over its private socket): every JSON call goes through the same RPCs and checks, but
+    # for the event stream and the overview, which run the API layer's code in process.
     "latchwork.server.http": "the HTTP adapter: a gRPC client of the API layer",
     # KNOWN VIOLATION (issue 11, item 5): TokenInterceptor is a grpc.aio server interceptor,
     # transport glue that belongs in the API layer (latchwork.server.api.auth). Moving it
