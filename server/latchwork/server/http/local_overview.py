@@ -3,13 +3,13 @@
 Every open dashboard asks for the overview every few seconds. Through the private gRPC socket
 (:mod:`.bridge`) that was two calls, SummarizeFarm and ListHosts, each encoded, carried and
 decoded in the supervisor's one event loop, with gRPC's threads taking the interpreter lock
-between the steps: 3.6 ms per overview at the median in the dashboard benchmark, 2.0 ms here
-(docs/benchmarks.md, dashboard load). So, as the event stream does (:mod:`.local_events`), the
-overview asks the supervisor directly: the same summaries as SummarizeFarm (one
-:class:`~..api.farm_summary.FarmSummaries`, shared with the gRPC service, so a dashboard and a
-CLI share one summary per reader scope), for the same read scope, taken from the caller the
-HTTP side has authenticated. Hosts are the farm's and visible to every reader, as ListHosts
-shows them; only their counts go out.
+between the steps: 3.5-3.6 ms per overview at the median in the dashboard benchmark, against
+1.7-1.9 ms in process (docs/benchmarks.md, dashboard load). So, as the event stream does
+(:mod:`.local_events`), the overview asks the supervisor directly: the same summaries as
+SummarizeFarm (one :class:`~..api.farm_summary.FarmSummaries`, shared with the gRPC service,
+so a dashboard and a CLI share one summary per reader scope), for the same read scope, taken
+from the caller the HTTP side has authenticated. Hosts are the farm's and visible to every
+reader, as ListHosts shows them; only their counts go out.
 """
 
 from __future__ import annotations
