@@ -84,18 +84,7 @@ def test_the_event_stream_shows_each_user_what_grpc_would(tmp_path: Path) -> Non
     """Under ``visibility = "own"`` the dashboard's event stream (read in process, not over the
     bridge) scopes each caller as Subscribe does: bob's stream holds bob's events only, the
     admin's everyone's, and the two do not share a feed."""
-    tokens = tmp_path / "tokens.toml"
-    tokens.write_text(
-        f'[[token]]\ntoken = "{ALICE}"\nuser = "alice"\n\n'
-        f'[[token]]\ntoken = "{BOB}"\nuser = "bob"\n\n'
-        f'[[token]]\ntoken = "{ADMIN}"\nuser = "wrangler"\nadmin = true\n'
-    )
-    tokens.chmod(0o600)
-    server = ServerProcess(
-        tmp_path / "data",
-        slots=0,
-        env={"LATCHWORK_TOKENS_FILE": str(tokens), "LATCHWORK_VISIBILITY": "own"},
-    ).start()
+    server = _own_visibility(tmp_path, slots=0)
     try:
         owners: dict[int, str] = {}
         for token, user in ((ALICE, "alice"), (BOB, "bob"), (ALICE, "alice")):
@@ -129,18 +118,7 @@ def test_the_overview_counts_for_each_user_what_grpc_would(tmp_path: Path) -> No
     ListHosts say over gRPC: bob counts bob's jobs and sees no failure of alice's, the admin
     counts everyone's. (Whether bob's frames run depends on the machine's accounts; the
     comparison does not.)"""
-    tokens = tmp_path / "tokens.toml"
-    tokens.write_text(
-        f'[[token]]\ntoken = "{ALICE}"\nuser = "alice"\n\n'
-        f'[[token]]\ntoken = "{BOB}"\nuser = "bob"\n\n'
-        f'[[token]]\ntoken = "{ADMIN}"\nuser = "wrangler"\nadmin = true\n'
-    )
-    tokens.chmod(0o600)
-    server = ServerProcess(
-        tmp_path / "data",
-        slots=1,
-        env={"LATCHWORK_TOKENS_FILE": str(tokens), "LATCHWORK_VISIBILITY": "own"},
-    ).start()
+    server = _own_visibility(tmp_path, slots=1)
     try:
         with Client(server.address, token=ALICE) as alice:
             failed = alice.submit([{"name": "breaks", "package": {"cmdline": "false"}}]).jobs[0]
@@ -177,3 +155,19 @@ def test_the_overview_counts_for_each_user_what_grpc_would(tmp_path: Path) -> No
                 assert failed.id in shown_failures
     finally:
         server.stop()
+
+
+def _own_visibility(tmp_path: Path, *, slots: int) -> ServerProcess:
+    """A started supervisor with alice, bob and an admin, under ``visibility = "own"``."""
+    tokens = tmp_path / "tokens.toml"
+    tokens.write_text(
+        f'[[token]]\ntoken = "{ALICE}"\nuser = "alice"\n\n'
+        f'[[token]]\ntoken = "{BOB}"\nuser = "bob"\n\n'
+        f'[[token]]\ntoken = "{ADMIN}"\nuser = "wrangler"\nadmin = true\n'
+    )
+    tokens.chmod(0o600)
+    return ServerProcess(
+        tmp_path / "data",
+        slots=slots,
+        env={"LATCHWORK_TOKENS_FILE": str(tokens), "LATCHWORK_VISIBILITY": "own"},
+    ).start()
