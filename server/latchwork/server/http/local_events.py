@@ -4,12 +4,12 @@ Every other HTTP handler but the overview (:mod:`.local_overview`) calls the gRP
 the private socket (:mod:`.bridge`). The event stream does not: through the socket every event
 was encoded by the server, carried, decoded by the HTTP side and turned into JSON, all in the
 supervisor's one event loop and in the middle of the work the events report
-(docs/benchmarks.md, dashboard load). Here the feed
-runs the very generator ``SupervisorService.Subscribe`` runs (:func:`..api.subscribe.
-subscription`), with the same request checks and the same read scope, taken from the caller
-the HTTP side has authenticated (:mod:`.sessions`, which refuses what the gRPC interceptor
-refuses: unknown tokens, worker tokens). What differs is only the encoding: an event becomes
-its SSE frame once, whoever reads it.
+(docs/benchmarks.md, dashboard load). Here the feed runs the very generator
+``SupervisorService.Subscribe`` runs (:func:`..api.subscribe.subscription`), with the same
+request checks and the same read scope, taken from the caller the HTTP side has authenticated
+(:mod:`.sessions`, which refuses what the gRPC interceptor refuses: unknown tokens, worker
+tokens). What differs is only the encoding: an event becomes its SSE frame once, whoever reads
+it.
 """
 
 from __future__ import annotations
