@@ -31,7 +31,7 @@ from bench.harness import machine
 QUICK = {
     "submit_throughput": ["--jobs", "100", "--repeats", "2"],
     "dispatch_overhead": ["--frames", "50", "--rounds", "2"],
-    "dispatch_floor": ["--frames", "50", "--rounds", "2", "--busy", "0,400"],
+    "dispatch_floor": ["--frames", "50", "--rounds", "2", "--busy", "0,400", "--pool"],
     "trigger_dispatch": ["--large", "10000", "--events", "1000", "--rounds", "2", "--frames", "50"],
     "callback_firings": [
         *["--jobs", "100", "--frames", "100", "--repeats", "1"],
@@ -63,8 +63,13 @@ QUICK = {
 }
 # A benchmark whose own default is too long for `make bench` (farm_throughput: 1,000,000
 # frames, about half an hour here; history_reads: 100,000 jobs, about 2 minutes) runs with
-# these flags instead (about 3 minutes, and half a minute).
-FULL = {"farm_throughput": ["--frames", "100000"], "history_reads": ["--jobs", "20000"]}
+# these flags instead (about 3 minutes, and half a minute); dispatch_floor adds its thread
+# pool, the floor of any design.
+FULL = {
+    "farm_throughput": ["--frames", "100000"],
+    "history_reads": ["--jobs", "20000"],
+    "dispatch_floor": ["--pool"],
+}
 # Benchmarks that keep no data directory (in-process and pipes only): no --workdir for them.
 NO_WORKDIR = frozenset({"sandbox_overhead", "cage_overhead", "failover_torture"})
 
