@@ -37,7 +37,9 @@ Each phase measures, in this order:
 Printed: p50 / p99 / max of both latencies per phase (every round's samples pooled), the
 ratios dashboards / alone and dashboards / control, each p99 ratio with a 90 % interval found
 by resampling whole rounds (:func:`ratio_interval`: how far the noise between rounds alone
-could move it), every round's p99 (the spread), the supervisor's CPU and the other processes'
+could move it), the same ratios of the alone phase's even rounds over its odd rounds (an A/A
+ratio: what the noise of this machine makes of two runs of one condition), every round's p99
+(the spread), the supervisor's CPU and the other processes'
 CPU per phase, and what the dashboard clients saw (events, their latency, the time an overview
 took). ``--save FILE`` writes every round's samples as JSON; ``--pooled FILE ...`` prints the
 ratios and intervals of several saved runs pooled, and runs nothing.
@@ -365,11 +367,23 @@ def ratio_interval(
     return ratios[int(0.05 * resamples)], ratios[int(0.95 * resamples) - 1]
 
 
-def _ratio(label: str, rounds: Rounds, base: str) -> str:
-    p50 = pooled_ratio(rounds["dashboards"], rounds[base], 0.5)
-    p99 = pooled_ratio(rounds["dashboards"], rounds[base], 0.99)
-    low, high = ratio_interval(rounds["dashboards"], rounds[base])
+def alone_halves(rounds: list[list[float]]) -> tuple[list[list[float]], list[list[float]]]:
+    """The alone phase's even rounds and odd rounds, as many of each: two samples of the same
+    condition. Their ratio is what the machine's noise alone makes of a ratio (an A/A test);
+    a bound on the dashboards' ratio that is tighter than it cannot be decided by a run."""
+    pairs = len(rounds) // 2
+    return rounds[0 : 2 * pairs : 2], rounds[1 : 2 * pairs : 2]
+
+
+def _ratio_of(label: str, measured: list[list[float]], base: list[list[float]]) -> str:
+    p50 = pooled_ratio(measured, base, 0.5)
+    p99 = pooled_ratio(measured, base, 0.99)
+    low, high = ratio_interval(measured, base)
     return f"   {label:<36} p50 {p50:5.2f}   p99 {p99:5.2f} (90 % interval {low:.2f}-{high:.2f})"
+
+
+def _ratio(label: str, rounds: Rounds, base: str) -> str:
+    return _ratio_of(label, rounds["dashboards"], rounds[base])
 
 
 def print_ratios(subscribe: Rounds, dependency: Rounds) -> None:
@@ -379,6 +393,10 @@ def print_ratios(subscribe: Rounds, dependency: Rounds) -> None:
     print("   ratios, with dashboard clients / control (the supervisor's own share):")
     print(_ratio("Subscribe", subscribe, "control"))
     print(_ratio("dependency", dependency, "control"))
+    if len(subscribe["alone"]) >= 2:
+        print("   noise: alone, even rounds / odd rounds (the same condition, an A/A ratio):")
+        print(_ratio_of("Subscribe", *alone_halves(subscribe["alone"])))
+        print(_ratio_of("dependency", *alone_halves(dependency["alone"])))
 
 
 def print_pooled(paths: list[str]) -> int:

@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from bench.dashboard_load import PHASES, pooled_ratio, print_pooled, ratio_interval
+from bench.dashboard_load import (
+    PHASES,
+    alone_halves,
+    pooled_ratio,
+    print_pooled,
+    ratio_interval,
+)
 
 
 def _rounds(scale: float, count: int = 8, size: int = 200) -> list[list[float]]:
@@ -67,3 +73,31 @@ def test_saved_runs_are_pooled_round_by_round(
     assert "p99  1.39 (90 % interval 1.20-1.40)" in subscribe
     dependency = next(line for line in out.splitlines() if "dependency" in line)
     assert "p99  1.00 (90 % interval 1.00-1.00)" in dependency
+
+
+def test_the_alone_phase_halves_are_its_even_and_odd_rounds_paired() -> None:
+    rounds = [[float(i)] for i in range(5)]  # an odd count: the last round is left out
+    even, odd = alone_halves(rounds)
+    assert even == [[0.0], [2.0]]
+    assert odd == [[1.0], [3.0]]
+
+
+def test_the_a_a_ratio_of_one_condition_is_one_and_shows_a_noisy_half(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steady = {p: _rounds(1.0, 4) for p in PHASES}
+    noisy_alone = _rounds(1.0, 4)
+    noisy_alone[2] = [x * 2 for x in noisy_alone[2]]  # one even round twice as slow
+    for name, alone, expected in (("steady", steady["alone"], 1.0), ("noisy", noisy_alone, 2.0)):
+        saved = {"argv": [], "subscribe": {**steady, "alone": alone}, "dependency": steady}
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(saved))
+        assert print_pooled([str(path)]) == 0
+        printed = capsys.readouterr().out
+        subscribe, dependency = printed.split("A/A ratio")[1].splitlines()[1:3]
+        assert _p99_of(subscribe) == pytest.approx(expected, abs=0.03)
+        assert _p99_of(dependency) == pytest.approx(1.0)  # alone is steady there
+
+
+def _p99_of(line: str) -> float:
+    return float(line.split("p99")[1].split()[0])
