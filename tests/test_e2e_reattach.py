@@ -66,11 +66,28 @@ class Farm:
         self.server.stop()
 
 
-def _frame(log: Path, seconds: str) -> str:
+def _frame(log: Path, crossing: int) -> str:
+    """A frame that logs its start, runs until the test has restarted the supervisor
+    ``crossing`` more times (the count in ``restarts`` beside the log), then logs its end.
+
+    Its length is counted in restarts, not seconds, so every restart finds frames running on
+    a slow machine as on a fast one; once the restarts are over, ``released`` lets every frame
+    end, the ones still running and the ones yet to start."""
+    count = log.parent / "restarts"
+    released = log.parent / "released"
     return (
-        f'echo "start $QB_FRAME_NUMBER $(date +%s%N)" >> {log}; sleep {seconds}; '
+        f'echo "start $QB_FRAME_NUMBER $(date +%s%N)" >> {log}; '
+        f"until=$(( $(cat {count}) + {crossing} )); "
+        f'while [ ! -e {released} ] && [ "$(cat {count})" -lt "$until" ]; do sleep 0.05; done; '
         f'echo "end $QB_FRAME_NUMBER $(date +%s%N)" >> {log}; echo "frame $QB_FRAME_NUMBER done"'
     )
+
+
+def _count_restarts(log: Path, count: int) -> None:
+    """Tell the frames how many restarts are done; written whole, so a frame never reads half."""
+    partial = log.parent / "restarts.partial"
+    partial.write_text(f"{count}\n")
+    partial.replace(log.parent / "restarts")
 
 
 def _lines(log: Path) -> list[tuple[str, str, int]]:
@@ -129,7 +146,8 @@ def _check_once_each(
     return sum(count > 0 for count in crossed), max(crossed, default=0), len(retried)
 
 
-def _submit(farm: Farm, log: Path, items: int, seconds: str) -> int:
+def _submit(farm: Farm, log: Path, items: int, crossing: int) -> int:
+    _count_restarts(log, 0)
     with farm.client() as client:
         return int(
             client.submit(
@@ -137,7 +155,7 @@ def _submit(farm: Farm, log: Path, items: int, seconds: str) -> int:
                     {
                         "name": "survivors",
                         "prototype": "cmdrange",
-                        "package": {"cmdline": _frame(log, seconds), "range": f"1-{items}"},
+                        "package": {"cmdline": _frame(log, crossing), "range": f"1-{items}"},
                         "cpus": WORKERS * SLOTS,
                     }
                 ]
@@ -148,21 +166,26 @@ def _submit(farm: Farm, log: Path, items: int, seconds: str) -> int:
 
 
 def _restarts(farm: Farm, log: Path, count: int, sig: int, pauses: list[float]) -> list[int]:
-    """Restart the supervisor ``count`` times, each while frames run; the times (ns)."""
+    """Restart the supervisor ``count`` times, each while frames run; the times (ns). Then let
+    every frame end."""
     kills = []
-    for pause in pauses[:count]:
+    for done, pause in enumerate(pauses[:count], start=1):
         _until_running(log)
         kills.append(time.time_ns())
         farm.restart(sig)
+        _count_restarts(log, done)
         time.sleep(pause)
+    (log.parent / "released").touch()
     return kills
 
 
-# 20 kill -9s, about 1.5 s apart (a restart takes most of that): a frame of 6 s crosses
-# three or four of them, and each kill finds frames running on both workers, some between
-# their end and their report, others while their worker registers again.
+# 20 kill -9s, each within 0.8 s of the supervisor being back: a frame crosses three of them
+# (its length is counted in restarts), and each kill finds frames running on both workers, some
+# between their end and their report, others while their worker registers again. 4 slots and
+# frames of 3 restarts each: 28 items keep the slots busy past the 20th kill.
 KILLS = 20
-ITEMS = 16
+CROSSING = 3
+ITEMS = 28
 
 
 def test_twenty_supervisor_kill_9s_run_each_remote_frame_exactly_once(tmp_path: Path) -> None:
@@ -170,7 +193,7 @@ def test_twenty_supervisor_kill_9s_run_each_remote_frame_exactly_once(tmp_path: 
     farm = Farm(tmp_path)
     started = time.monotonic()
     try:
-        job_id = _submit(farm, log, ITEMS, "6")
+        job_id = _submit(farm, log, ITEMS, CROSSING)
         rng = random.Random(12)
         pauses = [rng.uniform(0.0, 0.8) for _ in range(KILLS)]
         kills = _restarts(farm, log, KILLS, signal.SIGKILL, pauses)
@@ -178,8 +201,9 @@ def test_twenty_supervisor_kill_9s_run_each_remote_frame_exactly_once(tmp_path: 
         hit, most, unsent = _check_once_each(farm, log, job_id, ITEMS, kills)
         print(
             f"reattach: {KILLS} supervisor kill -9s ({hit} while frames ran, up to {most} "
-            f"frames across one), {ITEMS} remote frames of 6 s, each run once; {unsent} leases "
-            f"requeued unsent; {time.monotonic() - started:.1f} s ({killing:.1f} s killing)"
+            f"frames across one), {ITEMS} remote frames of {CROSSING} restarts, each run once; "
+            f"{unsent} leases requeued unsent; {time.monotonic() - started:.1f} s "
+            f"({killing:.1f} s killing)"
         )
         assert hit == KILLS, "every kill must hit running frames, or this proves nothing"
     finally:
@@ -190,7 +214,7 @@ def test_sigterm_restarts_leave_remote_frames_running(tmp_path: Path) -> None:
     log = tmp_path / "frames.log"
     farm = Farm(tmp_path)
     try:
-        job_id = _submit(farm, log, 4, "4")
+        job_id = _submit(farm, log, 4, 3)
         kills = _restarts(farm, log, 3, signal.SIGTERM, [0.5, 0.2, 0.8])
         hit, _, _ = _check_once_each(farm, log, job_id, 4, kills)
         assert hit == 3

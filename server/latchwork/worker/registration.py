@@ -13,6 +13,7 @@ and the worker kills what that supervisor requeued.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -62,6 +63,8 @@ class Registration:
         self._drop = drop
         self._retry_seconds = retry_seconds
         self._lock = asyncio.Lock()
+        # Set, then replaced, at each registration: wakes the retries waiting out a backoff.
+        self._registered = asyncio.Event()
 
     async def register(self, stub: SupervisorLink) -> None:
         """Register, trying until the supervisor answers, asking to keep the leases held."""
@@ -82,6 +85,8 @@ class Registration:
         self.worker_id = response.worker_id
         self.heartbeat_seconds = max(response.heartbeat_seconds, 1)
         self.count += 1
+        self._registered.set()
+        self._registered = asyncio.Event()
         kept = set(response.kept_lease_ids)
         dropped = [lease for lease in claimed if lease not in kept]
         for lease_id in dropped:
@@ -95,6 +100,17 @@ class Registration:
             len(kept),
             len(dropped),
         )
+
+    async def backoff(self, seconds: float, seen: int) -> bool:
+        """Wait up to ``seconds``, less if the worker registers after registration number
+        ``seen``; True if it did. A registration means the supervisor answers again (back
+        from a restart, say): a report or upload waiting out a backoff of up to 5 s then goes
+        at once, rather than holding its slot while the supervisor could already take it."""
+        if self.count != seen:
+            return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._registered.wait(), seconds)
+        return self.count != seen
 
     async def register_again(self, stub: SupervisorLink, seen: int) -> None:
         """Register again, unless that happened since registration number ``seen`` (when the

@@ -332,15 +332,10 @@ class RemoteWorker:
             except OSError as error:
                 log.warning("output of lease %s cannot be read (%s)", lease_id, error)
                 return
-            if not await self._pause(delay):
+            woken = await self._until_stopped(self._registration.backoff(delay, registration))
+            if woken is None:  # told to stop
                 return
-            delay = min(delay * 2, RETRY_MAX_SECONDS)
-
-    async def _pause(self, seconds: float) -> bool:
-        """Sleep; False if the worker was told to stop meanwhile."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), seconds)
-        return not self._stop.is_set()
+            delay = 0.1 if woken else min(delay * 2, RETRY_MAX_SECONDS)
 
     async def _upload_while_running(
         self,

@@ -115,8 +115,10 @@ class ReportBatcher:
                     len(batch),
                     error.details(),
                 )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX_SECONDS)
+                if await self.registration.backoff(delay, registration):
+                    delay = RETRY_FIRST_SECONDS  # registered again: the supervisor is back
+                else:
+                    delay = min(delay * 2, RETRY_MAX_SECONDS)
                 continue
             for pending in batch:
                 self._settle(pending)
