@@ -56,3 +56,19 @@ async def test_calls_refused_at_once_register_once() -> None:
     seen = reg.count
     await asyncio.gather(*(reg.register_again(supervisor, seen) for _ in range(5)))  # type: ignore[arg-type]
     assert (len(supervisor.requests), reg.count) == (2, 2)
+
+
+async def test_a_backoff_ends_at_the_next_registration() -> None:
+    """A report waiting out a long backoff goes as soon as the worker registers again (the
+    supervisor is back), and says so; without a registration it waits the whole time."""
+    reg = registration([])
+    supervisor = Supervisor(keep=set())
+    await reg.register(supervisor)  # type: ignore[arg-type]
+    seen = reg.count
+    waiting = asyncio.ensure_future(reg.backoff(60.0, seen))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    await reg.register_again(supervisor, seen)  # type: ignore[arg-type]
+    assert await asyncio.wait_for(waiting, 5) is True  # long before its 60 s
+    assert await reg.backoff(60.0, seen) is True  # already registered since: no wait at all
+    assert await reg.backoff(0.05, reg.count) is False  # no registration: the full wait
