@@ -103,8 +103,8 @@ def test_a_leader_whose_session_ends_is_taken_over_at_once(
     assert not standby.try_to_lead()
     dead.close()  # its process died: PostgreSQL ends the session and frees its lock
     started = time.monotonic()
-    assert wait_until(standby.try_to_lead, 5)
-    assert time.monotonic() - started < 5  # not the 60 s lease
+    assert wait_until(standby.try_to_lead, 30)
+    assert time.monotonic() - started < 30  # not the 60 s lease
     assert standby.leader().holder == "standby"
 
 

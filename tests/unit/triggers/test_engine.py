@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -326,11 +325,9 @@ def test_dispatch_visits_only_matching_callbacks() -> None:
     assert fired(engine.observe(work(EventName.KILLED, 7, "2"))) == [(7, "2")]
     assert registry.visits == 2
 
-    started = time.perf_counter()
     for job_id in range(2000, 22_000):
         engine.observe(done(job_id))
-    assert time.perf_counter() - started < 1.0  # 20 000 misses: nowhere near O(callbacks)
-    assert registry.visits == 2
+    assert registry.visits == 2  # 20 000 misses, and not one callback looked at
 
 
 def test_remove_and_remove_job(rig: Rig) -> None:
