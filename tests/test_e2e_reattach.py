@@ -180,9 +180,9 @@ def _restarts(farm: Farm, log: Path, count: int, sig: int, pauses: list[float]) 
 
 
 # 20 kill -9s, each within 0.8 s of the supervisor being back: a frame crosses three of them
-# (its length is counted in restarts), and each kill finds frames running on both workers, some
-# between their end and their report, others while their worker registers again. 4 slots and
-# frames of 3 restarts each: 28 items keep the slots busy past the 20th kill.
+# (its length is counted in restarts), and each kill finds frames running (the test waits for
+# one), others between their end and their report or on a worker registering again. 4 slots
+# and frames of 3 restarts each: 28 items keep frames coming past the 20th kill.
 KILLS = 20
 CROSSING = 3
 ITEMS = 28

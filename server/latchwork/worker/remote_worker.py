@@ -48,7 +48,7 @@ from .registration import Registration
 from .registration import register_request as register_request  # re-exported (tests)
 from .report_batch import FINAL_REFUSALS as _FINAL_REFUSALS
 from .report_batch import REREGISTRATIONS as _REREGISTRATIONS
-from .report_batch import RETRY_MAX_SECONDS, ReportBatcher
+from .report_batch import RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS, ReportBatcher
 from .supervisor_link import SupervisorLink
 
 log = logging.getLogger(__name__)
@@ -309,7 +309,7 @@ class RemoteWorker:
         on the output rather than on the report."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + UPLOAD_PATIENCE_SECONDS
-        delay = 0.1
+        delay = RETRY_FIRST_SECONDS
         registrations = 0
         while lease_id in self._held:
             registration = self._registration.count
@@ -335,7 +335,7 @@ class RemoteWorker:
             woken = await self._until_stopped(self._registration.backoff(delay, registration))
             if woken is None:  # told to stop
                 return
-            delay = 0.1 if woken else min(delay * 2, RETRY_MAX_SECONDS)
+            delay = RETRY_FIRST_SECONDS if woken else min(delay * 2, RETRY_MAX_SECONDS)
 
     async def _upload_while_running(
         self,
