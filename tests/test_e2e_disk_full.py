@@ -10,7 +10,7 @@ import errno
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -70,6 +70,16 @@ def _refused(call: object) -> LatchworkError | None:
     except LatchworkError as error:
         return error
     return None
+
+
+def _first_refusal(write: Callable[[int], object], tries: int = 500) -> LatchworkError:
+    """The refusal of ``write(attempt)``, tried again while it is accepted: on a full disk
+    the first few writes may still fit in the space SQLite's log had already taken."""
+    for attempt in range(tries):
+        refusal = _refused(lambda attempt=attempt: write(attempt))
+        if refusal is not None:
+            return refusal
+    raise AssertionError(f"{tries} writes accepted on a full disk")
 
 
 @contextlib.contextmanager
@@ -141,25 +151,17 @@ def test_reports_made_while_the_disk_is_full_are_stored_once_space_returns(
 
             pins.enter_context(_log_pinned(small_disk / "data" / "latchwork.db"))
             filler = _fill(small_disk)
-            # Writes are refused with a typed status and a plain message (the first few may
-            # still fit in the space SQLite's log had already taken).
-            error: LatchworkError | None = None
-            for attempt in range(500):
-                error = _refused(
-                    lambda attempt=attempt: client.submit(
-                        [{"name": f"n{attempt}", "package": {"cmdline": "true"}}]
-                    )
+            # Writes are refused with a typed status and a plain message.
+            error = _first_refusal(
+                lambda attempt: client.submit(
+                    [{"name": f"n{attempt}", "package": {"cmdline": "true"}}]
                 )
-                if error is not None:
-                    break
-            assert error is not None
-            control: LatchworkError | None = None
-            for attempt in range(500):
-                verb = "unblock" if attempt % 2 == 0 else "block"
-                control = _refused(lambda verb=verb: client.control(verb, [spare.id]))
-                if control is not None:
-                    break
-            assert control is not None
+            )
+            control = _first_refusal(
+                lambda attempt: client.control(
+                    "unblock" if attempt % 2 == 0 else "block", [spare.id]
+                )
+            )
             assert client.get_job(job_id).status == job_pb2.JOB_STATUS_RUNNING, "reads work"
 
             # Every frame ends while the disk is full: their reports cannot be stored yet.

@@ -156,15 +156,17 @@ async def test_the_families_move_when_work_runs(farm: Farm) -> None:
         lambda: all(supervisor.index.jobs[job.id].status is JobStatus.COMPLETE for job in jobs),
         "the three jobs complete",
     )
+
     # The totals count what is committed (core.farm_counts); the last commit may land a turn
     # after the model changed.
-    await until(
-        lambda: (
-            value(samples(metrics), "latchwork_jobs", status="complete") == 3
-            and value(samples(metrics), "latchwork_frames", status="complete") == 3
-        ),
-        "the jobs and frames counted complete",
-    )
+    def counted_complete() -> bool:
+        now = samples(metrics)
+        return (
+            value(now, "latchwork_jobs", status="complete") == 3
+            and value(now, "latchwork_frames", status="complete") == 3
+        )
+
+    await until(counted_complete, "the jobs and frames counted complete")
     after = samples(metrics)
     events = value(after, "latchwork_events_appended_total")
     assert events > value(before, "latchwork_events_appended_total")
